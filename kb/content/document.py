@@ -1,0 +1,482 @@
+"""One entry as a Markdown file with YAML front matter: parse, check and write it back.
+
+This module has no app and no database. `parse_document` reads a file's text into an
+`EntryDocument` or reports every problem it finds as `path:line: message`;
+`serialise_document` writes a document in the one canonical form, so that
+`parse_document(serialise_document(doc))` gives `doc` back unchanged. The format is
+described in docs/content-format.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import frontmatter
+import yaml
+
+from kb.dates import BadDate, PartialDate
+from kb.entries.vocabulary import (
+    ACTION_STATUSES,
+    KINDS,
+    LESSON_SECTIONS,
+    MATURITIES,
+    PAPER_STATUSES,
+    PAPER_TYPES,
+    REVIEW_STATUSES,
+    STATUSES,
+    VISIBILITIES,
+)
+from kb.markdown import INTERNAL_LINK
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_HEADING_2 = re.compile(r"^##(?!#)\s*(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+
+
+class _ContentLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but dates stay text so that kb checks them and names the line."""
+
+
+_ContentLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a content file, located by path and line."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class SourceRef:
+    """An outside source an entry rests on (a report, an article)."""
+
+    title: str
+    publisher: str | None = None
+    date: PartialDate | None = None
+    url: str | None = None
+
+
+@dataclass
+class Reference:
+    """A slug a document points at, with the line that names it, for checking."""
+
+    slug: str
+    line: int
+
+
+@dataclass
+class EntryDocument:
+    """Everything an author writes about one entry; the unit of import, export and history."""
+
+    kind: str
+    slug: str
+    title: str
+    summary: str
+    status: str = "published"
+    visibility: str = "public"
+    region: str | None = None
+    event_date: PartialDate | None = None
+    organisation: str | None = None
+    tags: list[str] = field(default_factory=list)
+    source: str | None = None
+    see_also: list[str] = field(default_factory=list)
+    sources: list[SourceRef] = field(default_factory=list)
+    body: str = ""
+    sections: dict[str, str] = field(default_factory=dict)
+    maturity: str | None = None
+    action_status: str | None = None
+    action_owner: str | None = None
+    action_due: PartialDate | None = None
+    action_note: str | None = None
+    commissioning_body: str | None = None
+    review_status: str | None = None
+    terms_of_reference: str | None = None
+    meeting: str | None = None
+    meeting_date: PartialDate | None = None
+    paper_type: str | None = None
+    paper_status: str | None = None
+
+    def markdown_texts(self) -> dict[str, str]:
+        """Every Markdown text of the entry, keyed by where it is shown on the page."""
+        texts = dict(self.sections) if self.kind == "lesson" else {"body": self.body}
+        if self.terms_of_reference:
+            texts["terms_of_reference"] = self.terms_of_reference
+        return texts
+
+
+@dataclass
+class ParseResult:
+    """A parsed document (None when the file cannot be used) and what was wrong."""
+
+    document: EntryDocument | None
+    problems: list[Problem]
+    references: list[Reference] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Field:
+    key: str
+    read: Callable[[Any], Any]
+    kinds: tuple[str, ...] = ("lesson", "review", "paper")
+    required: bool = False
+    default: Any = None
+
+
+class _Invalid(ValueError):
+    """A front matter value of the wrong form; the message names what was expected."""
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Invalid("expected text")
+    text = str(value).strip()
+    if not text:
+        raise _Invalid("is empty")
+    return text
+
+
+def _choice(choices: dict[str, str]) -> Callable[[Any], str]:
+    def read(value: Any) -> str:
+        text = _text(value)
+        if text not in choices:
+            raise _Invalid(f"'{text}' is not one of: {', '.join(choices)}")
+        return text
+
+    return read
+
+
+def _date(value: Any) -> PartialDate:
+    try:
+        return PartialDate.parse(value)
+    except BadDate as error:
+        raise _Invalid(f"bad date: {error}") from None
+
+
+def _slug(value: Any) -> str:
+    text = _text(value)
+    if not SLUG.match(text):
+        raise _Invalid(f"'{text}' is not a slug (lower-case letters, digits and single hyphens)")
+    return text
+
+
+def _slug_list(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise _Invalid("expected a list of slugs")
+    return list(dict.fromkeys(_slug(item) for item in value))
+
+
+def normalise_tag(text: str) -> str:
+    """A tag's slug: lower case, runs of other characters become one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _tag_list(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise _Invalid("expected a list of tags")
+    tags = [normalise_tag(_text(item)) for item in value]
+    if not all(tags):
+        raise _Invalid("a tag needs at least one letter or digit")
+    return list(dict.fromkeys(tags))
+
+
+def _url(value: Any) -> str:
+    text = _text(value)
+    if not re.match(r"^https?://\S+$", text):
+        raise _Invalid(f"'{text}' is not an http or https address")
+    return text
+
+
+def _sources(value: Any) -> list[SourceRef]:
+    if not isinstance(value, list):
+        raise _Invalid("expected a list of sources, each with a title")
+    refs = []
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict) or "title" not in item:
+            raise _Invalid(f"source {number} needs a title")
+        unknown = set(item) - {"title", "publisher", "date", "url"}
+        if unknown:
+            raise _Invalid(f"source {number} has unknown keys: {', '.join(sorted(map(str, unknown)))}")
+        try:
+            refs.append(
+                SourceRef(
+                    title=_text(item["title"]),
+                    publisher=_text(item["publisher"]) if item.get("publisher") is not None else None,
+                    date=_date(item["date"]) if item.get("date") is not None else None,
+                    url=_url(item["url"]) if item.get("url") is not None else None,
+                )
+            )
+        except _Invalid as error:
+            raise _Invalid(f"source {number}: {error}") from None
+    return refs
+
+
+def _markdown_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("expected Markdown text")
+    return value.strip()
+
+
+FIELDS: tuple[_Field, ...] = (
+    _Field("kind", _choice(KINDS), required=True),
+    _Field("slug", _slug),
+    _Field("title", _text, required=True),
+    _Field("summary", _text, required=True),
+    _Field("status", _choice(STATUSES), default="published"),
+    _Field("visibility", _choice(VISIBILITIES), default="public"),
+    _Field("region", _text),
+    _Field("event_date", _date),
+    _Field("organisation", _text),
+    _Field("tags", _tag_list, default=[]),
+    _Field("source", _slug),
+    _Field("see_also", _slug_list, default=[]),
+    _Field("sources", _sources, default=[]),
+    _Field("maturity", _choice(MATURITIES), ("lesson",), default="observation"),
+    _Field("action_status", _choice(ACTION_STATUSES), ("lesson",), default="identified"),
+    _Field("action_owner", _text, ("lesson",)),
+    _Field("action_due", _date, ("lesson",)),
+    _Field("action_note", _text, ("lesson",)),
+    _Field("commissioning_body", _text, ("review",), required=True),
+    _Field("review_status", _choice(REVIEW_STATUSES), ("review",), default="commissioned"),
+    _Field("terms_of_reference", _markdown_text, ("review",)),
+    _Field("meeting", _text, ("paper",)),
+    _Field("meeting_date", _date, ("paper",)),
+    _Field("paper_type", _choice(PAPER_TYPES), ("paper",), required=True),
+    _Field("paper_status", _choice(PAPER_STATUSES), ("paper",), default="final"),
+)
+_FIELDS_BY_KEY = {spec.key: spec for spec in FIELDS}
+
+
+def _key_lines(front_matter: str) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Line (in the file) of each top-level key, and any key given twice."""
+    node = yaml.compose(front_matter, Loader=_ContentLoader)
+    lines: dict[str, int] = {}
+    duplicates: list[tuple[str, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            key, line = str(key_node.value), key_node.start_mark.line + 1
+            if key in lines:
+                duplicates.append((key, line))
+            lines.setdefault(key, line)
+    return lines, duplicates
+
+
+def _split_lesson_body(body: str, first_line: int, report: Callable[[int, str], None]) -> dict[str, str]:
+    """Cut a lesson's body into its four sections, reporting any that are missing or odd."""
+    by_label = {label.lower(): key for key, label in LESSON_SECTIONS.items()}
+    sections: dict[str, list[str]] = {}
+    heading_lines: dict[str, int] = {}
+    current: str | None = None
+    fence: str | None = None
+    for offset, line in enumerate(body.split("\n")):
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            fence = None if fence and marker.startswith(fence) else (fence or marker)
+        heading = None if fence or fence_match else _HEADING_2.match(line)
+        if heading:
+            label = heading.group(1)
+            key = by_label.get(label.lower())
+            if key is None:
+                report(first_line + offset, f"unknown lesson section '## {label}'; the sections are "
+                       + ", ".join(LESSON_SECTIONS.values()) + " (use ### for headings inside one)")
+            elif key in sections:
+                report(first_line + offset, f"section '## {label}' appears twice")
+            else:
+                current = key
+                sections[key] = []
+                heading_lines[key] = first_line + offset
+            continue
+        if current is None:
+            if line.strip():
+                report(first_line + offset, "text before the first section; a lesson starts with '## Driving event'")
+        else:
+            sections[current].append(line)
+    texts = {key: "\n".join(lines).strip() for key, lines in sections.items()}
+    for key, label in LESSON_SECTIONS.items():
+        if key not in texts:
+            report(first_line, f"missing section '## {label}'")
+        elif not texts[key]:
+            report(heading_lines[key], f"section '## {label}' is empty")
+    if list(texts) != [key for key in LESSON_SECTIONS if key in texts]:
+        report(first_line, "sections are out of order; the order is " + ", ".join(LESSON_SECTIONS.values()))
+    return texts
+
+
+def _find_references(text: str, metadata: dict[str, Any], key_lines: dict[str, int]) -> list[Reference]:
+    references = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        references.extend(Reference(match.group(1), number) for match in INTERNAL_LINK.finditer(line))
+    for key in ("source", "see_also"):
+        value = metadata.get(key)
+        values = value if isinstance(value, list) else [value] if value else []
+        references.extend(Reference(str(slug), key_lines.get(key, 1)) for slug in values)
+    return references
+
+
+def parse_document(text: str, path: str, *, default_slug: str | None = None) -> ParseResult:
+    """Read one content file's text. Never raises: every problem comes back located.
+
+    `default_slug` (usually the file name without `.md`) is used when the file has no slug.
+    """
+    problems: list[Problem] = []
+
+    def report(line: int, message: str) -> None:
+        problems.append(Problem(path, line, message))
+
+    handler = frontmatter.YAMLHandler()
+    if not handler.detect(text) or not text.startswith("---"):
+        report(1, "no front matter: a content file starts with a '---' line, then YAML, then '---'")
+        return ParseResult(None, problems)
+    try:
+        front, body = handler.split(text)
+        metadata = handler.load(front, Loader=_ContentLoader)
+        key_lines, duplicate_keys = _key_lines(front)
+    except ValueError:
+        report(1, "front matter is not closed by a '---' line")
+        return ParseResult(None, problems)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        report(mark.line + 1 if mark else 1, f"bad YAML: {getattr(error, 'problem', None) or error}")
+        return ParseResult(None, problems)
+    if not isinstance(metadata, dict):
+        report(2, "front matter must be a mapping of keys to values")
+        return ParseResult(None, problems)
+    for key, line in duplicate_keys:
+        report(line, f"key '{key}' is given twice")
+
+    values = _read_fields(metadata, key_lines, report)
+    kind = values.get("kind")
+    closing_line = 1 + front.count("\n")
+    body = body.lstrip("\n")
+    first_body_line = closing_line + 1 + _leading_blank_lines(text, closing_line)
+    if kind == "lesson":
+        values["sections"] = _split_lesson_body(body.strip(), first_body_line, report)
+    else:
+        values["body"] = body.strip()
+    if "slug" not in metadata:
+        if default_slug and SLUG.match(default_slug):
+            values["slug"] = default_slug
+        else:
+            report(1, f"no slug, and the file name '{default_slug}' is not a valid slug")
+    if problems or kind is None:
+        return ParseResult(None, problems)
+    return ParseResult(EntryDocument(**values), problems, _find_references(text, metadata, key_lines))
+
+
+def _leading_blank_lines(text: str, closing_line: int) -> int:
+    after = text.split("\n")[closing_line:]
+    count = 0
+    for line in after:
+        if line.strip():
+            break
+        count += 1
+    return count
+
+
+def _read_fields(metadata: dict[str, Any], key_lines: dict[str, int], report: Callable[[int, str], None]) -> dict[str, Any]:
+    """Check each front matter key against the field table and convert its value."""
+    kind_spec = _FIELDS_BY_KEY["kind"]
+    kind = None
+    if "kind" not in metadata:
+        report(1, "missing kind (lesson, review or paper)")
+    else:
+        try:
+            kind = kind_spec.read(metadata["kind"])
+        except _Invalid as error:
+            report(key_lines.get("kind", 1), f"unknown kind: {error}")
+    values: dict[str, Any] = {"kind": kind} if kind else {}
+    for key, value in metadata.items():
+        spec = _FIELDS_BY_KEY.get(str(key))
+        line = key_lines.get(str(key), 1)
+        if spec is None:
+            report(line, f"unknown key '{key}'")
+        elif kind and kind not in spec.kinds:
+            report(line, f"key '{key}' does not apply to a {kind}")
+        elif key != "kind" and value is not None:
+            try:
+                values[spec.key] = spec.read(value)
+            except _Invalid as error:
+                report(line, f"{key}: {error}")
+    for spec in FIELDS:
+        if kind and kind in spec.kinds and spec.key not in values:
+            if spec.required and metadata.get(spec.key) is None:
+                where = key_lines.get(spec.key, 1)
+                report(where, f"missing {spec.key.replace('_', ' ')}")
+            elif spec.default is not None:
+                values[spec.key] = list(spec.default) if isinstance(spec.default, list) else spec.default
+    return values
+
+
+class _CanonicalDumper(yaml.SafeDumper):
+    """Writes multi-line text as `|` blocks, indents lists, and never folds long lines."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:  # noqa: ARG002
+        super().increase_indent(flow, False)
+
+
+def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value.rstrip("\n") + "\n", style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_CanonicalDumper.add_representer(str, _represent_text)
+
+
+def _source_mapping(ref: SourceRef) -> dict[str, Any]:
+    mapping: dict[str, Any] = {"title": ref.title}
+    if ref.publisher:
+        mapping["publisher"] = ref.publisher
+    if ref.date:
+        mapping["date"] = ref.date.to_yaml()
+    if ref.url:
+        mapping["url"] = ref.url
+    return mapping
+
+
+def front_matter_of(document: EntryDocument) -> dict[str, Any]:
+    """The document's front matter in canonical key order, without empty values."""
+    mapping: dict[str, Any] = {}
+    for spec in FIELDS:
+        if document.kind not in spec.kinds:
+            continue
+        value = getattr(document, spec.key)
+        if value is None or value == []:
+            continue
+        if isinstance(value, PartialDate):
+            value = value.to_yaml()
+        elif spec.key == "sources":
+            value = [_source_mapping(ref) for ref in value]
+        mapping[spec.key] = value
+    return mapping
+
+
+def serialise_document(document: EntryDocument) -> str:
+    """Write a document as a content file in canonical form (the export format)."""
+    front = yaml.dump(
+        front_matter_of(document),
+        Dumper=_CanonicalDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1_000_000,
+        default_flow_style=False,
+    )
+    if document.kind == "lesson":
+        body = "\n\n".join(
+            f"## {label}\n\n{document.sections.get(key, '')}" for key, label in LESSON_SECTIONS.items()
+        )
+    else:
+        body = document.body
+    return f"---\n{front}---\n\n{body}\n" if body else f"---\n{front}---\n"

@@ -1,0 +1,220 @@
+"""Import a folder of content files into the database, and export the database back.
+
+Import upserts by slug and is idempotent: an unchanged file makes no new revision, and a
+file whose text has not changed since it was last imported never overwrites later edits.
+Every file is checked first; each problem is reported as `path:line: message`, and every
+good file is still loaded. Export writes each entry's current document, so an export
+followed by an import changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kb.content.document import EntryDocument, Problem, Reference, parse_document, serialise_document
+from kb.content.taxonomy import TagSpec, ThemeSpec, parse_taxonomy, serialise_taxonomy
+from kb.entries.models import Entry
+from kb.entries.service import apply_document, current_revision, record_revision
+from kb.entries.vocabulary import KIND_PLURALS
+from kb.extensions import db
+from kb.taxonomy.models import Tag, Theme
+
+TAXONOMY_FILE = "taxonomy.yaml"
+IMPORT_AUTHOR = "content import"
+
+
+@dataclass
+class ImportReport:
+    """What an import did, file by file."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One closing line, e.g. `27 files: 3 created, 1 updated, 23 unchanged, 0 failed`."""
+        total = len(self.created) + len(self.updated) + len(self.unchanged) + len(self.failed)
+        return (
+            f"{total} files: {len(self.created)} created, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.failed)} failed"
+        )
+
+
+@dataclass
+class _Candidate:
+    path: str
+    text: str
+    document: EntryDocument
+    references: list[Reference]
+    kind_line: int
+
+
+def display_path(path: Path) -> str:
+    """A path as a person would type it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def content_files(directory: Path) -> list[Path]:
+    """Every `*.md` file below `directory`, in a stable order."""
+    return sorted(path for path in directory.rglob("*.md") if path.is_file())
+
+
+def import_taxonomy(directory: Path, report: ImportReport) -> None:
+    """Create or update the themes and tags listed in `taxonomy.yaml`, if there is one."""
+    path = directory / TAXONOMY_FILE
+    if not path.exists():
+        return
+    themes, problems = parse_taxonomy(path.read_text(encoding="utf-8"), display_path(path))
+    report.problems.extend(problems)
+    existing = {theme.slug: theme for theme in db.session.scalars(select(Theme))}
+    tags = {tag.slug: tag for tag in db.session.scalars(select(Tag))}
+    for position, spec in enumerate(themes):
+        theme = existing.get(spec.slug) or Theme(slug=spec.slug)
+        theme.label, theme.description, theme.position = spec.label, spec.description, position
+        db.session.add(theme)
+        for tag_position, tag_spec in enumerate(spec.tags):
+            tag = tags.get(tag_spec.slug) or Tag(slug=tag_spec.slug)
+            tag.label, tag.theme, tag.position = tag_spec.label, theme, tag_position
+            db.session.add(tag)
+    db.session.flush()
+
+
+def _read_candidates(files: list[Path], report: ImportReport, on_file: Callable[[Path], None]) -> list[_Candidate]:
+    candidates = []
+    for path in files:
+        on_file(path)
+        shown = display_path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            report.problems.append(Problem(shown, 1, f"not UTF-8 text ({error.reason})"))
+            report.failed.append(shown)
+            continue
+        result = parse_document(text, shown, default_slug=path.stem)
+        report.problems.extend(result.problems)
+        if result.document is None:
+            report.failed.append(shown)
+            continue
+        kind_line = next((n for n, line in enumerate(text.split("\n"), 1) if line.startswith("kind:")), 1)
+        candidates.append(_Candidate(shown, text, result.document, result.references, kind_line))
+    return candidates
+
+
+def _reject(candidate: _Candidate, line: int, message: str, report: ImportReport) -> None:
+    report.problems.append(Problem(candidate.path, line, message))
+    report.failed.append(candidate.path)
+
+
+def _drop_duplicate_slugs(candidates: list[_Candidate], report: ImportReport) -> list[_Candidate]:
+    by_slug: dict[str, list[_Candidate]] = {}
+    for candidate in candidates:
+        by_slug.setdefault(candidate.document.slug, []).append(candidate)
+    kept = []
+    for slug, group in by_slug.items():
+        if len(group) == 1:
+            kept.append(group[0])
+            continue
+        for candidate in group:
+            others = ", ".join(other.path for other in group if other is not candidate)
+            _reject(candidate, 1, f"duplicate slug '{slug}': also used by {others}", report)
+    return kept
+
+
+def _drop_broken_links(candidates: list[_Candidate], stored: dict[str, str], report: ImportReport) -> list[_Candidate]:
+    """Reject files that link to unknown slugs, repeating until no rejection breaks another."""
+    while True:
+        known = set(stored) | {candidate.document.slug for candidate in candidates}
+        broken = [c for c in candidates if any(ref.slug not in known for ref in c.references)]
+        if not broken:
+            return candidates
+        for candidate in broken:
+            for ref in candidate.references:
+                if ref.slug not in known:
+                    report.problems.append(Problem(candidate.path, ref.line, f"link to unknown entry '{ref.slug}'"))
+            report.failed.append(candidate.path)
+        candidates = [c for c in candidates if c not in broken]
+
+
+def _drop_kind_changes(candidates: list[_Candidate], stored: dict[str, str], report: ImportReport) -> list[_Candidate]:
+    kept = []
+    for candidate in candidates:
+        existing_kind = stored.get(candidate.document.slug)
+        if existing_kind and existing_kind != candidate.document.kind:
+            _reject(
+                candidate,
+                candidate.kind_line,
+                f"'{candidate.document.slug}' is already a {existing_kind}; its kind cannot change to {candidate.document.kind}",
+                report,
+            )
+        else:
+            kept.append(candidate)
+    return kept
+
+
+def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda path: None) -> ImportReport:
+    """Check and load every content file below `directory`; flushes, never commits."""
+    report = ImportReport()
+    import_taxonomy(directory, report)
+    candidates = _read_candidates(content_files(directory), report, on_file)
+    stored = dict(db.session.execute(select(Entry.slug, Entry.kind)).all())
+    candidates = _drop_duplicate_slugs(candidates, report)
+    candidates = _drop_kind_changes(candidates, stored, report)
+    candidates = _drop_broken_links(candidates, stored, report)
+
+    entries = {entry.slug: entry for entry in db.session.scalars(select(Entry))}
+    changed: list[tuple[_Candidate, Entry, str, str]] = []
+    for candidate in candidates:
+        document, entry = candidate.document, entries.get(candidate.document.slug)
+        file_hash = hashlib.sha256(candidate.text.encode()).hexdigest()
+        canonical = serialise_document(document)
+        if entry is not None and (entry.imported_hash == file_hash or _current_text(entry) == canonical):
+            report.unchanged.append(candidate.path)
+            continue
+        (report.updated if entry else report.created).append(candidate.path)
+        entry = apply_document(document, entry)
+        changed.append((candidate, entry, canonical, file_hash))
+    for candidate, entry, canonical, file_hash in changed:
+        verb = "Updated" if entry.revisions else "Imported"
+        record_revision(
+            entry, candidate.document, canonical, author_name=IMPORT_AUTHOR, message=f"{verb} from {candidate.path}"
+        )
+        entry.imported_hash = file_hash
+    report.failed = list(dict.fromkeys(report.failed))
+    return report
+
+
+def _current_text(entry: Entry) -> str | None:
+    revision = current_revision(entry)
+    return revision.document if revision else None
+
+
+def export_directory(directory: Path) -> int:
+    """Write the taxonomy and every entry's current document below `directory`."""
+    themes = db.session.scalars(select(Theme).order_by(Theme.position, Theme.label))
+    specs = [
+        ThemeSpec(theme.slug, theme.label, theme.description, [TagSpec(tag.slug, tag.label) for tag in theme.tags])
+        for theme in themes
+    ]
+    directory.mkdir(parents=True, exist_ok=True)
+    if specs:
+        (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs), encoding="utf-8")
+    count = 0
+    for entry in db.session.scalars(select(Entry).order_by(Entry.kind, Entry.slug)):
+        revision = current_revision(entry)
+        if revision is None:
+            continue
+        folder = directory / KIND_PLURALS[entry.kind]
+        folder.mkdir(exist_ok=True)
+        (folder / f"{entry.slug}.md").write_text(revision.document, encoding="utf-8")
+        count += 1
+    return count

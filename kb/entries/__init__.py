@@ -1,0 +1,1 @@
+"""Entries: lessons, reviews and meeting papers, their links and their revisions."""

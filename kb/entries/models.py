@@ -1,0 +1,152 @@
+"""Entry models: one table of common fields, one per kind, plus links and revisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kb.dates import PartialDate, utcnow
+from kb.entries.vocabulary import entry_path
+from kb.extensions import db
+from kb.taxonomy.models import Tag
+
+entry_tags = Table(
+    "entry_tags",
+    db.metadata,
+    Column("entry_id", ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Entry(db.Model):
+    """What every lesson, review and paper has: identity, text, metadata and state."""
+
+    __tablename__ = "entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="published", index=True)
+    visibility: Mapped[str] = mapped_column(String(16), default="public", index=True)
+    region: Mapped[str | None] = mapped_column(String(120), index=True)
+    event_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    event_date_precision: Mapped[str | None] = mapped_column(String(8))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    imported_hash: Mapped[str | None] = mapped_column(String(64))
+
+    tags: Mapped[list[Tag]] = relationship(secondary=entry_tags, order_by=Tag.label)
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="entry", order_by="Revision.number", cascade="all, delete-orphan"
+    )
+    outgoing_links: Mapped[list[EntryLink]] = relationship(
+        foreign_keys="EntryLink.source_id", back_populates="source", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_abstract": True}
+
+    @property
+    def path(self) -> str:
+        """The entry's stable URL path."""
+        return entry_path(self.kind, self.slug)
+
+    @property
+    def event_day(self) -> PartialDate | None:
+        """When the event happened, at the precision it is known."""
+        return PartialDate.from_stored(self.event_date, self.event_date_precision)
+
+
+class Lesson(Entry):
+    """A lesson: its four sections, its maturity and the state of action on it."""
+
+    __tablename__ = "lessons"
+
+    id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    driving_event: Mapped[str] = mapped_column(Text, default="")
+    lesson_text: Mapped[str] = mapped_column(Text, default="")
+    recommendation: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    maturity: Mapped[str] = mapped_column(String(16), default="observation", index=True)
+    action_status: Mapped[str] = mapped_column(String(16), default="identified", index=True)
+    action_owner: Mapped[str | None] = mapped_column(String(200))
+    action_due: Mapped[dt.date | None] = mapped_column(Date)
+    action_due_precision: Mapped[str | None] = mapped_column(String(8))
+    action_note: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__ = {"polymorphic_identity": "lesson"}
+
+
+class Review(Entry):
+    """A review commissioned to learn from what happened."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    commissioning_body: Mapped[str] = mapped_column(String(200), default="")
+    review_status: Mapped[str] = mapped_column(String(16), default="commissioned", index=True)
+    terms_of_reference: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__ = {"polymorphic_identity": "review"}
+
+
+class Paper(Entry):
+    """A meeting paper: agenda, minutes, discussion paper, briefing or report."""
+
+    __tablename__ = "papers"
+
+    id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    meeting: Mapped[str | None] = mapped_column(String(300))
+    meeting_date: Mapped[dt.date | None] = mapped_column(Date)
+    meeting_date_precision: Mapped[str | None] = mapped_column(String(8))
+    paper_type: Mapped[str] = mapped_column(String(24), default="report")
+    paper_status: Mapped[str] = mapped_column(String(8), default="final")
+
+    __mapper_args__ = {"polymorphic_identity": "paper"}
+
+    @property
+    def meeting_day(self) -> PartialDate | None:
+        """The meeting's date, at the precision it is known."""
+        return PartialDate.from_stored(self.meeting_date, self.meeting_date_precision)
+
+
+class EntryLink(db.Model):
+    """A link from one entry to another; shown as a backlink on the target."""
+
+    __tablename__ = "entry_links"
+    __table_args__ = (UniqueConstraint("source_id", "target_id", "relation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    relation: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(default=0)
+
+    source: Mapped[Entry] = relationship(foreign_keys=[source_id], back_populates="outgoing_links")
+    target: Mapped[Entry] = relationship(foreign_keys=[target_id])
+
+
+class Revision(db.Model):
+    """One saved state of an entry: the whole document, who saved it, and its rendered HTML."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("entry_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    author_name: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(String(500), default="")
+    document: Mapped[str] = mapped_column(Text)
+    rendered: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    entry: Mapped[Entry] = relationship(back_populates="revisions")

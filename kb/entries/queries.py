@@ -1,0 +1,195 @@
+"""Read-side queries for pages: lists with filters, backlinks, home-page figures.
+
+Every query here applies `permissions.visible_entries`, so what a viewer may not see is
+never listed, counted or linked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, extract, func, select
+from sqlalchemy.orm import selectinload
+
+from kb.entries.models import Entry, EntryLink, Review, Revision, entry_tags
+from kb.entries.service import MODEL_BY_KIND, Page, paginate
+from kb.extensions import db
+from kb.permissions import Viewer, can_view_entry, visible_entries
+from kb.taxonomy.models import Tag, Theme
+
+
+@dataclass
+class ListFilters:
+    """Filters a person can set on a list page; empty values mean "any"."""
+
+    tag: str = ""
+    region: str = ""
+    year: int | None = None
+    sort: str = "newest"
+
+
+@dataclass
+class FilterOptions:
+    """The values worth offering in a list's filter menus, from the visible entries."""
+
+    tags: list[tuple[str, str]]
+    regions: list[str]
+    years: list[int]
+
+
+SORTS = {"newest": "Newest event first", "oldest": "Oldest event first", "title": "Title A to Z"}
+
+
+def visible_entry(viewer: Viewer | None, slug: str) -> Entry | None:
+    """The entry with this slug if the viewer may see it, else None (shown as 404)."""
+    entry = db.session.scalar(select(Entry).where(Entry.slug == slug))
+    return entry if entry is not None and can_view_entry(viewer, entry) else None
+
+
+def _visible_ids(viewer: Viewer | None, kind: str | None = None) -> Select[tuple[int]]:
+    query = select(Entry.id).where(visible_entries(viewer))
+    return query.where(Entry.kind == kind) if kind else query
+
+
+def _ordered(query: Select[tuple[Entry]], sort: str) -> Select[tuple[Entry]]:
+    if sort == "title":
+        return query.order_by(Entry.title)
+    if sort == "oldest":
+        return query.order_by(Entry.event_date.asc().nulls_last(), Entry.title)
+    return query.order_by(Entry.event_date.desc().nulls_last(), Entry.title)
+
+
+def list_entries(viewer: Viewer | None, kind: str | None, filters: ListFilters, page: int, per_page: int) -> Page:
+    """One page of visible entries (of one kind, or all), filtered and sorted."""
+    model = MODEL_BY_KIND[kind] if kind else Entry
+    query = select(model).where(visible_entries(viewer)).options(selectinload(model.tags))
+    if filters.tag:
+        query = query.where(Entry.tags.any(Tag.slug == filters.tag))
+    if filters.region:
+        query = query.where(Entry.region == filters.region)
+    if filters.year:
+        query = query.where(extract("year", Entry.event_date) == filters.year)
+    return paginate(_ordered(query, filters.sort), page, per_page)
+
+
+def filter_options(viewer: Viewer | None, kind: str) -> FilterOptions:
+    """Tags, regions and years present among the visible entries of a kind."""
+    ids = _visible_ids(viewer, kind)
+    tags = db.session.execute(
+        select(Tag.slug, Tag.label)
+        .join(entry_tags, entry_tags.c.tag_id == Tag.id)
+        .where(entry_tags.c.entry_id.in_(ids))
+        .distinct()
+        .order_by(Tag.label)
+    ).all()
+    regions = db.session.scalars(
+        select(Entry.region).where(Entry.id.in_(ids), Entry.region.is_not(None)).distinct().order_by(Entry.region)
+    ).all()
+    year = extract("year", Entry.event_date)
+    years = db.session.scalars(
+        select(year).where(Entry.id.in_(ids), Entry.event_date.is_not(None)).distinct().order_by(year.desc())
+    ).all()
+    return FilterOptions([(slug, label) for slug, label in tags], list(regions), [int(y) for y in years])
+
+
+def backlinks(viewer: Viewer | None, entry: Entry) -> list[tuple[EntryLink, Entry]]:
+    """Links into `entry` from entries the viewer may see, grouped by relation."""
+    rows = db.session.execute(
+        select(EntryLink, Entry)
+        .join(Entry, Entry.id == EntryLink.source_id)
+        .where(EntryLink.target_id == entry.id, visible_entries(viewer))
+        .order_by(EntryLink.relation, Entry.kind, Entry.title)
+    ).all()
+    return [(link, source) for link, source in rows]
+
+
+def outgoing_links(viewer: Viewer | None, entry: Entry) -> list[tuple[EntryLink, Entry]]:
+    """Links out of `entry` to entries the viewer may see, in the author's order."""
+    rows = db.session.execute(
+        select(EntryLink, Entry)
+        .join(Entry, Entry.id == EntryLink.target_id)
+        .where(EntryLink.source_id == entry.id, visible_entries(viewer))
+        .order_by(EntryLink.position)
+    ).all()
+    return [(link, target) for link, target in rows]
+
+
+def recent_entries(viewer: Viewer | None, limit: int = 6) -> list[Entry]:
+    """The most recently updated visible entries."""
+    query = select(Entry).where(visible_entries(viewer)).order_by(Entry.updated_at.desc(), Entry.title).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def open_reviews(viewer: Viewer | None) -> list[Review]:
+    """Visible reviews not yet published: commissioned, in progress or consulting."""
+    query = (
+        select(Review)
+        .where(visible_entries(viewer), Review.review_status != "published")
+        .order_by(Review.title)
+    )
+    return list(db.session.scalars(query))
+
+
+def kind_counts(viewer: Viewer | None) -> dict[str, int]:
+    """How many visible entries there are of each kind."""
+    rows = db.session.execute(select(Entry.kind, func.count()).where(visible_entries(viewer)).group_by(Entry.kind))
+    return {kind: count for kind, count in rows}
+
+
+def theme_counts(viewer: Viewer | None) -> list[tuple[Theme, int]]:
+    """Every theme with the number of visible entries carrying one of its tags."""
+    counts = dict(
+        db.session.execute(
+            select(Tag.theme_id, func.count(func.distinct(entry_tags.c.entry_id)))
+            .join(entry_tags, entry_tags.c.tag_id == Tag.id)
+            .where(entry_tags.c.entry_id.in_(_visible_ids(viewer)), Tag.theme_id.is_not(None))
+            .group_by(Tag.theme_id)
+        ).all()
+    )
+    themes = db.session.scalars(select(Theme).order_by(Theme.position, Theme.label))
+    return [(theme, counts.get(theme.id, 0)) for theme in themes]
+
+
+def tag_counts(viewer: Viewer | None, theme: Theme | None = None) -> list[tuple[Tag, int]]:
+    """Tags (of one theme, or all) with their numbers of visible entries; unused tags left out."""
+    query = (
+        select(Tag, func.count(entry_tags.c.entry_id))
+        .join(entry_tags, entry_tags.c.tag_id == Tag.id)
+        .where(entry_tags.c.entry_id.in_(_visible_ids(viewer)))
+        .group_by(Tag.id)
+        .order_by(Tag.label)
+    )
+    if theme is not None:
+        query = query.where(Tag.theme_id == theme.id)
+    return [(tag, count) for tag, count in db.session.execute(query).all()]
+
+
+def entries_for_theme(viewer: Viewer | None, theme: Theme, page: int, per_page: int) -> Page:
+    """Visible entries carrying any tag of a theme, newest event first."""
+    query = (
+        select(Entry)
+        .where(visible_entries(viewer), Entry.tags.any(Tag.theme_id == theme.id))
+        .options(selectinload(Entry.tags))
+    )
+    return paginate(_ordered(query, "newest"), page, per_page)
+
+
+def find_theme(slug: str) -> Theme | None:
+    """The theme with this slug."""
+    return db.session.scalar(select(Theme).where(Theme.slug == slug))
+
+
+def find_tag(slug: str) -> Tag | None:
+    """The tag with this slug."""
+    return db.session.scalar(select(Tag).where(Tag.slug == slug))
+
+
+def revisions_of(entry: Entry) -> list[Revision]:
+    """An entry's revisions, newest first."""
+    query = select(Revision).where(Revision.entry_id == entry.id).order_by(Revision.number.desc())
+    return list(db.session.scalars(query))
+
+
+def revision_of(entry: Entry, number: int) -> Revision | None:
+    """One revision of an entry by its number."""
+    return db.session.scalar(select(Revision).where(Revision.entry_id == entry.id, Revision.number == number))

@@ -1,0 +1,130 @@
+"""Pages for entries: home, a list per kind, the entry page, its history and diffs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from kb.entries import queries
+from kb.entries.contents import page_contents
+from kb.entries.diff import diff_texts
+from kb.entries.models import Entry
+from kb.entries.service import current_revision
+from kb.entries.vocabulary import KIND_PLURALS
+from kb.pages import int_arg, pagination_params
+from kb.permissions import current_viewer
+
+blueprint = Blueprint("entries", __name__)
+KIND_BY_PLURAL = {plural: kind for kind, plural in KIND_PLURALS.items()}
+PLURALS = "any(lessons, reviews, papers)"
+
+
+@blueprint.get("/")
+def home() -> str:
+    """What kb is, what is new, the themes, and the reviews under way."""
+    viewer = current_viewer()
+    return render_template(
+        "home.html",
+        counts=queries.kind_counts(viewer),
+        recent=queries.recent_entries(viewer),
+        themes=queries.theme_counts(viewer),
+        reviews=queries.open_reviews(viewer),
+    )
+
+
+@blueprint.get(f"/<{PLURALS}:plural>")
+def list_kind(plural: str) -> str:
+    """A list of one kind of entry with filters by tag, region and year."""
+    kind = KIND_BY_PLURAL[plural]
+    viewer = current_viewer()
+    sort = request.args.get("sort", "newest")
+    filters = queries.ListFilters(
+        tag=request.args.get("tag", "").strip(),
+        region=request.args.get("region", "").strip(),
+        year=int_arg("year"),
+        sort=sort if sort in queries.SORTS else "newest",
+    )
+    page = queries.list_entries(viewer, kind, filters, int_arg("page", 1) or 1, current_app.config["ENTRIES_PER_PAGE"])
+    chosen = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "entries/list.html",
+        kind=kind,
+        filters=filters,
+        options=queries.filter_options(viewer, kind),
+        sorts=queries.SORTS,
+        page=page,
+        filtered=any((filters.tag, filters.region, filters.year)),
+        pagination=pagination_params(page, lambda n: url_for(".list_kind", plural=plural, **chosen, page=n)),
+    )
+
+
+def _load(plural: str, slug: str) -> Entry:
+    entry = queries.visible_entry(current_viewer(), slug)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _wrong_kind(entry: Entry, plural: str) -> bool:
+    return KIND_PLURALS[entry.kind] != plural
+
+
+@blueprint.get(f"/<{PLURALS}:plural>/<slug>")
+def show(plural: str, slug: str) -> str | Response:
+    """The entry page: structured sections, metadata, tags, sources and backlinks."""
+    entry = _load(plural, slug)
+    if _wrong_kind(entry, plural):
+        return redirect(entry.path, code=301)
+    viewer = current_viewer()
+    revision = current_revision(entry)
+    rendered = revision.rendered if revision else {}
+    return render_template(
+        f"entries/{entry.kind}.html",
+        entry=entry,
+        revision=revision,
+        rendered=rendered,
+        contents=page_contents(entry.kind, rendered, len(revision.document.split()) if revision else 0),
+        revision_count=len(entry.revisions),
+        outgoing=queries.outgoing_links(viewer, entry),
+        backlinks=queries.backlinks(viewer, entry),
+    )
+
+
+@blueprint.get(f"/<{PLURALS}:plural>/<slug>/history")
+def history(plural: str, slug: str) -> str | Response:
+    """Every revision of an entry, with a form to compare any two."""
+    entry = _load(plural, slug)
+    if _wrong_kind(entry, plural):
+        return redirect(url_for(".history", plural=KIND_PLURALS[entry.kind], slug=slug), code=301)
+    return render_template("entries/history.html", entry=entry, revisions=queries.revisions_of(entry))
+
+
+@blueprint.get(f"/<{PLURALS}:plural>/<slug>/history/<int:number>")
+def revision(plural: str, slug: str, number: int) -> str:
+    """An entry as it stood at one revision."""
+    entry = _load(plural, slug)
+    found = queries.revision_of(entry, number)
+    if found is None or _wrong_kind(entry, plural):
+        abort(404)
+    return render_template(
+        "entries/revision.html", entry=entry, revision=found, latest=current_revision(entry)
+    )
+
+
+@blueprint.get(f"/<{PLURALS}:plural>/<slug>/compare")
+def compare(plural: str, slug: str) -> str | Response:
+    """A readable diff between two revisions chosen on the history page."""
+    entry = _load(plural, slug)
+    if _wrong_kind(entry, plural):
+        abort(404)
+    old_number, new_number = int_arg("from"), int_arg("to")
+    if old_number is None or new_number is None:
+        return redirect(url_for(".history", plural=plural, slug=slug))
+    if old_number > new_number:
+        old_number, new_number = new_number, old_number
+    old, new = queries.revision_of(entry, old_number), queries.revision_of(entry, new_number)
+    if old is None or new is None:
+        abort(404)
+    return render_template(
+        "entries/compare.html", entry=entry, old=old, new=new, diff=diff_texts(old.document, new.document)
+    )

@@ -1,0 +1,197 @@
+"""Verbs on entries: save a document as a new revision, and the queries pages need.
+
+Services change models and flush; the caller (a route or a CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from kb.content.document import EntryDocument, SourceRef, normalise_tag
+from kb.dates import PartialDate, utcnow
+from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
+from kb.entries.vocabulary import entry_path
+from kb.extensions import db
+from kb.markdown import LinkResolver, render
+from kb.taxonomy.models import Tag
+
+MODEL_BY_KIND: dict[str, type[Entry]] = {"lesson": Lesson, "review": Review, "paper": Paper}
+
+
+class KindChangeError(ValueError):
+    """Raised when a document would change the kind of an existing entry."""
+
+
+def _stored(date: PartialDate | None) -> tuple[dt.date | None, str | None]:
+    return (date.first_day, date.precision) if date else (None, None)
+
+
+def _source_record(ref: SourceRef) -> dict[str, Any]:
+    return {"title": ref.title, "publisher": ref.publisher, "date": str(ref.date) if ref.date else None, "url": ref.url}
+
+
+def tag_label_from_slug(slug: str) -> str:
+    """A readable label for a free tag: `cost-versus-quality` becomes `Cost versus quality`."""
+    words = slug.replace("-", " ")
+    return words[:1].upper() + words[1:]
+
+
+def find_or_create_tags(slugs: list[str]) -> list[Tag]:
+    """The tags with these slugs, creating free tags for any not yet known."""
+    slugs = [normalise_tag(slug) for slug in slugs]
+    known = {tag.slug: tag for tag in db.session.scalars(select(Tag).where(Tag.slug.in_(slugs)))}
+    for slug in slugs:
+        if slug not in known:
+            known[slug] = Tag(slug=slug, label=tag_label_from_slug(slug))
+            db.session.add(known[slug])
+    return [known[slug] for slug in slugs]
+
+
+def apply_document(document: EntryDocument, entry: Entry | None = None) -> Entry:
+    """Copy a document's fields and tags onto an entry (a new one when `entry` is None).
+
+    Links and the revision are made by `record_revision`, once every target exists.
+    Raises KindChangeError when the document's kind differs from the entry's.
+    """
+    if entry is None:
+        entry = MODEL_BY_KIND[document.kind](slug=document.slug)
+        db.session.add(entry)
+    elif entry.kind != document.kind:
+        raise KindChangeError(f"'{entry.slug}' is a {entry.kind}; a document cannot make it a {document.kind}")
+    entry.title = document.title
+    entry.summary = document.summary
+    entry.status = document.status
+    entry.visibility = document.visibility
+    entry.region = document.region
+    entry.event_date, entry.event_date_precision = _stored(document.event_date)
+    entry.organisation = document.organisation
+    entry.sources = [_source_record(ref) for ref in document.sources]
+    entry.body = document.body
+    entry.tags = find_or_create_tags(document.tags)
+    _apply_kind_fields(entry, document)
+    db.session.flush()
+    return entry
+
+
+def _apply_kind_fields(entry: Entry, document: EntryDocument) -> None:
+    if isinstance(entry, Lesson):
+        entry.driving_event = document.sections.get("driving_event", "")
+        entry.lesson_text = document.sections.get("lesson", "")
+        entry.recommendation = document.sections.get("recommendation", "")
+        entry.evidence = document.sections.get("evidence", "")
+        entry.maturity = document.maturity or "observation"
+        entry.action_status = document.action_status or "identified"
+        entry.action_owner = document.action_owner
+        entry.action_due, entry.action_due_precision = _stored(document.action_due)
+        entry.action_note = document.action_note
+    elif isinstance(entry, Review):
+        entry.commissioning_body = document.commissioning_body or ""
+        entry.review_status = document.review_status or "commissioned"
+        entry.terms_of_reference = document.terms_of_reference
+    elif isinstance(entry, Paper):
+        entry.meeting = document.meeting
+        entry.meeting_date, entry.meeting_date_precision = _stored(document.meeting_date)
+        entry.paper_type = document.paper_type or "report"
+        entry.paper_status = document.paper_status or "final"
+
+
+def database_resolver() -> LinkResolver:
+    """A link resolver over every entry in the database, loaded in one query."""
+    rows = db.session.execute(select(Entry.slug, Entry.kind, Entry.title)).all()
+    targets = {slug: (entry_path(kind, slug), title) for slug, kind, title in rows}
+    return targets.get
+
+
+def render_document(document: EntryDocument, resolve: LinkResolver) -> tuple[dict[str, Any], list[str]]:
+    """Render every Markdown text of a document; returns the stored form and linked slugs."""
+    rendered: dict[str, Any] = {}
+    mentioned: list[str] = []
+    for key, text in document.markdown_texts().items():
+        prefix = "" if key == "body" else f"{key.replace('_', '-')}-"
+        result = render(text, resolve, anchor_prefix=prefix)
+        rendered[key] = {
+            "html": result.html,
+            "headings": [{"level": h.level, "anchor": h.anchor, "title": h.title} for h in result.headings],
+            "missing_links": result.missing_links,
+        }
+        mentioned.extend(slug for slug in result.links if slug not in mentioned)
+    return rendered, mentioned
+
+
+def _replace_links(entry: Entry, document: EntryDocument, mentioned: list[str]) -> None:
+    wanted: list[tuple[str, str]] = []
+    if document.source:
+        wanted.append((document.source, "source"))
+    wanted.extend((slug, "see_also") for slug in document.see_also)
+    wanted.extend((slug, "mention") for slug in mentioned)
+    ids = dict(db.session.execute(select(Entry.slug, Entry.id).where(Entry.slug.in_([s for s, _ in wanted]))).all())
+    entry.outgoing_links = [
+        EntryLink(target_id=ids[slug], relation=relation, position=position)
+        for position, (slug, relation) in enumerate(dict.fromkeys(wanted))
+        if slug in ids and ids[slug] != entry.id
+    ]
+
+
+def current_revision(entry: Entry) -> Revision | None:
+    """The entry's latest revision."""
+    return db.session.scalar(
+        select(Revision).where(Revision.entry_id == entry.id).order_by(Revision.number.desc()).limit(1)
+    )
+
+
+def record_revision(
+    entry: Entry,
+    document: EntryDocument,
+    document_text: str,
+    *,
+    author_name: str,
+    message: str,
+    resolve: LinkResolver | None = None,
+) -> Revision:
+    """Make the entry's next revision: store the document, render it once, relink."""
+    rendered, mentioned = render_document(document, resolve or database_resolver())
+    _replace_links(entry, document, mentioned)
+    latest = db.session.scalar(select(func.max(Revision.number)).where(Revision.entry_id == entry.id)) or 0
+    now = utcnow()
+    revision = Revision(
+        entry_id=entry.id,
+        number=latest + 1,
+        created_at=now,
+        author_name=author_name,
+        message=message,
+        document=document_text,
+        rendered=rendered,
+    )
+    db.session.add(revision)
+    entry.updated_at = now
+    if entry.status == "published" and entry.published_at is None:
+        entry.published_at = now
+    db.session.flush()
+    return revision
+
+
+@dataclass
+class Page:
+    """One page of a list, with what pagination needs."""
+
+    items: list[Any]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def paginate(query: Select[Any], number: int, per_page: int) -> Page:
+    """Run `query` for one page; a page number out of range gives the nearest page."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    number = min(max(1, number), max(1, -(-total // per_page)))
+    items = list(db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)))
+    return Page(items, number, per_page, total)

@@ -1,0 +1,62 @@
+"""The controlled values of entries, with their labels; shared by import, models and pages."""
+
+from __future__ import annotations
+
+KINDS: dict[str, str] = {"lesson": "Lesson", "review": "Review", "paper": "Meeting paper"}
+KIND_PLURALS: dict[str, str] = {"lesson": "lessons", "review": "reviews", "paper": "papers"}
+KIND_LIST_TITLES: dict[str, str] = {"lesson": "Lessons", "review": "Reviews", "paper": "Meeting papers"}
+
+STATUSES: dict[str, str] = {"draft": "Draft", "published": "Published"}
+VISIBILITIES: dict[str, str] = {
+    "public": "Everyone",
+    "members": "Members",
+    "panel": "Review panel",
+    "draft": "Author and moderators",
+}
+MATURITIES: dict[str, str] = {
+    "observation": "Observation",
+    "insight": "Insight",
+    "lesson": "Lesson",
+    "learned": "Lesson learned",
+}
+ACTION_STATUSES: dict[str, str] = {
+    "identified": "Identified",
+    "accepted": "Accepted",
+    "action-planned": "Action planned",
+    "actioned": "Actioned",
+    "verified": "Verified",
+    "not-accepted": "Not accepted",
+}
+REVIEW_STATUSES: dict[str, str] = {
+    "commissioned": "Commissioned",
+    "in-progress": "In progress",
+    "consulting": "Consulting",
+    "published": "Published",
+}
+PAPER_TYPES: dict[str, str] = {
+    "agenda": "Agenda",
+    "minutes": "Minutes",
+    "discussion-paper": "Discussion paper",
+    "briefing": "Briefing",
+    "report": "Report",
+}
+PAPER_STATUSES: dict[str, str] = {"draft": "Draft", "final": "Final"}
+
+LESSON_SECTIONS: dict[str, str] = {
+    "driving_event": "Driving event",
+    "lesson": "Lesson",
+    "recommendation": "Recommendation",
+    "evidence": "Evidence",
+}
+"""A lesson's four sections, in the order every lesson page and file shows them."""
+
+LINK_RELATIONS: dict[str, str] = {
+    "source": "Came from",
+    "see_also": "See also",
+    "mention": "Mentioned in the text",
+}
+
+
+def entry_path(kind: str, slug: str) -> str:
+    """The stable URL path of an entry, e.g. `/lessons/<slug>`."""
+    return f"/{KIND_PLURALS[kind]}/{slug}"

@@ -1,0 +1,184 @@
+"""The one Markdown renderer: entries, comments and findings all go through `render`.
+
+Python-Markdown turns text into HTML with tables, fenced code, footnotes, heading anchors
+and a table of contents. Raw HTML in the source is never passed through: it is shown as
+text. The output is then cleaned by nh3 with an allowlist, so only http, https, mailto and
+relative links survive, and the only ids are the ones this module generates.
+
+Links to other entries are written `[[slug]]` or `[[slug|words]]`. The caller passes a
+resolver that turns a slug into a path and title; a slug it cannot resolve is rendered as
+marked text and reported in `Rendered.missing_links`, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.extensions.toc import slugify_unicode
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+
+INTERNAL_LINK = re.compile(r"\[\[([a-z0-9][a-z0-9-]*)(?:\|([^\]\n]+))?\]\]")
+"""`[[slug]]` or `[[slug|words]]`; used by the renderer and by the importer's checks."""
+
+LinkResolver = Callable[[str], "tuple[str, str] | None"]
+"""Given a slug, return (path, title) of the entry, or None when there is no such entry."""
+
+ALLOWED_TAGS = {
+    "a", "abbr", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
+    "h2", "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "span", "strong",
+    "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class"},
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title"},
+    "ol": {"start"},
+    "td": {"align"},
+    "th": {"align"},
+}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+_SAFE_ID = re.compile(r"^(?:h-[\w-]+|fn-\d+|fnref-\d+(?:-\d+)?)$")
+_SAFE_CLASS = re.compile(r"^(?:footnote|footnote-ref|footnote-backref|kb-[a-z-]+|language-[\w+-]+)$")
+
+
+@dataclass
+class Heading:
+    """One entry of a table of contents."""
+
+    level: int
+    anchor: str
+    title: str
+
+
+@dataclass
+class Rendered:
+    """The result of rendering: safe HTML, its headings, and the entry links it holds."""
+
+    html: str
+    headings: list[Heading] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    missing_links: list[str] = field(default_factory=list)
+
+
+class _InternalLinkProcessor(InlineProcessor):
+    """Turns `[[slug]]` into a link through the resolver, recording what it found."""
+
+    def __init__(self, resolve: LinkResolver | None, found: list[str], missing: list[str]):
+        super().__init__(INTERNAL_LINK.pattern)
+        self.resolve = resolve
+        self.found = found
+        self.missing = missing
+
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:  # noqa: N802
+        slug, words = m.group(1), m.group(2)
+        target = self.resolve(slug) if self.resolve else None
+        if target is None:
+            self.missing.append(slug)
+            element = etree.Element("span", {"class": "kb-missing-link"})
+            element.text = words or slug
+            return element, m.start(0), m.end(0)
+        path, title = target
+        if slug not in self.found:
+            self.found.append(slug)
+        element = etree.Element("a", {"href": path, "class": "kb-entry-link"})
+        element.text = (words or title).strip()
+        return element, m.start(0), m.end(0)
+
+
+class _DemoteTitleHeadings(Treeprocessor):
+    """The page owns the one h1 (the entry's title), so `# Heading` in text becomes h2."""
+
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter("h1"):
+            element.tag = "h2"
+
+
+class _KbExtension(Extension):
+    """Registers internal links and removes raw HTML handling."""
+
+    def __init__(self, resolve: LinkResolver | None, found: list[str], missing: list[str]):
+        super().__init__()
+        self.resolve = resolve
+        self.found = found
+        self.missing = missing
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
+        # Raw HTML is never trusted: without these two, "<script>" arrives as text.
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        processor = _InternalLinkProcessor(self.resolve, self.found, self.missing)
+        md.inlinePatterns.register(processor, "kb_internal_link", 175)
+        md.treeprocessors.register(_DemoteTitleHeadings(md), "kb_demote_h1", 30)
+
+
+def _heading_slugify(prefix: str) -> Callable[[str, str], str]:
+    def slugify(value: str, separator: str) -> str:
+        return f"h-{prefix}{slugify_unicode(value, separator) or 'section'}"
+
+    return slugify
+
+
+def _flatten_toc(tokens: list[dict], into: list[Heading]) -> list[Heading]:
+    for token in tokens:
+        into.append(Heading(token["level"], token["id"], token["name"]))
+        _flatten_toc(token.get("children", []), into)
+    return into
+
+
+def _keep_safe_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "id":
+        return value if _SAFE_ID.match(value) else None
+    if attribute == "class":
+        kept = [name for name in value.split() if _SAFE_CLASS.match(name)]
+        return " ".join(kept) or None
+    return value
+
+
+def sanitise(html: str) -> str:
+    """Clean HTML with kb's allowlist: safe tags, safe URL schemes, kb-made ids only."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_keep_safe_attribute,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def render(text: str, resolve: LinkResolver | None = None, *, anchor_prefix: str = "") -> Rendered:
+    """Render Markdown to sanitised HTML.
+
+    `anchor_prefix` keeps heading ids apart when several texts share one page.
+    Never raises on odd input: whatever the text, the result is safe HTML.
+    """
+    found: list[str] = []
+    missing: list[str] = []
+    md = markdown.Markdown(
+        extensions=[
+            "tables",
+            "fenced_code",
+            "footnotes",
+            "sane_lists",
+            "toc",
+            _KbExtension(resolve, found, missing),
+        ],
+        extension_configs={
+            "tables": {"use_align_attribute": True},
+            "footnotes": {"SEPARATOR": "-", "BACKLINK_TITLE": "Back to reference %d"},
+            "toc": {"slugify": _heading_slugify(anchor_prefix), "toc_depth": "2-4"},
+        },
+        output_format="html",
+    )
+    html = md.convert(text)
+    headings = _flatten_toc(getattr(md, "toc_tokens", []), [])
+    return Rendered(sanitise(html), headings, found, missing)

@@ -1,0 +1,1 @@
+"""Themes and tags: the controlled vocabulary that groups entries."""

@@ -1,0 +1,64 @@
+"""Pages for themes and tags."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, url_for
+
+from kb.entries import queries
+from kb.entries.queries import ListFilters
+from kb.pages import int_arg, pagination_params
+from kb.permissions import current_viewer
+
+blueprint = Blueprint("taxonomy", __name__)
+
+
+@blueprint.get("/themes")
+def themes() -> str:
+    """Every theme with its tags and counts."""
+    viewer = current_viewer()
+    themes_with_counts = queries.theme_counts(viewer)
+    tags_by_theme = {theme.id: queries.tag_counts(viewer, theme) for theme, _ in themes_with_counts}
+    free_tags = [(tag, count) for tag, count in queries.tag_counts(viewer) if tag.theme_id is None]
+    return render_template(
+        "taxonomy/themes.html", themes=themes_with_counts, tags_by_theme=tags_by_theme, free_tags=free_tags
+    )
+
+
+@blueprint.get("/themes/<slug>")
+def theme(slug: str) -> str:
+    """A theme: what it covers, its tags, and the entries that carry them."""
+    found = queries.find_theme(slug)
+    if found is None:
+        abort(404)
+    viewer = current_viewer()
+    page = queries.entries_for_theme(viewer, found, int_arg("page", 1) or 1, current_app.config["ENTRIES_PER_PAGE"])
+    return render_template(
+        "taxonomy/theme.html",
+        theme=found,
+        tags=queries.tag_counts(viewer, found),
+        page=page,
+        pagination=pagination_params(page, lambda n: url_for(".theme", slug=slug, page=n)),
+    )
+
+
+@blueprint.get("/tags")
+def tags() -> str:
+    """Every tag in use, with counts."""
+    return render_template("taxonomy/tags.html", tags=queries.tag_counts(current_viewer()))
+
+
+@blueprint.get("/tags/<slug>")
+def tag(slug: str) -> str:
+    """Every entry carrying one tag."""
+    found = queries.find_tag(slug)
+    if found is None:
+        abort(404)
+    page = queries.list_entries(
+        current_viewer(), None, ListFilters(tag=slug), int_arg("page", 1) or 1, current_app.config["ENTRIES_PER_PAGE"]
+    )
+    return render_template(
+        "taxonomy/tag.html",
+        tag=found,
+        page=page,
+        pagination=pagination_params(page, lambda n: url_for(".tag", slug=slug, page=n)),
+    )

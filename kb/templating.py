@@ -1,0 +1,41 @@
+"""Jinja set-up: the NHS.UK component macros, the design system's assets, and filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, abort, send_from_directory
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from werkzeug.wrappers import Response
+
+from kb.dates import PartialDate, london_time
+from kb.entries import vocabulary
+
+
+def _partial_date(value: PartialDate | None) -> str:
+    return value.display() if value else ""
+
+
+def init_app(app: Flask) -> None:
+    """Load templates from `templates/` then the NHS.UK macros; serve the NHS.UK assets."""
+    app.jinja_options = {
+        **app.jinja_options,
+        # The NHS.UK macros read nested optional parameters; they need chainable undefineds.
+        "undefined": ChainableUndefined,
+        "loader": ChoiceLoader(
+            [FileSystemLoader(app.template_folder or "templates"), PackageLoader("nhsuk_frontend_jinja")]
+        ),
+    }
+    app.jinja_env.filters["london_time"] = london_time
+    app.jinja_env.filters["partial_date"] = _partial_date
+    app.jinja_env.globals["vocabulary"] = vocabulary
+    app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
+    app.jinja_env.globals["site_tagline"] = app.config["SITE_TAGLINE"]
+    nhsuk_dir = Path(app.config["NHSUK_FRONTEND_DIR"])
+
+    @app.get("/assets/nhsuk/<path:filename>")
+    def nhsuk_asset(filename: str) -> Response:
+        """Files of the pinned `nhsuk-frontend` package (installed by `make`)."""
+        if not nhsuk_dir.is_dir():
+            abort(404)
+        return send_from_directory(nhsuk_dir, filename, max_age=86400)
