@@ -12,20 +12,20 @@ from kb.dates import PartialDate, london_time
 from kb.entries import vocabulary
 
 
-def _partial_date(value: PartialDate | None) -> str:
-    return value.display() if value else ""
+def _partial_date(value: PartialDate | str | None) -> str:
+    """Show a partial date, or a stored `YYYY[-MM[-DD]]` text, in words."""
+    if not value:
+        return ""
+    return (value if isinstance(value, PartialDate) else PartialDate.parse(value)).display()
 
 
 def init_app(app: Flask) -> None:
     """Load templates from `templates/` then the NHS.UK macros; serve the NHS.UK assets."""
-    app.jinja_options = {
-        **app.jinja_options,
-        # The NHS.UK macros read nested optional parameters; they need chainable undefineds.
-        "undefined": ChainableUndefined,
-        "loader": ChoiceLoader(
-            [FileSystemLoader(app.template_folder or "templates"), PackageLoader("nhsuk_frontend_jinja")]
-        ),
-    }
+    # The NHS.UK macros read nested optional parameters; they need chainable undefineds.
+    app.jinja_env.undefined = ChainableUndefined
+    app.jinja_env.loader = ChoiceLoader(
+        [FileSystemLoader(app.template_folder or "templates"), PackageLoader("nhsuk_frontend_jinja")]
+    )
     app.jinja_env.filters["london_time"] = london_time
     app.jinja_env.filters["partial_date"] = _partial_date
     app.jinja_env.globals["vocabulary"] = vocabulary

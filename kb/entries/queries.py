@@ -92,15 +92,26 @@ def filter_options(viewer: Viewer | None, kind: str) -> FilterOptions:
     return FilterOptions([(slug, label) for slug, label in tags], list(regions), [int(y) for y in years])
 
 
-def backlinks(viewer: Viewer | None, entry: Entry) -> list[tuple[EntryLink, Entry]]:
-    """Links into `entry` from entries the viewer may see, grouped by relation."""
+@dataclass
+class Backlink:
+    """An entry that links to the one being shown, with every way it links."""
+
+    source: Entry
+    relations: list[str]
+
+
+def backlinks(viewer: Viewer | None, entry: Entry) -> list[Backlink]:
+    """Entries the viewer may see that link to `entry`, one row each, by kind then title."""
     rows = db.session.execute(
-        select(EntryLink, Entry)
+        select(EntryLink.relation, Entry)
         .join(Entry, Entry.id == EntryLink.source_id)
         .where(EntryLink.target_id == entry.id, visible_entries(viewer))
-        .order_by(EntryLink.relation, Entry.kind, Entry.title)
+        .order_by(Entry.kind, Entry.title, EntryLink.relation)
     ).all()
-    return [(link, source) for link, source in rows]
+    grouped: dict[int, Backlink] = {}
+    for relation, source in rows:
+        grouped.setdefault(source.id, Backlink(source, [])).relations.append(relation)
+    return list(grouped.values())
 
 
 def outgoing_links(viewer: Viewer | None, entry: Entry) -> list[tuple[EntryLink, Entry]]:
@@ -114,10 +125,12 @@ def outgoing_links(viewer: Viewer | None, entry: Entry) -> list[tuple[EntryLink,
     return [(link, target) for link, target in rows]
 
 
-def recent_entries(viewer: Viewer | None, limit: int = 6) -> list[Entry]:
-    """The most recently updated visible entries."""
+def recent_entries(viewer: Viewer | None, limit: int = 6, exclude_kind: str | None = None) -> list[Entry]:
+    """The most recently updated visible entries, optionally leaving one kind out."""
     query = select(Entry).where(visible_entries(viewer)).order_by(Entry.updated_at.desc(), Entry.title).limit(limit)
-    return list(db.session.scalars(query))
+    if exclude_kind:
+        query = query.where(Entry.kind != exclude_kind)
+    return list(db.session.scalars(query.options(selectinload(Entry.tags))))
 
 
 def open_reviews(viewer: Viewer | None) -> list[Review]:

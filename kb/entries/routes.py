@@ -26,7 +26,7 @@ def home() -> str:
     return render_template(
         "home.html",
         counts=queries.kind_counts(viewer),
-        recent=queries.recent_entries(viewer),
+        recent=queries.recent_entries(viewer, exclude_kind="review"),
         themes=queries.theme_counts(viewer),
         reviews=queries.open_reviews(viewer),
     )

@@ -50,11 +50,12 @@ LESSON_SECTIONS: dict[str, str] = {
 }
 """A lesson's four sections, in the order every lesson page and file shows them."""
 
-LINK_RELATIONS: dict[str, str] = {
-    "source": "Came from",
-    "see_also": "See also",
-    "mention": "Mentioned in the text",
+BACKLINK_RELATIONS: dict[str, str] = {
+    "source": "drawn from this",
+    "see_also": "lists this under see also",
+    "mention": "mentions this in its text",
 }
+"""How an entry that links here is described on the target's page."""
 
 
 def entry_path(kind: str, slug: str) -> str:

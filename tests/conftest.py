@@ -1,0 +1,100 @@
+"""Shared fixtures: a fresh app per test on its own SQLite file, empty or seeded.
+
+Migrating and importing the seed content once per session and copying the resulting
+database file keeps each test isolated without paying for set-up every time.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from kb import create_app
+from kb.config import PROJECT_ROOT
+from kb.content.service import import_directory
+from kb.extensions import db
+
+SEED_CONTENT = PROJECT_ROOT / "content"
+
+
+def _settings(folder: Path, database: Path, **extra: object) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": folder / "instance",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SEARCH_INDEX_DIR": str(folder / "search_index"),
+        "CONTENT_DIR": str(folder / "content"),
+        "SECRET_KEY": "test-secret-key",
+        "AUTO_MIGRATE": False,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file migrated to the latest schema, with nothing in it."""
+    folder = tmp_path_factory.mktemp("empty")
+    database = folder / "kb.sqlite3"
+    app = create_app(_settings(folder, database, AUTO_MIGRATE=True))
+    with app.app_context():
+        db.engine.dispose()
+    return database
+
+
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory, empty_database: Path) -> Path:
+    """A database file holding everything in `content/`."""
+    folder = tmp_path_factory.mktemp("seeded")
+    database = folder / "kb.sqlite3"
+    shutil.copy(empty_database, database)
+    app = create_app(_settings(folder, database))
+    with app.app_context():
+        report = import_directory(SEED_CONTENT)
+        assert not report.problems, [str(problem) for problem in report.problems]
+        db.session.commit()
+        db.engine.dispose()
+    return database
+
+
+def make_app(folder: Path, template: Path, **extra: object) -> Flask:
+    """A new app on a private copy of a template database."""
+    database = folder / "kb.sqlite3"
+    shutil.copy(template, database)
+    return create_app(_settings(folder, database, **extra))
+
+
+@pytest.fixture
+def app(tmp_path: Path, empty_database: Path) -> Iterator[Flask]:
+    """An app with an empty, migrated database; an app context is pushed."""
+    application = make_app(tmp_path, empty_database)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def seeded_app(tmp_path: Path, seeded_database: Path) -> Iterator[Flask]:
+    """An app whose database holds the seed content; an app context is pushed."""
+    application = make_app(tmp_path, seeded_database)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(seeded_app: Flask) -> FlaskClient:
+    """A test client on the seeded app."""
+    return seeded_app.test_client()
+
+
+@pytest.fixture
+def empty_client(app: Flask) -> FlaskClient:
+    """A test client on the empty app."""
+    return app.test_client()
