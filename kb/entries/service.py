@@ -129,6 +129,10 @@ def _replace_links(entry: Entry, document: EntryDocument, mentioned: list[str]) 
     wanted.extend((slug, "see_also") for slug in document.see_also)
     wanted.extend((slug, "mention") for slug in mentioned)
     ids = dict(db.session.execute(select(Entry.slug, Entry.id).where(Entry.slug.in_([s for s, _ in wanted]))).all())
+    # The unit of work inserts before it deletes; flush the removals first so that a link
+    # kept from the last revision does not collide with itself on the unique constraint.
+    entry.outgoing_links.clear()
+    db.session.flush()
     entry.outgoing_links = [
         EntryLink(target_id=ids[slug], relation=relation, position=position)
         for position, (slug, relation) in enumerate(dict.fromkeys(wanted))
