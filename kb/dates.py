@@ -17,7 +17,7 @@ PRECISIONS = ("year", "month", "day")
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
-class BadDate(ValueError):
+class BadDateError(ValueError):
     """Raised when a value is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD."""
 
 
@@ -33,7 +33,7 @@ class PartialDate:
     def parse(cls, value: object) -> PartialDate:
         """Read a date from YAML: a `date`, an int year, or a YYYY[-MM[-DD]] string.
 
-        Raises BadDate when the value is of another form or is not a real date.
+        Raises BadDateError when the value is of another form or is not a real date.
         """
         if isinstance(value, dt.datetime):
             value = value.date()
@@ -42,12 +42,12 @@ class PartialDate:
         text = str(value).strip() if isinstance(value, (str, int)) else ""
         match = _PARTIAL_DATE.match(text)
         if not match:
-            raise BadDate(f"'{value}' is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD")
+            raise BadDateError(f"'{value}' is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD")
         year, month, day = (int(part) if part else None for part in match.groups())
         try:
             dt.date(year, month or 1, day or 1)
         except ValueError as error:
-            raise BadDate(f"'{value}' is not a real date ({error})") from None
+            raise BadDateError(f"'{value}' is not a real date ({error})") from None
         return cls(year, month, day)
 
     @classmethod

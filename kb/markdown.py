@@ -13,9 +13,9 @@ marked text and reported in `Rendered.missing_links`, never silently dropped.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as etree
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
 
 import markdown
 import nh3
@@ -77,18 +77,18 @@ class _InternalLinkProcessor(InlineProcessor):
         self.found = found
         self.missing = missing
 
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:  # noqa: N802
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[ElementTree.Element, int, int]:  # noqa: N802
         slug, words = m.group(1), m.group(2)
         target = self.resolve(slug) if self.resolve else None
         if target is None:
             self.missing.append(slug)
-            element = etree.Element("span", {"class": "kb-missing-link"})
+            element = ElementTree.Element("span", {"class": "kb-missing-link"})
             element.text = words or slug
             return element, m.start(0), m.end(0)
         path, title = target
         if slug not in self.found:
             self.found.append(slug)
-        element = etree.Element("a", {"href": path, "class": "kb-entry-link"})
+        element = ElementTree.Element("a", {"href": path, "class": "kb-entry-link"})
         element.text = (words or title).strip()
         return element, m.start(0), m.end(0)
 
@@ -96,7 +96,7 @@ class _InternalLinkProcessor(InlineProcessor):
 class _DemoteTitleHeadings(Treeprocessor):
     """The page owns the one h1 (the entry's title), so `# Heading` in text becomes h2."""
 
-    def run(self, root: etree.Element) -> None:
+    def run(self, root: ElementTree.Element) -> None:
         for element in root.iter("h1"):
             element.tag = "h2"
 

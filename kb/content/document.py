@@ -17,7 +17,7 @@ from typing import Any
 import frontmatter
 import yaml
 
-from kb.dates import BadDate, PartialDate
+from kb.dates import BadDateError, PartialDate
 from kb.entries.vocabulary import (
     ACTION_STATUSES,
     KINDS,
@@ -134,16 +134,16 @@ class _Field:
     default: Any = None
 
 
-class _Invalid(ValueError):
+class _InvalidValueError(ValueError):
     """A front matter value of the wrong form; the message names what was expected."""
 
 
 def _text(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _Invalid("expected text")
+        raise _InvalidValueError("expected text")
     text = str(value).strip()
     if not text:
-        raise _Invalid("is empty")
+        raise _InvalidValueError("is empty")
     return text
 
 
@@ -151,7 +151,7 @@ def _choice(choices: dict[str, str]) -> Callable[[Any], str]:
     def read(value: Any) -> str:
         text = _text(value)
         if text not in choices:
-            raise _Invalid(f"'{text}' is not one of: {', '.join(choices)}")
+            raise _InvalidValueError(f"'{text}' is not one of: {', '.join(choices)}")
         return text
 
     return read
@@ -160,20 +160,20 @@ def _choice(choices: dict[str, str]) -> Callable[[Any], str]:
 def _date(value: Any) -> PartialDate:
     try:
         return PartialDate.parse(value)
-    except BadDate as error:
-        raise _Invalid(f"bad date: {error}") from None
+    except BadDateError as error:
+        raise _InvalidValueError(f"bad date: {error}") from None
 
 
 def _slug(value: Any) -> str:
     text = _text(value)
     if not SLUG.match(text):
-        raise _Invalid(f"'{text}' is not a slug (lower-case letters, digits and single hyphens)")
+        raise _InvalidValueError(f"'{text}' is not a slug (lower-case letters, digits and single hyphens)")
     return text
 
 
 def _slug_list(value: Any) -> list[str]:
     if not isinstance(value, list):
-        raise _Invalid("expected a list of slugs")
+        raise _InvalidValueError("expected a list of slugs")
     return list(dict.fromkeys(_slug(item) for item in value))
 
 
@@ -184,30 +184,30 @@ def normalise_tag(text: str) -> str:
 
 def _tag_list(value: Any) -> list[str]:
     if not isinstance(value, list):
-        raise _Invalid("expected a list of tags")
+        raise _InvalidValueError("expected a list of tags")
     tags = [normalise_tag(_text(item)) for item in value]
     if not all(tags):
-        raise _Invalid("a tag needs at least one letter or digit")
+        raise _InvalidValueError("a tag needs at least one letter or digit")
     return list(dict.fromkeys(tags))
 
 
 def _url(value: Any) -> str:
     text = _text(value)
     if not re.match(r"^https?://\S+$", text):
-        raise _Invalid(f"'{text}' is not an http or https address")
+        raise _InvalidValueError(f"'{text}' is not an http or https address")
     return text
 
 
 def _sources(value: Any) -> list[SourceRef]:
     if not isinstance(value, list):
-        raise _Invalid("expected a list of sources, each with a title")
+        raise _InvalidValueError("expected a list of sources, each with a title")
     refs = []
     for number, item in enumerate(value, start=1):
         if not isinstance(item, dict) or "title" not in item:
-            raise _Invalid(f"source {number} needs a title")
+            raise _InvalidValueError(f"source {number} needs a title")
         unknown = set(item) - {"title", "publisher", "date", "url"}
         if unknown:
-            raise _Invalid(f"source {number} has unknown keys: {', '.join(sorted(map(str, unknown)))}")
+            raise _InvalidValueError(f"source {number} has unknown keys: {', '.join(sorted(map(str, unknown)))}")
         try:
             refs.append(
                 SourceRef(
@@ -217,14 +217,14 @@ def _sources(value: Any) -> list[SourceRef]:
                     url=_url(item["url"]) if item.get("url") is not None else None,
                 )
             )
-        except _Invalid as error:
-            raise _Invalid(f"source {number}: {error}") from None
+        except _InvalidValueError as error:
+            raise _InvalidValueError(f"source {number}: {error}") from None
     return refs
 
 
 def _markdown_text(value: Any) -> str:
     if not isinstance(value, str):
-        raise _Invalid("expected Markdown text")
+        raise _InvalidValueError("expected Markdown text")
     return value.strip()
 
 
@@ -385,7 +385,9 @@ def _leading_blank_lines(text: str, closing_line: int) -> int:
     return count
 
 
-def _read_fields(metadata: dict[str, Any], key_lines: dict[str, int], report: Callable[[int, str], None]) -> dict[str, Any]:
+def _read_fields(
+    metadata: dict[str, Any], key_lines: dict[str, int], report: Callable[[int, str], None]
+) -> dict[str, Any]:
     """Check each front matter key against the field table and convert its value."""
     kind_spec = _FIELDS_BY_KEY["kind"]
     kind = None
@@ -394,7 +396,7 @@ def _read_fields(metadata: dict[str, Any], key_lines: dict[str, int], report: Ca
     else:
         try:
             kind = kind_spec.read(metadata["kind"])
-        except _Invalid as error:
+        except _InvalidValueError as error:
             report(key_lines.get("kind", 1), f"unknown kind: {error}")
     values: dict[str, Any] = {"kind": kind} if kind else {}
     for key, value in metadata.items():
@@ -407,7 +409,7 @@ def _read_fields(metadata: dict[str, Any], key_lines: dict[str, int], report: Ca
         elif key != "kind" and value is not None:
             try:
                 values[spec.key] = spec.read(value)
-            except _Invalid as error:
+            except _InvalidValueError as error:
                 report(line, f"{key}: {error}")
     for spec in FIELDS:
         if kind and kind in spec.kinds and spec.key not in values:
@@ -422,7 +424,7 @@ def _read_fields(metadata: dict[str, Any], key_lines: dict[str, int], report: Ca
 class _CanonicalDumper(yaml.SafeDumper):
     """Writes multi-line text as `|` blocks, indents lists, and never folds long lines."""
 
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:  # noqa: ARG002
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
 
 

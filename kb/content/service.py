@@ -153,7 +153,8 @@ def _drop_kind_changes(candidates: list[_Candidate], stored: dict[str, str], rep
             _reject(
                 candidate,
                 candidate.kind_line,
-                f"'{candidate.document.slug}' is already a {existing_kind}; its kind cannot change to {candidate.document.kind}",
+                f"'{candidate.document.slug}' is already a {existing_kind}; "
+                f"its kind cannot change to {candidate.document.kind}",
                 report,
             )
         else:

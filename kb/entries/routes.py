@@ -58,7 +58,7 @@ def list_kind(plural: str) -> str:
     )
 
 
-def _load(plural: str, slug: str) -> Entry:
+def _load(slug: str) -> Entry:
     entry = queries.visible_entry(current_viewer(), slug)
     if entry is None:
         abort(404)
@@ -72,7 +72,7 @@ def _wrong_kind(entry: Entry, plural: str) -> bool:
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>")
 def show(plural: str, slug: str) -> str | Response:
     """The entry page: structured sections, metadata, tags, sources and backlinks."""
-    entry = _load(plural, slug)
+    entry = _load(slug)
     if _wrong_kind(entry, plural):
         return redirect(entry.path, code=301)
     viewer = current_viewer()
@@ -93,7 +93,7 @@ def show(plural: str, slug: str) -> str | Response:
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/history")
 def history(plural: str, slug: str) -> str | Response:
     """Every revision of an entry, with a form to compare any two."""
-    entry = _load(plural, slug)
+    entry = _load(slug)
     if _wrong_kind(entry, plural):
         return redirect(url_for(".history", plural=KIND_PLURALS[entry.kind], slug=slug), code=301)
     return render_template("entries/history.html", entry=entry, revisions=queries.revisions_of(entry))
@@ -102,7 +102,7 @@ def history(plural: str, slug: str) -> str | Response:
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/history/<int:number>")
 def revision(plural: str, slug: str, number: int) -> str:
     """An entry as it stood at one revision."""
-    entry = _load(plural, slug)
+    entry = _load(slug)
     found = queries.revision_of(entry, number)
     if found is None or _wrong_kind(entry, plural):
         abort(404)
@@ -114,7 +114,7 @@ def revision(plural: str, slug: str, number: int) -> str:
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/compare")
 def compare(plural: str, slug: str) -> str | Response:
     """A readable diff between two revisions chosen on the history page."""
-    entry = _load(plural, slug)
+    entry = _load(slug)
     if _wrong_kind(entry, plural):
         abort(404)
     old_number, new_number = int_arg("from"), int_arg("to")

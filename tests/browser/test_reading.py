@@ -46,7 +46,8 @@ def test_list_filters_work_without_javascript(live_server: str, browser) -> None
     assert "matching the filters" in filtered_text
     assert filtered_text != total_text
     regions = page.locator(".kb-entry-item__meta").all_inner_texts()
-    assert regions and all("North West" in text for text in regions)
+    assert regions
+    assert all("North West" in text for text in regions)
     context.close()
 
 
