@@ -45,6 +45,8 @@ class PartialDate:
             raise BadDateError(f"'{value}' is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD")
         year, month, day = (int(part) if part else None for part in match.groups())
         try:
+            if month == 0 or day == 0:
+                raise ValueError("month and day start at 01")
             dt.date(year, month or 1, day or 1)
         except ValueError as error:
             raise BadDateError(f"'{value}' is not a real date ({error})") from None

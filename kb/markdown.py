@@ -6,12 +6,14 @@ text. The output is then cleaned by nh3 with an allowlist, so only http, https, 
 relative links survive, and the only ids are the ones this module generates.
 
 Links to other entries are written `[[slug]]` or `[[slug|words]]`. The caller passes a
-resolver that turns a slug into a path and title; a slug it cannot resolve is rendered as
-marked text and reported in `Rendered.missing_links`, never silently dropped.
+resolver that turns a slug into a `LinkTarget`; a slug it cannot resolve is rendered as
+marked text and reported in `Rendered.missing_links`, never silently dropped. A target
+the text's readers may not all see is rendered as plain words, without its title.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,13 +29,57 @@ from markdown.treeprocessors import Treeprocessor
 INTERNAL_LINK = re.compile(r"\[\[([a-z0-9][a-z0-9-]*)(?:\|([^\]\n]+))?\]\]")
 """`[[slug]]` or `[[slug|words]]`; used by the renderer and by the importer's checks."""
 
-LinkResolver = Callable[[str], "tuple[str, str] | None"]
-"""Given a slug, return (path, title) of the entry, or None when there is no such entry."""
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """Where an internal link goes.
+
+    When `shown` is false some readers of the linking text may not see the target, so
+    only the author's words (or the slug) appear, never the target's title or address.
+    """
+
+    path: str
+    title: str
+    shown: bool = True
+
+
+LinkResolver = Callable[[str], "LinkTarget | None"]
+"""Given a slug, return its `LinkTarget`, or None when there is no such entry."""
 
 ALLOWED_TAGS = {
-    "a", "abbr", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
-    "h2", "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "span", "strong",
-    "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "a",
+    "abbr",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 }
 ALLOWED_ATTRIBUTES = {
     "*": {"id", "class"},
@@ -45,7 +91,8 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
-_SAFE_ID = re.compile(r"^(?:h-[\w-]+|fn-\d+|fnref-\d+(?:-\d+)?)$")
+_SAFE_ID = re.compile(r"^(?:h-[\w-]+|fn-[\w-]+|fnref\d*-[\w-]+)$")
+_FOOTNOTE_ATTRIBUTE = re.compile(r'(id="|href="#)(fn|fnref\d*)-')
 _SAFE_CLASS = re.compile(r"^(?:footnote|footnote-ref|footnote-backref|kb-[a-z-]+|language-[\w+-]+)$")
 
 
@@ -85,11 +132,14 @@ class _InternalLinkProcessor(InlineProcessor):
             element = ElementTree.Element("span", {"class": "kb-missing-link"})
             element.text = words or slug
             return element, m.start(0), m.end(0)
-        path, title = target
         if slug not in self.found:
             self.found.append(slug)
-        element = ElementTree.Element("a", {"href": path, "class": "kb-entry-link"})
-        element.text = (words or title).strip()
+        if not target.shown:
+            element = ElementTree.Element("span", {"class": "kb-restricted-link"})
+            element.text = (words or slug).strip()
+            return element, m.start(0), m.end(0)
+        element = ElementTree.Element("a", {"href": target.path, "class": "kb-entry-link"})
+        element.text = (words or target.title).strip()
         return element, m.start(0), m.end(0)
 
 
@@ -128,7 +178,7 @@ def _heading_slugify(prefix: str) -> Callable[[str, str], str]:
 
 def _flatten_toc(tokens: list[dict], into: list[Heading]) -> list[Heading]:
     for token in tokens:
-        into.append(Heading(token["level"], token["id"], token["name"]))
+        into.append(Heading(token["level"], token["id"], html.unescape(token["name"])))
         _flatten_toc(token.get("children", []), into)
     return into
 
@@ -158,7 +208,7 @@ def sanitise(html: str) -> str:
 def render(text: str, resolve: LinkResolver | None = None, *, anchor_prefix: str = "") -> Rendered:
     """Render Markdown to sanitised HTML.
 
-    `anchor_prefix` keeps heading ids apart when several texts share one page.
+    `anchor_prefix` keeps heading and footnote ids apart when several texts share one page.
     Never raises on odd input: whatever the text, the result is safe HTML.
     """
     found: list[str] = []
@@ -179,6 +229,8 @@ def render(text: str, resolve: LinkResolver | None = None, *, anchor_prefix: str
         },
         output_format="html",
     )
-    html = md.convert(text)
+    output = md.convert(text)
+    if anchor_prefix:
+        output = _FOOTNOTE_ATTRIBUTE.sub(lambda m: f"{m.group(1)}{m.group(2)}-{anchor_prefix}", output)
     headings = _flatten_toc(getattr(md, "toc_tokens", []), [])
-    return Rendered(sanitise(html), headings, found, missing)
+    return Rendered(sanitise(output), headings, found, missing)

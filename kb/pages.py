@@ -13,7 +13,9 @@ from kb.entries.service import Page
 def int_arg(name: str, default: int | None = None) -> int | None:
     """A whole-number query argument; anything else counts as not given."""
     value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else default
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        return default
+    return int(value)
 
 
 def pagination_params(page: Page, url_for_page: Callable[[int], str]) -> dict[str, Any] | None:

@@ -30,6 +30,19 @@ def can_view_entry(viewer: Viewer | None, entry: Entry) -> bool:
     return entry.status == "published" and entry.visibility == "public"
 
 
+def link_is_shown(source_visibility: str, target_status: str, target_visibility: str) -> bool:
+    """Whether a link may show its target's title and address inside another entry's text.
+
+    Rendered text is stored once for every reader, so a link is shown only when everyone
+    who can read the linking entry can also read the target.
+    """
+    if target_status != "published":
+        return False
+    if target_visibility == "public":
+        return True
+    return target_visibility == "members" and source_visibility != "public"
+
+
 def current_viewer() -> Viewer | None:
     """The viewer of the current request; anonymous (None) until accounts exist."""
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import frontmatter
@@ -135,7 +136,15 @@ class _Field:
 
 
 class _InvalidValueError(ValueError):
-    """A front matter value of the wrong form; the message names what was expected."""
+    """A front matter value of the wrong form; the message names what was expected.
+
+    `where` leads from the key's value to the part at fault (list positions and mapping
+    keys), so the problem can name that part's own line.
+    """
+
+    def __init__(self, message: str, where: tuple[int | str, ...] = ()):
+        super().__init__(message)
+        self.where = where
 
 
 def _text(value: Any) -> str:
@@ -198,27 +207,30 @@ def _url(value: Any) -> str:
     return text
 
 
+_SOURCE_FIELDS: dict[str, Callable[[Any], Any]] = {"title": _text, "publisher": _text, "date": _date, "url": _url}
+
+
 def _sources(value: Any) -> list[SourceRef]:
     if not isinstance(value, list):
         raise _InvalidValueError("expected a list of sources, each with a title")
     refs = []
-    for number, item in enumerate(value, start=1):
+    for index, item in enumerate(value):
+        number = index + 1
         if not isinstance(item, dict) or "title" not in item:
             raise _InvalidValueError(f"source {number} needs a title")
-        unknown = set(item) - {"title", "publisher", "date", "url"}
+        unknown = set(item) - set(_SOURCE_FIELDS)
         if unknown:
-            raise _InvalidValueError(f"source {number} has unknown keys: {', '.join(sorted(map(str, unknown)))}")
-        try:
-            refs.append(
-                SourceRef(
-                    title=_text(item["title"]),
-                    publisher=_text(item["publisher"]) if item.get("publisher") is not None else None,
-                    date=_date(item["date"]) if item.get("date") is not None else None,
-                    url=_url(item["url"]) if item.get("url") is not None else None,
-                )
-            )
-        except _InvalidValueError as error:
-            raise _InvalidValueError(f"source {number}: {error}") from None
+            names = ", ".join(sorted(map(str, unknown)))
+            raise _InvalidValueError(f"source {number} has unknown keys: {names}", (index,))
+        fields = {}
+        for key, read in _SOURCE_FIELDS.items():
+            if item.get(key) is None:
+                continue
+            try:
+                fields[key] = read(item[key])
+            except _InvalidValueError as error:
+                raise _InvalidValueError(f"source {number}: {error}", (index, key)) from None
+        refs.append(SourceRef(**fields))
     return refs
 
 
@@ -258,18 +270,43 @@ FIELDS: tuple[_Field, ...] = (
 _FIELDS_BY_KEY = {spec.key: spec for spec in FIELDS}
 
 
-def _key_lines(front_matter: str) -> tuple[dict[str, int], list[tuple[str, int]]]:
-    """Line (in the file) of each top-level key, and any key given twice."""
+@dataclass
+class _FrontMatterMap:
+    """Where each top-level key and its value sit in the file, for locating problems."""
+
+    key_lines: dict[str, int] = field(default_factory=dict)
+    values: dict[str, yaml.Node] = field(default_factory=dict)
+    duplicates: list[tuple[str, int]] = field(default_factory=list)
+
+    def line_of(self, key: str, where: tuple[int | str, ...] = ()) -> int:
+        """The line of `key`, or of the part of its value that `where` leads to."""
+        line = self.key_lines.get(key, 1)
+        node = self.values.get(key)
+        for step in where:
+            if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+                node = node.value[step]
+            elif isinstance(node, yaml.MappingNode):
+                node = next((value for name, value in node.value if name.value == step), None)
+            else:
+                node = None
+            if node is None:
+                break
+            line = node.start_mark.line + 1
+        return line
+
+
+def _map_front_matter(front_matter: str) -> _FrontMatterMap:
     node = yaml.compose(front_matter, Loader=_ContentLoader)
-    lines: dict[str, int] = {}
-    duplicates: list[tuple[str, int]] = []
+    mapped = _FrontMatterMap()
     if isinstance(node, yaml.MappingNode):
-        for key_node, _ in node.value:
+        for key_node, value_node in node.value:
             key, line = str(key_node.value), key_node.start_mark.line + 1
-            if key in lines:
-                duplicates.append((key, line))
-            lines.setdefault(key, line)
-    return lines, duplicates
+            if key in mapped.key_lines:
+                mapped.duplicates.append((key, line))
+                continue
+            mapped.key_lines[key] = line
+            mapped.values[key] = value_node
+    return mapped
 
 
 def _split_lesson_body(body: str, first_line: int, report: Callable[[int, str], None]) -> dict[str, str]:
@@ -289,8 +326,12 @@ def _split_lesson_body(body: str, first_line: int, report: Callable[[int, str], 
             label = heading.group(1)
             key = by_label.get(label.lower())
             if key is None:
-                report(first_line + offset, f"unknown lesson section '## {label}'; the sections are "
-                       + ", ".join(LESSON_SECTIONS.values()) + " (use ### for headings inside one)")
+                report(
+                    first_line + offset,
+                    f"unknown lesson section '## {label}'; the sections are "
+                    + ", ".join(LESSON_SECTIONS.values())
+                    + " (use ### for headings inside one)",
+                )
             elif key in sections:
                 report(first_line + offset, f"section '## {label}' appears twice")
             else:
@@ -309,19 +350,24 @@ def _split_lesson_body(body: str, first_line: int, report: Callable[[int, str], 
             report(first_line, f"missing section '## {label}'")
         elif not texts[key]:
             report(heading_lines[key], f"section '## {label}' is empty")
-    if list(texts) != [key for key in LESSON_SECTIONS if key in texts]:
-        report(first_line, "sections are out of order; the order is " + ", ".join(LESSON_SECTIONS.values()))
+    order = list(LESSON_SECTIONS)
+    found = list(texts)
+    misplaced = [key for before, key in pairwise(found) if order.index(key) < order.index(before)]
+    if misplaced:
+        expected = ", ".join(LESSON_SECTIONS.values())
+        report(heading_lines[misplaced[0]], f"sections are out of order; the order is {expected}")
     return texts
 
 
-def _find_references(text: str, metadata: dict[str, Any], key_lines: dict[str, int]) -> list[Reference]:
+def _find_references(text: str, document: EntryDocument, located: _FrontMatterMap) -> list[Reference]:
     references = []
     for number, line in enumerate(text.split("\n"), start=1):
         references.extend(Reference(match.group(1), number) for match in INTERNAL_LINK.finditer(line))
-    for key in ("source", "see_also"):
-        value = metadata.get(key)
-        values = value if isinstance(value, list) else [value] if value else []
-        references.extend(Reference(str(slug), key_lines.get(key, 1)) for slug in values)
+    if document.source:
+        references.append(Reference(document.source, located.line_of("source")))
+    references.extend(
+        Reference(slug, located.line_of("see_also", (index,))) for index, slug in enumerate(document.see_also)
+    )
     return references
 
 
@@ -342,27 +388,27 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
     try:
         front, body = handler.split(text)
         metadata = handler.load(front, Loader=_ContentLoader)
-        key_lines, duplicate_keys = _key_lines(front)
+        located = _map_front_matter(front)
     except ValueError:
         report(1, "front matter is not closed by a '---' line")
         return ParseResult(None, problems)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        report(mark.line + 1 if mark else 1, f"bad YAML: {getattr(error, 'problem', None) or error}")
+        report(*_yaml_error_location(error, front))
         return ParseResult(None, problems)
     if not isinstance(metadata, dict):
         report(2, "front matter must be a mapping of keys to values")
         return ParseResult(None, problems)
-    for key, line in duplicate_keys:
+    for key, line in located.duplicates:
         report(line, f"key '{key}' is given twice")
 
-    values = _read_fields(metadata, key_lines, report)
+    values = _read_fields(metadata, located, report)
     kind = values.get("kind")
     closing_line = 1 + front.count("\n")
     body = body.lstrip("\n")
     first_body_line = closing_line + 1 + _leading_blank_lines(text, closing_line)
+    last_line = len(text.rstrip("\n").split("\n"))
     if kind == "lesson":
-        values["sections"] = _split_lesson_body(body.strip(), first_body_line, report)
+        values["sections"] = _split_lesson_body(body.strip(), min(first_body_line, last_line), report)
     else:
         values["body"] = body.strip()
     if "slug" not in metadata:
@@ -372,7 +418,8 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
             report(1, f"no slug, and the file name '{default_slug}' is not a valid slug")
     if problems or kind is None:
         return ParseResult(None, problems)
-    return ParseResult(EntryDocument(**values), problems, _find_references(text, metadata, key_lines))
+    document = EntryDocument(**values)
+    return ParseResult(document, problems, _find_references(text, document, located))
 
 
 def _leading_blank_lines(text: str, closing_line: int) -> int:
@@ -385,8 +432,25 @@ def _leading_blank_lines(text: str, closing_line: int) -> int:
     return count
 
 
+def _yaml_error_location(error: yaml.YAMLError, front: str) -> tuple[int, str]:
+    """The line and message for a YAML error.
+
+    An error found only at the end of the front matter (an unclosed bracket or quote) is
+    placed where the unclosed construct began.
+    """
+    problem_mark = getattr(error, "problem_mark", None)
+    context_mark = getattr(error, "context_mark", None)
+    mark = problem_mark
+    if context_mark is not None and (problem_mark is None or problem_mark.line >= front.count("\n")):
+        mark = context_mark
+    context = getattr(error, "context", None)
+    problem = getattr(error, "problem", None) or str(error)
+    message = f"bad YAML: {problem}" + (f" ({context})" if context and mark is context_mark else "")
+    return (mark.line + 1 if mark else 1), message
+
+
 def _read_fields(
-    metadata: dict[str, Any], key_lines: dict[str, int], report: Callable[[int, str], None]
+    metadata: dict[str, Any], located: _FrontMatterMap, report: Callable[[int, str], None]
 ) -> dict[str, Any]:
     """Check each front matter key against the field table and convert its value."""
     kind_spec = _FIELDS_BY_KEY["kind"]
@@ -397,11 +461,11 @@ def _read_fields(
         try:
             kind = kind_spec.read(metadata["kind"])
         except _InvalidValueError as error:
-            report(key_lines.get("kind", 1), f"unknown kind: {error}")
+            report(located.line_of("kind"), f"unknown kind: {error}")
     values: dict[str, Any] = {"kind": kind} if kind else {}
     for key, value in metadata.items():
         spec = _FIELDS_BY_KEY.get(str(key))
-        line = key_lines.get(str(key), 1)
+        line = located.line_of(str(key))
         if spec is None:
             report(line, f"unknown key '{key}'")
         elif kind and kind not in spec.kinds:
@@ -410,12 +474,11 @@ def _read_fields(
             try:
                 values[spec.key] = spec.read(value)
             except _InvalidValueError as error:
-                report(line, f"{key}: {error}")
+                report(located.line_of(str(key), error.where), f"{key}: {error}")
     for spec in FIELDS:
         if kind and kind in spec.kinds and spec.key not in values:
             if spec.required and metadata.get(spec.key) is None:
-                where = key_lines.get(spec.key, 1)
-                report(where, f"missing {spec.key.replace('_', ' ')}")
+                report(located.line_of(spec.key), f"missing {spec.key.replace('_', ' ')}")
             elif spec.default is not None:
                 values[spec.key] = list(spec.default) if isinstance(spec.default, list) else spec.default
     return values
@@ -476,9 +539,7 @@ def serialise_document(document: EntryDocument) -> str:
         default_flow_style=False,
     )
     if document.kind == "lesson":
-        body = "\n\n".join(
-            f"## {label}\n\n{document.sections.get(key, '')}" for key, label in LESSON_SECTIONS.items()
-        )
+        body = "\n\n".join(f"## {label}\n\n{document.sections.get(key, '')}" for key, label in LESSON_SECTIONS.items())
     else:
         body = document.body
     return f"---\n{front}---\n\n{body}\n" if body else f"---\n{front}---\n"

@@ -19,7 +19,13 @@ from sqlalchemy import select
 from kb.content.document import EntryDocument, Problem, Reference, parse_document, serialise_document
 from kb.content.taxonomy import TagSpec, ThemeSpec, parse_taxonomy, serialise_taxonomy
 from kb.entries.models import Entry
-from kb.entries.service import apply_document, current_revision, record_revision
+from kb.entries.service import (
+    apply_document,
+    current_revision,
+    link_targets,
+    record_revision,
+    rerender_entries_linking_to,
+)
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.taxonomy.models import Tag, Theme
@@ -184,12 +190,16 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
         (report.updated if entry else report.created).append(candidate.path)
         entry = apply_document(document, entry)
         changed.append((candidate, entry, canonical, file_hash))
+    targets = link_targets()
     for candidate, entry, canonical, file_hash in changed:
         verb = "Updated" if entry.revisions else "Imported"
+        message = f"{verb} from {candidate.path}"
         record_revision(
-            entry, candidate.document, canonical, author_name=IMPORT_AUTHOR, message=f"{verb} from {candidate.path}"
+            entry, candidate.document, canonical, author_name=IMPORT_AUTHOR, message=message, targets=targets
         )
         entry.imported_hash = file_hash
+    if changed:
+        rerender_entries_linking_to([entry for _, entry, _, _ in changed], targets)
     report.failed = list(dict.fromkeys(report.failed))
     return report
 

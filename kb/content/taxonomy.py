@@ -60,7 +60,9 @@ def parse_taxonomy(text: str, path: str) -> tuple[list[ThemeSpec], list[Problem]
     seen_tags: set[str] = set()
     for theme_node in themes_node.value:
         theme = _parse_theme(theme_node, seen_tags, report)
-        if theme:
+        if theme and any(other.slug == theme.slug for other in themes):
+            report(theme_node, f"theme '{theme.slug}' is listed more than once")
+        elif theme:
             themes.append(theme)
     return themes, problems
 

@@ -106,9 +106,7 @@ def revision(plural: str, slug: str, number: int) -> str:
     found = queries.revision_of(entry, number)
     if found is None or _wrong_kind(entry, plural):
         abort(404)
-    return render_template(
-        "entries/revision.html", entry=entry, revision=found, latest=current_revision(entry)
-    )
+    return render_template("entries/revision.html", entry=entry, revision=found, latest=current_revision(entry))
 
 
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/compare")

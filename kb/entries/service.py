@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from kb.content.document import EntryDocument, SourceRef, normalise_tag
+from kb.content.document import EntryDocument, SourceRef, normalise_tag, parse_document
 from kb.dates import PartialDate, utcnow
 from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
 from kb.entries.vocabulary import entry_path
 from kb.extensions import db
-from kb.markdown import LinkResolver, render
+from kb.markdown import LinkResolver, LinkTarget, render
+from kb.permissions import link_is_shown
 from kb.taxonomy.models import Tag
 
 MODEL_BY_KIND: dict[str, type[Entry]] = {"lesson": Lesson, "review": Review, "paper": Paper}
@@ -99,11 +100,33 @@ def _apply_kind_fields(entry: Entry, document: EntryDocument) -> None:
         entry.paper_status = document.paper_status or "final"
 
 
-def database_resolver() -> LinkResolver:
-    """A link resolver over every entry in the database, loaded in one query."""
-    rows = db.session.execute(select(Entry.slug, Entry.kind, Entry.title)).all()
-    targets = {slug: (entry_path(kind, slug), title) for slug, kind, title in rows}
-    return targets.get
+@dataclass(frozen=True)
+class TargetInfo:
+    """What rendering a link needs to know about the entry it points to."""
+
+    path: str
+    title: str
+    status: str
+    visibility: str
+
+
+def link_targets() -> dict[str, TargetInfo]:
+    """Every entry as a possible link target, loaded in one query."""
+    rows = db.session.execute(select(Entry.slug, Entry.kind, Entry.title, Entry.status, Entry.visibility)).all()
+    return {slug: TargetInfo(entry_path(kind, slug), title, status, vis) for slug, kind, title, status, vis in rows}
+
+
+def resolver_for(entry: Entry, targets: dict[str, TargetInfo]) -> LinkResolver:
+    """Resolve links in `entry`'s text, showing a target only where its readers may see it."""
+
+    def resolve(slug: str) -> LinkTarget | None:
+        target = targets.get(slug)
+        if target is None:
+            return None
+        shown = link_is_shown(entry.visibility, target.status, target.visibility)
+        return LinkTarget(target.path, target.title, shown)
+
+    return resolve
 
 
 def render_document(document: EntryDocument, resolve: LinkResolver) -> tuple[dict[str, Any], list[str]]:
@@ -154,10 +177,13 @@ def record_revision(
     *,
     author_name: str,
     message: str,
-    resolve: LinkResolver | None = None,
+    targets: dict[str, TargetInfo] | None = None,
 ) -> Revision:
-    """Make the entry's next revision: store the document, render it once, relink."""
-    rendered, mentioned = render_document(document, resolve or database_resolver())
+    """Make the entry's next revision: store the document, render it once, relink.
+
+    `targets` (from `link_targets`) saves a query per entry when many are saved at once.
+    """
+    rendered, mentioned = render_document(document, resolver_for(entry, targets or link_targets()))
     _replace_links(entry, document, mentioned)
     latest = db.session.scalar(select(func.max(Revision.number)).where(Revision.entry_id == entry.id)) or 0
     now = utcnow()
@@ -176,6 +202,32 @@ def record_revision(
         entry.published_at = now
     db.session.flush()
     return revision
+
+
+def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetInfo] | None = None) -> int:
+    """Render again the current text of entries whose links point at `changed` entries.
+
+    A target's title, status or visibility decides how links to it appear, so when those
+    change, the stored rendering of every entry mentioning it is brought up to date.
+    Returns how many entries were rendered again.
+    """
+    changed_ids = {entry.id for entry in changed}
+    sources = db.session.scalars(
+        select(Entry)
+        .join(EntryLink, EntryLink.source_id == Entry.id)
+        .where(EntryLink.target_id.in_(changed_ids), EntryLink.relation == "mention", Entry.id.not_in(changed_ids))
+        .distinct()
+    ).all()
+    targets = targets or link_targets()
+    for source in sources:
+        revision = current_revision(source)
+        if revision is None:
+            continue
+        document = parse_document(revision.document, source.slug).document
+        if document is not None:
+            revision.rendered, _ = render_document(document, resolver_for(source, targets))
+    db.session.flush()
+    return len(sources)
 
 
 @dataclass

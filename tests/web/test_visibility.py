@@ -1,0 +1,187 @@
+"""Drafts and restricted entries are invisible to an anonymous viewer, everywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.content.service import import_directory
+from kb.extensions import db
+from tests.web import seed
+from tests.web.dom import block_after_heading, main_of
+
+LESSON = seed.a_lesson_with_a_source_paper()
+PAPER = seed.documents()[LESSON.source]
+TAG = LESSON.tags[0]
+THEME = next(theme for theme in seed.themes() if TAG in {tag.slug for tag in theme.tags})
+
+SECTIONS = (
+    "\n\n## Driving event\n\nA.\n\n## Lesson\n\nB.\n\n## Recommendation\n\nC.\n\n## Evidence\n\nSee [[{target}]].\n"
+)
+
+HIDDEN = {
+    "lessons/secret-draft.md": (
+        "---\nkind: lesson\ntitle: Secret draft lesson\nsummary: Not ready.\nstatus: draft\n"
+        f"region: Hidden Region\nevent_date: 1999\ntags:\n  - {TAG}\n  - hidden-free-tag\nsource: {PAPER.slug}\n---"
+        + SECTIONS.format(target=PAPER.slug)
+    ),
+    "papers/members-only.md": (
+        "---\nkind: paper\ntitle: Members only paper\nsummary: For members.\nvisibility: members\n"
+        f"tags:\n  - {TAG}\nsee_also:\n  - {LESSON.slug}\npaper_type: minutes\n---\n\nAbout [[{LESSON.slug}]].\n"
+    ),
+    "reviews/panel-review.md": (
+        "---\nkind: review\ntitle: Panel only review\nsummary: For the panel.\nvisibility: panel\n"
+        "commissioning_body: Panel body\nreview_status: in-progress\n---\n\nText.\n"
+    ),
+}
+HIDDEN_PATHS = ["/lessons/secret-draft", "/papers/members-only", "/reviews/panel-review"]
+HIDDEN_TITLES = ["Secret draft lesson", "Members only paper", "Panel only review"]
+PUBLIC_PAGES = [
+    "/",
+    "/lessons",
+    "/lessons?sort=title",
+    "/lessons?page=2",
+    "/papers",
+    "/reviews",
+    "/themes",
+    f"/themes/{THEME.slug}",
+    "/tags",
+    f"/tags/{TAG}",
+    "/tags/hidden-free-tag",
+    seed.path_of(LESSON),
+    seed.path_of(PAPER),
+]
+
+
+def import_files(tmp_path, files: dict[str, str]) -> None:
+    folder = tmp_path / "hidden"
+    for relative, text in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    report = import_directory(folder)
+    assert not report.problems, [str(problem) for problem in report.problems]
+    db.session.commit()
+
+
+def snapshot(client) -> dict[str, str]:
+    """The main text of each public page."""
+    texts = {}
+    for url in PUBLIC_PAGES:
+        response = client.get(url)
+        texts[url] = main_of(response.data).text() if response.status_code == 200 else str(response.status_code)
+    return texts
+
+
+@pytest.fixture
+def before(client) -> dict[str, str]:
+    return snapshot(client)
+
+
+@pytest.fixture
+def hidden(seeded_app, tmp_path, before):
+    import_files(tmp_path, HIDDEN)
+
+
+@pytest.mark.parametrize("path", HIDDEN_PATHS)
+@pytest.mark.parametrize("suffix", ["", "/history", "/history/1", "/compare?from=1&to=1"])
+def test_hidden_entries_answer_404(client, hidden, path, suffix):
+    response = client.get(path + suffix)
+    assert response.status_code == 404
+    text = response.get_data(as_text=True)
+    for title in HIDDEN_TITLES:
+        assert title not in text
+
+
+@pytest.mark.parametrize("path", HIDDEN_PATHS)
+def test_hidden_entries_404_under_any_kind(client, hidden, path):
+    slug = path.rsplit("/", 1)[1]
+    for plural in ("lessons", "reviews", "papers"):
+        assert client.get(f"/{plural}/{slug}").status_code == 404
+
+
+def test_public_pages_do_not_change(client, before, hidden):
+    after = snapshot(client)
+    for url in PUBLIC_PAGES:
+        if url == "/tags/hidden-free-tag":
+            continue
+        assert after[url] == before[url], url
+
+
+@pytest.mark.parametrize("url", PUBLIC_PAGES)
+def test_hidden_titles_never_appear(client, hidden, url):
+    response = client.get(url)
+    text = response.get_data(as_text=True)
+    for title, path in zip(HIDDEN_TITLES, HIDDEN_PATHS, strict=True):
+        assert title not in text, url
+        assert f'href="{path}"' not in text, url
+    assert "Hidden Region" not in text
+    assert ">1999<" not in text
+
+
+def test_hidden_entries_are_not_counted(client, hidden):
+    home = main_of(client.get("/").data).text()
+    assert f"{len(seed.of_kind('lesson'))} lessons" in home
+    assert f"{len(seed.of_kind('paper'))} meeting papers" in home
+    assert f"{len(seed.of_kind('review'))} reviews" in home
+    tag_page = main_of(client.get(f"/tags/{TAG}").data)
+    assert set(tag_page.entry_paths()) == seed.paths(seed.with_tag(TAG))
+    assert f"{len(seed.with_tag(TAG))} entr" in tag_page.text()
+    themes = main_of(client.get("/themes").data)
+    [link] = themes.find_all("a", where=lambda e: e.attrs.get("href") == f"/themes/{THEME.slug}")
+    assert f"({len(seed.theme_entries(THEME))}" in link.parent.text()
+
+
+def test_hidden_entries_are_not_backlinks(client, hidden):
+    paper = main_of(client.get(seed.path_of(PAPER)).data)
+    assert "/lessons/secret-draft" not in block_after_heading(paper, "Linked from").entry_paths()
+    lesson = main_of(client.get(seed.path_of(LESSON)).data)
+    assert "/papers/members-only" not in lesson.entry_paths()
+
+
+def test_hidden_free_tag_lists_nothing(client, hidden):
+    response = client.get("/tags/hidden-free-tag")
+    assert response.status_code in (200, 404)
+    if response.status_code == 200:
+        assert main_of(response.data).entry_paths() == []
+    assert "/tags/hidden-free-tag" not in main_of(client.get("/tags").data).hrefs()
+
+
+def test_hidden_values_are_not_filter_options(client, hidden):
+    main = main_of(client.get("/lessons").data)
+    values = {option.attrs.get("value") for option in main.find_all("option")}
+    assert "Hidden Region" not in values
+    assert "1999" not in values
+    assert "hidden-free-tag" not in values
+
+
+def test_hidden_review_is_not_under_way_on_home(client, hidden):
+    home = main_of(client.get("/").data)
+    assert "/reviews/panel-review" not in block_after_heading(home, "Reviews under way").entry_paths()
+
+
+def test_public_text_does_not_reveal_a_linked_draft(seeded_app, client, tmp_path):
+    """A public entry whose text links to a draft must not show the draft's title or path."""
+    files = dict(HIDDEN)
+    files["lessons/public-mentions-draft.md"] = (
+        "---\nkind: lesson\ntitle: Public lesson that mentions a draft\nsummary: Public.\n---"
+        + SECTIONS.format(target="secret-draft")
+    )
+    import_files(tmp_path, files)
+    response = client.get("/lessons/public-mentions-draft")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Secret draft lesson" not in text
+    assert 'href="/lessons/secret-draft"' not in text
+
+
+def test_publishing_a_draft_makes_it_visible(seeded_app, client, tmp_path):
+    import_files(tmp_path, HIDDEN)
+    assert client.get("/lessons/secret-draft").status_code == 404
+    published = {
+        "lessons/secret-draft.md": HIDDEN["lessons/secret-draft.md"].replace("status: draft", "status: published")
+    }
+    import_files(tmp_path / "again", published)
+    assert client.get("/lessons/secret-draft").status_code == 200
+    assert "/lessons/secret-draft" in main_of(client.get(f"/tags/{TAG}").data).entry_paths()
+    paper = main_of(client.get(seed.path_of(PAPER)).data)
+    assert "/lessons/secret-draft" in block_after_heading(paper, "Linked from").entry_paths()
