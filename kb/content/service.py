@@ -21,7 +21,7 @@ from kb.content.taxonomy import TagSpec, ThemeSpec, parse_taxonomy, serialise_ta
 from kb.entries.models import Entry
 from kb.entries.service import (
     apply_document,
-    current_revision,
+    current_revisions,
     link_targets,
     record_revision,
     rerender_entries_linking_to,
@@ -179,12 +179,13 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
     candidates = _drop_broken_links(candidates, stored, report)
 
     entries = {entry.slug: entry for entry in db.session.scalars(select(Entry))}
+    documents = {entry_id: revision.document for entry_id, revision in current_revisions().items()}
     changed: list[tuple[_Candidate, Entry, str, str]] = []
     for candidate in candidates:
         document, entry = candidate.document, entries.get(candidate.document.slug)
         file_hash = hashlib.sha256(candidate.text.encode()).hexdigest()
         canonical = serialise_document(document)
-        if entry is not None and (entry.imported_hash == file_hash or _current_text(entry) == canonical):
+        if entry is not None and (entry.imported_hash == file_hash or documents.get(entry.id) == canonical):
             report.unchanged.append(candidate.path)
             continue
         (report.updated if entry else report.created).append(candidate.path)
@@ -204,11 +205,6 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
     return report
 
 
-def _current_text(entry: Entry) -> str | None:
-    revision = current_revision(entry)
-    return revision.document if revision else None
-
-
 def export_directory(directory: Path) -> int:
     """Write the taxonomy and every entry's current document below `directory`."""
     themes = db.session.scalars(select(Theme).order_by(Theme.position, Theme.label))
@@ -219,13 +215,13 @@ def export_directory(directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     if specs:
         (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs), encoding="utf-8")
+    revisions = current_revisions()
     count = 0
     for entry in db.session.scalars(select(Entry).order_by(Entry.kind, Entry.slug)):
-        revision = current_revision(entry)
-        if revision is None:
+        if entry.id not in revisions:
             continue
         folder = directory / KIND_PLURALS[entry.kind]
         folder.mkdir(exist_ok=True)
-        (folder / f"{entry.slug}.md").write_text(revision.document, encoding="utf-8")
+        (folder / f"{entry.slug}.md").write_text(revisions[entry.id].document, encoding="utf-8")
         count += 1
     return count

@@ -6,6 +6,7 @@ Services change models and flush; the caller (a route or a CLI command) commits 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +164,18 @@ def _replace_links(entry: Entry, document: EntryDocument, mentioned: list[str]) 
     ]
 
 
+def current_revisions(entry_ids: Collection[int] | None = None) -> dict[int, Revision]:
+    """The current revision of each entry (of every entry when `entry_ids` is None), in one query."""
+    latest = select(Revision.entry_id, func.max(Revision.number).label("number")).group_by(Revision.entry_id)
+    if entry_ids is not None:
+        latest = latest.where(Revision.entry_id.in_(entry_ids))
+    newest = latest.subquery()
+    query = select(Revision).join(
+        newest, (Revision.entry_id == newest.c.entry_id) & (Revision.number == newest.c.number)
+    )
+    return {revision.entry_id: revision for revision in db.session.scalars(query)}
+
+
 def current_revision(entry: Entry) -> Revision | None:
     """The entry's latest revision."""
     return db.session.scalar(
@@ -219,8 +232,9 @@ def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetI
         .distinct()
     ).all()
     targets = targets or link_targets()
+    revisions = current_revisions([source.id for source in sources])
     for source in sources:
-        revision = current_revision(source)
+        revision = revisions.get(source.id)
         if revision is None:
             continue
         document = parse_document(revision.document, source.slug).document
