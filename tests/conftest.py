@@ -68,24 +68,34 @@ def make_app(folder: Path, template: Path, **extra: object) -> Flask:
     return create_app(_settings(folder, database, **extra))
 
 
-@pytest.fixture
-def app(tmp_path: Path, empty_database: Path) -> Iterator[Flask]:
-    """An app with an empty, migrated database; an app context is pushed."""
-    application = make_app(tmp_path, empty_database)
+def import_files(folder: Path, files: dict[str, str]) -> None:
+    """Write content files (relative path to text) below `folder`, import them and commit."""
+    for relative, text in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    report = import_directory(folder)
+    assert not report.problems, [str(problem) for problem in report.problems]
+    db.session.commit()
+
+
+def _in_context(application: Flask) -> Iterator[Flask]:
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path, empty_database: Path) -> Iterator[Flask]:
+    """An app with an empty, migrated database; an app context is pushed."""
+    yield from _in_context(make_app(tmp_path, empty_database))
 
 
 @pytest.fixture
 def seeded_app(tmp_path: Path, seeded_database: Path) -> Iterator[Flask]:
     """An app whose database holds the seed content; an app context is pushed."""
-    application = make_app(tmp_path, seeded_database)
-    with application.app_context():
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from _in_context(make_app(tmp_path, seeded_database))
 
 
 @pytest.fixture

@@ -39,6 +39,19 @@ class FilterOptions:
 
 SORTS = {"newest": "Newest event first", "oldest": "Oldest event first", "title": "Title A to Z"}
 
+FilterMenu = tuple[str, str, list[tuple[str, str]], str]
+"""A filter's query name, its label, its (value, text) choices, and the chosen value."""
+
+
+def filter_menus(options: FilterOptions, filters: ListFilters) -> list[FilterMenu]:
+    """The menus of a list page's filter form, each led by its "any" choice."""
+    return [
+        ("tag", "Tag", [("", "Any tag"), *options.tags], filters.tag),
+        ("region", "Region", [("", "Any region"), *((r, r) for r in options.regions)], filters.region),
+        ("year", "Year", [("", "Any year"), *((str(y), str(y)) for y in options.years)], str(filters.year or "")),
+        ("sort", "Sort by", list(SORTS.items()), filters.sort),
+    ]
+
 
 def visible_entry(viewer: Viewer | None, slug: str) -> Entry | None:
     """The entry with this slug if the viewer may see it, else None (shown as 404)."""

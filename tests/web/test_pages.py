@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from kb.content.service import import_directory
 from kb.entries.vocabulary import (
     ACTION_STATUSES,
     KIND_LIST_TITLES,
@@ -17,8 +16,8 @@ from kb.entries.vocabulary import (
     PAPER_TYPES,
     REVIEW_STATUSES,
 )
-from kb.extensions import db
 from kb.markdown import render
+from tests.conftest import import_files
 from tests.web import seed
 from tests.web.dom import block_after_heading, heading, main_of, parse
 
@@ -35,14 +34,7 @@ def get_ok(client, url: str):
 
 def import_extra(tmp_path: Path, files: dict[str, str]) -> None:
     """Import extra content files into the seeded app's database."""
-    folder = tmp_path / "extra"
-    for relative, text in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    report = import_directory(folder)
-    assert not report.problems, [str(problem) for problem in report.problems]
-    db.session.commit()
+    import_files(tmp_path / "extra", files)
 
 
 # --- The site's frame ---------------------------------------------------------

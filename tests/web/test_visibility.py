@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.content.service import import_directory
-from kb.extensions import db
+from tests.conftest import import_files
 from tests.web import seed
 from tests.web.dom import block_after_heading, main_of
 
@@ -52,15 +51,8 @@ PUBLIC_PAGES = [
 ]
 
 
-def import_files(tmp_path, files: dict[str, str]) -> None:
-    folder = tmp_path / "hidden"
-    for relative, text in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    report = import_directory(folder)
-    assert not report.problems, [str(problem) for problem in report.problems]
-    db.session.commit()
+def import_hidden(tmp_path, files: dict[str, str]) -> None:
+    import_files(tmp_path / "hidden", files)
 
 
 def snapshot(client) -> dict[str, str]:
@@ -79,7 +71,7 @@ def before(client) -> dict[str, str]:
 
 @pytest.fixture
 def hidden(seeded_app, tmp_path, before):
-    import_files(tmp_path, HIDDEN)
+    import_hidden(tmp_path, HIDDEN)
 
 
 @pytest.mark.parametrize("path", HIDDEN_PATHS)
@@ -166,7 +158,7 @@ def test_public_text_does_not_reveal_a_linked_draft(seeded_app, client, tmp_path
         "---\nkind: lesson\ntitle: Public lesson that mentions a draft\nsummary: Public.\n---"
         + SECTIONS.format(target="secret-draft")
     )
-    import_files(tmp_path, files)
+    import_hidden(tmp_path, files)
     response = client.get("/lessons/public-mentions-draft")
     assert response.status_code == 200
     text = response.get_data(as_text=True)
@@ -175,12 +167,12 @@ def test_public_text_does_not_reveal_a_linked_draft(seeded_app, client, tmp_path
 
 
 def test_publishing_a_draft_makes_it_visible(seeded_app, client, tmp_path):
-    import_files(tmp_path, HIDDEN)
+    import_hidden(tmp_path, HIDDEN)
     assert client.get("/lessons/secret-draft").status_code == 404
     published = {
         "lessons/secret-draft.md": HIDDEN["lessons/secret-draft.md"].replace("status: draft", "status: published")
     }
-    import_files(tmp_path / "again", published)
+    import_hidden(tmp_path / "again", published)
     assert client.get("/lessons/secret-draft").status_code == 200
     assert "/lessons/secret-draft" in main_of(client.get(f"/tags/{TAG}").data).entry_paths()
     paper = main_of(client.get(seed.path_of(PAPER)).data)
