@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
+from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import upgrade
 
@@ -25,6 +27,16 @@ def init_database(app: Flask) -> None:
             upgrade_database()
 
 
+def schema_revision() -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def upgrade_database() -> None:
-    """Apply every migration not yet applied (needs an app context)."""
+    """Apply every migration not yet applied (needs an app context); say so when one ran."""
+    before = schema_revision()
     upgrade(directory=str(MIGRATIONS_DIR))
+    after = schema_revision()
+    if after != before:
+        click.echo(f"Database upgraded from {before or 'empty'} to {after}.", err=True)
