@@ -37,8 +37,11 @@ _HEADING_2 = re.compile(r"^##(?!#)\s*(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 
 
-class _ContentLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, but dates stay text so that kb checks them and names the line."""
+class _ContentLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader, libyaml's when PyYAML was built with it.
+
+    Dates stay text, so that kb checks them itself and can name the line.
+    """
 
 
 _ContentLoader.yaml_implicit_resolvers = {
@@ -295,8 +298,18 @@ class _FrontMatterMap:
         return line
 
 
-def _map_front_matter(front_matter: str) -> _FrontMatterMap:
-    node = yaml.compose(front_matter, Loader=_ContentLoader)
+def _load_front_matter(front_matter: str) -> tuple[Any, _FrontMatterMap]:
+    """Parse the front matter once: its values, and where each key and value sits."""
+    loader = _ContentLoader(front_matter)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return data, _map_front_matter(node)
+
+
+def _map_front_matter(node: yaml.Node | None) -> _FrontMatterMap:
     mapped = _FrontMatterMap()
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -387,8 +400,7 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
         return ParseResult(None, problems)
     try:
         front, body = handler.split(text)
-        metadata = handler.load(front, Loader=_ContentLoader)
-        located = _map_front_matter(front)
+        metadata, located = _load_front_matter(front)
     except ValueError:
         report(1, "front matter is not closed by a '---' line")
         return ParseResult(None, problems)

@@ -193,7 +193,7 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
         changed.append((candidate, entry, canonical, file_hash))
     targets = link_targets()
     for candidate, entry, canonical, file_hash in changed:
-        verb = "Updated" if entry.revisions else "Imported"
+        verb = "Updated" if entry.id in documents else "Imported"
         message = f"{verb} from {candidate.path}"
         record_revision(
             entry, candidate.document, canonical, author_name=IMPORT_AUTHOR, message=message, targets=targets

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 
 from kb.content.document import EntryDocument, SourceRef, normalise_tag, parse_document
 from kb.dates import PartialDate, utcnow
@@ -73,7 +73,8 @@ def apply_document(document: EntryDocument, entry: Entry | None = None) -> Entry
     entry.organisation = document.organisation
     entry.sources = [_source_record(ref) for ref in document.sources]
     entry.body = document.body
-    entry.tags = find_or_create_tags(document.tags)
+    with db.session.no_autoflush:
+        entry.tags = find_or_create_tags(document.tags)
     _apply_kind_fields(entry, document)
     db.session.flush()
     return entry
@@ -105,6 +106,7 @@ def _apply_kind_fields(entry: Entry, document: EntryDocument) -> None:
 class TargetInfo:
     """What rendering a link needs to know about the entry it points to."""
 
+    id: int
     path: str
     title: str
     status: str
@@ -113,8 +115,11 @@ class TargetInfo:
 
 def link_targets() -> dict[str, TargetInfo]:
     """Every entry as a possible link target, loaded in one query."""
-    rows = db.session.execute(select(Entry.slug, Entry.kind, Entry.title, Entry.status, Entry.visibility)).all()
-    return {slug: TargetInfo(entry_path(kind, slug), title, status, vis) for slug, kind, title, status, vis in rows}
+    rows = db.session.execute(select(Entry.id, Entry.slug, Entry.kind, Entry.title, Entry.status, Entry.visibility))
+    return {
+        slug: TargetInfo(entry_id, entry_path(kind, slug), title, status, visibility)
+        for entry_id, slug, kind, title, status, visibility in rows
+    }
 
 
 def resolver_for(entry: Entry, targets: dict[str, TargetInfo]) -> LinkResolver:
@@ -146,22 +151,23 @@ def render_document(document: EntryDocument, resolve: LinkResolver) -> tuple[dic
     return rendered, mentioned
 
 
-def _replace_links(entry: Entry, document: EntryDocument, mentioned: list[str]) -> None:
+def _replace_links(
+    entry: Entry, document: EntryDocument, mentioned: list[str], targets: dict[str, TargetInfo]
+) -> None:
     wanted: list[tuple[str, str]] = []
     if document.source:
         wanted.append((document.source, "source"))
     wanted.extend((slug, "see_also") for slug in document.see_also)
     wanted.extend((slug, "mention") for slug in mentioned)
-    ids = dict(db.session.execute(select(Entry.slug, Entry.id).where(Entry.slug.in_([s for s, _ in wanted]))).all())
-    # The unit of work inserts before it deletes; flush the removals first so that a link
-    # kept from the last revision does not collide with itself on the unique constraint.
-    entry.outgoing_links.clear()
-    db.session.flush()
-    entry.outgoing_links = [
-        EntryLink(target_id=ids[slug], relation=relation, position=position)
+    # Delete in SQL first: the unit of work would insert the new rows before deleting the
+    # old ones, and a link kept from the last revision would collide with itself.
+    db.session.execute(delete(EntryLink).where(EntryLink.source_id == entry.id))
+    db.session.add_all(
+        EntryLink(source_id=entry.id, target_id=targets[slug].id, relation=relation, position=position)
         for position, (slug, relation) in enumerate(dict.fromkeys(wanted))
-        if slug in ids and ids[slug] != entry.id
-    ]
+        if slug in targets and targets[slug].id != entry.id
+    )
+    db.session.expire(entry, ["outgoing_links"])
 
 
 def current_revisions(entry_ids: Collection[int] | None = None) -> dict[int, Revision]:
@@ -196,8 +202,9 @@ def record_revision(
 
     `targets` (from `link_targets`) saves a query per entry when many are saved at once.
     """
-    rendered, mentioned = render_document(document, resolver_for(entry, targets or link_targets()))
-    _replace_links(entry, document, mentioned)
+    targets = targets or link_targets()
+    rendered, mentioned = render_document(document, resolver_for(entry, targets))
+    _replace_links(entry, document, mentioned, targets)
     latest = db.session.scalar(select(func.max(Revision.number)).where(Revision.entry_id == entry.id)) or 0
     now = utcnow()
     revision = Revision(

@@ -313,7 +313,7 @@ def test_bad_yaml_unclosed_bracket_names_the_bracket_line_not_the_closing_dashes
 def test_bad_yaml_mapping_in_a_value():
     text = lesson("region: England", "organisation: NHS: England", "maturity: insight")
     [problem] = problems_of(text)
-    assert problem.startswith("content/lessons/x.md:6: bad YAML: mapping values are not allowed here")
+    assert problem.startswith("content/lessons/x.md:6: bad YAML: mapping values are not allowed")
 
 
 def test_bad_yaml_tab_indentation():
