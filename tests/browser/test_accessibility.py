@@ -19,7 +19,10 @@ PAGES = {
     "paper": "/papers/nhs-alliance-discussion-paper",
     "history": "/lessons/procurement-weighted-towards-cost/history",
     "compare": "/lessons/procurement-weighted-towards-cost/compare?from=1&to=1",
+    "revision": "/lessons/procurement-weighted-towards-cost/history/1",
+    "themes": "/themes",
     "theme": "/themes/procurement",
+    "tags": "/tags",
     "tag": "/tags/cost-versus-quality",
     "not found": "/lessons/no-such-lesson",
 }
