@@ -12,8 +12,9 @@ from sqlalchemy import Select, extract, func, select
 from sqlalchemy.orm import selectinload
 
 from kb.entries.models import Entry, EntryLink, Review, Revision, entry_tags
-from kb.entries.service import MODEL_BY_KIND, Page, paginate
+from kb.entries.service import MODEL_BY_KIND
 from kb.extensions import db
+from kb.pagination import Page, paginate
 from kb.permissions import Viewer, can_view_entry, visible_entries
 from kb.taxonomy.models import Tag, Theme
 

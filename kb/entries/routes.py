@@ -11,7 +11,8 @@ from kb.entries.diff import diff_texts
 from kb.entries.models import Entry
 from kb.entries.service import current_revision
 from kb.entries.vocabulary import KIND_PLURALS
-from kb.pages import int_arg, pagination_params
+from kb.pages import int_arg
+from kb.pagination import pagination_params
 from kb.permissions import current_viewer
 
 blueprint = Blueprint("entries", __name__)

@@ -1,4 +1,4 @@
-"""Verbs on entries: save a document as a new revision, and the queries pages need.
+"""Verbs on entries: apply a document, record it as a revision, keep links and renderings current.
 
 Services change models and flush; the caller (a route or a CLI command) commits once.
 """
@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import delete, func, select
 
 from kb.content.document import EntryDocument, SourceRef, normalise_tag, parse_document
 from kb.dates import PartialDate, utcnow
@@ -184,9 +184,7 @@ def current_revisions(entry_ids: Collection[int] | None = None) -> dict[int, Rev
 
 def current_revision(entry: Entry) -> Revision | None:
     """The entry's latest revision."""
-    return db.session.scalar(
-        select(Revision).where(Revision.entry_id == entry.id).order_by(Revision.number.desc()).limit(1)
-    )
+    return current_revisions([entry.id]).get(entry.id)
 
 
 def record_revision(
@@ -249,26 +247,3 @@ def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetI
             revision.rendered, _ = render_document(document, resolver_for(source, targets))
     db.session.flush()
     return len(sources)
-
-
-@dataclass
-class Page:
-    """One page of a list, with what pagination needs."""
-
-    items: list[Any]
-    number: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are (at least one)."""
-        return max(1, -(-self.total // self.per_page))
-
-
-def paginate(query: Select[Any], number: int, per_page: int) -> Page:
-    """Run `query` for one page; a page number out of range gives the nearest page."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    number = min(max(1, number), max(1, -(-total // per_page)))
-    items = list(db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)))
-    return Page(items, number, per_page, total)

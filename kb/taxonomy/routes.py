@@ -6,7 +6,8 @@ from flask import Blueprint, abort, current_app, render_template, url_for
 
 from kb.entries import queries
 from kb.entries.queries import ListFilters
-from kb.pages import int_arg, pagination_params
+from kb.pages import int_arg
+from kb.pagination import pagination_params
 from kb.permissions import current_viewer
 
 blueprint = Blueprint("taxonomy", __name__)
