@@ -18,6 +18,8 @@ from kb.permissions import current_viewer
 blueprint = Blueprint("entries", __name__)
 KIND_BY_PLURAL = {plural: kind for kind, plural in KIND_PLURALS.items()}
 PLURALS = "any(lessons, reviews, papers)"
+LIST_FILTER_ARGS = ("tag", "region", "year", "sort")
+"""The query arguments a list page understands; only these are carried into its page links."""
 
 
 @blueprint.get("/")
@@ -46,7 +48,7 @@ def list_kind(plural: str) -> str:
         sort=sort if sort in queries.SORTS else "newest",
     )
     page = queries.list_entries(viewer, kind, filters, int_arg("page", 1) or 1, current_app.config["ENTRIES_PER_PAGE"])
-    chosen = {key: value for key, value in request.args.items() if key != "page" and value}
+    chosen = {key: request.args[key] for key in LIST_FILTER_ARGS if request.args.get(key)}
     return render_template(
         "entries/list.html",
         kind=kind,

@@ -272,3 +272,15 @@ def test_theme_and_tag_pages_are_paged(paged_app):
         collected.extend(on_page)
     assert sorted(collected) == sorted(seed.paths(entries))
     assert page_links(client, f"/themes/{theme.slug}")
+
+
+@pytest.mark.parametrize("extra", ["plural=papers", "_anchor=evil", "_external=1", "endpoint=x", "page=2&values=1"])
+def test_unknown_arguments_are_not_carried_into_page_links(seeded_database, tmp_path, extra):
+    small = make_app(tmp_path, seeded_database, ENTRIES_PER_PAGE=5).test_client()
+    response = small.get(f"/lessons?region=England&{extra}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "page=2" in html or "page=1" in html
+    assert "evil" not in html
+    assert "http://localhost" not in html
+    assert "plural=" not in html
