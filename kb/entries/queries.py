@@ -207,6 +207,11 @@ def find_tag(slug: str) -> Tag | None:
     return db.session.scalar(select(Tag).where(Tag.slug == slug))
 
 
+def revision_count(entry: Entry) -> int:
+    """How many revisions an entry has."""
+    return db.session.scalar(select(func.count()).where(Revision.entry_id == entry.id)) or 0
+
+
 def revisions_of(entry: Entry) -> list[Revision]:
     """An entry's revisions, newest first."""
     query = select(Revision).where(Revision.entry_id == entry.id).order_by(Revision.number.desc())
