@@ -149,8 +149,8 @@ def recent_entries(viewer: Viewer | None, limit: int = 6, exclude_kind: str | No
 
 def open_reviews(viewer: Viewer | None) -> list[Review]:
     """Visible reviews not yet published: commissioned, in progress or consulting."""
-    query = select(Review).where(visible_entries(viewer), Review.review_status != "published").order_by(Review.title)
-    return list(db.session.scalars(query))
+    query = select(Review).where(visible_entries(viewer), Review.review_status != "published")
+    return list(db.session.scalars(query.options(selectinload(Review.tags)).order_by(Review.title)))
 
 
 def kind_counts(viewer: Viewer | None) -> dict[str, int]:

@@ -86,7 +86,7 @@ def show(plural: str, slug: str) -> str | Response:
         revision=revision,
         rendered=rendered,
         contents=page_contents(entry.kind, rendered, len(revision.document.split()) if revision else 0),
-        revision_count=len(entry.revisions),
+        revision_count=queries.revision_count(entry),
         outgoing=queries.outgoing_links(viewer, entry),
         backlinks=queries.backlinks(viewer, entry),
     )
