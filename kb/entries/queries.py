@@ -128,15 +128,18 @@ def backlinks(viewer: Viewer | None, entry: Entry) -> list[Backlink]:
     return list(grouped.values())
 
 
-def outgoing_links(viewer: Viewer | None, entry: Entry) -> list[tuple[EntryLink, Entry]]:
-    """Links out of `entry` to entries the viewer may see, in the author's order."""
+def related_entries(viewer: Viewer | None, entry: Entry) -> dict[str, list[Entry]]:
+    """The entries this one names as its source and under see also, that the viewer may see."""
     rows = db.session.execute(
-        select(EntryLink, Entry)
+        select(EntryLink.relation, Entry)
         .join(Entry, Entry.id == EntryLink.target_id)
-        .where(EntryLink.source_id == entry.id, visible_entries(viewer))
+        .where(EntryLink.source_id == entry.id, EntryLink.relation.in_(("source", "see_also")), visible_entries(viewer))
         .order_by(EntryLink.position)
     ).all()
-    return [(link, target) for link, target in rows]
+    related: dict[str, list[Entry]] = {"source": [], "see_also": []}
+    for relation, target in rows:
+        related[relation].append(target)
+    return related
 
 
 def recent_entries(viewer: Viewer | None, limit: int = 6, exclude_kind: str | None = None) -> list[Entry]:

@@ -87,7 +87,7 @@ def show(plural: str, slug: str) -> str | Response:
         rendered=rendered,
         contents=page_contents(entry.kind, rendered, len(revision.document.split()) if revision else 0),
         revision_count=queries.revision_count(entry),
-        outgoing=queries.outgoing_links(viewer, entry),
+        related=queries.related_entries(viewer, entry),
         backlinks=queries.backlinks(viewer, entry),
     )
 

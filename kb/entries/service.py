@@ -151,9 +151,7 @@ def render_document(document: EntryDocument, resolve: LinkResolver) -> tuple[dic
     return rendered, mentioned
 
 
-def _replace_links(
-    entry: Entry, document: EntryDocument, mentioned: list[str], targets: dict[str, TargetInfo]
-) -> None:
+def _replace_links(entry: Entry, document: EntryDocument, mentioned: list[str], targets: dict[str, TargetInfo]) -> None:
     wanted: list[tuple[str, str]] = []
     if document.source:
         wanted.append((document.source, "source"))
