@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := kb
 
-.PHONY: run test lint import check-tools clean
+.PHONY: run test lint import assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,15 @@ $(BIN)/python:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
+# The NHS.UK styles compiled for kb: no remote web font, icons served by kb.
+static/build/nhsuk.css: static/scss/nhsuk.scss node_modules/.package-lock.json
+	node_modules/.bin/sass --no-source-map --style=compressed --load-path=node_modules --quiet-deps $< $@
+
+assets: node_modules/.package-lock.json static/build/nhsuk.css
+
 # A broken content file is reported with its path and line; the good files still load and
 # the site still starts, so one typo never locks a newcomer out.
-import: .make-runtime.stamp node_modules/.package-lock.json
+import: .make-runtime.stamp assets
 	@$(BIN)/flask content import || echo "Some content files have problems (listed above); every other file was loaded."
 
 run: import
@@ -37,7 +43,7 @@ run: import
 	@echo ""
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-test: .make-dev.stamp node_modules/.package-lock.json
+test: .make-dev.stamp assets
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -45,4 +51,4 @@ lint: .make-dev.stamp
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) node_modules .make-*.stamp .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules static/build .make-*.stamp .pytest_cache .ruff_cache

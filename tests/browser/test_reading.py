@@ -58,3 +58,21 @@ def test_keyboard_user_can_skip_to_content(live_server: str, page: Page) -> None
     expect(skip).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#maincontent$"))
+
+
+@pytest.mark.parametrize("path", ["/", "/lessons", "/lessons/procurement-weighted-towards-cost", "/themes"])
+def test_pages_load_everything_from_kb_itself(live_server: str, page: Page, path: str) -> None:
+    requested: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    page.goto(live_server + path)
+    page.wait_for_load_state("networkidle")
+    assert requested, "the page made no requests at all"
+    elsewhere = [url for url in requested if not url.startswith(live_server)]
+    assert elsewhere == [], f"requests left kb: {elsewhere}"
+    assert failed == [], f"requests failed: {failed}"
+    assert any(url.endswith("/static/build/nhsuk.css") for url in requested)
+    font = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert "Frutiger" not in font
