@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from kb.entries.models import Entry, EntryLink, Review, Revision, entry_tags
 from kb.entries.service import MODEL_BY_KIND
+from kb.entries.vocabulary import BACKLINK_RELATIONS
 from kb.extensions import db
 from kb.pagination import Page, paginate
 from kb.permissions import Viewer, can_view_entry, visible_entries
@@ -125,6 +126,8 @@ def backlinks(viewer: Viewer | None, entry: Entry) -> list[Backlink]:
     grouped: dict[int, Backlink] = {}
     for relation, source in rows:
         grouped.setdefault(source.id, Backlink(source, [])).relations.append(relation)
+    for backlink in grouped.values():
+        backlink.relations.sort(key=list(BACKLINK_RELATIONS).index)
     return list(grouped.values())
 
 
