@@ -466,3 +466,9 @@ def test_contents_list_shows_heading_text_once_escaped(seeded_app, client, tmp_p
     assert nav is not None, "a long paper with three headings has a contents list"
     assert [link.text() for link in nav.find_all("a")] == ["Cost & quality", "Who met", "What came of it"]
     assert heading(main_of(html), "Cost & quality").attrs["id"] == nav.find("a").attrs["href"][1:]
+
+
+def test_backlink_relations_are_listed_strongest_first(client):
+    html = client.get("/papers/nhs-england-board-meeting-may-2013").get_data(as_text=True)
+    assert "(lesson: drawn from this; mentions this in its text)" in html
+    assert "mentions this in its text; drawn from this" not in html
