@@ -208,9 +208,13 @@ def find_theme(slug: str) -> Theme | None:
     return db.session.scalar(select(Theme).where(Theme.slug == slug))
 
 
-def find_tag(slug: str) -> Tag | None:
-    """The tag with this slug."""
-    return db.session.scalar(select(Tag).where(Tag.slug == slug))
+def visible_tag(viewer: Viewer | None, slug: str) -> Tag | None:
+    """The tag with this slug, if it is in the themes or carried by an entry the viewer may see.
+
+    A free tag used only on hidden entries answers like a missing one, so its name stays hidden.
+    """
+    carried = select(entry_tags.c.tag_id).where(entry_tags.c.entry_id.in_(_visible_ids(viewer)))
+    return db.session.scalar(select(Tag).where(Tag.slug == slug, Tag.theme_id.is_not(None) | Tag.id.in_(carried)))
 
 
 def revision_count(entry: Entry) -> int:

@@ -51,11 +51,12 @@ def tags() -> str:
 @blueprint.get("/tags/<slug>")
 def tag(slug: str) -> str:
     """Every entry carrying one tag."""
-    found = queries.find_tag(slug)
+    viewer = current_viewer()
+    found = queries.visible_tag(viewer, slug)
     if found is None:
         abort(404)
     page = queries.list_entries(
-        current_viewer(), None, ListFilters(tag=slug), int_arg("page", 1) or 1, current_app.config["ENTRIES_PER_PAGE"]
+        viewer, None, ListFilters(tag=slug), int_arg("page", 1) or 1, current_app.config["ENTRIES_PER_PAGE"]
     )
     return render_template(
         "taxonomy/tag.html",

@@ -177,3 +177,18 @@ def test_publishing_a_draft_makes_it_visible(seeded_app, client, tmp_path):
     assert "/lessons/secret-draft" in main_of(client.get(f"/tags/{TAG}").data).entry_paths()
     paper = main_of(client.get(seed.path_of(PAPER)).data)
     assert "/lessons/secret-draft" in block_after_heading(paper, "Linked from").entry_paths()
+
+
+def test_a_free_tag_used_only_by_hidden_entries_answers_404(seeded_app, client, tmp_path):
+    draft = (
+        "---\nkind: lesson\ntitle: Draft with a private tag\nsummary: Hidden.\nstatus: draft\n"
+        "tags: [codename-falcon]\n---" + SECTIONS.format(target=PAPER.slug)
+    )
+    import_hidden(tmp_path, {"lessons/draft-with-private-tag.md": draft})
+    response = client.get("/tags/codename-falcon")
+    assert response.status_code == 404
+    assert "Codename falcon" not in response.get_data(as_text=True)
+
+
+def test_a_theme_tag_with_no_visible_entries_still_has_its_page(client):
+    assert client.get("/tags/financial-penalties").status_code == 200
