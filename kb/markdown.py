@@ -92,7 +92,6 @@ ALLOWED_ATTRIBUTES = {
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 _SAFE_ID = re.compile(r"^(?:h-[\w-]+|fn-[\w-]+|fnref\d*-[\w-]+)$")
-_FOOTNOTE_ATTRIBUTE = re.compile(r'(id="|href="#)(fn|fnref\d*)-')
 _SAFE_CLASS = re.compile(r"^(?:footnote|footnote-ref|footnote-backref|kb-[a-z-]+|language-[\w+-]+)$")
 
 
@@ -224,13 +223,12 @@ def render(text: str, resolve: LinkResolver | None = None, *, anchor_prefix: str
         ],
         extension_configs={
             "tables": {"use_align_attribute": True},
-            "footnotes": {"SEPARATOR": "-", "BACKLINK_TITLE": "Back to reference %d"},
+            # Footnote ids are "fn" + separator + name, so the separator carries the prefix.
+            "footnotes": {"SEPARATOR": f"-{anchor_prefix}", "BACKLINK_TITLE": "Back to reference %d"},
             "toc": {"slugify": _heading_slugify(anchor_prefix), "toc_depth": "2-4"},
         },
         output_format="html",
     )
     output = md.convert(text)
-    if anchor_prefix:
-        output = _FOOTNOTE_ATTRIBUTE.sub(lambda m: f"{m.group(1)}{m.group(2)}-{anchor_prefix}", output)
     headings = _flatten_toc(getattr(md, "toc_tokens", []), [])
     return Rendered(sanitise(output), headings, found, missing)

@@ -425,3 +425,12 @@ def test_sanitise_removes_comments_and_h1():
     assert "secret" not in html
     assert "<h1" not in html
     assert "Title" in html
+
+
+def test_anchor_prefix_changes_footnote_ids_but_never_the_text_of_code():
+    html = render('A note[^1], again[^1], and `id="fn-1"`.\n\n[^1]: Text.', anchor_prefix="lesson-").html
+    assert 'id="fnref-lesson-1"' in html
+    assert 'id="fnref2-lesson-1"' in html
+    assert 'href="#fn-lesson-1"' in html
+    assert '<li id="fn-lesson-1">' in html
+    assert '<code>id="fn-1"</code>' in html
