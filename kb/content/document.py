@@ -496,10 +496,11 @@ def _read_fields(
     return values
 
 
-class _CanonicalDumper(yaml.SafeDumper):
+class CanonicalDumper(yaml.SafeDumper):
     """Writes multi-line text as `|` blocks, indents lists, and never folds long lines."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        """Indent list items under their key, whatever PyYAML would choose."""
         super().increase_indent(flow, False)
 
 
@@ -509,7 +510,7 @@ def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
-_CanonicalDumper.add_representer(str, _represent_text)
+CanonicalDumper.add_representer(str, _represent_text)
 
 
 def _source_mapping(ref: SourceRef) -> dict[str, Any]:
@@ -544,7 +545,7 @@ def serialise_document(document: EntryDocument) -> str:
     """Write a document as a content file in canonical form (the export format)."""
     front = yaml.dump(
         front_matter_of(document),
-        Dumper=_CanonicalDumper,
+        Dumper=CanonicalDumper,
         sort_keys=False,
         allow_unicode=True,
         width=1_000_000,

@@ -10,8 +10,7 @@ from typing import Any
 
 import yaml
 
-from kb.content.document import SLUG, Problem
-from kb.content.document import _CanonicalDumper as _IndentedDumper
+from kb.content.document import SLUG, CanonicalDumper, Problem
 
 
 @dataclass
@@ -108,4 +107,4 @@ def serialise_taxonomy(themes: list[ThemeSpec]) -> str:
             for theme in themes
         ]
     }
-    return yaml.dump(data, Dumper=_IndentedDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
+    return yaml.dump(data, Dumper=CanonicalDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
