@@ -25,17 +25,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_settings(Path(app.instance_path), config))
 
-    from kb import cli, errors, templating
+    from kb import cli, errors, mail, security, templating
+    from kb.admin.routes import blueprint as admin_blueprint
+    from kb.contributions.routes import blueprint as contributions_blueprint
     from kb.database import init_database
     from kb.entries.routes import blueprint as entries_blueprint
-    from kb.extensions import csrf
+    from kb.extensions import csrf, limiter
     from kb.taxonomy.routes import blueprint as taxonomy_blueprint
+    from kb.users import sessions
+    from kb.users.routes import blueprint as auth_blueprint
 
     init_database(app)
     csrf.init_app(app)
+    limiter.init_app(app)
+    sessions.init_app(app)
+    security.init_app(app)
+    mail.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
-    app.register_blueprint(entries_blueprint)
-    app.register_blueprint(taxonomy_blueprint)
+    for blueprint in (entries_blueprint, taxonomy_blueprint, auth_blueprint, contributions_blueprint, admin_blueprint):
+        app.register_blueprint(blueprint)
     return app

@@ -41,6 +41,40 @@ def export_command(directory: Path) -> None:
     click.echo(f"Export finished: {count} entries written to {directory}.")
 
 
+users_cli = AppGroup("users", help="Manage accounts from the command line.")
+
+
+@users_cli.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="", help="The admin's display name (default: the part of EMAIL before @).")
+def create_admin_command(email: str, name: str) -> None:
+    """Create the first admin and print a one-time link where they set a password."""
+    from kb.users.service import AccountError, create_first_admin
+
+    try:
+        user, link = create_first_admin(email, name)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    days = current_app.config["INVITE_MAX_AGE"].days
+    click.echo(f"Admin account for {user.email} is ready.")
+    click.echo(f"Open this link to choose a password (it works once, for {days} days):")
+    click.echo(link)
+
+
+@users_cli.command("demo")
+def demo_command() -> None:
+    """Add the demo organisations and one account per role (only when KB_DEMO=1)."""
+    from kb.users.service import ensure_demo_accounts
+
+    if not current_app.config["DEMO_MODE"]:
+        raise click.ClickException("demo mode is off: set KB_DEMO=1 (never in production)")
+    users = ensure_demo_accounts()
+    db.session.commit()
+    click.echo(f"Demo accounts ready: {', '.join(user.email for user in users)}.")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     app.cli.add_command(content_cli)
+    app.cli.add_command(users_cli)

@@ -7,10 +7,21 @@
 | `CONTENT_DIR`      | `content/`                                |
 | `SECRET_KEY`       | generated once into `instance/secret_key` |
 | `KB_AUTO_MIGRATE`  | `1`: upgrade the database at start        |
+| `KB_ENV`           | `development`; `production` turns on HSTS and secure cookies, and refuses demo mode |
+| `KB_DEMO`          | `0`; `1` adds one demo account per role and a banner saying so |
+| `SITE_URL`         | `http://127.0.0.1:5000`: the address in every emailed link |
+| `MAIL_BACKEND`     | `console` (print mail), or `smtp` (the default when `SMTP_HOST` is set) |
+| `SMTP_HOST`, `SMTP_PORT` | the mail server (port `587`)            |
+| `SMTP_TLS`         | `starttls` (default), `ssl` or `none`     |
+| `SMTP_USERNAME`, `SMTP_PASSWORD` | credentials, when the server needs them |
+| `MAIL_FROM`        | `kb <kb@localhost>`                       |
+| `RATELIMIT_STORAGE_URI` | `memory://`; e.g. `redis://...` to share limits between processes |
+| `SESSION_IDLE_MINUTES`, `SESSION_ABSOLUTE_HOURS`, `REMEMBER_DAYS` | `60`, `12`, `14` |
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -32,6 +43,68 @@ def _secret_key(instance_dir: Path) -> str:
     return key_file.read_text().strip()
 
 
+class ConfigurationError(RuntimeError):
+    """Raised at start when settings are unsafe or contradictory; the message says which."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _account_settings(env: dict[str, str]) -> dict[str, Any]:
+    """Sign-in, session, mail and rate-limit settings."""
+    site_url = (env.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    secure = site_url.startswith("https://")
+    absolute = dt.timedelta(hours=int(env.get("SESSION_ABSOLUTE_HOURS") or 12))
+    remember = dt.timedelta(days=int(env.get("REMEMBER_DAYS") or 14))
+    return {
+        "KB_ENV": env.get("KB_ENV") or "development",
+        "DEMO_MODE": _flag(env.get("KB_DEMO")),
+        "SITE_URL": site_url,
+        "MAIL_BACKEND": env.get("MAIL_BACKEND") or ("smtp" if env.get("SMTP_HOST") else "console"),
+        "SMTP_HOST": env.get("SMTP_HOST") or "localhost",
+        "SMTP_PORT": int(env.get("SMTP_PORT") or 587),
+        "SMTP_TLS": env.get("SMTP_TLS") or "starttls",
+        "SMTP_USERNAME": env.get("SMTP_USERNAME"),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD"),
+        "SMTP_TIMEOUT": 10,
+        "MAIL_FROM": env.get("MAIL_FROM") or "kb <kb@localhost>",
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS") or "30 per 10 minutes",
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT") or "6 per 10 minutes",
+        "SESSION_IDLE": dt.timedelta(minutes=int(env.get("SESSION_IDLE_MINUTES") or 60)),
+        "PERMANENT_SESSION_LIFETIME": absolute,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_DURATION": remember,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        # A long form may take a while to write; the token lasts as long as a session can.
+        "WTF_CSRF_TIME_LIMIT": int(absolute.total_seconds()),
+        "INVITE_MAX_AGE": dt.timedelta(days=7),
+        "RESET_MAX_AGE": dt.timedelta(hours=1),
+    }
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Refuse unsafe combinations; raises `ConfigurationError` naming the setting at fault."""
+    if settings["KB_ENV"] not in {"development", "production"}:
+        raise ConfigurationError(f"KB_ENV must be 'development' or 'production', not {settings['KB_ENV']!r}")
+    if settings["KB_ENV"] != "production":
+        return
+    if settings["DEMO_MODE"]:
+        raise ConfigurationError(
+            "KB_DEMO cannot be on when KB_ENV is 'production': anyone could sign in as a demo admin without a password"
+        )
+    if not settings["SITE_URL"].startswith("https://"):
+        raise ConfigurationError("SITE_URL must start with https:// when KB_ENV is 'production'")
+    if settings["MAIL_BACKEND"] != "smtp":
+        raise ConfigurationError("MAIL_BACKEND must be 'smtp' when KB_ENV is 'production' (set SMTP_HOST)")
+
+
 def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the app's settings: defaults, then environment, then explicit overrides."""
     overrides = overrides or {}
@@ -47,7 +120,11 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "SITE_NAME": "kb",
         "SITE_TAGLINE": "Lessons learned and consultation",
     }
+    settings.update(_account_settings(dict(os.environ)))
     settings.update(overrides)
+    check_settings(settings)
+    if "SECRET_KEY" not in settings and settings["KB_ENV"] == "production" and not env("SECRET_KEY"):
+        raise ConfigurationError("SECRET_KEY must be set when KB_ENV is 'production', the same on every host")
     if "SECRET_KEY" not in settings:
         settings["SECRET_KEY"] = _secret_key(instance_dir)
     return settings

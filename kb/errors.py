@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from kb.extensions import db
+
+SECRET_FIELDS = frozenset({"csrf_token", "password", "current", "confirm", "code"})
 
 
 def _http_error(error: HTTPException) -> tuple[str, int]:
     code = error.code or 500
     return render_template("errors/http.html", error=error, code=code), code
+
+
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    """A refused form: say why, and show back what was typed so nothing is lost."""
+    typed = [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name not in SECRET_FIELDS and value.strip()
+    ]
+    return render_template("errors/csrf.html", typed=typed, reason=error.description), 400
 
 
 def _server_error(error: Exception) -> tuple[str, int]:
@@ -20,5 +33,6 @@ def _server_error(error: Exception) -> tuple[str, int]:
 
 def init_app(app: Flask) -> None:
     """Show every HTTP error and every unexpected failure in the site's own style."""
+    app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(500, _server_error)

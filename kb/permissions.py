@@ -1,48 +1,197 @@
-"""The one visibility rule, as a predicate for one entry and as a SQL filter for queries.
+"""The one policy: who may see which entry, and who may do what.
 
-Every page, list, count and backlink asks this module what a viewer may see. Until
-accounts exist every viewer is anonymous, and an anonymous viewer sees published public
-entries only; drafts and restricted entries answer 404 like missing ones.
+Visibility is a property of published entries:
+
+| visibility | who sees a published entry                                   |
+|------------|--------------------------------------------------------------|
+| `public`   | everyone, signed in or not                                   |
+| `members`  | anyone signed in                                             |
+| `panel`    | the panel of the entry's review (a review's own panel for a review), moderators, admins |
+| `draft`    | its author, moderators, admins                               |
+
+An entry that is not published (draft, submitted, returned, rejected) is seen only by its
+author, moderators and admins. The rule exists twice, as `visible_entries` (a SQL
+condition every query uses) and as `can_view_entry` (a predicate for one loaded entry);
+`tests/services/test_visibility_matrix.py` checks that the two always agree. What a
+viewer may not see answers 404, exactly like what does not exist.
+
+Actions other than reading go through `can(viewer, action, entry)`, declared as data in
+`ACTION_RULES`, so templates and services ask the same question.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_
+from flask import g, has_request_context
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from kb.entries.models import Entry
 
+if TYPE_CHECKING:
+    from kb.users.models import User
 
-class Viewer(Protocol):
-    """Whoever is looking; accounts will supply richer viewers with roles."""
+STAFF_ROLES = frozenset({"moderator", "admin"})
+AUTHOR_EDITABLE_STATUSES = frozenset({"draft", "returned"})
 
-    is_authenticated: bool
+
+@dataclass(frozen=True)
+class Viewer:
+    """Whoever is looking: anonymous, or a signed-in user with a role and panel seats."""
+
+    user_id: int | None = None
+    role: str | None = None
+    panel_review_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Whether the viewer is signed in."""
+        return self.user_id is not None
+
+    @property
+    def is_staff(self) -> bool:
+        """Moderators and admins, who see every entry."""
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins, who run accounts and read the audit log."""
+        return self.role == "admin"
+
+
+ANONYMOUS = Viewer()
+
+
+def viewer_for(user: User | None) -> Viewer:
+    """The viewer a user acts as; `ANONYMOUS` for None or a deactivated account."""
+    if user is None or not user.active:
+        return ANONYMOUS
+    seats = frozenset(seat.review_id for seat in user.panel_seats)
+    return Viewer(user_id=user.id, role=user.role, panel_review_ids=seats)
+
+
+def _panel_review_id(entry: Entry) -> int | None:
+    """The review whose panel a `panel` entry belongs to: its own id for a review."""
+    return entry.id if entry.kind == "review" else entry.review_id
 
 
 def visible_entries(viewer: Viewer | None) -> ColumnElement[bool]:
     """SQL condition on `Entry` that keeps only the entries `viewer` may see."""
-    return and_(Entry.status == "published", Entry.visibility == "public")
+    viewer = viewer or ANONYMOUS
+    if viewer.is_staff:
+        return true()
+    published = Entry.status == "published"
+    if not viewer.is_authenticated:
+        return and_(published, Entry.visibility == "public")
+    audience: list[ColumnElement[bool]] = [Entry.visibility.in_(("public", "members"))]
+    if viewer.panel_review_ids:
+        ids = sorted(viewer.panel_review_ids)
+        on_panel = or_(Entry.review_id.in_(ids), and_(Entry.kind == "review", Entry.id.in_(ids)))
+        audience.append(and_(Entry.visibility == "panel", on_panel))
+    return or_(and_(published, or_(*audience)), Entry.author_id == viewer.user_id)
 
 
 def can_view_entry(viewer: Viewer | None, entry: Entry) -> bool:
     """Whether `viewer` may see `entry`; the same rule as `visible_entries`."""
-    return entry.status == "published" and entry.visibility == "public"
+    viewer = viewer or ANONYMOUS
+    if viewer.is_staff:
+        return True
+    if viewer.is_authenticated and entry.author_id == viewer.user_id:
+        return True
+    if entry.status != "published":
+        return False
+    if entry.visibility == "public":
+        return True
+    if not viewer.is_authenticated:
+        return False
+    if entry.visibility == "members":
+        return True
+    if entry.visibility == "panel":
+        return _panel_review_id(entry) in viewer.panel_review_ids
+    return False
 
 
-def link_is_shown(source_visibility: str, target_status: str, target_visibility: str) -> bool:
+def nothing_visible() -> ColumnElement[bool]:
+    """A SQL condition that keeps no rows, for surfaces a viewer may not use at all."""
+    return false()
+
+
+def _is_author(viewer: Viewer, entry: Entry | None) -> bool:
+    return entry is not None and viewer.is_authenticated and entry.author_id == viewer.user_id
+
+
+ACTION_RULES: dict[str, Callable[[Viewer, Entry | None], bool]] = {
+    # Contributing: any member writes a lesson; its author edits it until it is submitted.
+    "entry.create": lambda viewer, entry: viewer.is_authenticated,
+    "entry.edit": lambda viewer, entry: (
+        viewer.is_staff
+        or (_is_author(viewer, entry) and entry is not None and entry.status in AUTHOR_EDITABLE_STATUSES)
+    ),
+    "entry.submit": lambda viewer, entry: (
+        _is_author(viewer, entry) and entry is not None and entry.status in AUTHOR_EDITABLE_STATUSES
+    ),
+    # Moderation: publish, return or reject a submission; set visibility and status.
+    "entry.moderate": lambda viewer, entry: viewer.is_staff,
+    "entry.set-restricted-fields": lambda viewer, entry: viewer.is_staff,
+    # Running the site.
+    "users.manage": lambda viewer, entry: viewer.is_admin,
+    "audit.browse": lambda viewer, entry: viewer.is_admin,
+}
+
+
+def can(viewer: Viewer | None, action: str, entry: Entry | None = None) -> bool:
+    """Whether `viewer` may do `action` (a key of `ACTION_RULES`), to `entry` if given.
+
+    An action on an entry also needs the right to see it. Raises `KeyError` for an
+    unknown action, so a misspelt check fails loudly instead of silently refusing.
+    """
+    viewer = viewer or ANONYMOUS
+    rule = ACTION_RULES[action]
+    if entry is not None and not can_view_entry(viewer, entry):
+        return False
+    return rule(viewer, entry)
+
+
+@dataclass(frozen=True)
+class LinkEnd:
+    """What deciding whether a link is shown needs to know about either end of it."""
+
+    kind: str
+    status: str
+    visibility: str
+    panel_review_id: int | None
+
+
+def link_is_shown(source: LinkEnd, target: LinkEnd) -> bool:
     """Whether a link may show its target's title and address inside another entry's text.
 
     Rendered text is stored once for every reader, so a link is shown only when everyone
-    who can read the linking entry can also read the target.
+    who can read the published linking entry can also read the target.
     """
-    if target_status != "published":
+    if target.status != "published":
         return False
-    if target_visibility == "public":
+    if target.visibility == "public":
         return True
-    return target_visibility == "members" and source_visibility != "public"
+    if target.visibility == "members":
+        return source.visibility != "public"
+    if target.visibility == "panel":
+        return (
+            source.visibility == "panel"
+            and target.panel_review_id is not None
+            and source.panel_review_id == target.panel_review_id
+        )
+    return False
 
 
-def current_viewer() -> Viewer | None:
-    """The viewer of the current request; anonymous (None) until accounts exist."""
-    return None
+def link_end(entry_id: int | None, kind: str, status: str, visibility: str, review_id: int | None) -> LinkEnd:
+    """A `LinkEnd` from an entry's stored fields; a review's panel is its own."""
+    return LinkEnd(kind, status, visibility, entry_id if kind == "review" else review_id)
+
+
+def current_viewer() -> Viewer:
+    """The viewer of the current request, set once per request by `kb.users.sessions`."""
+    if has_request_context():
+        return g.get("viewer", ANONYMOUS)
+    return ANONYMOUS

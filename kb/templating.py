@@ -10,6 +10,13 @@ from werkzeug.wrappers import Response
 
 from kb.dates import PartialDate, london_time
 from kb.entries import vocabulary
+from kb.entries.models import Entry
+from kb.permissions import can, current_viewer
+
+
+def _can(action: str, entry: Entry | None = None) -> bool:
+    """Templates ask this only to show or hide a button; services check again."""
+    return can(current_viewer(), action, entry)
 
 
 def _partial_date(value: PartialDate | str | None) -> str:
@@ -29,6 +36,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["london_time"] = london_time
     app.jinja_env.filters["partial_date"] = _partial_date
     app.jinja_env.globals["vocabulary"] = vocabulary
+    app.jinja_env.globals["can"] = _can
+    app.jinja_env.globals["viewer"] = current_viewer
     app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
     app.jinja_env.globals["site_tagline"] = app.config["SITE_TAGLINE"]
     nhsuk_dir = Path(app.config["NHSUK_FRONTEND_DIR"])

@@ -90,6 +90,7 @@ class EntryDocument:
     summary: str
     status: str = "published"
     visibility: str = "public"
+    review: str | None = None
     region: str | None = None
     event_date: PartialDate | None = None
     organisation: str | None = None
@@ -250,6 +251,7 @@ FIELDS: tuple[_Field, ...] = (
     _Field("summary", _text, required=True),
     _Field("status", _choice(STATUSES), default="published"),
     _Field("visibility", _choice(VISIBILITIES), default="public"),
+    _Field("review", _slug),
     _Field("region", _text),
     _Field("event_date", _date),
     _Field("organisation", _text),
@@ -378,6 +380,8 @@ def _find_references(text: str, document: EntryDocument, located: _FrontMatterMa
         references.extend(Reference(match.group(1), number) for match in INTERNAL_LINK.finditer(line))
     if document.source:
         references.append(Reference(document.source, located.line_of("source")))
+    if document.review:
+        references.append(Reference(document.review, located.line_of("review")))
     references.extend(
         Reference(slug, located.line_of("see_also", (index,))) for index, slug in enumerate(document.see_also)
     )
@@ -428,6 +432,8 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
             values["slug"] = default_slug
         else:
             report(1, f"no slug, and the file name '{default_slug}' is not a valid slug")
+    if values.get("visibility") == "panel" and kind not in (None, "review") and not values.get("review"):
+        report(located.line_of("visibility"), "visibility 'panel' needs 'review:', the review whose panel may see it")
     if problems or kind is None:
         return ParseResult(None, problems)
     document = EntryDocument(**values)

@@ -168,6 +168,20 @@ def _drop_kind_changes(candidates: list[_Candidate], stored: dict[str, str], rep
     return kept
 
 
+def _drop_wrong_reviews(candidates: list[_Candidate], stored: dict[str, str], report: ImportReport) -> list[_Candidate]:
+    """Reject files whose `review:` names an entry that is not a review."""
+    kinds = stored | {candidate.document.slug: candidate.document.kind for candidate in candidates}
+    kept = []
+    for candidate in candidates:
+        review = candidate.document.review
+        if review and kinds.get(review) != "review":
+            line = next((ref.line for ref in candidate.references if ref.slug == review), 1)
+            _reject(candidate, line, f"'review: {review}' names a {kinds.get(review)}, not a review", report)
+        else:
+            kept.append(candidate)
+    return kept
+
+
 def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda path: None) -> ImportReport:
     """Check and load every content file below `directory`; flushes, never commits."""
     report = ImportReport()
@@ -177,6 +191,7 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
     candidates = _drop_duplicate_slugs(candidates, report)
     candidates = _drop_kind_changes(candidates, stored, report)
     candidates = _drop_broken_links(candidates, stored, report)
+    candidates = _drop_wrong_reviews(candidates, stored, report)
 
     entries = {entry.slug: entry for entry in db.session.scalars(select(Entry))}
     documents = {entry_id: revision.document for entry_id, revision in current_revisions().items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +12,9 @@ from kb.dates import PartialDate, utcnow
 from kb.entries.vocabulary import entry_path
 from kb.extensions import db
 from kb.taxonomy.models import Tag
+
+if TYPE_CHECKING:
+    from kb.users.models import User
 
 entry_tags = Table(
     "entry_tags",
@@ -43,8 +46,14 @@ class Entry(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     imported_hash: Mapped[str | None] = mapped_column(String(64))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="SET NULL"), index=True)
+    status_note: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     tags: Mapped[list[Tag]] = relationship(secondary=entry_tags, order_by=Tag.label)
+    author: Mapped[User | None] = relationship("User", foreign_keys=[author_id])
+    review: Mapped[Entry | None] = relationship(foreign_keys=[review_id], remote_side=[id])
     revisions: Mapped[list[Revision]] = relationship(
         back_populates="entry", order_by="Revision.number", cascade="all, delete-orphan"
     )

@@ -18,7 +18,7 @@ from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
 from kb.entries.vocabulary import entry_path
 from kb.extensions import db
 from kb.markdown import LinkResolver, LinkTarget, render
-from kb.permissions import link_is_shown
+from kb.permissions import link_end, link_is_shown
 from kb.taxonomy.models import Tag
 
 MODEL_BY_KIND: dict[str, type[Entry]] = {"lesson": Lesson, "review": Review, "paper": Paper}
@@ -107,29 +107,36 @@ class TargetInfo:
     """What rendering a link needs to know about the entry it points to."""
 
     id: int
+    kind: str
     path: str
     title: str
     status: str
     visibility: str
+    review_id: int | None
 
 
 def link_targets() -> dict[str, TargetInfo]:
     """Every entry as a possible link target, loaded in one query."""
-    rows = db.session.execute(select(Entry.id, Entry.slug, Entry.kind, Entry.title, Entry.status, Entry.visibility))
+    rows = db.session.execute(
+        select(Entry.id, Entry.slug, Entry.kind, Entry.title, Entry.status, Entry.visibility, Entry.review_id)
+    )
     return {
-        slug: TargetInfo(entry_id, entry_path(kind, slug), title, status, visibility)
-        for entry_id, slug, kind, title, status, visibility in rows
+        slug: TargetInfo(entry_id, kind, entry_path(kind, slug), title, status, visibility, review_id)
+        for entry_id, slug, kind, title, status, visibility, review_id in rows
     }
 
 
 def resolver_for(entry: Entry, targets: dict[str, TargetInfo]) -> LinkResolver:
     """Resolve links in `entry`'s text, showing a target only where its readers may see it."""
+    source = link_end(entry.id, entry.kind, entry.status, entry.visibility, entry.review_id)
 
     def resolve(slug: str) -> LinkTarget | None:
         target = targets.get(slug)
         if target is None:
             return None
-        shown = link_is_shown(entry.visibility, target.status, target.visibility)
+        shown = link_is_shown(
+            source, link_end(target.id, target.kind, target.status, target.visibility, target.review_id)
+        )
         return LinkTarget(target.path, target.title, shown)
 
     return resolve
@@ -199,6 +206,8 @@ def record_revision(
     `targets` (from `link_targets`) saves a query per entry when many are saved at once.
     """
     targets = targets or link_targets()
+    review = targets.get(document.review) if document.review else None
+    entry.review_id = review.id if review is not None and review.kind == "review" else None
     rendered, mentioned = render_document(document, resolver_for(entry, targets))
     _replace_links(entry, document, mentioned, targets)
     latest = db.session.scalar(select(func.max(Revision.number)).where(Revision.entry_id == entry.id)) or 0

@@ -6,7 +6,14 @@ KINDS: dict[str, str] = {"lesson": "Lesson", "review": "Review", "paper": "Meeti
 KIND_PLURALS: dict[str, str] = {"lesson": "lessons", "review": "reviews", "paper": "papers"}
 KIND_LIST_TITLES: dict[str, str] = {"lesson": "Lessons", "review": "Reviews", "paper": "Meeting papers"}
 
-STATUSES: dict[str, str] = {"draft": "Draft", "published": "Published"}
+STATUSES: dict[str, str] = {
+    "draft": "Draft",
+    "submitted": "Submitted for publication",
+    "returned": "Returned to author",
+    "rejected": "Rejected",
+    "published": "Published",
+}
+"""Where an entry is on its way to publication; only `published` entries follow `visibility`."""
 VISIBILITIES: dict[str, str] = {
     "public": "Everyone",
     "members": "Members",

@@ -279,7 +279,7 @@ def test_unknown_arguments_are_not_carried_into_page_links(seeded_database, tmp_
     small = make_app(tmp_path, seeded_database, ENTRIES_PER_PAGE=5).test_client()
     response = small.get(f"/lessons?region=England&{extra}")
     assert response.status_code == 200
-    html = response.get_data(as_text=True)
+    html = response.get_data(as_text=True).split("<main", 1)[1]
     assert "page=2" in html or "page=1" in html
     assert "evil" not in html
     assert "http://localhost" not in html

@@ -1,0 +1,1 @@
+"""Admin pages: users, organisations, panel membership and the audit log."""

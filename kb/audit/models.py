@@ -1,0 +1,73 @@
+"""The audit event: one row per recorded action, never changed or removed by the app."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from kb.dates import utcnow
+from kb.extensions import db
+
+ACTIONS: dict[str, str] = {
+    "login.success": "Signed in",
+    "login.failure": "Sign-in failed",
+    "login.throttled": "Sign-in throttled",
+    "logout": "Signed out",
+    "password.change": "Changed password",
+    "password.reset-request": "Asked for a password reset",
+    "password.reset": "Reset password",
+    "invite.send": "Invited",
+    "invite.accept": "Accepted invitation",
+    "totp.enable": "Turned on two-step verification",
+    "totp.recovery-used": "Used a recovery code",
+    "user.role": "Changed role",
+    "user.deactivate": "Deactivated account",
+    "user.reactivate": "Reactivated account",
+    "user.organisation": "Changed organisation",
+    "panel.add": "Added to panel",
+    "panel.remove": "Removed from panel",
+    "organisation.create": "Created organisation",
+    "organisation.update": "Changed organisation details",
+    "entry.create": "Created entry",
+    "entry.edit": "Edited entry",
+    "entry.submit": "Submitted for publication",
+    "entry.publish": "Published",
+    "entry.return": "Returned to author",
+    "entry.reject": "Rejected",
+    "entry.status": "Changed status",
+    "entry.visibility": "Changed visibility",
+    "entry.delete": "Deleted entry",
+}
+
+
+class AuditEvent(db.Model):
+    """Who did what to which object, the old and new value, when and from which address."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor_label: Mapped[str] = mapped_column(String(300), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target_type: Mapped[str] = mapped_column(String(40), default="")
+    target_id: Mapped[int | None]
+    target_label: Mapped[str] = mapped_column(String(300), default="")
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditLogIsAppendOnlyError(RuntimeError):
+    """Raised when code tries to change or delete a recorded audit event."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> None:
+    """Stop any flush that would alter or delete an audit event."""
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditLogIsAppendOnlyError("audit events cannot be changed or deleted")

@@ -1,0 +1,1 @@
+"""Contributing lessons from the browser, and the way from draft to published."""

@@ -1,0 +1,1 @@
+"""Accounts, sign-in, passwords, second factors and the admin pages for them."""

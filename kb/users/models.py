@@ -1,0 +1,143 @@
+"""Accounts: organisations, users, their panel seats and their recovery codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kb.dates import utcnow
+from kb.extensions import db
+
+if TYPE_CHECKING:
+    from kb.entries.models import Review
+
+ROLES: dict[str, str] = {"member": "Member", "moderator": "Moderator", "admin": "Admin"}
+STAFF_ROLES = frozenset({"moderator", "admin"})
+
+ORGANISATION_TYPES: dict[str, str] = {
+    "gp-federation": "GP federation",
+    "out-of-hours-provider": "Out-of-hours provider",
+    "ambulance-service": "Ambulance service",
+    "commissioner": "Commissioner",
+    "national-body": "National body",
+    "provider": "Other provider",
+    "professional-body": "Professional body",
+    "patient-group": "Patient group",
+}
+
+
+def new_session_token() -> str:
+    """A fresh random token; rotating it ends every session and remember-me cookie of a user."""
+    return secrets.token_urlsafe(32)
+
+
+class Organisation(db.Model):
+    """A member organisation of the alliance."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation", order_by="User.display_name")
+
+
+class User(db.Model):
+    """A person with an account: their role, organisation and sign-in state."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(120))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+    panel_seats: Mapped[list[PanelMembership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    __table_args__ = (db.Index("uq_users_email_lower", func.lower(email), unique=True),)
+
+    # Flask-Login's interface. The id it stores in the session and the remember-me cookie
+    # is the rotating session token, so rotating the token revokes every copy of either.
+    @property
+    def is_authenticated(self) -> bool:
+        """Always true for a loaded user; anonymous visitors are not `User`s."""
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the account may sign in."""
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Never true for a `User`."""
+        return False
+
+    def get_id(self) -> str:
+        """The value Flask-Login keeps in the session: the current session token."""
+        return self.session_token
+
+    @property
+    def is_staff(self) -> bool:
+        """Moderators and admins: they see every entry and need a second factor."""
+        return self.role in STAFF_ROLES
+
+    @property
+    def has_password(self) -> bool:
+        """Whether the person has set a password (an invited user has not yet)."""
+        return self.password_hash is not None
+
+    @property
+    def organisation_name(self) -> str:
+        """The organisation's name, or an empty string."""
+        return self.organisation.name if self.organisation else ""
+
+    def rotate_session_token(self) -> None:
+        """End every session of this user on their next request."""
+        self.session_token = new_session_token()
+
+
+class PanelMembership(db.Model):
+    """A seat on one review's panel; a user may sit on one panel and not another."""
+
+    __tablename__ = "panel_memberships"
+    __table_args__ = (UniqueConstraint("user_id", "review_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="panel_seats")
+    review: Mapped[Review] = relationship("Review")
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the second factor; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(back_populates="recovery_codes")

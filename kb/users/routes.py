@@ -1,0 +1,315 @@
+"""Signing in and out, second factors, passwords, invitations and one's own account page."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from kb.audit.service import record_event
+from kb.extensions import db, limiter
+from kb.users import service
+from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
+from kb.users.models import User
+from kb.users.passwords import STAFF_MIN_LENGTH
+from kb.users.sessions import end_session, finish_setup, start_session
+from kb.users.totp import new_secret
+
+blueprint = Blueprint("auth", __name__)
+
+PENDING_SECOND_FACTOR_SECONDS = 300
+THROTTLED_MESSAGE = (
+    "Too many sign-in attempts. For your safety, signing in is paused for a few minutes. "
+    "Wait, then try again; if you have forgotten your password, reset it."
+)
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: `next=` never leads elsewhere."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(char) < 32 for char in target):
+        return None
+    return target
+
+
+def _account_key() -> str:
+    """The rate-limit key for sign-in attempts on one account, whichever address they come from."""
+    email = request.form.get("email", "")
+    return f"account:{service.normalise_email(email)[:254]}"
+
+
+def _pending_key() -> str:
+    pending = session.get("pending_login") or {}
+    return f"second-factor:{pending.get('token', 'none')}"
+
+
+def _attempt_failed(_response: Response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _throttled_limit(setting: str) -> str:
+    return current_app.config[setting]
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: _throttled_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], error_message=THROTTLED_MESSAGE)
+@limiter.limit(
+    lambda: _throttled_limit("LOGIN_LIMIT_PER_ACCOUNT"),
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_attempt_failed,
+    error_message=THROTTLED_MESSAGE,
+)
+def login() -> str | Response:
+    """Sign in with email and password; staff go on to their second factor."""
+    next_path = safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_path or url_for("entries.home"))
+    form = LoginForm()
+    message = None
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data or "", form.password.data or "")
+        if user is None:
+            g.login_failed = True
+            message = "The email address or password is not right."
+            db.session.commit()
+        else:
+            long_enough = not user.is_staff or len(form.password.data or "") >= STAFF_MIN_LENGTH
+            if user.is_staff and user.totp_secret:
+                session["pending_login"] = {
+                    "token": user.session_token,
+                    "remember": bool(form.remember.data),
+                    "next": next_path,
+                    "at": int(time.time()),
+                    "long_enough": long_enough,
+                }
+                return redirect(url_for("auth.second_factor"))
+            return _complete_login(
+                user, remember=bool(form.remember.data), next_path=next_path, long_enough=long_enough
+            )
+    status = 401 if message else 200
+    return render_template(
+        "auth/login.html", form=form, message=message, next=next_path, demo_roles=_demo_accounts()
+    ), status
+
+
+def _complete_login(user: User, *, remember: bool, next_path: str | None, long_enough: bool) -> Response:
+    service.record_login(user)
+    db.session.commit()
+    start_session(user, remember=remember, password_long_enough=long_enough)
+    if not long_enough:
+        flash(
+            f"Moderators and admins need a password of at least {STAFF_MIN_LENGTH} characters. Choose a new one.",
+            "info",
+        )
+    return redirect(next_path or url_for("entries.home"))
+
+
+def _pending_user() -> tuple[User, dict] | None:
+    pending = session.get("pending_login")
+    if not pending or time.time() - pending.get("at", 0) > PENDING_SECOND_FACTOR_SECONDS:
+        return None
+    user = db.session.scalar(db.select(User).where(User.session_token == pending["token"], User.active.is_(True)))
+    return (user, pending) if user is not None else None
+
+
+@blueprint.route("/login/verify", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: _throttled_limit("LOGIN_LIMIT_PER_ACCOUNT"),
+    key_func=_pending_key,
+    methods=["POST"],
+    deduct_when=_attempt_failed,
+    error_message=THROTTLED_MESSAGE,
+)
+def second_factor() -> str | Response:
+    """The second step for moderators and admins: a code from their app or a recovery code."""
+    found = _pending_user()
+    if found is None:
+        session.pop("pending_login", None)
+        flash("Your sign-in took too long or was interrupted. Please sign in again.", "info")
+        return redirect(url_for("auth.login"))
+    user, pending = found
+    form = SecondFactorForm()
+    message = None
+    if form.validate_on_submit():
+        if service.verify_second_factor(user, form.code.data or ""):
+            session.pop("pending_login", None)
+            return _complete_login(
+                user, remember=pending["remember"], next_path=pending["next"], long_enough=pending["long_enough"]
+            )
+        g.login_failed = True
+        record_event("login.failure", actor=user, target=user, new="second factor")
+        db.session.commit()
+        message = "That code is not right, or has been used already. Enter the newest code from your app."
+    return render_template("auth/second_factor.html", form=form, message=message), 401 if message else 200
+
+
+@blueprint.post("/logout")
+def logout() -> Response:
+    """Sign out here and on every other device; copies of the session cookie stop working."""
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    if user is not None:
+        record_event("logout", actor=user, target=user)
+    end_session(user)
+    db.session.commit()
+    flash("You have signed out.", "success")
+    return redirect(url_for("entries.home"))
+
+
+@blueprint.route("/account")
+@login_required
+def account() -> str:
+    """The signed-in person's details, role, panels and security settings."""
+    user: User = current_user._get_current_object()
+    return render_template(
+        "auth/account.html",
+        user=user,
+        recovery_left=service.unused_recovery_codes(user),
+        form=ConfirmForm(),
+    )
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    """Change one's password, giving the current one; other sessions end."""
+    user: User = current_user._get_current_object()
+    form = ChangePasswordForm()
+    message = None
+    if form.validate_on_submit():
+        try:
+            service.change_password(user, form.current.data or "", form.password.data or "")
+        except service.AccountError as error:
+            message = str(error)
+        else:
+            db.session.commit()
+            pending = [step for step in session.get("setup", []) if step != "password"]
+            start_session(user, remember=False)
+            session["setup"] = pending
+            flash("Your password has been changed. You have been signed out everywhere else.", "success")
+            return redirect(url_for("auth.account"))
+    return render_template(
+        "auth/change_password.html", form=form, message=message, minimum=_minimum_for(user)
+    ), 400 if message or form.errors else 200
+
+
+def _minimum_for(user: User) -> int:
+    from kb.users.passwords import MEMBER_MIN_LENGTH
+
+    return STAFF_MIN_LENGTH if user.is_staff else MEMBER_MIN_LENGTH
+
+
+@blueprint.route("/account/reset", methods=["GET", "POST"])
+@limiter.limit(lambda: _throttled_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], error_message=THROTTLED_MESSAGE)
+def reset_request() -> str | Response:
+    """Ask for a reset link; the answer is the same whether or not the email has an account."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        service.request_password_reset(form.email.data or "")
+        db.session.commit()
+        return render_template("auth/reset_sent.html", email=form.email.data)
+    return render_template("auth/reset_request.html", form=form), 400 if form.errors else 200
+
+
+def _set_password_page(token: str, purpose: str) -> str | Response | tuple[str, int]:
+    try:
+        user = service.user_for_token(token, purpose)
+    except service.AccountError as error:
+        return render_template("auth/link_problem.html", message=str(error), purpose=purpose), 410
+    form = SetPasswordForm()
+    message = None
+    if form.validate_on_submit():
+        try:
+            if purpose == "invite":
+                service.accept_invite(token, form.password.data or "")
+            else:
+                service.reset_password(token, form.password.data or "")
+        except service.AccountError as error:
+            message = str(error)
+        else:
+            db.session.commit()
+            end_session(None)
+            flash("Your password is set. Sign in with it now.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template(
+        "auth/set_password.html", form=form, message=message, user=user, purpose=purpose, minimum=_minimum_for(user)
+    ), 400 if message or form.errors else 200
+
+
+@blueprint.route("/account/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str) -> str | Response | tuple[str, int]:
+    """An invited person chooses their password (the link works once)."""
+    return _set_password_page(token, "invite")
+
+
+@blueprint.route("/account/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    """Choose a new password through an emailed link (it works once, within the hour)."""
+    return _set_password_page(token, "reset")
+
+
+@blueprint.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor_setup() -> str | Response:
+    """Set up an authenticator app; shows recovery codes once it is confirmed."""
+    user: User = current_user._get_current_object()
+    secret = session.get("totp_secret_pending") or new_secret()
+    session["totp_secret_pending"] = secret
+    form = SecondFactorForm()
+    message = None
+    if form.validate_on_submit():
+        try:
+            codes = service.enable_totp(user, secret, form.code.data or "")
+        except service.AccountError as error:
+            message = str(error)
+        else:
+            db.session.commit()
+            session.pop("totp_secret_pending", None)
+            finish_setup("two-factor")
+            return render_template("auth/recovery_codes.html", codes=codes)
+    return render_template(
+        "auth/two_factor_setup.html",
+        form=form,
+        message=message,
+        enrolment=service.totp_enrolment(user, secret),
+        replacing=user.totp_secret is not None,
+    ), 400 if message or form.errors else 200
+
+
+@blueprint.post("/account/recovery-codes")
+@login_required
+def new_recovery_codes() -> str:
+    """Replace every recovery code with a fresh set, shown once."""
+    user: User = current_user._get_current_object()
+    if user.totp_secret is None:
+        abort(404)
+    codes = service.replace_recovery_codes(user)
+    db.session.commit()
+    return render_template("auth/recovery_codes.html", codes=codes)
+
+
+def _demo_accounts() -> list[User]:
+    if not current_app.config["DEMO_MODE"]:
+        return []
+    return list(db.session.scalars(db.select(User).where(User.is_demo.is_(True)).order_by(User.id)))
+
+
+@blueprint.post("/login/demo/<int:user_id>")
+def demo_login(user_id: int) -> Response:
+    """Demo mode only: sign in as one of the sample accounts without a password."""
+    if not current_app.config["DEMO_MODE"]:
+        abort(404)
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_demo or not user.active:
+        abort(404)
+    service.record_login(user)
+    db.session.commit()
+    start_session(user, remember=False)
+    session["setup"] = []
+    flash(f"You are signed in as the demo {user.role}, {user.display_name}.", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("entries.home"))

@@ -1,0 +1,433 @@
+"""Verbs on accounts: invite, sign in, set and reset passwords, second factors, roles, panels.
+
+Services change models, queue mail and audit events, and flush; the caller commits once.
+Each raises `AccountError` with a message meant for the person, or `PermissionDeniedError`
+when the actor may not do it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from kb.audit.service import record_event
+from kb.dates import utcnow
+from kb.entries.models import Review
+from kb.extensions import db
+from kb.mail import Mail, queue_mail
+from kb.permissions import can, viewer_for
+from kb.users import totp
+from kb.users.models import ROLES, STAFF_ROLES, Organisation, PanelMembership, RecoveryCode, User
+from kb.users.passwords import hash_password, password_problems, verify_password
+from kb.users.tokens import TokenError, make_token, password_fingerprint, read_token
+
+INVITE_PATH = "/account/invite/"
+RESET_PATH = "/account/reset/"
+
+
+class AccountError(ValueError):
+    """Something the person asked for cannot be done; the message says why."""
+
+
+class PermissionDeniedError(PermissionError):
+    """The actor may not do this."""
+
+
+def require(actor: User | None, action: str) -> None:
+    """Raise `PermissionDeniedError` unless `actor` may do `action` (see `permissions.ACTION_RULES`)."""
+    if not can(viewer_for(actor), action):
+        raise PermissionDeniedError(action)
+
+
+def normalise_email(email: str) -> str:
+    """An email as kb compares it: trimmed, lower case."""
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    """The account with this email, whatever its case."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def _site_link(path: str, token: str) -> str:
+    """An absolute link on the configured site address, never the request's Host header."""
+    return f"{current_app.config['SITE_URL']}{path}{token}"
+
+
+def invite_link(user: User) -> str:
+    """The one-time link where an invited person sets their password."""
+    token = make_token(current_app.config["SECRET_KEY"], user.id, "invite", user.password_hash)
+    return _site_link(INVITE_PATH, token)
+
+
+def reset_link(user: User) -> str:
+    """The one-time link where a person chooses a new password."""
+    token = make_token(current_app.config["SECRET_KEY"], user.id, "reset", user.password_hash)
+    return _site_link(RESET_PATH, token)
+
+
+def _check_password(user: User, password: str, role: str | None = None) -> None:
+    problems = password_problems(
+        password, staff=(role or user.role) in STAFF_ROLES, identity=(user.email, user.display_name)
+    )
+    if problems:
+        raise AccountError(" ".join(problems))
+
+
+def _set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.rotate_session_token()
+
+
+def create_user(
+    email: str, display_name: str, *, role: str = "member", organisation: Organisation | None = None
+) -> User:
+    """Add an account with no password yet; raises `AccountError` if the email is taken."""
+    email = email.strip()
+    if role not in ROLES:
+        raise AccountError(f"Unknown role '{role}'. Roles: {', '.join(ROLES)}.")
+    if "@" not in email or len(email) > 254:
+        raise AccountError("Enter an email address like name@example.org.")
+    if find_user_by_email(email) is not None:
+        raise AccountError(f"There is already an account for {email}.")
+    user = User(email=email, display_name=display_name.strip() or email, role=role, organisation=organisation)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def invite_user(email: str, display_name: str, *, role: str, organisation: Organisation | None, actor: User) -> User:
+    """Create an account and mail its one-time set-password link (sent after the commit)."""
+    require(actor, "users.manage")
+    user = create_user(email, display_name, role=role, organisation=organisation)
+    days = current_app.config["INVITE_MAX_AGE"].days
+    queue_mail(
+        Mail(
+            to=user.email,
+            subject=f"You are invited to {current_app.config['SITE_NAME']}",
+            body=(
+                f"Hello {user.display_name},\n\n"
+                f"{actor.display_name} has invited you to {current_app.config['SITE_NAME']}, "
+                "the alliance's lessons-learned knowledge base.\n\n"
+                f"Choose your password here (the link works once, for {days} days):\n\n"
+                f"{invite_link(user)}\n\n"
+                "If you did not expect this, you can ignore this message.\n"
+            ),
+        )
+    )
+    record_event("invite.send", actor=actor, target=user, new=role)
+    return user
+
+
+def resend_invite(user: User, *, actor: User) -> None:
+    """Mail a fresh invitation to someone who has not set a password yet."""
+    require(actor, "users.manage")
+    if user.has_password:
+        raise AccountError(f"{user.email} has already accepted their invitation.")
+    queue_mail(
+        Mail(
+            to=user.email,
+            subject=f"Your invitation to {current_app.config['SITE_NAME']}",
+            body=(
+                f"Hello {user.display_name},\n\n"
+                f"Choose your password here (the link works once):\n\n{invite_link(user)}\n"
+            ),
+        )
+    )
+    record_event("invite.send", actor=actor, target=user, new=user.role)
+
+
+def user_for_token(token: str, purpose: str) -> User:
+    """The account a link is for, if the link is valid, unexpired and unused.
+
+    Raises `AccountError` saying whether the link is broken, expired or already used.
+    """
+    max_age = current_app.config["INVITE_MAX_AGE" if purpose == "invite" else "RESET_MAX_AGE"]
+    try:
+        claim, fingerprint = read_token(current_app.config["SECRET_KEY"], token, purpose, max_age)
+    except TokenError as error:
+        raise AccountError(str(error)) from None
+    user = db.session.get(User, claim.user_id)
+    if user is None or not user.active:
+        raise AccountError("This link is no longer valid. Ask an admin for help.")
+    if fingerprint != password_fingerprint(user.password_hash):
+        raise AccountError("This link has already been used. Ask for a new one if you still need it.")
+    return user
+
+
+def accept_invite(token: str, password: str) -> User:
+    """Set the invited person's password; the link then stops working."""
+    user = user_for_token(token, "invite")
+    _check_password(user, password)
+    _set_password(user, password)
+    record_event("invite.accept", actor=user, target=user)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active account matching `email` and `password`, else None.
+
+    Unknown emails, inactive accounts and wrong passwords all cost one password check,
+    so the time taken does not tell them apart.
+    """
+    user = find_user_by_email(email)
+    stored_hash = user.password_hash if user is not None else None
+    matches = verify_password(stored_hash, password)
+    if user is None or not matches or not user.active:
+        record_event("login.failure", actor=user, target=user, target_label=None if user else normalise_email(email))
+        return None
+    return user
+
+
+def record_login(user: User) -> None:
+    """Note a completed sign-in (after any second factor)."""
+    user.last_login_at = utcnow()
+    record_event("login.success", actor=user, target=user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Replace the password, given the current one; ends every other session."""
+    if not verify_password(user.password_hash, current):
+        raise AccountError("Your current password is not right.")
+    _check_password(user, new)
+    _set_password(user, new)
+    record_event("password.change", actor=user, target=user)
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if an active account has this email; say nothing either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        return
+    minutes = int(current_app.config["RESET_MAX_AGE"].total_seconds() // 60)
+    queue_mail(
+        Mail(
+            to=user.email,
+            subject=f"Reset your {current_app.config['SITE_NAME']} password",
+            body=(
+                f"Hello {user.display_name},\n\n"
+                f"Someone asked to reset the password of your account. The link works once, for {minutes} minutes:\n\n"
+                f"{reset_link(user)}\n\n"
+                "If it was not you, ignore this message: your password has not changed.\n"
+            ),
+        )
+    )
+    record_event("password.reset-request", actor=user, target=user)
+
+
+def reset_password(token: str, password: str) -> User:
+    """Set a new password through a reset link; ends every session of the account."""
+    user = user_for_token(token, "reset")
+    _check_password(user, password)
+    _set_password(user, password)
+    record_event("password.reset", actor=user, target=user)
+    return user
+
+
+def needs_second_factor(user: User) -> bool:
+    """Moderators and admins must use a second factor."""
+    return user.role in STAFF_ROLES
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    """What the set-up page shows: the secret, its otpauth address and its QR code."""
+
+    secret: str
+    uri: str
+    qr_svg: str
+
+
+def totp_enrolment(user: User, secret: str) -> TotpEnrolment:
+    """The set-up details for `secret`, to be confirmed with a code."""
+    uri = totp.provisioning_uri(secret, user.email, current_app.config["SITE_NAME"])
+    return TotpEnrolment(secret, uri, totp.qr_svg(uri))
+
+
+def enable_totp(user: User, secret: str, code: str) -> list[str]:
+    """Turn on the second factor once a code from the app matches; returns new recovery codes."""
+    step = totp.matching_step(secret, code, None)
+    if step is None:
+        raise AccountError("That code does not match. Check the time on your phone and enter the newest code.")
+    user.totp_secret = secret
+    user.totp_last_step = step
+    codes = totp.new_recovery_codes()
+    user.recovery_codes = [RecoveryCode(code_hash=totp.hash_recovery_code(code)) for code in codes]
+    record_event("totp.enable", actor=user, target=user)
+    return codes
+
+
+def verify_second_factor(user: User, code: str) -> bool:
+    """Accept a current authenticator code or an unused recovery code, once."""
+    if user.totp_secret is None:
+        return False
+    step = totp.matching_step(user.totp_secret, code, user.totp_last_step)
+    if step is not None:
+        user.totp_last_step = step
+        return True
+    wanted = totp.hash_recovery_code(code)
+    for recovery in user.recovery_codes:
+        if recovery.used_at is None and recovery.code_hash == wanted:
+            recovery.used_at = utcnow()
+            record_event("totp.recovery-used", actor=user, target=user)
+            return True
+    return False
+
+
+def replace_recovery_codes(user: User) -> list[str]:
+    """Throw away every recovery code and make a fresh set, returned to be shown once."""
+    codes = totp.new_recovery_codes()
+    user.recovery_codes = [RecoveryCode(code_hash=totp.hash_recovery_code(code)) for code in codes]
+    record_event("totp.enable", actor=user, target=user, new="new recovery codes")
+    return codes
+
+
+def unused_recovery_codes(user: User) -> int:
+    """How many recovery codes the person has left."""
+    return sum(1 for code in user.recovery_codes if code.used_at is None)
+
+
+def set_role(user: User, role: str, *, actor: User) -> None:
+    """Change a role; the person's sessions end so the new rights apply at once."""
+    require(actor, "users.manage")
+    if role not in ROLES:
+        raise AccountError(f"Unknown role '{role}'.")
+    if user.id == actor.id and role != "admin":
+        raise AccountError("You cannot remove your own admin role; ask another admin.")
+    if role == user.role:
+        return
+    record_event("user.role", actor=actor, target=user, old=user.role, new=role)
+    user.role = role
+    user.rotate_session_token()
+
+
+def set_active(user: User, active: bool, *, actor: User) -> None:
+    """Deactivate (ending every session at once) or reactivate an account."""
+    require(actor, "users.manage")
+    if user.id == actor.id and not active:
+        raise AccountError("You cannot deactivate your own account.")
+    if user.active == active:
+        return
+    user.active = active
+    user.rotate_session_token()
+    record_event("user.reactivate" if active else "user.deactivate", actor=actor, target=user)
+
+
+def set_organisation(user: User, organisation: Organisation | None, *, actor: User) -> None:
+    """Move a person to another organisation (or none)."""
+    require(actor, "users.manage")
+    if user.organisation_id == (organisation.id if organisation else None):
+        return
+    record_event(
+        "user.organisation",
+        actor=actor,
+        target=user,
+        old=user.organisation_name,
+        new=organisation.name if organisation else "",
+    )
+    user.organisation = organisation
+
+
+def add_panel_seat(user: User, review: Review, *, actor: User) -> None:
+    """Seat a person on one review's panel; takes effect on their next request."""
+    require(actor, "users.manage")
+    if any(seat.review_id == review.id for seat in user.panel_seats):
+        return
+    user.panel_seats.append(PanelMembership(review_id=review.id))
+    record_event("panel.add", actor=actor, target=user, new=review.slug)
+
+
+def remove_panel_seat(user: User, review: Review, *, actor: User) -> None:
+    """Take a person off one review's panel."""
+    require(actor, "users.manage")
+    for seat in list(user.panel_seats):
+        if seat.review_id == review.id:
+            user.panel_seats.remove(seat)
+            record_event("panel.remove", actor=actor, target=user, old=review.slug)
+
+
+def save_organisation(
+    organisation: Organisation | None, *, name: str, type_: str, region: str | None, actor: User
+) -> Organisation:
+    """Create an organisation (when `organisation` is None) or change one."""
+    require(actor, "users.manage")
+    name = name.strip()
+    clash = db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower()))
+    if clash is not None and clash is not organisation:
+        raise AccountError(f"There is already an organisation called {clash.name}.")
+    if organisation is None:
+        organisation = Organisation(name=name, type=type_, region=region or None)
+        db.session.add(organisation)
+        db.session.flush()
+        record_event("organisation.create", actor=actor, target=organisation, new=name)
+        return organisation
+    old = f"{organisation.name} ({organisation.type}, {organisation.region or 'no region'})"
+    organisation.name, organisation.type, organisation.region = name, type_, region or None
+    record_event(
+        "organisation.update",
+        actor=actor,
+        target=organisation,
+        old=old,
+        new=f"{name} ({type_}, {region or 'no region'})",
+    )
+    return organisation
+
+
+def create_first_admin(email: str, display_name: str) -> tuple[User, str]:
+    """An admin account with a one-time set-password link, for setting up a new site.
+
+    Raises `AccountError` if the email is taken by someone who is not an admin yet to set
+    a password; an unfinished admin gets a fresh link instead.
+    """
+    user = find_user_by_email(email)
+    if user is None:
+        user = create_user(email, display_name or email.split("@")[0], role="admin")
+        record_event("invite.send", actor=None, target=user, new="admin")
+    elif user.role != "admin" or user.has_password:
+        raise AccountError(f"{user.email} already has an account; an admin can change its role on the Users page.")
+    return user, invite_link(user)
+
+
+DEMO_ORGANISATIONS = (
+    ("Demo out-of-hours provider", "out-of-hours-provider", "South West"),
+    ("Demo clinical commissioning group", "commissioner", "South West"),
+    ("Demo national body", "national-body", None),
+)
+DEMO_ACCOUNTS = (
+    ("demo-member@example.org", "Dana Member", "member", 0, False),
+    ("demo-panel@example.org", "Pat Panel", "member", 1, True),
+    ("demo-moderator@example.org", "Morgan Moderator", "moderator", 2, False),
+    ("demo-admin@example.org", "Alex Admin", "admin", 2, False),
+)
+
+
+def ensure_demo_accounts() -> list[User]:
+    """The sample organisations and one account per role, for demo mode; idempotent.
+
+    Demo accounts have no password: they are entered only through the demo buttons on
+    the sign-in page, which exist only while demo mode is on. The panel account sits on
+    the panel of the first review, by title.
+    """
+    organisations = []
+    for name, type_, region in DEMO_ORGANISATIONS:
+        organisation = db.session.scalar(select(Organisation).where(Organisation.name == name))
+        if organisation is None:
+            organisation = Organisation(name=name, type=type_, region=region)
+            db.session.add(organisation)
+        organisations.append(organisation)
+    first_review = db.session.scalar(select(Review).order_by(Review.title).limit(1))
+    users = []
+    for email, name, role, organisation_index, on_panel in DEMO_ACCOUNTS:
+        user = find_user_by_email(email)
+        if user is None:
+            user = User(email=email, display_name=name, role=role, is_demo=True)
+            user.organisation = organisations[organisation_index]
+            db.session.add(user)
+            db.session.flush()
+        if on_panel and first_review is not None and not user.panel_seats:
+            user.panel_seats.append(PanelMembership(review_id=first_review.id))
+        users.append(user)
+    db.session.flush()
+    return users

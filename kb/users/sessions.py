@@ -1,0 +1,129 @@
+"""Signed-in sessions: how a request finds its user, and when a session ends.
+
+- Flask-Login keeps the user's rotating `session_token` in the session cookie and in the
+  remember-me cookie. Logout, a password change, deactivation and a role change rotate
+  the token, so every copy of either cookie stops working on its very next request.
+- Signing in clears the old session first, so the session cookie's content is new.
+- A session ends after `SESSION_IDLE` without a request (60 minutes by default) and
+  `PERMANENT_SESSION_LIFETIME` after sign-in (12 hours) whatever happens. "Keep me
+  signed in" sets a remember-me cookie for `REMEMBER_COOKIE_DURATION` (14 days) that
+  starts a new session when the old one has ended.
+- A moderator or admin without a second factor, or with a password shorter than their
+  role needs, can use nothing but the set-up pages until that is put right.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask, flash, g, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from kb.extensions import db, login_manager
+from kb.permissions import ANONYMOUS, viewer_for
+from kb.users.models import User
+
+SETUP_ENDPOINTS = frozenset({"auth.two_factor_setup", "auth.change_password", "auth.logout", "static", "nhsuk_asset"})
+
+
+def _load_user(token: str) -> User | None:
+    """Flask-Login's loader: the active user whose current session token this is."""
+    return db.session.scalar(
+        select(User).where(User.session_token == token, User.active.is_(True)).options(selectinload(User.panel_seats))
+    )
+
+
+SETUP_PAGES = {"password": "auth.change_password", "two-factor": "auth.two_factor_setup"}
+
+
+def start_session(user: User, *, remember: bool, password_long_enough: bool = True) -> None:
+    """Sign `user` in on a fresh session; `password_long_enough` is false for staff with a short one."""
+    session.clear()
+    login_user(user, remember=remember, fresh=True)
+    now = int(time.time())
+    session["signed_in_at"] = now
+    session["seen_at"] = now
+    session["setup"] = setup_needed(user, password_long_enough=password_long_enough)
+
+
+def finish_setup(step: str) -> None:
+    """Mark a set-up step (`password` or `two-factor`) as done for this session."""
+    session["setup"] = [pending for pending in session.get("setup", []) if pending != step]
+
+
+def end_session(user: User | None) -> None:
+    """Sign out here and everywhere: the token rotates, so copied cookies stop working."""
+    if user is not None:
+        user.rotate_session_token()
+    logout_user()
+    session.clear()
+
+
+def setup_needed(user: User, *, password_long_enough: bool = True) -> list[str]:
+    """What a staff account must set up before it can do anything else, in order."""
+    steps = []
+    if not password_long_enough:
+        steps.append("password")
+    if user.is_staff and user.totp_secret is None:
+        steps.append("two-factor")
+    return steps
+
+
+def _session_expired(now: int, config: dict[str, Any]) -> str | None:
+    signed_in = session.get("signed_in_at")
+    seen = session.get("seen_at")
+    if signed_in is None or seen is None:
+        return "Please sign in again."
+    if now - seen > config["SESSION_IDLE"].total_seconds():
+        minutes = int(config["SESSION_IDLE"].total_seconds() // 60)
+        return f"You were signed out after {minutes} minutes without activity. Please sign in again."
+    if now - signed_in > config["PERMANENT_SESSION_LIFETIME"].total_seconds():
+        return "Your session has reached its time limit. Please sign in again."
+    return None
+
+
+def _restart_from_cookie(_app: Flask, user: User) -> None:
+    """A remember-me cookie started a new session: its clocks start now."""
+    now = int(time.time())
+    session["signed_in_at"] = now
+    session["seen_at"] = now
+    session["setup"] = setup_needed(user)
+
+
+def _before_request() -> Response | None:
+    """Find the viewer, end sessions that have run out, and hold staff at set-up."""
+    g.viewer = ANONYMOUS
+    if request.endpoint in ("static", "nhsuk_asset"):
+        return None
+    if not current_user.is_authenticated:
+        return None
+    from flask import current_app
+
+    now = int(time.time())
+    reason = _session_expired(now, current_app.config)
+    if reason is not None:
+        logout_user()
+        session.clear()
+        flash(reason, "info")
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    session["seen_at"] = now
+    pending = session.get("setup")
+    if pending and request.endpoint not in SETUP_ENDPOINTS:
+        return redirect(url_for(SETUP_PAGES[pending[0]]))
+    g.viewer = viewer_for(current_user._get_current_object())
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Login and the per-request session checks to `app`."""
+    login_manager.init_app(app)
+    login_manager.user_loader(_load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    user_loaded_from_cookie.connect(_restart_from_cookie, app)
+    app.before_request(_before_request)

@@ -1,0 +1,110 @@
+"""Test helpers for accounts: make users with roles and panel seats, and sign a client in.
+
+`login_as` writes the session a real sign-in would leave (Flask-Login's user id is the
+user's session token), so tests of what a role sees need no password or second factor.
+The sign-in flow itself is tested through its forms in `tests/web/test_auth.py`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pyotp
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from kb.entries.models import Review
+from kb.extensions import db
+from kb.users.models import Organisation, PanelMembership, User
+from kb.users.passwords import hash_password
+
+PASSWORD = "correct horse battery staple"
+
+
+def organisation(name: str = "Test out-of-hours provider", type_: str = "out-of-hours-provider") -> Organisation:
+    """The organisation with this name, created if missing (flushed, not committed)."""
+    found = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    if found is None:
+        found = Organisation(name=name, type=type_, region="South West")
+        db.session.add(found)
+        db.session.flush()
+    return found
+
+
+def make_user(
+    email: str,
+    *,
+    role: str = "member",
+    name: str | None = None,
+    password: str | None = PASSWORD,
+    panels: tuple[Review, ...] = (),
+    totp_secret: str | None = None,
+    active: bool = True,
+) -> User:
+    """Add and commit a user; staff get a TOTP secret unless one is given."""
+    user = User(
+        email=email,
+        display_name=name or email.split("@")[0].replace("-", " ").title(),
+        role=role,
+        active=active,
+        password_hash=hash_password(password) if password else None,
+        organisation=organisation(),
+    )
+    if role in ("moderator", "admin"):
+        user.totp_secret = totp_secret or pyotp.random_base32()
+    elif totp_secret:
+        user.totp_secret = totp_secret
+    user.panel_seats = [PanelMembership(review_id=review.id) for review in panels]
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def login_as(client: FlaskClient, user: User) -> FlaskClient:
+    """Give `client` the session a completed sign-in as `user` would."""
+    now = int(time.time())
+    with client.session_transaction() as session:
+        session.clear()
+        session["_user_id"] = user.session_token
+        session["_fresh"] = True
+        session["signed_in_at"] = now
+        session["seen_at"] = now
+        session["setup"] = []
+    return client
+
+
+def current_code(user: User) -> str:
+    """The authenticator code a staff member's phone shows now."""
+    assert user.totp_secret
+    return pyotp.TOTP(user.totp_secret).now()
+
+
+@dataclass
+class Cast:
+    """One person per way of seeing: the roles, two panels, and a member who writes."""
+
+    member: User
+    panel: User
+    other_panel: User
+    author: User
+    moderator: User
+    admin: User
+    review: Review
+    other_review: Review
+
+
+def make_cast() -> Cast:
+    """Users for every role on the seeded database: `panel` sits on the first review's panel."""
+    reviews = list(db.session.scalars(select(Review).order_by(Review.title)))
+    assert len(reviews) >= 2, "the seed content needs two reviews"
+    return Cast(
+        member=make_user("member@example.org"),
+        panel=make_user("panel@example.org", panels=(reviews[0],)),
+        other_panel=make_user("other-panel@example.org", panels=(reviews[1],)),
+        author=make_user("author@example.org"),
+        moderator=make_user("moderator@example.org", role="moderator"),
+        admin=make_user("admin@example.org", role="admin"),
+        review=reviews[0],
+        other_review=reviews[1],
+    )
