@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@blueprint.route("/users")
+def users() -> str:
+    """Every account, with invitations and roles."""
+    abort(404)
+
+
+@blueprint.route("/audit")
+def audit() -> str:
+    """The audit log, filtered."""
+    abort(404)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort
 
 blueprint = Blueprint("contributions", __name__)
 
@@ -10,4 +10,16 @@ blueprint = Blueprint("contributions", __name__)
 @blueprint.route("/account/contributions")
 def mine() -> str:
     """The signed-in member's lessons and what happened to each."""
-    return ""
+    abort(404)
+
+
+@blueprint.route("/lessons/new")
+def new_lesson() -> str:
+    """Write a new lesson."""
+    abort(404)
+
+
+@blueprint.route("/moderation")
+def queue() -> str:
+    """Submitted lessons waiting for a moderator."""
+    abort(404)
