@@ -7,6 +7,7 @@ The sign-in flow itself is tested through its forms in `tests/web/test_auth.py`.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -108,3 +109,24 @@ def make_cast() -> Cast:
         review=reviews[0],
         other_review=reviews[1],
     )
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form in `html`."""
+    match = CSRF_FIELD.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, str], *, page: str | None = None, **kwargs: object):
+    """GET `page` (default `path`) for a CSRF token, then POST `data` with it to `path`."""
+    token = csrf_token(client.get(page or path).get_data(as_text=True))
+    return client.post(path, data={"csrf_token": token, **data}, **kwargs)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, **extra: str):
+    """Sign in through the real form; returns the response."""
+    return post_form(client, "/login", {"email": email, "password": password, **extra})

@@ -6,9 +6,11 @@ database file keeps each test isolated without paying for set-up every time.
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -61,11 +63,25 @@ def seeded_database(tmp_path_factory: pytest.TempPathFactory, empty_database: Pa
     return database
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Tests push an app context to use the database; without this, requests would share
+    that context's `g` (and its cached CSRF token and per-request flags) and its
+    database session, and pass where a real server would fail.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - FlaskClient.open
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def make_app(folder: Path, template: Path, **extra: object) -> Flask:
     """A new app on a private copy of a template database."""
     database = folder / "kb.sqlite3"
     shutil.copy(template, database)
-    return create_app(_settings(folder, database, **extra))
+    application = create_app(_settings(folder, database, **extra))
+    application.test_client_class = IsolatedClient
+    return application
 
 
 def import_files(folder: Path, files: dict[str, str]) -> None:

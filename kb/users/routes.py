@@ -92,7 +92,7 @@ def login() -> str | Response:
             return _complete_login(
                 user, remember=bool(form.remember.data), next_path=next_path, long_enough=long_enough
             )
-    status = 401 if message else 200
+    status = 401 if message else (400 if form.errors else 200)
     return render_template(
         "auth/login.html", form=form, message=message, next=next_path, demo_roles=_demo_accounts()
     ), status
@@ -146,7 +146,8 @@ def second_factor() -> str | Response:
         record_event("login.failure", actor=user, target=user, new="second factor")
         db.session.commit()
         message = "That code is not right, or has been used already. Enter the newest code from your app."
-    return render_template("auth/second_factor.html", form=form, message=message), 401 if message else 200
+    status = 401 if message else (400 if form.errors else 200)
+    return render_template("auth/second_factor.html", form=form, message=message), status
 
 
 @blueprint.post("/logout")
