@@ -7,7 +7,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# `make run` starts in demo mode (sample accounts, one per role, no passwords) unless
+# DEMO=0 is given. Demo mode refuses to start when KB_ENV=production.
+DEMO ?= 1
 export FLASK_APP := kb
+run: export KB_DEMO = $(DEMO)
 
 .PHONY: run test lint import assets clean
 
@@ -38,8 +42,16 @@ import: .make-runtime.stamp assets
 	@$(BIN)/flask content import || echo "Some content files have problems (listed above); every other file was loaded."
 
 run: import
+	@if [ "$(DEMO)" = "1" ]; then $(BIN)/flask users demo; fi
 	@echo ""
 	@echo "kb is starting: open http://$(HOST):$(PORT) in your browser (Ctrl+C to stop)."
+	@if [ "$(DEMO)" = "1" ]; then \
+	  echo "Demo mode: choose a sample account (member, panel member, moderator, admin) on http://$(HOST):$(PORT)/login"; \
+	  echo "For real accounts run 'make run DEMO=0' and create the first admin with:"; \
+	else \
+	  echo "To sign in, create the first admin (it prints a one-time link to set the password):"; \
+	fi
+	@echo "  $(BIN)/flask users create-admin you@example.org"
 	@echo ""
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 

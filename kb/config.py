@@ -54,7 +54,6 @@ def _flag(value: str | None) -> bool:
 def _account_settings(env: dict[str, str]) -> dict[str, Any]:
     """Sign-in, session, mail and rate-limit settings."""
     site_url = (env.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    secure = site_url.startswith("https://")
     absolute = dt.timedelta(hours=int(env.get("SESSION_ABSOLUTE_HOURS") or 12))
     remember = dt.timedelta(days=int(env.get("REMEMBER_DAYS") or 14))
     return {
@@ -77,11 +76,9 @@ def _account_settings(env: dict[str, str]) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": absolute,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_DURATION": remember,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": secure,
         # A long form may take a while to write; the token lasts as long as a session can.
         "WTF_CSRF_TIME_LIMIT": int(absolute.total_seconds()),
         "INVITE_MAX_AGE": dt.timedelta(days=7),
@@ -122,6 +119,10 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
     }
     settings.update(_account_settings(dict(os.environ)))
     settings.update(overrides)
+    settings["SITE_URL"] = settings["SITE_URL"].rstrip("/")
+    secure = settings["SITE_URL"].startswith("https://")
+    settings.setdefault("SESSION_COOKIE_SECURE", secure)
+    settings.setdefault("REMEMBER_COOKIE_SECURE", secure)
     check_settings(settings)
     if "SECRET_KEY" not in settings and settings["KB_ENV"] == "production" and not env("SECRET_KEY"):
         raise ConfigurationError("SECRET_KEY must be set when KB_ENV is 'production', the same on every host")

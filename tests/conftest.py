@@ -7,6 +7,7 @@ database file keeps each test isolated without paying for set-up every time.
 from __future__ import annotations
 
 import contextvars
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,25 @@ from kb.content.service import import_directory
 from kb.extensions import db
 
 SEED_CONTENT = PROJECT_ROOT / "content"
+# Settings read from the environment; tests set what they need explicitly.
+ENVIRONMENT_SETTINGS = (
+    "DATABASE_URL",
+    "KB_ENV",
+    "KB_DEMO",
+    "SITE_URL",
+    "MAIL_BACKEND",
+    "SMTP_HOST",
+    "SECRET_KEY",
+    "RATELIMIT_STORAGE_URI",
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_environment() -> Iterator[None]:
+    """Keep the developer's own settings (e.g. KB_DEMO=1) out of every test."""
+    saved = {name: os.environ.pop(name) for name in ENVIRONMENT_SETTINGS if name in os.environ}
+    yield
+    os.environ.update(saved)
 
 
 def _settings(folder: Path, database: Path, **extra: object) -> dict[str, object]:
@@ -71,7 +91,7 @@ class IsolatedClient(FlaskClient):
     database session, and pass where a real server would fail.
     """
 
-    def open(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - FlaskClient.open
+    def open(self, *args: Any, **kwargs: Any) -> Any:
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
