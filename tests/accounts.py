@@ -50,14 +50,14 @@ def make_user(
         role=role,
         active=active,
         password_hash=hash_password(password) if password else None,
-        organisation=organisation(),
     )
+    db.session.add(user)
+    user.organisation = organisation()
     if role in ("moderator", "admin"):
         user.totp_secret = totp_secret or pyotp.random_base32()
     elif totp_secret:
         user.totp_secret = totp_secret
     user.panel_seats = [PanelMembership(review_id=review.id) for review in panels]
-    db.session.add(user)
     db.session.commit()
     return user
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from kb.audit.service import record_event
 from kb.dates import utcnow
-from kb.entries.models import Review
+from kb.entries.models import Entry, Review
 from kb.extensions import db
 from kb.mail import Mail, queue_mail
 from kb.permissions import can, viewer_for
@@ -408,7 +409,7 @@ def ensure_demo_accounts() -> list[User]:
 
     Demo accounts have no password: they are entered only through the demo buttons on
     the sign-in page, which exist only while demo mode is on. The panel account sits on
-    the panel of the first review, by title.
+    the panel of the review with the most panel-only material (the first by title if none).
     """
     organisations = []
     for name, type_, region in DEMO_ORGANISATIONS:
@@ -417,7 +418,13 @@ def ensure_demo_accounts() -> list[User]:
             organisation = Organisation(name=name, type=type_, region=region)
             db.session.add(organisation)
         organisations.append(organisation)
-    first_review = db.session.scalar(select(Review).order_by(Review.title).limit(1))
+    material = aliased(Entry)
+    panel_material = select(func.count(material.id)).where(
+        material.review_id == Review.id, material.visibility == "panel"
+    )
+    first_review = db.session.scalar(
+        select(Review).order_by(panel_material.scalar_subquery().desc(), Review.title).limit(1)
+    )
     users = []
     for email, name, role, organisation_index, on_panel in DEMO_ACCOUNTS:
         user = find_user_by_email(email)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
@@ -28,16 +30,24 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[str]:
-    """The seeded app served over HTTP on a free loopback port; yields its base URL."""
-    app = make_app(tmp_path_factory.mktemp("live"), seeded_database)
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve `app` over HTTP on a free loopback port from a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[str]:
+    """The seeded app served over HTTP on a free loopback port; yields its base URL."""
+    with serving(make_app(tmp_path_factory.mktemp("live"), seeded_database)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

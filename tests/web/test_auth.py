@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from kb.audit.models import AuditEvent
+from kb.entries.models import Entry
 from kb.extensions import db
 from kb.users import service
 from kb.users.models import User
@@ -47,8 +48,8 @@ def _signed_in_as(client: FlaskClient) -> str | None:
     if response.status_code != 200:
         return None
     text = response.get_data(as_text=True)
-    start = text.index("<dt class=\"nhsuk-summary-list__key\">Email</dt>")
-    return text[start:].split("nhsuk-summary-list__value\">", 1)[1].split("<", 1)[0]
+    start = text.index('<dt class="nhsuk-summary-list__key">Email</dt>')
+    return text[start:].split('nhsuk-summary-list__value">', 1)[1].split("<", 1)[0]
 
 
 # Invitations and resets, through a real SMTP server
@@ -128,7 +129,9 @@ def test_reset_link_works_once_and_ends_other_sessions(mailbox_app: tuple[Flask,
     assert sign_in(client, "member@example.org", new_password).status_code == 302
 
 
-def test_reset_link_expires_within_the_hour(mailbox_app: tuple[Flask, Mailbox], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reset_link_expires_within_the_hour(
+    mailbox_app: tuple[Flask, Mailbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
     application, mailbox = mailbox_app
     make_user("member@example.org")
     client = application.test_client()
@@ -151,7 +154,9 @@ def test_a_tampered_link_is_refused_clearly(client: FlaskClient) -> None:
 # Signing in
 
 
-def test_wrong_password_and_unknown_email_get_the_same_answer(seeded_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_password_and_unknown_email_get_the_same_answer(
+    seeded_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_user("member@example.org")
     checks: list[str] = []
     import kb.users.passwords as passwords
@@ -163,7 +168,9 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(seeded_app: Flask,
     unknown = sign_in(client, "nobody@example.org", "not the password at all")
     assert wrong.status_code == unknown.status_code == 401
     assert "The email address or password is not right." in wrong.get_data(as_text=True)
-    assert wrong.get_data(as_text=True).replace("member@", "X@") == unknown.get_data(as_text=True).replace("nobody@", "X@")
+    assert wrong.get_data(as_text=True).replace("member@", "X@") == unknown.get_data(as_text=True).replace(
+        "nobody@", "X@"
+    )
     # Each attempt costs exactly one scrypt check, so timing does not tell them apart.
     assert checks == ["scrypt", "scrypt"]
     failures = _events("login.failure")
@@ -299,7 +306,9 @@ def test_change_password_needs_the_current_one(seeded_app: Flask) -> None:
     user = make_user("member@example.org")
     client = login_as(seeded_app.test_client(), user)
     response = post_form(
-        client, "/account/password", {"current": "wrong guess", "password": "good new passphrase", "confirm": "good new passphrase"}
+        client,
+        "/account/password",
+        {"current": "wrong guess", "password": "good new passphrase", "confirm": "good new passphrase"},
     )
     assert response.status_code == 400
     assert "current password is not right" in response.get_data(as_text=True)
@@ -428,6 +437,9 @@ def test_demo_mode_offers_one_account_per_role(tmp_path: Path, seeded_database: 
         users = service.ensure_demo_accounts()
         db.session.commit()
         assert sorted(user.role for user in users) == ["admin", "member", "member", "moderator"]
+        (seat,) = [seat for user in users for seat in user.panel_seats]
+        panel_papers = db.session.scalars(select(Entry).where(Entry.review_id == seat.review_id)).all()
+        assert any(entry.visibility == "panel" for entry in panel_papers), "the demo panel has material to see"
         client = application.test_client()
         page = client.get("/login").get_data(as_text=True)
         assert "Demo mode" in page
