@@ -59,8 +59,8 @@ def end_session(user: User | None) -> None:
     """Sign out here and everywhere: the token rotates, so copied cookies stop working."""
     if user is not None:
         user.rotate_session_token()
-    logout_user()
     session.clear()
+    logout_user()  # after clearing: it leaves the note that deletes the remember-me cookie
 
 
 def setup_needed(user: User, *, password_long_enough: bool = True) -> list[str]:
@@ -106,8 +106,12 @@ def _before_request() -> Response | None:
     now = int(time.time())
     reason = _session_expired(now, current_app.config)
     if reason is not None:
-        logout_user()
+        remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
         session.clear()
+        if remembered and request.method == "GET":
+            # "Keep me signed in": the cookie starts a new session on the next request.
+            return redirect(request.full_path)
+        logout_user()
         flash(reason, "info")
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     session["seen_at"] = now

@@ -466,3 +466,18 @@ def test_demo_accounts_have_no_password(seeded_app: Flask) -> None:
     client = seeded_app.test_client()
     assert sign_in(client, "demo-admin@example.org", "").status_code == 400
     assert sign_in(client, "demo-admin@example.org", "any guess at all").status_code == 401
+
+
+def test_keep_me_signed_in_outlasts_an_idle_session_but_not_sign_out(seeded_app: Flask) -> None:
+    make_user("member@example.org")
+    client = seeded_app.test_client()
+    sign_in(client, "member@example.org", remember="y")
+    with client.session_transaction() as session:
+        session["seen_at"] = int(time.time()) - 61 * 60
+    response = client.get("/account")
+    assert response.status_code == 302
+    assert response.headers["Location"].rstrip("?") == "/account"
+    assert _signed_in_as(client) == "member@example.org"
+    post_form(client, "/logout", {}, page="/")
+    assert client.get_cookie("remember_token") is None
+    assert _signed_in_as(client) is None
