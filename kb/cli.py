@@ -35,10 +35,31 @@ def import_command(directory: Path | None) -> None:
 
 @content_cli.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def export_command(directory: Path) -> None:
-    """Write every entry and the taxonomy to DIRECTORY as content files."""
-    count = export_directory(directory)
-    click.echo(f"Export finished: {count} entries written to {directory}.")
+@click.option(
+    "--as",
+    "as_email",
+    metavar="EMAIL",
+    help="Write only the entries the account with this email may see (default: every entry).",
+)
+def export_command(directory: Path, as_email: str | None) -> None:
+    """Write every entry and the taxonomy to DIRECTORY as content files.
+
+    With --as EMAIL, only what that account may see on the site is written; a deactivated
+    account sees what a signed-out reader sees. Without it, everything is, for archives.
+    """
+    from kb.permissions import viewer_for
+    from kb.users.service import find_user_by_email
+
+    if as_email is None:
+        count = export_directory(directory)
+        click.echo(f"Export finished: {count} entries written to {directory}.")
+        return
+    user = find_user_by_email(as_email)
+    if user is None:
+        raise click.BadParameter(f"no account has the email address {as_email!r}", param_hint="'--as'")
+    count = export_directory(directory, visible_to=viewer_for(user))
+    seen_as = user.email if user.active else f"{user.email} (deactivated, so as a signed-out reader)"
+    click.echo(f"Export finished: {count} entries visible to {seen_as} written to {directory}.")
 
 
 users_cli = AppGroup("users", help="Manage accounts from the command line.")

@@ -81,6 +81,9 @@ def _account_settings(env: dict[str, str]) -> dict[str, Any]:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         # A long form may take a while to write; the token lasts as long as a session can.
         "WTF_CSRF_TIME_LIMIT": int(absolute.total_seconds()),
+        # No form needs more; a larger body is refused before it is read.
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
         "INVITE_MAX_AGE": dt.timedelta(days=7),
         "RESET_MAX_AGE": dt.timedelta(hours=1),
     }

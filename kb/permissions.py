@@ -88,7 +88,9 @@ def visible_entries(viewer: Viewer | None) -> ColumnElement[bool]:
     audience: list[ColumnElement[bool]] = [Entry.visibility.in_(("public", "members"))]
     if viewer.panel_review_ids:
         ids = sorted(viewer.panel_review_ids)
-        on_panel = or_(Entry.review_id.in_(ids), and_(Entry.kind == "review", Entry.id.in_(ids)))
+        on_panel = or_(
+            and_(Entry.kind != "review", Entry.review_id.in_(ids)), and_(Entry.kind == "review", Entry.id.in_(ids))
+        )
         audience.append(and_(Entry.visibility == "panel", on_panel))
     return or_(and_(published, or_(*audience)), Entry.author_id == viewer.user_id)
 
@@ -162,6 +164,8 @@ class LinkEnd:
     status: str
     visibility: str
     panel_review_id: int | None
+    author_off_panel: bool = False
+    """The entry's author may read it without sitting on its panel (only for a source)."""
 
 
 def link_is_shown(source: LinkEnd, target: LinkEnd) -> bool:
@@ -179,6 +183,7 @@ def link_is_shown(source: LinkEnd, target: LinkEnd) -> bool:
     if target.visibility == "panel":
         return (
             source.visibility == "panel"
+            and not source.author_off_panel
             and target.panel_review_id is not None
             and source.panel_review_id == target.panel_review_id
         )
@@ -188,6 +193,21 @@ def link_is_shown(source: LinkEnd, target: LinkEnd) -> bool:
 def link_end(entry_id: int | None, kind: str, status: str, visibility: str, review_id: int | None) -> LinkEnd:
     """A `LinkEnd` from an entry's stored fields; a review's panel is its own."""
     return LinkEnd(kind, status, visibility, entry_id if kind == "review" else review_id)
+
+
+def link_end_for(entry: Entry) -> LinkEnd:
+    """The linking end of `entry`, knowing whether its author sits on its panel.
+
+    An author reads their own entry whatever its visibility, so a panel entry written by
+    a member off that panel must not show the titles of the panel's other entries.
+    """
+    end = link_end(entry.id, entry.kind, entry.status, entry.visibility, entry.review_id)
+    author = entry.author
+    if author is None or end.panel_review_id is None:
+        return end
+    reader = viewer_for(author)
+    off_panel = not reader.is_staff and end.panel_review_id not in reader.panel_review_ids
+    return LinkEnd(end.kind, end.status, end.visibility, end.panel_review_id, off_panel)
 
 
 def current_viewer() -> Viewer:

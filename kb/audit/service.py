@@ -19,7 +19,8 @@ def _label_of(target: Any) -> tuple[str, int | None, str]:
     """The type, id and human label of an audited object."""
     if target is None:
         return "", None, ""
-    type_name = getattr(target, "__tablename__", type(target).__name__).rstrip("s")
+    table = getattr(target, "__tablename__", type(target).__name__.lower())
+    type_name = "entry" if table == "entries" else table.removesuffix("s")
     label = (
         getattr(target, "email", None)
         or getattr(target, "slug", None)

@@ -432,6 +432,10 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
             values["slug"] = default_slug
         else:
             report(1, f"no slug, and the file name '{default_slug}' is not a valid slug")
+    if kind == "review" and values.get("review"):
+        report(
+            located.line_of("review"), "a review cannot belong to another review; 'review:' is for lessons and papers"
+        )
     if values.get("visibility") == "panel" and kind not in (None, "review") and not values.get("review"):
         report(located.line_of("visibility"), "visibility 'panel' needs 'review:', the review whose panel may see it")
     if problems or kind is None:

@@ -4,7 +4,9 @@ Import upserts by slug and is idempotent: an unchanged file makes no new revisio
 file whose text has not changed since it was last imported never overwrites later edits.
 Every file is checked first; each problem is reported as `path:line: message`, and every
 good file is still loaded. Export writes each entry's current document, so an export
-followed by an import changes nothing.
+followed by an import changes nothing. An export can be limited to what one viewer may
+see (`visible_to`); such an export is a reader's copy, not an archive, and need not
+import on its own, since its entries may link to entries it leaves out.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from kb.entries.service import (
 )
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
+from kb.permissions import Viewer, visible_entries
 from kb.taxonomy.models import Tag, Theme
 
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -220,8 +223,13 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
     return report
 
 
-def export_directory(directory: Path) -> int:
-    """Write the taxonomy and every entry's current document below `directory`."""
+def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> int:
+    """Write the taxonomy and each entry's current document below `directory`; returns how many.
+
+    With `visible_to` only the entries that viewer may see are written (the same rule as
+    every page, `permissions.visible_entries`); without it, every entry is, for an
+    operator's archive. The taxonomy is always written whole: themes are not restricted.
+    """
     themes = db.session.scalars(select(Theme).order_by(Theme.position, Theme.label))
     specs = [
         ThemeSpec(theme.slug, theme.label, theme.description, [TagSpec(tag.slug, tag.label) for tag in theme.tags])
@@ -232,7 +240,10 @@ def export_directory(directory: Path) -> int:
         (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs), encoding="utf-8")
     revisions = current_revisions()
     count = 0
-    for entry in db.session.scalars(select(Entry).order_by(Entry.kind, Entry.slug)):
+    query = select(Entry).order_by(Entry.kind, Entry.slug)
+    if visible_to is not None:
+        query = query.where(visible_entries(visible_to))
+    for entry in db.session.scalars(query):
         if entry.id not in revisions:
             continue
         folder = directory / KIND_PLURALS[entry.kind]

@@ -9,7 +9,7 @@ from kb.entries import queries
 from kb.entries.contents import page_contents
 from kb.entries.diff import diff_texts
 from kb.entries.models import Entry
-from kb.entries.service import current_revision
+from kb.entries.service import current_revision, past_rendering
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.pages import int_arg
 from kb.pagination import pagination_params
@@ -108,7 +108,9 @@ def revision(plural: str, slug: str, number: int) -> str:
     found = queries.revision_of(entry, number)
     if found is None or _wrong_kind(entry, plural):
         abort(404)
-    return render_template("entries/revision.html", entry=entry, revision=found, latest=current_revision(entry))
+    latest = current_revision(entry)
+    rendered = found.rendered if latest is not None and latest.number == found.number else past_rendering(entry, found)
+    return render_template("entries/revision.html", entry=entry, revision=found, latest=latest, rendered=rendered)
 
 
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/compare")

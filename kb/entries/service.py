@@ -18,7 +18,7 @@ from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
 from kb.entries.vocabulary import entry_path
 from kb.extensions import db
 from kb.markdown import LinkResolver, LinkTarget, render
-from kb.permissions import link_end, link_is_shown
+from kb.permissions import link_end, link_end_for, link_is_shown
 from kb.taxonomy.models import Tag
 
 MODEL_BY_KIND: dict[str, type[Entry]] = {"lesson": Lesson, "review": Review, "paper": Paper}
@@ -128,7 +128,7 @@ def link_targets() -> dict[str, TargetInfo]:
 
 def resolver_for(entry: Entry, targets: dict[str, TargetInfo]) -> LinkResolver:
     """Resolve links in `entry`'s text, showing a target only where its readers may see it."""
-    source = link_end(entry.id, entry.kind, entry.status, entry.visibility, entry.review_id)
+    source = link_end_for(entry)
 
     def resolve(slug: str) -> LinkTarget | None:
         target = targets.get(slug)
@@ -206,7 +206,7 @@ def record_revision(
     `targets` (from `link_targets`) saves a query per entry when many are saved at once.
     """
     targets = targets or link_targets()
-    review = targets.get(document.review) if document.review else None
+    review = targets.get(document.review) if document.review and entry.kind != "review" else None
     entry.review_id = review.id if review is not None and review.kind == "review" else None
     rendered, mentioned = render_document(document, resolver_for(entry, targets))
     _replace_links(entry, document, mentioned, targets)
@@ -227,6 +227,19 @@ def record_revision(
         entry.published_at = now
     db.session.flush()
     return revision
+
+
+def past_rendering(entry: Entry, revision: Revision) -> dict[str, Any]:
+    """A past revision's text rendered with today's links.
+
+    Only current revisions are kept up to date when a linked entry is hidden or renamed,
+    so a past one is rendered afresh when shown: it never reveals an entry hidden since.
+    """
+    document = parse_document(revision.document, entry.slug).document
+    if document is None:
+        return revision.rendered
+    rendered, _ = render_document(document, resolver_for(entry, link_targets()))
+    return rendered
 
 
 def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetInfo] | None = None) -> int:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from kb.config import PROJECT_ROOT
 from kb.content.document import parse_document
 from kb.entries.vocabulary import entry_path
 from kb.extensions import db
-from tests.accounts import PASSWORD, make_cast
+from tests.accounts import PASSWORD, make_cast, make_user
 from tests.browser.conftest import serving
 from tests.browser.test_accessibility import BLOCKING_IMPACTS, WCAG_TAGS
 from tests.conftest import make_app
@@ -76,6 +77,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Ite
                 "other panel": other_panel,
                 "moderator": cast.moderator,
                 "admin": cast.admin,
+                "leaver": make_user("leaver@example.org"),
             }.items()
         }
         db.session.remove()
@@ -95,6 +97,33 @@ def sign_in(page: Page, site: Site, role: str) -> None:
         page.get_by_label("Code").fill(pyotp.TOTP(person.totp_secret).now())
         page.get_by_role("button", name="Continue").click()
     expect(page.locator(".kb-account-links")).to_contain_text("Sign out")
+
+
+@pytest.fixture(scope="module")
+def sessions(site: Site, browser: Browser) -> dict[str, Any]:
+    """Each role's signed-in browser state, made once: a second-factor code works only once."""
+    states: dict[str, Any] = {}
+    for role in site.people:
+        context = browser.new_context()
+        sign_in(context.new_page(), site, role)
+        states[role] = context.storage_state()
+        context.close()
+    return states
+
+
+@pytest.fixture
+def as_role(browser: Browser, sessions: dict[str, Any]) -> Iterator[Callable[[str], Page]]:
+    """Open a page already signed in as a role (or anonymous)."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(role: str) -> Page:
+        context = browser.new_context(storage_state=sessions.get(role))
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 def _status(page: Page, site: Site, path: str) -> int:
@@ -123,14 +152,13 @@ NAVIGATION = {
 
 
 @pytest.mark.parametrize("role", SEES)
-def test_each_role_sees_what_it_should(site: Site, page: Page, role: str) -> None:
+def test_each_role_sees_what_it_should(site: Site, as_role: Callable[[str], Page], role: str) -> None:
+    page = as_role(role)
     violations: list[str] = []
     page.on(
         "console",
         lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
     )
-    if role != "anonymous":
-        sign_in(page, site, role)
     page.goto(site.url + "/")
     navigation = page.locator(".nhsuk-header__navigation-list a").all_inner_texts()
     extra = [
@@ -146,7 +174,7 @@ def test_each_role_sees_what_it_should(site: Site, page: Page, role: str) -> Non
 
 
 def test_signing_out_hides_members_material_again(site: Site, page: Page) -> None:
-    sign_in(page, site, "member")
+    sign_in(page, site, "leaver")
     assert _status(page, site, site.restricted["members"]) == 200
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator(".kb-flash")).to_contain_text("You have signed out")
@@ -180,6 +208,10 @@ SIGNED_IN_PAGES = {
     "change password": ("member", "/account/password"),
     "two-factor set-up": ("member", "/account/two-factor"),
     "home as admin": ("admin", "/"),
+    "admin users": ("admin", "/admin/users"),
+    "admin user": ("admin", "/admin/users/1"),
+    "admin organisations": ("admin", "/admin/organisations"),
+    "admin audit log": ("admin", "/admin/audit"),
 }
 
 
@@ -191,8 +223,8 @@ def test_account_pages_pass_axe(site: Site, page: Page, path: str) -> None:
 
 
 @pytest.mark.parametrize(("role", "path"), SIGNED_IN_PAGES.values(), ids=SIGNED_IN_PAGES.keys())
-def test_signed_in_pages_pass_axe(site: Site, page: Page, role: str, path: str) -> None:
-    sign_in(page, site, role)
+def test_signed_in_pages_pass_axe(site: Site, as_role: Callable[[str], Page], role: str, path: str) -> None:
+    page = as_role(role)
     page.goto(site.url + path)
     report = _axe_blocking(page)
     assert not report, report

@@ -704,3 +704,20 @@ def test_document_without_body_has_no_trailing_blank_line():
 
 def test_internal_link_pattern_matches_references():
     assert [m.group(1) for m in INTERNAL_LINK.finditer("[[a]] [[b|c]] [[D]]")] == ["a", "b"]
+
+
+def test_a_review_cannot_name_another_review() -> None:
+    text = "---\nkind: review\ntitle: R\nsummary: S\ncommissioning_body: B\nreview: other-review\n---\n\nBody.\n"
+    result = parse_document(text, "reviews/r.md", default_slug="r")
+    assert result.document is None
+    assert [str(problem) for problem in result.problems] == [
+        "reviews/r.md:6: a review cannot belong to another review; 'review:' is for lessons and papers"
+    ]
+
+
+def test_panel_visibility_needs_a_review() -> None:
+    text = "---\nkind: paper\ntitle: P\nsummary: S\nvisibility: panel\npaper_type: briefing\n---\n\nBody.\n"
+    result = parse_document(text, "papers/p.md", default_slug="p")
+    assert result.document is None
+    assert [problem.line for problem in result.problems] == [5]
+    assert "needs 'review:'" in result.problems[0].message

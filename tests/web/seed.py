@@ -1,7 +1,9 @@
 """What the seed content in `content/` holds, read straight from the files.
 
 Page tests compare what the site shows with this, so they keep working when the
-content grows, and fail when a page drops or adds entries it should not.
+content grows, and fail when a page drops or adds entries it should not. `documents()`
+holds what a signed-out reader may see (published and public), since that is what the
+page tests' client sees; `all_documents()` holds every file, restricted ones included.
 """
 
 from __future__ import annotations
@@ -19,13 +21,25 @@ CONTENT = PROJECT_ROOT / "content"
 
 
 @cache
-def documents() -> dict[str, EntryDocument]:
+def all_documents() -> dict[str, EntryDocument]:
+    """Every seed entry by slug, whoever may see it."""
     found = {}
     for path in sorted(CONTENT.rglob("*.md")):
         result = parse_document(path.read_text(encoding="utf-8"), str(path), default_slug=path.stem)
         assert result.document is not None, result.problems
         found[result.document.slug] = result.document
     return found
+
+
+def is_public(document: EntryDocument) -> bool:
+    """Whether a signed-out reader may see the entry."""
+    return document.status == "published" and document.visibility == "public"
+
+
+@cache
+def documents() -> dict[str, EntryDocument]:
+    """The seed entries a signed-out reader may see, by slug."""
+    return {slug: document for slug, document in all_documents().items() if is_public(document)}
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.accounts import login_as, make_user
 from tests.conftest import import_files
 from tests.web import seed
 from tests.web.dom import block_after_heading, main_of
@@ -192,3 +193,53 @@ def test_a_free_tag_used_only_by_hidden_entries_answers_404(seeded_app, client, 
 
 def test_a_theme_tag_with_no_visible_entries_still_has_its_page(client):
     assert client.get("/tags/financial-penalties").status_code == 200
+
+
+RESTRICTED_SEED = [document for document in seed.all_documents().values() if not seed.is_public(document)]
+
+
+def test_the_seed_content_has_restricted_entries():
+    assert {document.visibility for document in RESTRICTED_SEED} == {"members", "panel", "draft"}
+
+
+@pytest.mark.parametrize("document", RESTRICTED_SEED, ids=lambda document: document.slug)
+def test_restricted_seed_entries_are_hidden_when_signed_out(client, document):
+    path = seed.path_of(document)
+    for suffix in ("", "/history", "/history/1"):
+        response = client.get(path + suffix)
+        assert response.status_code == 404
+        assert document.title not in response.get_data(as_text=True)
+    for url in ("/", f"/{path.split('/')[1]}", "/themes", "/tags"):
+        text = client.get(url).get_data(as_text=True)
+        assert document.title not in text, url
+        assert f'href="{path}"' not in text, url
+
+
+def test_an_admin_sees_every_seed_entry(seeded_app, client):
+    login_as(client, make_user("admin@example.org", role="admin"))
+    for document in seed.all_documents().values():
+        response = client.get(seed.path_of(document))
+        assert response.status_code == 200, seed.path_of(document)
+        assert document.title in main_of(response.data).text()
+
+
+def test_an_old_revision_does_not_show_an_entry_hidden_since(seeded_app, client, tmp_path):
+    lesson = "---\nkind: lesson\ntitle: Lesson that cites a paper\nsummary: S.\n---" + SECTIONS.replace("B.", "{text}")
+    paper = (
+        "---\nkind: paper\ntitle: Paper later restricted\nsummary: S.\nvisibility: {visibility}\n"
+        "paper_type: minutes\n---\n\nText.\n"
+    )
+    import_hidden(
+        tmp_path / "1",
+        {
+            "papers/later-restricted.md": paper.format(visibility="public"),
+            "lessons/cites.md": lesson.format(target="later-restricted", text="First."),
+        },
+    )
+    import_hidden(tmp_path / "2", {"lessons/cites.md": lesson.format(target="later-restricted", text="Second.")})
+    import_hidden(tmp_path / "3", {"papers/later-restricted.md": paper.format(visibility="members")})
+    assert client.get("/papers/later-restricted").status_code == 404
+    assert "Paper later restricted" not in client.get("/lessons/cites").get_data(as_text=True)
+    old = client.get("/lessons/cites/history/1")
+    assert old.status_code == 200
+    assert "Paper later restricted" not in old.get_data(as_text=True)

@@ -1,0 +1,103 @@
+"""Mail that tells an author what happened to their contribution.
+
+Links are built from the configured `SITE_URL`, never from the request's host, and mail
+is only queued: it goes out after the commit, and not at all if the work is rolled back.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from kb.entries.models import Entry
+from kb.entries.vocabulary import KINDS, STATUSES, VISIBILITIES
+from kb.mail import Mail, queue_mail
+from kb.users.models import User
+
+CONTRIBUTIONS_PATH = "/account/contributions"
+"""The author's "my contributions" page (the `contributions.mine` route)."""
+
+
+def site_link(path: str) -> str:
+    """An absolute link to `path` on the configured site address."""
+    return f"{current_app.config['SITE_URL']}{path}"
+
+
+def edit_path(entry: Entry) -> str:
+    """Where the entry is edited (the `contributions.edit` route)."""
+    return f"{entry.path}/edit"
+
+
+def _mail_author(entry: Entry, subject: str, paragraphs: list[str]) -> bool:
+    """Queue a message to the entry's author; False when it has no author to tell."""
+    author = entry.author
+    if author is None or not author.active:
+        return False
+    site = current_app.config["SITE_NAME"]
+    body = "\n\n".join(
+        [
+            f"Hello {author.display_name},",
+            *paragraphs,
+            f"Everything you have written: {site_link(CONTRIBUTIONS_PATH)}",
+            f"– {site}",
+        ]
+    )
+    queue_mail(Mail(to=author.email, subject=subject, body=body + "\n"))
+    return True
+
+
+def _kind(entry: Entry) -> str:
+    return KINDS[entry.kind].lower()
+
+
+def tell_published(entry: Entry, *, actor: User) -> bool:
+    """Tell the author their lesson is published, for whom, and where to read it."""
+    audience = VISIBILITIES[entry.visibility].lower()
+    return _mail_author(
+        entry,
+        f"Your {_kind(entry)} is published: {entry.title}",
+        [
+            f'{actor.display_name} published your {_kind(entry)} "{entry.title}". It can now be read by: {audience}.',
+            f"Read it here: {site_link(entry.path)}",
+        ],
+    )
+
+
+def tell_returned(entry: Entry, *, actor: User, reason: str) -> bool:
+    """Tell the author their lesson came back to them, why, and where to change it."""
+    return _mail_author(
+        entry,
+        f"Your {_kind(entry)} was returned to you: {entry.title}",
+        [
+            f'{actor.display_name} returned your {_kind(entry)} "{entry.title}" so that you can change it.',
+            f"The reason they gave:\n\n{reason}",
+            f"Change it and submit it again here: {site_link(edit_path(entry))}",
+        ],
+    )
+
+
+def tell_rejected(entry: Entry, *, actor: User, reason: str) -> bool:
+    """Tell the author their lesson will not be published, and why."""
+    return _mail_author(
+        entry,
+        f"Your {_kind(entry)} was not accepted: {entry.title}",
+        [
+            f'{actor.display_name} decided not to publish your {_kind(entry)} "{entry.title}".',
+            f"The reason they gave:\n\n{reason}",
+            f"You can still read what you wrote: {site_link(entry.path)}",
+        ],
+    )
+
+
+def tell_status_changed(entry: Entry, *, actor: User, old_status: str) -> bool:
+    """Tell the author a moderator changed their entry's status in the document editor."""
+    if entry.author_id == actor.id:
+        return False
+    return _mail_author(
+        entry,
+        f"The status of your {_kind(entry)} changed: {entry.title}",
+        [
+            f'{actor.display_name} changed the status of your {_kind(entry)} "{entry.title}" '
+            f'from "{STATUSES[old_status]}" to "{STATUSES[entry.status]}".',
+            f"See it here: {site_link(entry.path)}",
+        ],
+    )

@@ -1,0 +1,538 @@
+"""Every role × every visibility × every surface: what is shown, what is not, and the counts.
+
+One app per module holds the seed content (which has members, panel and draft entries of
+its own), one account per role, and four generated lessons, one per visibility. Each
+lesson has its own region, year and free tag, a theme tag, and a see-also link to a
+public paper, and one public lesson lists all four under see also, so every surface has
+something to show or to leave out. What a role should see is worked out below from the
+rule as the issue states it (`role_sees`), never from `kb.permissions`; counts are
+worked out the same way from the seed files, so a surface that ignores the rule for any
+entry, seed or generated, fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from kb.entries.models import Entry
+from kb.extensions import db
+from kb.markdown import INTERNAL_LINK
+from kb.users.models import User
+from tests.accounts import login_as, make_cast, make_user
+from tests.conftest import import_files, make_app
+from tests.web import seed
+from tests.web.dom import Node, block_after_heading, main_of
+
+ROLES = ("anonymous", "member", "author", "panel", "other-panel", "moderator", "admin", "deactivated")
+"""`panel` sits on one review's panel, `other-panel` on the other's; `author` wrote the draft.
+
+The deactivated account is a moderator with seats on both panels: deactivation must take
+all of that away.
+"""
+VISIBILITIES = ("public", "members", "panel", "draft")
+REVIEWS = sorted(seed.of_kind("review"), key=lambda review: review.title)
+PANEL_REVIEWS = {"panel": REVIEWS[0].slug, "other-panel": REVIEWS[1].slug}
+"""The review whose panel each panel role sits on, as `make_cast` seats them (by review title)."""
+SIGNED_IN = frozenset(ROLES) - {"anonymous", "deactivated"}
+STAFF = frozenset({"moderator", "admin"})
+
+THEME = "contract-management"
+THEME_TAG = "financial-penalties"
+LINKED_PAPER = "nhs-alliance-discussion-paper"
+INDEX = "matrix-public-index"
+MISSING = "matrix-no-such-entry"
+
+
+def role_sees(role: str, status: str, visibility: str, panel_review: str | None, author: str | None) -> bool:
+    """The rule, from the issue: public, members, that review's panel, draft; staff see all."""
+    if role in STAFF or (author is not None and author == role):
+        return True
+    if status != "published":
+        return False
+    if visibility == "public":
+        return True
+    if role not in SIGNED_IN:
+        return False
+    if visibility == "members":
+        return True
+    if visibility == "panel":
+        return panel_review is not None and panel_review == PANEL_REVIEWS.get(role)
+    return False
+
+
+@dataclass(frozen=True)
+class Target:
+    """One generated lesson per visibility, with a region, year and free tag of its own."""
+
+    visibility: str
+
+    @property
+    def slug(self) -> str:
+        return f"matrix-{self.visibility}-lesson"
+
+    @property
+    def path(self) -> str:
+        return f"/lessons/{self.slug}"
+
+    @property
+    def title(self) -> str:
+        return f"Matrix {self.visibility} lesson"
+
+    @property
+    def region(self) -> str:
+        return f"Matrix Region {self.visibility.title()}"
+
+    @property
+    def year(self) -> str:
+        return str(1990 + VISIBILITIES.index(self.visibility))
+
+    @property
+    def tag(self) -> str:
+        return f"matrix-{self.visibility}"
+
+    @property
+    def status(self) -> str:
+        return "draft" if self.visibility == "draft" else "published"
+
+    @property
+    def author(self) -> str | None:
+        return "author" if self.visibility == "draft" else None
+
+    @property
+    def review(self) -> str | None:
+        """The panel lesson belongs to the review the `panel` role sits on."""
+        return PANEL_REVIEWS["panel"] if self.visibility == "panel" else None
+
+    def file(self) -> str:
+        review = f"review: {self.review}\n" if self.review else ""
+        return (
+            f"---\nkind: lesson\ntitle: {self.title}\nsummary: Generated for the visibility matrix.\n"
+            f"status: {self.status}\nvisibility: {self.visibility}\n{review}region: {self.region}\n"
+            f"event_date: {self.year}\ntags:\n  - {self.tag}\n  - {THEME_TAG}\nsee_also:\n  - {LINKED_PAPER}\n---\n\n"
+            "## Driving event\n\nA.\n\n## Lesson\n\nB.\n\n## Recommendation\n\nC.\n\n## Evidence\n\nD.\n"
+        )
+
+    def seen_by(self, role: str) -> bool:
+        return role_sees(role, self.status, self.visibility, self.review, self.author)
+
+    def doc(self) -> Doc:
+        return Doc(
+            self.slug,
+            "lesson",
+            self.status,
+            self.visibility,
+            self.review,
+            (self.tag, THEME_TAG),
+            frozenset({LINKED_PAPER}),
+            self.author,
+        )
+
+
+TARGETS = {visibility: Target(visibility) for visibility in VISIBILITIES}
+INDEX_FILE = (
+    "---\nkind: lesson\ntitle: Matrix public index\nsummary: Lists every matrix lesson under see also.\n"
+    "see_also:\n" + "".join(f"  - {t.slug}\n" for t in TARGETS.values()) + "---\n\n"
+    "## Driving event\n\nA.\n\n## Lesson\n\nB.\n\n## Recommendation\n\nC.\n\n## Evidence\n\nD.\n"
+)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What the expected figures need to know about one entry, seed or generated."""
+
+    slug: str
+    kind: str
+    status: str
+    visibility: str
+    review: str | None
+    tags: tuple[str, ...]
+    links: frozenset[str]
+    author: str | None = None
+
+    def seen_by(self, role: str) -> bool:
+        return role_sees(role, self.status, self.visibility, self.review, self.author)
+
+
+def seed_docs() -> list[Doc]:
+    docs = []
+    for document in seed.all_documents().values():
+        mentions = {m.group(1) for text in document.markdown_texts().values() for m in INTERNAL_LINK.finditer(text)}
+        links = frozenset(mentions | set(document.see_also) | ({document.source} if document.source else set()))
+        docs.append(
+            Doc(
+                document.slug,
+                document.kind,
+                document.status,
+                document.visibility,
+                document.review,
+                tuple(document.tags),
+                links,
+            )
+        )
+    return docs
+
+
+@dataclass
+class World:
+    """The module's app, a signed-in client per role, and a cache of the pages they fetched."""
+
+    app: Flask | None = None
+    clients: dict[str, FlaskClient] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    docs: list[Doc] = field(default_factory=list)
+    export_root: Path | None = None
+    pages: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    exports: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
+
+    def get(self, role: str, url: str) -> tuple[int, str]:
+        """The status and HTML of `url` as `role` sees it, fetched once per world."""
+        key = (role, url)
+        if key not in self.pages:
+            response = self.clients[role].get(url)
+            self.pages[key] = (response.status_code, response.get_data(as_text=True))
+        return self.pages[key]
+
+    def expected(self, role: str, kind: str | None = None, where: Callable[[Doc], bool] = lambda d: True) -> int:
+        """How many entries (of a kind) that pass `where` the role may see."""
+        return sum(1 for d in self.docs if d.seen_by(role) and (kind is None or d.kind == kind) and where(d))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[World]:
+    folder = tmp_path_factory.mktemp("matrix")
+    app = make_app(folder, seeded_database, ENTRIES_PER_PAGE=1000)
+    with app.app_context():
+        cast = make_cast()
+        assert (cast.review.slug, cast.other_review.slug) == (PANEL_REVIEWS["panel"], PANEL_REVIEWS["other-panel"])
+        deactivated = make_user(
+            "deactivated@example.org", role="moderator", panels=(cast.review, cast.other_review), active=False
+        )
+        users: dict[str, User | None] = {
+            "anonymous": None,
+            "member": cast.member,
+            "author": cast.author,
+            "panel": cast.panel,
+            "other-panel": cast.other_panel,
+            "moderator": cast.moderator,
+            "admin": cast.admin,
+            "deactivated": deactivated,
+        }
+        files = {f"lessons/{t.slug}.md": t.file() for t in TARGETS.values()}
+        files[f"lessons/{INDEX}.md"] = INDEX_FILE
+        import_files(folder / "generated", files)
+        draft = db.session.scalar(select(Entry).where(Entry.slug == TARGETS["draft"].slug))
+        assert draft is not None
+        draft.author_id = cast.author.id
+        db.session.commit()
+
+        world = World(app=app, export_root=folder / "exports")
+        index = Doc(INDEX, "lesson", "published", "public", None, (), frozenset(t.slug for t in TARGETS.values()))
+        world.docs = [*seed_docs(), *(t.doc() for t in TARGETS.values()), index]
+        for role, user in users.items():
+            client = app.test_client()
+            world.clients[role] = login_as(client, user) if user is not None else client
+            if user is not None:
+                world.emails[role] = user.email
+        yield world
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --- what a page shows ------------------------------------------------------------------------
+
+
+def leaks(html: str, target: Target) -> list[str]:
+    """Any trace of the target anywhere in a page: its title, address, region, year or free tag."""
+    traces = [target.title, f'href="{target.path}"', target.region, f"/tags/{target.tag}", f">{target.year}<"]
+    return [trace for trace in traces if trace in html]
+
+
+def number_after(text: str, pattern: str) -> int:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in {text[:300]!r}"
+    return int(match.group(1))
+
+
+MAIN = re.compile(r"<main\b.*?</main>", re.S)
+
+
+def comparable_main(html: str, url: str) -> str:
+    """The page's <main> as HTML, with the requested address taken out."""
+    match = MAIN.search(html)
+    assert match
+    return match.group(0).replace(url, "URL")
+
+
+ENTRY_SUFFIXES = {"entry": "", "history": "/history", "revision": "/history/1", "compare": "/compare?from=1&to=1"}
+
+
+def check_not_found(world: World, role: str, url: str, missing_url: str, target: Target) -> None:
+    """A hidden page answers 404 exactly like a missing one, and shows no trace of the target.
+
+    The requested address itself appears on the page (the sign-in link returns to it), so
+    it is taken out before comparing.
+    """
+    status, html = world.get(role, url)
+    assert status == 404
+    assert leaks(html.replace(url, ""), target) == []
+    missing_status, missing_html = world.get(role, missing_url)
+    assert missing_status == 404
+    assert comparable_main(html, url) == comparable_main(missing_html, missing_url)
+
+
+def check_entry_surface(world: World, role: str, target: Target, surface: str) -> None:
+    suffix = ENTRY_SUFFIXES[surface]
+    if target.seen_by(role):
+        status, html = world.get(role, target.path + suffix)
+        assert status == 200
+        assert target.title in main_of(html).text()
+    else:
+        check_not_found(world, role, target.path + suffix, f"/lessons/{MISSING}{suffix}", target)
+
+
+def shown_or_absent(html: str, block: Node | None, target: Target, shown: bool) -> None:
+    """The target is linked from `block` when shown; when not, no trace of it is anywhere on the page."""
+    if shown:
+        assert block is not None
+        assert target.path in block.entry_paths()
+    else:
+        assert leaks(html, target) == []
+
+
+def check_list(world: World, role: str, target: Target) -> None:
+    for kind, plural in (("lesson", "lessons"), ("paper", "meeting papers"), ("review", "reviews")):
+        url = {"lesson": "/lessons", "paper": "/papers", "review": "/reviews"}[kind]
+        status, html = world.get(role, url)
+        assert status == 200
+        main = main_of(html)
+        expected = world.expected(role, kind)
+        assert number_after(main.text(), rf"of (\d+) {plural}") == expected, url
+        assert len(main.find_all("li", cls="kb-entry-item")) == expected, url
+    _, html = world.get(role, "/lessons")
+    shown_or_absent(html, main_of(html), target, target.seen_by(role))
+    status, html = world.get(role, f"/lessons?tag={target.tag}")
+    assert status == 200
+    main = main_of(html)
+    if target.seen_by(role):
+        assert main.entry_paths() == [target.path]
+    else:
+        assert main.entry_paths() == []
+        assert leaks(html, target) == []
+
+
+def check_home(world: World, role: str, target: Target) -> None:
+    _, html = world.get(role, "/")
+    main = main_of(html)
+    counts = main.one("ul", cls="kb-counts").text()
+    assert number_after(counts, r"(\d+) lessons") == world.expected(role, "lesson")
+    assert number_after(counts, r"(\d+) meeting papers") == world.expected(role, "paper")
+    assert number_after(counts, r"(\d+) reviews") == world.expected(role, "review")
+    theme_link = main.one("a", where=lambda e: e.attrs.get("href") == f"/themes/{THEME}")
+    assert number_after(theme_link.parent.text(), r"\((\d+)") == world.expected(role, where=in_theme)
+    shown_or_absent(html, block_after_heading(main, "Recently updated"), target, target.seen_by(role))
+
+
+THEME_TAGS = {tag.slug for theme in seed.themes() if theme.slug == THEME for tag in theme.tags}
+
+
+def in_theme(doc: Doc) -> bool:
+    return bool(THEME_TAGS & set(doc.tags))
+
+
+def has_theme_tag(doc: Doc) -> bool:
+    return THEME_TAG in doc.tags
+
+
+def check_theme(world: World, role: str, target: Target) -> None:
+    status, html = world.get(role, f"/themes/{THEME}")
+    assert status == 200
+    main = main_of(html)
+    expected = world.expected(role, where=in_theme)
+    assert number_after(main.text(), r"Entries \((\d+)\)") == expected
+    assert len(main.find_all("li", cls="kb-entry-item")) == expected
+    assert number_after(main.text(), r"Financial penalties \((\d+)\)") == world.expected(role, where=has_theme_tag)
+    shown_or_absent(html, main, target, target.seen_by(role))
+    _, html = world.get(role, "/themes")
+    heading = main_of(html).one("h2", where=lambda e: e.attrs.get("id") == f"theme-{THEME}")
+    assert number_after(heading.text(), r"\((\d+)") == expected
+    if not target.seen_by(role):
+        assert leaks(html, target) == []  # its free tag is not listed under "Other tags"
+
+
+def check_tag(world: World, role: str, target: Target) -> None:
+    if target.seen_by(role):
+        status, html = world.get(role, f"/tags/{target.tag}")
+        assert status == 200
+        main = main_of(html)
+        assert main.entry_paths() == [target.path]
+        assert "1 entry with this tag" in main.text()
+    else:
+        check_not_found(world, role, f"/tags/{target.tag}", "/tags/matrix-no-such-tag", target)
+    _, html = world.get(role, "/tags")
+    main = main_of(html)
+    links = main.find_all("a", where=lambda e: e.attrs.get("href") == f"/tags/{target.tag}")
+    if target.seen_by(role):
+        [link] = links
+        assert number_after(link.parent.text(), r"\((\d+)") == 1
+    else:
+        assert links == []
+    [theme_tag] = main.find_all("a", where=lambda e: e.attrs.get("href") == f"/tags/{THEME_TAG}")
+    assert number_after(theme_tag.parent.text(), r"\((\d+)") == world.expected(role, where=has_theme_tag)
+    status, html = world.get(role, f"/tags/{THEME_TAG}")
+    assert status == 200
+    main = main_of(html)
+    assert len(main.find_all("li", cls="kb-entry-item")) == world.expected(role, where=has_theme_tag)
+    shown_or_absent(html, main, target, target.seen_by(role))
+
+
+def check_see_also(world: World, role: str, target: Target) -> None:
+    """The public index lists every target under see also; a role sees only what it may."""
+    status, html = world.get(role, f"/lessons/{INDEX}")
+    assert status == 200
+    main = main_of(html)
+    expected = [t.path for t in TARGETS.values() if t.seen_by(role)]
+    if expected:
+        assert block_after_heading(main, "See also").entry_paths() == expected
+    shown_or_absent(html, main, target, target.seen_by(role))
+
+
+def check_backlinks(world: World, role: str, target: Target) -> None:
+    """Each target lists a public paper under see also; the paper's backlinks follow the rule."""
+    status, html = world.get(role, f"/papers/{LINKED_PAPER}")
+    assert status == 200
+    main = main_of(html)
+    linked_from = block_after_heading(main, "Linked from")
+    assert len(linked_from.find_all("li")) == world.expected(role, where=lambda d: LINKED_PAPER in d.links)
+    shown_or_absent(html, linked_from, target, target.seen_by(role))
+
+
+def check_filters(world: World, role: str, target: Target) -> None:
+    """A region, year or tag that only a hidden entry uses is not offered as a filter."""
+    _, html = world.get(role, "/lessons")
+    values = {option.attrs.get("value") for option in main_of(html).find_all("option")}
+    offered = {target.region in values, target.year in values, target.tag in values}
+    assert offered == {target.seen_by(role)}
+
+
+def export_as(world: World, role: str) -> tuple[str, set[str]]:
+    """The summary line and the files of `content export --as` the role's email, run once."""
+    if role not in world.exports:
+        assert world.app is not None
+        assert world.export_root is not None
+        out = world.export_root / role
+        result = world.app.test_cli_runner().invoke(args=["content", "export", str(out), "--as", world.emails[role]])
+        assert result.exit_code == 0, result.output
+        files = {str(path.relative_to(out)) for path in out.rglob("*.md")}
+        world.exports[role] = (result.stdout, files)
+    return world.exports[role]
+
+
+def check_export(world: World, role: str, target: Target) -> None:
+    output, files = export_as(world, role)
+    expected = world.expected(role)
+    assert len(files) == expected
+    assert f"Export finished: {expected} entries visible to" in output
+    assert (f"lessons/{target.slug}.md" in files) == target.seen_by(role)
+    plural = {"lesson": "lessons", "paper": "papers", "review": "reviews"}
+    assert files == {f"{plural[d.kind]}/{d.slug}.md" for d in world.docs if d.seen_by(role)}
+
+
+SURFACES: dict[str, Callable[[World, str, Target], None]] = {
+    **{
+        name: (lambda surface: lambda world, role, target: check_entry_surface(world, role, target, surface))(name)
+        for name in ENTRY_SUFFIXES
+    },
+    "list": check_list,
+    "home": check_home,
+    "theme": check_theme,
+    "tag": check_tag,
+    "see-also": check_see_also,
+    "backlinks": check_backlinks,
+    "filters": check_filters,
+    "export": check_export,
+}
+
+MATRIX = [
+    pytest.param(role, visibility, surface, id=f"{role}-{visibility}-{surface}")
+    for role in ROLES
+    for visibility in VISIBILITIES
+    for surface in SURFACES
+    if not (surface == "export" and role == "anonymous")  # an export is run as an account
+]
+
+
+@pytest.mark.parametrize(("role", "visibility", "surface"), MATRIX)
+def test_visibility_matrix(world, role, visibility, surface):
+    SURFACES[surface](world, role, TARGETS[visibility])
+
+
+def test_the_table_is_not_trivial(world):
+    """Each role sees a different set of the targets, and the seed's own restricted entries count too."""
+    seen = {role: tuple(t.seen_by(role) for t in TARGETS.values()) for role in ROLES}
+    assert seen["anonymous"] == seen["deactivated"] == (True, False, False, False)
+    assert seen["member"] == seen["other-panel"] == (True, True, False, False)
+    assert seen["panel"] == (True, True, True, False)
+    assert seen["author"] == (True, True, False, True)
+    assert seen["moderator"] == seen["admin"] == (True, True, True, True)
+    restricted = [d for d in seed.all_documents().values() if not seed.is_public(d)]
+    assert {d.visibility for d in restricted} == {"members", "panel", "draft"}
+    seed_panel_papers = [d for d in restricted if d.visibility == "panel" and d.kind == "paper"]
+    assert {d.review for d in seed_panel_papers} == {PANEL_REVIEWS["other-panel"]}
+    papers = {role: world.expected(role, "paper") for role in ROLES}
+    assert papers["other-panel"] == papers["member"] + len(seed_panel_papers) == papers["moderator"]
+    assert papers["anonymous"] == papers["panel"] == papers["member"]
+
+
+def test_the_matrix_catches_a_surface_that_ignores_the_rule(world, monkeypatch):
+    """Break one surface (the kind counts on the home page) and the matrix check must fail."""
+    import kb.entries.queries as queries
+
+    def counts_everything(viewer):
+        return dict(db.session.execute(select(Entry.kind, func.count()).group_by(Entry.kind)).all())
+
+    monkeypatch.setattr(queries, "kind_counts", counts_everything)
+    fresh = World(app=world.app, clients=world.clients, docs=world.docs)
+    with pytest.raises(AssertionError):
+        check_home(fresh, "anonymous", TARGETS["members"])
+    monkeypatch.undo()
+    check_home(World(app=world.app, clients=world.clients, docs=world.docs), "anonymous", TARGETS["members"])
+
+
+def test_export_without_as_writes_every_entry(world, tmp_path):
+    assert world.app is not None
+    result = world.app.test_cli_runner().invoke(args=["content", "export", str(tmp_path / "all")])
+    assert result.exit_code == 0, result.output
+    assert f"Export finished: {len(world.docs)} entries written to" in result.stdout
+    assert len(list((tmp_path / "all").rglob("*.md"))) == len(world.docs)
+
+
+def test_export_as_is_case_insensitive_about_the_email(world, tmp_path):
+    assert world.app is not None
+    result = world.app.test_cli_runner().invoke(
+        args=["content", "export", str(tmp_path / "m"), "--as", "MEMBER@Example.org"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "m").rglob("*.md"))) == world.expected("member")
+
+
+def test_export_as_a_deactivated_account_says_it_is_a_signed_out_view(world):
+    output, files = export_as(world, "deactivated")
+    assert "deactivated, so as a signed-out reader" in output
+    assert len(files) == world.expected("anonymous")
+
+
+def test_export_as_an_unknown_email_is_a_clear_error(world, tmp_path):
+    assert world.app is not None
+    out = tmp_path / "nobody"
+    result = world.app.test_cli_runner().invoke(args=["content", "export", str(out), "--as", "nobody@example.org"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--as': no account has the email address 'nobody@example.org'" in result.output
+    assert not out.exists()
