@@ -7,15 +7,17 @@ Chromium at /usr/bin/chromium. Tests are skipped, with the reason, where it is m
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import make_server
 
+from tests.browser.people import Site, add_people, sign_in
 from tests.conftest import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -68,3 +70,41 @@ def page(browser: Browser) -> Iterator[Page]:
     new_page = context.new_page()
     yield new_page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Site]:
+    """The seeded app with one account per role, served on loopback."""
+    app = make_app(tmp_path_factory.mktemp("roles"), seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
+    people, restricted = add_people(app)
+    with serving(app) as url:
+        yield Site(url, people, restricted)
+
+
+@pytest.fixture(scope="module")
+def sessions(site: Site, browser: Browser) -> dict[str, Any]:
+    """Each role's signed-in browser state, made once: a second-factor code works only once."""
+    states: dict[str, Any] = {}
+    for role in site.people:
+        context = browser.new_context()
+        sign_in(context.new_page(), site, role)
+        states[role] = context.storage_state()
+        context.close()
+    return states
+
+
+@pytest.fixture
+def as_role(browser: Browser, sessions: dict[str, Any]) -> Iterator[Callable[[str], Page]]:
+    """Open a page already signed in as a role (or anonymous)."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(role: str) -> Page:
+        context = browser.new_context(storage_state=sessions.get(role))
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
