@@ -13,6 +13,7 @@
 | `MAIL_BACKEND`     | `console` (print mail), or `smtp` (the default when `SMTP_HOST` is set) |
 | `SMTP_HOST`, `SMTP_PORT` | the mail server (port `587`)            |
 | `SMTP_TLS`         | `starttls` (default), `ssl` or `none`     |
+| `SMTP_CA_FILE`     | a CA bundle to trust, for a server with a private certificate |
 | `SMTP_USERNAME`, `SMTP_PASSWORD` | credentials, when the server needs them |
 | `MAIL_FROM`        | `kb <kb@localhost>`                       |
 | `RATELIMIT_STORAGE_URI` | `memory://`; e.g. `redis://...` to share limits between processes |
@@ -64,6 +65,7 @@ def _account_settings(env: dict[str, str]) -> dict[str, Any]:
         "SMTP_HOST": env.get("SMTP_HOST") or "localhost",
         "SMTP_PORT": int(env.get("SMTP_PORT") or 587),
         "SMTP_TLS": env.get("SMTP_TLS") or "starttls",
+        "SMTP_CA_FILE": env.get("SMTP_CA_FILE"),
         "SMTP_USERNAME": env.get("SMTP_USERNAME"),
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD"),
         "SMTP_TIMEOUT": 10,

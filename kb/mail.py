@@ -54,7 +54,7 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
 
 def _smtp_send(message: EmailMessage, config: dict[str, Any]) -> None:
     host, port, tls, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TLS"], config["SMTP_TIMEOUT"]
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=config.get("SMTP_CA_FILE") or None)
     smtp_class = smtplib.SMTP_SSL if tls == "ssl" else smtplib.SMTP
     kwargs: dict[str, Any] = {"context": context} if tls == "ssl" else {}
     with smtp_class(host, port, timeout=timeout, **kwargs) as smtp:

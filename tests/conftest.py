@@ -97,6 +97,7 @@ class IsolatedClient(FlaskClient):
 
 def make_app(folder: Path, template: Path, **extra: object) -> Flask:
     """A new app on a private copy of a template database."""
+    folder.mkdir(parents=True, exist_ok=True)
     database = folder / "kb.sqlite3"
     shutil.copy(template, database)
     application = create_app(_settings(folder, database, **extra))

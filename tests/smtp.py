@@ -6,6 +6,7 @@ import email
 import email.policy
 import re
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,8 +69,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    """Run an SMTP server on 127.0.0.1 that requires a login; yields the mailbox and port."""
+def smtp_server(tls_context: ssl.SSLContext | None = None) -> Iterator[tuple[Mailbox, int]]:
+    """Run an SMTP server on 127.0.0.1 that requires a login; yields the mailbox and port.
+
+    With `tls_context` the server offers STARTTLS and refuses mail and logins without it.
+    """
     mailbox = Mailbox()
     port = free_port()
     controller = Controller(
@@ -78,7 +82,9 @@ def smtp_server() -> Iterator[tuple[Mailbox, int]]:
         port=port,
         authenticator=_authenticator(mailbox),
         auth_required=True,
-        auth_require_tls=False,
+        auth_require_tls=tls_context is not None,
+        tls_context=tls_context,
+        require_starttls=tls_context is not None,
     )
     controller.start()
     try:

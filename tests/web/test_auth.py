@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
+import trustme
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -481,3 +483,26 @@ def test_keep_me_signed_in_outlasts_an_idle_session_but_not_sign_out(seeded_app:
     post_form(client, "/logout", {}, page="/")
     assert client.get_cookie("remember_token") is None
     assert _signed_in_as(client) is None
+
+
+def test_mail_goes_over_starttls_to_a_server_with_a_private_certificate(
+    tmp_path: Path, seeded_database: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    with smtp_server(server_context) as (mailbox, port):
+        settings = {**mail_settings(port), "SMTP_TLS": "starttls"}
+        trusted = make_app(tmp_path / "trusted", seeded_database, SMTP_CA_FILE=str(ca_file), **settings)
+        untrusted = make_app(tmp_path / "untrusted", seeded_database, **settings)
+        for application in (trusted, untrusted):
+            with application.app_context():
+                make_user("member@example.org")
+                response = post_form(application.test_client(), "/account/reset", {"email": "member@example.org"})
+                assert response.status_code == 200
+                db.session.remove()
+        (message,) = mailbox.wait_for(1)
+        assert message["Subject"].startswith("Reset your")
+        assert "could not send mail" in caplog.text
