@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from kb.extensions import db, limiter
 from kb.users import service
 from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
 from kb.users.models import User
-from kb.users.passwords import STAFF_MIN_LENGTH
+from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
 from kb.users.sessions import end_session, finish_setup, start_session
 from kb.users.totp import new_secret
 
@@ -44,8 +45,10 @@ def _account_key() -> str:
 
 
 def _pending_key() -> str:
+    """The rate-limit key for second-factor attempts on one account (a digest, not the token)."""
     pending = session.get("pending_login") or {}
-    return f"second-factor:{pending.get('token', 'none')}"
+    digest = hashlib.sha256(str(pending.get("token", "none")).encode()).hexdigest()[:24]
+    return f"second-factor:{digest}"
 
 
 def _attempt_failed(_response: Response) -> bool:
@@ -200,8 +203,6 @@ def change_password() -> str | Response:
 
 
 def _minimum_for(user: User) -> int:
-    from kb.users.passwords import MEMBER_MIN_LENGTH
-
     return STAFF_MIN_LENGTH if user.is_staff else MEMBER_MIN_LENGTH
 
 

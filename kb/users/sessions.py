@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -101,8 +101,6 @@ def _before_request() -> Response | None:
         return None
     if not current_user.is_authenticated:
         return None
-    from flask import current_app
-
     now = int(time.time())
     reason = _session_expired(now, current_app.config)
     if reason is not None:
