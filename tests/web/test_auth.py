@@ -506,3 +506,19 @@ def test_mail_goes_over_starttls_to_a_server_with_a_private_certificate(
         (message,) = mailbox.wait_for(1)
         assert message["Subject"].startswith("Reset your")
         assert "could not send mail" in caplog.text
+
+
+def test_second_factor_guesses_are_throttled_per_account(tmp_path: Path, seeded_database: Path) -> None:
+    application = make_app(tmp_path, seeded_database, LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+    with application.app_context():
+        moderator = make_user("moderator@example.org", role="moderator", password="a long moderator passphrase")
+        client = application.test_client()
+        sign_in(client, "moderator@example.org", "a long moderator passphrase")
+        codes = [post_form(client, "/login/verify", {"code": "000000"}).status_code for _ in range(3)]
+        assert codes == [401, 401, 401]
+        # Starting again from the password does not reset the count for this account.
+        fresh = application.test_client()
+        sign_in(fresh, "moderator@example.org", "a long moderator passphrase")
+        blocked = post_form(fresh, "/login/verify", {"code": current_code(moderator)})
+        assert blocked.status_code == 429
+        db.session.remove()
