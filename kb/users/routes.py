@@ -69,7 +69,7 @@ def _throttled_limit(setting: str) -> str:
     error_message=THROTTLED_MESSAGE,
 )
 def login() -> str | Response:
-    """Sign in with email and password; staff go on to their second factor."""
+    """Sign in with email and password; whoever has a second factor goes on to it."""
     next_path = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
         return redirect(next_path or url_for("entries.home"))
@@ -83,7 +83,7 @@ def login() -> str | Response:
             db.session.commit()
         else:
             long_enough = not user.is_staff or len(form.password.data or "") >= STAFF_MIN_LENGTH
-            if user.is_staff and user.totp_secret:
+            if user.totp_secret:
                 session["pending_login"] = {
                     "token": user.session_token,
                     "remember": bool(form.remember.data),

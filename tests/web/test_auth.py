@@ -522,3 +522,12 @@ def test_second_factor_guesses_are_throttled_per_account(tmp_path: Path, seeded_
         blocked = post_form(fresh, "/login/verify", {"code": current_code(moderator)})
         assert blocked.status_code == 429
         db.session.remove()
+
+
+def test_a_member_who_turned_on_two_step_verification_is_asked_for_a_code(seeded_app: Flask) -> None:
+    member = make_user("member@example.org", totp_secret=pyotp.random_base32())
+    client = seeded_app.test_client()
+    assert sign_in(client, "member@example.org").headers["Location"] == "/login/verify"
+    assert _signed_in_as(client) is None
+    assert post_form(client, "/login/verify", {"code": current_code(member)}).status_code == 302
+    assert _signed_in_as(client) == "member@example.org"
