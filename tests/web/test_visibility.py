@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts import login_as, make_user
+from tests.accounts import login_as, make_cast, make_user
 from tests.conftest import import_files
 from tests.web import seed
 from tests.web.dom import block_after_heading, main_of
@@ -243,3 +243,16 @@ def test_an_old_revision_does_not_show_an_entry_hidden_since(seeded_app, client,
     old = client.get("/lessons/cites/history/1")
     assert old.status_code == 200
     assert "Paper later restricted" not in old.get_data(as_text=True)
+
+
+def test_restricted_pages_say_who_can_read_them(seeded_app) -> None:
+    cast = make_cast()
+    member = login_as(seeded_app.test_client(), cast.member)
+    moderator = login_as(seeded_app.test_client(), cast.moderator)
+    members_page = member.get("/lessons/good-idea-badly-implemented").get_data(as_text=True)
+    panel_page = moderator.get("/papers/lessons-review-panel-evidence-to-gather").get_data(as_text=True)
+    public_page = member.get("/lessons/procurement-weighted-towards-cost").get_data(as_text=True)
+    assert "Members only." in members_page
+    assert "Review panel only." in panel_page
+    assert 'href="/reviews/nhs-111-programme-lessons-review"' in panel_page.split("kb-audience", 1)[1][:600]
+    assert "kb-audience" not in public_page
