@@ -8,10 +8,16 @@ from flask import Flask, abort, send_from_directory
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.wrappers import Response
 
+from kb.contributions.moderation import waiting_count
 from kb.dates import PartialDate, london_time
 from kb.entries import vocabulary
 from kb.entries.models import Entry
 from kb.permissions import can, current_viewer
+
+
+def _moderation_waiting() -> int:
+    """How many submissions wait for a moderator; shown in a moderator's navigation."""
+    return waiting_count()
 
 
 def _can(action: str, entry: Entry | None = None) -> bool:
@@ -38,6 +44,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["vocabulary"] = vocabulary
     app.jinja_env.globals["can"] = _can
     app.jinja_env.globals["viewer"] = current_viewer
+    app.jinja_env.globals["moderation_waiting"] = _moderation_waiting
     app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
     app.jinja_env.globals["site_tagline"] = app.config["SITE_TAGLINE"]
     nhsuk_dir = Path(app.config["NHSUK_FRONTEND_DIR"])

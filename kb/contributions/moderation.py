@@ -7,7 +7,7 @@ flush; the route commits once.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from kb.audit.service import record_event
@@ -33,6 +33,11 @@ def submitted_lessons() -> list[Lesson]:
         .order_by(Lesson.status_changed_at.asc().nulls_first(), Lesson.created_at, Lesson.id)
     )
     return list(db.session.scalars(query))
+
+
+def waiting_count() -> int:
+    """How many entries wait for a moderator's decision."""
+    return db.session.scalar(select(func.count(Entry.id)).where(Entry.status == "submitted")) or 0
 
 
 def reviews_for_panels() -> list[Review]:

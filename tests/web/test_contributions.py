@@ -490,3 +490,11 @@ def test_an_author_whose_lesson_was_submitted_meanwhile_keeps_their_text(seeded_
     assert "You can no longer change this lesson" in text_of(response)
     assert "Evidence typed in the old tab." in text_of(response)
     assert entry().evidence == LESSON["evidence"]
+
+
+def test_moderators_see_how_many_submissions_wait(seeded_app, cast):
+    moderator = client_for(seeded_app, cast.moderator)
+    assert "waiting)" not in moderator.get("/").get_data(as_text=True)
+    write(client_for(seeded_app, cast.author), action="submit")
+    assert "Moderation (1 waiting)" in moderator.get("/").get_data(as_text=True)
+    assert "waiting)" not in client_for(seeded_app, cast.member).get("/").get_data(as_text=True)
