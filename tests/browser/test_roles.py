@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.accounts import PASSWORD
 from tests.browser.people import Site, axe_blocking, sign_in
 
 pytestmark = pytest.mark.browser
@@ -116,4 +118,38 @@ def test_form_errors_pass_axe(site: Site, browser: Browser) -> None:
     expect(page.locator(".nhsuk-error-summary")).to_be_visible()
     report = axe_blocking(page)
     context.close()
+    assert not report, report
+
+
+def test_second_factor_page_passes_axe(site: Site, page: Page) -> None:
+    page.goto(site.url + "/login")
+    page.get_by_label("Email address").fill(site.people["moderator"].email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
+    report = axe_blocking(page)
+    assert not report, report
+
+
+def test_setting_up_two_step_verification_shows_recovery_codes(site: Site, as_role: Callable[[str], Page]) -> None:
+    page = as_role("other panel")
+    page.goto(site.url + "/account/two-factor")
+    expect(page.locator(".kb-qr svg")).to_be_visible()
+    secret = page.locator(".kb-secret").inner_text()
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on two-step verification").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+    expect(page.locator(".kb-codes li")).to_have_count(10)
+    report = axe_blocking(page)
+    assert not report, report
+
+
+def test_a_refused_form_page_passes_axe_and_shows_what_was_typed(site: Site, page: Page) -> None:
+    page.goto(site.url + "/login")
+    page.get_by_label("Email address").fill("someone@example.org")
+    page.evaluate("document.querySelector('input[name=csrf_token]').remove()")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your form was not sent")
+    expect(page.locator("textarea[readonly]").first).to_have_value("someone@example.org")
+    report = axe_blocking(page)
     assert not report, report
