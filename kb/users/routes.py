@@ -7,7 +7,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, fresh_login_required, login_fresh, login_required
 from werkzeug.wrappers import Response
 
 from kb.audit.service import record_event
@@ -71,7 +71,7 @@ def _throttled_limit(setting: str) -> str:
 def login() -> str | Response:
     """Sign in with email and password; whoever has a second factor goes on to it."""
     next_path = safe_next(request.values.get("next"))
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and login_fresh():
         return redirect(next_path or url_for("entries.home"))
     form = LoginForm()
     message = None
@@ -256,7 +256,7 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
 
 
 @blueprint.route("/account/two-factor", methods=["GET", "POST"])
-@login_required
+@fresh_login_required
 def two_factor_setup() -> str | Response:
     """Set up an authenticator app; shows recovery codes once it is confirmed."""
     user: User = current_user._get_current_object()
@@ -284,7 +284,7 @@ def two_factor_setup() -> str | Response:
 
 
 @blueprint.post("/account/recovery-codes")
-@login_required
+@fresh_login_required
 def new_recovery_codes() -> str:
     """Replace every recovery code with a fresh set, shown once."""
     user: User = current_user._get_current_object()

@@ -127,5 +127,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."
     login_manager.login_message_category = "info"
+    # Second-factor settings need a password typed in this session, not a remember-me cookie.
+    login_manager.refresh_view = "auth.login"
+    login_manager.needs_refresh_message = "Please sign in again to change your two-step verification."
+    login_manager.needs_refresh_message_category = "info"
     user_loaded_from_cookie.connect(_restart_from_cookie, app)
     app.before_request(_before_request)

@@ -531,3 +531,18 @@ def test_a_member_who_turned_on_two_step_verification_is_asked_for_a_code(seeded
     assert _signed_in_as(client) is None
     assert post_form(client, "/login/verify", {"code": current_code(member)}).status_code == 302
     assert _signed_in_as(client) == "member@example.org"
+
+
+def test_second_factor_settings_need_a_fresh_sign_in(seeded_app: Flask) -> None:
+    make_user("member@example.org")
+    client = seeded_app.test_client()
+    sign_in(client, "member@example.org", remember="y")
+    assert client.get("/account/two-factor").status_code == 200
+    restored = _copied(seeded_app, client, "remember_token")
+    assert _signed_in_as(restored) == "member@example.org"
+    response = restored.get("/account/two-factor")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+    assert "Please sign in again" in restored.get(response.headers["Location"]).get_data(as_text=True)
+    sign_in(restored, "member@example.org")
+    assert restored.get("/account/two-factor").status_code == 200
