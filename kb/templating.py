@@ -15,9 +15,11 @@ from kb.entries.models import Entry
 from kb.permissions import can, current_viewer
 
 
-def _moderation_waiting() -> int:
-    """How many submissions wait for a moderator; shown in a moderator's navigation."""
-    return waiting_count()
+def _moderation_context() -> dict[str, int]:
+    """How many submissions wait, for a moderator's navigation; nothing is counted for others."""
+    if not can(current_viewer(), "entry.moderate"):
+        return {}
+    return {"moderation_waiting": waiting_count()}
 
 
 def _can(action: str, entry: Entry | None = None) -> bool:
@@ -44,7 +46,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["vocabulary"] = vocabulary
     app.jinja_env.globals["can"] = _can
     app.jinja_env.globals["viewer"] = current_viewer
-    app.jinja_env.globals["moderation_waiting"] = _moderation_waiting
+    app.context_processor(_moderation_context)
     app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
     app.jinja_env.globals["site_tagline"] = app.config["SITE_TAGLINE"]
     nhsuk_dir = Path(app.config["NHSUK_FRONTEND_DIR"])
