@@ -156,7 +156,9 @@ def store_document(
     if result.document is None:
         raise DocumentProblemsError(result.problems)
     entry = apply_document(result.document, entry)
-    revision = record_revision(entry, result.document, text, author_name=actor.display_name, message=message)
+    revision = record_revision(
+        entry, result.document, text, author_name=actor.display_name, author_id=actor.id, message=message
+    )
     return entry, revision
 
 

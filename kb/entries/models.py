@@ -154,8 +154,17 @@ class Revision(db.Model):
     number: Mapped[int]
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     author_name: Mapped[str] = mapped_column(String(200))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     message: Mapped[str] = mapped_column(String(500), default="")
     document: Mapped[str] = mapped_column(Text)
     rendered: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     entry: Mapped[Entry] = relationship(back_populates="revisions")
+    author: Mapped[User | None] = relationship("User")
+
+    @property
+    def author_label(self) -> str:
+        """Who saved it: their name, with their organisation when they have an account with one."""
+        if self.author is not None and self.author.organisation is not None:
+            return f"{self.author_name} ({self.author.organisation.name})"
+        return self.author_name

@@ -18,6 +18,7 @@ from kb.extensions import db
 from kb.pagination import Page, paginate
 from kb.permissions import Viewer, can_view_entry, visible_entries
 from kb.taxonomy.models import Tag, Theme
+from kb.users.models import User
 
 
 @dataclass
@@ -224,7 +225,12 @@ def revision_count(entry: Entry) -> int:
 
 def revisions_of(entry: Entry) -> list[Revision]:
     """An entry's revisions, newest first."""
-    query = select(Revision).where(Revision.entry_id == entry.id).order_by(Revision.number.desc())
+    query = (
+        select(Revision)
+        .where(Revision.entry_id == entry.id)
+        .order_by(Revision.number.desc())
+        .options(selectinload(Revision.author).selectinload(User.organisation))
+    )
     return list(db.session.scalars(query))
 
 

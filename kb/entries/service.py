@@ -199,6 +199,7 @@ def record_revision(
     *,
     author_name: str,
     message: str,
+    author_id: int | None = None,
     targets: dict[str, TargetInfo] | None = None,
 ) -> Revision:
     """Make the entry's next revision: store the document, render it once, relink.
@@ -217,6 +218,7 @@ def record_revision(
         number=latest + 1,
         created_at=now,
         author_name=author_name,
+        author_id=author_id,
         message=message,
         document=document_text,
         rendered=rendered,

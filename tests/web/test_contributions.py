@@ -153,7 +153,9 @@ def test_a_draft_is_seen_only_by_its_author(seeded_app, cast):
     assert {tag.slug for tag in saved.tags} == {"provider-readiness", "rota-gaps", "night-shifts"}
     assert str(saved.event_day) == "2013-04"
     revision = db.session.scalar(select(Revision).where(Revision.entry_id == saved.id))
-    assert (revision.number, revision.author_name) == (1, cast.author.display_name)
+    assert (revision.number, revision.author_name, revision.author_id) == (1, cast.author.display_name, cast.author.id)
+    history = main_of(author.get(f"/lessons/{SLUG}/history").data).text()
+    assert f"{cast.author.display_name} ({cast.author.organisation.name})" in history
     for other in (None, cast.member, cast.panel):
         assert client_for(seeded_app, other).get(f"/lessons/{SLUG}").status_code == 404
     assert client_for(seeded_app, cast.member).get(f"/lessons/{SLUG}/edit").status_code == 404
