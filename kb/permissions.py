@@ -120,7 +120,9 @@ def nothing_visible() -> ColumnElement[bool]:
     return false()
 
 
-def _is_author(viewer: Viewer, entry: Entry | None) -> bool:
+def is_author(viewer: Viewer | None, entry: Entry | None) -> bool:
+    """Whether the signed-in `viewer` wrote `entry`."""
+    viewer = viewer or ANONYMOUS
     return entry is not None and viewer.is_authenticated and entry.author_id == viewer.user_id
 
 
@@ -129,10 +131,10 @@ ACTION_RULES: dict[str, Callable[[Viewer, Entry | None], bool]] = {
     "entry.create": lambda viewer, entry: viewer.is_authenticated,
     "entry.edit": lambda viewer, entry: (
         viewer.is_staff
-        or (_is_author(viewer, entry) and entry is not None and entry.status in AUTHOR_EDITABLE_STATUSES)
+        or (is_author(viewer, entry) and entry is not None and entry.status in AUTHOR_EDITABLE_STATUSES)
     ),
     "entry.submit": lambda viewer, entry: (
-        _is_author(viewer, entry) and entry is not None and entry.status in AUTHOR_EDITABLE_STATUSES
+        is_author(viewer, entry) and entry is not None and entry.status in AUTHOR_EDITABLE_STATUSES
     ),
     # Moderation: publish, return or reject a submission; set visibility and status.
     "entry.moderate": lambda viewer, entry: viewer.is_staff,

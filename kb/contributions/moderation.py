@@ -18,6 +18,7 @@ from kb.entries.models import Entry, Lesson, Review, Revision
 from kb.entries.service import rerender_entries_linking_to
 from kb.entries.vocabulary import STATUSES, VISIBILITIES
 from kb.extensions import db
+from kb.permissions import viewer_for, visible_entries
 from kb.users.models import User
 
 PUBLISHABLE_VISIBILITIES = ("public", "members", "panel")
@@ -47,7 +48,11 @@ def reviews_for_panels() -> list[Review]:
 
 def contributions_of(user: User) -> list[Entry]:
     """The entries `user` wrote, most recently changed first."""
-    query = select(Entry).where(Entry.author_id == user.id).order_by(Entry.updated_at.desc(), Entry.id.desc())
+    query = (
+        select(Entry)
+        .where(Entry.author_id == user.id, visible_entries(viewer_for(user)))
+        .order_by(Entry.updated_at.desc(), Entry.id.desc())
+    )
     return list(db.session.scalars(query))
 
 

@@ -36,7 +36,7 @@ from kb.entries.queries import revision_of
 from kb.entries.service import current_revision
 from kb.entries.vocabulary import KIND_PLURALS, STATUSES, VISIBILITIES
 from kb.extensions import csrf, db
-from kb.permissions import can, current_viewer
+from kb.permissions import can, current_viewer, is_author
 from kb.users.routes import safe_next
 from kb.users.service import PermissionDeniedError
 
@@ -186,7 +186,7 @@ def edit(plural: str, slug: str) -> Page | Response:
     viewer = current_viewer()
     if can(viewer, "entry.set-restricted-fields", entry):
         return _edit_document(entry)
-    own_lesson = isinstance(entry, Lesson) and entry.author_id == viewer.user_id
+    own_lesson = isinstance(entry, Lesson) and is_author(viewer, entry)
     # An author whose lesson left draft while they typed still gets their text back (below).
     if not isinstance(entry, Lesson) or not (
         can(viewer, "entry.edit", entry) or (own_lesson and request.method == "POST")
@@ -247,7 +247,7 @@ def submit(slug: str) -> Response:
     """Send the author's draft or returned lesson to the moderators, unchanged."""
     entry = _load("lessons", slug)
     back = safe_next(request.form.get("back")) or url_for(".mine")
-    if entry.status == "submitted" and entry.author_id == current_user.id:
+    if entry.status == "submitted" and is_author(current_viewer(), entry):
         flash(f'"{entry.title}" is already waiting for the moderators.', "info")
         return redirect(back, code=303)
     try:
