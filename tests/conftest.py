@@ -21,6 +21,8 @@ from kb import create_app
 from kb.config import PROJECT_ROOT
 from kb.content.service import import_directory
 from kb.extensions import db
+from kb.mail import Mail
+from tests.accounts import Cast, make_cast
 
 SEED_CONTENT = PROJECT_ROOT / "content"
 # Settings read from the environment; tests set what they need explicitly.
@@ -145,3 +147,22 @@ def client(seeded_app: Flask) -> FlaskClient:
 def empty_client(app: Flask) -> FlaskClient:
     """A test client on the empty app."""
     return app.test_client()
+
+
+@pytest.fixture
+def cast(seeded_app: Flask) -> Cast:
+    """One account per role on the seeded app (see `tests.accounts.make_cast`)."""
+    return make_cast()
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[Mail]:
+    """Mail that left after a commit, kept here instead of being delivered."""
+    outbox: list[Mail] = []
+
+    def keep(mail: Mail) -> bool:
+        outbox.append(mail)
+        return True
+
+    monkeypatch.setattr("kb.mail.send_now", keep)
+    return outbox

@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from kb.audit.models import AuditEvent
 from kb.audit.service import record_event
 from kb.extensions import db
-from kb.mail import Mail
 from kb.users.models import Organisation, User
-from tests.accounts import login_as, make_cast, make_user, organisation
+from tests.accounts import login_as, make_user, organisation
 from tests.web.dom import main_of, parse
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -69,26 +68,8 @@ def table_rows(response) -> list[list[str]]:
 
 
 @pytest.fixture
-def cast(seeded_app):
-    return make_cast()
-
-
-@pytest.fixture
 def admin_client(client, cast):
     return login_as(client, cast.admin)
-
-
-@pytest.fixture
-def sent(monkeypatch) -> list[Mail]:
-    """Mail that left after a commit."""
-    outbox: list[Mail] = []
-
-    def send_now(mail: Mail) -> bool:
-        outbox.append(mail)
-        return True
-
-    monkeypatch.setattr("kb.mail.send_now", send_now)
-    return outbox
 
 
 # --- Who may see the admin area ---------------------------------------------------------

@@ -8,12 +8,11 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-import kb.mail
 from kb.audit.models import AuditEvent
 from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.entries.models import Entry, Revision
 from kb.extensions import db
-from tests.accounts import login_as, make_cast
+from tests.accounts import login_as
 from tests.web import seed
 from tests.web.dom import main_of, parse
 
@@ -33,18 +32,6 @@ LESSON = {
     "event_date": "2013-04",
 }
 SLUG = "rota-gaps-went-unreported-for-weeks"
-
-
-@pytest.fixture
-def cast(seeded_app):
-    return make_cast()
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    outbox: list[kb.mail.Mail] = []
-    monkeypatch.setattr(kb.mail, "send_now", lambda mail: outbox.append(mail) or True)
-    return outbox
 
 
 def client_for(app, user=None):
