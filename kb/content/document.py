@@ -324,19 +324,27 @@ def _map_front_matter(node: yaml.Node | None) -> _FrontMatterMap:
     return mapped
 
 
+def level_two_headings(lines: list[str]) -> list[re.Match[str] | None]:
+    """For each line, its `## heading` match, or None; lines inside code fences never match."""
+    matches: list[re.Match[str] | None] = []
+    fence: str | None = None
+    for line in lines:
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            fence = None if fence and marker.startswith(fence) else (fence or marker)
+        matches.append(None if fence or fence_match else _HEADING_2.match(line))
+    return matches
+
+
 def _split_lesson_body(body: str, first_line: int, report: Callable[[int, str], None]) -> dict[str, str]:
     """Cut a lesson's body into its four sections, reporting any that are missing or odd."""
     by_label = {label.lower(): key for key, label in LESSON_SECTIONS.items()}
     sections: dict[str, list[str]] = {}
     heading_lines: dict[str, int] = {}
     current: str | None = None
-    fence: str | None = None
-    for offset, line in enumerate(body.split("\n")):
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            fence = None if fence and marker.startswith(fence) else (fence or marker)
-        heading = None if fence or fence_match else _HEADING_2.match(line)
+    lines = body.split("\n")
+    for offset, (line, heading) in enumerate(zip(lines, level_two_headings(lines), strict=True)):
         if heading:
             label = heading.group(1)
             key = by_label.get(label.lower())

@@ -7,8 +7,6 @@ kept, never a stack trace.
 
 from __future__ import annotations
 
-import re
-
 from flask_wtf import FlaskForm
 from wtforms import (
     Field,
@@ -23,7 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from kb.content.document import normalise_tag
+from kb.content.document import level_two_headings, normalise_tag
 from kb.dates import BadDateError, PartialDate
 from kb.entries.vocabulary import LESSON_SECTIONS
 
@@ -44,8 +42,6 @@ PUBLISH_VISIBILITIES: dict[str, str] = {
     "public": "Everyone",
     "panel": "A review panel only",
 }
-_SECTION_HEADING = re.compile(r"^##(?!#)")
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 
 
 class MaxChars:
@@ -69,18 +65,13 @@ def section_headings_check(form: FlaskForm, field: Field) -> None:
 
     Raises ValidationError naming the line; headings inside a section use `###`.
     """
-    fence: str | None = None
-    for number, line in enumerate((field.data or "").splitlines(), start=1):
-        match = _FENCE.match(line)
-        if match:
-            marker = match.group(1)
-            fence = None if fence and marker.startswith(fence) else (fence or marker)
-            continue
-        if fence is None and _SECTION_HEADING.match(line):
-            raise ValidationError(
-                f"{field.label.text}, line {number}: '##' starts a new section of the lesson; "
-                "use '###' for a heading inside this section."
-            )
+    headings = level_two_headings((field.data or "").splitlines())
+    number = next((index for index, heading in enumerate(headings, start=1) if heading), None)
+    if number is not None:
+        raise ValidationError(
+            f"{field.label.text}, line {number}: '##' starts a new section of the lesson; "
+            "use '###' for a heading inside this section."
+        )
 
 
 def partial_date_check(form: FlaskForm, field: Field) -> None:
