@@ -35,6 +35,11 @@ class Mail:
     body: str
 
 
+def site_link(path: str) -> str:
+    """An absolute link to `path` on the configured `SITE_URL`, never the request's Host header."""
+    return f"{current_app.config['SITE_URL']}{path}"
+
+
 def queue_mail(mail: Mail) -> None:
     """Send `mail` once the current database transaction commits; drop it on rollback."""
     db.session.info.setdefault(_OUTBOX, []).append(mail)

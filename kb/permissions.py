@@ -158,6 +158,16 @@ def can(viewer: Viewer | None, action: str, entry: Entry | None = None) -> bool:
     return rule(viewer, entry)
 
 
+class PermissionDeniedError(PermissionError):
+    """The actor may not do this; raised by services through `require`."""
+
+
+def require(actor: User | None, action: str, entry: Entry | None = None) -> None:
+    """Raise `PermissionDeniedError` unless `actor` may do `action` (to `entry`): the services' check."""
+    if not can(viewer_for(actor), action, entry):
+        raise PermissionDeniedError(action)
+
+
 @dataclass(frozen=True)
 class LinkEnd:
     """What deciding whether a link is shown needs to know about either end of it."""

@@ -36,7 +36,7 @@ from kb.entries.models import Review
 from kb.extensions import db
 from kb.pages import int_arg
 from kb.pagination import pagination_params
-from kb.permissions import can, current_viewer
+from kb.permissions import PermissionDeniedError, can, current_viewer
 from kb.users import service
 from kb.users.forms import ConfirmForm
 from kb.users.models import ORGANISATION_TYPES, ROLES, Organisation, User
@@ -91,7 +91,7 @@ def _commit_or_message(change: Callable[[], object]) -> str | None:
     """Run one service verb and commit; on `AccountError` roll back and return its message."""
     try:
         change()
-    except service.PermissionDeniedError:
+    except PermissionDeniedError:
         db.session.rollback()
         abort(404)
     except service.AccountError as error:

@@ -12,13 +12,13 @@ from sqlalchemy.orm import selectinload
 
 from kb.audit.service import record_event
 from kb.contributions.notices import tell_published, tell_rejected, tell_returned
-from kb.contributions.service import ContributionError, current_document, mark_status, require, store_document
+from kb.contributions.service import ContributionError, current_document, mark_status, store_document
 from kb.dates import utcnow
 from kb.entries.models import Entry, Lesson, Review, Revision
 from kb.entries.service import rerender_entries_linking_to
 from kb.entries.vocabulary import STATUSES, VISIBILITIES
 from kb.extensions import db
-from kb.permissions import viewer_for, visible_entries
+from kb.permissions import require, viewer_for, visible_entries
 from kb.users.models import User
 
 PUBLISHABLE_VISIBILITIES = ("public", "members", "panel")

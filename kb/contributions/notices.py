@@ -10,16 +10,11 @@ from flask import current_app
 
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KINDS, STATUSES, VISIBILITIES
-from kb.mail import Mail, queue_mail
+from kb.mail import Mail, queue_mail, site_link
 from kb.users.models import User
 
 CONTRIBUTIONS_PATH = "/account/contributions"
 """The author's "my contributions" page (the `contributions.mine` route)."""
-
-
-def site_link(path: str) -> str:
-    """An absolute link to `path` on the configured site address."""
-    return f"{current_app.config['SITE_URL']}{path}"
 
 
 def edit_path(entry: Entry) -> str:

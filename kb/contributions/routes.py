@@ -36,9 +36,8 @@ from kb.entries.queries import revision_of
 from kb.entries.service import current_revision
 from kb.entries.vocabulary import KIND_PLURALS, STATUSES, VISIBILITIES
 from kb.extensions import csrf, db
-from kb.permissions import can, current_viewer, is_author
+from kb.permissions import PermissionDeniedError, can, current_viewer, is_author
 from kb.users.routes import safe_next
-from kb.users.service import PermissionDeniedError
 
 blueprint = Blueprint("contributions", __name__)
 PLURALS = "any(lessons, reviews, papers)"

@@ -37,9 +37,8 @@ from kb.entries.service import (
 from kb.entries.vocabulary import KIND_PLURALS, LESSON_SECTIONS
 from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
-from kb.permissions import can, viewer_for, visible_entries
+from kb.permissions import require, viewer_for, visible_entries
 from kb.users.models import User
-from kb.users.service import PermissionDeniedError
 
 SLUG_MAX = 80
 
@@ -83,12 +82,6 @@ class LessonFields:
     tags: list[str]
     region: str | None = None
     event_date: PartialDate | None = None
-
-
-def require(actor: User, action: str, entry: Entry | None = None) -> None:
-    """Raise `PermissionDeniedError` unless `actor` may do `action` (to `entry`)."""
-    if not can(viewer_for(actor), action, entry):
-        raise PermissionDeniedError(action)
 
 
 def clean_text(text: str | None) -> str:

@@ -17,8 +17,8 @@ from kb.audit.service import record_event
 from kb.dates import utcnow
 from kb.entries.models import Entry, Review
 from kb.extensions import db
-from kb.mail import Mail, queue_mail
-from kb.permissions import can, viewer_for
+from kb.mail import Mail, queue_mail, site_link
+from kb.permissions import require
 from kb.users import totp
 from kb.users.models import ROLES, STAFF_ROLES, Organisation, PanelMembership, RecoveryCode, User
 from kb.users.passwords import hash_password, password_problems, verify_password
@@ -32,16 +32,6 @@ class AccountError(ValueError):
     """Something the person asked for cannot be done; the message says why."""
 
 
-class PermissionDeniedError(PermissionError):
-    """The actor may not do this."""
-
-
-def require(actor: User | None, action: str) -> None:
-    """Raise `PermissionDeniedError` unless `actor` may do `action` (see `permissions.ACTION_RULES`)."""
-    if not can(viewer_for(actor), action):
-        raise PermissionDeniedError(action)
-
-
 def normalise_email(email: str) -> str:
     """An email as kb compares it: trimmed, lower case."""
     return email.strip().lower()
@@ -52,21 +42,16 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
-def _site_link(path: str, token: str) -> str:
-    """An absolute link on the configured site address, never the request's Host header."""
-    return f"{current_app.config['SITE_URL']}{path}{token}"
-
-
 def invite_link(user: User) -> str:
     """The one-time link where an invited person sets their password."""
     token = make_token(current_app.config["SECRET_KEY"], user.id, "invite", user.password_hash)
-    return _site_link(INVITE_PATH, token)
+    return site_link(INVITE_PATH + token)
 
 
 def reset_link(user: User) -> str:
     """The one-time link where a person chooses a new password."""
     token = make_token(current_app.config["SECRET_KEY"], user.id, "reset", user.password_hash)
-    return _site_link(RESET_PATH, token)
+    return site_link(RESET_PATH + token)
 
 
 def _check_password(user: User, password: str, role: str | None = None) -> None:

@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 from sqlalchemy import select
 
-import kb.mail
 from kb.audit.models import AuditEvent
 from kb.content.document import parse_document, serialise_document
 from kb.contributions.moderation import publish_entry, reject_entry, return_entry, submitted_lessons
@@ -27,9 +26,7 @@ from kb.dates import PartialDate
 from kb.entries.models import Entry
 from kb.entries.service import current_revision
 from kb.extensions import db
-from kb.permissions import ANONYMOUS, can_view_entry, viewer_for
-from kb.users.service import PermissionDeniedError
-from tests.accounts import make_cast
+from kb.permissions import ANONYMOUS, PermissionDeniedError, can_view_entry, viewer_for
 from tests.web import seed
 
 FIELDS = LessonFields(
@@ -46,19 +43,6 @@ FIELDS = LessonFields(
     event_date=PartialDate(2013, 4),
 )
 PUBLIC_LESSON = seed.a_lesson_with_a_source_paper()
-
-
-@pytest.fixture
-def cast(seeded_app):
-    return make_cast()
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Mail delivered after each commit, instead of being printed."""
-    outbox: list[kb.mail.Mail] = []
-    monkeypatch.setattr(kb.mail, "send_now", lambda mail: outbox.append(mail) or True)
-    return outbox
 
 
 def events(entry: Entry, action: str) -> list[AuditEvent]:
