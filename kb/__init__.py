@@ -31,6 +31,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.database import init_database
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
+    from kb.search import lifecycle as search_lifecycle
+    from kb.search.routes import blueprint as search_blueprint
     from kb.taxonomy.routes import blueprint as taxonomy_blueprint
     from kb.users import sessions
     from kb.users.routes import blueprint as auth_blueprint
@@ -41,9 +43,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     security.init_app(app)
     mail.init_app(app)
+    search_lifecycle.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
-    for blueprint in (entries_blueprint, taxonomy_blueprint, auth_blueprint, contributions_blueprint, admin_blueprint):
+    for blueprint in (
+        entries_blueprint,
+        search_blueprint,
+        taxonomy_blueprint,
+        auth_blueprint,
+        contributions_blueprint,
+        admin_blueprint,
+    ):
         app.register_blueprint(blueprint)
     return app

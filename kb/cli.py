@@ -11,6 +11,8 @@ from flask.cli import AppGroup
 
 from kb.content.service import content_files, export_directory, import_directory
 from kb.extensions import db
+from kb.search.cli import search_cli
+from kb.search.lifecycle import ensure_index
 
 content_cli = AppGroup("content", help="Import and export entries as Markdown files.")
 
@@ -26,6 +28,7 @@ def import_command(directory: Path | None) -> None:
     with click.progressbar(length=total, label=f"Importing {directory}", file=sys.stderr) as bar:
         report = import_directory(directory, on_file=lambda path: bar.update(1))
     db.session.commit()
+    ensure_index(current_app, mode="inline")
     for problem in report.problems:
         click.echo(str(problem), err=True)
     click.echo(f"Import finished: {report.summary()}.")
@@ -99,3 +102,4 @@ def init_app(app: Flask) -> None:
     """Register the command groups."""
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(search_cli)

@@ -119,6 +119,13 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         or str(PROJECT_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"),
         "AUTO_MIGRATE": env("KB_AUTO_MIGRATE", "1") != "0",
         "ENTRIES_PER_PAGE": 20,
+        "RESULTS_PER_PAGE": 10,
+        # How long a save waits for another process to finish writing the index before it
+        # leaves its change queued for the next writer.
+        "SEARCH_LOCK_TIMEOUT": float(env("SEARCH_LOCK_TIMEOUT", "10")),
+        # A missing or damaged index is rebuilt from the database: "background" (the site
+        # keeps serving and the search page says so), "inline" (before serving) or "off".
+        "SEARCH_REBUILD_AT_START": env("SEARCH_REBUILD_AT_START", "background"),
         "SITE_NAME": "kb",
         "SITE_TAGLINE": "Lessons learned and consultation",
     }

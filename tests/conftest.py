@@ -55,6 +55,7 @@ def _settings(folder: Path, database: Path, **extra: object) -> dict[str, object
         "CONTENT_DIR": str(folder / "content"),
         "SECRET_KEY": "test-secret-key",
         "AUTO_MIGRATE": False,
+        "SEARCH_REBUILD_AT_START": "inline",
         **extra,
     }
 
@@ -102,6 +103,9 @@ def make_app(folder: Path, template: Path, **extra: object) -> Flask:
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "kb.sqlite3"
     shutil.copy(template, database)
+    template_index = template.parent / "search_index"
+    if template_index.is_dir() and not (folder / "search_index").exists():
+        shutil.copytree(template_index, folder / "search_index", ignore=shutil.ignore_patterns("*.lock"))
     application = create_app(_settings(folder, database, **extra))
     application.test_client_class = IsolatedClient
     return application

@@ -8,12 +8,13 @@ from werkzeug.wrappers import Response
 from kb.entries import queries
 from kb.entries.contents import page_contents
 from kb.entries.diff import diff_texts
-from kb.entries.models import Entry
+from kb.entries.models import Entry, Lesson
 from kb.entries.service import current_revision, past_rendering
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.pages import int_arg
 from kb.pagination import pagination_params
-from kb.permissions import current_viewer
+from kb.permissions import Viewer, current_viewer
+from kb.search import service as search
 
 blueprint = Blueprint("entries", __name__)
 KIND_BY_PLURAL = {plural: kind for kind, plural in KIND_PLURALS.items()}
@@ -60,6 +61,15 @@ def list_kind(plural: str) -> str:
     )
 
 
+def similar_entries(viewer: Viewer, entry: Entry) -> dict[str, list[Entry]]:
+    """Entries like this one by their words; for a lesson, first those from other regions or years."""
+    elsewhere = search.similar_lessons_elsewhere(viewer, entry) if isinstance(entry, Lesson) else []
+    return {
+        "similar_elsewhere": elsewhere,
+        "similar": search.related(viewer, entry, exclude=[other.id for other in elsewhere]),
+    }
+
+
 def _load(slug: str) -> Entry:
     entry = queries.visible_entry(current_viewer(), slug)
     if entry is None:
@@ -89,6 +99,7 @@ def show(plural: str, slug: str) -> str | Response:
         revision_count=queries.revision_count(entry),
         related=queries.related_entries(viewer, entry),
         backlinks=queries.backlinks(viewer, entry),
+        **similar_entries(viewer, entry),
     )
 
 

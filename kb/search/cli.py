@@ -1,0 +1,77 @@
+"""`flask --app kb search ...`: rebuild the index, check it against the database, drain the queue."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from kb.search.indexing import check, drain, rebuild
+from kb.search.lifecycle import index_store
+from kb.search.storage import IndexUnavailableError, LockTimeoutError
+
+search_cli = AppGroup("search", help="Build, check and update the search index.")
+
+
+@search_cli.command("rebuild")
+def rebuild_command() -> None:
+    """Build a new index from the database and swap it in; search keeps working meanwhile."""
+    store = index_store()
+    bar: click._termui_impl.ProgressBar[int] | None = None
+
+    def start(total: int) -> None:
+        nonlocal bar
+        bar = click.progressbar(length=total, label="Indexing entries", file=sys.stderr)
+        bar.__enter__()
+
+    try:
+        count = rebuild(store, total=start, on_progress=lambda done: bar.update(done) if bar else None)
+    except LockTimeoutError:
+        raise click.ClickException("another rebuild is running; wait for it to finish") from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(
+        f"Search index rebuilt: {count} entries, now in use ({store.root / (store.current_generation() or '')})."
+    )
+
+
+@search_cli.command("check")
+def check_command() -> None:
+    """Report entries missing from, stale in, or extra in the index; exit 1 when any are."""
+    try:
+        report = check(index_store())
+    except IndexUnavailableError as problem:
+        click.echo(f"{problem}. Run `flask --app kb search rebuild`.", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{report.entries} entries in the database, {report.indexed} in the index, {report.pending} changes queued."
+    )
+    for label, items in (("missing from the index", report.missing), ("stale in the index", report.stale)):
+        if items:
+            click.echo(
+                f"{len(items)} {label}: entry ids {', '.join(map(str, items[:50]))}{' ...' if len(items) > 50 else ''}"
+            )
+    if report.extra:
+        click.echo(f"{len(report.extra)} in the index but not in the database: ids {', '.join(report.extra[:50])}")
+    for entry_id, error in report.failed:
+        click.echo(f"entry {entry_id} failed to index: {error}")
+    if report.in_step:
+        click.echo("The index is in step with the database.")
+    else:
+        click.echo("Run `flask --app kb search rebuild` to rebuild the index from the database.")
+        sys.exit(1)
+
+
+@search_cli.command("drain")
+def drain_command() -> None:
+    """Index every queued change now (saves normally do this themselves)."""
+    try:
+        report = drain(index_store(), timeout=current_app.config["SEARCH_LOCK_TIMEOUT"], merge_in_background=False)
+    except (LockTimeoutError, IndexUnavailableError) as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(f"Indexed {report.indexed} queued entries; {len(report.failed)} failed.")
+    if report.failed:
+        sys.exit(1)

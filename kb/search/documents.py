@@ -1,0 +1,101 @@
+"""What the index holds for one entry: built from the database row, the only source of truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from kb.entries.models import Entry, Lesson, Review
+from kb.search.schema import WeightedParts
+from kb.search.text import facet_key, plain_text
+
+PART_WEIGHTS: dict[str, float] = {
+    "title": 3.0,
+    "summary": 2.0,
+    "lesson": 2.0,
+    "recommendation": 1.5,
+    "tags": 1.5,
+    "driving_event": 1.0,
+    "evidence": 1.0,
+    "body": 1.0,
+    "terms_of_reference": 1.0,
+    "organisation": 1.0,
+    "sources": 1.0,
+}
+"""How much a word counts for, by the part of the entry it appears in."""
+
+
+def entry_texts(entry: Entry) -> dict[str, str]:
+    """Every Markdown text of an entry, in page order, keyed as in `PART_WEIGHTS` (empty ones left out)."""
+    texts = {"summary": entry.summary}
+    if isinstance(entry, Lesson):
+        texts |= {
+            "driving_event": entry.driving_event,
+            "lesson": entry.lesson_text,
+            "recommendation": entry.recommendation,
+            "evidence": entry.evidence,
+        }
+    texts["body"] = entry.body
+    if isinstance(entry, Review) and entry.terms_of_reference:
+        texts["terms_of_reference"] = entry.terms_of_reference
+    return {key: text for key, text in texts.items() if text and text.strip()}
+
+
+def weighted_parts(entry: Entry) -> WeightedParts:
+    """The catch-all field's value: each text of the entry as plain words, with its weight."""
+    parts: list[tuple[str, float]] = [(entry.title, PART_WEIGHTS["title"])]
+    parts += [(plain_text(text), PART_WEIGHTS[key]) for key, text in entry_texts(entry).items()]
+    if entry.tags:
+        parts.append((" ".join(tag.label for tag in entry.tags), PART_WEIGHTS["tags"]))
+    if entry.organisation:
+        parts.append((entry.organisation, PART_WEIGHTS["organisation"]))
+    sources = " ".join(source.get("title") or "" for source in entry.sources or [])
+    if sources.strip():
+        parts.append((sources, PART_WEIGHTS["sources"]))
+    return parts
+
+
+def entry_date(entry: Entry) -> dt.datetime:
+    """The date an entry is listed and sorted by: when it happened, else when it was published or made."""
+    if entry.event_date is not None:
+        return dt.datetime.combine(entry.event_date, dt.time())
+    moment = entry.published_at or entry.created_at
+    return moment.replace(tzinfo=None)
+
+
+def panel_of(entry: Entry) -> int | None:
+    """The review whose panel may read the entry when its visibility is `panel`."""
+    return entry.id if entry.kind == "review" else entry.review_id
+
+
+def index_document(entry: Entry) -> dict[str, Any]:
+    """The fields to index for `entry` (its tags and their themes loaded), with a fingerprint."""
+    date = entry_date(entry)
+    themes = sorted({tag.theme.slug for tag in entry.tags if tag.theme is not None})
+    document: dict[str, Any] = {
+        "id": str(entry.id),
+        "text": weighted_parts(entry),
+        "title": entry.title,
+        "kind": entry.kind,
+        "tag": " ".join(tag.slug for tag in entry.tags),
+        "theme": " ".join(themes),
+        "region": facet_key(entry.region) if entry.region else "",
+        "organisation": facet_key(entry.organisation) if entry.organisation else "",
+        "year": str(date.year),
+        "date": date,
+        "updated": entry.updated_at.replace(tzinfo=None),
+        "status": entry.status,
+        "visibility": entry.visibility,
+        "author": str(entry.author_id) if entry.author_id is not None else "",
+        "panel": str(panel_of(entry) or ""),
+    }
+    document["fingerprint"] = fingerprint(document)
+    return {key: value for key, value in document.items() if value != ""}
+
+
+def fingerprint(document: dict[str, Any]) -> str:
+    """A short hash of what was indexed, so `search check` can tell a stale document."""
+    payload = json.dumps(document, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,163 @@
+"""Keeping the index in step with the database: session hooks, the drain after commit, start-up checks.
+
+A flush that changes an entry (its fields, tags or revisions) or a tag or theme queues
+the entries concerned in the same transaction. After the commit the queue is drained
+under the writer lock, so a save that returns is already searchable; a rollback takes
+its queue rows with it, so the index never sees rolled-back data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import Session, UOWTransaction
+
+from kb.dates import utcnow
+from kb.entries.models import Entry, Revision, entry_tags
+from kb.search.indexing import drain, rebuild
+from kb.search.models import SearchQueueItem
+from kb.search.storage import IndexStore, IndexUnavailableError, LockTimeoutError
+from kb.taxonomy.models import Tag, Theme
+
+log = logging.getLogger(__name__)
+
+_QUEUED = "kb_search_queued"
+_EXTENSION = "kb_search"
+
+
+def index_store(app: Flask | None = None) -> IndexStore:
+    """The app's index store."""
+    return (app or current_app).extensions[_EXTENSION]
+
+
+def _changed(session: Session, instance: object) -> bool:
+    return instance in session.new or instance in session.deleted or session.is_modified(instance)
+
+
+def _entries_touched(session: Session) -> set[int]:
+    """Ids of entries whose index document this flush may have changed."""
+    touched: set[int] = set()
+    tag_ids: set[int] = set()
+    theme_ids: set[int] = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, Entry) and _changed(session, instance):
+            touched.add(instance.id)
+        elif isinstance(instance, Revision):
+            touched.add(instance.entry_id)
+        elif isinstance(instance, Tag) and instance not in session.new and _changed(session, instance):
+            tag_ids.add(instance.id)
+        elif isinstance(instance, Theme) and instance not in session.new and _changed(session, instance):
+            theme_ids.add(instance.id)
+    if theme_ids:
+        tag_ids |= set(session.connection().scalars(select(Tag.id).where(Tag.theme_id.in_(theme_ids))))
+    if tag_ids:
+        touched |= set(
+            session.connection().scalars(select(entry_tags.c.entry_id).where(entry_tags.c.tag_id.in_(tag_ids)))
+        )
+    touched.discard(None)  # type: ignore[arg-type]
+    return touched
+
+
+def _queue_after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    touched = _entries_touched(session)
+    if not touched:
+        return
+    now = utcnow()
+    session.connection().execute(
+        insert(SearchQueueItem), [{"entry_id": entry_id, "queued_at": now, "attempts": 0} for entry_id in touched]
+    )
+    session.info[_QUEUED] = True
+
+
+def _drain_after_commit(session: Session) -> None:
+    if not session.info.pop(_QUEUED, False) or not has_app_context():
+        return
+    drain_now(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _forget_queue(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_QUEUED, None)
+
+
+def drain_now(app: Flask) -> bool:
+    """Index whatever is queued, waiting a while for the writer lock; True when the queue was emptied.
+
+    Never raises: a change that cannot be indexed now stays queued, is logged, and is
+    picked up by the next drain in any process.
+    """
+    try:
+        report = drain(index_store(app), timeout=app.config["SEARCH_LOCK_TIMEOUT"])
+    except LockTimeoutError:
+        log.warning("Search index is busy; queued changes will be indexed by the next save or search")
+        return False
+    except IndexUnavailableError as problem:
+        log.warning("Search index not updated: %s", problem)
+        ensure_index(app)
+        return False
+    except Exception:
+        log.exception("Indexing queued changes failed; they stay queued")
+        return False
+    for entry_id, error in report.failed:
+        log.error("Entry %s could not be indexed: %s", entry_id, error)
+    return not report.failed
+
+
+def ensure_index(app: Flask, mode: str | None = None) -> str | None:
+    """Check the index in use; when it is missing or damaged, rebuild it.
+
+    `mode` is "inline", "background" or "off" (default: the `SEARCH_REBUILD_AT_START`
+    setting). Returns what was wrong, or None when the index was fine.
+    """
+    store = index_store(app)
+    problem = store.status()
+    if problem is None:
+        return None
+    if store.rebuild_running():
+        return problem
+    mode = mode or app.config["SEARCH_REBUILD_AT_START"]
+    if mode == "off":
+        log.warning("%s; run `flask --app kb search rebuild`", problem)
+        return problem
+    log.warning("%s; rebuilding it from the database", problem)
+    if mode == "inline":
+        _rebuild_logged(app)
+    else:
+        threading.Thread(target=_rebuild_logged, args=(app,), name="kb-search-rebuild", daemon=True).start()
+    return problem
+
+
+def _rebuild_logged(app: Flask) -> None:
+    with app.app_context():
+        try:
+            count = rebuild(index_store(app))
+        except LockTimeoutError:
+            return
+        except Exception:
+            log.exception("Rebuilding the search index failed")
+            return
+        log.warning("Search index rebuilt: %s entries", count)
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its index store, queue index changes on flush, drain after commit, check the index."""
+    app.extensions[_EXTENSION] = IndexStore(Path(app.config["SEARCH_INDEX_DIR"]))
+    if not event.contains(Session, "after_flush", _queue_after_flush):
+        event.listen(Session, "after_flush", _queue_after_flush)
+        event.listen(Session, "after_commit", _drain_after_commit)
+        event.listen(Session, "after_soft_rollback", _forget_queue)
+    if app.config["SEARCH_REBUILD_AT_START"] == "inline":
+        with app.app_context():
+            ensure_index(app)
+        return
+    checked = threading.Event()
+
+    @app.before_request
+    def _check_index_once() -> None:
+        if not checked.is_set():
+            checked.set()
+            ensure_index(app)

@@ -1,0 +1,130 @@
+"""The search page, its help page, and the labels its facets are shown with."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from sqlalchemy import select
+
+from kb.entries.models import Entry
+from kb.entries.vocabulary import KINDS, STATUSES
+from kb.extensions import db
+from kb.pages import int_arg
+from kb.pagination import Page, pagination_params
+from kb.permissions import current_viewer
+from kb.search.schema import FACET_FIELDS
+from kb.search.service import SORTS, FacetCount, SearchRequest, SearchResults, SearchUnavailableError, search
+from kb.search.text import facet_key
+from kb.taxonomy.models import Tag, Theme
+
+blueprint = Blueprint("search", __name__)
+
+FACET_TITLES = {"kind": "Type", "theme": "Theme", "tag": "Tag", "region": "Region", "year": "Year", "status": "Status"}
+MAX_FACET_VALUES = 10
+"""Values a facet shows before the rest are folded under "more"."""
+
+
+def read_request() -> SearchRequest:
+    """The search asked for in the query string; anything unrecognised is ignored."""
+    chosen: dict[str, list[str]] = {}
+    for name in FACET_FIELDS:
+        values = [value.strip().lower() for value in request.args.getlist(name) if value.strip()]
+        if values:
+            chosen[name] = sorted(set(values))[:10]
+    sort = request.args.get("sort", "")
+    text = request.args.get("q", "")
+    return SearchRequest(
+        text=text,
+        facets=chosen,
+        sort=sort if sort in SORTS else ("relevance" if text.strip() else "newest"),
+        page=int_arg("page", 1) or 1,
+        per_page=current_app.config["RESULTS_PER_PAGE"],
+        exact=request.args.get("exact") == "1",
+    )
+
+
+def search_url(wanted: SearchRequest, **changes: Any) -> str:
+    """The bookmarkable URL of `wanted` with some arguments changed (page resets unless given)."""
+    args: dict[str, Any] = {
+        "q": wanted.text or None,
+        "sort": wanted.sort,
+        **{k: list(v) for k, v in wanted.facets.items()},
+    }
+    args["sort"] = None if args["sort"] == ("relevance" if wanted.text.strip() else "newest") else args["sort"]
+    args.update(changes)
+    return url_for("search.results", **{key: value for key, value in args.items() if value not in (None, [], "")})
+
+
+def toggle_url(wanted: SearchRequest, fieldname: str, value: str) -> str:
+    """The URL that adds `value` to the chosen facets, or removes it when it is already chosen."""
+    values = set(wanted.facets.get(fieldname, []))
+    values ^= {value}
+    return search_url(wanted, **{fieldname: sorted(values)})
+
+
+def facet_labels(results: SearchResults) -> dict[str, dict[str, str]]:
+    """Readable labels for the facet values on this page, from the vocabulary and the database."""
+    shown = {name: [count.value for count in counts] for name, counts in results.facets.items()}
+    labels: dict[str, dict[str, str]] = {
+        "kind": {value: KINDS.get(value, value) for value in shown.get("kind", [])},
+        "status": {value: STATUSES.get(value, value) for value in shown.get("status", [])},
+        "year": {value: value for value in shown.get("year", [])},
+    }
+    if shown.get("tag"):
+        labels["tag"] = dict(db.session.execute(select(Tag.slug, Tag.label).where(Tag.slug.in_(shown["tag"]))).all())
+    if shown.get("theme"):
+        rows = db.session.execute(select(Theme.slug, Theme.label).where(Theme.slug.in_(shown["theme"]))).all()
+        labels["theme"] = dict(rows)
+    if shown.get("region"):
+        regions = db.session.scalars(select(Entry.region).where(Entry.region.is_not(None)).distinct())
+        labels["region"] = {facet_key(region): region for region in regions if facet_key(region) in shown["region"]}
+    return labels
+
+
+def ordered_facets(results: SearchResults, labels: dict[str, dict[str, str]]) -> list[tuple[str, list[FacetCount]]]:
+    """Each facet's values in the order shown: years newest first, others by count then label."""
+    ordered = []
+    for name in FACET_FIELDS:
+        counts = results.facets.get(name, [])
+        if name == "year":
+            counts = sorted(counts, key=lambda count: count.value, reverse=True)
+        else:
+            named = labels.get(name, {})
+            counts = sorted(counts, key=lambda count: (-count.count, named.get(count.value, count.value).lower()))
+        ordered.append((name, counts))
+    return ordered
+
+
+@blueprint.get("/search")
+def results() -> tuple[str, int, dict[str, str]] | str:
+    """Search: one box, results with snippets, facets that combine as filters, sorting and pages."""
+    wanted = read_request()
+    try:
+        found = search(current_viewer(), wanted)
+    except SearchUnavailableError:
+        page = render_template("search/unavailable.html", wanted=wanted)
+        return page, 503, {"Retry-After": "30"}
+    page = Page(found.hits, min(max(wanted.page, 1), found.pages), wanted.per_page, found.total)
+    labels = facet_labels(found)
+    return render_template(
+        "search/results.html",
+        wanted=wanted,
+        found=found,
+        page=page,
+        labels=labels,
+        facets=ordered_facets(found, labels),
+        facet_titles=FACET_TITLES,
+        max_facet_values=MAX_FACET_VALUES,
+        search_url=search_url,
+        toggle_url=toggle_url,
+        clear_filters_url=search_url(replace(wanted, facets={})),
+        pagination=pagination_params(page, lambda number: search_url(wanted, page=number)),
+    )
+
+
+@blueprint.get("/search/help")
+def help_page() -> str:
+    """How to write a search: words, phrases, AND/OR/NOT, prefixes, misspellings and fields."""
+    return render_template("search/help.html")

@@ -1,0 +1,356 @@
+"""kb's one search interface: search with facets, suggestions and snippets; related entries.
+
+Every call takes a `Viewer` and builds the visibility filter from it
+(`query.visibility_filter`), a Whoosh query whose document set is computed once per
+searcher and passed to Whoosh as the search's filter. Nothing is filtered after paging:
+results, totals, facet counts, suggestions and snippets all come from entries inside
+that set. Entries shown are then loaded from the database through the same rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask import current_app
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from whoosh import query as q
+from whoosh.searching import Searcher
+
+from kb.entries.models import Entry, Lesson
+from kb.extensions import db
+from kb.permissions import Viewer, visible_entries
+from kb.search.documents import entry_date, entry_texts, weighted_parts
+from kb.search.lifecycle import ensure_index, index_store
+from kb.search.query import (
+    ParsedQuery,
+    facet_filter,
+    is_only_negative,
+    parse_user_query,
+    visibility_filter,
+)
+from kb.search.schema import FACET_FIELDS, text_analyzer
+from kb.search.snippets import Match, find_matches, mark, snippet
+from kb.search.storage import IndexUnavailableError, SearcherState
+from kb.search.text import facet_key, plain_text
+
+SORTS = ("relevance", "newest", "oldest")
+FEW_RESULTS = 3
+MAX_PAGE = 100
+RELATED_KEY_TERMS = 12
+_ANALYZER = text_analyzer()
+SNIPPET_LABELS = {
+    "summary": "Summary",
+    "driving_event": "Driving event",
+    "lesson": "Lesson",
+    "recommendation": "Recommendation",
+    "evidence": "Evidence",
+    "body": "Text",
+    "terms_of_reference": "Terms of reference",
+}
+
+
+class SearchUnavailableError(Exception):
+    """The index cannot be read now (it is being built or rebuilt)."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What the search page was asked: the typed text, chosen facet values, order and page."""
+
+    text: str = ""
+    facets: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+    exact: bool = False
+    """Search for exactly what was typed, even when a correction would find more."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: the entry, its title with matched words marked, and a snippet from the part that matched."""
+
+    entry: Entry
+    title: Markup
+    snippet: Markup
+    snippet_label: str | None
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    """One value of a facet with the number of results that have it."""
+
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class SearchResults:
+    """A page of results with everything the search page shows around it."""
+
+    request: SearchRequest
+    parsed: ParsedQuery
+    hits: list[Hit]
+    total: int
+    facets: dict[str, list[FacetCount]]
+    suggestion: str | None = None
+    corrected_from: str | None = None
+    broadened: bool = False
+
+    @property
+    def pages(self) -> int:
+        """How many pages the results fill (at most `MAX_PAGE`)."""
+        return min(max(1, math.ceil(self.total / self.request.per_page)), MAX_PAGE)
+
+
+def _state() -> SearcherState:
+    store = index_store()
+    try:
+        return store.searcher_state()
+    except IndexUnavailableError as problem:
+        ensure_index(current_app._get_current_object())  # type: ignore[attr-defined]
+        raise SearchUnavailableError(str(problem)) from problem
+
+
+# Document sets, cached per searcher (a new searcher starts with an empty cache)
+
+
+def docset(state: SearcherState, node: q.Query | None) -> frozenset[int]:
+    """The document numbers a filter query matches; None matches every document."""
+    if node is None:
+        return _all_docs(state)
+    if isinstance(node, q.Term):
+        key = ("term", node.fieldname, node.text)
+        if key not in state.cache:
+            state.cache[key] = frozenset(state.searcher.docs_for_query(node))
+        return state.cache[key]
+    if isinstance(node, q.And):
+        sets = sorted((docset(state, child) for child in node.subqueries), key=len)
+        return frozenset.intersection(*sets) if sets else _all_docs(state)
+    if isinstance(node, q.Or):
+        return frozenset().union(*(docset(state, child) for child in node.subqueries))
+    if isinstance(node, q.Not):
+        return _all_docs(state) - docset(state, node.query)
+    return frozenset(state.searcher.docs_for_query(node))
+
+
+def _all_docs(state: SearcherState) -> frozenset[int]:
+    if "all" not in state.cache:
+        state.cache["all"] = frozenset(state.searcher.reader().all_doc_ids())
+    return state.cache["all"]
+
+
+def _facet_values(state: SearcherState, fieldname: str) -> list[str]:
+    key = ("values", fieldname)
+    if key not in state.cache:
+        state.cache[key] = [value.decode("utf-8") for value in state.searcher.reader().lexicon(fieldname)]
+    return state.cache[key]
+
+
+def facet_counts(
+    state: SearcherState, matched: frozenset[int], chosen: dict[str, list[str]]
+) -> dict[str, list[FacetCount]]:
+    """For each facet field, its values with how many of `matched` carry each (zeros left out)."""
+    facets: dict[str, list[FacetCount]] = {}
+    for fieldname in FACET_FIELDS:
+        selected = set(chosen.get(fieldname, ()))
+        counts = []
+        for value in _facet_values(state, fieldname):
+            count = len(matched & docset(state, q.Term(fieldname, value)))
+            if count or value in selected:
+                counts.append(FacetCount(value=value, count=count, selected=value in selected))
+        facets[fieldname] = counts
+    return facets
+
+
+# Searching
+
+
+def _matched(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int]) -> frozenset[int]:
+    if parsed.query is None:
+        return allowed
+    if is_only_negative(parsed.query):
+        return allowed & docset(state, parsed.query)
+    return allowed & frozenset(state.searcher.docs_for_query(parsed.query))
+
+
+def _ranked(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], request: SearchRequest) -> list[int]:
+    """The document numbers of the requested page, best first (or by date)."""
+    page = min(max(request.page, 1), MAX_PAGE)
+    limit = page * request.per_page
+    sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
+    node = parsed.query if parsed.query is not None and not is_only_negative(parsed.query) else q.Every()
+    options: dict[str, object] = {"filter": set(allowed), "limit": limit, "terms": False}
+    if sort != "relevance":
+        options |= {"sortedby": "date", "reverse": sort == "newest"}
+    results = state.searcher.search(node, **options)
+    start = (page - 1) * request.per_page
+    return [hit.docnum for hit in results[start:limit]]
+
+
+def _positive_terms(node: q.Query, searcher: Searcher) -> set[str]:
+    """The analysed words a query looks for (not those it excludes), expanded for prefixes and fuzzy terms."""
+    if isinstance(node, q.Not):
+        return set()
+    if isinstance(node, q.AndNot):
+        return _positive_terms(node.a, searcher)
+    if isinstance(node, q.CompoundQuery):
+        return set().union(*(_positive_terms(child, searcher) for child in node.subqueries))
+    if isinstance(node, q.Phrase):
+        return set(node.words) if node.fieldname in ("text", "title") else set()
+    if getattr(node, "fieldname", None) not in ("text", "title"):
+        return set()
+    if isinstance(node, q.Term) and not isinstance(node, q.MultiTerm):
+        return {node.text}
+    expanded = node.existing_terms(searcher.reader(), expand=True)
+    return {text.decode("utf-8") if isinstance(text, bytes) else text for _, text in expanded}
+
+
+def _hit(entry: Entry, terms: set[str]) -> Hit:
+    title = mark(entry.title, find_matches(entry.title, terms, _ANALYZER))
+    best: tuple[int, str, str, list[Match]] | None = None
+    for key, markdown in entry_texts(entry).items():
+        text = plain_text(markdown)
+        matches = find_matches(text, terms, _ANALYZER)
+        if matches and (best is None or len(matches) > best[0]):
+            best = (len(matches), key, text, matches)
+    if best is None:
+        return Hit(entry=entry, title=title, snippet=snippet(plain_text(entry.summary), []), snippet_label=None)
+    _, key, text, matches = best
+    return Hit(entry=entry, title=title, snippet=snippet(text, matches), snippet_label=SNIPPET_LABELS[key])
+
+
+def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> list[Entry]:
+    ids = [int(state.searcher.stored_fields(docnum)["id"]) for docnum in docnums]
+    if not ids:
+        return []
+    query = select(Entry).where(Entry.id.in_(ids), visible_entries(viewer)).options(selectinload(Entry.tags))
+    found = {entry.id: entry for entry in db.session.scalars(query)}
+    return [found[entry_id] for entry_id in ids if entry_id in found]
+
+
+def _suggest(
+    state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], found: int
+) -> tuple[str, ParsedQuery, frozenset[int]] | None:
+    """A corrected query from the index's vocabulary that finds more visible entries, if there is one."""
+    if parsed.query is None:
+        return None
+    correction = state.searcher.correct_query(parsed.query, parsed.typed)
+    text = " ".join(correction.string.split())
+    if not text or text.lower() == parsed.typed.lower():
+        return None
+    corrected = _with_fuzzy_words(parse_user_query(text), state.searcher)
+    if corrected.query is None:
+        return None
+    matched = _matched(state, corrected, allowed)
+    return (text, corrected, matched) if len(matched) > found else None
+
+
+def _with_fuzzy_words(parsed: ParsedQuery, searcher: Searcher) -> ParsedQuery:
+    """Replace each `word~` on the text field by the indexed words within its distance.
+
+    The text field keeps its unstemmed words apart for spelling, so near spellings are
+    found there and then stemmed like every other query word.
+    """
+    if parsed.query is None:
+        return parsed
+    reader = searcher.reader()
+
+    def expand(node: q.Query) -> q.Query:
+        if not isinstance(node, q.FuzzyTerm) or node.fieldname != "text":
+            return node
+        typed = parsed.typed[node.startchar : node.endchar] if getattr(node, "startchar", None) is not None else ""
+        word = typed.lower().rstrip("~0123456789") or node.text
+        words = set(reader.terms_within("text", word, node.maxdist, prefix=node.prefixlength))
+        stems = sorted({stem for word in words for stem in (token.text for token in _ANALYZER(word))})
+        return q.Or([q.Term("text", stem) for stem in stems], boost=node.boost) if stems else q.NullQuery
+
+    return ParsedQuery(
+        text=parsed.text, query=parsed.query.accept(expand).normalize(), notes=parsed.notes, typed=parsed.typed
+    )
+
+
+def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
+    """Search as `viewer`: a page of results, facet counts and any suggestion, all within what they may see.
+
+    Raises `SearchUnavailableError` while there is no readable index.
+    """
+    state = _state()
+    parsed = _with_fuzzy_words(parse_user_query(request.text), state.searcher)
+    allowed = docset(state, visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
+    matched = _matched(state, parsed, allowed)
+    results = SearchResults(request=request, parsed=parsed, hits=[], total=len(matched), facets={})
+    if parsed.query is not None and len(matched) < FEW_RESULTS and not request.exact:
+        suggestion = _suggest(state, parsed, allowed, len(matched))
+        if suggestion is not None and not matched:
+            results.corrected_from, parsed, matched = parsed.text, suggestion[1], suggestion[2]
+            results.parsed = parsed
+        elif suggestion is not None:
+            results.suggestion = suggestion[0]
+    if parsed.query is not None and not matched and not request.exact:
+        broader = _with_fuzzy_words(parse_user_query(parsed.text, group="or"), state.searcher)
+        broader_matched = _matched(state, broader, allowed) if broader.query is not None else frozenset()
+        if broader_matched:
+            results.broadened, parsed, matched = True, broader, broader_matched
+            results.parsed = parsed
+    results.total = len(matched)
+    results.facets = facet_counts(state, matched, request.facets)
+    docnums = _ranked(state, parsed, allowed, request) if matched else []
+    terms = _positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
+    results.hits = [_hit(entry, terms) for entry in _load_visible(viewer, state, docnums)]
+    return results
+
+
+# Related entries
+
+
+def _related_docnums(state: SearcherState, entry: Entry, allowed: frozenset[int], limit: int) -> list[int]:
+    key = ("related", entry.id, hash(allowed), limit)
+    if key not in state.cache:
+        own = state.searcher.document_number(id=str(entry.id))
+        results = state.searcher.more_like(
+            own if own is not None else -1,
+            "text",
+            text=weighted_parts(entry),
+            top=limit,
+            numterms=RELATED_KEY_TERMS,
+            filter=set(allowed - {own}),
+        )
+        state.cache[key] = [hit.docnum for hit in results]
+    return state.cache[key]
+
+
+def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[Entry]:
+    """Up to `limit` entries most like `entry` in their words, among those `viewer` may see."""
+    try:
+        state = index_store().searcher_state()
+    except IndexUnavailableError:
+        return []
+    excluded = _docnums_of(state, [entry.id, *exclude])
+    allowed = docset(state, visibility_filter(viewer)) - excluded
+    return _load_visible(viewer, state, _related_docnums(state, entry, allowed, limit))
+
+
+def similar_lessons_elsewhere(viewer: Viewer, lesson: Lesson, *, limit: int = 5) -> list[Entry]:
+    """Lessons like this one from another region or another year: the same problem seen again."""
+    try:
+        state = index_store().searcher_state()
+    except IndexUnavailableError:
+        return []
+    same_place_and_time = [q.Term("year", str(entry_date(lesson).year))]
+    if lesson.region:
+        same_place_and_time.append(q.Term("region", facet_key(lesson.region)))
+    allowed = docset(state, visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson")) - docset(
+        state, q.And(same_place_and_time)
+    ) - _docnums_of(state, [lesson.id])
+    return _load_visible(viewer, state, _related_docnums(state, lesson, allowed, limit))
+
+
+def _docnums_of(state: SearcherState, entry_ids: Iterable[int]) -> frozenset[int]:
+    numbers = (state.searcher.document_number(id=str(entry_id)) for entry_id in entry_ids)
+    return frozenset(number for number in numbers if number is not None)

@@ -1,0 +1,45 @@
+"""Plain text from Markdown, and normalised keys for facet values: pure functions, no app."""
+
+from __future__ import annotations
+
+import re
+
+_FENCE = re.compile(r"^(```|~~~).*$", re.MULTILINE)
+_WIKI_LINK = re.compile(r"\[\[([^\]|]+)(?:\|([^\]]+))?\]\]")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_REFERENCE = re.compile(r"\[\^[^\]]+\]:?")
+_AUTOLINK = re.compile(r"<(https?://[^>]+)>")
+_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_LINE_MARKS = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+|\|)", re.MULTILINE)
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`)(?=\S)(.+?)(?<=\S)\1")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}.*$", re.MULTILINE)
+_SPACES = re.compile(r"[ \t]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def plain_text(markdown: str) -> str:
+    """The words of a Markdown text without its markup, for indexing and snippets.
+
+    `[[slug|words]]` becomes its words and `[[slug]]` the slug's words; links keep their
+    text; headings, quotes, list marks, emphasis, fences and table rules are dropped.
+    """
+    text = _FENCE.sub("", markdown)
+    text = _WIKI_LINK.sub(lambda m: m.group(2) or m.group(1).replace("-", " "), text)
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REFERENCE.sub("", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _TAG.sub("", text)
+    text = _TABLE_RULE.sub("", text)
+    text = _LINE_MARKS.sub("", text)
+    text = text.replace("|", " ")
+    for _ in range(2):
+        text = _EMPHASIS.sub(r"\2", text)
+    text = _SPACES.sub(" ", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def facet_key(value: str) -> str:
+    """A facet value as the index keeps it: lower case, runs of other characters as one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
