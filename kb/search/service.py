@@ -23,6 +23,7 @@ from whoosh.searching import Searcher
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
 from kb.permissions import Viewer, visible_entries
+from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, entry_texts, weighted_parts
 from kb.search.lifecycle import ensure_index, index_store
 from kb.search.query import (
@@ -111,45 +112,14 @@ class SearchResults:
 def _state() -> SearcherState:
     store = index_store()
     try:
-        return store.searcher_state()
+        state = store.searcher_state()
     except IndexUnavailableError as problem:
         ensure_index(current_app._get_current_object())  # type: ignore[attr-defined]
         raise SearchUnavailableError(str(problem)) from problem
-
-
-# Document sets, cached per searcher (a new searcher starts with an empty cache)
-
-
-def docset(state: SearcherState, node: q.Query | None) -> frozenset[int]:
-    """The document numbers a filter query matches; None matches every document."""
-    if node is None:
-        return _all_docs(state)
-    if isinstance(node, q.Term):
-        key = ("term", node.fieldname, node.text)
-        if key not in state.cache:
-            state.cache[key] = frozenset(state.searcher.docs_for_query(node))
-        return state.cache[key]
-    if isinstance(node, q.And):
-        sets = sorted((docset(state, child) for child in node.subqueries), key=len)
-        return frozenset.intersection(*sets) if sets else _all_docs(state)
-    if isinstance(node, q.Or):
-        return frozenset().union(*(docset(state, child) for child in node.subqueries))
-    if isinstance(node, q.Not):
-        return _all_docs(state) - docset(state, node.query)
-    return frozenset(state.searcher.docs_for_query(node))
-
-
-def _all_docs(state: SearcherState) -> frozenset[int]:
-    if "all" not in state.cache:
-        state.cache["all"] = frozenset(state.searcher.reader().all_doc_ids())
-    return state.cache["all"]
-
-
-def _facet_values(state: SearcherState, fieldname: str) -> list[str]:
-    key = ("values", fieldname)
-    if key not in state.cache:
-        state.cache[key] = [value.decode("utf-8") for value in state.searcher.reader().lexicon(fieldname)]
-    return state.cache[key]
+    if "segments" not in state.cache:
+        state.cache["segments"] = live_segments(state)
+        forget_old_segments(state.cache["segments"])
+    return state
 
 
 def facet_counts(
@@ -160,7 +130,7 @@ def facet_counts(
     for fieldname in FACET_FIELDS:
         selected = set(chosen.get(fieldname, ()))
         counts = []
-        for value in _facet_values(state, fieldname):
+        for value in facet_values(state, fieldname):
             count = len(matched & docset(state, q.Term(fieldname, value)))
             if count or value in selected:
                 counts.append(FacetCount(value=value, count=count, selected=value in selected))
@@ -328,8 +298,8 @@ def _related_docnums(state: SearcherState, entry: Entry, allowed: frozenset[int]
 def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[Entry]:
     """Up to `limit` entries most like `entry` in their words, among those `viewer` may see."""
     try:
-        state = index_store().searcher_state()
-    except IndexUnavailableError:
+        state = _state()
+    except SearchUnavailableError:
         return []
     excluded = _docnums_of(state, [entry.id, *exclude])
     allowed = docset(state, visibility_filter(viewer)) - excluded
@@ -339,8 +309,8 @@ def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[i
 def similar_lessons_elsewhere(viewer: Viewer, lesson: Lesson, *, limit: int = 5) -> list[Entry]:
     """Lessons like this one from another region or another year: the same problem seen again."""
     try:
-        state = index_store().searcher_state()
-    except IndexUnavailableError:
+        state = _state()
+    except SearchUnavailableError:
         return []
     same_place_and_time = [q.Term("year", str(entry_date(lesson).year))]
     if lesson.region:

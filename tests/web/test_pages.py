@@ -86,7 +86,8 @@ def test_no_nhs_logo(client, url):
     html = get_ok(client, url).get_data(as_text=True)
     assert "nhsuk-header__logo" not in html
     assert "nhsuk-logo" not in html
-    assert parse(html).one("header").find("svg") is None
+    pictures = parse(html).one("header").find_all("svg")
+    assert [svg.attrs.get("class") for svg in pictures] == ["nhsuk-icon nhsuk-icon--search"]
 
 
 @pytest.mark.parametrize("url", EVERY_KIND_OF_PAGE)

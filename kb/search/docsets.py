@@ -1,0 +1,119 @@
+"""Sets of document numbers for filter queries, cached so that a save does not start from nothing.
+
+The visibility filter and every facet value are sets of document numbers. A term's set is
+read once per index segment (segments never change, only grow in number and get merged)
+and kept for as long as that segment exists; a new searcher only combines the cached
+per-segment sets, shifts them to its own numbering and removes deleted documents. So
+after a save, which adds one small segment, the next search reads only that segment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from whoosh import query as q
+from whoosh.reading import IndexReader, TermNotFound
+
+from kb.search.storage import SearcherState
+
+_segments: dict[str, dict[tuple[str, str], frozenset[int]]] = {}
+_segments_lock = threading.Lock()
+
+
+def _leaves(state: SearcherState) -> list[tuple[IndexReader, int]]:
+    return [(searcher.reader(), offset) for searcher, offset in state.searcher.leaf_searchers()]
+
+
+def _segment_id(reader: IndexReader) -> str:
+    return reader.segment().segment_id()
+
+
+def _segment_postings(reader: IndexReader, fieldname: str, text: str) -> frozenset[int]:
+    """The segment-local numbers of every document with the term, deleted ones included."""
+    cache = _segments.setdefault(_segment_id(reader), {})
+    key = (fieldname, text)
+    if key not in cache:
+        # The unfiltered postings: deleted documents are removed per searcher, not per segment.
+        terms = reader._terms
+        btext = reader.schema[fieldname].to_bytes(text)
+        try:
+            ids = terms.matcher(fieldname, btext, reader.schema[fieldname].format).all_ids()
+            cache[key] = frozenset(ids)
+        except (KeyError, TermNotFound):
+            cache[key] = frozenset()
+    return cache[key]
+
+
+def forget_old_segments(live: Iterable[str]) -> None:
+    """Drop cached sets of segments that no longer exist (merged away or in an old generation)."""
+    keep = set(live)
+    with _segments_lock:
+        for segment in list(_segments):
+            if segment not in keep:
+                del _segments[segment]
+
+
+def _deleted(state: SearcherState) -> frozenset[int]:
+    if "deleted" not in state.cache:
+        deleted: set[int] = set()
+        for reader, offset in _leaves(state):
+            deleted.update(offset + number for number in getattr(reader, "deleted_docs_set", None) or ())
+        state.cache["deleted"] = frozenset(deleted)
+    return state.cache["deleted"]
+
+
+def term_docs(state: SearcherState, fieldname: str, text: str) -> frozenset[int]:
+    """The live documents that have the term `fieldname:text`."""
+    key = ("term", fieldname, text)
+    if key not in state.cache:
+        parts = []
+        for reader, offset in _leaves(state):
+            local = _segment_postings(reader, fieldname, text)
+            parts.append(local if offset == 0 else frozenset(offset + number for number in local))
+        combined = parts[0] if len(parts) == 1 else frozenset().union(*parts)
+        deleted = _deleted(state)
+        state.cache[key] = combined - deleted if deleted else combined
+    return state.cache[key]
+
+
+def all_docs(state: SearcherState) -> frozenset[int]:
+    """Every live document."""
+    if "all" not in state.cache:
+        state.cache["all"] = frozenset(state.searcher.reader().all_doc_ids())
+    return state.cache["all"]
+
+
+def docset(state: SearcherState, node: q.Query | None) -> frozenset[int]:
+    """The documents a filter query matches (None matches all); And, Or, Not and Term are cached."""
+    if node is None:
+        return all_docs(state)
+    if isinstance(node, q.Term):
+        return term_docs(state, node.fieldname, node.text)
+    key = ("query", node)
+    if key in state.cache:
+        return state.cache[key]
+    if isinstance(node, q.And):
+        sets = sorted((docset(state, child) for child in node.subqueries), key=len)
+        result = frozenset.intersection(*sets) if sets else all_docs(state)
+    elif isinstance(node, q.Or):
+        result = frozenset().union(*(docset(state, child) for child in node.subqueries))
+    elif isinstance(node, q.Not):
+        result = all_docs(state) - docset(state, node.query)
+    else:
+        result = frozenset(state.searcher.docs_for_query(node))
+    state.cache[key] = result
+    return result
+
+
+def facet_values(state: SearcherState, fieldname: str) -> list[str]:
+    """Every value a facet field has in the index."""
+    key = ("values", fieldname)
+    if key not in state.cache:
+        state.cache[key] = [value.decode("utf-8") for value in state.searcher.reader().lexicon(fieldname)]
+    return state.cache[key]
+
+
+def live_segments(state: SearcherState) -> list[str]:
+    """The ids of the segments this searcher reads."""
+    return [_segment_id(reader) for reader, _ in _leaves(state)]
