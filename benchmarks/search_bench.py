@@ -1,0 +1,978 @@
+"""Search speed on a synthetic corpus: rebuild, save-to-searchable, and query latency against bare Whoosh.
+
+    .venv/bin/python benchmarks/search_bench.py [--sizes 10000 100000] [--requests 30] [--seed 11]
+        [--keep DIR] [--profile]
+
+For each size, builds a deterministic corpus of lessons, papers and reviews (300-1,500
+words each, Zipf-distributed words, tags from `content/taxonomy.yaml`, mixed statuses and
+visibilities), writes it into a throwaway SQLite database with Core inserts, then:
+
+- times `kb.search.indexing.rebuild` and reports entries/s and the index size on disk;
+- asks the search page, signed in as a member, for six shapes of query (common term, rare
+  term, AND of words, phrase, term with facet filters, full page) and times the same
+  shapes on bare Whoosh over the same index, printing kb/bare ratios;
+- with `--profile`, profiles the full-page and phrase requests (cProfile, top 15);
+- times save-to-searchable: an ORM save of a fresh word, then searching until found.
+
+Prints medians (p50) and p95s; the machines are shared, so compare ratios rather than
+absolute times. Everything lives in a temporary folder (or `--keep DIR`), never in the
+developer's database or `search_index/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextvars
+import cProfile
+import datetime as dt
+import io
+import itertools
+import math
+import pstats
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import insert, select
+from whoosh import highlight, index, sorting
+from whoosh.searching import Searcher
+
+from kb import create_app
+from kb.config import PROJECT_ROOT
+from kb.content.taxonomy import parse_taxonomy
+from kb.entries.models import Entry, Lesson, Paper, Review, entry_tags
+from kb.extensions import db
+from kb.permissions import Viewer
+from kb.search import indexing
+from kb.search.lifecycle import index_store
+from kb.search.query import facet_filter, parse_user_query, visibility_filter
+from kb.search.schema import FACET_FIELDS, text_analyzer
+from kb.search.service import SearchRequest, search
+from kb.search.text import facet_key
+from kb.taxonomy.models import Tag, Theme
+from kb.users.models import PanelMembership, User
+from tests.accounts import login_as, make_user
+
+STOP_WORDS = (
+    "the of and to in a is that for it as was with be by on not he this are or his from at which but have an "
+    "they you were their one all we can her has there been if more when will would who so no"
+).split()
+DOMAIN_WORDS = (
+    "service patients care provider clinical calls commissioning urgent region board triage quality staffing pressure "
+    "contract readiness procurement tender ambulance weighting pathway cost launch review lesson evidence governance "
+    "safety capacity demand commissioners local national specification timescale pilot feedback system "
+    "assurance partner consortium bid price evaluation panel advisers handling performance data winter attendances "
+    "emergency department primary practice practitioners nurses workforce training shifts rota abandonment "
+    "dispositions referrals outcomes incidents complaints risk register mobilisation transition shadow groups "
+    "trust trusts hospital hospitals community pharmacy dental mental health social directory services "
+    "algorithm software questions responses callers caller queue waiting minutes targets standards monitoring "
+    "report reports findings recommendations actions owner deadline go live soft phased rollout stakeholders "
+    "engagement communication public media coverage ministers leaders executives managers meeting "
+    "agenda paper papers briefing discussion consultation decision decisions approval budget funding "
+    "finance penalties incentives payment tariff activity volumes forecast modelling assumptions contingency "
+    "escalation resilience surge bank holiday weekend overnight handover delays transfers dispatch crews "
+    "paramedics category response times audit learning culture openness candour accountability oversight "
+    "scrutiny inspection regulator inspectors legal challenge judging criteria scoring lots award awarded "
+    "bidders incumbent market competition collaboration integration federation federations practices "
+    "out hours sites teams staff recruitment retention sickness morale supervision supervisors escalated "
+    "mobilised contracted procured commissioned specified delayed failed recovered improved"
+).split()
+DOMAIN_SPACING = 10
+"""Domain words sit every tenth rank after the stop words, so they range from very common to rare."""
+COLLOCATIONS = (
+    "out of hours|clinical governance|go live date|tender evaluation panel|cost versus quality|ambulance dispositions|"
+    "call handling|provider readiness|staffing levels|patient safety|national specification|local knowledge|"
+    "shadow form|contract award|emergency department attendances|clinical commissioning group|primary care|"
+    "urgent care pathway|directory of services|call abandonment rate|winter pressure|procurement timetable|"
+    "quality weighting|legal challenge|mobilisation plan|handover delays|clinical advisers|health advisers|"
+    "service specification|performance data|board assurance|risk register|workforce planning|training programme|"
+    "soft launch|pilot sites|lessons learned|incident reporting|serious incident|root cause analysis"
+).split("|")
+PLACE_STARTS = (
+    "ash brack bur chel dun elm fair gold hal hart ink kes lang mar nor oak pen quen ros sal thorn ux "
+    "ver wal whit yar bram cal dray fen gar hol ket lin mor pol rad stan tad wel"
+).split()
+PLACE_ENDS = "ford ham ton by combe field wick bury minster bridge dale mouth stead worth ley hurst well cliffe".split()
+ONSETS = "b c d f g h j k l m n p r s t v w br cr dr fr gr pr tr st sl pl cl bl sh ch th".split()
+VOWELS = "a e i o u ai ea ou oo ie".split()
+CODAS = ["", "", "n", "r", "l", "s", "t", "m", "nd", "rt", "st", "ck", "ng"]
+ORGANISATION_TYPES = ("out-of-hours provider", "ambulance service", "clinical commissioning group", "GP federation")
+REGIONS = (
+    "England",
+    "North East",
+    "North West",
+    "Yorkshire and the Humber",
+    "East Midlands",
+    "West Midlands",
+    "East of England",
+    "London",
+    "South East",
+    "South West",
+)
+STATUSES = (("published", 90), ("draft", 6), ("submitted", 2), ("returned", 1), ("rejected", 1))
+VISIBILITIES = (("public", 72), ("members", 18), ("panel", 8), ("draft", 2))
+FILLER_WORDS = 6000
+AUTHORS = 20
+BATCH = 2000
+FIRST_DAY = dt.date(2013, 1, 1)
+DAYS = 12 * 365
+MEMBER_PANEL_REVIEW = 1
+TARGETS = {"term p95": 50.0, "filtered p95": 50.0, "page p95": 150.0, "ratio": 1.3, "rebuild": 150.0}
+
+
+# The corpus
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Words ranked by frequency, with the cumulative Zipf weights to draw them by."""
+
+    words: list[str]
+    cum_weights: list[float]
+    places: list[str]
+
+
+def filler_words(rng: random.Random, count: int, taken: set[str]) -> list[str]:
+    """`count` made-up but pronounceable words, none of them in `taken`."""
+    words: list[str] = []
+    seen = set(taken)
+    while len(words) < count:
+        syllables = rng.choice((2, 2, 3, 3, 4))
+        word = "".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS) for _ in range(syllables))
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    return words
+
+
+def make_vocabulary(rng: random.Random) -> Vocabulary:
+    """Stop words first, then domain words among filler, weighted 1/rank (Zipf, s=1)."""
+    domain = list(dict.fromkeys(DOMAIN_WORDS))
+    filler = iter(filler_words(rng, FILLER_WORDS, set(STOP_WORDS) | set(domain)))
+    words = list(STOP_WORDS)
+    for word in domain:
+        words.append(word)
+        words.extend(itertools.islice(filler, DOMAIN_SPACING - 1))
+    words.extend(filler)
+    weights = [1.0 / rank for rank in range(1, len(words) + 1)]
+    places = sorted({(start + end).capitalize() for start in PLACE_STARTS for end in PLACE_ENDS})
+    rng.shuffle(places)
+    return Vocabulary(words=words, cum_weights=list(itertools.accumulate(weights)), places=places)
+
+
+class TextMaker:
+    """Sentences and paragraphs of Zipf-drawn words, with set phrases and the entry's place mixed in."""
+
+    def __init__(self, rng: random.Random, vocabulary: Vocabulary) -> None:
+        self.rng = rng
+        self.vocabulary = vocabulary
+
+    def words(self, count: int) -> list[str]:
+        """`count` words drawn by frequency."""
+        return self.rng.choices(self.vocabulary.words, cum_weights=self.vocabulary.cum_weights, k=count)
+
+    def sentence(self, place: str) -> list[str]:
+        """One sentence's words (8-22, plus any set phrase or place name)."""
+        words = self.words(self.rng.randint(8, 22))
+        if self.rng.random() < 0.25:
+            at = self.rng.randrange(len(words))
+            words[at:at] = self.rng.choice(COLLOCATIONS).split()
+        if self.rng.random() < 0.08:
+            words.insert(self.rng.randrange(len(words)), place)
+        return words
+
+    def text(self, count: int, place: str) -> str:
+        """About `count` words as paragraphs of three to six sentences."""
+        paragraphs: list[str] = []
+        sentences: list[str] = []
+        written = 0
+        while written < count:
+            words = self.sentence(place)
+            written += len(words)
+            sentences.append(" ".join(words).capitalize() + ".")
+            if len(sentences) >= self.rng.randint(3, 6):
+                paragraphs.append(" ".join(sentences))
+                sentences = []
+        if sentences:
+            paragraphs.append(" ".join(sentences))
+        return "\n\n".join(paragraphs)
+
+    def title(self, place: str) -> str:
+        """A title: a few content words, perhaps a set phrase, and a place."""
+        content = [word for word in self.words(12) if word not in STOP_WORDS][: self.rng.randint(3, 6)]
+        if self.rng.random() < 0.5:
+            content.insert(self.rng.randrange(len(content) + 1), self.rng.choice(COLLOCATIONS))
+        return f"{' '.join(content).capitalize()} in {place}"
+
+
+def weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
+    """One value from (value, weight) pairs."""
+    return rng.choices([value for value, _ in choices], weights=[weight for _, weight in choices])[0]
+
+
+@dataclass(frozen=True)
+class CorpusPlan:
+    """What every generated entry can refer to: tag ids, review ids and author ids."""
+
+    size: int
+    tag_ids: list[int]
+    tag_weights: list[float]
+    reviews: int
+    author_ids: list[int]
+    member_id: int
+
+
+def split_words(rng: random.Random, total: int, shares: tuple[float, ...]) -> list[int]:
+    """Divide `total` words between sections roughly in these shares, jittered."""
+    jittered = [share * rng.uniform(0.6, 1.4) for share in shares]
+    scale = total / sum(jittered)
+    return [max(20, round(part * scale)) for part in jittered]
+
+
+def entry_dates(rng: random.Random) -> dict[str, Any]:
+    """Event date (at a random precision) and created, updated and published times after it."""
+    day = FIRST_DAY + dt.timedelta(days=rng.randrange(DAYS))
+    precision = weighted(rng, (("day", 5), ("month", 4), ("year", 1)))
+    stored = day if precision == "day" else day.replace(day=1) if precision == "month" else day.replace(1, 1)
+    created = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC) + dt.timedelta(days=rng.randint(0, 400))
+    updated = created + dt.timedelta(days=rng.randint(0, 200), minutes=rng.randint(0, 600))
+    return {"event_date": stored, "event_date_precision": precision, "created_at": created, "updated_at": updated}
+
+
+def entry_row(rng: random.Random, maker: TextMaker, plan: CorpusPlan, entry_id: int, kind: str) -> dict[str, Any]:
+    """The `entries` row of one entry (its text is filled in by the kind's own row maker)."""
+    place = maker.vocabulary.places[rng.randrange(len(maker.vocabulary.places))]
+    status = weighted(rng, STATUSES)
+    visibility = weighted(rng, VISIBILITIES)
+    review_id = entry_id if kind == "review" else None
+    if kind != "review" and (visibility == "panel" or rng.random() < 0.4):
+        review_id = rng.randint(1, plan.reviews)
+    author_id = plan.member_id if rng.random() < 0.005 else rng.choice(plan.author_ids)
+    dates = entry_dates(rng)
+    return {
+        "id": entry_id,
+        "kind": kind,
+        "slug": f"{kind}-{entry_id}",
+        "title": maker.title(place),
+        "summary": maker.text(rng.randint(30, 60), place),
+        "body": "",
+        "status": status,
+        "visibility": visibility,
+        "region": rng.choice(REGIONS) if rng.random() < 0.95 else None,
+        "organisation": f"{place} {rng.choice(ORGANISATION_TYPES)}" if rng.random() < 0.6 else None,
+        "sources": [{"title": f"{place} board paper"}] if rng.random() < 0.2 else [],
+        "published_at": dates["updated_at"] if status == "published" else None,
+        "imported_hash": None,
+        "author_id": author_id,
+        "review_id": None if kind == "review" else review_id,
+        "status_note": None,
+        "status_changed_at": None,
+        **dates,
+        "_place": place,
+    }
+
+
+def lesson_row(rng: random.Random, maker: TextMaker, entry: dict[str, Any], words: int) -> dict[str, Any]:
+    """The `lessons` row: four sections sharing the entry's word budget."""
+    place = entry["_place"]
+    sizes = split_words(rng, words, (0.3, 0.25, 0.2, 0.25))
+    recommendation = "\n".join(f"- {maker.text(size // 3, place)}" for size in (sizes[2],) * 3)
+    return {
+        "id": entry["id"],
+        "driving_event": maker.text(sizes[0], place),
+        "lesson_text": maker.text(sizes[1], place),
+        "recommendation": recommendation,
+        "evidence": maker.text(sizes[3], place),
+        "maturity": rng.choice(("observation", "insight", "lesson", "learned")),
+        "action_status": rng.choice(("identified", "accepted", "action-planned", "actioned")),
+        "action_owner": None,
+        "action_due": None,
+        "action_due_precision": None,
+        "action_note": None,
+    }
+
+
+def review_row(rng: random.Random, maker: TextMaker, entry: dict[str, Any], words: int) -> dict[str, Any]:
+    """The `reviews` row; the body and terms of reference share the word budget."""
+    place = entry["_place"]
+    terms = rng.randint(60, 120) if rng.random() < 0.7 else 0
+    entry["body"] = maker.text(max(words - terms, 100), place)
+    return {
+        "id": entry["id"],
+        "commissioning_body": f"{place} clinical commissioning group",
+        "review_status": rng.choice(("commissioned", "in-progress", "consulting", "published")),
+        "terms_of_reference": maker.text(terms, place) if terms else None,
+    }
+
+
+def paper_row(rng: random.Random, maker: TextMaker, entry: dict[str, Any], words: int) -> dict[str, Any]:
+    """The `papers` row; the body takes the word budget."""
+    entry["body"] = maker.text(words, entry["_place"])
+    return {
+        "id": entry["id"],
+        "meeting": f"{entry['_place']} board meeting",
+        "meeting_date": entry["event_date"],
+        "meeting_date_precision": entry["event_date_precision"],
+        "paper_type": rng.choice(("agenda", "minutes", "discussion-paper", "briefing", "report")),
+        "paper_status": "final",
+    }
+
+
+KIND_ROWS: dict[str, Callable[[random.Random, TextMaker, dict[str, Any], int], dict[str, Any]]] = {
+    "lesson": lesson_row,
+    "review": review_row,
+    "paper": paper_row,
+}
+
+
+def kind_of(rng: random.Random, entry_id: int, plan: CorpusPlan) -> str:
+    """Reviews take the first ids (so others can point at them); then 87% lessons, 13% papers."""
+    if entry_id <= plan.reviews:
+        return "review"
+    return "lesson" if rng.random() < 0.87 else "paper"
+
+
+def tags_for(rng: random.Random, plan: CorpusPlan, entry_id: int) -> list[dict[str, int]]:
+    """One to four distinct tags, popular tags more often."""
+    chosen = set(rng.choices(plan.tag_ids, weights=plan.tag_weights, k=rng.randint(1, 4)))
+    return [{"entry_id": entry_id, "tag_id": tag_id} for tag_id in sorted(chosen)]
+
+
+def generate(rng: random.Random, maker: TextMaker, plan: CorpusPlan) -> Iterator[tuple[str, list, dict, list]]:
+    """Each entry as (kind, entries row list, kind row, tag rows), in id order."""
+    for entry_id in range(1, plan.size + 1):
+        kind = kind_of(rng, entry_id, plan)
+        entry = entry_row(rng, maker, plan, entry_id, kind)
+        words = rng.randint(300, 1500) - len(entry["summary"].split()) - len(entry["title"].split())
+        detail = KIND_ROWS[kind](rng, maker, entry, max(words, 150))
+        entry.pop("_place")
+        yield kind, [entry], detail, tags_for(rng, plan, entry_id)
+
+
+# The database
+
+
+def insert_taxonomy() -> tuple[list[int], list[float]]:
+    """Themes and tags from `content/taxonomy.yaml`; returns tag ids and Zipf-like weights."""
+    text = (PROJECT_ROOT / "content" / "taxonomy.yaml").read_text(encoding="utf-8")
+    themes, problems = parse_taxonomy(text, "taxonomy.yaml")
+    assert not problems, problems
+    theme_rows, tag_rows = [], []
+    for position, theme in enumerate(themes, start=1):
+        theme_rows.append({"id": position, "slug": theme.slug, "label": theme.label, "description": "", "position": 0})
+        for tag_position, tag in enumerate(theme.tags):
+            tag_rows.append({"slug": tag.slug, "label": tag.label, "theme_id": position, "position": tag_position})
+    for number, row in enumerate(tag_rows, start=1):
+        row["id"] = number
+    db.session.execute(insert(Theme.__table__), theme_rows)
+    db.session.execute(insert(Tag.__table__), tag_rows)
+    db.session.commit()
+    return [row["id"] for row in tag_rows], [1.0 / rank**0.8 for rank in range(1, len(tag_rows) + 1)]
+
+
+def insert_authors(count: int) -> list[int]:
+    """Authors of the entries, as plain member accounts."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            "email": f"author{number}@example.org",
+            "display_name": f"Author {number}",
+            "role": "member",
+            "active": True,
+            "password_hash": None,
+            "session_token": f"author-token-{number}",
+            "created_at": now,
+            "is_demo": False,
+        }
+        for number in range(count)
+    ]
+    db.session.execute(insert(User.__table__), rows)
+    db.session.commit()
+    return list(db.session.scalars(select(User.id).where(User.email.like("author%"))))
+
+
+def write_batch(batch: list[tuple[str, list, dict, list]]) -> None:
+    """Insert a batch of generated entries with Core inserts (no ORM flush, so nothing is queued)."""
+    entries = [row for _, rows, _, _ in batch for row in rows]
+    db.session.execute(insert(Entry.__table__), entries)
+    for kind, model in (("lesson", Lesson), ("review", Review), ("paper", Paper)):
+        rows = [detail for entry_kind, _, detail, _ in batch if entry_kind == kind]
+        if rows:
+            db.session.execute(insert(model.__table__), rows)
+    tags = [row for _, _, _, tag_rows in batch for row in tag_rows]
+    db.session.execute(insert(entry_tags), tags)
+    db.session.commit()
+
+
+@dataclass
+class Corpus:
+    """What was loaded: the member who searches, and the place names (for rare terms)."""
+
+    member_id: int
+    member_token: str
+    viewer: Viewer
+    vocabulary: Vocabulary
+    seconds: float
+
+
+def load_corpus(size: int, seed: int) -> Corpus:
+    """Generate `size` entries and write them into the app's database (needs an app context)."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    vocabulary = make_vocabulary(rng)
+    tag_ids, tag_weights = insert_taxonomy()
+    authors = insert_authors(AUTHORS)
+    reviews = max(2, size * 6 // 100)
+    member = make_user("member@example.org")
+    plan = CorpusPlan(size, tag_ids, tag_weights, reviews, authors, member.id)
+    maker = TextMaker(rng, vocabulary)
+    batch: list[tuple[str, list, dict, list]] = []
+    for generated in generate(rng, maker, plan):
+        batch.append(generated)
+        if len(batch) >= BATCH:
+            write_batch(batch)
+            batch = []
+    if batch:
+        write_batch(batch)
+    seat_member(member.id)
+    viewer = Viewer(user_id=member.id, role="member", panel_review_ids=frozenset({MEMBER_PANEL_REVIEW}))
+    return Corpus(member.id, member.session_token, viewer, vocabulary, time.perf_counter() - started)
+
+
+def seat_member(member_id: int) -> None:
+    """Give the member a seat on the first review's panel, so the panel rule has work to do."""
+    db.session.add(PanelMembership(user_id=member_id, review_id=MEMBER_PANEL_REVIEW))
+    db.session.commit()
+
+
+# The app
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the request in a fresh context, so requests share no `g` or database session."""
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def make_app(folder: Path) -> Flask:
+    """A kb app whose database, index, content and instance folders all live in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "TESTING": True,
+        "INSTANCE_PATH": folder / "instance",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'kb.sqlite3'}",
+        "SEARCH_INDEX_DIR": str(folder / "search_index"),
+        "CONTENT_DIR": str(folder / "content"),
+        "SECRET_KEY": "benchmark-secret-key",
+        "AUTO_MIGRATE": True,
+        "SEARCH_REBUILD_AT_START": "off",
+    }
+    real_index = (PROJECT_ROOT / "search_index").resolve()
+    assert Path(settings["SEARCH_INDEX_DIR"]).resolve() != real_index, "refusing to use the real search index"
+    app = create_app(settings)
+    app.test_client_class = IsolatedClient
+    return app
+
+
+def folder_size(folder: Path) -> int:
+    """Bytes taken by the files in `folder`."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+@dataclass
+class Rebuild:
+    """How long the rebuild took and what it left on disk."""
+
+    entries: int
+    seconds: float
+    cpu_seconds: float
+    index_bytes: int
+    segments: int
+
+    @property
+    def rate(self) -> float:
+        """Entries indexed per second."""
+        return self.entries / self.seconds
+
+
+def time_rebuild(app: Flask) -> Rebuild:
+    """Rebuild the index from the database, printing progress every tenth of the way."""
+    store = index_store(app)
+    done = [0]
+    started, cpu_started = time.perf_counter(), time.process_time()
+    total = [0]
+
+    def progress(count: int) -> None:
+        step = max(total[0] // 10, 1)
+        before, done[0] = done[0], done[0] + count
+        if done[0] // step > before // step:
+            elapsed = time.perf_counter() - started
+            print(f"  indexed {done[0]:>7} in {elapsed:6.0f} s ({done[0] / elapsed:5.0f}/s)", flush=True)
+
+    with app.app_context():
+        count = indexing.rebuild(store, on_progress=progress, total=lambda n: total.__setitem__(0, n))
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    generation = store.root / (store.current_generation() or "")
+    segments = indexing.segment_count(store.open_current())
+    return Rebuild(count, seconds, cpu_seconds, folder_size(generation), segments)
+
+
+# Timing helpers
+
+
+@dataclass(frozen=True)
+class Times:
+    """Latencies of one measurement, in milliseconds."""
+
+    values: list[float]
+    cpu: list[float] = field(default_factory=list)
+    """The process's CPU time for each run, which other work on the machine does not inflate."""
+
+    @property
+    def cpu_p50(self) -> float:
+        """The median CPU time (0 when not recorded)."""
+        return statistics.median(self.cpu) if self.cpu else 0.0
+
+    @property
+    def p50(self) -> float:
+        """The median."""
+        return statistics.median(self.values)
+
+    @property
+    def p95(self) -> float:
+        """The 95th percentile (nearest rank)."""
+        ordered = sorted(self.values)
+        return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
+
+    def __str__(self) -> str:
+        return f"{self.p50:7.1f} /{self.p95:7.1f}"
+
+
+def repeat(action: Callable[[], object], count: int, warm_up: int = 3) -> Times:
+    """Run `action` `warm_up` times untimed, then `count` times timed."""
+    for _ in range(warm_up):
+        action()
+    values, cpu = [], []
+    for _ in range(count):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        action()
+        values.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
+    return Times(values, cpu)
+
+
+# Query shapes
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One kind of search: what is typed and which facet values are chosen."""
+
+    name: str
+    text: str
+    facets: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """The search page's address for this shape."""
+        return "/search?" + urlencode({"q": self.text, **self.facets}, doseq=True)
+
+
+def make_shapes(vocabulary: Vocabulary) -> list[Shape]:
+    """The six shapes, with words chosen from the generated vocabulary."""
+    return [
+        Shape("common term", "commissioning"),
+        Shape("rare term", vocabulary.places[0]),
+        Shape("AND of 3 words", "triage staffing pressure"),
+        Shape("phrase", '"tender evaluation panel"'),
+        Shape("term + facets", "readiness", {"kind": ["lesson"], "region": ["north-west"]}),
+        Shape("full page", "provider"),
+    ]
+
+
+def kb_page(client: FlaskClient, shape: Shape) -> Callable[[], object]:
+    """One request for the search page, checked to succeed."""
+
+    def run() -> object:
+        response = client.get(shape.url)
+        assert response.status_code == 200, (shape.url, response.status_code)
+        return response
+
+    return run
+
+
+def kb_service(app: Flask, viewer: Viewer, shape: Shape) -> Callable[[], object]:
+    """One call of `kb.search.service.search` in a fresh app context (no Flask request, no template)."""
+    wanted = SearchRequest(text=shape.text, facets=shape.facets, sort="relevance", per_page=10)
+
+    def run() -> object:
+        with app.app_context():
+            return search(viewer, wanted)
+
+    return run
+
+
+# Bare Whoosh
+
+
+class BareWhoosh:
+    """The same searches straight on Whoosh: parse, filter by a cached visibility set, top 10."""
+
+    def __init__(self, app: Flask, viewer: Viewer) -> None:
+        store = index_store(app)
+        self.app = app
+        self.searcher: Searcher = index.open_dir(str(store.root / (store.current_generation() or ""))).searcher()
+        self.analyzer = text_analyzer()
+        started = time.perf_counter()
+        self.visible = frozenset(self.searcher.docs_for_query(visibility_filter(viewer)))
+        self.visibility_ms = (time.perf_counter() - started) * 1000
+        self.allowed: dict[str, set[int]] = {}
+        self.facets = {name: sorting.FieldFacet(name, allow_overlap=name in ("tag", "theme")) for name in FACET_FIELDS}
+
+    def allowed_for(self, shape: Shape) -> set[int]:
+        """The visible documents carrying the shape's chosen facet values (cached per shape)."""
+        if shape.name not in self.allowed:
+            chosen = facet_filter(
+                {name: [facet_key(value) for value in values] for name, values in shape.facets.items()}
+            )
+            docs = self.visible if chosen is None else self.visible & set(self.searcher.docs_for_query(chosen))
+            self.allowed[shape.name] = set(docs)
+        return self.allowed[shape.name]
+
+    def search(self, shape: Shape) -> Callable[[], object]:
+        """Parse and run the query for the top 10 visible hits."""
+        allowed = self.allowed_for(shape)
+
+        def run() -> object:
+            parsed = parse_user_query(shape.text).query
+            return [hit["id"] for hit in self.searcher.search(parsed, filter=allowed, limit=10)]
+
+        return run
+
+    def page(self, shape: Shape) -> Callable[[], object]:
+        """Search with Whoosh's own facet counts (`groupedby`) and highlight the top 10 hits' texts."""
+        allowed = self.allowed_for(shape)
+
+        def run() -> object:
+            parsed = parse_user_query(shape.text).query
+            results = self.searcher.search(
+                parsed, filter=allowed, limit=10, groupedby=self.facets, maptype=sorting.Count
+            )
+            counts = {name: results.groups(name) for name in FACET_FIELDS}
+            ids = [int(hit["id"]) for hit in results[:10]]
+            terms = {text for fieldname, text in parsed.iter_all_terms() if fieldname in ("text", "title")}
+            return counts, self.highlights(ids, terms)
+
+        return run
+
+    def highlights(self, ids: list[int], terms: set[str]) -> list[str]:
+        """Each entry's title and best fragment of its texts, matched words marked."""
+        columns = (Entry.id, Entry.title, Entry.summary, Entry.body, Lesson.driving_event, Lesson.lesson_text)
+        more = (Lesson.recommendation, Lesson.evidence)
+        query = select(*columns, *more).outerjoin(Lesson, Lesson.id == Entry.id).where(Entry.id.in_(ids))
+        fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
+        formatter = highlight.HtmlFormatter()
+        marked = []
+        with self.app.app_context():
+            for row in db.session.execute(query):
+                text = "\n".join(part for part in row[2:] if part)
+                for part in (row[1], text):
+                    marked.append(highlight.highlight(part, terms, self.analyzer, fragmenter, formatter, top=1))
+        return marked
+
+
+# Save to searchable
+
+
+@dataclass
+class SaveReport:
+    """Save-to-searchable latencies and what the index did meanwhile."""
+
+    total: Times
+    commit: Times
+    search: Times
+    segments_before: int
+    segments_after: int
+    merges_seen: int
+    retries: int
+
+
+def fresh_word(seed: int, number: int) -> str:
+    """A word that occurs nowhere in the corpus."""
+    letters = "".join("bcdfghjklmnpqrstvwxz"[int(digit)] for digit in f"{number:04d}")
+    return f"qzxsave{seed}{letters}"
+
+
+def visible_ids(count: int, rng: random.Random) -> list[int]:
+    """Ids of published public or members entries, for the member to find after a save."""
+    query = select(Entry.id).where(Entry.status == "published", Entry.visibility.in_(("public", "members")))
+    ids = list(db.session.scalars(query.order_by(Entry.id).limit(20000)))
+    return rng.sample(ids, count)
+
+
+def save_to_searchable(app: Flask, viewer: Viewer, count: int, seed: int) -> SaveReport:
+    """Save `count` entries, each with a fresh word in its title, and time until each is found."""
+    store = index_store(app)
+    totals, commits, searches = [], [], []
+    merges = retries = 0
+    with app.app_context():
+        ids = visible_ids(count, random.Random(seed))
+        before = indexing.segment_count(store.open_current())
+        for number, entry_id in enumerate(ids):
+            word = fresh_word(seed, number)
+            entry = db.session.get(Entry, entry_id)
+            entry.title = f"{entry.title} {word}"
+            started = time.perf_counter()
+            db.session.commit()
+            committed = time.perf_counter()
+            merges += int(indexing._merging.locked())
+            retries += wait_until_found(viewer, word, entry_id)
+            found = time.perf_counter()
+            totals.append((found - started) * 1000)
+            commits.append((committed - started) * 1000)
+            searches.append((found - committed) * 1000)
+        wait_for_merge()
+        after = indexing.segment_count(store.open_current())
+    return SaveReport(Times(totals), Times(commits), Times(searches), before, after, merges, retries)
+
+
+def wait_until_found(viewer: Viewer, word: str, entry_id: int, limit: float = 30.0) -> int:
+    """Search for `word` until entry `entry_id` is among the hits; returns how many searches missed."""
+    deadline = time.monotonic() + limit
+    missed = 0
+    while True:
+        results = search(viewer, SearchRequest(text=word, per_page=10))
+        if any(hit.entry.id == entry_id for hit in results.hits):
+            return missed
+        missed += 1
+        assert time.monotonic() < deadline, f"entry {entry_id} not searchable after {limit} s"
+        time.sleep(0.005)
+
+
+def wait_for_merge(limit: float = 120.0) -> None:
+    """Wait for any background segment merge to finish."""
+    deadline = time.monotonic() + limit
+    while indexing._merging.locked() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for thread in threading.enumerate():
+        if thread.name == "kb-search-merge":
+            thread.join(max(deadline - time.monotonic(), 0))
+
+
+# Profiling
+
+
+def profile_requests(client: FlaskClient, shape: Shape, count: int) -> str:
+    """cProfile `count` requests for `shape`: the top 15 functions by cumulative and by own time."""
+    profiler = cProfile.Profile()
+    run = kb_page(client, shape)
+    run()
+    profiler.enable()
+    for _ in range(count):
+        run()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(15)
+    stats.sort_stats("tottime").print_stats(15)
+    return "\n".join(line for line in out.getvalue().splitlines() if line.strip())
+
+
+# One size, start to finish
+
+
+@dataclass
+class ShapeResult:
+    """The figures for one shape of query at one size."""
+
+    shape: Shape
+    matches: int
+    kb_page: Times
+    kb_service: Times
+    bare_search: Times
+    bare_page: Times
+
+
+@dataclass
+class SizeResult:
+    """Everything measured at one corpus size."""
+
+    size: int
+    load_seconds: float
+    rebuild: Rebuild
+    shapes: list[ShapeResult]
+    saves: SaveReport
+    visibility_ms: float
+    term_counts: dict[str, int]
+
+
+def document_frequencies(app: Flask, shapes: list[Shape]) -> dict[str, int]:
+    """How many documents contain each analysed word of the shapes' texts."""
+    analyzer = text_analyzer()
+    searcher = index_store(app).open_current().searcher()
+    counts = {}
+    for shape in shapes:
+        for token in analyzer(shape.text.replace('"', "")):
+            counts[token.text] = searcher.doc_frequency("text", token.text)
+    searcher.close()
+    return counts
+
+
+def measure_shapes(app: Flask, corpus: Corpus, shapes: list[Shape], requests: int) -> tuple[list[ShapeResult], float]:
+    """Time every shape through the app, through the service, and on bare Whoosh."""
+    client = app.test_client()
+    with app.app_context():
+        login_as(client, db.session.get(User, corpus.member_id))
+    bare = BareWhoosh(app, corpus.viewer)
+    results = []
+    for shape in shapes:
+        with app.app_context():
+            matches = search(corpus.viewer, SearchRequest(text=shape.text, facets=shape.facets)).total
+        result = ShapeResult(
+            shape=shape,
+            matches=matches,
+            kb_page=repeat(kb_page(client, shape), requests),
+            kb_service=repeat(kb_service(app, corpus.viewer, shape), requests),
+            bare_search=repeat(bare.search(shape), requests),
+            bare_page=repeat(bare.page(shape), requests),
+        )
+        print(f"  {shape.name:16} {matches:>7} matches  kb page {result.kb_page}  bare page {result.bare_page}")
+        results.append(result)
+    bare.searcher.close()
+    return results, bare.visibility_ms
+
+
+def run_size(size: int, folder: Path, arguments: argparse.Namespace) -> SizeResult:
+    """Build, index and measure one corpus size in `folder`."""
+    app = make_app(folder)
+    with app.app_context():
+        corpus = load_corpus(size, arguments.seed)
+    print(f"{size} entries generated and written in {corpus.seconds:.0f} s", flush=True)
+    rebuild = time_rebuild(app)
+    print(
+        f"rebuild: {rebuild.seconds:.0f} s, {rebuild.rate:.0f} entries/s, "
+        f"index {rebuild.index_bytes / 2**20:.0f} MB in {rebuild.segments} segment(s)",
+        flush=True,
+    )
+    shapes = make_shapes(corpus.vocabulary)
+    counts = document_frequencies(app, shapes)
+    print("documents per word: " + ", ".join(f"{word} {count}" for word, count in counts.items()), flush=True)
+    results, visibility_ms = measure_shapes(app, corpus, shapes, arguments.requests)
+    if arguments.profile:
+        client = app.test_client()
+        with app.app_context():
+            login_as(client, db.session.get(User, corpus.member_id))
+        for shape in (shapes[5], shapes[3]):
+            print(f"\nprofile at {size}: {shape.name} ({shape.url}), 5 requests")
+            print(profile_requests(client, shape, 5), flush=True)
+    saves = save_to_searchable(app, corpus.viewer, max(arguments.requests, 30), arguments.seed)
+    print(f"save-to-searchable p50/p95: {saves.total} ms", flush=True)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    return SizeResult(size, corpus.seconds, rebuild, results, saves, visibility_ms, counts)
+
+
+# Report
+
+
+def ratio(kb: Times, bare: Times) -> str:
+    """kb's median over bare Whoosh's."""
+    return f"{kb.p50 / bare.p50:5.2f}x"
+
+
+def print_size(result: SizeResult) -> None:
+    """The detailed table for one size."""
+    rebuild, saves = result.rebuild, result.saves
+    print(f"\n== {result.size} entries ==")
+    print(f"load (generate + insert): {result.load_seconds:.0f} s")
+    print(
+        f"rebuild: {rebuild.seconds:.0f} s = {rebuild.rate:.0f} entries/s "
+        f"({rebuild.entries / rebuild.cpu_seconds:.0f} per CPU second); "
+        f"index {rebuild.index_bytes / 2**20:.0f} MB on disk, {rebuild.segments} segment(s)"
+    )
+    print(f"bare visibility set, computed once: {result.visibility_ms:.1f} ms")
+    print(
+        f"save-to-searchable p50/p95 ms: {saves.total}  (commit incl. index write {saves.commit}; "
+        f"search until found {saves.search}); segments {saves.segments_before} -> {saves.segments_after}, "
+        f"saves that found a merge running {saves.merges_seen}, searches that missed {saves.retries}"
+    )
+    print("\nlatency p50 / p95 ms")
+    header = f"{'shape':16} {'matches':>7} | {'kb page':^16} | {'kb service':^16} | {'bare search':^16} | "
+    print(header + f"{'bare page':^16} | {'page/bare search':>16} | {'page/bare page':>14}")
+    for row in result.shapes:
+        print(
+            f"{row.shape.name:16} {row.matches:>7} | {row.kb_page} | {row.kb_service} | {row.bare_search} | "
+            f"{row.bare_page} | {ratio(row.kb_page, row.bare_search):>16} | {ratio(row.kb_page, row.bare_page):>14}"
+        )
+
+
+def target_rows(result: SizeResult) -> list[tuple[str, float, float | None]]:
+    """(figure, value, target) for one size; latency targets apply at 10,000 entries and below."""
+    rows = {row.shape.name: row for row in result.shapes}
+    small = result.size <= 10000
+    page = rows["full page"]
+    return [
+        ("common term p95 ms", rows["common term"].kb_page.p95, TARGETS["term p95"] if small else None),
+        ("rare term p95 ms", rows["rare term"].kb_page.p95, TARGETS["term p95"] if small else None),
+        ("filtered p95 ms", rows["term + facets"].kb_page.p95, TARGETS["filtered p95"] if small else None),
+        ("full page p95 ms", page.kb_page.p95, TARGETS["page p95"] if small else None),
+        ("kb/bare full page (p50)", page.kb_page.p50 / page.bare_page.p50, TARGETS["ratio"]),
+        ("save-to-searchable p95 ms", result.saves.total.p95, 300.0 if small else 500.0),
+    ]
+
+
+def print_targets(results: list[SizeResult]) -> None:
+    """The figures the targets are about, each marked met or missed."""
+    print("\n== against targets ==")
+    for result in results:
+        for name, value, target in target_rows(result):
+            verdict = "no target" if target is None else ("met" if value <= target else "MISSED")
+            print(f"{result.size:>7} {name:28} {value:9.2f}  target {target or '-':>6}  {verdict}")
+        rate = result.rebuild.rate
+        verdict = "met" if rate >= TARGETS["rebuild"] else "MISSED"
+        print(f"{result.size:>7} {'rebuild entries/s':28} {rate:9.2f}  target >= {TARGETS['rebuild']:.0f}  {verdict}")
+
+
+def main() -> None:
+    """Parse arguments, run every size, print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--keep", type=Path, help="keep the database and index in this folder")
+    parser.add_argument("--profile", action="store_true", help="profile full-page and phrase requests")
+    arguments = parser.parse_args()
+    root = arguments.keep or Path(tempfile.mkdtemp(prefix="kb-search-bench-"))
+    results = []
+    try:
+        for size in arguments.sizes:
+            folder = root / f"kb-{size}"
+            assert not folder.exists(), f"{folder} exists already; give an empty --keep folder"
+            results.append(run_size(size, folder, arguments))
+            print_size(results[-1])
+    finally:
+        if arguments.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    for result in results:
+        print_size(result)
+    print_targets(results)
+
+
+if __name__ == "__main__":
+    main()
