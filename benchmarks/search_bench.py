@@ -28,6 +28,7 @@ import datetime as dt
 import io
 import itertools
 import math
+import os
 import pstats
 import random
 import shutil
@@ -819,6 +820,7 @@ class SizeResult:
     saves: SaveReport
     visibility_ms: float
     term_counts: dict[str, int]
+    load: tuple[float, float]
 
 
 def document_frequencies(app: Flask, shapes: list[Shape]) -> dict[str, int]:
@@ -859,6 +861,7 @@ def measure_shapes(app: Flask, corpus: Corpus, shapes: list[Shape], requests: in
 
 def run_size(size: int, folder: Path, arguments: argparse.Namespace) -> SizeResult:
     """Build, index and measure one corpus size in `folder`."""
+    load_at_start = os.getloadavg()[0]
     app = make_app(folder)
     with app.app_context():
         corpus = load_corpus(size, arguments.seed)
@@ -885,7 +888,8 @@ def run_size(size: int, folder: Path, arguments: argparse.Namespace) -> SizeResu
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    return SizeResult(size, corpus.seconds, rebuild, results, saves, visibility_ms, counts)
+    load = (load_at_start, os.getloadavg()[0])
+    return SizeResult(size, corpus.seconds, rebuild, results, saves, visibility_ms, counts, load)
 
 
 # Report
@@ -920,6 +924,15 @@ def print_size(result: SizeResult) -> None:
             f"{row.shape.name:16} {row.matches:>7} | {row.kb_page} | {row.kb_service} | {row.bare_search} | "
             f"{row.bare_page} | {ratio(row.kb_page, row.bare_search):>16} | {ratio(row.kb_page, row.bare_page):>14}"
         )
+    print("\nCPU time p50 ms (this process only, so less affected by other work on the machine)")
+    print(f"{'shape':16} | {'kb page':>8} | {'kb service':>10} | {'bare search':>11} | {'bare page':>9} | kb/bare page")
+    for row in result.shapes:
+        cpu_ratio = row.kb_page.cpu_p50 / row.bare_page.cpu_p50
+        print(
+            f"{row.shape.name:16} | {row.kb_page.cpu_p50:8.1f} | {row.kb_service.cpu_p50:10.1f} | "
+            f"{row.bare_search.cpu_p50:11.1f} | {row.bare_page.cpu_p50:9.1f} | {cpu_ratio:5.2f}x"
+        )
+    print(f"load average (1 min) at start and end: {result.load[0]:.1f}, {result.load[1]:.1f}")
 
 
 def target_rows(result: SizeResult) -> list[tuple[str, float, float | None]]:

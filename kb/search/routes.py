@@ -106,7 +106,7 @@ def results() -> tuple[str, int, dict[str, str]] | str:
     except SearchUnavailableError:
         page = render_template("search/unavailable.html", wanted=wanted)
         return page, 503, {"Retry-After": "30"}
-    page = Page(found.hits, min(max(wanted.page, 1), found.pages), wanted.per_page, found.total)
+    page = Page(found.hits, found.page, wanted.per_page, found.total)
     labels = facet_labels(found)
     return render_template(
         "search/results.html",

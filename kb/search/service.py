@@ -104,9 +104,9 @@ class SearchResults:
     broadened: bool = False
 
     @property
-    def pages(self) -> int:
-        """How many pages the results fill (at most `MAX_PAGE`)."""
-        return min(max(1, math.ceil(self.total / self.request.per_page)), MAX_PAGE)
+    def page(self) -> int:
+        """The page shown."""
+        return page_number(self.request, self.total)
 
 
 def _state() -> SearcherState:
@@ -149,15 +149,22 @@ def _matched(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int])
     return allowed & frozenset(state.searcher.docs_for_query(parsed.query))
 
 
-def _ranked(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], request: SearchRequest) -> list[int]:
-    """The document numbers of the requested page, best first (or by date)."""
-    page = min(max(request.page, 1), MAX_PAGE)
+def page_number(request: SearchRequest, total: int) -> int:
+    """The page to show: the one asked for, kept between 1 and the last page (at most `MAX_PAGE`)."""
+    last = min(max(1, math.ceil(total / request.per_page)), MAX_PAGE)
+    return min(max(request.page, 1), last)
+
+
+def _ranked(state: SearcherState, parsed: ParsedQuery, matched: frozenset[int], request: SearchRequest) -> list[int]:
+    """The document numbers of the requested page among `matched`, best first (or by date)."""
+    page = page_number(request, len(matched))
     limit = page * request.per_page
     sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
-    node = parsed.query if parsed.query is not None and not is_only_negative(parsed.query) else q.Every()
-    options: dict[str, object] = {"filter": set(allowed), "limit": limit, "terms": False}
-    if sort != "relevance":
-        options |= {"sortedby": "date", "reverse": sort == "newest"}
+    ranks_by_words = parsed.query is not None and not is_only_negative(parsed.query)
+    node = parsed.query if ranks_by_words else q.Every()
+    options: dict[str, object] = {"filter": set(matched), "limit": limit, "terms": False}
+    if sort != "relevance" or not ranks_by_words:
+        options |= {"sortedby": "date", "reverse": sort != "oldest"}
     results = state.searcher.search(node, **options)
     start = (page - 1) * request.per_page
     return [hit.docnum for hit in results[start:limit]]
@@ -270,7 +277,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
             results.parsed = parsed
     results.total = len(matched)
     results.facets = facet_counts(state, matched, request.facets)
-    docnums = _ranked(state, parsed, allowed, request) if matched else []
+    docnums = _ranked(state, parsed, matched, request) if matched else []
     terms = _positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
     results.hits = [_hit(entry, terms) for entry in _load_visible(viewer, state, docnums)]
     return results

@@ -36,6 +36,9 @@ REBUILD_LOCK = "rebuild.lock"
 GENERATION_PREFIX = "gen-"
 
 
+_SCHEMA_NAMES = build_schema().names()
+
+
 class IndexUnavailableError(Exception):
     """There is no usable index: it is missing, damaged, or of an older schema."""
 
@@ -83,7 +86,7 @@ class IndexStore:
             opened = index.open_dir(str(folder))
         except Exception as error:  # Whoosh raises many kinds for a damaged index.
             raise IndexUnavailableError(f"the search index in {folder} cannot be opened: {error}") from error
-        if opened.schema.names() != build_schema().names():
+        if opened.schema.names() != _SCHEMA_NAMES:
             raise IndexUnavailableError(f"the search index in {folder} was built with an older schema")
         return opened
 
