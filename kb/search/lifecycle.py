@@ -96,8 +96,7 @@ def drain_now(app: Flask) -> bool:
         log.warning("Search index is busy; queued changes will be indexed by the next save or search")
         return False
     except IndexUnavailableError as problem:
-        log.warning("Search index not updated: %s", problem)
-        ensure_index(app)
+        log.warning("Search index not updated (the change stays queued for the rebuild): %s", problem)
         return False
     except Exception:
         log.exception("Indexing queued changes failed; they stay queued")

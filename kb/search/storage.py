@@ -49,7 +49,7 @@ class LockTimeoutError(Exception):
 
 @dataclass
 class SearcherState:
-    """One open searcher and what is cached for it; dropped when the index changes."""
+    """One open searcher and what is cached for its version of the index (shared between threads)."""
 
     generation: str
     searcher: Searcher
@@ -62,6 +62,8 @@ class IndexStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._local = threading.local()
+        self._caches: dict[tuple[str, int], dict[Any, Any]] = {}
+        self._caches_lock = threading.Lock()
 
     # Generations
 
@@ -185,8 +187,18 @@ class IndexStore:
             raise
         except Exception as error:
             raise IndexUnavailableError(f"the search index in {self.root / name} cannot be read: {error}") from error
-        self._local.state = SearcherState(generation=name, searcher=searcher)
+        self._local.state = SearcherState(generation=name, searcher=searcher, cache=self._cache_for(name, searcher))
         return self._local.state
+
+    def _cache_for(self, name: str, searcher: Searcher) -> dict[Any, Any]:
+        """The cache shared by every thread's searcher on the same version of the index."""
+        version = (name, searcher.reader().generation())
+        with self._caches_lock:
+            if version not in self._caches:
+                for old in list(self._caches)[:-1]:
+                    del self._caches[old]
+                self._caches[version] = {}
+            return self._caches[version]
 
     def close_searchers(self) -> None:
         """Close this thread's searcher (tests and commands that replace the index call this)."""
