@@ -25,6 +25,17 @@ PAGES = {
     "tags": "/tags",
     "tag": "/tags/cost-versus-quality",
     "not found": "/lessons/no-such-lesson",
+    "search results": "/search?q=procurement",
+    "search with two facets": "/search?q=procurement&kind=lesson&tag=cost-versus-quality",
+    "search with no results": "/search?q=xyzzyqq",
+    "search with did you mean": "/search?q=almost+OR+tendr",
+    "search with a corrected spelling": "/search?q=chalenge",
+    "search with an unreadable query": '/search?q="pressure+to+go',
+    "search second page": "/search?q=procurement&page=2",
+    "search browse": "/search",
+    "search browse with a facet": "/search?region=north-west",
+    "search help": "/search/help",
+    "lesson with related lists": "/lessons/north-west-service-failed-within-hours",
 }
 
 
