@@ -24,11 +24,11 @@ def import_command(directory: Path | None) -> None:
     directory = directory or Path(current_app.config["CONTENT_DIR"])
     if not directory.is_dir():
         raise click.UsageError(f"no such folder: {directory}")
+    ensure_index(current_app, mode="inline")
     total = len(content_files(directory))
     with click.progressbar(length=total, label=f"Importing {directory}", file=sys.stderr) as bar:
         report = import_directory(directory, on_file=lambda path: bar.update(1))
     db.session.commit()
-    ensure_index(current_app, mode="inline")
     for problem in report.problems:
         click.echo(str(problem), err=True)
     click.echo(f"Import finished: {report.summary()}.")
