@@ -24,7 +24,7 @@ PART_WEIGHTS: dict[str, float] = {
     "organisation": 1.0,
     "sources": 1.0,
 }
-"""How much a word counts for, by the part of the entry it appears in."""
+"""How much a word counts for, by the part of the entry it appears in (`tags`: tag and theme names)."""
 
 
 def entry_texts(entry: Entry) -> dict[str, str]:
@@ -48,7 +48,9 @@ def weighted_parts(entry: Entry) -> WeightedParts:
     parts: list[tuple[str, float]] = [(entry.title, PART_WEIGHTS["title"])]
     parts += [(plain_text(text), PART_WEIGHTS[key]) for key, text in entry_texts(entry).items()]
     if entry.tags:
-        parts.append((" ".join(tag.label for tag in entry.tags), PART_WEIGHTS["tags"]))
+        themes = dict.fromkeys(tag.theme.label for tag in entry.tags if tag.theme is not None)
+        labels = [tag.label for tag in entry.tags] + list(themes)
+        parts.append((" ".join(labels), PART_WEIGHTS["tags"]))
     if entry.organisation:
         parts.append((entry.organisation, PART_WEIGHTS["organisation"]))
     sources = " ".join(source.get("title") or "" for source in entry.sources or [])

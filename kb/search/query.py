@@ -9,7 +9,7 @@ plain note and a best-effort search for the words they typed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -35,6 +35,8 @@ KIND_WORDS = {
     "meeting-papers": "paper",
 }
 _FIELD_NAME = re.compile(r"(?<![\w\"'])([A-Za-z_][\w-]*):")
+_EMPTY_FIELD = re.compile(r"(?<![\w\"'])([A-Za-z_][\w-]*):(?=\s|$|\))")
+_RANGE = re.compile(r"[\[{][^\]}]*\bTO\b[^\]}]*[\]}]")
 _WORD = re.compile(r"\w+")
 
 
@@ -58,13 +60,23 @@ def _parser(group: str = "and") -> qparser.QueryParser:
     return parser
 
 
-def _outside_quotes(text: str, change: callable) -> str:  # type: ignore[valid-type]
+def _words_of_ranges(text: str) -> str:
+    return _RANGE.sub(lambda match: match.group(0)[1:-1].replace(" TO ", " "), text)
+
+
+def _outside_quotes(text: str, change: Callable[[str], str]) -> str:
     pieces = text.split('"')
     return '"'.join(change(piece) if number % 2 == 0 else piece for number, piece in enumerate(pieces))
 
 
 def _field_names(text: str, notes: list[str]) -> str:
     """Lower-case the field names users may use; turn any other `name:` into plain words."""
+
+    def drop_empty(match: re.Match[str]) -> str:
+        note = f"“{match.group(1)}:” needs a word or a quoted phrase after it, so it was left out."
+        if note not in notes:
+            notes.append(note)
+        return ""
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1).lower()
@@ -78,7 +90,16 @@ def _field_names(text: str, notes: list[str]) -> str:
             notes.append(note)
         return ""
 
-    return _outside_quotes(text, lambda piece: _FIELD_NAME.sub(replace, piece))
+    pieces = text.split('"')
+    for number in range(0, len(pieces), 2):
+        piece = pieces[number]
+        if number + 1 < len(pieces):  # A quoted phrase follows, so a name at the very end is not empty.
+            head, tail = re.match(r"(.*?)(\S*)$", piece, re.DOTALL).groups()  # type: ignore[union-attr]
+            pieces[number] = _EMPTY_FIELD.sub(drop_empty, head) + tail
+        else:
+            pieces[number] = _EMPTY_FIELD.sub(drop_empty, piece)
+        pieces[number] = _FIELD_NAME.sub(replace, pieces[number])
+    return '"'.join(pieces)
 
 
 def _unbalanced(text: str) -> str | None:
@@ -141,8 +162,12 @@ class _Rewriter:
 
 
 def _words_only(text: str, group: str = "and") -> q.Query:
-    words = _WORD.findall(text)
-    return _parser(group).parse(" ".join(words)).normalize() if words else q.NullQuery
+    """The typed words alone, lower-cased so none is read as an operator."""
+    words = [word.lower() for word in _WORD.findall(text)]
+    try:
+        return _parser(group).parse(" ".join(words)).normalize() if words else q.NullQuery
+    except Exception:  # Nothing is left to fall back to.
+        return q.NullQuery
 
 
 def parse_user_query(text: str, *, group: str = "and") -> ParsedQuery:
@@ -158,6 +183,9 @@ def parse_user_query(text: str, *, group: str = "and") -> ParsedQuery:
         text = text[:MAX_QUERY_CHARS]
         notes.append(f"The query was cut to its first {MAX_QUERY_CHARS} characters.")
     typed = _field_names(text, notes)
+    if any(_RANGE.search(piece) for piece in typed.split('"')[::2]):
+        notes.append("Ranges such as [a TO b] are not understood, so the words in them were searched for.")
+        typed = _outside_quotes(typed, _words_of_ranges)
     if problem := _unbalanced(typed):
         notes.append(problem)
     try:

@@ -35,6 +35,7 @@ from kb.search.query import (
 )
 from kb.search.schema import FACET_FIELDS, text_analyzer
 from kb.search.snippets import Match, find_matches, mark, snippet
+from kb.search.spelling import correct
 from kb.search.storage import IndexUnavailableError, SearcherState
 from kb.search.text import facet_key, plain_text
 
@@ -211,21 +212,40 @@ def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> l
     return [found[entry_id] for entry_id in ids if entry_id in found]
 
 
+def _corrected_text(state: SearcherState, typed: str, allowed: frozenset[int]) -> str | None:
+    """`typed` with its unknown words spelled as words of entries the viewer may see; None if none changed."""
+    reader = state.searcher.reader()
+
+    def stems(word: str) -> list[str]:
+        return [token.text for token in _ANALYZER(word)]
+
+    def is_known(word: str) -> bool:
+        return all(reader.doc_frequency("text", stem) for stem in stems(word))
+
+    def near_words(word: str, distance: int) -> list[str]:
+        return list(reader.terms_within("text", word, distance, prefix=1))
+
+    def visible_frequency(word: str) -> int:
+        terms = [q.Term("text", stem) for stem in stems(word)]
+        return len(frozenset(state.searcher.docs_for_query(q.And(terms))) & allowed) if terms else 0
+
+    return correct(typed, is_known, near_words, visible_frequency)
+
+
 def _suggest(
     state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], found: int
 ) -> tuple[str, ParsedQuery, frozenset[int]] | None:
-    """A corrected query from the index's vocabulary that finds more visible entries, if there is one."""
+    """A corrected query from the visible entries' words that finds more of them, if there is one."""
     if parsed.query is None:
         return None
-    correction = state.searcher.correct_query(parsed.query, parsed.typed)
-    text = " ".join(correction.string.split())
-    if not text or text.lower() == parsed.typed.lower():
+    text = _corrected_text(state, parsed.typed, allowed)
+    if text is None:
         return None
     corrected = _with_fuzzy_words(parse_user_query(text), state.searcher)
     if corrected.query is None:
         return None
     matched = _matched(state, corrected, allowed)
-    return (text, corrected, matched) if len(matched) > found else None
+    return (" ".join(text.split()), corrected, matched) if len(matched) > found else None
 
 
 def _with_fuzzy_words(parsed: ParsedQuery, searcher: Searcher) -> ParsedQuery:

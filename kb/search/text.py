@@ -12,7 +12,7 @@ _REFERENCE = re.compile(r"\[\^[^\]]+\]:?")
 _AUTOLINK = re.compile(r"<(https?://[^>]+)>")
 _TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _LINE_MARKS = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+|\|)", re.MULTILINE)
-_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(\*\*|\*|~~|`)(?=\S)(.+?)(?<=\S)\1|(?<!\w)(__|_)(?=\S)(.+?)(?<=\S)\3(?!\w)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}.*$", re.MULTILINE)
 _SPACES = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -35,7 +35,7 @@ def plain_text(markdown: str) -> str:
     text = _LINE_MARKS.sub("", text)
     text = text.replace("|", " ")
     for _ in range(2):
-        text = _EMPHASIS.sub(r"\2", text)
+        text = _EMPHASIS.sub(lambda match: match.group(2) or match.group(4), text)
     text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n\n", text).strip()
 
