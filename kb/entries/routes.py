@@ -61,12 +61,15 @@ def list_kind(plural: str) -> str:
     )
 
 
-def similar_entries(viewer: Viewer, entry: Entry) -> dict[str, list[Entry]]:
-    """Entries like this one by their words; for a lesson, first those from other regions or years."""
-    elsewhere = search.similar_lessons_elsewhere(viewer, entry) if isinstance(entry, Lesson) else []
+def similar_entries(viewer: Viewer, entry: Entry, linked: list[int]) -> dict[str, list[Entry]]:
+    """Entries like this one by their words, leaving out `linked` (already on the page).
+
+    A lesson first gets similar lessons from other regions or years.
+    """
+    elsewhere = search.similar_lessons_elsewhere(viewer, entry, exclude=linked) if isinstance(entry, Lesson) else []
     return {
         "similar_elsewhere": elsewhere,
-        "similar": search.related(viewer, entry, exclude=[other.id for other in elsewhere]),
+        "similar": search.related(viewer, entry, exclude=[*linked, *(other.id for other in elsewhere)]),
     }
 
 
@@ -90,6 +93,10 @@ def show(plural: str, slug: str) -> str | Response:
     viewer = current_viewer()
     revision = current_revision(entry)
     rendered = revision.rendered if revision else {}
+    related = queries.related_entries(viewer, entry)
+    backlinks = queries.backlinks(viewer, entry)
+    linked = [target.id for targets in related.values() for target in targets]
+    linked += [backlink.source.id for backlink in backlinks]
     return render_template(
         f"entries/{entry.kind}.html",
         entry=entry,
@@ -97,9 +104,9 @@ def show(plural: str, slug: str) -> str | Response:
         rendered=rendered,
         contents=page_contents(entry.kind, rendered, len(revision.document.split()) if revision else 0),
         revision_count=queries.revision_count(entry),
-        related=queries.related_entries(viewer, entry),
-        backlinks=queries.backlinks(viewer, entry),
-        **similar_entries(viewer, entry),
+        related=related,
+        backlinks=backlinks,
+        **similar_entries(viewer, entry, linked),
     )
 
 

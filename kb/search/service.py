@@ -333,18 +333,20 @@ def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[i
     return _load_visible(viewer, state, _related_docnums(state, entry, allowed, limit))
 
 
-def similar_lessons_elsewhere(viewer: Viewer, lesson: Lesson, *, limit: int = 5) -> list[Entry]:
+def similar_lessons_elsewhere(
+    viewer: Viewer, lesson: Lesson, *, limit: int = 5, exclude: Iterable[int] = ()
+) -> list[Entry]:
     """Lessons like this one from another region or another year: the same problem seen again."""
     try:
         state = _state()
     except SearchUnavailableError:
         return []
-    same_place_and_time = [q.Term("year", str(entry_date(lesson).year))]
+    place_and_time = [q.Term("year", str(entry_date(lesson).year))]
     if lesson.region:
-        same_place_and_time.append(q.Term("region", facet_key(lesson.region)))
-    allowed = docset(state, visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson")) - docset(
-        state, q.And(same_place_and_time)
-    ) - _docnums_of(state, [lesson.id])
+        place_and_time.append(q.Term("region", facet_key(lesson.region)))
+    lessons = docset(state, visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
+    same_place_and_time = docset(state, q.And(place_and_time))
+    allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *exclude])
     return _load_visible(viewer, state, _related_docnums(state, lesson, allowed, limit))
 
 
