@@ -22,7 +22,9 @@ _segments_lock = threading.Lock()
 
 
 def _leaves(state: SearcherState) -> list[tuple[IndexReader, int]]:
-    return [(searcher.reader(), offset) for searcher, offset in state.searcher.leaf_searchers()]
+    """The segment readers with their first document number; an empty index has none."""
+    leaves = [(searcher.reader(), offset) for searcher, offset in state.searcher.leaf_searchers()]
+    return [(reader, offset) for reader, offset in leaves if reader.segment() is not None]
 
 
 def _segment_id(reader: IndexReader) -> str:
@@ -71,7 +73,7 @@ def term_docs(state: SearcherState, fieldname: str, text: str) -> frozenset[int]
         for reader, offset in _leaves(state):
             local = _segment_postings(reader, fieldname, text)
             parts.append(local if offset == 0 else frozenset(offset + number for number in local))
-        combined = parts[0] if len(parts) == 1 else frozenset().union(*parts)
+        combined = parts[0] if len(parts) == 1 else frozenset().union(*parts)  # No parts: an empty index.
         deleted = _deleted(state)
         state.cache[key] = combined - deleted if deleted else combined
     return state.cache[key]

@@ -83,14 +83,24 @@ class DrainReport:
     failed: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _pending(session: Session, limit: int) -> list[tuple[int, int]]:
+def _pending(session: Session, limit: int, after: int = 0) -> list[tuple[int, int]]:
     query = (
         select(SearchQueueItem.id, SearchQueueItem.entry_id)
-        .where(SearchQueueItem.indexed_at.is_(None), SearchQueueItem.attempts < MAX_ATTEMPTS)
+        .where(
+            SearchQueueItem.indexed_at.is_(None),
+            SearchQueueItem.attempts < MAX_ATTEMPTS,
+            SearchQueueItem.id > after,
+        )
         .order_by(SearchQueueItem.id)
         .limit(limit)
     )
     return [(row.id, row.entry_id) for row in session.execute(query)]
+
+
+def has_untried(session: Session) -> bool:
+    """Whether a queued change waits that no drain has tried yet (one that failed waits for the next save)."""
+    query = select(SearchQueueItem.id).where(SearchQueueItem.indexed_at.is_(None), SearchQueueItem.attempts == 0)
+    return session.execute(query.limit(1)).first() is not None
 
 
 def pending_count(session: Session) -> int:
@@ -108,7 +118,10 @@ def drain(store: IndexStore, *, timeout: float, merge_in_background: bool = True
     report = DrainReport()
     with store.write_lock(timeout), Session(db.engine) as session:
         opened = store.open_current()
-        while rows := _pending(session, BATCH_SIZE):
+        last = 0
+        # Each row is tried once per drain; one that fails waits for the next drain.
+        while rows := _pending(session, BATCH_SIZE, after=last):
+            last = rows[-1][0]
             entry_ids = list(dict.fromkeys(entry_id for _, entry_id in rows))
             writer = opened.writer(compound=False)
             try:

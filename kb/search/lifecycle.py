@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, insert, select
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from kb.dates import utcnow
 from kb.entries.models import Entry, Revision, entry_tags
-from kb.search.indexing import drain, rebuild
+from kb.extensions import db
+from kb.search.indexing import drain, has_untried, rebuild
 from kb.search.models import SearchQueueItem
 from kb.search.storage import IndexStore, IndexUnavailableError, LockTimeoutError
 from kb.taxonomy.models import Tag, Theme
@@ -27,7 +28,10 @@ from kb.taxonomy.models import Tag, Theme
 log = logging.getLogger(__name__)
 
 _QUEUED = "kb_search_queued"
+"""Session info key: ids of the entries queued in the open transaction (one row each is enough)."""
 _EXTENSION = "kb_search"
+PENDING_LOCK_WAIT = 0.25
+"""Seconds a search waits for the writer lock to index changes left queued; then it searches anyway."""
 
 
 def index_store(app: Flask | None = None) -> IndexStore:
@@ -64,14 +68,15 @@ def _entries_touched(session: Session) -> set[int]:
 
 
 def _queue_after_flush(session: Session, flush_context: UOWTransaction) -> None:
-    touched = _entries_touched(session)
+    queued: set[int] = session.info.setdefault(_QUEUED, set())
+    touched = _entries_touched(session) - queued
     if not touched:
         return
     now = utcnow()
     session.connection().execute(
         insert(SearchQueueItem), [{"entry_id": entry_id, "queued_at": now, "attempts": 0} for entry_id in touched]
     )
-    session.info[_QUEUED] = True
+    queued |= touched
 
 
 def _drain_after_commit(session: Session) -> None:
@@ -80,18 +85,21 @@ def _drain_after_commit(session: Session) -> None:
     drain_now(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
-def _forget_queue(session: Session, previous_transaction: Any) -> None:
-    session.info.pop(_QUEUED, None)
+def _forget_queue(session: Session, previous_transaction: SessionTransaction) -> None:
+    # A rolled-back savepoint leaves the outer transaction, and what it queued, in place.
+    if not previous_transaction.nested:
+        session.info.pop(_QUEUED, None)
 
 
-def drain_now(app: Flask) -> bool:
+def drain_now(app: Flask, timeout: float | None = None) -> bool:
     """Index whatever is queued, waiting a while for the writer lock; True when the queue was emptied.
 
-    Never raises: a change that cannot be indexed now stays queued, is logged, and is
-    picked up by the next drain in any process.
+    `timeout` defaults to the `SEARCH_LOCK_TIMEOUT` setting. Never raises: a change that
+    cannot be indexed now stays queued, is logged, and is picked up by the next drain in
+    any process.
     """
     try:
-        report = drain(index_store(app), timeout=app.config["SEARCH_LOCK_TIMEOUT"])
+        report = drain(index_store(app), timeout=app.config["SEARCH_LOCK_TIMEOUT"] if timeout is None else timeout)
     except LockTimeoutError:
         log.warning("Search index is busy; queued changes will be indexed by the next save or search")
         return False
@@ -104,6 +112,16 @@ def drain_now(app: Flask) -> bool:
     for entry_id, error in report.failed:
         log.error("Entry %s could not be indexed: %s", entry_id, error)
     return not report.failed
+
+
+def drain_if_pending(app: Flask) -> None:
+    """Before a search: index changes another process left queued, if the lock is free soon.
+
+    A save normally drains its own change; this catches one that found the lock busy,
+    so a reader never waits for somebody else's next save to see it.
+    """
+    if has_untried(db.session):
+        drain_now(app, timeout=PENDING_LOCK_WAIT)
 
 
 def ensure_index(app: Flask, mode: str | None = None) -> str | None:
@@ -123,15 +141,38 @@ def ensure_index(app: Flask, mode: str | None = None) -> str | None:
         log.warning("%s; run `flask --app kb search rebuild`", problem)
         return problem
     log.warning("%s; rebuilding it from the database", problem)
-    if mode == "inline":
-        _rebuild_logged(app)
-    else:
-        threading.Thread(target=_rebuild_logged, args=(app,), name="kb-search-rebuild", daemon=True).start()
+    _run(mode, _rebuild_logged, app)
     return problem
 
 
+def index_failed(app: Flask) -> None:
+    """A search failed while reading the index: read all of it, and rebuild it if it is damaged.
+
+    The full read takes a while on a large index, so outside "inline" mode it runs in
+    the background while the reader is told search is being rebuilt.
+    """
+    mode = app.config["SEARCH_REBUILD_AT_START"]
+    _run("inline" if mode == "inline" else "background", _check_fully, app)
+
+
+def _check_fully(app: Flask) -> None:
+    store = index_store(app)
+    problem = store.status(full=True)
+    if problem is None or store.rebuild_running():
+        return
+    log.warning("%s; rebuilding it from the database", problem)
+    _rebuild_logged(app)
+
+
+def _run(mode: str, work: Callable[[Flask], None], app: Flask) -> None:
+    if mode == "inline":
+        work(app)
+    else:
+        threading.Thread(target=work, args=(app,), name="kb-search-repair", daemon=True).start()
+
+
 def _rebuild_logged(app: Flask) -> None:
-    with app.app_context():
+    with app.app_context():  # A thread of its own needs one.
         try:
             count = rebuild(index_store(app))
         except LockTimeoutError:

@@ -65,8 +65,12 @@ def toggle_url(wanted: SearchRequest, fieldname: str, value: str) -> str:
 
 
 def facet_labels(results: SearchResults) -> dict[str, dict[str, str]]:
-    """Readable labels for the facet values on this page, from the vocabulary and the database."""
-    shown = {name: [count.value for count in counts] for name, counts in results.facets.items()}
+    """Readable labels for the facet values on this page, from the vocabulary and the database.
+
+    Only values some result has are looked up: a chosen value no visible entry has is
+    shown as it was typed, so its label cannot tell anyone that a hidden entry uses it.
+    """
+    shown = {name: [count.value for count in counts if count.count] for name, counts in results.facets.items()}
     labels: dict[str, dict[str, str]] = {
         "kind": {value: KINDS.get(value, value) for value in shown.get("kind", [])},
         "status": {value: STATUSES.get(value, value) for value in shown.get("status", [])},

@@ -9,13 +9,16 @@ that set. Entries shown are then loaded from the database through the same rule.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import Flask, current_app
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from whoosh import query as q
 from whoosh.searching import Searcher
@@ -25,7 +28,7 @@ from kb.extensions import db
 from kb.permissions import Viewer, visible_entries
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, entry_texts, weighted_parts
-from kb.search.lifecycle import ensure_index, index_store
+from kb.search.lifecycle import drain_if_pending, ensure_index, index_failed, index_store
 from kb.search.query import (
     ParsedQuery,
     facet_filter,
@@ -38,6 +41,8 @@ from kb.search.snippets import Match, find_matches, mark, snippet
 from kb.search.spelling import correct
 from kb.search.storage import IndexUnavailableError, SearcherState
 from kb.search.text import facet_key, plain_text
+
+log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "newest", "oldest")
 FEW_RESULTS = 3
@@ -110,12 +115,16 @@ class SearchResults:
         return page_number(self.request, self.total)
 
 
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
 def _state() -> SearcherState:
     store = index_store()
     try:
         state = store.searcher_state()
     except IndexUnavailableError as problem:
-        ensure_index(current_app._get_current_object())  # type: ignore[attr-defined]
+        ensure_index(_app())
         raise SearchUnavailableError(str(problem)) from problem
     if "segments" not in state.cache:
         state.cache["segments"] = live_segments(state)
@@ -123,15 +132,37 @@ def _state() -> SearcherState:
     return state
 
 
+@contextmanager
+def _reading_index() -> Iterator[None]:
+    """Turn a failure to read the index into `SearchUnavailableError`, and have the index checked.
+
+    Whoosh raises many kinds of error on a damaged file; a reader gets "search is being
+    rebuilt", never an error page, while the whole index is read and rebuilt if needed.
+    Database errors are not the index's fault and pass through.
+    """
+    try:
+        yield
+    except (SearchUnavailableError, SQLAlchemyError):
+        raise
+    except Exception as error:
+        log.exception("Reading the search index failed")
+        index_failed(_app())
+        raise SearchUnavailableError(f"the search index could not be read: {error}") from error
+
+
 def facet_counts(
     state: SearcherState, matched: frozenset[int], chosen: dict[str, list[str]]
 ) -> dict[str, list[FacetCount]]:
-    """For each facet field, its values with how many of `matched` carry each (zeros left out)."""
+    """For each facet field, its values with how many of `matched` carry each.
+
+    Values no result has are left out, except chosen ones, which are always listed
+    (whether or not any entry has them, so the page tells nothing about hidden ones).
+    """
     facets: dict[str, list[FacetCount]] = {}
     for fieldname in FACET_FIELDS:
         selected = set(chosen.get(fieldname, ()))
         counts = []
-        for value in facet_values(state, fieldname):
+        for value in sorted(set(facet_values(state, fieldname)) | selected):
             count = len(matched & docset(state, q.Term(fieldname, value)))
             if count or value in selected:
                 counts.append(FacetCount(value=value, count=count, selected=value in selected))
@@ -277,7 +308,13 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
 
     Raises `SearchUnavailableError` while there is no readable index.
     """
+    drain_if_pending(_app())
     state = _state()
+    with _reading_index():
+        return _search(state, viewer, request)
+
+
+def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> SearchResults:
     parsed = _with_fuzzy_words(parse_user_query(request.text), state.searcher)
     allowed = docset(state, visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
     matched = _matched(state, parsed, allowed)
@@ -307,16 +344,19 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
 
 
 def _related_docnums(state: SearcherState, entry: Entry, allowed: frozenset[int], limit: int) -> list[int]:
-    key = ("related", entry.id, hash(allowed), limit)
+    own = state.searcher.document_number(id=str(entry.id))
+    candidates = allowed - {own}
+    if not candidates:  # Whoosh reads an empty filter as no filter at all.
+        return []
+    key = ("related", entry.id, hash(candidates), limit)
     if key not in state.cache:
-        own = state.searcher.document_number(id=str(entry.id))
         results = state.searcher.more_like(
             own if own is not None else -1,
             "text",
             text=weighted_parts(entry),
             top=limit,
             numterms=RELATED_KEY_TERMS,
-            filter=set(allowed - {own}),
+            filter=set(candidates),
         )
         state.cache[key] = [hit.docnum for hit in results]
     return state.cache[key]
@@ -326,28 +366,32 @@ def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[i
     """Up to `limit` entries most like `entry` in their words, among those `viewer` may see."""
     try:
         state = _state()
+        with _reading_index():
+            excluded = _docnums_of(state, [entry.id, *exclude])
+            allowed = docset(state, visibility_filter(viewer)) - excluded
+            docnums = _related_docnums(state, entry, allowed, limit)
     except SearchUnavailableError:
         return []
-    excluded = _docnums_of(state, [entry.id, *exclude])
-    allowed = docset(state, visibility_filter(viewer)) - excluded
-    return _load_visible(viewer, state, _related_docnums(state, entry, allowed, limit))
+    return _load_visible(viewer, state, docnums)
 
 
 def similar_lessons_elsewhere(
     viewer: Viewer, lesson: Lesson, *, limit: int = 5, exclude: Iterable[int] = ()
 ) -> list[Entry]:
     """Lessons like this one from another region or another year: the same problem seen again."""
-    try:
-        state = _state()
-    except SearchUnavailableError:
-        return []
     place_and_time = [q.Term("year", str(entry_date(lesson).year))]
     if lesson.region:
         place_and_time.append(q.Term("region", facet_key(lesson.region)))
-    lessons = docset(state, visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
-    same_place_and_time = docset(state, q.And(place_and_time))
-    allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *exclude])
-    return _load_visible(viewer, state, _related_docnums(state, lesson, allowed, limit))
+    try:
+        state = _state()
+        with _reading_index():
+            lessons = docset(state, visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
+            same_place_and_time = docset(state, q.And(place_and_time))
+            allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *exclude])
+            docnums = _related_docnums(state, lesson, allowed, limit)
+    except SearchUnavailableError:
+        return []
+    return _load_visible(viewer, state, docnums)
 
 
 def _docnums_of(state: SearcherState, entry_ids: Iterable[int]) -> frozenset[int]:

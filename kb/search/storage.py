@@ -114,14 +114,17 @@ class IndexStore:
             if folder.name not in keep and folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def status(self) -> str | None:
-        """None when the index in use opens and reads; otherwise what is wrong with it."""
+    def status(self, *, full: bool = False) -> str | None:
+        """None when the index in use opens and reads; otherwise what is wrong with it.
+
+        The quick check opens every segment and reads the first postings of every field,
+        the first and last stored documents and a field length. `full=True` reads every
+        posting and every stored document, which finds damage anywhere but takes longer.
+        """
         try:
             opened = self.open_current()
             with opened.searcher() as searcher:
-                searcher.doc_count()
-                for _ in zip(range(1), searcher.lexicon("id"), strict=False):
-                    pass
+                _read_index(searcher, full=full)
         except IndexUnavailableError as problem:
             return str(problem)
         except Exception as error:  # A damaged segment shows only when read.
@@ -206,3 +209,20 @@ class IndexStore:
         if state is not None:
             state.searcher.close()
             self._local.state = None
+
+
+def _read_index(searcher: Searcher, *, full: bool) -> None:
+    """Read the parts of an index a search uses; raises whatever Whoosh raises on damage."""
+    reader = searcher.reader()
+    total = reader.doc_count_all()
+    for fieldname in reader.indexed_field_names():
+        for number, term in enumerate(reader.lexicon(fieldname)):
+            if number and not full:
+                break
+            list(reader.postings(fieldname, term).all_ids())
+    documents = range(total) if full else sorted({0, total - 1}) if total else []
+    for docnum in documents:
+        if not reader.is_deleted(docnum):
+            reader.stored_fields(docnum)
+    if total:
+        reader.doc_field_length(total - 1, "text")

@@ -8,6 +8,10 @@ something to show or to leave out. What a role should see is worked out below fr
 rule as the issue states it (`role_sees`), never from `kb.permissions`; counts are
 worked out the same way from the seed files, so a surface that ignores the rule for any
 entry, seed or generated, fails here.
+
+Search is a surface too: each lesson has a word of its own, so the search page for that
+word (and for a misspelling of it), the page's totals and facet counts, and the entry
+pages' "More like this" and "Similar lessons" lists are checked the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -23,8 +28,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from kb.entries.models import Entry
+from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
+from kb.search.text import facet_key
 from kb.users.models import User
 from tests.accounts import login_as, make_cast, make_user
 from tests.conftest import import_files, make_app
@@ -99,6 +106,16 @@ class Target:
         return f"matrix-{self.visibility}"
 
     @property
+    def word(self) -> str:
+        """A word no other entry contains, in the lesson's text."""
+        return f"zq{self.visibility}matrix"
+
+    @property
+    def misspelt(self) -> str:
+        """The word one letter off, which search may correct to it."""
+        return self.word[:-1] + "z"
+
+    @property
     def status(self) -> str:
         return "draft" if self.visibility == "draft" else "published"
 
@@ -117,7 +134,7 @@ class Target:
             f"---\nkind: lesson\ntitle: {self.title}\nsummary: Generated for the visibility matrix.\n"
             f"status: {self.status}\nvisibility: {self.visibility}\n{review}region: {self.region}\n"
             f"event_date: {self.year}\ntags:\n  - {self.tag}\n  - {THEME_TAG}\nsee_also:\n  - {LINKED_PAPER}\n---\n\n"
-            "## Driving event\n\nA.\n\n## Lesson\n\nB.\n\n## Recommendation\n\nC.\n\n## Evidence\n\nD.\n"
+            f"## Driving event\n\nA.\n\n## Lesson\n\nB. {self.word}.\n\n## Recommendation\n\nC.\n\n## Evidence\n\nD.\n"
         )
 
     def seen_by(self, role: str) -> bool:
@@ -159,6 +176,10 @@ class Doc:
 
     def seen_by(self, role: str) -> bool:
         return role_sees(role, self.status, self.visibility, self.review, self.author)
+
+    @property
+    def path(self) -> str:
+        return f"/{KIND_PLURALS[self.kind]}/{self.slug}"
 
 
 def seed_docs() -> list[Doc]:
@@ -445,6 +466,139 @@ def check_export(world: World, role: str, target: Target) -> None:
     assert files == {f"{plural[d.kind]}/{d.slug}.md" for d in world.docs if d.seen_by(role)}
 
 
+# --- search ------------------------------------------------------------------------------------
+
+
+def search_html(world: World, role: str, **args: str) -> str:
+    status, html = world.get(role, "/search" + (f"?{urlencode(args)}" if args else ""))
+    assert status == 200
+    return html
+
+
+def result_paths(main: Node) -> list[str]:
+    """The entries the search page lists as results, in order."""
+    listed = main.find("ol", cls="kb-results")
+    return listed.entry_paths() if listed is not None else []
+
+
+def total_shown(main: Node) -> int:
+    """The total in "Showing 1 to 10 of N ...", 0 for "No results."."""
+    line = main.one("p", cls="kb-result-count").text()
+    return 0 if line.startswith("No ") else number_after(line, r"of (\d+) ")
+
+
+def facets_shown(main: Node) -> dict[str, dict[str, int]]:
+    """Each facet's values with their counts, as the search page offers them."""
+    facets: dict[str, dict[str, int]] = {}
+    for block in main.find_all("div", cls="kb-facet"):
+        name = block.one("h3").attrs["id"].removeprefix("facet-")
+        for link in block.find_all("a", cls="kb-facet__link"):
+            [value] = parse_qs(urlsplit(link.attrs["href"]).query)[name]
+            count = link.parent.one("span", cls="kb-facet__count") if link.parent is not None else None
+            assert count is not None
+            facets.setdefault(name, {})[value] = number_after(count.text(), r"^(\d+)")
+    return facets
+
+
+def check_search(world: World, role: str, target: Target) -> None:
+    """The lesson's own word finds it, and only for those who may see it."""
+    html = search_html(world, role, q=target.word)
+    main = main_of(html)
+    if target.seen_by(role):
+        assert result_paths(main) == [target.path]
+        assert total_shown(main) == 1
+        assert f"<mark>{target.word}</mark>" in html  # the snippet shows where it matched
+    else:
+        assert result_paths(main) == []
+        assert total_shown(main) == 0
+        assert facets_shown(main) == {}
+        assert leaks(html, target) == []
+
+
+def check_search_suggestion(world: World, role: str, target: Target) -> None:
+    """A misspelt word is corrected to the lesson's word only for those who may see the lesson."""
+    html = search_html(world, role, q=target.misspelt)
+    main = main_of(html)
+    if target.seen_by(role):
+        assert result_paths(main) == [target.path]
+        assert target.word in main.text()
+    else:
+        assert result_paths(main) == []
+        assert target.word not in html
+        assert "Did you mean" not in html
+        assert "Showing results for" not in html
+        assert leaks(html, target) == []
+
+
+def check_search_total(world: World, role: str, target: Target) -> None:
+    """Browsing with no words counts every entry the role may see, of each kind and status."""
+    main = main_of(search_html(world, role))
+    assert total_shown(main) == world.expected(role)
+    facets = facets_shown(main)
+    kinds = {kind: world.expected(role, kind) for kind in ("lesson", "paper", "review")}
+    assert facets["kind"] == {kind: count for kind, count in kinds.items() if count}
+    statuses = {d.status for d in world.docs}
+    expected_statuses = {s: world.expected(role, where=lambda d, s=s: d.status == s) for s in statuses}
+    assert facets["status"] == {status: count for status, count in expected_statuses.items() if count}
+
+
+def check_search_facets(world: World, role: str, target: Target) -> None:
+    """The lesson's tag, region and year are offered, counted once, only to those who may see it."""
+    main = main_of(search_html(world, role))
+    facets = facets_shown(main)
+    own = {"tag": target.tag, "region": facet_key(target.region), "year": target.year}
+    shown = {name: facets.get(name, {}).get(value) for name, value in own.items()}
+    assert shown == dict.fromkeys(own, 1 if target.seen_by(role) else None)
+    assert facets["theme"][THEME] == world.expected(role, where=in_theme)
+    assert facets["tag"][THEME_TAG] == world.expected(role, where=has_theme_tag)
+
+
+NOWHERE_FILTERS = {"tag": "matrix-no-such-tag", "region": "matrix-no-such-region", "year": "1980"}
+
+
+def check_search_filter(world: World, role: str, target: Target) -> None:
+    """Filtering by the lesson's tag, region or year shows it; to others, the page for a value nobody uses."""
+    own = {"tag": target.tag, "region": facet_key(target.region), "year": target.year}
+    for name, value in own.items():
+        html = search_html(world, role, **{name: value})
+        if target.seen_by(role):
+            assert result_paths(main_of(html)) == [target.path], name
+            continue
+        assert result_paths(main_of(html)) == [], name
+        assert leaks(html, target) == [], name
+        nowhere = NOWHERE_FILTERS[name]
+        assert comparable_main(html, value) == comparable_main(search_html(world, role, **{name: nowhere}), nowhere)
+
+
+SIMILAR_HEADINGS = ("Similar lessons from other regions or years", "More like this")
+
+
+def similar_paths(main: Node) -> list[str]:
+    """The entries an entry page lists as like it, under either heading."""
+    paths: list[str] = []
+    for text in SIMILAR_HEADINGS:
+        headings = main.find_all("h2", where=lambda e, text=text: e.text() == text)
+        if headings:
+            paths += block_after_heading(main, text).entry_paths()
+    return paths
+
+
+def check_similar(world: World, role: str, target: Target) -> None:
+    """Similar lists on the public index and on the target show only what the role may see.
+
+    The index links every target under see also, and similar lists leave out what the page
+    already links, so a target is never among them there.
+    """
+    _, html = world.get(role, f"/lessons/{INDEX}")
+    listed = similar_paths(main_of(html))
+    assert target.path not in listed
+    seen = {d.path for d in world.docs if d.seen_by(role)}
+    assert set(listed) <= seen
+    if target.seen_by(role):
+        _, html = world.get(role, target.path)
+        assert set(similar_paths(main_of(html))) <= seen - {target.path}
+
+
 SURFACES: dict[str, Callable[[World, str, Target], None]] = {
     **{
         name: (lambda surface: lambda world, role, target: check_entry_surface(world, role, target, surface))(name)
@@ -458,6 +612,12 @@ SURFACES: dict[str, Callable[[World, str, Target], None]] = {
     "backlinks": check_backlinks,
     "filters": check_filters,
     "export": check_export,
+    "search": check_search,
+    "search-suggestion": check_search_suggestion,
+    "search-total": check_search_total,
+    "search-facets": check_search_facets,
+    "search-filter": check_search_filter,
+    "similar": check_similar,
 }
 
 MATRIX = [
@@ -504,6 +664,20 @@ def test_the_matrix_catches_a_surface_that_ignores_the_rule(world, monkeypatch):
         check_home(fresh, "anonymous", TARGETS["members"])
     monkeypatch.undo()
     check_home(World(app=world.app, clients=world.clients, docs=world.docs), "anonymous", TARGETS["members"])
+
+
+@pytest.mark.parametrize("surface", ["search", "search-suggestion", "search-total", "search-facets"])
+def test_the_matrix_catches_a_search_that_ignores_the_rule(world, monkeypatch, surface):
+    """Drop the index's visibility filter (and the database's second check) and the search checks must fail."""
+    import kb.search.service as service
+
+    monkeypatch.setattr(service, "visibility_filter", lambda viewer: None)
+    monkeypatch.setattr(service, "visible_entries", lambda viewer: True)
+    fresh = World(app=world.app, clients=world.clients, docs=world.docs)
+    with pytest.raises(AssertionError):
+        SURFACES[surface](fresh, "anonymous", TARGETS["draft"])
+    monkeypatch.undo()
+    SURFACES[surface](World(app=world.app, clients=world.clients, docs=world.docs), "anonymous", TARGETS["draft"])
 
 
 def test_export_without_as_writes_every_entry(world, tmp_path):
