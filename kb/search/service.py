@@ -16,18 +16,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
-from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from whoosh import query as q
-from whoosh.searching import Searcher
 
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
 from kb.permissions import Viewer, visible_entries
+from kb.search.corrections import corrected_text, with_fuzzy_words
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
-from kb.search.documents import entry_date, entry_texts, weighted_parts
+from kb.search.documents import entry_date, weighted_parts
+from kb.search.hits import Hit, build_hit, positive_terms
 from kb.search.lifecycle import drain_if_pending, ensure_index, index_failed, index_store
 from kb.search.query import (
     ParsedQuery,
@@ -36,11 +36,9 @@ from kb.search.query import (
     parse_user_query,
     visibility_filter,
 )
-from kb.search.schema import FACET_FIELDS, text_analyzer
-from kb.search.snippets import Match, find_matches, mark, snippet
-from kb.search.spelling import correct
+from kb.search.schema import FACET_FIELDS
 from kb.search.storage import IndexUnavailableError, SearcherState
-from kb.search.text import facet_key, plain_text
+from kb.search.text import facet_key
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +46,6 @@ SORTS = ("relevance", "newest", "oldest")
 FEW_RESULTS = 3
 MAX_PAGE = 100
 RELATED_KEY_TERMS = 12
-_ANALYZER = text_analyzer()
-SNIPPET_LABELS = {
-    "summary": "Summary",
-    "driving_event": "Driving event",
-    "lesson": "Lesson",
-    "recommendation": "Recommendation",
-    "evidence": "Evidence",
-    "body": "Text",
-    "terms_of_reference": "Terms of reference",
-}
 
 
 class SearchUnavailableError(Exception):
@@ -75,16 +63,6 @@ class SearchRequest:
     per_page: int = 10
     exact: bool = False
     """Search for exactly what was typed, even when a correction would find more."""
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One result: the entry, its title with matched words marked, and a snippet from the part that matched."""
-
-    entry: Entry
-    title: Markup
-    snippet: Markup
-    snippet_label: str | None
 
 
 @dataclass(frozen=True)
@@ -202,38 +180,6 @@ def _ranked(state: SearcherState, parsed: ParsedQuery, matched: frozenset[int], 
     return [hit.docnum for hit in results[start:limit]]
 
 
-def _positive_terms(node: q.Query, searcher: Searcher) -> set[str]:
-    """The analysed words a query looks for (not those it excludes), expanded for prefixes and fuzzy terms."""
-    if isinstance(node, q.Not):
-        return set()
-    if isinstance(node, q.AndNot):
-        return _positive_terms(node.a, searcher)
-    if isinstance(node, q.CompoundQuery):
-        return set().union(*(_positive_terms(child, searcher) for child in node.subqueries))
-    if isinstance(node, q.Phrase):
-        return set(node.words) if node.fieldname in ("text", "title") else set()
-    if getattr(node, "fieldname", None) not in ("text", "title"):
-        return set()
-    if isinstance(node, q.Term) and not isinstance(node, q.MultiTerm):
-        return {node.text}
-    expanded = node.existing_terms(searcher.reader(), expand=True)
-    return {text.decode("utf-8") if isinstance(text, bytes) else text for _, text in expanded}
-
-
-def _hit(entry: Entry, terms: set[str]) -> Hit:
-    title = mark(entry.title, find_matches(entry.title, terms, _ANALYZER))
-    best: tuple[int, str, str, list[Match]] | None = None
-    for key, markdown in entry_texts(entry).items():
-        text = plain_text(markdown)
-        matches = find_matches(text, terms, _ANALYZER)
-        if matches and (best is None or len(matches) > best[0]):
-            best = (len(matches), key, text, matches)
-    if best is None:
-        return Hit(entry=entry, title=title, snippet=snippet(plain_text(entry.summary), []), snippet_label=None)
-    _, key, text, matches = best
-    return Hit(entry=entry, title=title, snippet=snippet(text, matches), snippet_label=SNIPPET_LABELS[key])
-
-
 def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> list[Entry]:
     ids = [int(state.searcher.stored_fields(docnum)["id"]) for docnum in docnums]
     if not ids:
@@ -243,64 +189,20 @@ def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> l
     return [found[entry_id] for entry_id in ids if entry_id in found]
 
 
-def _corrected_text(state: SearcherState, typed: str, allowed: frozenset[int]) -> str | None:
-    """`typed` with its unknown words spelled as words of entries the viewer may see; None if none changed."""
-    reader = state.searcher.reader()
-
-    def stems(word: str) -> list[str]:
-        return [token.text for token in _ANALYZER(word)]
-
-    def is_known(word: str) -> bool:
-        return all(reader.doc_frequency("text", stem) for stem in stems(word))
-
-    def near_words(word: str, distance: int) -> list[str]:
-        return list(reader.terms_within("text", word, distance, prefix=1))
-
-    def visible_frequency(word: str) -> int:
-        terms = [q.Term("text", stem) for stem in stems(word)]
-        return len(frozenset(state.searcher.docs_for_query(q.And(terms))) & allowed) if terms else 0
-
-    return correct(typed, is_known, near_words, visible_frequency)
-
-
 def _suggest(
     state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], found: int
 ) -> tuple[str, ParsedQuery, frozenset[int]] | None:
     """A corrected query from the visible entries' words that finds more of them, if there is one."""
     if parsed.query is None:
         return None
-    text = _corrected_text(state, parsed.typed, allowed)
+    text = corrected_text(state, parsed.typed, allowed)
     if text is None:
         return None
-    corrected = _with_fuzzy_words(parse_user_query(text), state.searcher)
+    corrected = with_fuzzy_words(parse_user_query(text), state.searcher)
     if corrected.query is None:
         return None
     matched = _matched(state, corrected, allowed)
     return (" ".join(text.split()), corrected, matched) if len(matched) > found else None
-
-
-def _with_fuzzy_words(parsed: ParsedQuery, searcher: Searcher) -> ParsedQuery:
-    """Replace each `word~` on the text field by the indexed words within its distance.
-
-    The text field keeps its unstemmed words apart for spelling, so near spellings are
-    found there and then stemmed like every other query word.
-    """
-    if parsed.query is None:
-        return parsed
-    reader = searcher.reader()
-
-    def expand(node: q.Query) -> q.Query:
-        if not isinstance(node, q.FuzzyTerm) or node.fieldname != "text":
-            return node
-        typed = parsed.typed[node.startchar : node.endchar] if getattr(node, "startchar", None) is not None else ""
-        word = typed.lower().rstrip("~0123456789") or node.text
-        words = set(reader.terms_within("text", word, node.maxdist, prefix=node.prefixlength))
-        stems = sorted({stem for word in words for stem in (token.text for token in _ANALYZER(word))})
-        return q.Or([q.Term("text", stem) for stem in stems], boost=node.boost) if stems else q.NullQuery
-
-    return ParsedQuery(
-        text=parsed.text, query=parsed.query.accept(expand).normalize(), notes=parsed.notes, typed=parsed.typed
-    )
 
 
 def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
@@ -315,7 +217,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
 
 
 def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> SearchResults:
-    parsed = _with_fuzzy_words(parse_user_query(request.text), state.searcher)
+    parsed = with_fuzzy_words(parse_user_query(request.text), state.searcher)
     allowed = docset(state, visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
     matched = _matched(state, parsed, allowed)
     results = SearchResults(request=request, parsed=parsed, hits=[], total=len(matched), facets={})
@@ -327,7 +229,7 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
         elif suggestion is not None:
             results.suggestion = suggestion[0]
     if parsed.query is not None and not matched and not request.exact:
-        broader = _with_fuzzy_words(parse_user_query(parsed.text, group="or"), state.searcher)
+        broader = with_fuzzy_words(parse_user_query(parsed.text, group="or"), state.searcher)
         broader_matched = _matched(state, broader, allowed) if broader.query is not None else frozenset()
         if broader_matched:
             results.broadened, parsed, matched = True, broader, broader_matched
@@ -335,8 +237,8 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
     results.total = len(matched)
     results.facets = facet_counts(state, matched, request.facets)
     docnums = _ranked(state, parsed, matched, request) if matched else []
-    terms = _positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
-    results.hits = [_hit(entry, terms) for entry in _load_visible(viewer, state, docnums)]
+    terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
+    results.hits = [build_hit(entry, terms) for entry in _load_visible(viewer, state, docnums)]
     return results
 
 
