@@ -28,7 +28,7 @@ def corrected_text(state: SearcherState, typed: str, allowed: frozenset[int]) ->
         return all(reader.doc_frequency("text", stem) for stem in stems(word))
 
     def near_words(word: str, distance: int) -> list[str]:
-        return list(reader.terms_within("text", word, distance, prefix=1))
+        return list(reader.terms_within("spell", word, distance, prefix=1))
 
     def visible_frequency(word: str) -> int:
         terms = [q.Term("text", stem) for stem in stems(word)]
@@ -52,7 +52,7 @@ def with_fuzzy_words(parsed: ParsedQuery, searcher: Searcher) -> ParsedQuery:
             return node
         typed = parsed.typed[node.startchar : node.endchar] if getattr(node, "startchar", None) is not None else ""
         word = typed.lower().rstrip("~0123456789") or node.text
-        words = set(reader.terms_within("text", word, node.maxdist, prefix=node.prefixlength))
+        words = set(reader.terms_within("spell", word, node.maxdist, prefix=node.prefixlength))
         stems = sorted({stem for word in words for stem in (token.text for token in _ANALYZER(word))})
         return q.Or([q.Term("text", stem) for stem in stems], boost=node.boost) if stems else q.NullQuery
 

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from kb.entries.models import Entry, Lesson, Review
-from kb.search.schema import WeightedParts
+from kb.search.schema import words_of
 from kb.search.text import facet_key, plain_text
 
 PART_WEIGHTS: dict[str, float] = {
@@ -43,7 +43,7 @@ def entry_texts(entry: Entry) -> dict[str, str]:
     return {key: text for key, text in texts.items() if text and text.strip()}
 
 
-def weighted_parts(entry: Entry) -> WeightedParts:
+def weighted_parts(entry: Entry) -> list[tuple[str, float]]:
     """The catch-all field's value: each text of the entry as plain words, with its weight."""
     parts: list[tuple[str, float]] = [(entry.title, PART_WEIGHTS["title"])]
     parts += [(plain_text(text), PART_WEIGHTS[key]) for key, text in entry_texts(entry).items()]
@@ -75,10 +75,11 @@ def panel_of(entry: Entry) -> int | None:
 def index_document(entry: Entry) -> dict[str, Any]:
     """The fields to index for `entry` (its tags and their themes loaded), with a fingerprint."""
     date = entry_date(entry)
+    parts = [(words_of(text), weight) for text, weight in weighted_parts(entry)]
     themes = sorted({tag.theme.slug for tag in entry.tags if tag.theme is not None})
     document: dict[str, Any] = {
         "id": str(entry.id),
-        "text": weighted_parts(entry),
+        "text": parts,
         "title": entry.title,
         "kind": entry.kind,
         "tag": " ".join(tag.slug for tag in entry.tags),
@@ -95,6 +96,11 @@ def index_document(entry: Entry) -> dict[str, Any]:
     }
     document["fingerprint"] = fingerprint(document)
     return {key: value for key, value in document.items() if value != ""}
+
+
+def entry_words(document: dict[str, Any]) -> set[str]:
+    """The distinct unstemmed words of an index document's text, for the spelling vocabulary."""
+    return {word for words, _ in document["text"] for word in words}
 
 
 def fingerprint(document: dict[str, Any]) -> str:

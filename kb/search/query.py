@@ -16,6 +16,7 @@ from functools import cache
 from whoosh import qparser
 from whoosh import query as q
 
+from kb.entries.vocabulary import STATUSES
 from kb.permissions import Viewer
 from kb.search.schema import USER_FIELDS, user_schema
 from kb.search.text import facet_key
@@ -218,14 +219,14 @@ def is_only_negative(node: q.Query) -> bool:
 # Filters built from rights and chosen facets
 
 
-def visibility_filter(viewer: Viewer) -> q.Query | None:
-    """The Whoosh query matching exactly the entries `viewer` may see; None for staff, who see all.
+def visibility_filter(viewer: Viewer) -> q.Query:
+    """The Whoosh query matching exactly the entries `viewer` may see (staff: every entry).
 
     The same rule as `kb.permissions.visible_entries`, over the index's fields;
     `tests/services/test_search_visibility.py` checks that the two always agree.
     """
     if viewer.is_staff:
-        return None
+        return q.Or([q.Term("status", status) for status in STATUSES])
     published = q.Term("status", "published")
     if not viewer.is_authenticated:
         return q.And([published, q.Term("visibility", "public")])
