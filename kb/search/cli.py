@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -16,7 +17,14 @@ search_cli = AppGroup("search", help="Build, check and update the search index."
 
 
 @search_cli.command("rebuild")
-def rebuild_command() -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 16),
+    default=min(2, os.cpu_count() or 1),
+    show_default=True,
+    help="Worker processes that analyse entries in parallel.",
+)
+def rebuild_command(processes: int) -> None:
     """Build a new index from the database and swap it in; search keeps working meanwhile."""
     store = index_store()
     bar: click._termui_impl.ProgressBar[int] | None = None
@@ -27,7 +35,9 @@ def rebuild_command() -> None:
         bar.__enter__()
 
     try:
-        count = rebuild(store, total=start, on_progress=lambda done: bar.update(done) if bar else None)
+        count = rebuild(
+            store, total=start, on_progress=lambda done: bar.update(done) if bar else None, processes=processes
+        )
     except LockTimeoutError:
         raise click.ClickException("another rebuild is running; wait for it to finish") from None
     finally:

@@ -223,13 +223,19 @@ def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
 
 
 def rebuild(
-    store: IndexStore, *, on_progress: ProgressCallback | None = None, total: Callable[[int], None] | None = None
+    store: IndexStore,
+    *,
+    on_progress: ProgressCallback | None = None,
+    total: Callable[[int], None] | None = None,
+    processes: int = 1,
 ) -> int:
     """Build a new index from the database and swap it in; returns how many entries it holds.
 
     Searches keep using the old index until the swap. Changes committed while the new
     one was built are replayed into it under the writer lock just before the swap.
-    Raises `LockTimeoutError` when another rebuild is running.
+    `processes` above 1 analyses entries in that many worker processes (for the command
+    line; a web process rebuilds in one). Raises `LockTimeoutError` when another rebuild
+    is running.
     """
     with store.rebuild_lock(), Session(db.engine) as session:
         started = utcnow()
@@ -237,7 +243,8 @@ def rebuild(
         ids = _all_entry_ids(session)
         if total is not None:
             total(len(ids))
-        writer = fresh.writer(compound=False, limitmb=128)
+        parallel = {"procs": processes, "multisegment": True} if processes > 1 else {}
+        writer = fresh.writer(compound=False, limitmb=128, **parallel)
         words: set[str] = set()
         failed = 0
         try:
@@ -247,7 +254,7 @@ def rebuild(
                 if on_progress is not None:
                     on_progress(len(batch))
             add_vocabulary(writer, words)
-            writer.commit(optimize=True)
+            writer.commit(optimize=processes == 1)
         except BaseException:
             writer.cancel()
             raise
