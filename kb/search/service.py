@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
+from whoosh import collectors
 from whoosh import query as q
 
 from kb.entries.models import Entry, Lesson
@@ -180,6 +181,41 @@ def _ranked(state: SearcherState, parsed: ParsedQuery, matched: frozenset[int], 
     return [hit.docnum for hit in results[start:limit]]
 
 
+class _RecordingTopCollector(collectors.TopCollector):
+    """The best `limit` documents by score, keeping every match's number on the way.
+
+    One pass gives both the page and the full set of matches that totals and facet
+    counts need; Whoosh's block skipping is off so no match goes unseen.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit, usequality=False)
+        self.matched: list[int] = []
+
+    def _collect(self, global_docnum: int, score: float) -> float:
+        self.matched.append(global_docnum)
+        return super()._collect(global_docnum, score)
+
+
+def _matched_and_ranked(
+    state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], request: SearchRequest
+) -> tuple[frozenset[int], list[int]]:
+    """Every visible match of the query, and the page asked for, best first or by date."""
+    by_score = request.sort == "relevance" and parsed.query is not None and not is_only_negative(parsed.query)
+    if not by_score:
+        matched = _matched(state, parsed, allowed)
+        return matched, _ranked(state, parsed, matched, request) if matched else []
+    if not allowed:  # Whoosh reads an empty filter as no filter at all.
+        return frozenset(), []
+    limit = min(max(request.page, 1), MAX_PAGE) * request.per_page
+    collector = _RecordingTopCollector(limit)
+    state.searcher.search_with_collector(parsed.query, collectors.FilterCollector(collector, allow=set(allowed)))
+    matched = frozenset(collector.matched)
+    start = (page_number(request, len(matched)) - 1) * request.per_page
+    ranked = [hit.docnum for hit in collector.results()]
+    return matched, ranked[start : start + request.per_page]
+
+
 def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> list[Entry]:
     ids = [int(state.searcher.stored_fields(docnum)["id"]) for docnum in docnums]
     if not ids:
@@ -219,7 +255,8 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
 def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> SearchResults:
     parsed = with_fuzzy_words(parse_user_query(request.text), state.searcher)
     allowed = docset(state, visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
-    matched = _matched(state, parsed, allowed)
+    matched, docnums = _matched_and_ranked(state, parsed, allowed, request)
+    first_parsed = parsed
     results = SearchResults(request=request, parsed=parsed, hits=[], total=len(matched), facets={})
     if parsed.query is not None and len(matched) < FEW_RESULTS and not request.exact:
         suggestion = _suggest(state, parsed, allowed, len(matched))
@@ -234,9 +271,10 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
         if broader_matched:
             results.broadened, parsed, matched = True, broader, broader_matched
             results.parsed = parsed
+    if parsed is not first_parsed:
+        matched, docnums = _matched_and_ranked(state, parsed, allowed, request)
     results.total = len(matched)
     results.facets = facet_counts(state, matched, request.facets)
-    docnums = _ranked(state, parsed, matched, request) if matched else []
     terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
     results.hits = [build_hit(entry, terms) for entry in _load_visible(viewer, state, docnums)]
     return results

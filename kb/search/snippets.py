@@ -13,8 +13,10 @@ from whoosh.analysis import Analyzer
 
 SNIPPET_CHARS = 240
 LEAD_CHARS = 60
-MAX_SCAN_CHARS = 30000
-"""Only this much of a very long text is read for a snippet; the best stretch is nearly always earlier."""
+SCAN_CHARS = 3000
+"""How much of a text, from just before its first likely match, is read for a snippet."""
+CUE_LETTERS = 4
+"""Stems keep the start of their words, so a term's first letters show where it may occur."""
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,23 @@ class Match:
 
 
 def find_matches(text: str, terms: Collection[str], analyzer: Analyzer) -> list[Match]:
-    """Every word of `text` whose analysed form is one of `terms`, in order."""
+    """The words of `text` whose analysed form is one of `terms`, in order.
+
+    Analysing is slow, so only a stretch of `SCAN_CHARS` is read, starting a little
+    before the first place where a term's first letters occur; a text without them is
+    not read at all.
+    """
     if not terms:
         return []
-    scanned = text[:MAX_SCAN_CHARS]
+    lowered = text.lower()
+    places = [lowered.find(term[:CUE_LETTERS]) for term in terms]
+    found = [place for place in places if place >= 0]
+    if not found:
+        return []
+    start = max(0, min(found) - LEAD_CHARS)
+    scanned = text[start : start + SCAN_CHARS]
     return [
-        Match(token.startchar, token.endchar)
+        Match(start + token.startchar, start + token.endchar)
         for token in analyzer(scanned, chars=True, mode="index")
         if token.text in terms
     ]
