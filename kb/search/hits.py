@@ -11,7 +11,7 @@ from whoosh.searching import Searcher
 from kb.entries.models import Entry
 from kb.search.documents import entry_texts
 from kb.search.schema import text_analyzer
-from kb.search.snippets import Match, find_matches, mark, snippet
+from kb.search.snippets import Match, find_matches, mark, may_match, snippet
 from kb.search.text import plain_text
 
 _ANALYZER = text_analyzer()
@@ -60,6 +60,8 @@ def build_hit(entry: Entry, terms: set[str]) -> Hit:
     title = mark(entry.title, find_matches(entry.title, terms, _ANALYZER))
     best: tuple[int, str, str, list[Match]] | None = None
     for key, markdown in entry_texts(entry).items():
+        if not may_match(markdown, terms):
+            continue
         text = plain_text(markdown)
         matches = find_matches(text, terms, _ANALYZER)
         if matches and (best is None or len(matches) > best[0]):

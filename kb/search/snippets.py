@@ -13,7 +13,7 @@ from whoosh.analysis import Analyzer
 
 SNIPPET_CHARS = 240
 LEAD_CHARS = 60
-SCAN_CHARS = 3000
+SCAN_CHARS = 1500
 """How much of a text, from just before its first likely match, is read for a snippet."""
 CUE_LETTERS = 4
 """Stems keep the start of their words, so a term's first letters show where it may occur."""
@@ -27,6 +27,16 @@ class Match:
     end: int
 
 
+def _first_cue(lowered: str, terms: Collection[str]) -> int:
+    places = [lowered.find(term[:CUE_LETTERS]) for term in terms]
+    return min((place for place in places if place >= 0), default=-1)
+
+
+def may_match(text: str, terms: Collection[str]) -> bool:
+    """Whether `text` holds the first letters of some term: a quick test before reading it properly."""
+    return bool(terms) and _first_cue(text.lower(), terms) >= 0
+
+
 def find_matches(text: str, terms: Collection[str], analyzer: Analyzer) -> list[Match]:
     """The words of `text` whose analysed form is one of `terms`, in order.
 
@@ -36,12 +46,10 @@ def find_matches(text: str, terms: Collection[str], analyzer: Analyzer) -> list[
     """
     if not terms:
         return []
-    lowered = text.lower()
-    places = [lowered.find(term[:CUE_LETTERS]) for term in terms]
-    found = [place for place in places if place >= 0]
-    if not found:
+    first = _first_cue(text.lower(), terms)
+    if first < 0:
         return []
-    start = max(0, min(found) - LEAD_CHARS)
+    start = max(0, first - LEAD_CHARS)
     scanned = text[start : start + SCAN_CHARS]
     return [
         Match(start + token.startchar, start + token.endchar)
