@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-import pytest
 from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, insert, select, update
@@ -20,7 +18,6 @@ from sqlalchemy import func, insert, select, update
 from kb.entries.models import Entry, Paper
 from kb.extensions import db
 from kb.permissions import Viewer
-from kb.search import indexing
 from kb.search.indexing import MAX_ATTEMPTS, check, drain, queue_entries
 from kb.search.lifecycle import index_store
 from kb.search.models import SearchQueueItem
@@ -196,21 +193,6 @@ def test_check_without_an_index_says_to_rebuild_and_exits_1(seeded_app):
     assert result.exit_code == 1
     assert "no search index has been built" in result.stderr
     assert "Run `flask --app kb search rebuild`." in result.stderr
-
-
-@pytest.fixture
-def failing(monkeypatch: pytest.MonkeyPatch) -> set[int]:
-    """Entry ids whose index documents cannot be built, while they are in this set."""
-    broken: set[int] = set()
-    original = indexing.index_document
-
-    def index_document(entry: Entry) -> dict[str, Any]:
-        if entry.id in broken:
-            raise RuntimeError(f"cannot index entry {entry.id}")
-        return original(entry)
-
-    monkeypatch.setattr(indexing, "index_document", index_document)
-    return broken
 
 
 def test_check_names_an_entry_that_failed_to_index_too_often(seeded_app, failing):

@@ -33,7 +33,6 @@ from kb.entries.models import Entry, Lesson
 from kb.entries.service import current_revision
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
-from kb.search import indexing
 from kb.search.indexing import MAX_ATTEMPTS, check, drain, rebuild
 from kb.search.lifecycle import ensure_index, index_store
 from kb.search.models import SearchQueueItem
@@ -323,21 +322,6 @@ def test_a_rolled_back_savepoint_does_not_lose_the_change_queued_before_it(peopl
 
 
 # --- failures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def failing(monkeypatch: pytest.MonkeyPatch) -> set[int]:
-    """Entry ids whose index documents cannot be built, while they are in this set."""
-    broken: set[int] = set()
-    original = indexing.index_document
-
-    def index_document(entry: Entry) -> dict[str, Any]:
-        if entry.id in broken:
-            raise RuntimeError(f"cannot index entry {entry.id}")
-        return original(entry)
-
-    monkeypatch.setattr(indexing, "index_document", index_document)
-    return broken
 
 
 def test_an_entry_that_fails_to_index_does_not_stop_the_others(people, failing):

@@ -6,6 +6,7 @@ import pytest
 from whoosh import query as q
 
 from kb.search.query import MAX_QUERY_CHARS, parse_user_query
+from tests.search_queries import HIDDEN_FIELD_QUERIES
 
 ALLOWED_FIELDS = {"text", "title", "tag", "theme", "region", "kind"}
 
@@ -65,13 +66,7 @@ MALFORMED = [
     "1 OR 1=1",
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(1)>',
-    "status:draft",
-    "visibility:panel",
-    "author:1",
-    "panel:3",
-    "text:foo",
-    "id:5",
-    "fingerprint:x",
+    *HIDDEN_FIELD_QUERIES,
     "STATUS:published cost",
     "x'status:draft",
     "'status:draft'",

@@ -17,6 +17,7 @@ from kb.entries.vocabulary import KINDS
 from kb.extensions import db
 from tests.accounts import login_as
 from tests.conftest import make_app
+from tests.search_queries import HIDDEN_FIELD_QUERIES
 from tests.web import seed
 from tests.web.dom import Node, main_of, parse
 
@@ -363,13 +364,7 @@ MALFORMED = [
     "title:(x y)",
     "[a TO b]",
     "{x TO y}",
-    "status:draft",
-    "visibility:panel",
-    "author:1",
-    "panel:3",
-    "text:foo",
-    "id:5",
-    "fingerprint:x",
+    *HIDDEN_FIELD_QUERIES,
     "x" * 5000,
     "\x00",
 ]
