@@ -57,11 +57,23 @@ def import_hidden(tmp_path, files: dict[str, str]) -> None:
 
 
 def snapshot(client) -> dict[str, str]:
-    """The main text of each public page."""
+    """The main text of each public page, without its lists of similar entries.
+
+    Similar entries are ranked with word statistics of the whole index, so a hidden entry
+    can change their order (never what is listed: that is checked by the visibility
+    matrix); every other part of a public page must stay exactly the same.
+    """
     texts = {}
     for url in PUBLIC_PAGES:
         response = client.get(url)
-        texts[url] = main_of(response.data).text() if response.status_code == 200 else str(response.status_code)
+        if response.status_code != 200:
+            texts[url] = str(response.status_code)
+            continue
+        main = main_of(response.data)
+        text = main.text()
+        for section in main.find_all("section", cls="kb-similar"):
+            text = text.replace(section.text(), "")
+        texts[url] = text
     return texts
 
 
