@@ -1,7 +1,7 @@
 """Search speed on a synthetic corpus: rebuild, save-to-searchable, and query latency against bare Whoosh.
 
     .venv/bin/python benchmarks/search_bench.py [--sizes 10000 100000] [--requests 30] [--seed 11]
-        [--keep DIR] [--profile]
+        [--keep DIR [--reuse]] [--profile]
 
 For each size, builds a deterministic corpus of lessons, papers and reviews (300-1,500
 words each, Zipf-distributed words, tags from `content/taxonomy.yaml`, mixed statuses and
@@ -16,7 +16,9 @@ visibilities), writes it into a throwaway SQLite database with Core inserts, the
 
 Prints medians (p50) and p95s; the machines are shared, so compare ratios rather than
 absolute times. Everything lives in a temporary folder (or `--keep DIR`), never in the
-developer's database or `search_index/`.
+developer's database or `search_index/`. `--keep DIR --reuse` measures corpora an earlier
+run kept in DIR again without generating them, rebuilding the index only if it has none
+(its saves add segments to the kept index).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import argparse
 import contextvars
 import cProfile
 import datetime as dt
-import io
 import itertools
 import math
 import os
@@ -33,6 +34,7 @@ import pstats
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -453,6 +455,14 @@ def load_corpus(size: int, seed: int) -> Corpus:
     return Corpus(member.id, member.session_token, viewer, vocabulary, time.perf_counter() - started)
 
 
+def existing_corpus(seed: int) -> Corpus:
+    """The corpus a previous run kept (needs an app context on its database)."""
+    member = db.session.scalar(select(User).where(User.email == "member@example.org"))
+    assert member is not None, "no benchmark corpus in this database"
+    viewer = Viewer(user_id=member.id, role="member", panel_review_ids=frozenset({MEMBER_PANEL_REVIEW}))
+    return Corpus(member.id, member.session_token, viewer, make_vocabulary(random.Random(seed)), 0.0)
+
+
 def seat_member(member_id: int) -> None:
     """Give the member a seat on the first review's panel, so the panel rule has work to do."""
     db.session.add(PanelMembership(user_id=member_id, review_id=MEMBER_PANEL_REVIEW))
@@ -683,9 +693,13 @@ class BareWhoosh:
 
     def highlights(self, ids: list[int], terms: set[str]) -> list[str]:
         """Each entry's title and best fragment of its texts, matched words marked."""
-        columns = (Entry.id, Entry.title, Entry.summary, Entry.body, Lesson.driving_event, Lesson.lesson_text)
-        more = (Lesson.recommendation, Lesson.evidence)
-        query = select(*columns, *more).outerjoin(Lesson, Lesson.id == Entry.id).where(Entry.id.in_(ids))
+        entries, lessons = Entry.__table__.c, Lesson.__table__.c
+        texts = (entries.summary, entries.body, lessons.driving_event, lessons.lesson_text, lessons.recommendation)
+        query = (
+            select(entries.id, entries.title, *texts, lessons.evidence)
+            .select_from(Entry.__table__.outerjoin(Lesson.__table__, lessons.id == entries.id))
+            .where(entries.id.in_(ids))
+        )
         fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
         formatter = highlight.HtmlFormatter()
         marked = []
@@ -707,16 +721,18 @@ class SaveReport:
     total: Times
     commit: Times
     search: Times
+    next_page: Times
+    """A full page for a common word right after each save, on the reopened searcher."""
     segments_before: int
     segments_after: int
     merges_seen: int
     retries: int
 
 
-def fresh_word(seed: int, number: int) -> str:
-    """A word that occurs nowhere in the corpus."""
-    letters = "".join("bcdfghjklmnpqrstvwxz"[int(digit)] for digit in f"{number:04d}")
-    return f"qzxsave{seed}{letters}"
+def fresh_word(run: int, number: int) -> str:
+    """A word that occurs nowhere in the corpus, nor in an earlier run's saves."""
+    letters = "".join("bcdfghjklmnpqrstvwxz"[int(digit)] for digit in f"{run:012d}{number:04d}")
+    return f"qzxsave{letters}"
 
 
 def visible_ids(count: int, rng: random.Random) -> list[int]:
@@ -729,13 +745,15 @@ def visible_ids(count: int, rng: random.Random) -> list[int]:
 def save_to_searchable(app: Flask, viewer: Viewer, count: int, seed: int) -> SaveReport:
     """Save `count` entries, each with a fresh word in its title, and time until each is found."""
     store = index_store(app)
-    totals, commits, searches = [], [], []
+    totals, commits, searches, pages = [], [], [], []
     merges = retries = 0
+    run = time.time_ns() // 10**6 % 10**12
+    common = SearchRequest(text="provider", per_page=10)
     with app.app_context():
         ids = visible_ids(count, random.Random(seed))
         before = indexing.segment_count(store.open_current())
         for number, entry_id in enumerate(ids):
-            word = fresh_word(seed, number)
+            word = fresh_word(run, number)
             entry = db.session.get(Entry, entry_id)
             entry.title = f"{entry.title} {word}"
             started = time.perf_counter()
@@ -744,12 +762,15 @@ def save_to_searchable(app: Flask, viewer: Viewer, count: int, seed: int) -> Sav
             merges += int(indexing._merging.locked())
             retries += wait_until_found(viewer, word, entry_id)
             found = time.perf_counter()
+            search(viewer, common)
+            pages.append((time.perf_counter() - found) * 1000)
             totals.append((found - started) * 1000)
             commits.append((committed - started) * 1000)
             searches.append((found - committed) * 1000)
         wait_for_merge()
         after = indexing.segment_count(store.open_current())
-    return SaveReport(Times(totals), Times(commits), Times(searches), before, after, merges, retries)
+    times = Times(totals), Times(commits), Times(searches), Times(pages)
+    return SaveReport(*times, before, after, merges, retries)
 
 
 def wait_until_found(viewer: Viewer, word: str, entry_id: int, limit: float = 30.0) -> int:
@@ -778,6 +799,40 @@ def wait_for_merge(limit: float = 120.0) -> None:
 # Profiling
 
 
+WRAPPER_FILES = ("werkzeug/test.py", "flask/testing.py", "flask/app.py", "search_bench.py", "~")
+"""Frames that only pass a request along; left out of the cumulative list so kb's and Whoosh's show."""
+
+
+def short_name(function: tuple[str, int, str]) -> str:
+    """`package/module.py:line(function)` for a profiled function."""
+    filename, line, name = function
+    parts = Path(filename).parts
+    if "site-packages" in parts:
+        parts = parts[parts.index("site-packages") + 1 :]
+    elif "kb" in parts:
+        parts = parts[parts.index("kb") :]
+    return f"{'/'.join(parts[-2:])}:{line}({name})"
+
+
+def top_functions(stats: pstats.Stats, requests: int, key: int, count: int = 15) -> list[str]:
+    """The `count` functions with most time per request; `key` 3 sorts by cumulative, 2 by own time."""
+    rows = [
+        (values[key], values[2], values[1], function)
+        for function, values in stats.stats.items()  # type: ignore[attr-defined]
+        if key == 2 or not any(wrapper in function[0] for wrapper in WRAPPER_FILES)
+    ]
+    rows.sort(reverse=True)
+    lines = [f"{'cumulative':>10} {'own':>8} {'calls':>8}  per request, ms"]
+    for cumulative, own, calls, function in rows[:count]:
+        if key == 2:
+            cumulative = stats.stats[function][3]  # type: ignore[attr-defined]
+        lines.append(
+            f"{cumulative * 1000 / requests:10.1f} {own * 1000 / requests:8.1f} {calls / requests:8.0f}  "
+            f"{short_name(function)}"
+        )
+    return lines
+
+
 def profile_requests(client: FlaskClient, shape: Shape, count: int) -> str:
     """cProfile `count` requests for `shape`: the top 15 functions by cumulative and by own time."""
     profiler = cProfile.Profile()
@@ -787,11 +842,13 @@ def profile_requests(client: FlaskClient, shape: Shape, count: int) -> str:
     for _ in range(count):
         run()
     profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.strip_dirs().sort_stats("cumulative").print_stats(15)
-    stats.sort_stats("tottime").print_stats(15)
-    return "\n".join(line for line in out.getvalue().splitlines() if line.strip())
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt * 1000 / count  # type: ignore[attr-defined]
+    lines = [f"{total:.0f} ms per request under the profiler; by cumulative time:"]
+    lines += top_functions(stats, count, 3)
+    lines.append("by own time:")
+    lines += top_functions(stats, count, 2)
+    return "\n".join(lines)
 
 
 # One size, start to finish
@@ -815,7 +872,7 @@ class SizeResult:
 
     size: int
     load_seconds: float
-    rebuild: Rebuild
+    rebuild: Rebuild | None
     shapes: list[ShapeResult]
     saves: SaveReport
     visibility_ms: float
@@ -859,12 +916,10 @@ def measure_shapes(app: Flask, corpus: Corpus, shapes: list[Shape], requests: in
     return results, bare.visibility_ms
 
 
-def run_size(size: int, folder: Path, arguments: argparse.Namespace) -> SizeResult:
-    """Build, index and measure one corpus size in `folder`."""
-    load_at_start = os.getloadavg()[0]
-    app = make_app(folder)
+def build(app: Flask, size: int, seed: int) -> tuple[Corpus, Rebuild]:
+    """Generate and write the corpus, then rebuild the index from it."""
     with app.app_context():
-        corpus = load_corpus(size, arguments.seed)
+        corpus = load_corpus(size, seed)
     print(f"{size} entries generated and written in {corpus.seconds:.0f} s", flush=True)
     rebuild = time_rebuild(app)
     print(
@@ -872,6 +927,21 @@ def run_size(size: int, folder: Path, arguments: argparse.Namespace) -> SizeResu
         f"index {rebuild.index_bytes / 2**20:.0f} MB in {rebuild.segments} segment(s)",
         flush=True,
     )
+    return corpus, rebuild
+
+
+def run_size(size: int, folder: Path, arguments: argparse.Namespace) -> SizeResult:
+    """Build, index and measure one corpus size in `folder` (or measure the one kept there)."""
+    load_at_start = os.getloadavg()[0]
+    reuse = arguments.reuse and (folder / "kb.sqlite3").exists()
+    app = make_app(folder)
+    if not reuse:
+        corpus, rebuild = build(app, size, arguments.seed)
+    else:
+        with app.app_context():
+            corpus = existing_corpus(arguments.seed)
+        print(f"measuring the {size}-entry corpus kept in {folder}", flush=True)
+        rebuild = None if (folder / "search_index" / "current").exists() else time_rebuild(app)
     shapes = make_shapes(corpus.vocabulary)
     counts = document_frequencies(app, shapes)
     print("documents per word: " + ", ".join(f"{word} {count}" for word, count in counts.items()), flush=True)
@@ -904,18 +974,25 @@ def print_size(result: SizeResult) -> None:
     """The detailed table for one size."""
     rebuild, saves = result.rebuild, result.saves
     print(f"\n== {result.size} entries ==")
-    print(f"load (generate + insert): {result.load_seconds:.0f} s")
-    print(
-        f"rebuild: {rebuild.seconds:.0f} s = {rebuild.rate:.0f} entries/s "
-        f"({rebuild.entries / rebuild.cpu_seconds:.0f} per CPU second); "
-        f"index {rebuild.index_bytes / 2**20:.0f} MB on disk, {rebuild.segments} segment(s)"
-    )
+    if rebuild is None:
+        print("corpus and index reused from an earlier run: load and rebuild not measured")
+    else:
+        if result.load_seconds:
+            print(f"load (generate + insert): {result.load_seconds:.0f} s")
+        else:
+            print("corpus reused from an earlier run; the index was rebuilt from it")
+        print(
+            f"rebuild: {rebuild.seconds:.0f} s = {rebuild.rate:.0f} entries/s "
+            f"({rebuild.entries / rebuild.cpu_seconds:.0f} per CPU second); "
+            f"index {rebuild.index_bytes / 2**20:.0f} MB on disk, {rebuild.segments} segment(s)"
+        )
     print(f"bare visibility set, computed once: {result.visibility_ms:.1f} ms")
     print(
         f"save-to-searchable p50/p95 ms: {saves.total}  (commit incl. index write {saves.commit}; "
         f"search until found {saves.search}); segments {saves.segments_before} -> {saves.segments_after}, "
         f"saves that found a merge running {saves.merges_seen}, searches that missed {saves.retries}"
     )
+    print(f"first full page ('provider', service) after each save p50/p95 ms: {saves.next_page}")
     print("\nlatency p50 / p95 ms")
     header = f"{'shape':16} {'matches':>7} | {'kb page':^16} | {'kb service':^16} | {'bare search':^16} | "
     print(header + f"{'bare page':^16} | {'page/bare search':>16} | {'page/bare page':>14}")
@@ -957,9 +1034,19 @@ def print_targets(results: list[SizeResult]) -> None:
         for name, value, target in target_rows(result):
             verdict = "no target" if target is None else ("met" if value <= target else "MISSED")
             print(f"{result.size:>7} {name:28} {value:9.2f}  target {target or '-':>6}  {verdict}")
+        if result.rebuild is None:
+            continue
         rate = result.rebuild.rate
         verdict = "met" if rate >= TARGETS["rebuild"] else "MISSED"
         print(f"{result.size:>7} {'rebuild entries/s':28} {rate:9.2f}  target >= {TARGETS['rebuild']:.0f}  {verdict}")
+
+
+def code_version() -> str:
+    """The commit measured, and whether kb/ differs from it."""
+    git = ["git", "-C", str(PROJECT_ROOT)]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "kb"], capture_output=True, text=True).stdout.strip()
+    return f"kb at commit {commit or 'unknown'}" + (" with uncommitted changes in kb/" if dirty else "")
 
 
 def main() -> None:
@@ -970,13 +1057,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", type=Path, help="keep the database and index in this folder")
     parser.add_argument("--profile", action="store_true", help="profile full-page and phrase requests")
+    parser.add_argument("--reuse", action="store_true", help="with --keep, measure corpora kept by an earlier run")
     arguments = parser.parse_args()
     root = arguments.keep or Path(tempfile.mkdtemp(prefix="kb-search-bench-"))
+    print(f"{code_version()}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}", flush=True)
     results = []
     try:
         for size in arguments.sizes:
             folder = root / f"kb-{size}"
-            assert not folder.exists(), f"{folder} exists already; give an empty --keep folder"
+            assert arguments.reuse or not folder.exists(), f"{folder} exists; give an empty --keep folder or --reuse"
             results.append(run_size(size, folder, arguments))
             print_size(results[-1])
     finally:
