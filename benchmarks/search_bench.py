@@ -58,10 +58,10 @@ from kb.config import PROJECT_ROOT
 from kb.content.taxonomy import parse_taxonomy
 from kb.entries.models import Entry, Lesson, Paper, Review, entry_tags
 from kb.extensions import db
-from kb.permissions import Viewer
+from kb.permissions import Viewer, index_visibility_filter
 from kb.search import indexing
 from kb.search.lifecycle import index_store
-from kb.search.query import facet_filter, parse_user_query, visibility_filter
+from kb.search.query import facet_filter, parse_user_query
 from kb.search.schema import FACET_FIELDS, text_analyzer
 from kb.search.service import SearchRequest, search
 from kb.search.text import facet_key
@@ -650,7 +650,7 @@ class BareWhoosh:
         self.searcher: Searcher = index.open_dir(str(store.root / (store.current_generation() or ""))).searcher()
         self.analyzer = text_analyzer()
         started = time.perf_counter()
-        self.visible = frozenset(self.searcher.docs_for_query(visibility_filter(viewer)))
+        self.visible = frozenset(self.searcher.docs_for_query(index_visibility_filter(viewer)))
         self.visibility_ms = (time.perf_counter() - started) * 1000
         self.allowed: dict[str, set[int]] = {}
         self.facets = {name: sorting.FieldFacet(name, allow_overlap=name in ("tag", "theme")) for name in FACET_FIELDS}

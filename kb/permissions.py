@@ -10,9 +10,11 @@ Visibility is a property of published entries:
 | `draft`    | its author, moderators, admins                               |
 
 An entry that is not published (draft, submitted, returned, rejected) is seen only by its
-author, moderators and admins. The rule exists twice, as `visible_entries` (a SQL
-condition every query uses) and as `can_view_entry` (a predicate for one loaded entry);
-`tests/services/test_visibility_matrix.py` checks that the two always agree. What a
+author, moderators and admins. The rule exists three times, as `visible_entries` (a SQL
+condition every query uses), as `can_view_entry` (a predicate for one loaded entry) and
+as `index_visibility_filter` (a query over the search index);
+`tests/services/test_visibility_rule.py` and `tests/services/test_search_visibility.py`
+check that they always agree. What a
 viewer may not see answers 404, exactly like what does not exist.
 
 Actions other than reading go through `can(viewer, action, entry)`, declared as data in
@@ -27,8 +29,10 @@ from typing import TYPE_CHECKING
 
 from flask import g, has_request_context
 from sqlalchemy import ColumnElement, and_, false, or_, true
+from whoosh import query as whoosh_query
 
 from kb.entries.models import Entry
+from kb.entries.vocabulary import STATUSES
 
 if TYPE_CHECKING:
     from kb.users.models import User
@@ -115,6 +119,28 @@ def can_view_entry(viewer: Viewer | None, entry: Entry) -> bool:
     return False
 
 
+def index_visibility_filter(viewer: Viewer | None) -> whoosh_query.Query:
+    """The same rule as a query over the search index's fields: `status`, `visibility`, `author`, `panel`.
+
+    Staff get every entry (any status), which also keeps out the index's documents that
+    are not entries. `tests/services/test_search_visibility.py` checks that this, the SQL
+    condition and the predicate always pick the same entries.
+    """
+    viewer = viewer or ANONYMOUS
+    term = whoosh_query.Term
+    if viewer.is_staff:
+        return whoosh_query.Or([term("status", status) for status in STATUSES])
+    published = term("status", "published")
+    if not viewer.is_authenticated:
+        return whoosh_query.And([published, term("visibility", "public")])
+    audience: list[whoosh_query.Query] = [term("visibility", "public"), term("visibility", "members")]
+    if viewer.panel_review_ids:
+        panels = whoosh_query.Or([term("panel", str(review_id)) for review_id in sorted(viewer.panel_review_ids)])
+        audience.append(whoosh_query.And([term("visibility", "panel"), panels]))
+    own = term("author", str(viewer.user_id))
+    return whoosh_query.Or([whoosh_query.And([published, whoosh_query.Or(audience)]), own])
+
+
 def nothing_visible() -> ColumnElement[bool]:
     """A SQL condition that keeps no rows, for surfaces a viewer may not use at all."""
     return false()
@@ -130,8 +156,7 @@ ACTION_RULES: dict[str, Callable[[Viewer, Entry | None], bool]] = {
     # Contributing: any member writes a lesson; its author edits it until it is submitted.
     "entry.create": lambda viewer, entry: viewer.is_authenticated,
     "entry.edit": lambda viewer, entry: (
-        viewer.is_staff
-        or (is_author(viewer, entry) and entry is not None and entry.status in AUTHOR_EDITABLE_STATUSES)
+        viewer.is_staff or (is_author(viewer, entry) and entry is not None and entry.status in AUTHOR_EDITABLE_STATUSES)
     ),
     "entry.submit": lambda viewer, entry: (
         is_author(viewer, entry) and entry is not None and entry.status in AUTHOR_EDITABLE_STATUSES

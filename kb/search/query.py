@@ -16,8 +16,6 @@ from functools import cache
 from whoosh import qparser
 from whoosh import query as q
 
-from kb.entries.vocabulary import STATUSES
-from kb.permissions import Viewer
 from kb.search.schema import USER_FIELDS, user_schema
 from kb.search.text import facet_key
 
@@ -216,25 +214,7 @@ def is_only_negative(node: q.Query) -> bool:
     return isinstance(node, q.And) and all(isinstance(child, q.Not) for child in node.subqueries)
 
 
-# Filters built from rights and chosen facets
-
-
-def visibility_filter(viewer: Viewer) -> q.Query:
-    """The Whoosh query matching exactly the entries `viewer` may see (staff: every entry).
-
-    The same rule as `kb.permissions.visible_entries`, over the index's fields;
-    `tests/services/test_search_visibility.py` checks that the two always agree.
-    """
-    if viewer.is_staff:
-        return q.Or([q.Term("status", status) for status in STATUSES])
-    published = q.Term("status", "published")
-    if not viewer.is_authenticated:
-        return q.And([published, q.Term("visibility", "public")])
-    audience: list[q.Query] = [q.Term("visibility", "public"), q.Term("visibility", "members")]
-    if viewer.panel_review_ids:
-        panels = q.Or([q.Term("panel", str(review_id)) for review_id in sorted(viewer.panel_review_ids)])
-        audience.append(q.And([q.Term("visibility", "panel"), panels]))
-    return q.Or([q.And([published, q.Or(audience)]), q.Term("author", str(viewer.user_id))])
+# Filters built from chosen facets
 
 
 def facet_filter(chosen: dict[str, list[str]]) -> q.Query | None:

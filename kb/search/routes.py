@@ -1,4 +1,4 @@
-"""The search page, its help page, and the labels its facets are shown with."""
+"""The search page and its help page; reading a search from the URL and writing it back."""
 
 from __future__ import annotations
 
@@ -6,22 +6,16 @@ from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
-from sqlalchemy import select
 
-from kb.entries.models import Entry
-from kb.entries.vocabulary import KINDS, STATUSES
-from kb.extensions import db
 from kb.pages import int_arg
 from kb.pagination import Page, pagination_params
 from kb.permissions import current_viewer
+from kb.search.facets import FACET_TITLES, facet_labels, ordered_facets
 from kb.search.schema import FACET_FIELDS
-from kb.search.service import SORTS, FacetCount, SearchRequest, SearchResults, SearchUnavailableError, search
-from kb.search.text import facet_key
-from kb.taxonomy.models import Tag, Theme
+from kb.search.service import SORTS, SearchRequest, SearchUnavailableError, search
 
 blueprint = Blueprint("search", __name__)
 
-FACET_TITLES = {"kind": "Type", "theme": "Theme", "tag": "Tag", "region": "Region", "year": "Year", "status": "Status"}
 MAX_FACET_VALUES = 10
 """Values a facet shows before the rest are folded under "more"."""
 
@@ -62,43 +56,6 @@ def toggle_url(wanted: SearchRequest, fieldname: str, value: str) -> str:
     values = set(wanted.facets.get(fieldname, []))
     values ^= {value}
     return search_url(wanted, **{fieldname: sorted(values)})
-
-
-def facet_labels(results: SearchResults) -> dict[str, dict[str, str]]:
-    """Readable labels for the facet values on this page, from the vocabulary and the database.
-
-    Only values some result has are looked up: a chosen value no visible entry has is
-    shown as it was typed, so its label cannot tell anyone that a hidden entry uses it.
-    """
-    shown = {name: [count.value for count in counts if count.count] for name, counts in results.facets.items()}
-    labels: dict[str, dict[str, str]] = {
-        "kind": {value: KINDS.get(value, value) for value in shown.get("kind", [])},
-        "status": {value: STATUSES.get(value, value) for value in shown.get("status", [])},
-        "year": {value: value for value in shown.get("year", [])},
-    }
-    if shown.get("tag"):
-        labels["tag"] = dict(db.session.execute(select(Tag.slug, Tag.label).where(Tag.slug.in_(shown["tag"]))).all())
-    if shown.get("theme"):
-        rows = db.session.execute(select(Theme.slug, Theme.label).where(Theme.slug.in_(shown["theme"]))).all()
-        labels["theme"] = dict(rows)
-    if shown.get("region"):
-        regions = db.session.scalars(select(Entry.region).where(Entry.region.is_not(None)).distinct())
-        labels["region"] = {facet_key(region): region for region in regions if facet_key(region) in shown["region"]}
-    return labels
-
-
-def ordered_facets(results: SearchResults, labels: dict[str, dict[str, str]]) -> list[tuple[str, list[FacetCount]]]:
-    """Each facet's values in the order shown: years newest first, others by count then label."""
-    ordered = []
-    for name in FACET_FIELDS:
-        counts = results.facets.get(name, [])
-        if name == "year":
-            counts = sorted(counts, key=lambda count: count.value, reverse=True)
-        else:
-            named = labels.get(name, {})
-            counts = sorted(counts, key=lambda count: (-count.count, named.get(count.value, count.value).lower()))
-        ordered.append((name, counts))
-    return ordered
 
 
 @blueprint.get("/search")

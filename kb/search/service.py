@@ -1,7 +1,7 @@
 """kb's one search interface: search with facets, suggestions and snippets; related entries.
 
 Every call takes a `Viewer` and builds the visibility filter from it
-(`query.visibility_filter`), a Whoosh query whose document set is computed once per
+(`permissions.index_visibility_filter`), a Whoosh query whose document set is computed once per
 searcher and passed to Whoosh as the search's filter. Nothing is filtered after paging:
 results, totals, facet counts, suggestions and snippets all come from entries inside
 that set. Entries shown are then loaded from the database through the same rule.
@@ -24,7 +24,7 @@ from whoosh import query as q
 
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
-from kb.permissions import Viewer, visible_entries
+from kb.permissions import Viewer, index_visibility_filter, visible_entries
 from kb.search.corrections import corrected_text, with_fuzzy_words
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, weighted_parts
@@ -35,7 +35,6 @@ from kb.search.query import (
     facet_filter,
     is_only_negative,
     parse_user_query,
-    visibility_filter,
 )
 from kb.search.schema import FACET_FIELDS
 from kb.search.storage import IndexUnavailableError, SearcherState
@@ -254,7 +253,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
 
 def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> SearchResults:
     parsed = with_fuzzy_words(parse_user_query(request.text), state.searcher)
-    allowed = docset(state, visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
+    allowed = docset(state, index_visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
     matched, docnums = _matched_and_ranked(state, parsed, allowed, request)
     first_parsed = parsed
     results = SearchResults(request=request, parsed=parsed, hits=[], total=len(matched), facets={})
@@ -308,7 +307,7 @@ def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[i
         state = _state()
         with _reading_index():
             excluded = _docnums_of(state, [entry.id, *exclude])
-            allowed = docset(state, visibility_filter(viewer)) - excluded
+            allowed = docset(state, index_visibility_filter(viewer)) - excluded
             docnums = _related_docnums(state, entry, allowed, limit)
     except SearchUnavailableError:
         return []
@@ -325,7 +324,7 @@ def similar_lessons_elsewhere(
     try:
         state = _state()
         with _reading_index():
-            lessons = docset(state, visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
+            lessons = docset(state, index_visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
             same_place_and_time = docset(state, q.And(place_and_time))
             allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *exclude])
             docnums = _related_docnums(state, lesson, allowed, limit)

@@ -33,12 +33,11 @@ from sqlalchemy.orm import selectinload
 from kb.entries.models import Entry, Lesson, Paper, Review
 from kb.entries.vocabulary import STATUSES, VISIBILITIES
 from kb.extensions import db
-from kb.permissions import ANONYMOUS, Viewer, can_view_entry, viewer_for, visible_entries
+from kb.permissions import ANONYMOUS, Viewer, can_view_entry, index_visibility_filter, viewer_for, visible_entries
 from kb.search import service
 from kb.search.documents import entry_date
 from kb.search.indexing import check
 from kb.search.lifecycle import index_store
-from kb.search.query import visibility_filter
 from kb.search.service import (
     SearchRequest,
     SearchResults,
@@ -224,7 +223,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, empty_database: Path) -> Ite
 def index_visible(viewer: Viewer) -> set[int]:
     """The entry ids the index's visibility filter selects for `viewer`."""
     state = index_store().searcher_state()
-    return {int(state.searcher.stored_fields(number)["id"]) for number in docset(state, visibility_filter(viewer))}
+    return {
+        int(state.searcher.stored_fields(number)["id"]) for number in docset(state, index_visibility_filter(viewer))
+    }
 
 
 def sql_visible(viewer: Viewer) -> set[int]:

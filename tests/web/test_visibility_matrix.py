@@ -671,7 +671,7 @@ def test_the_matrix_catches_a_search_that_ignores_the_rule(world, monkeypatch, s
     """Drop the index's visibility filter (and the database's second check) and the search checks must fail."""
     import kb.search.service as service
 
-    monkeypatch.setattr(service, "visibility_filter", lambda viewer: None)
+    monkeypatch.setattr(service, "index_visibility_filter", lambda viewer: None)
     monkeypatch.setattr(service, "visible_entries", lambda viewer: True)
     fresh = World(app=world.app, clients=world.clients, docs=world.docs)
     with pytest.raises(AssertionError):
