@@ -27,10 +27,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from kb import cli, errors, mail, security, templating
     from kb.admin.routes import blueprint as admin_blueprint
+    from kb.comments.routes import blueprint as comments_blueprint
     from kb.contributions.routes import blueprint as contributions_blueprint
     from kb.database import init_database
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
+    from kb.moderation.routes import blueprint as moderation_blueprint
+    from kb.notifications.routes import blueprint as notifications_blueprint
     from kb.search import lifecycle as search_lifecycle
     from kb.search.routes import blueprint as search_blueprint
     from kb.taxonomy.routes import blueprint as taxonomy_blueprint
@@ -54,6 +57,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         auth_blueprint,
         contributions_blueprint,
         admin_blueprint,
+        comments_blueprint,
+        moderation_blueprint,
+        notifications_blueprint,
     ):
         app.register_blueprint(blueprint)
     return app

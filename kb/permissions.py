@@ -9,8 +9,9 @@ Visibility is a property of published entries:
 | `panel`    | the panel of the entry's review (a review's own panel for a review), moderators, admins |
 | `draft`    | its author, moderators, admins                               |
 
-An entry that is not published (draft, submitted, returned, rejected) is seen only by its
-author, moderators and admins. The rule exists three times, as `visible_entries` (a SQL
+An entry that is not published (draft, submitted, returned, rejected, or hidden by a
+moderator) is seen only by its author, moderators and admins; one removed or merged
+into another by a moderator only by moderators and admins. The rule exists three times, as `visible_entries` (a SQL
 condition every query uses), as `can_view_entry` (a predicate for one loaded entry) and
 as `index_visibility_filter` (a query over the search index);
 `tests/services/test_visibility_rule.py` and `tests/services/test_search_visibility.py`
@@ -32,9 +33,10 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from whoosh import query as whoosh_query
 
 from kb.entries.models import Entry
-from kb.entries.vocabulary import STATUSES
+from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
 
 if TYPE_CHECKING:
+    from kb.comments.models import Comment
     from kb.users.models import User
 
 STAFF_ROLES = frozenset({"moderator", "admin"})
@@ -96,7 +98,8 @@ def visible_entries(viewer: Viewer | None) -> ColumnElement[bool]:
             and_(Entry.kind != "review", Entry.review_id.in_(ids)), and_(Entry.kind == "review", Entry.id.in_(ids))
         )
         audience.append(and_(Entry.visibility == "panel", on_panel))
-    return or_(and_(published, or_(*audience)), Entry.author_id == viewer.user_id)
+    own = and_(Entry.author_id == viewer.user_id, Entry.status.not_in(sorted(AUTHOR_HIDDEN_STATUSES)))
+    return or_(and_(published, or_(*audience)), own)
 
 
 def can_view_entry(viewer: Viewer | None, entry: Entry) -> bool:
@@ -105,7 +108,7 @@ def can_view_entry(viewer: Viewer | None, entry: Entry) -> bool:
     if viewer.is_staff:
         return True
     if viewer.is_authenticated and entry.author_id == viewer.user_id:
-        return True
+        return entry.status not in AUTHOR_HIDDEN_STATUSES
     if entry.status != "published":
         return False
     if entry.visibility == "public":
@@ -137,7 +140,8 @@ def index_visibility_filter(viewer: Viewer | None) -> whoosh_query.Query:
     if viewer.panel_review_ids:
         panels = whoosh_query.Or([term("panel", str(review_id)) for review_id in sorted(viewer.panel_review_ids)])
         audience.append(whoosh_query.And([term("visibility", "panel"), panels]))
-    own = term("author", str(viewer.user_id))
+    hidden_from_author = whoosh_query.Or([term("status", status) for status in sorted(AUTHOR_HIDDEN_STATUSES)])
+    own = whoosh_query.AndNot(term("author", str(viewer.user_id)), hidden_from_author)
     return whoosh_query.Or([whoosh_query.And([published, whoosh_query.Or(audience)]), own])
 
 
@@ -164,6 +168,12 @@ ACTION_RULES: dict[str, Callable[[Viewer, Entry | None], bool]] = {
     # Moderation: publish, return or reject a submission; set visibility and status.
     "entry.moderate": lambda viewer, entry: viewer.is_staff,
     "entry.set-restricted-fields": lambda viewer, entry: viewer.is_staff,
+    # Discussion: members comment on what they can see and flag what needs a moderator.
+    "comment.post": lambda viewer, entry: viewer.is_authenticated,
+    "flag.raise": lambda viewer, entry: viewer.is_authenticated,
+    "comment.moderate": lambda viewer, entry: viewer.is_staff,
+    # Curation: merge duplicates, feature, lock, and set a lesson's maturity and action status.
+    "entry.curate": lambda viewer, entry: viewer.is_staff,
     # Running the site.
     "users.manage": lambda viewer, entry: viewer.is_admin,
     "audit.browse": lambda viewer, entry: viewer.is_admin,
@@ -181,6 +191,29 @@ def can(viewer: Viewer | None, action: str, entry: Entry | None = None) -> bool:
     if entry is not None and not can_view_entry(viewer, entry):
         return False
     return rule(viewer, entry)
+
+
+def can_read_comment(viewer: Viewer | None, comment: Comment) -> bool:
+    """Whether `viewer` may read a comment's text (its entry's visibility is checked separately).
+
+    A hidden comment is read by moderators and its author, who sees why it was hidden;
+    a removed one by moderators alone. Everyone else sees a placeholder in its place.
+    """
+    viewer = viewer or ANONYMOUS
+    if comment.status == "visible" or viewer.is_staff:
+        return True
+    return comment.status == "hidden" and viewer.is_authenticated and comment.author_id == viewer.user_id
+
+
+def can_edit_comment(viewer: Viewer | None, comment: Comment) -> bool:
+    """Whether `viewer` may edit a comment: its author, while it is visible and its entry is readable."""
+    viewer = viewer or ANONYMOUS
+    return (
+        viewer.is_authenticated
+        and comment.author_id == viewer.user_id
+        and comment.status == "visible"
+        and can_view_entry(viewer, comment.entry)
+    )
 
 
 class PermissionDeniedError(PermissionError):

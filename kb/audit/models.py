@@ -40,6 +40,23 @@ ACTIONS: dict[str, str] = {
     "entry.status": "Changed status",
     "entry.visibility": "Changed visibility",
     "entry.delete": "Deleted entry",
+    "entry.hide": "Hid entry",
+    "entry.restore": "Restored entry",
+    "entry.remove": "Removed entry",
+    "entry.merge": "Merged duplicate entry",
+    "entry.feature": "Featured entry",
+    "entry.unfeature": "Stopped featuring entry",
+    "entry.maturity": "Changed maturity",
+    "entry.action-status": "Changed action status",
+    "entry.lock": "Locked discussion",
+    "entry.unlock": "Unlocked discussion",
+    "comment.post": "Posted comment",
+    "comment.edit": "Edited comment",
+    "comment.hide": "Hid comment",
+    "comment.restore": "Restored comment",
+    "comment.remove": "Removed comment",
+    "flag.raise": "Flagged",
+    "flag.dismiss": "Dismissed flag",
 }
 
 

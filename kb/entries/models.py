@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import PartialDate, utcnow
@@ -50,10 +50,17 @@ class Entry(db.Model):
     review_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="SET NULL"), index=True)
     status_note: Mapped[str | None] = mapped_column(Text)
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    locked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """A locked entry takes no new comments; those it has stay readable."""
+    featured_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    """When a moderator featured the entry on the home page; None when it is not featured."""
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="SET NULL"), index=True)
+    """The entry this duplicate was merged into; its address redirects there."""
 
     tags: Mapped[list[Tag]] = relationship(secondary=entry_tags, order_by=Tag.label)
     author: Mapped[User | None] = relationship("User", foreign_keys=[author_id])
     review: Mapped[Entry | None] = relationship(foreign_keys=[review_id], remote_side=[id])
+    merged_into: Mapped[Entry | None] = relationship(foreign_keys=[merged_into_id], remote_side=[id])
     revisions: Mapped[list[Revision]] = relationship(
         back_populates="entry", order_by="Revision.number", cascade="all, delete-orphan"
     )

@@ -12,8 +12,17 @@ STATUSES: dict[str, str] = {
     "returned": "Returned to author",
     "rejected": "Rejected",
     "published": "Published",
+    "hidden": "Hidden by a moderator",
+    "removed": "Removed by a moderator",
+    "merged": "Merged into another entry",
 }
-"""Where an entry is on its way to publication; only `published` entries follow `visibility`."""
+"""Where an entry is on its way to publication; only `published` entries follow `visibility`.
+
+`hidden` (after a flag) leaves the entry to its author and moderators; `removed` and
+`merged` leave it to moderators alone, and a merged entry's address redirects to the
+entry it was merged into."""
+AUTHOR_HIDDEN_STATUSES = frozenset({"removed", "merged"})
+"""Statuses in which even an entry's author no longer sees it."""
 VISIBILITIES: dict[str, str] = {
     "public": "Everyone",
     "members": "Members",

@@ -1,0 +1,1 @@
+"""Threaded comments on entries: posting, replying, editing and the thread's shape."""

@@ -1,0 +1,93 @@
+"""Comments on entries and the earlier versions of each comment's text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kb.dates import utcnow
+from kb.extensions import db
+
+if TYPE_CHECKING:
+    from kb.entries.models import Entry
+    from kb.users.models import User
+
+COMMENT_STATUSES: dict[str, str] = {
+    "visible": "Visible",
+    "hidden": "Hidden by a moderator",
+    "removed": "Removed",
+}
+"""A hidden comment is read only by moderators and its author; a removed one only by moderators.
+Either leaves a placeholder in the thread, and its replies stay where they are."""
+
+PATH_DIGITS = 10
+"""Each step of a comment's `thread_path` is its id, zero-padded to this many digits."""
+
+
+def path_step(comment_id: int) -> str:
+    """One step of a thread path: the comment's id, zero-padded so paths sort as the thread reads."""
+    return f"{comment_id:0{PATH_DIGITS}d}"
+
+
+class Comment(db.Model):
+    """One comment on an entry, a reply when `parent_id` is set.
+
+    `thread_path` is the ids from the top of the thread down to this comment, so a whole
+    thread or any branch of it is one indexed range query, at any depth. A comment is
+    never deleted through the interface: hiding and removing change `status`.
+    """
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_entry_path", "entry_id", "thread_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    depth: Mapped[int] = mapped_column(default=0)
+    thread_path: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="visible", index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    moderated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(String(64))
+
+    entry: Mapped[Entry] = relationship("Entry")
+    author: Mapped[User | None] = relationship("User", foreign_keys=[author_id])
+    moderated_by: Mapped[User | None] = relationship("User", foreign_keys=[moderated_by_id])
+    versions: Mapped[list[CommentVersion]] = relationship(
+        back_populates="comment", order_by="CommentVersion.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def anchor(self) -> str:
+        """The id of the comment's element on its entry's page."""
+        return f"comment-{self.id}"
+
+    @property
+    def permalink(self) -> str:
+        """The comment's address: its entry's page, scrolled to the comment."""
+        return f"{self.entry.path}#{self.anchor}"
+
+
+class CommentVersion(db.Model):
+    """The text a comment had before one of its edits (the current text is on the comment)."""
+
+    __tablename__ = "comment_versions"
+    __table_args__ = (UniqueConstraint("comment_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    replaced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="versions")

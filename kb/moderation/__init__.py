@@ -1,0 +1,1 @@
+"""Flags, the moderators' queues, and curation of entries (merge, feature, maturity)."""

@@ -1,0 +1,1 @@
+"""Following entries, themes and reviews; in-app notifications; mail now and in a daily digest."""
