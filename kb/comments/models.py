@@ -91,3 +91,25 @@ class CommentVersion(db.Model):
     replaced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     comment: Mapped[Comment] = relationship(back_populates="versions")
+
+
+class CommentDraft(db.Model):
+    """What a signed-out visitor tried to post, kept until they sign in again.
+
+    A session can end while someone writes; their text is saved here under a random
+    token that travels through the sign-in page, so the form comes back filled in.
+    Drafts older than `DRAFT_MAX_AGE` are ignored.
+    """
+
+    __tablename__ = "comment_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+DRAFT_MAX_AGE = dt.timedelta(days=1)
+"""A draft saved across a sign-in is offered back for this long."""

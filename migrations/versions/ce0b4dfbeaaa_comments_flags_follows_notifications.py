@@ -85,6 +85,22 @@ def upgrade():
     with op.batch_alter_table('comment_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_comment_versions_comment_id'), ['comment_id'], unique=False)
 
+    op.create_table('comment_drafts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], name=op.f('fk_comment_drafts_entry_id_entries'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['parent_id'], ['comments.id'], name=op.f('fk_comment_drafts_parent_id_comments'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comment_drafts')),
+    sa.UniqueConstraint('token', name=op.f('uq_comment_drafts_token'))
+    )
+    with op.batch_alter_table('comment_drafts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comment_drafts_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comment_drafts_entry_id'), ['entry_id'], unique=False)
+
     op.create_table('flags',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('target_key', sa.String(length=40), nullable=False),
@@ -182,6 +198,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_comment_versions_comment_id'))
 
     op.drop_table('comment_versions')
+    with op.batch_alter_table('comment_drafts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comment_drafts_entry_id'))
+        batch_op.drop_index(batch_op.f('ix_comment_drafts_created_at'))
+
+    op.drop_table('comment_drafts')
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_comments_status'))
         batch_op.drop_index(batch_op.f('ix_comments_parent_id'))
