@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from kb.entries.models import Entry, Lesson, Review
@@ -23,8 +24,10 @@ PART_WEIGHTS: dict[str, float] = {
     "terms_of_reference": 1.0,
     "organisation": 1.0,
     "sources": 1.0,
+    "comments": 0.5,
 }
-"""How much a word counts for, by the part of the entry it appears in (`tags`: tag and theme names)."""
+"""How much a word counts for, by the part of the entry it appears in (`tags`: tag and theme names;
+`comments`: each readable comment on the entry, counting less than the entry's own words)."""
 
 
 def entry_texts(entry: Entry) -> dict[str, str]:
@@ -72,10 +75,19 @@ def panel_of(entry: Entry) -> int | None:
     return entry.id if entry.kind == "review" else entry.review_id
 
 
-def index_document(entry: Entry) -> dict[str, Any]:
-    """The fields to index for `entry` (its tags and their themes loaded), with a fingerprint."""
+def comment_parts(comments: Sequence[str]) -> list[tuple[str, float]]:
+    """Each readable comment's Markdown as plain words, a part of its own so no phrase runs across two."""
+    return [(plain_text(body), PART_WEIGHTS["comments"]) for body in comments if body and body.strip()]
+
+
+def index_document(entry: Entry, comments: Sequence[str] = ()) -> dict[str, Any]:
+    """The fields to index for `entry` (its tags and their themes loaded), with a fingerprint.
+
+    `comments` are the bodies of its readable comments, oldest first; their words are part
+    of the text and so of the fingerprint, which lets `search check` see a stale comment.
+    """
     date = entry_date(entry)
-    parts = [(words_of(text), weight) for text, weight in weighted_parts(entry)]
+    parts = [(words_of(text), weight) for text, weight in [*weighted_parts(entry), *comment_parts(comments)]]
     themes = sorted({tag.theme.slug for tag in entry.tags if tag.theme is not None})
     document: dict[str, Any] = {
         "id": str(entry.id),

@@ -1,7 +1,8 @@
-"""One search result as shown: its title and a snippet from the part of the entry that matched."""
+"""One search result as shown: its title and a snippet from the part of the entry, or the comment, that matched."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -9,6 +10,7 @@ from whoosh import query as q
 from whoosh.searching import Searcher
 
 from kb.entries.models import Entry
+from kb.search.comment_texts import CommentText
 from kb.search.documents import entry_texts
 from kb.search.schema import text_analyzer
 from kb.search.snippets import Match, find_matches, mark, may_match, snippet
@@ -29,12 +31,16 @@ SNIPPET_LABELS = {
 
 @dataclass(frozen=True)
 class Hit:
-    """One result: the entry, its title with matched words marked, and a snippet from the part that matched."""
+    """One result: the entry, its title with matched words marked, and a snippet from the part that matched.
+
+    `link` is the entry's page, or the comment's place on it when the snippet is a comment's.
+    """
 
     entry: Entry
     title: Markup
     snippet: Markup
     snippet_label: str | None
+    link: str = ""
 
 
 def positive_terms(node: q.Query, searcher: Searcher) -> set[str]:
@@ -55,18 +61,42 @@ def positive_terms(node: q.Query, searcher: Searcher) -> set[str]:
     return {text.decode("utf-8") if isinstance(text, bytes) else text for _, text in expanded}
 
 
-def build_hit(entry: Entry, terms: set[str]) -> Hit:
-    """A result for `entry`: its title with `terms` marked, and a snippet from its part with most matches."""
-    title = mark(entry.title, find_matches(entry.title, terms, _ANALYZER))
-    best: tuple[int, str, str, list[Match]] | None = None
-    for key, markdown in entry_texts(entry).items():
+def _best_part(parts: Sequence[tuple[str, str]], terms: set[str]) -> tuple[str, str, list[Match]] | None:
+    """Of (key, Markdown) parts, the one with most matched words (the first among equals), as plain text."""
+    best: tuple[str, str, list[Match]] | None = None
+    for key, markdown in parts:
         if not may_match(markdown, terms):
             continue
         text = plain_text(markdown)
         matches = find_matches(text, terms, _ANALYZER)
-        if matches and (best is None or len(matches) > best[0]):
-            best = (len(matches), key, text, matches)
+        if matches and (best is None or len(matches) > len(best[2])):
+            best = (key, text, matches)
+    return best
+
+
+def build_hit(entry: Entry, terms: set[str], comments: Sequence[CommentText] = ()) -> Hit:
+    """A result for `entry`: its title with `terms` marked, and a snippet from its part with most matches.
+
+    The entry's own texts come first; one of its readable `comments` gives the snippet
+    only when it holds more of the words, or the entry's texts hold none. The hit then
+    links to that comment.
+    """
+    title = mark(entry.title, find_matches(entry.title, terms, _ANALYZER))
+    best = _best_part(list(entry_texts(entry).items()), terms)
+    by_comment = {str(comment.id): comment for comment in comments}
+    in_comment = _best_part([(key, comment.body) for key, comment in by_comment.items()], terms)
+    if in_comment is not None and (best is None or len(in_comment[2]) > len(best[2])):
+        comment = by_comment[in_comment[0]]
+        return Hit(
+            entry=entry,
+            title=title,
+            snippet=snippet(in_comment[1], in_comment[2]),
+            snippet_label=f"Comment by {comment.author}",
+            link=f"{entry.path}#{comment.anchor}",
+        )
     if best is None:
-        return Hit(entry=entry, title=title, snippet=snippet(plain_text(entry.summary), []), snippet_label=None)
-    _, key, text, matches = best
-    return Hit(entry=entry, title=title, snippet=snippet(text, matches), snippet_label=SNIPPET_LABELS[key])
+        summary = snippet(plain_text(entry.summary), [])
+        return Hit(entry=entry, title=title, snippet=summary, snippet_label=None, link=entry.path)
+    key, text, matches = best
+    label = SNIPPET_LABELS[key]
+    return Hit(entry=entry, title=title, snippet=snippet(text, matches), snippet_label=label, link=entry.path)

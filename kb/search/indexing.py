@@ -23,6 +23,7 @@ from whoosh.writing import IndexWriter
 from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
+from kb.search.comment_texts import indexed_comment_bodies
 from kb.search.documents import entry_words, index_document
 from kb.search.models import SearchQueueItem
 from kb.search.storage import IndexStore
@@ -68,13 +69,14 @@ def write_entries(
     """
     failures: list[tuple[int, str]] = []
     entries = load_entries(session, entry_ids)
+    comments = indexed_comment_bodies(session, entries)
     for entry_id in entry_ids:
         entry = entries.get(entry_id)
         if entry is None:
             writer.delete_by_term("id", str(entry_id))
             continue
         try:
-            document = index_document(entry)
+            document = index_document(entry, comments.get(entry_id, ()))
             writer.update_document(**document)
         except Exception as error:  # One bad entry must not stop the others being indexed.
             log.exception("Could not index entry %s", entry_id)
@@ -321,11 +323,13 @@ def check(store: IndexStore, *, batch_size: int = BATCH_SIZE) -> CheckReport:
         missing: list[int] = []
         stale: list[int] = []
         for batch in _batches(ids, batch_size):
-            for entry_id, entry in load_entries(session, batch).items():
+            entries = load_entries(session, batch)
+            comments = indexed_comment_bodies(session, entries)
+            for entry_id, entry in entries.items():
                 stored = indexed.get(str(entry_id))
                 if stored is None:
                     missing.append(entry_id)
-                elif stored != index_document(entry)["fingerprint"]:
+                elif stored != index_document(entry, comments.get(entry_id, ()))["fingerprint"]:
                     stale.append(entry_id)
             session.expunge_all()
         known = {str(entry_id) for entry_id in ids}

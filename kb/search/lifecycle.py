@@ -1,7 +1,7 @@
 """Keeping the index in step with the database: session hooks, the drain after commit, start-up checks.
 
-A flush that changes an entry (its fields, tags or revisions) or a tag or theme queues
-the entries concerned in the same transaction. After the commit the queue is drained
+A flush that changes an entry (its fields, tags or revisions), a comment on it, or a tag
+or theme queues the entries concerned in the same transaction. After the commit the queue is drained
 under the writer lock, so a save that returns is already searchable; a rollback takes
 its queue rows with it, so the index never sees rolled-back data.
 """
@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
+from kb.comments.models import Comment
 from kb.dates import utcnow
 from kb.entries.models import Entry, Revision, entry_tags
 from kb.extensions import db
@@ -43,6 +44,27 @@ def _changed(session: Session, instance: object) -> bool:
     return instance in session.new or instance in session.deleted or session.is_modified(instance)
 
 
+COMMENT_INDEXED_FIELDS = ("body", "status", "entry_id")
+"""A comment's fields that its entry's index document depends on."""
+
+
+def _comment_entries(session: Session, comment: Comment) -> set[int]:
+    """The entries whose documents a new, changed or deleted comment affects: a moved comment's old one too."""
+    if comment in session.new or comment in session.deleted:
+        return {comment.entry_id}
+    state = inspect(comment)
+    if not any(state.attrs[name].history.has_changes() for name in COMMENT_INDEXED_FIELDS):
+        return set()
+    moved_from = {*state.attrs.entry_id.history.deleted}
+    moved_from |= {entry.id for entry in state.attrs.entry.history.deleted if entry is not None}
+    return {comment.entry_id, *moved_from}
+
+
+def _keep_previous_entry(target: Comment, value: object, previous: object, initiator: object) -> object:
+    """Listened to with `active_history`, so a moved comment's history names the entry it left."""
+    return value
+
+
 def _entries_touched(session: Session) -> set[int]:
     """Ids of entries whose index document this flush may have changed."""
     touched: set[int] = set()
@@ -53,6 +75,8 @@ def _entries_touched(session: Session) -> set[int]:
             touched.add(instance.id)
         elif isinstance(instance, Revision):
             touched.add(instance.entry_id)
+        elif isinstance(instance, Comment):
+            touched |= _comment_entries(session, instance)
         elif isinstance(instance, Tag) and instance not in session.new and _changed(session, instance):
             tag_ids.add(instance.id)
         elif isinstance(instance, Theme) and instance not in session.new and _changed(session, instance):
@@ -68,8 +92,18 @@ def _entries_touched(session: Session) -> set[int]:
 
 
 def _queue_after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    queue_for_indexing(session, _entries_touched(session))
+
+
+def queue_for_indexing(session: Session, entry_ids: set[int]) -> None:
+    """Queue entries in the open transaction, to be indexed after it commits.
+
+    The flush hook calls it for changes made through the ORM; a bulk `update()` or
+    `delete()` (which no flush sees), for instance moving many comments at once, calls it
+    with the entries it changed.
+    """
     queued: set[int] = session.info.setdefault(_QUEUED, set())
-    touched = _entries_touched(session) - queued
+    touched = set(entry_ids) - queued
     if not touched:
         return
     now = utcnow()
@@ -190,6 +224,8 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "after_flush", _queue_after_flush)
         event.listen(Session, "after_commit", _drain_after_commit)
         event.listen(Session, "after_soft_rollback", _forget_queue)
+        event.listen(Comment.entry_id, "set", _keep_previous_entry, active_history=True, retval=True)
+        event.listen(Comment.entry, "set", _keep_previous_entry, active_history=True, retval=True)
     if app.config["SEARCH_REBUILD_AT_START"] == "inline":
         with app.app_context():
             ensure_index(app)

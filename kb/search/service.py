@@ -25,6 +25,7 @@ from whoosh import query as q
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
 from kb.permissions import Viewer, index_visibility_filter, visible_entries
+from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, weighted_parts
@@ -37,6 +38,7 @@ from kb.search.query import (
     parse_user_query,
 )
 from kb.search.schema import FACET_FIELDS
+from kb.search.snippets import CUE_LETTERS
 from kb.search.storage import IndexUnavailableError, SearcherState
 from kb.search.text import facet_key
 
@@ -275,7 +277,10 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
     results.total = len(matched)
     results.facets = facet_counts(state, matched, request.facets)
     terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
-    results.hits = [build_hit(entry, terms) for entry in _load_visible(viewer, state, docnums)]
+    entries = _load_visible(viewer, state, docnums)
+    cues = {term[:CUE_LETTERS] for term in terms}
+    comments = comments_of_hits(db.session, [entry.id for entry in entries], cues) if terms else {}
+    results.hits = [build_hit(entry, terms, comments.get(entry.id, ())) for entry in entries]
     return results
 
 

@@ -16,10 +16,10 @@ def failing(monkeypatch: pytest.MonkeyPatch) -> set[int]:
     broken: set[int] = set()
     original = indexing.index_document
 
-    def index_document(entry: Entry) -> dict[str, Any]:
+    def index_document(entry: Entry, *args: Any) -> dict[str, Any]:
         if entry.id in broken:
             raise RuntimeError(f"cannot index entry {entry.id}")
-        return original(entry)
+        return original(entry, *args)
 
     monkeypatch.setattr(indexing, "index_document", index_document)
     return broken

@@ -1,0 +1,41 @@
+"""Test helper: comments made straight through the model, as the comment service would store them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kb.comments.models import Comment, path_step
+from kb.entries.models import Entry
+from kb.extensions import db
+from kb.markdown import render
+from kb.users.models import User
+
+
+def add_comment(
+    entry: Entry,
+    author: User | None,
+    body: str,
+    *,
+    parent: Comment | None = None,
+    status: str = "visible",
+    created_at: dt.datetime | None = None,
+    commit: bool = True,
+) -> Comment:
+    """Add a comment (a reply when `parent` is given) with its thread path; committed unless `commit` is False."""
+    comment = Comment(
+        entry_id=entry.id,
+        author_id=author.id if author is not None else None,
+        parent_id=parent.id if parent is not None else None,
+        depth=parent.depth + 1 if parent is not None else 0,
+        body=body,
+        html=render(body).html,
+        status=status,
+    )
+    if created_at is not None:
+        comment.created_at = created_at
+    db.session.add(comment)
+    db.session.flush()
+    comment.thread_path = (f"{parent.thread_path}/" if parent is not None else "") + path_step(comment.id)
+    if commit:
+        db.session.commit()
+    return comment
