@@ -1,9 +1,235 @@
-"""Pages and form handlers for comments."""
+"""Pages and form handlers for comments: post, reply, edit, earlier versions, permalinks, branches.
+
+Posting keeps what was typed whatever goes wrong: a failed check, a stale form token, a
+rate limit or a locked entry shows the form again with the text in it and a clear
+message; a post from someone whose session has ended is saved as a draft and comes
+back filled in after they sign in. The post view checks its own CSRF token (it is exempt
+from the global check only so that it can answer with the form instead of an error
+page). A comment on an entry the viewer may not see answers 404.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
-from kb.comments import models  # noqa: F401  (the tables exist once the app is built)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from kb.comments import models, pages, queries
+from kb.comments.forms import CommentForm, EditCommentForm
+from kb.comments.service import CommentError, discard_draft, edit_comment, post_comment, save_draft
+from kb.contributions.forms import EXPIRED_MESSAGE
+from kb.entries import queries as entry_queries
+from kb.entries.models import Entry
+from kb.entries.vocabulary import KIND_PLURALS
+from kb.extensions import csrf, db, limiter
+from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_read_comment, current_viewer
 
 blueprint = Blueprint("comments", __name__)
+PLURALS = "any(lessons, reviews, papers)"
+THROTTLED_MESSAGE = (
+    "You have posted a lot of comments in a short time. Wait a minute, then post again: your text is below."
+)
+LOCKED_NOTICE = "This discussion is locked: it takes no new comments or replies."
+Page = tuple[str, int]
+
+
+def _user_key() -> str:
+    """The rate-limit key for one signed-in person, whichever address they post from."""
+    if current_user.is_authenticated:
+        return f"comment-user:{current_user.get_id()}"
+    return f"comment-address:{get_remote_address()}"
+
+
+def _limit(setting: str) -> str:
+    return current_app.config[setting]
+
+
+def _visible_entry(plural: str, slug: str) -> Entry:
+    entry = entry_queries.visible_entry(current_viewer(), slug)
+    if entry is None or KIND_PLURALS[entry.kind] != plural:
+        abort(404)
+    return entry
+
+
+def _visible_comment(comment_id: int) -> models.Comment:
+    comment = queries.visible_comment(current_viewer(), comment_id)
+    if comment is None:
+        abort(404)
+    return comment
+
+
+def _form_page(
+    form: CommentForm, entry: Entry, parent: models.Comment | None, *, status: int = 200, message: str | None = None
+) -> Page:
+    """The page with one comment form: a reply, or a comment sent back because of a problem."""
+    viewer = current_viewer()
+    can_post = can(viewer, "comment.post", entry) and not entry.locked
+    shown_parent = parent if parent is not None and can_read_comment(viewer, parent) else None
+    page = render_template(
+        "comments/form.html",
+        form=form,
+        entry=entry,
+        parent=parent,
+        shown_parent=shown_parent,
+        can_post=can_post,
+        message=message,
+        action=url_for("comments.post", plural=KIND_PLURALS[entry.kind], slug=entry.slug),
+    )
+    return page, status
+
+
+def _token_expired(form: CommentForm) -> bool:
+    expired = bool(form.meta.csrf and form.csrf_token.errors)
+    if expired:
+        form.csrf_token.errors = []
+    return expired
+
+
+def _parent_of(form: CommentForm, entry: Entry) -> models.Comment | None:
+    number = form.parent_number()
+    if number is None:
+        return None
+    parent = db.session.get(models.Comment, number)
+    if parent is None or parent.entry_id != entry.id:
+        abort(404)
+    return parent
+
+
+def _keep_as_draft(plural: str, slug: str) -> Response:
+    """A post from someone signed out: keep the text and send them to sign in, then back to it."""
+    # Whether or not the entry exists the answer looks the same, so it reveals nothing.
+    entry = db.session.scalar(select(Entry).where(Entry.slug == slug))
+    form = CommentForm(meta={"csrf": False})
+    token = None
+    if entry is not None and (form.body.data or "").strip():
+        parent = db.session.get(models.Comment, form.parent_number() or 0)
+        token = save_draft(entry, form.body.data or "", parent=parent).token
+        db.session.commit()
+    back = f"/{plural}/{slug}" + (f"?draft={token}" if token else "") + "#comment-form"
+    flash("Sign in to post your comment. What you wrote has been kept and will be back in the form.", "info")
+    return redirect(url_for("auth.login", next=back), code=303)
+
+
+@blueprint.post(f"/<{PLURALS}:plural>/<slug>/comments")
+@csrf.exempt
+@limiter.limit(lambda: _limit("COMMENT_LIMIT_PER_ADDRESS"), methods=["POST"], error_message=THROTTLED_MESSAGE)
+@limiter.limit(
+    lambda: _limit("COMMENT_LIMIT_PER_USER"), key_func=_user_key, methods=["POST"], error_message=THROTTLED_MESSAGE
+)
+def post(plural: str, slug: str) -> Page | Response:
+    """Post a comment on an entry, or a reply to one of its comments (`parent_id`)."""
+    if not current_user.is_authenticated:
+        return _keep_as_draft(plural, slug)
+    entry = _visible_entry(plural, slug)
+    form = CommentForm()
+    parent = _parent_of(form, entry)
+    valid = form.validate()
+    if _token_expired(form):
+        return _form_page(form, entry, parent, status=400, message=EXPIRED_MESSAGE)
+    if not valid:
+        return _form_page(form, entry, parent, status=400)
+    try:
+        comment = post_comment(entry, form.body.data or "", actor=current_user, parent=parent)
+        discard_draft(form.draft.data)
+        db.session.commit()
+    except PermissionDeniedError:
+        db.session.rollback()
+        abort(403)
+    except CommentError as error:
+        db.session.rollback()
+        return _form_page(form, entry, parent, status=error.status, message=str(error))
+    flash("Your comment has been posted.", "success")
+    return redirect(pages.permalink_for(comment), code=303)
+
+
+# Lets the session check hand a signed-out post to the view, which keeps its text as a draft.
+post.keeps_text_when_signed_out = True  # type: ignore[attr-defined]
+
+
+@blueprint.errorhandler(RateLimitExceeded)
+def _throttled(error: RateLimitExceeded) -> Page | Response:
+    """Too many posts: the form again with the text in it, answering 429."""
+    if request.endpoint != "comments.post" or not current_user.is_authenticated:
+        return render_template("errors/http.html", error=error, code=429), 429
+    args = request.view_args or {}
+    entry = _visible_entry(args.get("plural", ""), args.get("slug", ""))
+    form = CommentForm(meta={"csrf": False})
+    return _form_page(form, entry, _parent_of(form, entry), status=429, message=THROTTLED_MESSAGE)
+
+
+@blueprint.get("/comments/<int:comment_id>")
+def permalink(comment_id: int) -> Response:
+    """A comment's address: redirects to the page that shows it, scrolled to it."""
+    return redirect(pages.permalink_for(_visible_comment(comment_id)))
+
+
+@blueprint.get("/comments/<int:comment_id>/thread")
+def thread(comment_id: int) -> str:
+    """The "continue this thread" page: the branch of a discussion starting at one comment."""
+    root = _visible_comment(comment_id)
+    discussion = pages.branch_discussion(root, current_viewer())
+    parent_link = pages.permalink_for(root.parent) if root.parent_id and root.parent else None
+    return render_template("comments/thread.html", entry=root.entry, root=root, discussion=discussion, up=parent_link)
+
+
+@blueprint.get("/comments/<int:comment_id>/reply")
+@login_required
+def reply(comment_id: int) -> Page:
+    """A page with a reply form for one comment, for readers without JavaScript."""
+    parent = _visible_comment(comment_id)
+    entry = parent.entry
+    form = CommentForm(formdata=None, data={"parent_id": parent.id})
+    status = 200
+    message = None
+    if entry.locked:
+        status, message = 409, LOCKED_NOTICE
+    elif parent.status != "visible":
+        status, message = 409, "That comment was hidden or removed by a moderator, so it takes no replies."
+    return _form_page(form, entry, parent, status=status, message=message)
+
+
+def _edit_page(form: EditCommentForm, comment: models.Comment, *, status: int = 200, **extra: Any) -> Page:
+    return render_template("comments/edit.html", form=form, comment=comment, entry=comment.entry, **extra), status
+
+
+@blueprint.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def edit(comment_id: int) -> Page | Response:
+    """Edit one's own comment; the previous text is kept as an earlier version."""
+    comment = _visible_comment(comment_id)
+    if not can_edit_comment(current_viewer(), comment):
+        abort(403)
+    if request.method == "GET":
+        return _edit_page(EditCommentForm(formdata=None, data={"body": comment.body}), comment)
+    form = EditCommentForm()
+    valid = form.validate()
+    if _token_expired(form):
+        return _edit_page(form, comment, status=400, message=EXPIRED_MESSAGE)
+    if not valid:
+        return _edit_page(form, comment, status=400)
+    try:
+        edit_comment(comment, form.body.data or "", actor=current_user)
+        db.session.commit()
+    except PermissionDeniedError:
+        db.session.rollback()
+        abort(403)
+    except CommentError as error:
+        db.session.rollback()
+        return _edit_page(form, comment, status=error.status, message=str(error))
+    flash("Your comment has been saved.", "success")
+    return redirect(pages.permalink_for(comment), code=303)
+
+
+@blueprint.get("/comments/<int:comment_id>/versions")
+def versions(comment_id: int) -> str:
+    """Earlier texts of an edited comment, for moderators; 404 for everyone else."""
+    comment = _visible_comment(comment_id)
+    if not can(current_viewer(), "comment.moderate", comment.entry):
+        abort(404)
+    return render_template("comments/versions.html", comment=comment, entry=comment.entry)

@@ -1,0 +1,185 @@
+"""What the comment pages show: a thread flattened into rows the template only prints.
+
+A thread of 2,000 comments is one query (`kb.comments.queries`), one tree
+(`kb.comments.tree`) and one flat list of `Row`s; the template loops once over the rows
+and never calls back into Python per comment beyond reading attributes, so it renders
+quickly whatever the thread's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from flask import current_app, request, url_for
+from jinja2 import Template, TemplateNotFound
+
+from kb.comments import queries
+from kb.comments.forms import CommentForm
+from kb.comments.models import Comment, CommentDraft
+from kb.comments.service import PATH_SEPARATOR, find_draft
+from kb.comments.tree import ORDERS, SHOWN_DEPTH, Node, build_tree, walk
+from kb.dates import london_time
+from kb.entries.models import Entry
+from kb.permissions import Viewer, can, can_edit_comment, can_read_comment
+
+FORMER_MEMBER = "A former member"
+PLACEHOLDERS = {
+    "hidden": "This comment was hidden by a moderator.",
+    "removed": "This comment was removed by a moderator.",
+}
+
+
+@dataclass(slots=True)
+class Row:
+    """One comment as a thread page prints it, and where the nested lists open and close."""
+
+    comment: Comment
+    depth: int
+    readable: bool
+    author: str
+    organisation: str
+    written: str
+    edited: str
+    status_note: str
+    can_edit: bool
+    can_reply: bool
+    more: int
+    """Replies below this comment not shown on this page (behind "Continue this thread")."""
+    opens: bool = False
+    closes: int = 0
+
+
+@dataclass
+class Discussion:
+    """The comments section of an entry page, or of a "continue this thread" page."""
+
+    entry: Entry
+    rows: list[Row]
+    count: int
+    order: str
+    can_post: bool
+    form: CommentForm | None = None
+    replying_to: Comment | None = None
+    orders: dict[str, str] = field(default_factory=lambda: dict(ORDERS))
+    tools: Template | None = field(default_factory=lambda: comment_tools())
+    """The moderators' per-comment tools, looked up once per page rather than once per comment."""
+
+
+TOOLS_TEMPLATE = "moderation/_comment_tools.html"
+
+
+def comment_tools() -> Template | None:
+    """The template of each comment's moderation tools, if there is one."""
+    try:
+        return current_app.jinja_env.get_template(TOOLS_TEMPLATE)
+    except TemplateNotFound:
+        return None
+
+
+def _status_note(comment: Comment, viewer: Viewer) -> str:
+    """Why a comment the viewer can read is not visible to everyone, for its author and moderators."""
+    if comment.status == "visible":
+        return ""
+    reason = f": {comment.status_reason}" if comment.status_reason else "."
+    if comment.status == "hidden":
+        who = "Only you and the moderators" if comment.author_id == viewer.user_id else "Only its author and moderators"
+        return f"Hidden by a moderator{reason} {who} can read it."
+    return f"Removed by a moderator{reason} Only moderators can read it."
+
+
+def _replies_below(node: Node[Comment]) -> int:
+    """How many replies a node has at any depth, counted without recursion (threads can be very deep)."""
+    return sum(1 for _ in walk([node])) - 1
+
+
+def _row(node: Node[Comment], viewer: Viewer, *, replies_open: bool) -> Row:
+    comment = node.comment
+    readable = can_read_comment(viewer, comment)
+    author = comment.author
+    organisation = author.organisation.name if author is not None and author.organisation is not None else ""
+    shown_more = node.depth >= SHOWN_DEPTH - 1 and node.replies
+    return Row(
+        comment=comment,
+        depth=node.depth,
+        readable=readable,
+        author=author.display_name if author is not None else FORMER_MEMBER,
+        organisation=organisation,
+        written=london_time(comment.created_at),
+        edited=london_time(comment.edited_at) if comment.edited_at else "",
+        status_note=_status_note(comment, viewer) if readable else "",
+        can_edit=readable and can_edit_comment(viewer, comment),
+        can_reply=replies_open and comment.status == "visible",
+        more=_replies_below(node) if shown_more else 0,
+    )
+
+
+def thread_rows(nodes: Sequence[Node[Comment]], viewer: Viewer, *, replies_open: bool) -> list[Row]:
+    """The nodes in reading order down to `SHOWN_DEPTH` levels, marking where reply lists open and close."""
+    rows: list[Row] = []
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        row = _row(node, viewer, replies_open=replies_open)
+        if node.depth < SHOWN_DEPTH - 1 and node.replies:
+            row.opens = True
+            stack.extend(reversed(node.replies))
+        rows.append(row)
+    for index, row in enumerate(rows):
+        if not row.opens:
+            following = rows[index + 1].depth if index + 1 < len(rows) else 0
+            row.closes = row.depth - following
+    return rows
+
+
+def chosen_order() -> str:
+    """The order asked for in the address (`?order=newest`), oldest first otherwise."""
+    order = request.args.get("order", "oldest")
+    return order if order in ORDERS else "oldest"
+
+
+def _form_for(draft: CommentDraft | None, parent: Comment | None) -> CommentForm:
+    if draft is None:
+        return CommentForm(formdata=None)
+    return CommentForm(
+        formdata=None, data={"body": draft.body, "parent_id": parent.id if parent else "", "draft": draft.token}
+    )
+
+
+def entry_discussion(entry: Entry, viewer: Viewer) -> Discussion:
+    """The comments section of `entry`'s page, with a form filled from `?draft=` after a sign-in."""
+    order = chosen_order()
+    comments = queries.thread_comments(entry)
+    can_post = can(viewer, "comment.post", entry) and not entry.locked
+    rows = thread_rows(build_tree(comments, order), viewer, replies_open=can_post)
+    draft = find_draft(request.args.get("draft"), entry) if can_post else None
+    by_id = {comment.id: comment for comment in comments} if draft is not None and draft.parent_id else {}
+    parent = by_id.get(draft.parent_id) if draft is not None and draft.parent_id else None
+    return Discussion(
+        entry=entry,
+        rows=rows,
+        count=sum(1 for comment in comments if can_read_comment(viewer, comment)),
+        order=order,
+        can_post=can_post,
+        form=_form_for(draft, parent) if can_post else None,
+        replying_to=parent,
+    )
+
+
+def branch_discussion(root: Comment, viewer: Viewer) -> Discussion:
+    """The branch of a thread starting at `root`, for its "continue this thread" page."""
+    entry = root.entry
+    comments = queries.branch_comments(root)
+    can_post = can(viewer, "comment.post", entry) and not entry.locked
+    rows = thread_rows(build_tree(comments, root_id=root.id), viewer, replies_open=can_post)
+    return Discussion(entry=entry, rows=rows, count=len(comments), order="oldest", can_post=can_post)
+
+
+def permalink_for(comment: Comment) -> str:
+    """Where a comment is shown: its entry's page, or the continue page of the branch holding it."""
+    if comment.depth < SHOWN_DEPTH:
+        return f"{comment.entry.path}#{comment.anchor}"
+    step = SHOWN_DEPTH - 1
+    root_depth = ((comment.depth - 1) // step) * step
+    root_id = int(comment.thread_path.split(PATH_SEPARATOR)[root_depth])
+    return url_for("comments.thread", comment_id=root_id, _anchor=comment.anchor)

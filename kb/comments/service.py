@@ -1,0 +1,190 @@
+"""Posting and editing comments, and keeping a signed-out visitor's text as a draft.
+
+Every verb checks the actor's right through `kb.permissions`, changes the models and
+flushes; the route commits once. A refusal the writer can act on (too long, too deep,
+a locked entry) raises a `CommentError` whose message is shown above their kept text.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from kb.audit.service import client_address, record_event
+from kb.comments.models import DRAFT_MAX_AGE, Comment, CommentDraft, CommentVersion, path_step
+from kb.dates import utcnow
+from kb.extensions import db
+from kb.markdown import render
+from kb.notifications import service as notifications
+from kb.permissions import PermissionDeniedError, can_edit_comment, require, viewer_for
+
+if TYPE_CHECKING:
+    from kb.entries.models import Entry
+    from kb.users.models import User
+
+DEFAULT_MAX_CHARS = 10_000
+PATH_SEPARATOR = "/"
+"""Between the steps of a thread path: it sorts before every digit, so a parent reads before its replies."""
+DEFAULT_MAX_DEPTH = 50
+
+
+class CommentError(ValueError):
+    """A comment that cannot be posted or saved as it is; the message says why and what to do."""
+
+    status = 400
+
+
+class CommentLockedError(CommentError):
+    """The entry's discussion is locked: no new comments, replies or edits."""
+
+    status = 409
+
+
+def max_chars() -> int:
+    """The longest comment allowed (setting `COMMENT_MAX_CHARS`)."""
+    return int(current_app.config.get("COMMENT_MAX_CHARS", DEFAULT_MAX_CHARS))
+
+
+def max_depth() -> int:
+    """The deepest reply allowed, a top-level comment being depth 0 (setting `COMMENT_MAX_DEPTH`)."""
+    return int(current_app.config.get("COMMENT_MAX_DEPTH", DEFAULT_MAX_DEPTH))
+
+
+def check_body(body: str) -> str:
+    """The body without surrounding blank space; raises `CommentError` when empty or too long."""
+    text = body.strip()
+    if not text:
+        raise CommentError("Write your comment before you post it.")
+    limit = max_chars()
+    if len(text) > limit:
+        raise CommentError(
+            f"Comments must be {limit:,} characters or fewer; yours has {len(text):,}. Shorten it, then post it again."
+        )
+    return text
+
+
+def render_body(body: str, comment_id: int) -> str:
+    """Sanitised HTML for a comment's Markdown, its heading and footnote ids kept apart from the page's."""
+    return render(body, anchor_prefix=f"c{comment_id}-").html
+
+
+def _check_open(entry: Entry) -> None:
+    if entry.locked:
+        raise CommentLockedError(
+            "This discussion is locked by a moderator: it takes no new comments or replies. "
+            "Your text has not been posted and is below, so you can keep a copy."
+        )
+
+
+def _check_parent(entry: Entry, parent: Comment) -> None:
+    if parent.entry_id != entry.id:
+        raise CommentError("That comment belongs to another entry; reply to it on its own page.")
+    if parent.status != "visible":
+        raise CommentError("That comment was hidden or removed by a moderator, so it takes no replies.")
+    limit = max_depth()
+    if parent.depth + 1 > limit:
+        raise CommentError(
+            f"This thread is nested as deeply as kb allows ({limit} replies deep). "
+            "Reply to an earlier comment in the thread instead."
+        )
+
+
+def post_comment(entry: Entry, body: str, *, actor: User, parent: Comment | None = None) -> Comment:
+    """Post `body` (Markdown) on `entry` as `actor`, as a reply to `parent` if given.
+
+    Raises `PermissionDeniedError` when the actor may not comment on the entry (or see
+    it), `CommentLockedError` when the entry is locked, and `CommentError` for an empty
+    or too long text, a reply to another entry's or a hidden comment, or a reply nested
+    deeper than `COMMENT_MAX_DEPTH`. Flushes; tells the people concerned through
+    `kb.notifications.service.comment_posted`.
+    """
+    require(actor, "comment.post", entry)
+    _check_open(entry)
+    if parent is not None:
+        _check_parent(entry, parent)
+    text = check_body(body)
+    comment = Comment(
+        entry=entry,
+        parent_id=parent.id if parent else None,
+        author=actor,
+        depth=parent.depth + 1 if parent else 0,
+        body=text,
+        address=client_address(),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    comment.thread_path = (f"{parent.thread_path}{PATH_SEPARATOR}" if parent else "") + path_step(comment.id)
+    comment.html = render_body(text, comment.id)
+    db.session.flush()
+    record_event("comment.post", actor=actor, target=comment, target_label=f"comment {comment.id} on {entry.slug}")
+    notifications.comment_posted(comment, actor=actor)
+    return comment
+
+
+def edit_comment(comment: Comment, body: str, *, actor: User) -> Comment:
+    """Replace a comment's text, keeping the previous one as a `CommentVersion`.
+
+    Raises `PermissionDeniedError` unless the actor is the comment's author and may
+    still edit it, `CommentLockedError` when the entry is locked and `CommentError` for
+    an empty or too long text. An unchanged text changes nothing. Flushes.
+    """
+    if not can_edit_comment(viewer_for(actor), comment):
+        raise PermissionDeniedError("comment.edit")
+    _check_open(comment.entry)
+    text = check_body(body)
+    if text == comment.body:
+        return comment
+    now = utcnow()
+    number = len(comment.versions) + 1
+    comment.versions.append(
+        CommentVersion(
+            number=number, body=comment.body, written_at=comment.edited_at or comment.created_at, replaced_at=now
+        )
+    )
+    comment.body = text
+    comment.html = render_body(text, comment.id)
+    comment.edited_at = now
+    db.session.flush()
+    record_event(
+        "comment.edit", actor=actor, target=comment, new=f"version {number + 1}", target_label=f"comment {comment.id}"
+    )
+    return comment
+
+
+def save_draft(entry: Entry, body: str, *, parent: Comment | None = None) -> CommentDraft:
+    """Keep what a signed-out visitor tried to post; its token brings it back after sign-in. Flushes.
+
+    The text is cut to the longest comment allowed, so a draft can never be larger than a comment.
+    """
+    draft = CommentDraft(
+        token=secrets.token_urlsafe(24),
+        entry_id=entry.id,
+        parent_id=parent.id if parent is not None and parent.entry_id == entry.id else None,
+        body=body[: max_chars()],
+    )
+    db.session.add(draft)
+    db.session.flush()
+    return draft
+
+
+def find_draft(token: str | None, entry: Entry) -> CommentDraft | None:
+    """The draft with this token for this entry, if it is less than a day old."""
+    if not token:
+        return None
+    return db.session.scalar(
+        select(CommentDraft).where(
+            CommentDraft.token == token,
+            CommentDraft.entry_id == entry.id,
+            CommentDraft.created_at >= utcnow() - DRAFT_MAX_AGE,
+        )
+    )
+
+
+def discard_draft(token: str | None) -> None:
+    """Delete the draft with this token (once its text is posted), and every draft past its age."""
+    stale = CommentDraft.created_at < utcnow() - DRAFT_MAX_AGE
+    condition = stale if not token else (CommentDraft.token == token) | stale
+    db.session.execute(delete(CommentDraft).where(condition), execution_options={"synchronize_session": "fetch"})
