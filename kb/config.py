@@ -126,6 +126,11 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         # A missing or damaged index is rebuilt from the database: "background" (the site
         # keeps serving and the search page says so), "inline" (before serving) or "off".
         "SEARCH_REBUILD_AT_START": env("SEARCH_REBUILD_AT_START", "background"),
+        # Discussion: posting limits per signed-in user and per address, and the size of a thread.
+        "COMMENT_LIMIT_PER_USER": env("COMMENT_LIMIT_PER_USER") or "10 per minute",
+        "COMMENT_LIMIT_PER_ADDRESS": env("COMMENT_LIMIT_PER_ADDRESS") or "30 per minute",
+        "COMMENT_MAX_CHARS": int(env("COMMENT_MAX_CHARS") or 10_000),
+        "COMMENT_MAX_DEPTH": int(env("COMMENT_MAX_DEPTH") or 50),
         "SITE_NAME": "kb",
         "SITE_TAGLINE": "Lessons learned and consultation",
     }

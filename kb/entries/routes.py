@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from kb.comments.pages import entry_discussion
 from kb.entries import queries
 from kb.entries.contents import page_contents
 from kb.entries.diff import diff_texts
@@ -118,6 +119,7 @@ def history(plural: str, slug: str) -> str | Response:
         return redirect(url_for(".history", plural=KIND_PLURALS[entry.kind], slug=slug), code=301)
     return render_template("entries/history.html", entry=entry, revisions=queries.revisions_of(entry))
 
+        discussion=entry_discussion(entry, viewer),
 
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/history/<int:number>")
 def revision(plural: str, slug: str, number: int) -> str:

@@ -94,6 +94,12 @@ def _restart_from_cookie(_app: Flask, user: User) -> None:
     session["setup"] = setup_needed(user)
 
 
+def _keeps_text(endpoint: str | None) -> bool:
+    """Whether a view saves what a signed-out visitor posted (marked `keeps_text_when_signed_out`)."""
+    view = current_app.view_functions.get(endpoint or "")
+    return bool(getattr(view, "keeps_text_when_signed_out", False))
+
+
 def _before_request() -> Response | None:
     """Find the viewer, end sessions that have run out, and hold staff at set-up."""
     g.viewer = ANONYMOUS
@@ -111,6 +117,8 @@ def _before_request() -> Response | None:
             return redirect(request.full_path)
         logout_user()
         flash(reason, "info")
+        if request.method == "POST" and _keeps_text(request.endpoint):
+            return None  # the view keeps what was typed, then asks for a sign-in
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     session["seen_at"] = now
     pending = session.get("setup")
