@@ -107,6 +107,7 @@ def show(plural: str, slug: str) -> str | Response:
         revision_count=queries.revision_count(entry),
         related=related,
         backlinks=backlinks,
+        discussion=entry_discussion(entry, viewer),
         **similar_entries(viewer, entry, linked),
     )
 
@@ -119,7 +120,6 @@ def history(plural: str, slug: str) -> str | Response:
         return redirect(url_for(".history", plural=KIND_PLURALS[entry.kind], slug=slug), code=301)
     return render_template("entries/history.html", entry=entry, revisions=queries.revisions_of(entry))
 
-        discussion=entry_discussion(entry, viewer),
 
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/history/<int:number>")
 def revision(plural: str, slug: str, number: int) -> str:
