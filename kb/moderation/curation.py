@@ -1,0 +1,250 @@
+"""Curating entries: merging a duplicate into another, featuring, locking discussion, maturity and action status.
+
+Every verb checks `entry.curate`, records an audit event and flushes; the route commits.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from kb.audit.service import record_event
+from kb.comments.models import Comment
+from kb.contributions.service import mark_status
+from kb.dates import utcnow
+from kb.entries.models import Entry, EntryLink, Lesson
+from kb.entries.service import rerender_entries_linking_to
+from kb.entries.vocabulary import ACTION_STATUSES, KINDS, MATURITIES
+from kb.extensions import db
+from kb.moderation.models import Flag, flag_target_key
+from kb.moderation.revisions import add_tags, save_entry_state
+from kb.moderation.service import ModerationError
+from kb.notifications import service as notifications
+from kb.notifications.models import Follow, Notification
+from kb.permissions import require
+from kb.users.models import User
+
+MERGEABLE_FROM = frozenset({"published", "hidden", "draft", "submitted", "returned", "rejected"})
+MERGEABLE_INTO = frozenset({"published", "hidden"})
+
+
+# --- Merging -------------------------------------------------------------------------------------
+
+
+def check_merge(duplicate: Entry, target: Entry) -> None:
+    """Raise ModerationError unless `duplicate` may be merged into `target`."""
+    if duplicate.id == target.id:
+        raise ModerationError("Choose another entry: an entry cannot be merged into itself.")
+    if duplicate.kind != target.kind:
+        raise ModerationError(
+            f"Choose another {KINDS[duplicate.kind].lower()}: "
+            f'"{target.title}" is a {KINDS[target.kind].lower()}, so the two cannot be merged.'
+        )
+    if duplicate.status not in MERGEABLE_FROM:
+        raise ModerationError(f'"{duplicate.title}" cannot be merged: it is {duplicate.status}.')
+    if target.status not in MERGEABLE_INTO:
+        raise ModerationError(f'Choose another entry: "{target.title}" is {target.status}.')
+
+
+def merge_entry(duplicate: Entry, target: Entry, *, actor: User) -> None:
+    """Merge `duplicate` into `target`: its address then leads to the target.
+
+    The duplicate's status becomes `merged` (saved as a revision) and its comments,
+    links, flags and follows move to the target, whose tags gain the duplicate's. Links
+    and follows that would repeat one the target has, or point at itself, are dropped.
+    Raises PermissionDeniedError, ModerationError (see `check_merge`).
+    """
+    require(actor, "entry.curate", duplicate)
+    require(actor, "entry.curate", target)
+    check_merge(duplicate, target)
+    old_status = duplicate.status
+    message = f"Merged into {target.title}"
+    save_entry_state(duplicate, actor=actor, message=message, status="merged")
+    mark_status(duplicate, message)
+    duplicate.merged_into_id = target.id
+    duplicate.featured_at = None
+    rerender_entries_linking_to([duplicate])
+    add_tags(target, [tag.slug for tag in duplicate.tags], actor=actor, message=f"Tags from {duplicate.title}")
+    _move_comments(duplicate, target)
+    _move_links(duplicate, target)
+    _move_flags(duplicate, target)
+    _move_follows(duplicate, target)
+    _repoint_earlier_merges(duplicate, target)
+    record_event("entry.merge", actor=actor, target=duplicate, old=old_status, new=f"merged into {target.slug}")
+    notifications.moderation_decided(
+        duplicate.author,
+        entry=target,
+        actor=actor,
+        message=f'A moderator merged your {KINDS[duplicate.kind].lower()} "{duplicate.title}" into "{target.title}".',
+    )
+    db.session.flush()
+
+
+def _move_comments(duplicate: Entry, target: Entry) -> None:
+    """Comments keep their threads (paths are comment ids) and move one by one, so the index sees both entries."""
+    for comment in db.session.scalars(select(Comment).where(Comment.entry_id == duplicate.id)):
+        comment.entry_id = target.id
+        comment.entry = target
+    db.session.flush()
+    moved = select(Notification).where(Notification.entry_id == duplicate.id, Notification.comment_id.is_not(None))
+    for notification in db.session.scalars(moved):
+        notification.entry_id = target.id
+
+
+def _move_links(duplicate: Entry, target: Entry) -> None:
+    links = list(
+        db.session.scalars(
+            select(EntryLink).where((EntryLink.source_id == duplicate.id) | (EntryLink.target_id == duplicate.id))
+        )
+    )
+    existing = set(
+        db.session.execute(
+            select(EntryLink.source_id, EntryLink.target_id, EntryLink.relation).where(
+                (EntryLink.source_id == target.id) | (EntryLink.target_id == target.id)
+            )
+        ).all()
+    )
+    dropped: list[int] = []
+    for link in links:
+        source_id = target.id if link.source_id == duplicate.id else link.source_id
+        target_id = target.id if link.target_id == duplicate.id else link.target_id
+        key = (source_id, target_id, link.relation)
+        if source_id == target_id or key in existing:
+            dropped.append(link.id)
+            continue
+        existing.add(key)
+        link.source_id, link.target_id = source_id, target_id
+    if dropped:
+        db.session.execute(delete(EntryLink).where(EntryLink.id.in_(dropped)))
+    db.session.flush()
+    db.session.expire(duplicate, ["outgoing_links"])
+    db.session.expire(target, ["outgoing_links"])
+
+
+def _move_flags(duplicate: Entry, target: Entry) -> None:
+    """Flags on the duplicate's comments follow them; flags on the duplicate itself become flags on the target.
+
+    A reporter who flagged both keeps their flag on the target; the one on the duplicate
+    stays with it, resolved as dismissed.
+    """
+    flagged_target = set(
+        db.session.scalars(select(Flag.reporter_id).where(Flag.target_key == flag_target_key(target.id, None)))
+    )
+    target_key = flag_target_key(target.id, None)
+    for flag in db.session.scalars(select(Flag).where(Flag.entry_id == duplicate.id)):
+        if flag.comment_id is not None:
+            flag.entry_id = target.id
+        elif flag.reporter_id in flagged_target:
+            if flag.resolution is None:
+                flag.resolution, flag.resolved_at = "dismissed", utcnow()
+        else:
+            flag.entry_id, flag.target_key = target.id, target_key
+
+
+def _move_follows(duplicate: Entry, target: Entry) -> None:
+    followers = set(
+        db.session.scalars(select(Follow.user_id).where(Follow.target_type == "entry", Follow.target_id == target.id))
+    )
+    for follow in db.session.scalars(
+        select(Follow).where(Follow.target_type == "entry", Follow.target_id == duplicate.id)
+    ):
+        if follow.user_id in followers:
+            db.session.delete(follow)
+        else:
+            follow.target_id = target.id
+
+
+def _repoint_earlier_merges(duplicate: Entry, target: Entry) -> None:
+    """Entries merged into the duplicate earlier now lead straight to the target."""
+    for earlier in db.session.scalars(select(Entry).where(Entry.merged_into_id == duplicate.id)):
+        earlier.merged_into_id = target.id
+
+
+def merged_into(entry: Entry) -> list[Entry]:
+    """The entries merged into `entry`, most recently merged first."""
+    query = (
+        select(Entry)
+        .where(Entry.merged_into_id == entry.id)
+        .order_by(Entry.status_changed_at.desc().nulls_last(), Entry.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+# --- Featuring and locking -----------------------------------------------------------------------
+
+
+def feature_entry(entry: Entry, *, actor: User) -> None:
+    """Show a published entry in the home page's Featured section. Raises PermissionDeniedError, ModerationError."""
+    require(actor, "entry.curate", entry)
+    if entry.status != "published":
+        raise ModerationError(f'Only published entries can be featured: "{entry.title}" is {entry.status}.')
+    if entry.featured_at is not None:
+        raise ModerationError(f'"{entry.title}" is already featured.')
+    entry.featured_at = utcnow()
+    record_event("entry.feature", actor=actor, target=entry)
+    db.session.flush()
+
+
+def unfeature_entry(entry: Entry, *, actor: User) -> None:
+    """Take an entry out of the Featured section. Raises PermissionDeniedError, ModerationError."""
+    require(actor, "entry.curate", entry)
+    if entry.featured_at is None:
+        raise ModerationError(f'"{entry.title}" is not featured.')
+    entry.featured_at = None
+    record_event("entry.unfeature", actor=actor, target=entry)
+    db.session.flush()
+
+
+def set_locked(entry: Entry, locked: bool, *, actor: User) -> None:
+    """Lock (no new comments) or unlock an entry's discussion. Raises PermissionDeniedError, ModerationError."""
+    require(actor, "entry.curate", entry)
+    if entry.locked == locked:
+        raise ModerationError(f'The discussion of "{entry.title}" is already {"locked" if locked else "open"}.')
+    entry.locked = locked
+    record_event("entry.lock" if locked else "entry.unlock", actor=actor, target=entry)
+    db.session.flush()
+
+
+# --- A lesson's maturity and action status -------------------------------------------------------
+
+
+def _lesson(entry: Entry) -> Lesson:
+    if not isinstance(entry, Lesson):
+        raise ModerationError("Only lessons have a maturity and an action status.")
+    return entry
+
+
+def set_maturity(entry: Entry, maturity: str, *, actor: User) -> None:
+    """Set a lesson's maturity, saved as a revision with `entry.maturity` audited (old and new).
+
+    Raises PermissionDeniedError, ModerationError (not a lesson, unknown or unchanged value).
+    """
+    require(actor, "entry.curate", entry)
+    lesson = _lesson(entry)
+    if maturity not in MATURITIES:
+        raise ModerationError("Choose one of the maturities listed.")
+    old = lesson.maturity
+    if old == maturity:
+        raise ModerationError(f"The maturity is already {MATURITIES[maturity].lower()}.")
+    save_entry_state(
+        lesson, actor=actor, message=f"Maturity: {MATURITIES[old]} to {MATURITIES[maturity]}", maturity=maturity
+    )
+    record_event("entry.maturity", actor=actor, target=lesson, old=old, new=maturity)
+    db.session.flush()
+
+
+def set_action_status(entry: Entry, action_status: str, *, actor: User) -> None:
+    """Set the state of action on a lesson, saved as a revision with `entry.action-status` audited.
+
+    Raises PermissionDeniedError, ModerationError (not a lesson, unknown or unchanged value).
+    """
+    require(actor, "entry.curate", entry)
+    lesson = _lesson(entry)
+    if action_status not in ACTION_STATUSES:
+        raise ModerationError("Choose one of the action statuses listed.")
+    old = lesson.action_status
+    if old == action_status:
+        raise ModerationError(f"The action status is already {ACTION_STATUSES[action_status].lower()}.")
+    message = f"Action status: {ACTION_STATUSES[old]} to {ACTION_STATUSES[action_status]}"
+    save_entry_state(lesson, actor=actor, message=message, action_status=action_status)
+    record_event("entry.action-status", actor=actor, target=lesson, old=old, new=action_status)
+    db.session.flush()
