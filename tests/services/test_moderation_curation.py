@@ -1,0 +1,254 @@
+"""Curation through the service: merging duplicates, featuring, locking, a lesson's maturity and action status."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kb.audit.models import AuditEvent
+from kb.comments.models import Comment
+from kb.content.document import parse_document
+from kb.entries.models import Entry, EntryLink, Lesson
+from kb.entries.queries import featured_entries, merged_from, merged_target
+from kb.entries.service import current_revision
+from kb.extensions import db
+from kb.moderation import curation
+from kb.moderation.models import Flag
+from kb.moderation.queries import locked, recently_merged
+from kb.moderation.service import ModerationError, raise_flag
+from kb.notifications.models import Follow
+from kb.permissions import PermissionDeniedError, can_view_entry, viewer_for
+from tests.accounts import Cast
+from tests.comment_factory import add_comment
+
+DUPLICATE = "procurement-weighted-towards-cost"
+TARGET = "north-west-contract-won-on-cheaper-bid"
+MEMBERS_LESSON = "good-idea-badly-implemented"
+
+
+def entry(slug: str) -> Entry:
+    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
+    assert found is not None
+    return found
+
+
+def audit(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def links_of(entry_id: int) -> set[tuple[int, int, str]]:
+    rows = db.session.execute(
+        select(EntryLink.source_id, EntryLink.target_id, EntryLink.relation).where(
+            (EntryLink.source_id == entry_id) | (EntryLink.target_id == entry_id)
+        )
+    )
+    return {tuple(row) for row in rows}
+
+
+@pytest.fixture
+def told(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    calls: list[dict] = []
+    monkeypatch.setattr(
+        "kb.notifications.service.moderation_decided",
+        lambda recipient, **kwargs: calls.append({"recipient": recipient, **kwargs}),
+    )
+    monkeypatch.setattr("kb.notifications.service.flag_raised", lambda flag: None)
+    return calls
+
+
+# --- Merging -------------------------------------------------------------------------------------
+
+
+def test_merging_moves_comments_links_flags_follows_and_tags(cast: Cast, told) -> None:
+    duplicate, target = entry(DUPLICATE), entry(TARGET)
+    duplicate.author_id = cast.author.id
+    db.session.commit()
+    top = add_comment(duplicate, cast.member, "First comment on the duplicate.")
+    reply = add_comment(duplicate, cast.panel, "A reply.", parent=top)
+    raise_flag(duplicate, actor=cast.panel, reason="abusive", comment=reply)
+    raise_flag(duplicate, actor=cast.member, reason="inaccurate")
+    raise_flag(duplicate, actor=cast.other_panel, reason="inaccurate")
+    raise_flag(target, actor=cast.other_panel, reason="off-topic")
+    db.session.add_all(
+        [
+            Follow(user_id=cast.member.id, target_type="entry", target_id=duplicate.id),
+            Follow(user_id=cast.panel.id, target_type="entry", target_id=duplicate.id),
+            Follow(user_id=cast.panel.id, target_type="entry", target_id=target.id),
+        ]
+    )
+    db.session.commit()
+    duplicate_links = links_of(duplicate.id)
+    target_links = links_of(target.id)
+    assert duplicate_links, "the seed lesson should have links to move"
+    tags_before = {tag.slug for tag in target.tags} | {tag.slug for tag in duplicate.tags}
+
+    curation.merge_entry(duplicate, target, actor=cast.moderator)
+    db.session.commit()
+    db.session.expire_all()
+
+    duplicate, target = entry(DUPLICATE), entry(TARGET)
+    assert (duplicate.status, duplicate.merged_into_id) == ("merged", target.id)
+    assert parse_document(current_revision(duplicate).document, duplicate.slug).document.status == "merged"
+    # Comments keep their thread on the target.
+    moved = list(db.session.scalars(select(Comment).where(Comment.id.in_((top.id, reply.id))).order_by(Comment.id)))
+    assert [comment.entry_id for comment in moved] == [target.id, target.id]
+    assert moved[1].parent_id == top.id
+    assert moved[1].thread_path.startswith(moved[0].thread_path)
+    # Links: every one now involves the target instead, with none to itself and none twice.
+    expected = set()
+    for source_id, target_id, relation in duplicate_links | target_links:
+        moved_link = (
+            target.id if source_id == duplicate.id else source_id,
+            target.id if target_id == duplicate.id else target_id,
+            relation,
+        )
+        if moved_link[0] != moved_link[1]:
+            expected.add(moved_link)
+    assert links_of(target.id) == expected
+    assert links_of(duplicate.id) == set()
+    # Flags: on the comment they follow it; on the entry they become the target's, except a repeat.
+    comment_flag = db.session.scalar(select(Flag).where(Flag.comment_id == reply.id))
+    assert comment_flag.entry_id == target.id
+    entry_flags = {
+        (flag.reporter_id, flag.entry_id, flag.target_key, flag.resolution)
+        for flag in db.session.scalars(select(Flag).where(Flag.comment_id.is_(None)))
+    }
+    assert entry_flags == {
+        (cast.member.id, target.id, f"entry:{target.id}", None),
+        (cast.other_panel.id, target.id, f"entry:{target.id}", None),
+        (cast.other_panel.id, duplicate.id, f"entry:{duplicate.id}", "dismissed"),
+    }
+    # Follows: moved, without a second follow for someone who already followed the target.
+    follows = set(db.session.execute(select(Follow.user_id, Follow.target_id).where(Follow.target_type == "entry")))
+    assert follows == {(cast.member.id, target.id), (cast.panel.id, target.id)}
+    # Tags: the target has its own and the duplicate's, saved in its document.
+    assert {tag.slug for tag in target.tags} == tags_before
+    assert set(parse_document(current_revision(target).document, target.slug).document.tags) == tags_before
+    # Audited, and the duplicate's author told, about the entry they can still see.
+    event = audit("entry.merge")[-1]
+    assert (event.target_id, event.old_value, event.new_value) == (duplicate.id, "published", f"merged into {TARGET}")
+    assert told[-1]["recipient"].id == cast.author.id
+    assert told[-1]["entry"].id == target.id
+
+
+def test_a_merged_duplicate_leads_to_its_target_for_those_who_may_see_it(cast: Cast, told) -> None:
+    members_only = entry(MEMBERS_LESSON)
+    duplicate = entry(DUPLICATE)
+    duplicate.author_id = cast.author.id
+    curation.merge_entry(duplicate, members_only, actor=cast.moderator)
+    db.session.commit()
+    assert not can_view_entry(viewer_for(cast.author), duplicate)
+    assert not can_view_entry(None, duplicate)
+    assert merged_target(viewer_for(cast.member), DUPLICATE).id == members_only.id
+    assert merged_target(None, DUPLICATE) is None
+    assert merged_target(viewer_for(cast.member), TARGET) is None
+    assert [found.id for found, _ in merged_from(viewer_for(cast.moderator), members_only)] == [duplicate.id]
+    assert merged_from(viewer_for(cast.member), members_only) == []
+    assert [found.id for found in recently_merged(viewer_for(cast.moderator))] == [duplicate.id]
+
+
+def test_merging_again_sends_earlier_duplicates_to_the_final_entry(cast: Cast, told) -> None:
+    first, second, final = entry(DUPLICATE), entry(TARGET), entry("north-west-service-failed-within-hours")
+    curation.merge_entry(first, second, actor=cast.moderator)
+    curation.merge_entry(second, final, actor=cast.moderator)
+    db.session.commit()
+    assert first.merged_into_id == final.id
+    assert merged_target(None, DUPLICATE).id == final.id
+
+
+def test_merges_that_make_no_sense_are_refused(cast: Cast, told) -> None:
+    lesson, review = entry(DUPLICATE), cast.review
+    with pytest.raises(ModerationError, match="into itself"):
+        curation.merge_entry(lesson, lesson, actor=cast.moderator)
+    with pytest.raises(ModerationError, match="cannot be merged"):
+        curation.merge_entry(lesson, review, actor=cast.moderator)
+    with pytest.raises(PermissionDeniedError):
+        curation.merge_entry(lesson, entry(TARGET), actor=cast.member)
+    curation.merge_entry(lesson, entry(TARGET), actor=cast.moderator)
+    with pytest.raises(ModerationError):
+        curation.merge_entry(entry(MEMBERS_LESSON), lesson, actor=cast.moderator)
+    assert [event.target_id for event in audit("entry.merge")] == [lesson.id]
+
+
+# --- Featuring and locking -----------------------------------------------------------------------
+
+
+def test_featured_entries_newest_first_and_only_those_the_viewer_may_see(cast: Cast, told) -> None:
+    public, members_only = entry(DUPLICATE), entry(MEMBERS_LESSON)
+    curation.feature_entry(public, actor=cast.moderator)
+    db.session.commit()
+    curation.feature_entry(members_only, actor=cast.moderator)
+    db.session.commit()
+    assert [found.slug for found in featured_entries(None)] == [DUPLICATE]
+    assert [found.slug for found in featured_entries(viewer_for(cast.member))] == [MEMBERS_LESSON, DUPLICATE]
+    with pytest.raises(ModerationError, match="already featured"):
+        curation.feature_entry(public, actor=cast.moderator)
+    curation.unfeature_entry(public, actor=cast.moderator)
+    db.session.commit()
+    assert [found.slug for found in featured_entries(viewer_for(cast.member))] == [MEMBERS_LESSON]
+    assert [event.action for event in audit("entry.feature") + audit("entry.unfeature")] == [
+        "entry.feature",
+        "entry.feature",
+        "entry.unfeature",
+    ]
+    with pytest.raises(PermissionDeniedError):
+        curation.feature_entry(public, actor=cast.member)
+
+
+def test_only_published_entries_are_featured(cast: Cast, told) -> None:
+    draft = entry("who-decides-a-service-is-ready-to-go-live")
+    with pytest.raises(ModerationError, match="Only published"):
+        curation.feature_entry(draft, actor=cast.moderator)
+
+
+def test_locking_and_unlocking_a_discussion(cast: Cast, told) -> None:
+    lesson = entry(DUPLICATE)
+    curation.set_locked(lesson, True, actor=cast.moderator)
+    db.session.commit()
+    assert lesson.locked
+    assert [found.id for found in locked(viewer_for(cast.moderator))] == [lesson.id]
+    with pytest.raises(ModerationError, match="already locked"):
+        curation.set_locked(lesson, True, actor=cast.moderator)
+    curation.set_locked(lesson, False, actor=cast.admin)
+    db.session.commit()
+    assert not lesson.locked
+    assert [event.action for event in audit("entry.lock") + audit("entry.unlock")] == ["entry.lock", "entry.unlock"]
+
+
+# --- Maturity and action status ------------------------------------------------------------------
+
+
+def test_setting_maturity_saves_a_revision_and_audits_old_and_new(cast: Cast, told) -> None:
+    lesson = entry(DUPLICATE)
+    assert isinstance(lesson, Lesson)
+    old = lesson.maturity
+    new = "learned" if old != "learned" else "insight"
+    number = current_revision(lesson).number
+    curation.set_maturity(lesson, new, actor=cast.moderator)
+    db.session.commit()
+    assert lesson.maturity == new
+    revision = current_revision(lesson)
+    assert revision.number == number + 1
+    assert parse_document(revision.document, lesson.slug).document.maturity == new
+    event = audit("entry.maturity")[-1]
+    assert (event.target_id, event.old_value, event.new_value) == (lesson.id, old, new)
+    with pytest.raises(ModerationError, match="already"):
+        curation.set_maturity(lesson, new, actor=cast.moderator)
+    with pytest.raises(ModerationError, match="Choose one"):
+        curation.set_maturity(lesson, "ripe", actor=cast.moderator)
+
+
+def test_setting_action_status(cast: Cast, told) -> None:
+    lesson = entry(DUPLICATE)
+    old = lesson.action_status
+    new = "verified" if old != "verified" else "actioned"
+    curation.set_action_status(lesson, new, actor=cast.moderator)
+    db.session.commit()
+    assert lesson.action_status == new
+    assert parse_document(current_revision(lesson).document, lesson.slug).document.action_status == new
+    event = audit("entry.action-status")[-1]
+    assert (event.old_value, event.new_value) == (old, new)
+    with pytest.raises(ModerationError, match="Only lessons"):
+        curation.set_action_status(cast.review, "verified", actor=cast.moderator)
+    with pytest.raises(PermissionDeniedError):
+        curation.set_action_status(lesson, "accepted", actor=cast.author)
