@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from kb.content.service import content_files, export_directory, import_directory
 from kb.extensions import db
+from kb.notifications.cli import notify_cli
 from kb.search.cli import search_cli
 from kb.search.lifecycle import ensure_index
 
@@ -103,3 +104,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(notify_cli)

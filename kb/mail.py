@@ -28,11 +28,12 @@ _OUTBOX = "kb_outbox"
 
 @dataclass(frozen=True)
 class Mail:
-    """One plain-text message to one person."""
+    """One plain-text message to one person, with any extra headers (e.g. `List-Unsubscribe`)."""
 
     to: str
     subject: str
     body: str
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def site_link(path: str) -> str:
@@ -53,6 +54,8 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="kb.local")
+    for name, value in mail.headers:
+        message[name] = value
     message.set_content(mail.body)
     return message
 

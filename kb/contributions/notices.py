@@ -11,6 +11,8 @@ from flask import current_app
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KINDS, STATUSES, VISIBILITIES
 from kb.mail import Mail, queue_mail, site_link
+from kb.notifications.mails import unsubscribe_footer, unsubscribe_headers
+from kb.notifications.queries import wants_mail
 from kb.users.models import User
 
 CONTRIBUTIONS_PATH = "/account/contributions"
@@ -23,9 +25,9 @@ def edit_path(entry: Entry) -> str:
 
 
 def _mail_author(entry: Entry, subject: str, paragraphs: list[str]) -> bool:
-    """Queue a message to the entry's author; False when it has no author to tell."""
+    """Queue a message to the entry's author; False when it has no author to tell or they turned it off."""
     author = entry.author
-    if author is None or not author.active:
+    if author is None or not author.active or not wants_mail(author.id, "moderation"):
         return False
     site = current_app.config["SITE_NAME"]
     body = "\n\n".join(
@@ -34,9 +36,11 @@ def _mail_author(entry: Entry, subject: str, paragraphs: list[str]) -> bool:
             *paragraphs,
             f"Everything you have written: {site_link(CONTRIBUTIONS_PATH)}",
             f"– {site}",
+            unsubscribe_footer(author, "moderation"),
         ]
     )
-    queue_mail(Mail(to=author.email, subject=subject, body=body + "\n"))
+    headers = unsubscribe_headers(author, "moderation")
+    queue_mail(Mail(to=author.email, subject=subject, body=body + "\n", headers=headers))
     return True
 
 

@@ -1,0 +1,143 @@
+"""The daily digest: one mail per person with what happened on what they follow.
+
+For each person with follow notifications not yet in a digest, the run collects those
+they may still see, claims them with one `UPDATE ... WHERE digest_at IS NULL RETURNING`
+and commits the claim before anything is sent. A second run, or one running at the same
+time, finds them claimed, so no item is ever in two digests; the price is that a digest
+whose sending fails is not sent again (the run reports it). People who turned the digest
+off have their items claimed without a mail, so turning it back on does not send a backlog;
+the items stay in their notifications page either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+
+from kb import mail as outgoing
+from kb.dates import london_time, utcnow
+from kb.extensions import db
+from kb.mail import Mail, site_link
+from kb.notifications import mails, queries
+from kb.notifications.models import Notification
+from kb.permissions import viewer_for
+from kb.users.models import User
+
+
+@dataclass
+class DigestReport:
+    """What a digest run did."""
+
+    digests: int = 0
+    items: int = 0
+    people: int = 0
+    switched_off: int = 0
+    """People whose items were claimed without a mail because they turned the digest off."""
+    failed: int = 0
+    """Digests the mail server refused; their items are not sent again."""
+    postponed: int = 0
+    """People skipped because the database was busy; their items wait for the next run."""
+
+    def summary(self) -> str:
+        """One line for the end of the run."""
+        line = f"Sent {self.digests} digests with {self.items} items to {self.people} people"
+        extras = [
+            f"{self.switched_off} with the digest turned off" if self.switched_off else "",
+            f"{self.failed} could not be sent" if self.failed else "",
+            f"{self.postponed} postponed (database busy)" if self.postponed else "",
+        ]
+        extra = "; ".join(part for part in extras if part)
+        return f"{line} ({extra})." if extra else f"{line}."
+
+
+def people_waiting() -> list[int]:
+    """The ids of active people with follow notifications not yet claimed by a digest."""
+    query = (
+        select(Notification.user_id)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.kind == "follow", Notification.digest_at.is_(None), User.active)
+        .distinct()
+        .order_by(Notification.user_id)
+    )
+    return list(db.session.scalars(query))
+
+
+def items_for(user: User) -> list[int]:
+    """The ids of the person's unclaimed follow notifications that they may still see."""
+    query = queries.shown_notifications(viewer_for(user)).where(
+        Notification.kind == "follow", Notification.digest_at.is_(None)
+    )
+    return list(db.session.scalars(query.with_only_columns(Notification.id)))
+
+
+def claim(ids: Sequence[int], at: dt.datetime) -> list[int]:
+    """Mark `ids` as in a digest unless another run already has; returns the ids this call claimed."""
+    if not ids:
+        return []
+    statement = (
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.digest_at.is_(None))
+        .values(digest_at=at)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(db.session.scalars(statement))
+
+
+def digest_mail(user: User, items: Sequence[Notification]) -> Mail:
+    """The digest for `user`: the items grouped by entry, oldest first, each with its link."""
+    by_entry: dict[int | None, list[Notification]] = {}
+    for item in sorted(items, key=lambda notification: (notification.created_at, notification.id)):
+        by_entry.setdefault(item.entry_id, []).append(item)
+    paragraphs = [f"Here is what happened on what you follow since your last digest ({len(items)} new):"]
+    for group in by_entry.values():
+        lines = [f"- {london_time(item.created_at)}: {item.message}\n  {site_link(item.link)}" for item in group]
+        paragraphs.append("\n".join(lines))
+    subject = f"Your daily digest: {len(items)} new comment{'s' if len(items) != 1 else ''} on what you follow"
+    return mails.compose(user, "digest", subject, paragraphs)
+
+
+def _digest_one(user: User, report: DigestReport, on_person: Callable[[str], None]) -> None:
+    """Claim and send one person's digest; the claim is committed before the mail leaves."""
+    ids = items_for(user)
+    if not ids:
+        return
+    wanted = queries.wants_mail(user.id, "digest")
+    try:
+        claimed = claim(ids, utcnow())
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        report.postponed += 1
+        on_person(f"{user.email}: database busy, left for the next run")
+        return
+    if not claimed:
+        return
+    if not wanted:
+        report.switched_off += 1
+        on_person(f"{user.email}: digest turned off, {len(claimed)} items marked")
+        return
+    items = list(db.session.scalars(select(Notification).where(Notification.id.in_(claimed))))
+    if not outgoing.send_now(digest_mail(user, items)):
+        report.failed += 1
+        on_person(f"{user.email}: could not send {len(items)} items")
+        return
+    report.digests += 1
+    report.people += 1
+    report.items += len(items)
+    on_person(f"{user.email}: {len(items)} items")
+
+
+def send_digests(on_person: Callable[[str], None] = lambda line: None) -> DigestReport:
+    """Send every waiting digest, committing each person's claim before their mail; safe to run twice."""
+    report = DigestReport()
+    for user_id in people_waiting():
+        user = db.session.get(User, user_id)
+        if user is not None:
+            _digest_one(user, report, on_person)
+    db.session.commit()
+    return report

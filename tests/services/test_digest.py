@@ -1,0 +1,168 @@
+"""The daily digest: claimed before it is sent, never twice, by each person's settings and sight."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from kb.extensions import db
+from kb.notifications import digest, queries, service
+from kb.notifications.models import Notification
+from kb.permissions import viewer_for
+from kb.users.models import User
+from tests.accounts import make_cast, make_user
+from tests.conftest import _in_context, make_app
+from tests.services.test_notifications import add_comment, public_lesson
+from tests.smtp import Mailbox, mail_settings, smtp_server
+
+SITE = "https://kb.example.org"
+
+
+@pytest.fixture
+def mailbox_app(tmp_path: Path, seeded_database: Path) -> Iterator[tuple[Flask, Mailbox]]:
+    """A seeded app whose mail goes to a real SMTP server on loopback."""
+    with smtp_server() as (mailbox, port):
+        application = make_app(tmp_path, seeded_database, SITE_URL=SITE, **mail_settings(port))
+        for ready in _in_context(application):
+            yield ready, mailbox
+
+
+def followers(count: int) -> list[User]:
+    """`count` members following the seed's public lesson."""
+    lesson = public_lesson()
+    people = [make_user(f"follower{number}@example.org") for number in range(count)]
+    for person in people:
+        service.follow(person, "entry", lesson.id)
+    db.session.commit()
+    return people
+
+
+def comment_on_lesson(author: User, body: str) -> None:
+    comment = add_comment(public_lesson(), author, body)
+    service.comment_posted(comment, actor=author)
+    db.session.commit()
+
+
+def run_cli(application: Flask) -> str:
+    result = application.test_cli_runner().invoke(args=["notify", "send-digest"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_digest_is_sent_once_and_a_second_run_sends_nothing(mailbox_app: tuple[Flask, Mailbox]):
+    application, mailbox = mailbox_app
+    cast = make_cast()
+    people = followers(3)
+    comment_on_lesson(cast.member, "First new comment.")
+    comment_on_lesson(cast.author, "Second new comment.")
+    assert mailbox.messages == []  # follows are not mailed at once
+
+    output = run_cli(application)
+    messages = mailbox.wait_for(3)
+    assert "Sent 3 digests with 6 items to 3 people." in output
+    assert "follower0@example.org: 2 items" in output
+    assert sorted(message["To"] for message in messages) == sorted(person.email for person in people)
+    text = messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert "Member commented on" in text
+    assert "Author commented on" in text
+    assert f"{SITE}{public_lesson().path}#comment-" in text
+    assert f"{SITE}/unsubscribe/" in text
+    assert messages[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    assert "Sent 0 digests with 0 items to 0 people." in run_cli(application)
+    assert len(mailbox.messages) == 3
+
+    comment_on_lesson(cast.member, "Third, after the digest.")
+    assert "Sent 3 digests with 3 items to 3 people." in run_cli(application)
+    assert len(mailbox.wait_for(6)) == 6
+
+
+def test_people_with_the_digest_off_get_none_now_or_later(mailbox_app: tuple[Flask, Mailbox]):
+    _application, mailbox = mailbox_app
+    cast = make_cast()
+    quiet, loud = followers(2)
+    service.update_settings(quiet, {"digest": False})
+    db.session.commit()
+    comment_on_lesson(cast.member, "News.")
+
+    report = digest.send_digests()
+    assert (report.digests, report.items, report.switched_off) == (1, 1, 1)
+    assert [message["To"] for message in mailbox.wait_for(1)] == [loud.email]
+
+    service.update_settings(quiet, {"digest": True})
+    db.session.commit()
+    assert digest.send_digests().digests == 0
+    assert [item.kind for item in db.session.scalars(queries.shown_notifications(viewer_for(quiet)))] == ["follow"]
+
+
+def test_items_on_an_entry_hidden_since_are_not_sent(mailbox_app: tuple[Flask, Mailbox]):
+    _application, mailbox = mailbox_app
+    cast = make_cast()
+    (person,) = followers(1)
+    comment_on_lesson(cast.member, "Before hiding.")
+    lesson = public_lesson()
+    lesson.status = "hidden"
+    db.session.commit()
+
+    report = digest.send_digests()
+    assert report.digests == 0
+    assert mailbox.messages == []
+    item = db.session.scalar(select(Notification).where(Notification.user_id == person.id))
+    assert item is not None
+    assert item.digest_at is None
+
+
+def test_a_claim_takes_only_what_no_other_run_has_taken(seeded_app: Flask):
+    cast = make_cast()
+    (person,) = followers(1)
+    comment_on_lesson(cast.member, "One.")
+    comment_on_lesson(cast.author, "Two.")
+    ids = digest.items_for(person)
+    assert len(ids) == 2
+
+    from kb.dates import utcnow
+
+    first = digest.claim(ids[:1], utcnow())
+    second = digest.claim(ids, utcnow())  # a run that collected both before the first claimed one
+    db.session.commit()
+    assert first == ids[:1]
+    assert second == ids[1:]
+    assert digest.claim(ids, utcnow()) == []
+
+
+def test_two_runs_at_once_send_each_item_once(mailbox_app: tuple[Flask, Mailbox]):
+    application, mailbox = mailbox_app
+    cast = make_cast()
+    emails = sorted(person.email for person in followers(8))
+    comment_on_lesson(cast.member, "One.")
+    comment_on_lesson(cast.author, "Two.")
+    db.session.remove()
+    reports: list[digest.DigestReport] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        with application.app_context():
+            start.wait()
+            reports.append(digest.send_digests())
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(reports) == 2
+    reports.append(digest.send_digests())  # picks up anyone a busy database postponed
+    assert sum(report.digests for report in reports) == 8
+    assert sum(report.items for report in reports) == 16
+    recipients = sorted(message["To"] for message in mailbox.wait_for(8))
+    assert recipients == emails
+    assert reports[2].digests == sum(report.postponed for report in reports[:2])
+    assert digest.send_digests().digests == 0
+    assert len(mailbox.messages) == 8
