@@ -173,7 +173,7 @@ def thread(comment_id: int) -> str:
     """The "continue this thread" page: the branch of a discussion starting at one comment."""
     root = _visible_comment(comment_id)
     discussion = pages.branch_discussion(root, current_viewer())
-    parent_link = pages.permalink_for(root.parent) if root.parent_id and root.parent else None
+    parent_link = url_for("comments.permalink", comment_id=root.parent_id) if root.parent_id else None
     return render_template("comments/thread.html", entry=root.entry, root=root, discussion=discussion, up=parent_link)
 
 
