@@ -12,14 +12,15 @@ from kb.contributions.moderation import waiting_count
 from kb.dates import PartialDate, london_time
 from kb.entries import vocabulary
 from kb.entries.models import Entry
+from kb.moderation.queries import open_flag_count
 from kb.permissions import can, current_viewer
 
 
 def _moderation_context() -> dict[str, int]:
-    """How many submissions wait, for a moderator's navigation; nothing is counted for others."""
+    """How many submissions wait and items are flagged, for a moderator's navigation; nothing is counted for others."""
     if not can(current_viewer(), "entry.moderate"):
         return {}
-    return {"moderation_waiting": waiting_count()}
+    return {"moderation_waiting": waiting_count(), "flags_open": open_flag_count()}
 
 
 def _can(action: str, entry: Entry | None = None) -> bool:

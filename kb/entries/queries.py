@@ -62,6 +62,32 @@ def visible_entry(viewer: Viewer | None, slug: str) -> Entry | None:
     return entry if entry is not None and can_view_entry(viewer, entry) else None
 
 
+def merged_target(viewer: Viewer | None, slug: str) -> Entry | None:
+    """The entry a merged duplicate with this slug now leads to, if the viewer may see it; else None."""
+    duplicate = db.session.scalar(select(Entry).where(Entry.slug == slug, Entry.status == "merged"))
+    target = duplicate.merged_into if duplicate is not None else None
+    return target if target is not None and can_view_entry(viewer, target) else None
+
+
+def featured_entries(viewer: Viewer | None, limit: int = 4) -> list[Entry]:
+    """Entries a moderator featured that the viewer may see, the most recently featured first."""
+    query = (
+        select(Entry)
+        .where(Entry.featured_at.is_not(None), visible_entries(viewer))
+        .order_by(Entry.featured_at.desc(), Entry.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query.options(selectinload(Entry.tags))))
+
+
+def merged_from(viewer: Viewer | None, entry: Entry) -> list[tuple[Entry, list[Revision]]]:
+    """Entries merged into `entry` that the viewer may see (staff), each with its revisions, newest first."""
+    duplicates = db.session.scalars(
+        select(Entry).where(Entry.merged_into_id == entry.id, visible_entries(viewer)).order_by(Entry.title)
+    ).all()
+    return [(duplicate, revisions_of(duplicate)) for duplicate in duplicates]
+
+
 def _visible_ids(viewer: Viewer | None, kind: str | None = None) -> Select[tuple[int]]:
     query = select(Entry.id).where(visible_entries(viewer))
     return query.where(Entry.kind == kind) if kind else query

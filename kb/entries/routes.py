@@ -34,6 +34,7 @@ def home() -> str:
         recent=queries.recent_entries(viewer, exclude_kind="review"),
         themes=queries.theme_counts(viewer),
         reviews=queries.open_reviews(viewer),
+        featured=queries.featured_entries(viewer),
     )
 
 
@@ -85,9 +86,20 @@ def _wrong_kind(entry: Entry, plural: str) -> bool:
     return KIND_PLURALS[entry.kind] != plural
 
 
+def _merged_redirect(slug: str, endpoint: str) -> Response | None:
+    """A merged duplicate's page or history moves for good to its target, for those who may see the target."""
+    target = queries.merged_target(current_viewer(), slug)
+    if target is None:
+        return None
+    return redirect(url_for(endpoint, plural=KIND_PLURALS[target.kind], slug=target.slug), code=301)
+
+
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>")
 def show(plural: str, slug: str) -> str | Response:
     """The entry page: structured sections, metadata, tags, sources and backlinks."""
+    moved = _merged_redirect(slug, ".show")
+    if moved is not None:
+        return moved
     entry = _load(slug)
     if _wrong_kind(entry, plural):
         return redirect(entry.path, code=301)
@@ -114,11 +126,19 @@ def show(plural: str, slug: str) -> str | Response:
 
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/history")
 def history(plural: str, slug: str) -> str | Response:
-    """Every revision of an entry, with a form to compare any two."""
+    """Every revision of an entry, and of entries merged into it, with a form to compare any two."""
+    moved = _merged_redirect(slug, ".history")
+    if moved is not None:
+        return moved
     entry = _load(slug)
     if _wrong_kind(entry, plural):
         return redirect(url_for(".history", plural=KIND_PLURALS[entry.kind], slug=slug), code=301)
-    return render_template("entries/history.html", entry=entry, revisions=queries.revisions_of(entry))
+    return render_template(
+        "entries/history.html",
+        entry=entry,
+        revisions=queries.revisions_of(entry),
+        merged_from=queries.merged_from(current_viewer(), entry),
+    )
 
 
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/history/<int:number>")

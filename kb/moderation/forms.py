@@ -55,13 +55,15 @@ class DecisionForm(FlaskForm):
 class MaturityForm(FlaskForm):
     """A lesson's maturity."""
 
-    maturity = SelectField("Maturity", choices=list(MATURITIES.items()))
+    maturity = SelectField("Maturity", choices=[SelectChoice(value, label) for value, label in MATURITIES.items()])
 
 
 class ActionStatusForm(FlaskForm):
     """The state of action on a lesson."""
 
-    action_status = SelectField("Action status", choices=list(ACTION_STATUSES.items()))
+    action_status = SelectField(
+        "Action status", choices=[SelectChoice(value, label) for value, label in ACTION_STATUSES.items()]
+    )
 
 
 class MergeSearchForm(FlaskForm):

@@ -103,7 +103,7 @@ def _flag(entry: Entry, comment: Comment | None) -> Page | Response:
         return _flag_page(form, entry, comment, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _flag_page(form, entry, comment, status=400)
-    back = comment.permalink if comment is not None else entry.path
+    back = url_for("comments.permalink", comment_id=comment.id) if comment is not None else entry.path
     try:
         service.raise_flag(
             entry, actor=current_user, reason=form.reason.data or "", note=form.note.data or "", comment=comment
