@@ -21,7 +21,14 @@ from werkzeug.wrappers import Response
 
 from kb.comments import models, pages, queries
 from kb.comments.forms import CommentForm, EditCommentForm
-from kb.comments.service import CommentError, discard_draft, edit_comment, post_comment, save_draft
+from kb.comments.service import (
+    CommentError,
+    discard_draft,
+    edit_comment,
+    new_draft_token,
+    post_comment,
+    save_draft,
+)
 from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
@@ -102,15 +109,18 @@ def _parent_of(form: CommentForm, entry: Entry) -> models.Comment | None:
 
 def _keep_as_draft(plural: str, slug: str) -> Response:
     """A post from someone signed out: keep the text and send them to sign in, then back to it."""
-    # Whether or not the entry exists the answer looks the same, so it reveals nothing.
+    # The form's token died with the session, so it is not checked: a draft is only offered back
+    # to whoever signs in with its link, and posting it needs a fresh token. Whether or not the
+    # entry exists (or may be seen) the answer looks the same, so it reveals nothing.
     entry = db.session.scalar(select(Entry).where(Entry.slug == slug))
     form = CommentForm(meta={"csrf": False})
-    token = None
-    if entry is not None and (form.body.data or "").strip():
+    body = form.body.data or ""
+    token = new_draft_token()
+    if entry is not None and body.strip():
         parent = db.session.get(models.Comment, form.parent_number() or 0)
-        token = save_draft(entry, form.body.data or "", parent=parent).token
+        save_draft(entry, body, parent=parent, token=token)
         db.session.commit()
-    back = f"/{plural}/{slug}" + (f"?draft={token}" if token else "") + "#comment-form"
+    back = f"/{plural}/{slug}?draft={token}#comment-form"
     flash("Sign in to post your comment. What you wrote has been kept and will be back in the form.", "info")
     return redirect(url_for("auth.login", next=back), code=303)
 

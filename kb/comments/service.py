@@ -154,13 +154,18 @@ def edit_comment(comment: Comment, body: str, *, actor: User) -> Comment:
     return comment
 
 
-def save_draft(entry: Entry, body: str, *, parent: Comment | None = None) -> CommentDraft:
+def new_draft_token() -> str:
+    """A random, unguessable name for a draft."""
+    return secrets.token_urlsafe(24)
+
+
+def save_draft(entry: Entry, body: str, *, parent: Comment | None = None, token: str | None = None) -> CommentDraft:
     """Keep what a signed-out visitor tried to post; its token brings it back after sign-in. Flushes.
 
     The text is cut to the longest comment allowed, so a draft can never be larger than a comment.
     """
     draft = CommentDraft(
-        token=secrets.token_urlsafe(24),
+        token=token or new_draft_token(),
         entry_id=entry.id,
         parent_id=parent.id if parent is not None and parent.entry_id == entry.id else None,
         body=body[: max_chars()],
