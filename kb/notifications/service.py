@@ -69,6 +69,19 @@ def mentioned_people(body: str) -> dict[str, int]:
     return resolve_handles(handles, queries.active_people()).people
 
 
+def mention_names(body: str) -> dict[str, str]:
+    """Each @handle in a comment's Markdown that names exactly one active person, with their display name.
+
+    For marking mentions in the rendered comment: `mentions.mark_mentions(html, mention_names(body))`.
+    """
+    people = mentioned_people(body)
+    if not people:
+        return {}
+    rows = db.session.execute(select(User.id, User.display_name).where(User.id.in_(people.values())))
+    names = {user_id: name for user_id, name in rows}
+    return {handle: names[user_id] for handle, user_id in people.items() if user_id in names}
+
+
 def _message(kind: str, actor: User | None, entry: Entry) -> str:
     who = actor.display_name if actor else "Someone"
     return {

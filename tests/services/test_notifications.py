@@ -350,3 +350,9 @@ def test_mark_read_and_mark_all_read(cast: Cast, jane: User):
     assert service.mark_all_read(jane) == 1
     db.session.commit()
     assert queries.unread_count(viewer) == 0
+
+
+def test_mention_names_give_the_display_names_to_mark(cast: Cast, jane: User):
+    make_user("bob1@example.org", name="Bob Jones")
+    make_user("bob2@example.org", name="bob jones")
+    assert service.mention_names("@jane-smith, @bob-jones and @nobody; `@jane-smith`") == {"jane-smith": "Jane Smith"}
