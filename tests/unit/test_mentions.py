@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kb.notifications.mentions import find_handles, handle_for, mark_mentions, resolve_handles
@@ -67,3 +69,13 @@ def test_marking_wraps_known_handles_outside_code_and_links() -> None:
 def test_marking_nothing_leaves_html_unchanged() -> None:
     html = "<p>@bob-jones</p>"
     assert mark_mentions(html, {}) is html
+
+
+def test_the_handles_the_docs_give_as_examples_are_the_real_ones() -> None:
+    from kb.config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "discussion.md").read_text(encoding="utf-8")
+    examples = re.findall(r"([A-Z][\w' ]+?)\s+is\s+`@([a-z0-9-]+)`", text)
+    assert len(examples) >= 2
+    for name, handle in examples:
+        assert handle_for(name) == handle, name
