@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from kb import cli, errors, mail, security, templating
     from kb.admin.routes import blueprint as admin_blueprint
+    from kb.comments.export_routes import blueprint as exports_blueprint
     from kb.comments.routes import blueprint as comments_blueprint
     from kb.contributions.routes import blueprint as contributions_blueprint
     from kb.database import init_database
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         comments_blueprint,
         moderation_blueprint,
         notifications_blueprint,
+        exports_blueprint,
     ):
         app.register_blueprint(blueprint)
     return app
