@@ -71,6 +71,11 @@ def readable_comments(viewer: Viewer) -> ColumnElement[bool]:
     return or_(Comment.status == "visible", own_hidden)
 
 
+def comment_counts_for(viewer: Viewer, entries: Sequence[Entry]) -> dict[int, int]:
+    """`comment_counts` for a page of loaded entries."""
+    return comment_counts(viewer, [entry.id for entry in entries])
+
+
 def comment_counts(viewer: Viewer, entry_ids: Sequence[int]) -> dict[int, int]:
     """How many comments `viewer` may read on each of `entry_ids` they may see, in one query.
 

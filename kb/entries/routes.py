@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from kb.comments.pages import entry_discussion
+from kb.comments.queries import comment_counts_for
 from kb.entries import queries
 from kb.entries.contents import page_contents
 from kb.entries.diff import diff_texts
@@ -58,6 +59,7 @@ def list_kind(plural: str) -> str:
         filters=filters,
         filter_menus=queries.filter_menus(queries.filter_options(viewer, kind), filters),
         page=page,
+        comment_counts=comment_counts_for(viewer, page.items),
         filtered=any((filters.tag, filters.region, filters.year)),
         pagination=pagination_params(page, lambda n: url_for(".list_kind", plural=plural, **chosen, page=n)),
     )

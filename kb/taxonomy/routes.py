@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, url_for
 
+from kb.comments.queries import comment_counts_for
 from kb.entries import queries
 from kb.entries.queries import ListFilters
 from kb.pages import int_arg
@@ -38,6 +39,7 @@ def theme(slug: str) -> str:
         theme=found,
         tags=queries.tag_counts(viewer, found),
         page=page,
+        comment_counts=comment_counts_for(viewer, page.items),
         pagination=pagination_params(page, lambda n: url_for(".theme", slug=slug, page=n)),
     )
 
@@ -62,5 +64,6 @@ def tag(slug: str) -> str:
         "taxonomy/tag.html",
         tag=found,
         page=page,
+        comment_counts=comment_counts_for(viewer, page.items),
         pagination=pagination_params(page, lambda n: url_for(".tag", slug=slug, page=n)),
     )

@@ -388,3 +388,38 @@ def test_a_thread_costs_the_same_queries_whatever_its_size(seeded_app: Flask, ca
         key=lambda root: len(branch_comments(root)),
     )
     assert _queries_for(seeded_app, client, f"/comments/{large_branch_root.id}/thread") == small_branch
+
+
+# --- Counts on the lists ------------------------------------------------------------------------
+
+
+def test_lists_count_only_the_comments_the_reader_may_read(seeded_app: Flask, cast: Cast) -> None:
+    entry = lesson()
+    add_comment(entry, cast.member, "one")
+    add_comment(entry, cast.member, "two")
+    add_comment(entry, cast.author, "hidden one", status="hidden")
+    tag = entry.tags[0].slug
+    theme = entry.tags[0].theme
+    pages = ["/lessons", f"/tags/{tag}"] + ([f"/themes/{theme.slug}"] if theme else [])
+    for path in pages:
+        html = seeded_app.test_client().get(path).get_data(as_text=True)
+        assert f'href="{entry.path}#comments">2 comments<' in html, path
+        staff = signed_in(seeded_app, cast.moderator).get(path).get_data(as_text=True)
+        assert f'href="{entry.path}#comments">3 comments<' in staff, path
+        own = signed_in(seeded_app, cast.author).get(path).get_data(as_text=True)
+        assert f'href="{entry.path}#comments">3 comments<' in own, path
+
+
+def test_list_counts_cost_one_query_whatever_the_number_of_entries(seeded_app: Flask, cast: Cast) -> None:
+    client = signed_in(seeded_app, cast.member)
+    client.get("/lessons")
+    before = _queries_for(seeded_app, client, "/lessons")
+    entries = db.session.scalars(
+        select(Entry).where(Entry.kind == "lesson", Entry.status == "published", Entry.visibility == "public")
+    ).all()
+    for entry in entries:
+        add_comment(entry, cast.author, f"On {entry.slug}", commit=False)
+    db.session.commit()
+    client.get("/lessons")
+    assert _queries_for(seeded_app, client, "/lessons") == before
+    assert client.get("/lessons").get_data(as_text=True).count("1 comment<") >= 10
