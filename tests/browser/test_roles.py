@@ -34,8 +34,8 @@ NAVIGATION = {
     "member": ["Submit a lesson"],
     "panel": ["Submit a lesson"],
     "other panel": ["Submit a lesson"],
-    "moderator": ["Submit a lesson", "Moderation"],
-    "admin": ["Submit a lesson", "Moderation", "Admin"],
+    "moderator": ["Submit a lesson", "Moderation", "Flags"],
+    "admin": ["Submit a lesson", "Moderation", "Flags", "Admin"],
 }
 
 
