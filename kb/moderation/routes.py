@@ -19,6 +19,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from kb.comments.models import Comment
+from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS, KINDS
 from kb.extensions import csrf, db
@@ -41,6 +42,21 @@ blueprint = Blueprint("moderation", __name__)
 PLURALS = "any(lessons, reviews, papers)"
 CURATION_ACTIONS = ("feature", "unfeature", "lock", "unlock")
 Page = tuple[str, int]
+
+
+MERGED_ENTRY_ENDPOINTS = frozenset({"exports.entry_markdown", "exports.entry_csv"})
+"""Other pages named by an entry's slug that follow a merged duplicate to its target, as its page and history do."""
+
+
+@blueprint.before_app_request
+def _follow_merged_entry() -> Response | None:
+    """Send a merged duplicate's comment exports for good to the target's, for those who may see the target."""
+    if request.endpoint not in MERGED_ENTRY_ENDPOINTS or request.method != "GET":
+        return None
+    target = entry_queries.merged_target(current_viewer(), (request.view_args or {}).get("slug", ""))
+    if target is None:
+        return None
+    return redirect(url_for(request.endpoint, plural=KIND_PLURALS[target.kind], slug=target.slug), code=301)
 
 
 def _readable_comment(comment_id: int) -> Comment:

@@ -99,6 +99,11 @@ def test_merging_redirects_the_duplicate_and_moves_its_discussion(seeded_app: Fl
     assert "A comment that should follow the merge." in text_of(anonymous.get(target.path))
     assert anonymous.get(f"/comments/{comment.id}").headers["Location"].startswith(target.path)
     assert db.session.scalar(select(Follow.target_id).where(Follow.user_id == cast.member.id)) == target.id
+    member = client_for(seeded_app, cast.member)
+    for export in ("comments.md", "comments.csv"):
+        moved_export = member.get(f"{duplicate.path}/{export}")
+        assert moved_export.status_code == 301
+        assert moved_export.headers["Location"].endswith(f"{target.path}/{export}")
     # Staff see the duplicate's revisions on the target's history page; others do not.
     staff_history = text_of(moderator.get(f"{target.path}/history"))
     assert f"Merged from {duplicate.title}" in staff_history
