@@ -270,9 +270,7 @@ def owners(searcher: Searcher) -> list[int]:
     """B: for each document number, the document number of its entry (cached per searcher in a real design)."""
     reader = searcher.reader()
     stored = {number: reader.stored_fields(number) for number in reader.all_doc_ids()}
-    entries = {
-        fields_["entry"]: number for number, fields_ in stored.items() if fields_["id"] == fields_["entry"]
-    }
+    entries = {fields_["entry"]: number for number, fields_ in stored.items() if fields_["id"] == fields_["entry"]}
     owner = [-1] * reader.doc_count_all()
     for number, fields_ in stored.items():
         owner[number] = entries[fields_["entry"]]
