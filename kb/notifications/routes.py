@@ -137,30 +137,27 @@ def unfollow(target_type: str, target_id: int) -> Response:
 
 @blueprint.route(SETTINGS_PATH, methods=["GET", "POST"])
 @login_required
-def settings() -> str | Response | tuple[str, int]:
-    """The four mail switches and what the person follows."""
-    stored = queries.settings_for(current_user.id)
+def settings() -> str | Response:
+    """The four mail switches and what the person follows.
+
+    A stale CSRF token is refused by the site-wide check before this runs, with the
+    choices shown back; the switches themselves cannot be invalid.
+    """
     form = SettingsForm()
-    if request.method == "GET":
-        for category, field_name in queries.SETTING_FIELDS.items():
-            form[category].data = getattr(stored, field_name)
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
         service.update_settings(current_user, form.switches())
         db.session.commit()
         flash("Your notification settings are saved.", "success")
         return redirect(url_for(".settings"), code=303)
-    status = 400 if form.errors else 200
-    if form.errors:
-        form.csrf_token.errors = []
-    message = "This form expired; check your choices and save them again." if status == 400 else None
-    page = render_template(
+    stored = queries.settings_for(current_user.id)
+    for category, field_name in queries.SETTING_FIELDS.items():
+        form[category].data = getattr(stored, field_name)
+    return render_template(
         "notifications/settings.html",
         form=form,
         labels=SWITCH_LABELS,
         following=queries.followed_items(current_viewer()),
-        message=message,
     )
-    return page, status
 
 
 # --- Unsubscribing -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from kb.comments.models import Comment
 from kb.dates import utcnow
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 STRENGTH: dict[str, int] = {"mention": 3, "reply": 2, "follow": 1}
 """Which reason wins when one person has several for hearing of the same comment."""
+MENTION_LIMIT = 10
+"""Only the first ten distinct @handles in a comment tell anyone, so one comment cannot mail the whole site."""
 MAIL_CATEGORY: dict[str, str] = {
     "mention": "mentions",
     "reply": "replies",
@@ -63,7 +66,7 @@ def _reasons(comment: Comment, entry: Entry) -> dict[int, str]:
 
 def mentioned_people(body: str) -> dict[str, int]:
     """The @handles in a comment's Markdown that name exactly one active person, with their ids."""
-    handles = find_handles(body)
+    handles = find_handles(body)[:MENTION_LIMIT]
     if not handles:
         return {}
     return resolve_handles(handles, queries.active_people()).people
@@ -117,7 +120,9 @@ def _tell_about_comment(comment: Comment, reasons: dict[int, str], *, actor: Use
     reasons.pop(actor.id, None)
     if not reasons:
         return []
-    people = db.session.scalars(select(User).where(User.id.in_(reasons), User.active)).all()
+    people = db.session.scalars(
+        select(User).where(User.id.in_(reasons), User.active).options(selectinload(User.panel_seats))
+    ).all()
     written = []
     for person in sorted(people, key=lambda user: user.id):
         if not _may_hear_of(person, entry, comment):

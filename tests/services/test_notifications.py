@@ -356,3 +356,11 @@ def test_mention_names_give_the_display_names_to_mark(cast: Cast, jane: User):
     make_user("bob1@example.org", name="Bob Jones")
     make_user("bob2@example.org", name="bob jones")
     assert service.mention_names("@jane-smith, @bob-jones and @nobody; `@jane-smith`") == {"jane-smith": "Jane Smith"}
+
+
+def test_only_the_first_ten_handles_of_a_comment_tell_anyone(cast: Cast, sent: list[Mail]):
+    people = [make_user(f"p{number}@example.org", name=f"Person {number}") for number in range(12)]
+    handles = " ".join(f"@person-{number}" for number in range(12))
+    written = post(public_lesson(), cast.member, f"Everyone: {handles}")
+    assert sorted(item.user_id for item in written) == sorted(person.id for person in people[:10])
+    assert len(sent) == 10
