@@ -364,3 +364,16 @@ def test_only_the_first_ten_handles_of_a_comment_tell_anyone(cast: Cast, sent: l
     written = post(public_lesson(), cast.member, f"Everyone: {handles}")
     assert sorted(item.user_id for item in written) == sorted(person.id for person in people[:10])
     assert len(sent) == 10
+
+
+def test_a_comment_on_a_hidden_entry_tells_and_mails_no_member(cast: Cast, jane: User, sent: list[Mail]):
+    lesson = public_lesson()
+    service.follow(jane, "entry", lesson.id)
+    lesson.status = "hidden"
+    db.session.commit()
+
+    written = post(lesson, cast.moderator, "Only staff see this, @jane-smith and @admin.")
+
+    assert [(item.user_id, item.kind) for item in written] == [(cast.admin.id, "mention")]
+    assert kinds(jane) == []
+    assert [mail.to for mail in sent] == [cast.admin.email]
