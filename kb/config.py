@@ -131,6 +131,8 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "COMMENT_LIMIT_PER_ADDRESS": env("COMMENT_LIMIT_PER_ADDRESS") or "30 per minute",
         "COMMENT_MAX_CHARS": int(env("COMMENT_MAX_CHARS") or 10_000),
         "COMMENT_MAX_DEPTH": int(env("COMMENT_MAX_DEPTH") or 50),
+        # Flags one signed-in member may raise: each item once, and no more than this many in all.
+        "FLAG_LIMIT_PER_USER": env("FLAG_LIMIT_PER_USER") or "20 per hour",
         "SITE_NAME": "kb",
         "SITE_TAGLINE": "Lessons learned and consultation",
     }

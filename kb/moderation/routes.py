@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -22,7 +23,7 @@ from kb.comments.models import Comment
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS, KINDS
-from kb.extensions import csrf, db
+from kb.extensions import csrf, db, limiter
 from kb.moderation import curation, queries, service
 from kb.moderation.forms import (
     EXPIRED_MESSAGE,
@@ -41,6 +42,7 @@ from kb.users.routes import safe_next
 blueprint = Blueprint("moderation", __name__)
 PLURALS = "any(lessons, reviews, papers)"
 CURATION_ACTIONS = ("feature", "unfeature", "lock", "unlock")
+THROTTLED_MESSAGE = "You have flagged a lot in a short time. Wait a while, then send this again: your note is below."
 Page = tuple[str, int]
 
 
@@ -139,9 +141,38 @@ def _flag(entry: Entry, comment: Comment | None) -> Page | Response:
     return redirect(back, code=303)
 
 
+def _flagger_key() -> str:
+    """The rate-limit key for one signed-in member's flags, whichever address they use."""
+    if current_user.is_authenticated:
+        return f"flag-user:{current_user.get_id()}"
+    return f"flag-address:{request.remote_addr}"
+
+
+def _flag_limit() -> str:
+    return current_app.config["FLAG_LIMIT_PER_USER"]
+
+
+flag_limit = limiter.limit(_flag_limit, key_func=_flagger_key, methods=["POST"], error_message=THROTTLED_MESSAGE)
+
+
+@blueprint.errorhandler(RateLimitExceeded)
+def _throttled(error: RateLimitExceeded) -> Page:
+    """Too many flags: the form again with what was typed, answering 429."""
+    args = request.view_args or {}
+    if request.endpoint == "moderation.flag_comment":
+        comment = _readable_comment(args["comment_id"])
+        entry: Entry = comment.entry
+    elif request.endpoint == "moderation.flag_entry":
+        comment, entry = None, _visible_entry(args["slug"], args["plural"])
+    else:
+        return render_template("errors/http.html", error=error, code=429), 429
+    return _flag_page(FlagForm(meta={"csrf": False}), entry, comment, status=429, message=THROTTLED_MESSAGE)
+
+
 @blueprint.route("/comments/<int:comment_id>/flag", methods=["GET", "POST"])
 @csrf.exempt
 @login_required
+@flag_limit
 def flag_comment(comment_id: int) -> Page | Response:
     """Flag a comment the member can read for the moderators, with a reason."""
     comment = _readable_comment(comment_id)
@@ -151,6 +182,7 @@ def flag_comment(comment_id: int) -> Page | Response:
 @blueprint.route(f"/<{PLURALS}:plural>/<slug>/flag", methods=["GET", "POST"])
 @csrf.exempt
 @login_required
+@flag_limit
 def flag_entry(plural: str, slug: str) -> Page | Response:
     """Flag an entry the member can see for the moderators, with a reason."""
     return _flag(_visible_entry(slug, plural), None)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kb.audit.models import AuditEvent
 from kb.comments.models import Comment
@@ -18,8 +18,9 @@ from kb.extensions import db
 from kb.moderation.forms import EXPIRED_MESSAGE
 from kb.moderation.models import Flag
 from kb.notifications import service as notifications
-from tests.accounts import Cast, login_as
+from tests.accounts import Cast, login_as, make_cast
 from tests.comment_factory import add_comment
+from tests.conftest import make_app
 
 PUBLIC_LESSON = "procurement-weighted-towards-cost"
 DRAFT_LESSON = "who-decides-a-service-is-ready-to-go-live"
@@ -358,3 +359,25 @@ def test_a_decision_that_does_not_fit_is_refused_clearly(seeded_app, cast, lesso
     assert response.status_code == 409
     assert "cannot be restored: it is published" in text_of(response)
     assert "Why not" in text_of(response)
+
+
+def test_flags_are_limited_per_member_and_the_note_is_kept(tmp_path, seeded_database) -> None:
+    app = make_app(tmp_path / "limited", seeded_database, FLAG_LIMIT_PER_USER="2 per hour")
+    with app.app_context():
+        cast = make_cast()
+        lesson = entry()
+        comments = [add_comment(lesson, cast.author, f"Comment {number}") for number in range(3)]
+        member = client_for(app, cast.member)
+        for comment in comments[:2]:
+            assert post_page(member, f"/comments/{comment.id}/flag", {"reason": "abusive"}).status_code == 303
+        throttled = post_page(
+            member, f"/comments/{comments[2].id}/flag", {"reason": "other", "note": "Third note kept"}
+        )
+        assert throttled.status_code == 429
+        assert "You have flagged a lot" in text_of(throttled)
+        assert "Third note kept" in text_of(throttled)
+        assert db.session.scalar(select(func.count(Flag.id))) == 2
+        other = client_for(app, cast.panel)
+        assert post_page(other, f"/comments/{comments[2].id}/flag", {"reason": "abusive"}).status_code == 303
+        db.session.remove()
+        db.engine.dispose()
