@@ -207,3 +207,25 @@ def test_curation_is_for_staff_only(seeded_app: Flask, cast: Cast, who: str) -> 
     unchanged = entry(DUPLICATE)
     assert (unchanged.featured_at, unchanged.locked, unchanged.status) == (None, False, "published")
     assert "Curate this lesson" in text_of(client_for(seeded_app, cast.moderator).get(lesson.path))
+
+
+def test_curation_posts_need_the_form_token(seeded_app: Flask, cast: Cast) -> None:
+    moderator = client_for(seeded_app, cast.moderator)
+    for path, data in (
+        (f"/moderation/entries/{DUPLICATE}/feature", {}),
+        (f"/moderation/entries/{DUPLICATE}/lock", {}),
+        (f"/moderation/entries/{DUPLICATE}/maturity", {"maturity": "learned"}),
+        (f"/moderation/entries/{DUPLICATE}/merge", {"into": TARGET}),
+    ):
+        assert moderator.post(path, data=data).status_code == 400, path
+    unchanged = entry(DUPLICATE)
+    assert (unchanged.featured_at, unchanged.locked, unchanged.status) == (None, False, "published")
+
+
+def test_moderation_routes_do_not_collide_with_the_submission_decisions(seeded_app: Flask) -> None:
+    adapter = seeded_app.url_map.bind("localhost")
+    assert adapter.match("/moderation/flags")[0] == "moderation.flags"
+    assert adapter.match("/moderation/curation")[0] == "moderation.curation_page"
+    assert adapter.match("/moderation/entries/publish", method="POST")[0] == "moderation.entry_item"
+    assert adapter.match(f"/moderation/{DUPLICATE}/publish", method="POST")[0] == "contributions.decide"
+    assert adapter.match(f"/moderation/entries/{DUPLICATE}/lock", method="POST")[0] == "moderation.curate"
