@@ -18,6 +18,7 @@ from kb.moderation.queries import locked, recently_merged
 from kb.moderation.service import ModerationError, raise_flag
 from kb.notifications.models import Follow
 from kb.permissions import PermissionDeniedError, can_view_entry, viewer_for
+from kb.search.service import SearchRequest, search
 from tests.accounts import Cast
 from tests.comment_factory import add_comment
 
@@ -252,3 +253,12 @@ def test_setting_action_status(cast: Cast, told) -> None:
         curation.set_action_status(cast.review, "verified", actor=cast.moderator)
     with pytest.raises(PermissionDeniedError):
         curation.set_action_status(lesson, "accepted", actor=cast.author)
+
+
+def test_a_merged_comment_is_found_through_the_target(cast: Cast, told) -> None:
+    duplicate, target = entry(DUPLICATE), entry(TARGET)
+    add_comment(duplicate, cast.member, "The word zephmergedqx is only here.")
+    assert [hit.entry.slug for hit in search(viewer_for(None), SearchRequest(text="zephmergedqx")).hits] == [DUPLICATE]
+    curation.merge_entry(duplicate, target, actor=cast.moderator)
+    db.session.commit()
+    assert [hit.entry.slug for hit in search(viewer_for(None), SearchRequest(text="zephmergedqx")).hits] == [TARGET]
