@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.database import init_database
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
+    from kb.moderation.curation_routes import blueprint as curation_blueprint
     from kb.moderation.routes import blueprint as moderation_blueprint
     from kb.notifications.routes import blueprint as notifications_blueprint
     from kb.search import lifecycle as search_lifecycle
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         admin_blueprint,
         comments_blueprint,
         moderation_blueprint,
+        curation_blueprint,
         notifications_blueprint,
         exports_blueprint,
     ):

@@ -225,7 +225,7 @@ def test_curation_posts_need_the_form_token(seeded_app: Flask, cast: Cast) -> No
 def test_moderation_routes_do_not_collide_with_the_submission_decisions(seeded_app: Flask) -> None:
     adapter = seeded_app.url_map.bind("localhost")
     assert adapter.match("/moderation/flags")[0] == "moderation.flags"
-    assert adapter.match("/moderation/curation")[0] == "moderation.curation_page"
+    assert adapter.match("/moderation/curation")[0] == "curation.page"
     assert adapter.match("/moderation/entries/publish", method="POST")[0] == "moderation.entry_item"
     assert adapter.match(f"/moderation/{DUPLICATE}/publish", method="POST")[0] == "contributions.decide"
-    assert adapter.match(f"/moderation/entries/{DUPLICATE}/lock", method="POST")[0] == "moderation.curate"
+    assert adapter.match(f"/moderation/entries/{DUPLICATE}/lock", method="POST")[0] == "curation.curate"
