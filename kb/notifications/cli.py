@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import AppGroup
 
@@ -10,8 +12,13 @@ notify_cli = AppGroup("notify", help="Send notification mail that waits: the dai
 
 @notify_cli.command("send-digest")
 def send_digest_command() -> None:
-    """Mail each person one digest of what happened on what they follow; safe to run twice."""
+    """Mail each person one digest of what happened on what they follow; safe to run twice.
+
+    Exits with status 1 when the mail server refused a digest, so cron reports it.
+    """
     from kb.notifications.digest import send_digests
 
     report = send_digests(on_person=lambda line: click.echo(line, err=True))
     click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)

@@ -166,3 +166,16 @@ def test_two_runs_at_once_send_each_item_once(mailbox_app: tuple[Flask, Mailbox]
     assert reports[2].digests == sum(report.postponed for report in reports[:2])
     assert digest.send_digests().digests == 0
     assert len(mailbox.messages) == 8
+
+
+def test_a_refused_digest_is_reported_and_not_sent_again(seeded_app: Flask, monkeypatch: pytest.MonkeyPatch):
+    cast = make_cast()
+    followers(1)
+    comment_on_lesson(cast.member, "News.")
+    monkeypatch.setattr("kb.mail.send_now", lambda mail: False)
+
+    result = seeded_app.test_cli_runner().invoke(args=["notify", "send-digest"])
+
+    assert result.exit_code == 1
+    assert "Sent 0 digests with 0 items to 0 people (1 could not be sent)." in result.output
+    assert digest.send_digests().failed == 0
