@@ -17,6 +17,7 @@ from jinja2 import Template, TemplateNotFound
 from kb.comments import queries
 from kb.comments.forms import CommentForm
 from kb.comments.models import Comment, CommentDraft
+from kb.comments.queries import ThreadComment
 from kb.comments.service import PATH_SEPARATOR, find_draft
 from kb.comments.tree import ORDERS, SHOWN_DEPTH, Node, build_tree, walk
 from kb.dates import london_time
@@ -24,6 +25,7 @@ from kb.entries.models import Entry
 from kb.permissions import Viewer, can, can_edit_comment, can_read_comment
 
 FORMER_MEMBER = "A former member"
+PLACEHOLDER_HEADINGS = {"hidden": "Hidden comment", "removed": "Removed comment"}
 PLACEHOLDERS = {
     "hidden": "This comment was hidden by a moderator.",
     "removed": "This comment was removed by a moderator.",
@@ -32,18 +34,29 @@ PLACEHOLDERS = {
 
 @dataclass(slots=True)
 class Row:
-    """One comment as a thread page prints it, and where the nested lists open and close."""
+    """One comment as a thread page prints it, and where the nested lists open and close.
 
-    comment: Comment
+    Everything the template shows is worked out here once, so printing a row is only
+    reading plain attributes.
+    """
+
+    comment: ThreadComment
     depth: int
+    level: int
+    """The heading level of the comment's heading: h3 at the top, one deeper per reply, h6 at most."""
+    classes: str
     readable: bool
-    author: str
+    heading: str
+    """The author and their organisation, or "Hidden comment" / "Removed comment" for a placeholder."""
     organisation: str
     written: str
+    written_iso: str
     edited: str
     status_note: str
+    placeholder: str
     can_edit: bool
     can_reply: bool
+    can_see_versions: bool
     more: int
     """Replies below this comment not shown on this page (behind "Continue this thread")."""
     opens: bool = False
@@ -60,7 +73,7 @@ class Discussion:
     order: str
     can_post: bool
     form: CommentForm | None = None
-    replying_to: Comment | None = None
+    replying_to: ThreadComment | None = None
     orders: dict[str, str] = field(default_factory=lambda: dict(ORDERS))
     tools: Template | None = field(default_factory=lambda: comment_tools())
     """The moderators' per-comment tools, looked up once per page rather than once per comment."""
@@ -77,7 +90,7 @@ def comment_tools() -> Template | None:
         return None
 
 
-def _status_note(comment: Comment, viewer: Viewer) -> str:
+def _status_note(comment: ThreadComment, viewer: Viewer) -> str:
     """Why a comment the viewer can read is not visible to everyone, for its author and moderators."""
     if comment.status == "visible":
         return ""
@@ -88,33 +101,46 @@ def _status_note(comment: Comment, viewer: Viewer) -> str:
     return f"Removed by a moderator{reason} Only moderators can read it."
 
 
-def _replies_below(node: Node[Comment]) -> int:
+def _replies_below(node: Node[ThreadComment]) -> int:
     """How many replies a node has at any depth, counted without recursion (threads can be very deep)."""
     return sum(1 for _ in walk([node])) - 1
 
 
-def _row(node: Node[Comment], viewer: Viewer, *, replies_open: bool) -> Row:
+def _row(node: Node[ThreadComment], viewer: Viewer, *, replies_open: bool) -> Row:
+    """A row for one comment; the page has already checked that the viewer may see its entry."""
     comment = node.comment
-    readable = can_read_comment(viewer, comment)
+    status = comment.status
+    readable = status == "visible" or can_read_comment(viewer, comment)
     author = comment.author
-    organisation = author.organisation.name if author is not None and author.organisation is not None else ""
-    shown_more = node.depth >= SHOWN_DEPTH - 1 and node.replies
+    own = author is not None and author.id == viewer.user_id
+    organisation = ""
+    if readable:
+        heading = author.display_name if author is not None else FORMER_MEMBER
+        organisation = author.organisation.name if author is not None and author.organisation is not None else ""
+    else:
+        heading = PLACEHOLDER_HEADINGS[status]
+    classes = "kb-comment" if status == "visible" else f"kb-comment kb-comment--{status}"
     return Row(
         comment=comment,
         depth=node.depth,
+        level=min(3 + node.depth, 6),
+        classes=classes if readable else f"{classes} kb-comment--placeholder",
         readable=readable,
-        author=author.display_name if author is not None else FORMER_MEMBER,
+        heading=heading,
         organisation=organisation,
         written=london_time(comment.created_at),
+        written_iso=comment.created_at.isoformat(),
         edited=london_time(comment.edited_at) if comment.edited_at else "",
         status_note=_status_note(comment, viewer) if readable else "",
-        can_edit=readable and can_edit_comment(viewer, comment),
-        can_reply=replies_open and comment.status == "visible",
-        more=_replies_below(node) if shown_more else 0,
+        placeholder="" if readable else PLACEHOLDERS[status],
+        can_edit=readable and own and can_edit_comment(viewer, comment),
+        can_reply=replies_open and status == "visible",
+        can_see_versions=viewer.is_staff and comment.edited_at is not None,
+        more=_replies_below(node) if node.depth >= SHOWN_DEPTH - 1 and node.replies else 0,
     )
 
 
-def thread_rows(nodes: Sequence[Node[Comment]], viewer: Viewer, *, replies_open: bool) -> list[Row]:
+def thread_rows(nodes: Sequence[Node[ThreadComment]], viewer: Viewer, *, replies_open: bool) -> list[Row]:
     """The nodes in reading order down to `SHOWN_DEPTH` levels, marking where reply lists open and close."""
     rows: list[Row] = []
     stack = list(reversed(nodes))
@@ -138,7 +164,7 @@ def chosen_order() -> str:
     return order if order in ORDERS else "oldest"
 
 
-def _form_for(draft: CommentDraft | None, parent: Comment | None) -> CommentForm:
+def _form_for(draft: CommentDraft | None, parent: ThreadComment | None) -> CommentForm:
     if draft is None:
         return CommentForm(formdata=None)
     return CommentForm(
