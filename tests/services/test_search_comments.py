@@ -18,8 +18,10 @@ from flask import Flask
 from sqlalchemy import event, select, update
 
 from kb.comments.models import Comment
+from kb.comments.service import edit_comment, post_comment
 from kb.entries.models import Entry, Lesson, Review
 from kb.extensions import db
+from kb.moderation.service import decide_comment
 from kb.permissions import ANONYMOUS, Viewer, can_view_entry, viewer_for
 from kb.search.indexing import check, rebuild
 from kb.search.lifecycle import index_store, queue_for_indexing
@@ -278,3 +280,28 @@ def test_comment_words_weigh_less_than_the_entrys_own(world):
     assert results.hits[0].entry.slug == "lesson-members"
     assert results.hits[0].link == "/lessons/lesson-members"
     assert db.session.scalar(select(Entry.id).where(Entry.slug == "lesson-members")) == entry.id
+
+
+def test_the_comment_and_moderation_services_keep_search_in_step(world):
+    """Post, reply, edit, hide, restore and remove through the real services: each commit is searchable at once."""
+    entry, member, moderator = world.entries["public"], world.users["member"], world.users["moderator"]
+    posted = post_comment(entry, "Posted about fernwhisk.", actor=member)
+    db.session.commit()
+    assert found_slugs(find(world, "anonymous", "fernwhisk")) == {"lesson-public"}
+    reply = post_comment(entry, "A reply about gorsebell.", actor=member, parent=posted)
+    db.session.commit()
+    assert find(world, "anonymous", "gorsebell").hits[0].link == f"{entry.path}#comment-{reply.id}"
+    edit_comment(posted, "Now about hollyrake.", actor=member)
+    db.session.commit()
+    assert find(world, "anonymous", "fernwhisk").total == 0
+    assert find(world, "anonymous", "hollyrake").total == 1
+    decide_comment(posted, "hide", actor=moderator, reason="Off topic.")
+    db.session.commit()
+    assert find(world, "moderator", "hollyrake").total == 0
+    decide_comment(posted, "restore", actor=moderator)
+    db.session.commit()
+    assert find(world, "anonymous", "hollyrake").total == 1
+    decide_comment(posted, "remove", actor=moderator, reason="Personal data.")
+    db.session.commit()
+    assert find(world, "moderator", "hollyrake").total == 0
+    assert in_step()
