@@ -18,6 +18,7 @@ from kb.extensions import db
 from kb.moderation.forms import EXPIRED_MESSAGE
 from kb.moderation.models import Flag
 from kb.notifications import service as notifications
+from kb.notifications.models import Notification
 from tests.accounts import Cast, login_as, make_cast
 from tests.comment_factory import add_comment
 from tests.conftest import make_app
@@ -221,7 +222,7 @@ def test_the_queue_shows_each_item_in_context(seeded_app, cast, thread, lesson) 
 # --- Decisions on comments -----------------------------------------------------------------------
 
 
-def test_hiding_a_flagged_comment_from_the_queue(seeded_app, cast, thread, told) -> None:
+def test_hiding_a_flagged_comment_from_the_queue(seeded_app, cast, thread, told, sent) -> None:
     top, _reply = thread
     post_page(client_for(seeded_app, cast.member), f"/comments/{top.id}/flag", {"reason": "abusive"})
     moderator = client_for(seeded_app, cast.moderator)
@@ -242,6 +243,12 @@ def test_hiding_a_flagged_comment_from_the_queue(seeded_app, cast, thread, told)
     assert audit("comment.hide")[-1].target_id == top.id
     assert told[-1]["recipient_id"] == cast.author.id
     assert told[-1]["comment_id"] == top.id
+    notice = db.session.scalar(select(Notification).where(Notification.user_id == cast.author.id))
+    assert (notice.kind, notice.comment_id) == ("moderation", top.id)
+    assert "Keep to the evidence." in notice.message
+    to_author = [mail for mail in sent if mail.to == cast.author.email]
+    assert len(to_author) == 1
+    assert "Keep to the evidence." in to_author[0].body
     assert "Nothing is flagged." in text_of(moderator.get("/moderation/flags"))
     # Who reads it now: the author with the reason, moderators; not other members, whose reply stays.
     author_page = text_of(client_for(seeded_app, cast.author).get(entry().path))
