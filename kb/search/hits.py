@@ -74,18 +74,23 @@ def _best_part(parts: Sequence[tuple[str, str]], terms: set[str]) -> tuple[str, 
     return best
 
 
+def matched_in_entry(hit: Hit) -> bool:
+    """Whether the hit's snippet came from one of the entry's own texts (so its comments need not be read)."""
+    return hit.snippet_label is not None
+
+
 def build_hit(entry: Entry, terms: set[str], comments: Sequence[CommentText] = ()) -> Hit:
     """A result for `entry`: its title with `terms` marked, and a snippet from its part with most matches.
 
-    The entry's own texts come first; one of its readable `comments` gives the snippet
-    only when it holds more of the words, or the entry's texts hold none. The hit then
-    links to that comment.
+    The entry's own texts come first; when none of them holds a searched word, the one
+    of its readable `comments` with most of them gives the snippet, and the hit links
+    to that comment.
     """
     title = mark(entry.title, find_matches(entry.title, terms, _ANALYZER))
     best = _best_part(list(entry_texts(entry).items()), terms)
     by_comment = {str(comment.id): comment for comment in comments}
-    in_comment = _best_part([(key, comment.body) for key, comment in by_comment.items()], terms)
-    if in_comment is not None and (best is None or len(in_comment[2]) > len(best[2])):
+    in_comment = None if best is not None else _best_part([(k, c.body) for k, c in by_comment.items()], terms)
+    if in_comment is not None:
         comment = by_comment[in_comment[0]]
         return Hit(
             entry=entry,

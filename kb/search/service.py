@@ -29,7 +29,7 @@ from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, weighted_parts
-from kb.search.hits import Hit, build_hit, positive_terms
+from kb.search.hits import Hit, build_hit, matched_in_entry, positive_terms
 from kb.search.lifecycle import drain_if_pending, ensure_index, index_failed, index_store
 from kb.search.query import (
     ParsedQuery,
@@ -277,11 +277,19 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
     results.total = len(matched)
     results.facets = facet_counts(state, matched, request.facets)
     terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
-    entries = _load_visible(viewer, state, docnums)
-    cues = {term[:CUE_LETTERS] for term in terms}
-    comments = comments_of_hits(db.session, [entry.id for entry in entries], cues) if terms else {}
-    results.hits = [build_hit(entry, terms, comments.get(entry.id, ())) for entry in entries]
+    results.hits = _with_comment_snippets(
+        [build_hit(entry, terms) for entry in _load_visible(viewer, state, docnums)], terms
+    )
     return results
+
+
+def _with_comment_snippets(hits: list[Hit], terms: set[str]) -> list[Hit]:
+    """Hits whose entry texts hold none of the words, remade from their comments (loaded in one query)."""
+    unmatched = [hit.entry.id for hit in hits if not matched_in_entry(hit)]
+    if not terms or not unmatched:
+        return hits
+    comments = comments_of_hits(db.session, unmatched, {term[:CUE_LETTERS] for term in terms})
+    return [build_hit(hit.entry, terms, comments[hit.entry.id]) if hit.entry.id in comments else hit for hit in hits]
 
 
 # Related entries

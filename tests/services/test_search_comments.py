@@ -252,10 +252,8 @@ def test_a_rebuild_includes_comments(world):
     assert find(world, "anonymous", "glimmerfax").total == 0
 
 
-def test_the_page_loads_comments_for_its_hits_in_one_query(world):
-    for number in range(30):
-        add_comment(world.entries["public"], world.users["member"], f"Comment {number} on staffing.", commit=False)
-    db.session.commit()
+def comment_queries(world: World, text: str, viewer: str = "anonymous") -> tuple[SearchResults, int]:
+    """A search and how many statements it sent to the comments table."""
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):
@@ -263,11 +261,33 @@ def test_the_page_loads_comments_for_its_hits_in_one_query(world):
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        results = find(world, "anonymous", "staffing")
+        results = find(world, viewer, text)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+    return results, sum("FROM comments" in statement for statement in statements)
+
+
+def test_comments_are_not_read_when_every_hit_matched_in_its_entry(world):
+    add_comment(world.entries["public"], world.users["member"], "Rotas again, and rotas.")
+    results, queries = comment_queries(world, "rota", "moderator")
+    assert results.total == len(ENTRIES)
+    assert all(hit.link == hit.entry.path for hit in results.hits)
+    assert queries == 0
+
+
+def test_an_entry_text_match_is_preferred_to_a_comment_with_more_matches(world):
+    add_comment(world.entries["public"], world.users["member"], "rota rota rota rota")
+    [hit] = find(world, "anonymous", "rota").hits
+    assert (hit.snippet_label, hit.link) == ("Summary", "/lessons/lesson-public")
+
+
+def test_the_page_loads_comments_for_its_hits_in_one_query(world):
+    for number in range(30):
+        add_comment(world.entries["public"], world.users["member"], f"Comment {number} on staffing.", commit=False)
+    db.session.commit()
+    results, queries = comment_queries(world, "staffing")
     assert results.hits[0].snippet_label.startswith("Comment by")
-    assert sum("FROM comments" in statement for statement in statements) == 1
+    assert queries == 1
 
 
 def test_comment_words_weigh_less_than_the_entrys_own(world):
