@@ -5,15 +5,17 @@
 Builds a throwaway database from the seed content, gives one public lesson per size a
 discussion of that many comments, shaped like a real one (about a third start a thread,
 most replies answer something recent, one long argument runs 60 replies deep), then
-requests each entry page through the Flask test client, signed in as a member, and
-prints the median and p95 in milliseconds with the number of SQL queries per page. The
-page with no comments is the baseline. The machine is shared: compare ratios between
+requests each entry page through the Flask test client, signed in as a member (who
+gets each comment's reply, flag and edit links) and signed out, and prints the median
+and p95 in milliseconds with the number of SQL queries per page. The page with no
+comments is the baseline. The machine is shared: compare ratios between
 runs rather than absolute times.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -169,11 +171,13 @@ def main() -> None:
         now = int(time.time())
         with client.session_transaction() as session:
             session.update({"_user_id": token, "_fresh": True, "signed_in_at": now, "seen_at": now, "setup": []})
-        print(f"\nentry page, signed in as a member, {arguments.requests} requests (ms)")
-        print(f"{'comments':>8} {'median':>8} {'p95':>8} {'queries':>8}")
-        for size, path in paths.items():
-            median, p95, queries = page_times(app, client, path, arguments.requests)
-            print(f"{size:8} {median:8.1f} {p95:8.1f} {queries:8}")
+        readers = {"member": client, "anonymous": app.test_client()}
+        print(f"\nentry page, {arguments.requests} requests (ms); load average {os.getloadavg()[0]:.1f}")
+        print(f"{'reader':10} {'comments':>8} {'median':>8} {'p95':>8} {'queries':>8}")
+        for reader_name, reader_client in readers.items():
+            for size, path in paths.items():
+                median, p95, queries = page_times(app, reader_client, path, arguments.requests)
+                print(f"{reader_name:10} {size:8} {median:8.1f} {p95:8.1f} {queries:8}")
 
 
 if __name__ == "__main__":

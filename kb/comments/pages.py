@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app, request, url_for
 from jinja2 import Template, TemplateNotFound
@@ -75,15 +76,25 @@ class Discussion:
     form: CommentForm | None = None
     replying_to: ThreadComment | None = None
     orders: dict[str, str] = field(default_factory=lambda: dict(ORDERS))
-    tools: Template | None = field(default_factory=lambda: comment_tools())
-    """The moderators' per-comment tools, looked up once per page rather than once per comment."""
+    tools: Template | None = None
+    """Each comment's flag and moderation tools, looked up once per page rather than once per comment."""
+    may_flag: bool = False
+    may_moderate: bool = False
+    """Whether the viewer may flag or moderate this entry's comments, asked once for the whole page."""
 
 
 TOOLS_TEMPLATE = "moderation/_comment_tools.html"
 
 
-def comment_tools() -> Template | None:
-    """The template of each comment's moderation tools, if there is one."""
+def comment_tools(viewer: Viewer, entry: Entry) -> dict[str, Any]:
+    """The per-comment tools for this viewer: none for those who may neither flag nor moderate."""
+    may_flag = can(viewer, "flag.raise", entry)
+    may_moderate = can(viewer, "comment.moderate", entry)
+    template = _tools_template() if may_flag or may_moderate else None
+    return {"tools": template, "may_flag": may_flag, "may_moderate": may_moderate}
+
+
+def _tools_template() -> Template | None:
     try:
         return current_app.jinja_env.get_template(TOOLS_TEMPLATE)
     except TemplateNotFound:
@@ -189,6 +200,7 @@ def entry_discussion(entry: Entry, viewer: Viewer) -> Discussion:
         can_post=can_post,
         form=_form_for(draft, parent) if can_post else None,
         replying_to=parent,
+        **comment_tools(viewer, entry),
     )
 
 
@@ -198,7 +210,9 @@ def branch_discussion(root: Comment, viewer: Viewer) -> Discussion:
     comments = queries.branch_comments(root)
     can_post = can(viewer, "comment.post", entry) and not entry.locked
     rows = thread_rows(build_tree(comments, root_id=root.id), viewer, replies_open=can_post)
-    return Discussion(entry=entry, rows=rows, count=len(comments), order="oldest", can_post=can_post)
+    return Discussion(
+        entry=entry, rows=rows, count=len(comments), order="oldest", can_post=can_post, **comment_tools(viewer, entry)
+    )
 
 
 def permalink_for(comment: Comment) -> str:

@@ -107,7 +107,7 @@ def _read_thread(entry: Entry, condition: ColumnElement[bool]) -> list[ThreadCom
     comments = []
     entry_id = entry.id
     # Plain rows through the session's connection: no ORM bookkeeping for a page of 2,000 comments.
-    for row in db.session.connection().execute(query):
+    for row in db.session.connection().execute(query).all():
         (id_, parent_id, author_id, depth, path, html, status, reason, created, edited, name, organisation) = row
         author = None
         if author_id is not None:
