@@ -88,7 +88,8 @@ def raise_flag(entry: Entry, *, actor: User, reason: str, note: str = "", commen
     """Flag `comment` (on `entry`) or, without one, `entry` itself for the moderators.
 
     Records `flag.raise` and tells the moderators. Raises PermissionDeniedError when the
-    actor may not see the item, AlreadyFlaggedError for a second flag on the same item,
+    actor may not see the item, AlreadyFlaggedError for a second flag on the same item
+    (when two arrive at once, after the failed flush: the caller rolls back), and
     ModerationError for a missing reason or note.
     """
     require(actor, "flag.raise", entry)
@@ -105,10 +106,11 @@ def raise_flag(entry: Entry, *, actor: User, reason: str, note: str = "", commen
         reason=reason,
         note=note,
     )
+    db.session.add(flag)
     try:
-        with db.session.begin_nested():
-            db.session.add(flag)
+        db.session.flush()
     except IntegrityError:
+        # Another request flagged it first; the caller rolls the transaction back.
         raise AlreadyFlaggedError(_already_message(comment)) from None
     record_event("flag.raise", actor=actor, target=comment or entry, new=FLAG_REASONS[reason])
     notifications.flag_raised(flag)
