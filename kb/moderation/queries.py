@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from kb.comments.models import Comment
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.moderation.models import FLAG_REASONS, Flag
+from kb.moderation.models import FLAG_REASONS, Flag, flag_target_key
 from kb.permissions import Viewer, visible_entries
 
 CURATION_LIST_LIMIT = 50
@@ -93,9 +93,9 @@ def _attach_parents(items: list[FlaggedItem]) -> None:
             item.parent = parents.get(item.comment.parent_id)
 
 
-def flagged_item(viewer: Viewer, entry: Entry, comment: Comment | None = None) -> FlaggedItem:
-    """One item with its open flags (none, when it was never flagged), for its own moderation page."""
-    key = f"comment:{comment.id}" if comment is not None else f"entry:{entry.id}"
+def flagged_item(entry: Entry, comment: Comment | None = None) -> FlaggedItem:
+    """One item (already loaded for a viewer who may see it) with its open flags, for its own moderation page."""
+    key = flag_target_key(entry.id, comment.id if comment is not None else None)
     flags = list(
         db.session.scalars(
             select(Flag)

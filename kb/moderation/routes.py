@@ -180,7 +180,7 @@ def flags() -> str:
 
 
 def _item_page(entry: Entry, comment: Comment | None, form: DecisionForm, *, status: int = 200, **extra: Any) -> Page:
-    item = queries.flagged_item(current_viewer(), entry, comment)
+    item = queries.flagged_item(entry, comment)
     page = render_template("moderation/item.html", item=item, form=form, **extra)
     return page, status
 

@@ -293,5 +293,5 @@ def test_dismissing_an_entry_flag(lesson, cast, told) -> None:
     decide_entry(lesson, "dismiss", actor=cast.moderator)
     db.session.commit()
     assert lesson.status == "published"
-    assert flagged_item(viewer_for(cast.moderator), lesson).flags == []
+    assert flagged_item(lesson).flags == []
     assert audit("flag.dismiss")[-1].target_id == lesson.id
