@@ -285,9 +285,11 @@ def test_a_stale_form_token_keeps_the_text(seeded_app: Flask, cast: Cast) -> Non
 
 def test_a_locked_entry_shows_a_notice_and_refuses_a_forced_post(seeded_app: Flask, cast: Cast) -> None:
     entry = lesson()
-    add_comment(entry, cast.author, "Said before the lock")
+    add_comment(entry, cast.member, "Said before the lock")
     client = signed_in(seeded_app, cast.member)
-    token = csrf_token(client.get(entry.path).get_data(as_text=True))
+    before = client.get(entry.path).get_data(as_text=True)
+    token = csrf_token(before)
+    assert '/edit">Edit<' in before
     entry.locked = True
     db.session.commit()
     page = text_of(client.get(entry.path))
@@ -295,6 +297,8 @@ def test_a_locked_entry_shows_a_notice_and_refuses_a_forced_post(seeded_app: Fla
     assert "Said before the lock" in page
     assert 'id="comment-form" class="kb-comment-form"' not in page
     assert "/reply" not in page.split('id="comments-heading"')[1]
+    own = db.session.scalar(select(Comment).where(Comment.body == "Said before the lock"))
+    assert f"/comments/{own.id}/edit" not in page
     forced = client.post(f"{entry.path}/comments", data={"csrf_token": token, "body": "Let me in anyway"})
     assert forced.status_code == 409
     assert "locked" in text_of(forced)
