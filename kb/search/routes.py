@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from kb.comments.queries import comment_counts
 from kb.pages import int_arg
 from kb.pagination import Page, pagination_params
 from kb.permissions import current_viewer
@@ -62,8 +63,9 @@ def toggle_url(wanted: SearchRequest, fieldname: str, value: str) -> str:
 def results() -> tuple[str, int, dict[str, str]] | str:
     """Search: one box, results with snippets, facets that combine as filters, sorting and pages."""
     wanted = read_request()
+    viewer = current_viewer()
     try:
-        found = search(current_viewer(), wanted)
+        found = search(viewer, wanted)
     except SearchUnavailableError:
         page = render_template("search/unavailable.html", wanted=wanted)
         return page, 503, {"Retry-After": "30"}
@@ -82,6 +84,7 @@ def results() -> tuple[str, int, dict[str, str]] | str:
         toggle_url=toggle_url,
         clear_filters_url=search_url(replace(wanted, facets={})),
         pagination=pagination_params(page, lambda number: search_url(wanted, page=number)),
+        comment_counts=comment_counts(viewer, [hit.entry.id for hit in found.hits]),
     )
 
 

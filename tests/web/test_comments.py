@@ -427,3 +427,15 @@ def test_list_counts_cost_one_query_whatever_the_number_of_entries(seeded_app: F
     client.get("/lessons")
     assert _queries_for(seeded_app, client, "/lessons") == before
     assert client.get("/lessons").get_data(as_text=True).count("1 comment<") >= 10
+
+
+def test_search_results_count_readable_comments(seeded_app: Flask, cast: Cast) -> None:
+    entry = lesson()
+    add_comment(entry, cast.member, "one")
+    add_comment(entry, cast.author, "hidden one", status="hidden")
+    word = entry.title.split()[0]
+    html = seeded_app.test_client().get(f"/search?q={word}").get_data(as_text=True)
+    assert entry.path in html
+    assert f'href="{entry.path}#comments">1 comment<' in html
+    staff = signed_in(seeded_app, cast.moderator).get(f"/search?q={word}").get_data(as_text=True)
+    assert f'href="{entry.path}#comments">2 comments<' in staff
