@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from kb.comments.models import Comment
 from kb.entries.models import Entry
@@ -143,11 +143,6 @@ def visible_comment(viewer: Viewer, comment_id: int) -> Comment | None:
     if comment is None or not can_view_entry(viewer, comment.entry):
         return None
     return comment
-
-
-def comment_with_versions(comment_id: int) -> Comment | None:
-    """A comment with its earlier versions loaded (the route checks who may see them)."""
-    return db.session.scalar(select(Comment).where(Comment.id == comment_id).options(selectinload(Comment.versions)))
 
 
 def readable_comments(viewer: Viewer) -> ColumnElement[bool]:
