@@ -18,6 +18,7 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from tests.accounts import Cast, csrf_token, login_as
 from tests.comment_factory import add_comment
+from tests.web.dom import parse
 
 
 def lesson(visibility: str = "public") -> Entry:
@@ -439,3 +440,25 @@ def test_search_results_count_readable_comments(seeded_app: Flask, cast: Cast) -
     assert f'href="{entry.path}#comments">1 comment<' in html
     staff = signed_in(seeded_app, cast.moderator).get(f"/search?q={word}").get_data(as_text=True)
     assert f'href="{entry.path}#comments">2 comments<' in staff
+
+
+def test_every_reply_sits_inside_its_parent_on_the_page(seeded_app: Flask, cast: Cast) -> None:
+    entry = lesson()
+    authors = [cast.member, cast.author, cast.panel]
+    _grow_thread(entry, authors, 120)
+    comments = db.session.scalars(select(Comment).where(Comment.entry_id == entry.id)).all()
+    for order in ("", "?order=newest"):
+        page = parse(seeded_app.test_client().get(f"{entry.path}{order}").get_data(as_text=True))
+        items = {node.attrs["id"]: node for node in page.find_all("li", cls="kb-comment")}
+        shown = [comment for comment in comments if comment.depth < 5]
+        assert len(items) == len(shown)
+        for comment in shown:
+            outer = items[comment.anchor].ancestor("li")
+            while outer is not None and "kb-comment" not in outer.classes:
+                outer = outer.ancestor("li")
+            if comment.parent_id is None:
+                assert outer is None, comment.id
+            else:
+                assert outer is not None, comment.id
+                assert outer.attrs["id"] == f"comment-{comment.parent_id}"
+        assert page.one("section", where=lambda node: node.attrs.get("id") == "comments").find("ol") is not None
