@@ -48,7 +48,7 @@ Page = tuple[str, int]
 def _user_key() -> str:
     """The rate-limit key for one signed-in person, whichever address they post from."""
     if current_user.is_authenticated:
-        return f"comment-user:{current_user.get_id()}"
+        return f"comment-user:{current_user.id}"
     return f"comment-address:{get_remote_address()}"
 
 

@@ -328,6 +328,10 @@ def test_posting_too_often_answers_429_and_keeps_the_text(seeded_app: Flask, cas
     page = text_of(blocked)
     assert "posted a lot of comments in a short time" in page
     assert "three, typed with care" in page
+    cast.member.rotate_session_token()
+    db.session.commit()
+    again = signed_in(seeded_app, cast.member)
+    assert post(again, entry, "a new session is still the same person").status_code == 429
     other = signed_in(seeded_app, cast.author)
     assert post(other, entry, "someone else may still post").status_code == 303
 
