@@ -38,9 +38,7 @@ from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_rea
 
 blueprint = Blueprint("comments", __name__)
 PLURALS = "any(lessons, reviews, papers)"
-THROTTLED_MESSAGE = (
-    "You have posted a lot of comments in a short time. Wait a minute, then post again: your text is below."
-)
+THROTTLED_MESSAGE = "You have posted a lot of comments in a short time. Wait a minute, then post again."
 LOCKED_NOTICE = "This discussion is locked: it takes no new comments or replies."
 Page = tuple[str, int]
 
@@ -169,7 +167,8 @@ def _throttled(error: RateLimitExceeded) -> Page | Response:
     args = request.view_args or {}
     entry = _visible_entry(args.get("plural", ""), args.get("slug", ""))
     form = CommentForm(meta={"csrf": False})
-    return _form_page(form, entry, _parent_of(form, entry), status=429, message=THROTTLED_MESSAGE)
+    message = f"{THROTTLED_MESSAGE} Your text is below."
+    return _form_page(form, entry, _parent_of(form, entry), status=429, message=message)
 
 
 @blueprint.get("/comments/<int:comment_id>")
