@@ -1,6 +1,6 @@
 """Render time of an entry page carrying a large discussion.
 
-    .venv/bin/python benchmarks/thread_bench.py [--sizes 200 2000] [--requests 40] [--seed 5] [--freeze]
+    .venv/bin/python benchmarks/thread_bench.py [--sizes 200 2000] [--requests 40] [--freeze] [--without-tools]
 
 Builds a throwaway database from the seed content, gives one public lesson per size a
 discussion of that many comments, shaped like a real one (about a third start a thread,
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event, select
 
 from kb import create_app
+from kb.comments import pages
 from kb.comments.models import Comment, path_step
 from kb.config import PROJECT_ROOT
 from kb.content.service import import_directory
@@ -136,6 +137,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument(
+        "--without-tools",
+        action="store_true",
+        help="leave out each comment's flag and moderation tools, to time the thread's own work",
+    )
+    parser.add_argument(
         "--freeze",
         action="store_true",
         help="gc.freeze() once the app is built, as a server can after start-up: the collector then skips "
@@ -174,6 +180,8 @@ def main() -> None:
             token = reader.session_token
             deepest = db.session.scalar(select(Comment.depth).order_by(Comment.depth.desc()).limit(1))
         print(f"discussions built in {built:.1f} s; deepest reply {deepest} levels down")
+        if arguments.without_tools:
+            pages._tools_template = lambda: None
         if arguments.freeze:
             gc.collect()
             gc.freeze()
@@ -183,6 +191,7 @@ def main() -> None:
             session.update({"_user_id": token, "_fresh": True, "signed_in_at": now, "seen_at": now, "setup": []})
         readers = {"member": client, "anonymous": app.test_client()}
         frozen = ", start-up objects frozen" if arguments.freeze else ""
+        frozen += ", without the flag and moderation tools" if arguments.without_tools else ""
         print(f"\nentry page, {arguments.requests} requests (ms){frozen}; load average {os.getloadavg()[0]:.1f}")
         print(f"{'reader':10} {'comments':>8} {'median':>8} {'p95':>8} {'queries':>8}")
         for reader_name, reader_client in readers.items():
