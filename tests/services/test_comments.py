@@ -174,3 +174,22 @@ def test_drafts_are_found_by_token_for_a_day_then_ignored(seeded_app: Flask, cas
     assert find_draft(draft.token, entry) is None
     discard_draft(None)
     assert db.session.scalar(select(CommentDraft)) is None
+
+
+def test_posting_tells_the_notifications_service_after_the_flush(
+    seeded_app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[int, int]] = []
+
+    def comment_posted(comment: Comment, *, actor) -> None:
+        assert comment.id is not None
+        assert comment.thread_path
+        calls.append((comment.id, actor.id))
+
+    monkeypatch.setattr("kb.notifications.service.comment_posted", comment_posted)
+    entry = _entry(visibility="public")
+    comment = post_comment(entry, "Tell people", actor=cast.member)
+    assert calls == [(comment.id, cast.member.id)]
+    with pytest.raises(CommentError):
+        post_comment(entry, "", actor=cast.member)
+    assert len(calls) == 1
