@@ -8,6 +8,9 @@
   `PERMANENT_SESSION_LIFETIME` after sign-in (12 hours) whatever happens. "Keep me
   signed in" sets a remember-me cookie for `REMEMBER_COOKIE_DURATION` (14 days) that
   starts a new session when the old one has ended.
+- A form post that arrives after the session has ended is sent to sign in again, except
+  to a view marked `keeps_text_when_signed_out` (the comment form): that view runs
+  signed out and keeps what was typed as a draft before asking for a sign-in.
 - A moderator or admin without a second factor, or with a password shorter than their
   role needs, can use nothing but the set-up pages until that is put right.
 """
