@@ -44,7 +44,7 @@ class Node(Generic[T]):
 
     def count(self) -> int:
         """How many comments the node holds: itself and every reply below it."""
-        return 1 + sum(reply.count() for reply in self.replies)
+        return sum(1 for _ in walk([self]))  # iterative: a chain thousands deep must not hit the recursion limit
 
 
 def _order_key(comment: Threaded) -> tuple[dt.datetime, int]:

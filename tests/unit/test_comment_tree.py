@@ -63,6 +63,8 @@ def test_a_chain_thousands_deep_builds_without_recursion_errors() -> None:
     assert len(nodes) == 5000
     assert nodes[-1].depth == 4999
     assert [node.comment.id for node in nodes] == list(range(1, 5001))
+    assert tree[0].count() == 5000
+    assert nodes[4].count() == 4996
 
 
 def test_an_unknown_order_is_refused() -> None:
