@@ -236,9 +236,3 @@ def moderation_decisions(entry: Entry, comment: Comment | None = None, flagged: 
     """The decisions a moderator can take on an item now, with their labels, for its buttons."""
     decisions = service.available_decisions(entry, comment, flagged=flagged)
     return [(decision, DECISIONS[decision]) for decision in decisions]
-
-
-@blueprint.app_template_global("moderation_decision_form")
-def moderation_decision_form(entry: Entry, comment: Comment | None = None) -> DecisionForm:
-    """A comment's or entry's decision form for the tools on its page; templates ask `can()` first."""
-    return decision_form(entry, comment)

@@ -179,6 +179,9 @@ def decide_comment(comment: Comment, decision: str, *, actor: User, reason: str 
         if not resolved:
             raise ModerationError("This comment has no open flags to dismiss.")
         record_event("flag.dismiss", actor=actor, target=comment, new=f"{resolved} flag(s)")
+        notifications.moderation_decided(
+            comment.author, entry=entry, comment=comment, actor=actor, message=_dismissed_message("comment", entry)
+        )
         db.session.flush()
         return Decided("Its flags were dismissed; the comment is unchanged.", resolved)
     old = comment.status
@@ -192,6 +195,12 @@ def decide_comment(comment: Comment, decision: str, *, actor: User, reason: str 
     )
     db.session.flush()
     return Decided(f"The comment is now {comment.status}.", resolved)
+
+
+def _dismissed_message(item: str, entry: Entry) -> str:
+    where = "" if item != "comment" else f' on "{entry.title}"'
+    title = "" if item == "comment" else f' "{entry.title}"'
+    return f"A moderator looked at a report about your {item}{title}{where} and left it as it was."
 
 
 def _with_reason(status: str, reason: str) -> str:
@@ -228,6 +237,9 @@ def decide_entry(entry: Entry, decision: str, *, actor: User, reason: str = "") 
         if not resolved:
             raise ModerationError("This entry has no open flags to dismiss.")
         record_event("flag.dismiss", actor=actor, target=entry, new=f"{resolved} flag(s)")
+        notifications.moderation_decided(
+            entry.author, entry=entry, actor=actor, message=_dismissed_message(KINDS[entry.kind].lower(), entry)
+        )
         db.session.flush()
         return Decided(f'Its flags were dismissed; "{entry.title}" is unchanged.', resolved)
     old = entry.status

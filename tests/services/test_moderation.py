@@ -230,6 +230,9 @@ def test_dismissing_leaves_the_comment_and_resolves_its_flags(thread, cast, told
     assert db.session.scalar(select(Flag.resolution).where(Flag.comment_id == top.id)) == "dismissed"
     assert audit("flag.dismiss")[-1].target_id == top.id
     assert open_flag_count() == 0
+    last = [call for call in told if call["kind"] == "decided"][-1]
+    assert last["recipient"] == top.author
+    assert "left it as it was" in last["message"]
 
 
 def test_a_decision_that_does_not_fit_the_status_is_refused(thread, cast, told) -> None:

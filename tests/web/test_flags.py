@@ -175,8 +175,8 @@ def test_the_comment_action_row_offers_flag_to_members_and_decisions_to_moderato
     assert f'href="/comments/{reply.id}/flag"' not in page  # the member's own comment
     assert "kb-comment-moderation" not in page
     staff_page = text_of(client_for(seeded_app, cast.moderator).get(entry().path))
-    assert f'action="/moderation/comments/{top.id}"' in staff_page
-    assert f'name="comment-{top.id}-reason"' in staff_page
+    assert f'href="/moderation/comments/{top.id}"' in staff_page
+    assert f'href="/comments/{top.id}/flag"' not in staff_page
     anonymous_page = text_of(client_for(seeded_app).get(entry().path))
     assert "/flag" not in anonymous_page
 
@@ -282,7 +282,8 @@ def test_moderators_act_on_a_comment_from_its_action_row_without_a_flag(seeded_a
     top, _ = thread
     moderator = client_for(seeded_app, cast.moderator)
     prefix = f"comment-{top.id}-"
-    html = moderator.get(entry().path).get_data(as_text=True)
+    assert f'href="/moderation/comments/{top.id}"' in moderator.get(entry().path).get_data(as_text=True)
+    html = moderator.get(f"/moderation/comments/{top.id}").get_data(as_text=True)
     response = moderator.post(
         f"/moderation/comments/{top.id}",
         data={
