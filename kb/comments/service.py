@@ -19,6 +19,7 @@ from kb.dates import utcnow
 from kb.extensions import db
 from kb.markdown import render
 from kb.notifications import service as notifications
+from kb.notifications.mentions import mark_mentions
 from kb.permissions import PermissionDeniedError, can_edit_comment, require, viewer_for
 
 if TYPE_CHECKING:
@@ -67,8 +68,12 @@ def check_body(body: str) -> str:
 
 
 def render_body(body: str, comment_id: int) -> str:
-    """Sanitised HTML for a comment's Markdown, its heading and footnote ids kept apart from the page's."""
-    return render(body, anchor_prefix=f"c{comment_id}-").html
+    """Sanitised HTML for a comment's Markdown, its heading and footnote ids kept apart from the page's.
+
+    Each @handle that names exactly one member is marked, so readers see who was told.
+    """
+    html = render(body, anchor_prefix=f"c{comment_id}-").html
+    return mark_mentions(html, notifications.mention_names(body))
 
 
 def _check_open(entry: Entry) -> None:
@@ -144,6 +149,7 @@ def edit_comment(comment: Comment, body: str, *, actor: User) -> Comment:
             number=number, body=comment.body, written_at=comment.edited_at or comment.created_at, replaced_at=now
         )
     )
+    previous = comment.body
     comment.body = text
     comment.html = render_body(text, comment.id)
     comment.edited_at = now
@@ -151,6 +157,7 @@ def edit_comment(comment: Comment, body: str, *, actor: User) -> Comment:
     record_event(
         "comment.edit", actor=actor, target=comment, new=f"version {number + 1}", target_label=f"comment {comment.id}"
     )
+    notifications.comment_edited(comment, actor=actor, previous_body=previous)
     return comment
 
 

@@ -193,3 +193,28 @@ def test_posting_tells_the_notifications_service_after_the_flush(
     with pytest.raises(CommentError):
         post_comment(entry, "", actor=cast.member)
     assert len(calls) == 1
+
+
+def test_mentions_are_marked_and_an_edit_tells_only_the_newly_mentioned(seeded_app: Flask, cast: Cast) -> None:
+    from kb.notifications.mentions import handle_for
+    from kb.notifications.models import Notification
+
+    entry = _entry(visibility="public")
+    member_handle = handle_for(cast.member.display_name)
+    author_handle = handle_for(cast.author.display_name)
+    comment = post_comment(entry, f"Over to @{member_handle} and @nobody-by-that-name.", actor=cast.moderator)
+    db.session.commit()
+    assert f"@{member_handle}</span>" in comment.html
+    assert comment.html.count('class="kb-mention"') == 1
+    assert "@nobody-by-that-name" in comment.html
+    assert 'kb-mention">@nobody' not in comment.html
+
+    def mentions_of(user_id: int) -> int:
+        query = select(Notification).where(Notification.user_id == user_id, Notification.kind == "mention")
+        return len(db.session.scalars(query).all())
+
+    assert (mentions_of(cast.member.id), mentions_of(cast.author.id)) == (1, 0)
+    edit_comment(comment, f"Over to @{member_handle} and @{author_handle}.", actor=cast.moderator)
+    db.session.commit()
+    assert (mentions_of(cast.member.id), mentions_of(cast.author.id)) == (1, 1)
+    assert f"@{author_handle}</span>" in comment.html
