@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kb.comments.models import Comment
+from kb.comments.tree import SHOWN_DEPTH
 from kb.users.models import User
 
 INDEXED_STATUS = "visible"
@@ -31,11 +32,22 @@ class CommentText:
     entry_id: int
     author: str
     body: str
+    depth: int = 0
 
     @property
     def anchor(self) -> str:
         """The id of the comment's element on its entry's page (as `Comment.anchor`)."""
         return f"comment-{self.id}"
+
+    def link(self, entry_path: str) -> str:
+        """Where the comment is read: its place on the entry's page, or its permalink when deeper.
+
+        The entry page shows `SHOWN_DEPTH` levels; the permalink of a deeper comment opens
+        the "continue this thread" page that holds it.
+        """
+        if self.depth < SHOWN_DEPTH:
+            return f"{entry_path}#{self.anchor}"
+        return f"/comments/{self.id}"
 
 
 def indexed_comment_bodies(session: Session, entry_ids: Collection[int]) -> dict[int, list[str]]:
@@ -70,7 +82,7 @@ def comments_of_hits(
     if not entry_ids:
         return {}
     query = (
-        select(Comment.id, Comment.entry_id, Comment.body, User.display_name)
+        select(Comment.id, Comment.entry_id, Comment.body, User.display_name, Comment.depth)
         .outerjoin(User, User.id == Comment.author_id)
         .where(Comment.entry_id.in_(sorted(entry_ids)), Comment.status == INDEXED_STATUS)
         .order_by(Comment.entry_id, Comment.id)
@@ -78,6 +90,6 @@ def comments_of_hits(
     if cues and len(cues) <= MAX_CUES and all(cue.isascii() for cue in cues):  # SQLite lowers ASCII only
         query = query.where(or_(*(Comment.body.ilike(_like(cue), escape="\\") for cue in sorted(set(cues)))))
     found: dict[int, list[CommentText]] = defaultdict(list)
-    for comment_id, entry_id, body, name in session.execute(query):
-        found[entry_id].append(CommentText(comment_id, entry_id, name or "a former member", body))
+    for comment_id, entry_id, body, name, depth in session.execute(query):
+        found[entry_id].append(CommentText(comment_id, entry_id, name or "a former member", body, depth))
     return dict(found)

@@ -97,7 +97,7 @@ def build_hit(entry: Entry, terms: set[str], comments: Sequence[CommentText] = (
             title=title,
             snippet=snippet(in_comment[1], in_comment[2]),
             snippet_label=f"Comment by {comment.author}",
-            link=f"{entry.path}#{comment.anchor}",
+            link=comment.link(entry.path),
         )
     if best is None:
         summary = snippet(plain_text(entry.summary), [])

@@ -212,6 +212,16 @@ def test_a_reply_is_searchable_and_links_to_itself(world):
     assert hit.snippet_label == f"Comment by {world.users['member'].display_name}"
 
 
+def test_a_reply_deeper_than_the_entry_page_shows_links_to_its_permalink(world):
+    parent = world.comments["members"]
+    for level in range(5):
+        parent = add_comment(world.entries["members"], world.users["member"], f"Level {level + 1}.", parent=parent)
+    deep = add_comment(world.entries["members"], world.users["member"], "Deep down: quillhaven.", parent=parent)
+    assert deep.depth == 6
+    [hit] = find(world, "member", "quillhaven").hits
+    assert hit.link == f"/comments/{deep.id}"
+
+
 @pytest.mark.parametrize("by", ["id", "relationship"])
 def test_moving_a_comment_to_another_entry_reindexes_both(world, by):
     comment = world.comments["members"]
