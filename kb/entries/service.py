@@ -116,14 +116,38 @@ class TargetInfo:
 
 
 def link_targets() -> dict[str, TargetInfo]:
-    """Every entry as a possible link target, loaded in one query."""
+    """Every entry as a possible link target, loaded in one query.
+
+    The slug of a duplicate merged into another entry resolves to that entry (through
+    any chain of merges), so texts naming the duplicate keep linking to what replaced it.
+    """
     rows = db.session.execute(
-        select(Entry.id, Entry.slug, Entry.kind, Entry.title, Entry.status, Entry.visibility, Entry.review_id)
-    )
-    return {
-        slug: TargetInfo(entry_id, kind, entry_path(kind, slug), title, status, visibility, review_id)
-        for entry_id, slug, kind, title, status, visibility, review_id in rows
+        select(
+            Entry.id,
+            Entry.slug,
+            Entry.kind,
+            Entry.title,
+            Entry.status,
+            Entry.visibility,
+            Entry.review_id,
+            Entry.merged_into_id,
+        )
+    ).all()
+    by_id = {
+        entry_id: TargetInfo(entry_id, kind, entry_path(kind, slug), title, status, visibility, review_id)
+        for entry_id, slug, kind, title, status, visibility, review_id, _ in rows
     }
+    merged_into = {row.id: row.merged_into_id for row in rows if row.merged_into_id is not None}
+    return {row.slug: by_id[_final_target(row.id, merged_into)] for row in rows}
+
+
+def _final_target(entry_id: int, merged_into: dict[int, int]) -> int:
+    """Where an entry's links lead: itself, or the end of its chain of merges (a loop stops where it closes)."""
+    seen = {entry_id}
+    while entry_id in merged_into and merged_into[entry_id] not in seen:
+        entry_id = merged_into[entry_id]
+        seen.add(entry_id)
+    return entry_id
 
 
 def resolver_for(entry: Entry, targets: dict[str, TargetInfo]) -> LinkResolver:
@@ -167,10 +191,12 @@ def _replace_links(entry: Entry, document: EntryDocument, mentioned: list[str], 
     # Delete in SQL first: the unit of work would insert the new rows before deleting the
     # old ones, and a link kept from the last revision would collide with itself.
     db.session.execute(delete(EntryLink).where(EntryLink.source_id == entry.id))
+    # Two slugs may lead to one entry (a merged duplicate and what it was merged into).
+    links = dict.fromkeys((targets[slug].id, relation) for slug, relation in wanted if slug in targets)
     db.session.add_all(
-        EntryLink(source_id=entry.id, target_id=targets[slug].id, relation=relation, position=position)
-        for position, (slug, relation) in enumerate(dict.fromkeys(wanted))
-        if slug in targets and targets[slug].id != entry.id
+        EntryLink(source_id=entry.id, target_id=target_id, relation=relation, position=position)
+        for position, (target_id, relation) in enumerate(links)
+        if target_id != entry.id
     )
     db.session.expire(entry, ["outgoing_links"])
 

@@ -262,3 +262,25 @@ def test_a_merged_comment_is_found_through_the_target(cast: Cast, told) -> None:
     curation.merge_entry(duplicate, target, actor=cast.moderator)
     db.session.commit()
     assert [hit.entry.slug for hit in search(viewer_for(None), SearchRequest(text="zephmergedqx")).hits] == [TARGET]
+
+
+def test_texts_naming_a_merged_duplicate_link_to_its_target_and_keep_doing_so(cast: Cast, told) -> None:
+    from kb.contributions.service import save_document
+
+    paper = entry("nhs-alliance-discussion-paper")
+    duplicate, target = entry(DUPLICATE), entry(TARGET)
+    assert (paper.id, duplicate.id, "mention") in links_of(paper.id)
+
+    curation.merge_entry(duplicate, target, actor=cast.moderator)
+    db.session.commit()
+    db.session.expire_all()
+    paper, target = entry("nhs-alliance-discussion-paper"), entry(TARGET)
+    assert f'href="{target.path}"' in str(current_revision(paper).rendered)
+    assert f'href="/lessons/{DUPLICATE}"' not in str(current_revision(paper).rendered)
+
+    # Saving the linking paper again rebuilds its links from its text: they still lead to the target.
+    revision = current_revision(paper)
+    save_document(paper, revision.document, actor=cast.moderator, base_number=revision.number, message="Re-save")
+    db.session.commit()
+    assert (paper.id, target.id, "mention") in links_of(paper.id)
+    assert not any(target_id == entry(DUPLICATE).id for _, target_id, _ in links_of(paper.id))
