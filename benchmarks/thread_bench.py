@@ -158,6 +158,7 @@ def main() -> None:
                 "SEARCH_INDEX_DIR": str(folder / "search_index"),
                 "SEARCH_REBUILD_AT_START": "inline",
                 "SECRET_KEY": "benchmark",
+                "FREEZE_STARTUP_OBJECTS": False,
             }
         )
         with app.app_context():

@@ -133,6 +133,10 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "COMMENT_MAX_DEPTH": int(env("COMMENT_MAX_DEPTH") or 50),
         # Flags one signed-in member may raise: each item once, and no more than this many in all.
         "FLAG_LIMIT_PER_USER": env("FLAG_LIMIT_PER_USER") or "20 per hour",
+        # Move the objects made at start-up out of the garbage collector's way once the app
+        # is built, so large pages do not pay for scanning them again (not in tests, which
+        # build many apps in one process).
+        "FREEZE_STARTUP_OBJECTS": env("KB_FREEZE_STARTUP_OBJECTS", "1") != "0",
         "SITE_NAME": "kb",
         "SITE_TAGLINE": "Lessons learned and consultation",
     }
