@@ -61,7 +61,7 @@ def exported(comment: Comment, entry: Entry, viewer: Viewer) -> ExportedComment:
         created_at=comment.created_at,
         edited_at=comment.edited_at,
         status=comment.status,
-        permalink=site_link(f"{entry.path}#{comment.anchor}"),
+        permalink=site_link(comment.permalink),
         body=comment.body,
         readable=can_read_comment(viewer, comment),
     )

@@ -27,6 +27,20 @@ PATH_DIGITS = 10
 """Each step of a comment's `thread_path` is its id, zero-padded to this many digits."""
 
 
+def comment_anchor(comment_id: int) -> str:
+    """The id of a comment's element on the page that shows it (`#comment-<id>`)."""
+    return f"comment-{comment_id}"
+
+
+def comment_permalink(comment_id: int) -> str:
+    """A comment's lasting address: it redirects to the page showing the comment, wherever that is now.
+
+    Deep replies live on a "continue this thread" page and merged comments on another
+    entry, so links that are kept (mail, exports) use this rather than a page address.
+    """
+    return f"/comments/{comment_id}"
+
+
 def path_step(comment_id: int) -> str:
     """One step of a thread path: the comment's id, zero-padded so paths sort as the thread reads."""
     return f"{comment_id:0{PATH_DIGITS}d}"
@@ -69,12 +83,12 @@ class Comment(db.Model):
     @property
     def anchor(self) -> str:
         """The id of the comment's element on its entry's page."""
-        return f"comment-{self.id}"
+        return comment_anchor(self.id)
 
     @property
     def permalink(self) -> str:
-        """The comment's address: its entry's page, scrolled to the comment."""
-        return f"{self.entry.path}#{self.anchor}"
+        """The comment's lasting address (see `comment_permalink`)."""
+        return comment_permalink(self.id)
 
 
 class CommentVersion(db.Model):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
-from kb.comments.models import Comment
+from kb.comments.models import Comment, comment_anchor, comment_permalink
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.permissions import Viewer, can_view_entry, visible_entries
@@ -65,12 +65,12 @@ class ThreadComment:
     @property
     def anchor(self) -> str:
         """The id of the comment's element on its page."""
-        return f"comment-{self.id}"
+        return comment_anchor(self.id)
 
     @property
     def permalink(self) -> str:
-        """The comment's entry's page, scrolled to the comment."""
-        return f"{self.entry.path}#{self.anchor}"
+        """The comment's lasting address (see `comment_permalink`)."""
+        return comment_permalink(self.id)
 
 
 THREAD_COLUMNS = (

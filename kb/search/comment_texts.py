@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kb.comments.models import Comment
+from kb.comments.models import Comment, comment_anchor, comment_permalink
 from kb.comments.tree import SHOWN_DEPTH
 from kb.users.models import User
 
@@ -37,7 +37,7 @@ class CommentText:
     @property
     def anchor(self) -> str:
         """The id of the comment's element on its entry's page (as `Comment.anchor`)."""
-        return f"comment-{self.id}"
+        return comment_anchor(self.id)
 
     def link(self, entry_path: str) -> str:
         """Where the comment is read: its place on the entry's page, or its permalink when deeper.
@@ -47,7 +47,7 @@ class CommentText:
         """
         if self.depth < SHOWN_DEPTH:
             return f"{entry_path}#{self.anchor}"
-        return f"/comments/{self.id}"
+        return comment_permalink(self.id)
 
 
 def indexed_comment_bodies(session: Session, entry_ids: Collection[int]) -> dict[int, list[str]]:

@@ -70,7 +70,7 @@ def test_digest_is_sent_once_and_a_second_run_sends_nothing(mailbox_app: tuple[F
     text = messages[0].get_body(preferencelist=("plain",)).get_content()
     assert "Member commented on" in text
     assert "Author commented on" in text
-    assert f"{SITE}{public_lesson().path}#comment-" in text
+    assert f"{SITE}/comments/" in text
     assert f"{SITE}/unsubscribe/" in text
     assert messages[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 

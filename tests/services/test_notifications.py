@@ -89,7 +89,7 @@ def test_a_mention_is_listed_and_mailed_at_once_with_an_unsubscribe_link(cast: C
 
     assert [(item.user_id, item.kind) for item in written] == [(jane.id, "mention")]
     assert written[0].mailed_at is not None
-    assert written[0].link.startswith(lesson.path + "#comment-")
+    assert written[0].link == f"/comments/{written[0].comment_id}"
     assert [mail.to for mail in sent] == ["jane@example.org"]
     assert "Member mentioned you" in sent[0].subject
     assert "> I think @jane-smith knows" in sent[0].body

@@ -145,7 +145,7 @@ def test_markdown_is_an_attachment_naming_the_entry_with_every_comment(client, c
     organisation = member.organisation.name
     top_header = next(line for line in lines if line.startswith(f"> **{member.display_name}**"))
     assert f"({organisation})" in top_header
-    assert f"[link]({SITE}{entry.path}#comment-{discussion.top.id})" in top_header
+    assert f"[link]({SITE}/comments/{discussion.top.id})" in top_header
     assert any(line.startswith(f"> > **{panel.display_name}**") for line in lines)
     assert "> > - one" in lines
     assert "> > A reply, with a list:" in lines
@@ -208,7 +208,7 @@ def test_csv_has_one_row_per_comment_in_thread_order(client, cast, discussion):
     assert first["organisation"] == cast.member.organisation.name
     assert first["posted (UTC)"].endswith("Z")
     assert first["posted (London)"][-6:] in ("+00:00", "+01:00")
-    assert first["permalink"] == f"{SITE}{d.entries['public'].path}#comment-{d.top.id}"
+    assert first["permalink"] == f"{SITE}/comments/{d.top.id}"
     assert first["status"] == "visible"
     hidden = rows[2]
     assert (hidden["status"], hidden["author"], hidden["body"]) == ("hidden", "", PLACEHOLDERS["hidden"])
