@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from html import unescape
 
 import pyotp
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from kb.entries.models import Review
 from kb.extensions import db
@@ -73,6 +76,17 @@ def login_as(client: FlaskClient, user: User) -> FlaskClient:
         session["seen_at"] = now
         session["setup"] = []
     return client
+
+
+def client_for(app: Flask, user: User | None = None) -> FlaskClient:
+    """A fresh test client on `app`, signed in as `user` when one is given."""
+    client = app.test_client()
+    return login_as(client, user) if user is not None else client
+
+
+def page_text(response: TestResponse) -> str:
+    """A response's HTML with entities decoded, for looking for text as a reader sees it."""
+    return unescape(response.get_data(as_text=True))
 
 
 def current_code(user: User) -> str:

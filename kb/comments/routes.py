@@ -206,6 +206,19 @@ def _edit_page(form: EditCommentForm, comment: models.Comment, *, status: int = 
     return render_template("comments/edit.html", form=form, comment=comment, entry=comment.entry, **extra), status
 
 
+NO_LONGER_EDITABLE = (
+    "This comment can no longer be changed: a moderator hid or removed it while you were editing. "
+    "Your text is below, so you can keep a copy."
+)
+
+
+def _refused_edit(comment: models.Comment) -> Page:
+    """403; an author whose comment was hidden while they edited it gets their text back with the reason."""
+    if request.method != "POST" or comment.author_id != current_user.id:
+        abort(403)
+    return _edit_page(EditCommentForm(meta={"csrf": False}), comment, status=403, message=NO_LONGER_EDITABLE)
+
+
 @blueprint.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 @csrf.exempt
 @login_required
@@ -213,7 +226,7 @@ def edit(comment_id: int) -> Page | Response:
     """Edit one's own comment; the previous text is kept as an earlier version."""
     comment = _visible_comment(comment_id)
     if not can_edit_comment(current_viewer(), comment):
-        abort(403)
+        return _refused_edit(comment)
     if request.method == "GET":
         return _edit_page(EditCommentForm(formdata=None, data={"body": comment.body}), comment)
     form = EditCommentForm()
@@ -227,7 +240,7 @@ def edit(comment_id: int) -> Page | Response:
         db.session.commit()
     except PermissionDeniedError:
         db.session.rollback()
-        abort(403)
+        return _refused_edit(comment)
     except CommentError as error:
         db.session.rollback()
         return _edit_page(form, comment, status=error.status, message=str(error))

@@ -4,7 +4,6 @@ placeholders, unsafe Markdown, what is kept when a post fails, rate limits, and 
 from __future__ import annotations
 
 import re
-from html import unescape
 
 import pytest
 from flask import Flask
@@ -16,7 +15,7 @@ from kb.comments.queries import branch_comments
 from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.entries.models import Entry
 from kb.extensions import db
-from tests.accounts import Cast, csrf_token, login_as
+from tests.accounts import Cast, csrf_token, login_as, page_text
 from tests.comment_factory import add_comment
 from tests.web.dom import parse
 
@@ -38,10 +37,6 @@ def signed_in(app: Flask, user) -> FlaskClient:
 def post(client: FlaskClient, entry: Entry, body: str, **extra: str):
     token = csrf_token(client.get(entry.path).get_data(as_text=True))
     return client.post(f"{entry.path}/comments", data={"csrf_token": token, "body": body, **extra})
-
-
-def text_of(response) -> str:
-    return unescape(response.get_data(as_text=True))
 
 
 def chain(entry: Entry, author, length: int) -> list[Comment]:
@@ -200,6 +195,27 @@ def test_the_author_edits_and_only_moderators_see_earlier_versions(seeded_app: F
     assert f'href="/comments/{comment.id}/versions"' in moderator.get(entry.path).get_data(as_text=True)
 
 
+def test_an_edit_sent_after_a_moderator_hid_the_comment_comes_back_with_its_text(seeded_app: Flask, cast: Cast) -> None:
+    entry = lesson()
+    client = signed_in(seeded_app, cast.member)
+    post(client, entry, "Before the edit")
+    comment = db.session.scalar(select(Comment))
+    form = client.get(f"/comments/{comment.id}/edit").get_data(as_text=True)
+    comment.status, comment.status_reason = "hidden", "Names a patient."
+    db.session.commit()
+    refused = client.post(
+        f"/comments/{comment.id}/edit", data={"csrf_token": csrf_token(form), "body": "My careful rewrite"}
+    )
+    assert refused.status_code == 403
+    text = page_text(refused)
+    assert "My careful rewrite" in text
+    assert "can no longer be changed" in text
+    db.session.expire_all()
+    assert db.session.get(Comment, comment.id).body == "Before the edit"
+    someone_else = signed_in(seeded_app, cast.author)
+    assert someone_else.post(f"/comments/{comment.id}/edit", data={"body": "x"}).status_code == 403
+
+
 # --- Placeholders ---------------------------------------------------------------------------
 
 
@@ -213,18 +229,18 @@ def test_hidden_and_removed_comments_leave_placeholders_and_keep_their_replies(s
     add_comment(entry, cast.member, "A calm reply", parent=hidden)
     add_comment(entry, cast.member, "Another calm reply", parent=removed)
     for client in (seeded_app.test_client(), signed_in(seeded_app, cast.member)):
-        page = text_of(client.get(entry.path))
+        page = page_text(client.get(entry.path))
         assert "This comment was hidden by a moderator." in page
         assert "This comment was removed by a moderator." in page
         assert "Rude words" not in page
         assert "Spam link" not in page
         assert "A calm reply" in page
         assert "Another calm reply" in page
-    own = text_of(signed_in(seeded_app, cast.author).get(entry.path))
+    own = page_text(signed_in(seeded_app, cast.author).get(entry.path))
     assert "Rude words here" in own
     assert "Personal attack" in own
     assert "Spam link" not in own
-    staff = text_of(signed_in(seeded_app, cast.moderator).get(entry.path))
+    staff = page_text(signed_in(seeded_app, cast.moderator).get(entry.path))
     assert "Rude words here" in staff
     assert "Spam link here" in staff
 
@@ -262,11 +278,11 @@ def test_an_empty_or_too_long_comment_comes_back_with_its_text(seeded_app: Flask
     client = signed_in(seeded_app, cast.member)
     empty = post(client, entry, "   ")
     assert empty.status_code == 400
-    assert "Write your comment before you post it." in text_of(empty)
+    assert "Write your comment before you post it." in page_text(empty)
     long_text = "A careful point that goes on for rather too long to fit."
     too_long = post(client, entry, long_text)
     assert too_long.status_code == 400
-    page = text_of(too_long)
+    page = page_text(too_long)
     assert "50 characters or fewer; yours has 56" in page
     assert long_text in page
     assert db.session.scalar(select(Comment)) is None
@@ -277,7 +293,7 @@ def test_a_stale_form_token_keeps_the_text(seeded_app: Flask, cast: Cast) -> Non
     client = signed_in(seeded_app, cast.member)
     response = client.post(f"{entry.path}/comments", data={"csrf_token": "stale", "body": "Still here after all"})
     assert response.status_code == 400
-    page = text_of(response)
+    page = page_text(response)
     assert EXPIRED_MESSAGE in page
     assert "Still here after all" in page
     again = client.post(f"{entry.path}/comments", data={"csrf_token": csrf_token(page), "body": "Still here after all"})
@@ -293,7 +309,7 @@ def test_a_locked_entry_shows_a_notice_and_refuses_a_forced_post(seeded_app: Fla
     assert '/edit">Edit<' in before
     entry.locked = True
     db.session.commit()
-    page = text_of(client.get(entry.path))
+    page = page_text(client.get(entry.path))
     assert "This discussion is locked" in page
     assert "Said before the lock" in page
     assert 'id="comment-form" class="kb-comment-form"' not in page
@@ -302,8 +318,8 @@ def test_a_locked_entry_shows_a_notice_and_refuses_a_forced_post(seeded_app: Fla
     assert f"/comments/{own.id}/edit" not in page
     forced = client.post(f"{entry.path}/comments", data={"csrf_token": token, "body": "Let me in anyway"})
     assert forced.status_code == 409
-    assert "locked" in text_of(forced)
-    assert "Let me in anyway" in text_of(forced)
+    assert "locked" in page_text(forced)
+    assert "Let me in anyway" in page_text(forced)
 
 
 def test_too_deep_a_reply_is_refused_with_its_text(seeded_app: Flask, cast: Cast) -> None:
@@ -313,8 +329,8 @@ def test_too_deep_a_reply_is_refused_with_its_text(seeded_app: Flask, cast: Cast
     client = signed_in(seeded_app, cast.member)
     response = post(client, entry, "One level too far", parent_id=str(comments[-1].id))
     assert response.status_code == 400
-    assert "nested as deeply as kb allows" in text_of(response)
-    assert "One level too far" in text_of(response)
+    assert "nested as deeply as kb allows" in page_text(response)
+    assert "One level too far" in page_text(response)
 
 
 def test_posting_too_often_answers_429_and_keeps_the_text(seeded_app: Flask, cast: Cast) -> None:
@@ -325,7 +341,7 @@ def test_posting_too_often_answers_429_and_keeps_the_text(seeded_app: Flask, cas
     assert post(client, entry, "two").status_code == 303
     blocked = post(client, entry, "three, typed with care")
     assert blocked.status_code == 429
-    page = text_of(blocked)
+    page = page_text(blocked)
     assert "posted a lot of comments in a short time" in page
     assert "three, typed with care" in page
     cast.member.rotate_session_token()
@@ -343,7 +359,7 @@ def test_the_address_limit_holds_across_accounts(seeded_app: Flask, cast: Cast) 
     assert post(signed_in(seeded_app, cast.author), entry, "two").status_code == 303
     blocked = post(signed_in(seeded_app, cast.panel), entry, "three from the same address")
     assert blocked.status_code == 429
-    assert "three from the same address" in text_of(blocked)
+    assert "three from the same address" in page_text(blocked)
 
 
 # --- Speed: a fixed number of queries ---------------------------------------------------------

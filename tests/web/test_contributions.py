@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from kb.audit.models import AuditEvent
 from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.entries.models import Entry, Revision
 from kb.extensions import db
-from tests.accounts import login_as
+from tests.accounts import client_for, page_text
 from tests.web import seed
 from tests.web.dom import main_of, parse
 
@@ -34,21 +33,12 @@ LESSON = {
 SLUG = "rota-gaps-went-unreported-for-weeks"
 
 
-def client_for(app, user=None):
-    client = app.test_client()
-    return login_as(client, user) if user is not None else client
-
-
 def token_of(html: str, prefix: str = "") -> str:
     """The CSRF token of the form whose token field is named `<prefix>csrf_token`."""
     for name, value in TOKEN.findall(html):
         if name == f"{prefix}csrf_token":
             return value
     raise AssertionError(f"no {prefix}csrf_token in the page")
-
-
-def text_of(response) -> str:
-    return unescape(response.get_data(as_text=True))
 
 
 def post_page(client, path: str, data: dict, *, page: str | None = None, prefix: str = ""):
@@ -292,7 +282,7 @@ def test_an_oversized_field_is_refused_with_its_text_kept(seeded_app, cast):
     long_text = "Night after night. " * 1100
     response = write(author, driving_event=long_text)
     assert response.status_code == 400
-    text = text_of(response)
+    text = page_text(response)
     assert "Driving event must be 20,000 characters or fewer; it has 20,900" in text
     assert long_text.strip() in text
     assert LESSON["recommendation"] in text
@@ -311,7 +301,7 @@ def test_a_bad_date_and_a_missing_section_are_named(seeded_app, cast):
 def test_a_section_heading_inside_a_section_is_refused(seeded_app, cast):
     response = write(client_for(seeded_app, cast.author), evidence="Intro.\n\n## Sneaky section\n\nText.")
     assert response.status_code == 400
-    assert "line 3" in text_of(response)
+    assert "line 3" in page_text(response)
     response = write(client_for(seeded_app, cast.author), evidence="Intro.\n\n### A heading\n\nText.")
     assert response.status_code == 303
 
@@ -321,7 +311,7 @@ def test_a_stale_form_keeps_everything_typed(seeded_app, cast):
     author.get("/lessons/new")
     response = author.post("/lessons/new", data={**LESSON, "action": "submit", "csrf_token": "stale"})
     assert response.status_code == 400
-    text = text_of(response)
+    text = page_text(response)
     assert EXPIRED_MESSAGE in text
     for name in ("title", "summary", "driving_event", "lesson", "recommendation", "evidence", "free_tags"):
         assert LESSON[name] in text, name
@@ -337,8 +327,8 @@ def test_a_stale_form_keeps_everything_typed(seeded_app, cast):
 def test_a_missing_token_is_refused_the_same_way(seeded_app, cast):
     response = client_for(seeded_app, cast.author).post("/lessons/new", data={**LESSON, "action": "save"})
     assert response.status_code == 400
-    assert EXPIRED_MESSAGE in text_of(response)
-    assert LESSON["evidence"] in text_of(response)
+    assert EXPIRED_MESSAGE in page_text(response)
+    assert LESSON["evidence"] in page_text(response)
 
 
 def test_preview_uses_the_sanitiser_and_saves_nothing(seeded_app, cast):
@@ -352,7 +342,7 @@ def test_preview_uses_the_sanitiser_and_saves_nothing(seeded_app, cast):
     assert "<script>alert" not in html
     assert f"/lessons/{PUBLIC_LESSON.slug}" in preview.hrefs()
     assert "Rota gaps went unreported for weeks" in preview.text()
-    assert evidence in text_of(response)
+    assert evidence in page_text(response)
     assert entry() is None
 
 
@@ -382,7 +372,7 @@ def test_two_saves_from_the_same_revision_conflict(seeded_app, cast):
     conflict = page.one("section", cls="kb-conflict")
     assert "Gaps must be reported the same week." in conflict.text()
     assert [ins.text() for ins in conflict.find_all("ins")]
-    assert "Publish rota gaps on the provider's website." in text_of(clash)
+    assert "Publish rota gaps on the provider's website." in page_text(clash)
     assert current_base(clash) == "2"
     assert entry().recommendation == LESSON["recommendation"]
     assert save(clash, recommendation="Publish rota gaps on the provider's website.").status_code == 303
@@ -434,7 +424,7 @@ def test_the_document_editor_reports_problems_by_line(seeded_app, cast):
     problems = parse(response.data).one("ul", cls="kb-document-problems").text()
     assert f"Line {line}:" in problems
     assert "memo-" in problems
-    assert broken.split("\n")[line - 1] in text_of(response)
+    assert broken.split("\n")[line - 1] in page_text(response)
 
 
 def test_the_document_editor_changes_visibility_with_an_audit_record(seeded_app, cast):
@@ -476,8 +466,8 @@ def test_an_author_whose_lesson_was_submitted_meanwhile_keeps_their_text(seeded_
     }
     response = author.post(f"/lessons/{SLUG}/edit", data={**data, "csrf_token": token_of(tab.get_data(as_text=True))})
     assert response.status_code == 403
-    assert "You can no longer change this lesson" in text_of(response)
-    assert "Evidence typed in the old tab." in text_of(response)
+    assert "You can no longer change this lesson" in page_text(response)
+    assert "Evidence typed in the old tab." in page_text(response)
     assert entry().evidence == LESSON["evidence"]
 
 

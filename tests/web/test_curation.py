@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import unescape
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -14,7 +12,7 @@ from kb.comments.models import Comment
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.notifications.models import Follow
-from tests.accounts import Cast, csrf_token, login_as
+from tests.accounts import Cast, client_for, csrf_token, page_text
 from tests.comment_factory import add_comment
 
 DUPLICATE = "procurement-weighted-towards-cost"
@@ -27,15 +25,6 @@ def entry(slug: str) -> Entry:
     found = db.session.scalar(select(Entry).where(Entry.slug == slug))
     assert found is not None
     return found
-
-
-def client_for(app: Flask, user=None) -> FlaskClient:
-    client = app.test_client()
-    return login_as(client, user) if user is not None else client
-
-
-def text_of(response) -> str:
-    return unescape(response.get_data(as_text=True))
 
 
 def post_from(client: FlaskClient, page: str, path: str, data: dict[str, str] | None = None):
@@ -60,17 +49,17 @@ def test_finding_and_confirming_the_entry_to_keep(seeded_app: Flask, cast: Cast)
     moderator = client_for(seeded_app, cast.moderator)
     start = moderator.get(f"/moderation/entries/{DUPLICATE}/merge")
     assert start.status_code == 200
-    found = text_of(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?q=cheaper+bid"))
+    found = page_text(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?q=cheaper+bid"))
     assert f"/moderation/entries/{DUPLICATE}/merge?into={TARGET}" in found
     assert f"merge?into={DUPLICATE}" not in found
-    by_slug = text_of(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?q={TARGET}"))
+    by_slug = page_text(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?q={TARGET}"))
     assert f"into={TARGET}" in by_slug
-    confirm = text_of(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?into={TARGET}"))
+    confirm = page_text(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?into={TARGET}"))
     assert entry(DUPLICATE).title in confirm
     assert entry(TARGET).title in confirm
     assert "What merging does" in confirm
     assert entry(DUPLICATE).status == "published"
-    refused = text_of(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?into={cast.review.slug}"))
+    refused = page_text(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?into={cast.review.slug}"))
     assert "cannot be merged" in refused
     missing = moderator.get(f"/moderation/entries/{DUPLICATE}/merge?into=no-such-entry")
     assert missing.status_code == 404
@@ -96,7 +85,7 @@ def test_merging_redirects_the_duplicate_and_moves_its_discussion(seeded_app: Fl
     assert history.headers["Location"].endswith(f"{target.path}/history")
     # Its comments and followers are the target's now; a comment's address leads there.
     assert db.session.get(Comment, comment.id).entry_id == target.id
-    assert "A comment that should follow the merge." in text_of(anonymous.get(target.path))
+    assert "A comment that should follow the merge." in page_text(anonymous.get(target.path))
     assert anonymous.get(f"/comments/{comment.id}").headers["Location"].startswith(target.path)
     assert db.session.scalar(select(Follow.target_id).where(Follow.user_id == cast.member.id)) == target.id
     member = client_for(seeded_app, cast.member)
@@ -105,13 +94,13 @@ def test_merging_redirects_the_duplicate_and_moves_its_discussion(seeded_app: Fl
         assert moved_export.status_code == 301
         assert moved_export.headers["Location"].endswith(f"{target.path}/{export}")
     # Staff see the duplicate's revisions on the target's history page; others do not.
-    staff_history = text_of(moderator.get(f"{target.path}/history"))
+    staff_history = page_text(moderator.get(f"{target.path}/history"))
     assert f"Merged from {duplicate.title}" in staff_history
     assert f"{duplicate.path}/history/1" in staff_history
     assert moderator.get(f"{duplicate.path}/history/1").status_code == 200
-    assert "Merged from" not in text_of(client_for(seeded_app, cast.member).get(f"{target.path}/history"))
+    assert "Merged from" not in page_text(client_for(seeded_app, cast.member).get(f"{target.path}/history"))
     assert anonymous.get(f"{duplicate.path}/history/1").status_code == 404
-    assert "Recently merged" in text_of(moderator.get("/moderation/curation"))
+    assert "Recently merged" in page_text(moderator.get("/moderation/curation"))
 
 
 def test_a_duplicate_merged_into_an_entry_the_reader_cannot_see_answers_404(seeded_app: Flask, cast: Cast) -> None:
@@ -131,18 +120,18 @@ def test_a_duplicate_merged_into_an_entry_the_reader_cannot_see_answers_404(seed
 def test_featured_entries_show_on_the_home_page_for_those_who_may_see_them(seeded_app: Flask, cast: Cast) -> None:
     moderator = client_for(seeded_app, cast.moderator)
     public, members_only = entry(DUPLICATE), entry(MEMBERS_LESSON)
-    assert "Featured" not in text_of(client_for(seeded_app).get("/"))
+    assert "Featured" not in page_text(client_for(seeded_app).get("/"))
     for lesson in (public, members_only):
         response = post_from(moderator, lesson.path, f"/moderation/entries/{lesson.slug}/feature")
         assert response.status_code == 303
-    home = text_of(client_for(seeded_app).get("/"))
+    home = page_text(client_for(seeded_app).get("/"))
     featured = home[home.index('id="featured-heading"') : home.index("Reviews under way")]
     assert public.title in featured
     assert members_only.title not in featured
-    member_home = text_of(client_for(seeded_app, cast.member).get("/"))
+    member_home = page_text(client_for(seeded_app, cast.member).get("/"))
     member_featured = member_home[member_home.index('id="featured-heading"') : member_home.index("Reviews under way")]
     assert member_featured.index(members_only.title) < member_featured.index(public.title)
-    curation = text_of(moderator.get("/moderation/curation"))
+    curation = page_text(moderator.get("/moderation/curation"))
     assert public.title in curation
     assert post_from(moderator, "/moderation/curation", f"/moderation/entries/{DUPLICATE}/unfeature").status_code == 303
     assert entry(DUPLICATE).featured_at is None
@@ -154,11 +143,11 @@ def test_a_locked_discussion_takes_no_new_comments(seeded_app: Flask, cast: Cast
     lesson = entry(DUPLICATE)
     assert post_from(moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/lock").status_code == 303
     assert entry(DUPLICATE).locked
-    assert "Locked: no new comments" in text_of(moderator.get(lesson.path))
+    assert "Locked: no new comments" in page_text(moderator.get(lesson.path))
     member = client_for(seeded_app, cast.member)
     refused = post_from(member, lesson.path, f"{lesson.path}/comments", {"body": "Can I still post?"})
     assert refused.status_code != 303
-    assert "locked" in text_of(refused)
+    assert "locked" in page_text(refused)
     assert db.session.scalar(select(Comment.id).where(Comment.entry_id == lesson.id)) is None
     assert post_from(moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/unlock").status_code == 303
     assert post_from(member, lesson.path, f"{lesson.path}/comments", {"body": "Open again."}).status_code == 303
@@ -183,7 +172,7 @@ def test_maturity_and_action_status_are_set_from_the_lesson_page(seeded_app: Fla
     assert [(event.old_value, event.new_value) for event in audit("entry.action-status")] == [(old_action, action)]
     bad = post_from(moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/maturity", {"maturity": "ripe"})
     assert bad.status_code == 303
-    assert "Not a valid choice" in text_of(moderator.get(lesson.path))
+    assert "Not a valid choice" in page_text(moderator.get(lesson.path))
     assert entry(DUPLICATE).maturity == maturity
 
 
@@ -192,7 +181,7 @@ def test_curation_is_for_staff_only(seeded_app: Flask, cast: Cast, who: str) -> 
     user = None if who == "anonymous" else getattr(cast, who)
     client = client_for(seeded_app, user)
     lesson = entry(DUPLICATE)
-    page = text_of(client.get(lesson.path))
+    page = page_text(client.get(lesson.path))
     assert "Curate this lesson" not in page
     assert client.get("/moderation/curation").status_code == 404
     assert client.get(f"/moderation/entries/{DUPLICATE}/merge").status_code == 404
@@ -206,7 +195,7 @@ def test_curation_is_for_staff_only(seeded_app: Flask, cast: Cast, who: str) -> 
         assert client.post(path, data={"csrf_token": token, **data}).status_code == 404, path
     unchanged = entry(DUPLICATE)
     assert (unchanged.featured_at, unchanged.locked, unchanged.status) == (None, False, "published")
-    assert "Curate this lesson" in text_of(client_for(seeded_app, cast.moderator).get(lesson.path))
+    assert "Curate this lesson" in page_text(client_for(seeded_app, cast.moderator).get(lesson.path))
 
 
 def test_curation_posts_need_the_form_token(seeded_app: Flask, cast: Cast) -> None:

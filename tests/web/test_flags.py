@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from kb.moderation.forms import EXPIRED_MESSAGE
 from kb.moderation.models import Flag
 from kb.notifications import service as notifications
 from kb.notifications.models import Notification
-from tests.accounts import Cast, login_as, make_cast
+from tests.accounts import Cast, client_for, make_cast, page_text
 from tests.comment_factory import add_comment
 from tests.conftest import make_app
 
@@ -33,15 +32,6 @@ def entry(slug: str = PUBLIC_LESSON) -> Entry:
     found = db.session.scalar(select(Entry).where(Entry.slug == slug))
     assert found is not None
     return found
-
-
-def client_for(app: Flask, user=None) -> FlaskClient:
-    client = app.test_client()
-    return login_as(client, user) if user is not None else client
-
-
-def text_of(response) -> str:
-    return unescape(response.get_data(as_text=True))
 
 
 def token_of(html: str, prefix: str = "") -> str:
@@ -110,7 +100,7 @@ def test_a_member_flags_a_comment_once_and_a_second_try_is_told_so(seeded_app, c
     member = client_for(seeded_app, cast.member)
     page = member.get(f"/comments/{top.id}/flag")
     assert page.status_code == 200
-    assert "Scored on" in text_of(page)
+    assert "Scored on" in page_text(page)
     response = post_page(member, f"/comments/{top.id}/flag", {"reason": "inaccurate", "note": "Not what was said."})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/comments/{top.id}")
@@ -120,8 +110,8 @@ def test_a_member_flags_a_comment_once_and_a_second_try_is_told_so(seeded_app, c
     again = post_page(member, f"/comments/{top.id}/flag", {"reason": "abusive"}, page=f"/comments/{top.id}/flag")
     assert again.status_code == 303
     followed = member.get(again.headers["Location"], follow_redirects=True)
-    assert "You have already flagged this comment" in text_of(followed)
-    assert "You have already flagged this comment" in text_of(member.get(f"/comments/{top.id}/flag"))
+    assert "You have already flagged this comment" in page_text(followed)
+    assert "You have already flagged this comment" in page_text(member.get(f"/comments/{top.id}/flag"))
     assert db.session.scalar(select(Flag.id).where(Flag.reason == "abusive")) is None
 
 
@@ -130,24 +120,24 @@ def test_something_else_needs_a_note_and_what_was_typed_is_kept(seeded_app, cast
     member = client_for(seeded_app, cast.member)
     response = post_page(member, f"/comments/{top.id}/flag", {"reason": "other", "note": "   "})
     assert response.status_code == 400
-    assert "Say what is wrong: you chose something else." in text_of(response)
-    assert re.search(r'value="other"[^>]*checked|checked[^>]*value="other"', text_of(response))
+    assert "Say what is wrong: you chose something else." in page_text(response)
+    assert re.search(r'value="other"[^>]*checked|checked[^>]*value="other"', page_text(response))
     long_note = "x" * 2_100
     too_long = post_page(member, f"/comments/{top.id}/flag", {"reason": "other", "note": long_note})
     assert too_long.status_code == 400
-    assert long_note in text_of(too_long)
+    assert long_note in page_text(too_long)
     stale = member.post(
         f"/comments/{top.id}/flag", data={"csrf_token": "stale", "reason": "other", "note": "Kept text"}
     )
     assert stale.status_code == 400
-    assert EXPIRED_MESSAGE in text_of(stale)
-    assert "Kept text" in text_of(stale)
+    assert EXPIRED_MESSAGE in page_text(stale)
+    assert "Kept text" in page_text(stale)
     assert db.session.scalar(select(Flag.id)) is None
 
 
 def test_flagging_an_entry(seeded_app, cast, lesson) -> None:
     member = client_for(seeded_app, cast.member)
-    assert "Flag this lesson for the moderators" in text_of(member.get(lesson.path))
+    assert "Flag this lesson for the moderators" in page_text(member.get(lesson.path))
     response = post_page(member, f"{lesson.path}/flag", {"reason": "personal-data"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(lesson.path)
@@ -170,14 +160,14 @@ def test_flags_on_what_the_member_cannot_see_answer_404(seeded_app, cast, lesson
 
 def test_the_comment_action_row_offers_flag_to_members_and_decisions_to_moderators(seeded_app, cast, thread) -> None:
     top, reply = thread
-    page = text_of(client_for(seeded_app, cast.member).get(entry().path))
+    page = page_text(client_for(seeded_app, cast.member).get(entry().path))
     assert f'href="/comments/{top.id}/flag"' in page
     assert f'href="/comments/{reply.id}/flag"' not in page  # the member's own comment
     assert "kb-comment-moderation" not in page
-    staff_page = text_of(client_for(seeded_app, cast.moderator).get(entry().path))
+    staff_page = page_text(client_for(seeded_app, cast.moderator).get(entry().path))
     assert f'href="/moderation/comments/{top.id}"' in staff_page
     assert f'href="/comments/{top.id}/flag"' not in staff_page
-    anonymous_page = text_of(client_for(seeded_app).get(entry().path))
+    anonymous_page = page_text(client_for(seeded_app).get(entry().path))
     assert "/flag" not in anonymous_page
 
 
@@ -204,7 +194,7 @@ def test_the_queue_shows_each_item_in_context(seeded_app, cast, thread, lesson) 
     )
     post_page(client_for(seeded_app, cast.member), f"{lesson.path}/flag", {"reason": "inaccurate"})
     moderator = client_for(seeded_app, cast.moderator)
-    page = text_of(moderator.get("/moderation/flags"))
+    page = page_text(moderator.get("/moderation/flags"))
     assert "2 items flagged" in page
     assert page.index(f'id="comment-{reply.id}"') < page.index(f'id="entry-{lesson.id}"')
     comment_card = page[page.index(f'id="comment-{reply.id}"') : page.index(f'id="entry-{lesson.id}"')]
@@ -216,7 +206,7 @@ def test_the_queue_shows_each_item_in_context(seeded_app, cast, thread, lesson) 
     assert "Something else" in comment_card
     assert "Snide." in comment_card
     assert "Flags (2)" in page
-    assert "Flags (" not in text_of(client_for(seeded_app, cast.member).get("/"))
+    assert "Flags (" not in page_text(client_for(seeded_app, cast.member).get("/"))
 
 
 # --- Decisions on comments -----------------------------------------------------------------------
@@ -249,16 +239,16 @@ def test_hiding_a_flagged_comment_from_the_queue(seeded_app, cast, thread, told,
     to_author = [mail for mail in sent if mail.to == cast.author.email]
     assert len(to_author) == 1
     assert "Keep to the evidence." in to_author[0].body
-    assert "Nothing is flagged." in text_of(moderator.get("/moderation/flags"))
+    assert "Nothing is flagged." in page_text(moderator.get("/moderation/flags"))
     # Who reads it now: the author with the reason, moderators; not other members, whose reply stays.
-    author_page = text_of(client_for(seeded_app, cast.author).get(entry().path))
+    author_page = page_text(client_for(seeded_app, cast.author).get(entry().path))
     assert "Scored on" in author_page
     assert "Keep to the evidence." in author_page
-    assert "Scored on" in text_of(moderator.get(entry().path))
-    member_page = text_of(client_for(seeded_app, cast.member).get(entry().path))
+    assert "Scored on" in page_text(moderator.get(entry().path))
+    member_page = page_text(client_for(seeded_app, cast.member).get(entry().path))
     assert "Scored on" not in member_page
     assert "The minutes agree with that." in member_page
-    assert "Scored on" not in text_of(client_for(seeded_app).get(entry().path))
+    assert "Scored on" not in page_text(client_for(seeded_app).get(entry().path))
 
 
 def test_a_decision_needs_a_reason_and_keeps_what_was_typed(seeded_app, cast, thread) -> None:
@@ -267,14 +257,14 @@ def test_a_decision_needs_a_reason_and_keeps_what_was_typed(seeded_app, cast, th
     prefix = f"comment-{top.id}-"
     response = decide(moderator, f"/moderation/comments/{top.id}", prefix, "remove", "  ")
     assert response.status_code == 400
-    assert "Give a reason to remove; the author will see it." in text_of(response)
+    assert "Give a reason to remove; the author will see it." in page_text(response)
     stale = moderator.post(
         f"/moderation/comments/{top.id}",
         data={f"{prefix}csrf_token": "stale", f"{prefix}reason": "My typed reason", "decision": "hide"},
     )
     assert stale.status_code == 400
-    assert EXPIRED_MESSAGE in text_of(stale)
-    assert "My typed reason" in text_of(stale)
+    assert EXPIRED_MESSAGE in page_text(stale)
+    assert "My typed reason" in page_text(stale)
     assert db.session.get(Comment, top.id).status == "visible"
 
 
@@ -297,7 +287,7 @@ def test_moderators_act_on_a_comment_from_its_action_row_without_a_flag(seeded_a
     assert response.headers["Location"].endswith(f"/comments/{top.id}")
     db.session.expire_all()
     assert db.session.get(Comment, top.id).status == "removed"
-    assert "Scored on" not in text_of(client_for(seeded_app, cast.author).get(entry().path))
+    assert "Scored on" not in page_text(client_for(seeded_app, cast.author).get(entry().path))
     restore = decide(moderator, f"/moderation/comments/{top.id}", prefix, "restore")
     assert restore.status_code == 303
     db.session.expire_all()
@@ -341,8 +331,8 @@ def test_hiding_a_flagged_entry_leaves_it_to_its_author_and_staff(seeded_app, ca
     assert client_for(seeded_app, cast.member).get(lesson.path).status_code == 404
     author_view = client_for(seeded_app, cast.author).get(lesson.path)
     assert author_view.status_code == 200
-    assert "Figures disputed." in text_of(author_view)
-    assert "A moderator hid this" in text_of(author_view)
+    assert "Figures disputed." in page_text(author_view)
+    assert "A moderator hid this" in page_text(author_view)
     assert moderator.get(lesson.path).status_code == 200
 
 
@@ -365,8 +355,8 @@ def test_a_decision_that_does_not_fit_is_refused_clearly(seeded_app, cast, lesso
     moderator = client_for(seeded_app, cast.moderator)
     response = decide(moderator, f"/moderation/entries/{PUBLIC_LESSON}", f"entry-{lesson.id}-", "restore", "Why not")
     assert response.status_code == 409
-    assert "cannot be restored: it is published" in text_of(response)
-    assert "Why not" in text_of(response)
+    assert "cannot be restored: it is published" in page_text(response)
+    assert "Why not" in page_text(response)
 
 
 def test_flags_are_limited_per_member_and_the_note_is_kept(tmp_path, seeded_database) -> None:
@@ -382,8 +372,8 @@ def test_flags_are_limited_per_member_and_the_note_is_kept(tmp_path, seeded_data
             member, f"/comments/{comments[2].id}/flag", {"reason": "other", "note": "Third note kept"}
         )
         assert throttled.status_code == 429
-        assert "You have flagged a lot" in text_of(throttled)
-        assert "Third note kept" in text_of(throttled)
+        assert "You have flagged a lot" in page_text(throttled)
+        assert "Third note kept" in page_text(throttled)
         assert db.session.scalar(select(func.count(Flag.id))) == 2
         other = client_for(app, cast.panel)
         assert post_page(other, f"/comments/{comments[2].id}/flag", {"reason": "abusive"}).status_code == 303
