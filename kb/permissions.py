@@ -32,11 +32,11 @@ from flask import g, has_request_context
 from sqlalchemy import ColumnElement, and_, false, or_, true
 from whoosh import query as whoosh_query
 
+from kb.comments.models import Comment
 from kb.entries.models import Entry
 from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
 
 if TYPE_CHECKING:
-    from kb.comments.models import Comment
     from kb.users.models import User
 
 STAFF_ROLES = frozenset({"moderator", "admin"})
@@ -145,6 +145,49 @@ def index_visibility_filter(viewer: Viewer | None) -> whoosh_query.Query:
     return whoosh_query.Or([whoosh_query.And([published, whoosh_query.Or(audience)]), own])
 
 
+def can_view_if_published(viewer: Viewer | None, entry: Entry) -> bool:
+    """Whether `viewer` could read `entry` if it were published: its visibility alone decides.
+
+    Used where an entry has left publication (merged into another) and the question is
+    whether a reader was ever meant to know of it.
+    """
+    viewer = viewer or ANONYMOUS
+    if viewer.is_staff or entry.visibility == "public":
+        return True
+    if not viewer.is_authenticated:
+        return False
+    if entry.visibility == "members" or entry.author_id == viewer.user_id:
+        return True
+    return entry.visibility == "panel" and _panel_review_id(entry) in viewer.panel_review_ids
+
+
+def _audience(entry: Entry) -> str:
+    """Who besides staff reads an entry: `public`, `members`, `panel`, or `author` (not published, or draft)."""
+    if entry.status != "published" or entry.visibility == "draft":
+        return "author"
+    return entry.visibility
+
+
+def audience_contains(wide: Entry, narrow: Entry) -> bool:
+    """Whether everyone who may read `narrow` may also read `wide` (staff read both).
+
+    Moving material written for `wide`'s readers (a merged duplicate's comments) into
+    `narrow` shows it to no one new exactly when this holds.
+    """
+    scope, wide_scope = _audience(narrow), _audience(wide)
+    if scope == "public":
+        covered = wide_scope == "public"
+    elif scope == "members":
+        covered = wide_scope in ("public", "members")
+    elif scope == "panel":
+        same_panel = wide_scope == "panel" and _panel_review_id(wide) == _panel_review_id(narrow)
+        covered = wide_scope in ("public", "members") or same_panel
+    else:
+        covered = True
+    author = narrow.author
+    return covered and (author is None or can_view_entry(viewer_for(author), wide))
+
+
 def nothing_visible() -> ColumnElement[bool]:
     """A SQL condition that keeps no rows, for surfaces a viewer may not use at all."""
     return false()
@@ -203,6 +246,20 @@ def can_read_comment(viewer: Viewer | None, comment: Comment) -> bool:
     if comment.status == "visible" or viewer.is_staff:
         return True
     return comment.status == "hidden" and viewer.is_authenticated and comment.author_id == viewer.user_id
+
+
+def readable_comments(viewer: Viewer | None) -> ColumnElement[bool]:
+    """SQL condition on `Comment`: the comments whose text `viewer` may read, the rule of `can_read_comment`.
+
+    `tests/services/test_comments.py` checks that the two agree for every status and kind of viewer.
+    """
+    viewer = viewer or ANONYMOUS
+    if viewer.is_staff:
+        return true()
+    if not viewer.is_authenticated:
+        return Comment.status == "visible"
+    own_hidden = and_(Comment.status == "hidden", Comment.author_id == viewer.user_id)
+    return or_(Comment.status == "visible", own_hidden)
 
 
 def can_edit_comment(viewer: Viewer | None, comment: Comment) -> bool:

@@ -16,7 +16,7 @@ from kb.entries.service import MODEL_BY_KIND
 from kb.entries.vocabulary import BACKLINK_RELATIONS
 from kb.extensions import db
 from kb.pagination import Page, paginate
-from kb.permissions import Viewer, can_view_entry, visible_entries
+from kb.permissions import Viewer, can_view_entry, can_view_if_published, visible_entries
 from kb.taxonomy.models import Tag, Theme
 from kb.users.models import User
 
@@ -63,10 +63,16 @@ def visible_entry(viewer: Viewer | None, slug: str) -> Entry | None:
 
 
 def merged_target(viewer: Viewer | None, slug: str) -> Entry | None:
-    """The entry a merged duplicate with this slug now leads to, if the viewer may see it; else None."""
+    """The entry a merged duplicate with this slug now leads to; else None.
+
+    Only for a viewer who may see the target and could have read the duplicate were it
+    published, so a redirect never tells anyone of an entry they were never meant to see.
+    """
     duplicate = db.session.scalar(select(Entry).where(Entry.slug == slug, Entry.status == "merged"))
     target = duplicate.merged_into if duplicate is not None else None
-    return target if target is not None and can_view_entry(viewer, target) else None
+    if target is None or not can_view_if_published(viewer, duplicate):
+        return None
+    return target if can_view_entry(viewer, target) else None
 
 
 def featured_entries(viewer: Viewer | None, limit: int = 4) -> list[Entry]:

@@ -20,7 +20,7 @@ from kb.moderation.revisions import add_tags, save_entry_state
 from kb.moderation.service import ModerationError
 from kb.notifications import service as notifications
 from kb.notifications.models import Follow, Notification
-from kb.permissions import require
+from kb.permissions import audience_contains, can_view_entry, require, viewer_for
 from kb.users.models import User
 
 MERGEABLE_FROM = frozenset({"published", "hidden", "draft", "submitted", "returned", "rejected"})
@@ -43,6 +43,13 @@ def check_merge(duplicate: Entry, target: Entry) -> None:
         raise ModerationError(f'"{duplicate.title}" cannot be merged: it is {duplicate.status}.')
     if target.status not in MERGEABLE_INTO:
         raise ModerationError(f'Choose another entry: "{target.title}" is {target.status}.')
+    has_comments = db.session.scalar(select(Comment.id).where(Comment.entry_id == duplicate.id).limit(1))
+    if has_comments is not None and not audience_contains(duplicate, target):
+        raise ModerationError(
+            f'"{duplicate.title}" has comments written for fewer readers than "{target.title}" has: merging '
+            "would show them to people who could not read them. Choose an entry with the same readers, or "
+            "change the visibility of one of them first."
+        )
 
 
 def merge_entry(duplicate: Entry, target: Entry, *, actor: User) -> None:
@@ -70,13 +77,19 @@ def merge_entry(duplicate: Entry, target: Entry, *, actor: User) -> None:
     _move_follows(duplicate, target)
     _repoint_earlier_merges(duplicate, target)
     record_event("entry.merge", actor=actor, target=duplicate, old=old_status, new=f"merged into {target.slug}")
-    notifications.moderation_decided(
-        duplicate.author,
-        entry=target,
-        actor=actor,
-        message=f'A moderator merged your {KINDS[duplicate.kind].lower()} "{duplicate.title}" into "{target.title}".',
-    )
+    _tell_merged_author(duplicate, target, actor=actor)
     db.session.flush()
+
+
+def _tell_merged_author(duplicate: Entry, target: Entry, *, actor: User) -> None:
+    """Tell the duplicate's author where it went, naming the target only if they may read it."""
+    author = duplicate.author
+    what = f'your {KINDS[duplicate.kind].lower()} "{duplicate.title}"'
+    if author is not None and can_view_entry(viewer_for(author), target):
+        message, about = f'A moderator merged {what} into "{target.title}".', target
+    else:
+        message, about = f"A moderator merged {what} into another entry that repeats it.", duplicate
+    notifications.moderation_decided(author, entry=about, actor=actor, message=message)
 
 
 def _move_comments(duplicate: Entry, target: Entry) -> None:

@@ -284,3 +284,67 @@ def test_texts_naming_a_merged_duplicate_link_to_its_target_and_keep_doing_so(ca
     db.session.commit()
     assert (paper.id, target.id, "mention") in links_of(paper.id)
     assert not any(target_id == entry(DUPLICATE).id for _, target_id, _ in links_of(paper.id))
+
+
+def test_comments_never_reach_more_readers_through_a_merge(cast: Cast, told) -> None:
+    members_only, public = entry(MEMBERS_LESSON), entry(DUPLICATE)
+    add_comment(members_only, cast.member, "Said among members only.")
+    with pytest.raises(ModerationError, match="fewer readers"):
+        curation.merge_entry(members_only, public, actor=cast.moderator)
+    # Into an entry with the same readers, or fewer, it goes ahead.
+    narrower = entry("north-west-service-failed-within-hours")
+    narrower.visibility = "members"
+    db.session.commit()
+    curation.merge_entry(members_only, narrower, actor=cast.moderator)
+    db.session.commit()
+    assert entry(MEMBERS_LESSON).status == "merged"
+
+
+def test_a_duplicate_without_comments_merges_into_a_wider_entry(cast: Cast, told) -> None:
+    curation.merge_entry(entry(MEMBERS_LESSON), entry(DUPLICATE), actor=cast.moderator)
+    db.session.commit()
+    assert entry(MEMBERS_LESSON).merged_into_id == entry(DUPLICATE).id
+
+
+def test_the_audience_rule(cast: Cast) -> None:
+    from kb.permissions import audience_contains
+
+    public, members = entry(DUPLICATE), entry(MEMBERS_LESSON)
+    assert audience_contains(public, members)
+    assert not audience_contains(members, public)
+    hidden = entry(TARGET)
+    hidden.status = "hidden"
+    assert audience_contains(members, hidden)  # its readers are staff and its author, a member
+    hidden.author_id = cast.panel.id
+    db.session.flush()
+    db.session.expire(hidden, ["author"])
+    panel_entry = entry("north-west-service-failed-within-hours")
+    panel_entry.visibility, panel_entry.review_id = "panel", cast.other_review.id
+    assert not audience_contains(panel_entry, hidden)  # the hidden entry's author sits on another panel
+    db.session.rollback()
+
+
+def test_the_merged_authors_notice_names_the_target_only_if_they_may_read_it(cast: Cast, told) -> None:
+    duplicate, hidden_target = entry(DUPLICATE), entry(TARGET)
+    duplicate.author_id = cast.member.id
+    hidden_target.status = "hidden"
+    db.session.commit()
+    curation.merge_entry(duplicate, hidden_target, actor=cast.moderator)
+    db.session.commit()
+    notice = told[-1]
+    assert notice["recipient"].id == cast.member.id
+    assert hidden_target.title not in notice["message"]
+    assert notice["entry"].id == duplicate.id
+    # A redirect reveals the target only to those who could have read the duplicate and may read the target.
+    assert merged_target(viewer_for(cast.member), DUPLICATE) is None
+    assert merged_target(viewer_for(cast.moderator), DUPLICATE).id == hidden_target.id
+
+
+def test_a_merged_or_removed_entry_takes_no_new_comments(cast: Cast, told) -> None:
+    from kb.comments.service import CommentLockedError, post_comment
+
+    duplicate = entry(DUPLICATE)
+    curation.merge_entry(duplicate, entry(TARGET), actor=cast.moderator)
+    db.session.commit()
+    with pytest.raises(CommentLockedError, match="merged"):
+        post_comment(entry(DUPLICATE), "Too late", actor=cast.moderator)
