@@ -1,7 +1,7 @@
-"""The text of notification mail, each with a one-click unsubscribe link for its kind of mail.
+"""The text of notification mail, each with an unsubscribe link for its kind of mail.
 
-Every message ends with a link that turns its kind of mail off without signing in, and
-carries `List-Unsubscribe` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`
+Every message ends with a link to a page that turns its kind of mail off without signing
+in, and carries `List-Unsubscribe` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`
 headers (RFC 8058) so mail programs can offer the same in one click. Links are built
 from the configured `SITE_URL`, never from a request's host.
 """
@@ -22,7 +22,7 @@ EXCERPT_MAX = 1_000
 
 
 def unsubscribe_path(user: User, category: str) -> str:
-    """The path of the one-click unsubscribe page for `user` and `category`."""
+    """The path of the unsubscribe page for `user` and `category`."""
     token = make_unsubscribe_token(current_app.config["SECRET_KEY"], user.id, category)
     return f"/unsubscribe/{token}"
 
@@ -39,7 +39,7 @@ def unsubscribe_footer(user: User, category: str) -> str:
     """The closing lines of a notification mail: why it came and how to stop it."""
     return (
         f"You get this because you have {CATEGORIES[category]} switched on.\n"
-        f"Turn it off with one click: {site_link(unsubscribe_path(user, category))}\n"
+        f"Turn it off: {site_link(unsubscribe_path(user, category))}\n"
         f"All your notification settings: {site_link(SETTINGS_PATH)}"
     )
 

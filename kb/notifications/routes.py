@@ -1,8 +1,11 @@
 """Pages and form handlers for notifications, following, mail settings and unsubscribing.
 
-The one-click unsubscribe link works without signing in: its signed token names the
-person and the kind of mail, and is the only authority the request needs. Its POST form
-(RFC 8058, sent by mail programs) is therefore exempt from the CSRF check.
+The unsubscribe link works without signing in: its signed token names the person and
+the kind of mail, and is the only authority the request needs. Opening the link (GET)
+changes nothing, because link scanners in mail systems open links before people do; it
+shows a page with one button. The button's POST to the same address, which is also the
+RFC 8058 one-click request mail programs send, turns the mail off and is therefore exempt
+from the CSRF check.
 """
 
 from __future__ import annotations
@@ -175,21 +178,32 @@ def _claim(token: str) -> tuple[UnsubscribeClaim, User]:
     return claim, user
 
 
+SHORT_NAMES: dict[str, str] = {
+    "mentions": "mail about mentions",
+    "replies": "mail about replies",
+    "moderation": "mail about moderation",
+    "digest": "the daily digest",
+}
+"""How the unsubscribe page's heading and button name each kind of mail."""
+
+
 @blueprint.get("/unsubscribe/<token>")
 def unsubscribe(token: str) -> str:
-    """Turn off the kind of mail the link names, at once and without signing in."""
+    """Ask whether to turn off the kind of mail the link names; opening the link changes nothing."""
     claim, user = _claim(token)
-    service.set_mail(user, claim.category, on=False)
-    db.session.commit()
     return render_template(
-        "notifications/unsubscribed.html", token=token, description=CATEGORIES[claim.category], user=user
+        "notifications/unsubscribe.html",
+        token=token,
+        short_name=SHORT_NAMES[claim.category],
+        description=CATEGORIES[claim.category],
+        user=user,
     )
 
 
 @blueprint.post("/unsubscribe/<token>")
 @csrf.exempt
 def unsubscribe_one_click(token: str) -> str:
-    """RFC 8058 one-click unsubscribe from a mail program: the signed token is the authority."""
+    """Turn the mail off: the page's button, or an RFC 8058 one-click POST; the signed token is the authority."""
     claim, user = _claim(token)
     service.set_mail(user, claim.category, on=False)
     db.session.commit()

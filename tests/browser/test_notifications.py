@@ -88,9 +88,13 @@ def test_follow_button_on_the_entry_page(member_page: Page, told):
     expect(member_page.get_by_text("You follow this lesson.")).to_be_visible()
 
 
-def test_the_unsubscribe_page_passes_axe_signed_out(page: Page, told):
+def test_the_unsubscribe_pages_pass_axe_signed_out(page: Page, told):
     site, _, unsubscribe = told
     page.goto(site.url + unsubscribe)
+    expect(page.get_by_role("heading", name="Stop the daily digest?")).to_be_visible()
+    assert axe_blocking(page) == ""
+    page.get_by_role("button", name="Stop the daily digest").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
     assert axe_blocking(page) == ""
     page.get_by_role("button", name="Turn it back on").click()
