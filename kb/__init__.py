@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from kb.config import PROJECT_ROOT, load_settings
+from kb.pages import BoundedIntegerConverter
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -25,6 +26,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(load_settings(Path(app.instance_path), config))
+    # Before any route is added: every `<int:...>` id is bounded, so a huge one answers 404, not 500.
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
     from kb import cli, errors, mail, security, templating
     from kb.admin.routes import blueprint as admin_blueprint

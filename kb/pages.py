@@ -1,13 +1,42 @@
-"""Reading query arguments in page handlers."""
+"""Reading numbers from requests in page handlers: query arguments, form fields and URL ids."""
 
 from __future__ import annotations
 
 from flask import request
+from werkzeug.routing import IntegerConverter, ValidationError
+
+MAX_ID = 2**31 - 1
+"""The largest id a URL or form may name: the top of a 32-bit database integer."""
+
+
+def whole_number(value: str | None) -> int | None:
+    """`value` as a small whole number (ASCII digits, at most nine of them), else None.
+
+    Nine digits always fit a 32-bit database integer; `"²".isdigit()` is true but
+    `int("²")` fails, hence the ASCII check.
+    """
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        return None
+    return int(text)
 
 
 def int_arg(name: str, default: int | None = None) -> int | None:
     """A whole-number query argument; anything else counts as not given."""
-    value = request.args.get(name, "").strip()
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:
-        return default
-    return int(value)
+    number = whole_number(request.args.get(name, ""))
+    return default if number is None else number
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """The app's `<int:...>` URL converter: whole numbers from 0 to `MAX_ID` (2**31 - 1).
+
+    A larger number does not match, so its address answers 404 instead of overflowing
+    the database's integer (an error from SQLite, or PostgreSQL's 32-bit columns).
+    """
+
+    def to_python(self, value: str) -> int:
+        """The number in the URL, refusing one above `MAX_ID` (werkzeug then tries other routes, or 404)."""
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise ValidationError()
+        return number

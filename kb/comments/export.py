@@ -3,7 +3,7 @@
 Pure formatting over plain values, no app and no database: the routes load the comments,
 decide who may read each one, and hand over `ExportedComment`s arranged by
 `kb.comments.tree`. A comment the reader may not read keeps its place (its replies
-stay under it) but shows a placeholder instead of its author and text.
+stay under it) but shows a placeholder instead of its author, times and text.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def _header(comment: ExportedComment) -> str:
         if comment.organisation:
             who += f" ({escape_markdown(comment.organisation)})"
         parts.append(who)
-    parts.append(london_time(comment.created_at))
+    if comment.readable:
+        parts.append(london_time(comment.created_at))
     if comment.readable and comment.edited_at is not None:
         parts.append(f"edited {london_time(comment.edited_at)}")
     if comment.readable and comment.status in STATUS_NOTES:
@@ -165,8 +166,8 @@ def csv_row(comment: ExportedComment) -> list[str | int]:
     texts = [
         comment.author if readable else "",
         comment.organisation if readable else "",
-        _utc(comment.created_at),
-        _london(comment.created_at),
+        _utc(comment.created_at) if readable else "",
+        _london(comment.created_at) if readable else "",
         _utc(comment.edited_at) if readable else "",
         _london(comment.edited_at) if readable else "",
         comment.status,

@@ -8,6 +8,7 @@ from wtforms import Field, HiddenField, TextAreaField
 from wtforms.validators import ValidationError
 
 from kb.comments.service import DEFAULT_MAX_CHARS
+from kb.pages import whole_number
 
 EMPTY_MESSAGE = "Write your comment before you post it."
 
@@ -33,8 +34,7 @@ class CommentForm(FlaskForm):
 
     def parent_number(self) -> int | None:
         """The id of the comment replied to, or None for a new thread (or a value that is not a number)."""
-        value = (self.parent_id.data or "").strip()
-        return int(value) if value.isdigit() else None
+        return whole_number(self.parent_id.data)
 
 
 class EditCommentForm(FlaskForm):

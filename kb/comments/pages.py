@@ -183,6 +183,18 @@ def _form_for(draft: CommentDraft | None, parent: ThreadComment | None) -> Comme
     )
 
 
+def _draft_parent(
+    draft: CommentDraft | None, comments: Sequence[ThreadComment], viewer: Viewer
+) -> ThreadComment | None:
+    """The comment a draft replies to, if it is still visible and readable; else None (a new comment)."""
+    if draft is None or not draft.parent_id:
+        return None
+    parent = next((comment for comment in comments if comment.id == draft.parent_id), None)
+    if parent is None or parent.status != "visible" or not can_read_comment(viewer, parent):
+        return None
+    return parent
+
+
 def entry_discussion(entry: Entry, viewer: Viewer) -> Discussion:
     """The comments section of `entry`'s page, with a form filled from `?draft=` after a sign-in."""
     order = chosen_order()
@@ -190,8 +202,7 @@ def entry_discussion(entry: Entry, viewer: Viewer) -> Discussion:
     can_post = can(viewer, "comment.post", entry) and not entry.locked
     rows = thread_rows(build_tree(comments, order), viewer, replies_open=can_post)
     draft = find_draft(request.args.get("draft"), entry) if can_post else None
-    by_id = {comment.id: comment for comment in comments} if draft is not None and draft.parent_id else {}
-    parent = by_id.get(draft.parent_id) if draft is not None and draft.parent_id else None
+    parent = _draft_parent(draft, comments, viewer)
     return Discussion(
         entry=entry,
         rows=rows,
@@ -211,7 +222,12 @@ def branch_discussion(root: Comment, viewer: Viewer) -> Discussion:
     can_post = can(viewer, "comment.post", entry) and not entry.locked
     rows = thread_rows(build_tree(comments, root_id=root.id), viewer, replies_open=can_post)
     return Discussion(
-        entry=entry, rows=rows, count=len(comments), order="oldest", can_post=can_post, **comment_tools(viewer, entry)
+        entry=entry,
+        rows=rows,
+        count=sum(1 for comment in comments if can_read_comment(viewer, comment)),
+        order="oldest",
+        can_post=can_post,
+        **comment_tools(viewer, entry),
     )
 
 

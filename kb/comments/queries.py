@@ -10,13 +10,13 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import joinedload
 
 from kb.comments.models import Comment, comment_anchor, comment_permalink
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.permissions import Viewer, can_view_entry, visible_entries
+from kb.permissions import Viewer, can_view_entry, readable_comments, visible_entries
 from kb.users.models import Organisation, User
 
 PATH_END = ":"
@@ -143,16 +143,6 @@ def visible_comment(viewer: Viewer, comment_id: int) -> Comment | None:
     if comment is None or not can_view_entry(viewer, comment.entry):
         return None
     return comment
-
-
-def readable_comments(viewer: Viewer) -> ColumnElement[bool]:
-    """SQL condition on `Comment`: the comments whose text `viewer` may read (as `can_read_comment`)."""
-    if viewer.is_staff:
-        return true()
-    if not viewer.is_authenticated:
-        return Comment.status == "visible"
-    own_hidden = and_(Comment.status == "hidden", Comment.author_id == viewer.user_id)
-    return or_(Comment.status == "visible", own_hidden)
 
 
 def comment_counts_for(viewer: Viewer, entries: Sequence[Entry]) -> dict[int, int]:

@@ -166,15 +166,22 @@ def new_draft_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _draft_parent(parent: Comment | None, entry: Entry) -> bool:
+    """Whether a draft may keep `parent` as the comment it replies to: a visible one on the same entry."""
+    return parent is not None and parent.entry_id == entry.id and parent.status == "visible"
+
+
 def save_draft(entry: Entry, body: str, *, parent: Comment | None = None, token: str | None = None) -> CommentDraft:
     """Keep what a signed-out visitor tried to post; its token brings it back after sign-in. Flushes.
 
     The text is cut to the longest comment allowed, so a draft can never be larger than a comment.
+    Only a visible comment on the same entry is kept as the parent; otherwise the draft
+    comes back as a new comment, so it never names the author of a hidden or removed one.
     """
     draft = CommentDraft(
         token=token or new_draft_token(),
         entry_id=entry.id,
-        parent_id=parent.id if parent is not None and parent.entry_id == entry.id else None,
+        parent_id=parent.id if _draft_parent(parent, entry) else None,
         body=body[: max_chars()],
     )
     db.session.add(draft)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import Select, and_, func, or_, select
 
 from kb.comments.models import Comment
 from kb.entries.models import Entry, entry_tags
 from kb.extensions import db
 from kb.notifications.models import Follow, Notification, NotificationSettings
 from kb.pagination import Page, paginate
-from kb.permissions import Viewer, visible_entries
+from kb.permissions import Viewer, readable_comments, visible_entries
 from kb.taxonomy.models import Tag, Theme
 from kb.users.models import User
 
@@ -29,16 +29,6 @@ SETTING_FIELDS: dict[str, str] = {
     "digest": "mail_digest",
 }
 """Each mail category and the `NotificationSettings` switch that turns it on or off."""
-
-
-def readable_comments(viewer: Viewer) -> ColumnElement[bool]:
-    """SQL condition on `Comment`: the same rule as `permissions.can_read_comment`."""
-    if viewer.is_staff:
-        return true()
-    own_hidden = and_(Comment.status == "hidden", Comment.author_id == viewer.user_id)
-    if not viewer.is_authenticated:
-        return Comment.status == "visible"
-    return or_(Comment.status == "visible", own_hidden)
 
 
 def shown_notifications(viewer: Viewer) -> Select[tuple[Notification]]:

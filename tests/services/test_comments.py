@@ -22,7 +22,7 @@ from kb.comments.service import (
 )
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.permissions import PermissionDeniedError, viewer_for
+from kb.permissions import PermissionDeniedError, can_read_comment, readable_comments, viewer_for
 from tests.accounts import Cast
 
 
@@ -160,6 +160,34 @@ def test_counts_only_what_the_viewer_may_read_on_entries_they_may_see(seeded_app
     assert queries.comment_counts(viewer_for(cast.author), ids) == {public.id: 1, members.id: 1}
     assert queries.comment_counts(viewer_for(cast.member), ids) == {public.id: 2, members.id: 1}
     assert queries.comment_counts(viewer_for(cast.moderator), ids) == {public.id: 3, members.id: 1}
+
+
+@pytest.mark.parametrize("status", ["visible", "hidden", "removed"])
+def test_the_sql_rule_for_readable_comments_agrees_with_the_predicate(
+    seeded_app: Flask, cast: Cast, status: str
+) -> None:
+    entry = _entry(visibility="public")
+    comment = post_comment(entry, f"A {status} comment", actor=cast.member)
+    comment.status = status
+    db.session.commit()
+    readers = {"anonymous": None, "member": cast.author, "comment author": cast.member, "moderator": cast.moderator}
+    expected = {"anonymous": False, "member": False, "comment author": status == "hidden", "moderator": True}
+    for kind, user in readers.items():
+        viewer = viewer_for(user)
+        in_sql = db.session.scalar(select(Comment.id).where(Comment.id == comment.id, readable_comments(viewer)))
+        assert (in_sql is not None) == can_read_comment(viewer, comment), kind
+        assert can_read_comment(viewer, comment) == (status == "visible" or expected[kind]), kind
+
+
+def test_a_draft_keeps_only_a_visible_parent(seeded_app: Flask, cast: Cast) -> None:
+    entry = _entry(visibility="public")
+    visible = post_comment(entry, "Still here", actor=cast.member)
+    hidden = post_comment(entry, "Hidden soon", actor=cast.member)
+    removed = post_comment(entry, "Removed soon", actor=cast.member)
+    hidden.status, removed.status = "hidden", "removed"
+    assert save_draft(entry, "Reply", parent=visible).parent_id == visible.id
+    assert save_draft(entry, "Reply", parent=hidden).parent_id is None
+    assert save_draft(entry, "Reply", parent=removed).parent_id is None
 
 
 def test_drafts_are_found_by_token_for_a_day_then_ignored(seeded_app: Flask, cast: Cast) -> None:

@@ -141,6 +141,10 @@ def test_an_unreadable_comment_is_a_placeholder_and_its_replies_stay():
     assert f"> *{PLACEHOLDERS['removed']}*" in text
     assert "> > > **Author 3**" in text
     assert "> > > Body of comment 3." in text
+    placeholder_headers = [line for line in text.splitlines() if "[link](" in line and "**" not in line]
+    assert len(placeholder_headers) == 2
+    for line in placeholder_headers:
+        assert line.lstrip("> ").startswith("[link]("), line  # no posting or edit time
 
 
 def test_a_hidden_comment_the_reader_may_read_is_shown_with_a_note():
@@ -206,6 +210,8 @@ def test_csv_shows_placeholders_for_unreadable_comments():
     rows = rows_of(comments_csv(build_tree([comment(1, status="removed", readable=False, body="gone words")])))
     record = dict(zip(rows[0], rows[1], strict=True))
     assert (record["author"], record["organisation"], record["status"]) == ("", "", "removed")
+    times = ("posted (UTC)", "posted (London)", "edited (UTC)", "edited (London)")
+    assert [record[column] for column in times] == ["", "", "", ""]
     assert record["body"] == PLACEHOLDERS["removed"]
     assert "gone words" not in "".join(rows[1])
 

@@ -158,6 +158,8 @@ def test_markdown_shows_placeholders_to_a_member_and_keeps_replies(client, cast,
     assert f"> > > *{PLACEHOLDERS['hidden']}*" in text
     assert f"> *{PLACEHOLDERS['removed']}*" in text
     assert "> > Still here under a removed comment." in text
+    removed_header = next(line for line in text.splitlines() if line.startswith("> [link]("))
+    assert removed_header.endswith(f"/comments/{discussion.removed.id})")  # a placeholder header: no time
 
 
 def test_the_author_of_a_hidden_comment_reads_it_and_a_moderator_reads_everything(client, cast, discussion):
@@ -212,6 +214,8 @@ def test_csv_has_one_row_per_comment_in_thread_order(client, cast, discussion):
     assert first["status"] == "visible"
     hidden = rows[2]
     assert (hidden["status"], hidden["author"], hidden["body"]) == ("hidden", "", PLACEHOLDERS["hidden"])
+    assert (hidden["posted (UTC)"], hidden["posted (London)"], hidden["edited (UTC)"]) == ("", "", "")
+    assert rows[1]["posted (UTC)"].endswith("Z")
 
 
 def test_csv_is_safe_against_formulas_and_quotes_round_trip(client, cast, discussion):
