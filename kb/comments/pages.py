@@ -19,7 +19,7 @@ from kb.comments import queries
 from kb.comments.forms import CommentForm
 from kb.comments.models import Comment, CommentDraft
 from kb.comments.queries import ThreadComment
-from kb.comments.service import PATH_SEPARATOR, find_draft
+from kb.comments.service import PATH_SEPARATOR, find_draft, takes_comments
 from kb.comments.tree import ORDERS, SHOWN_DEPTH, Node, build_tree, walk
 from kb.dates import london_time
 from kb.entries.models import Entry
@@ -199,7 +199,7 @@ def entry_discussion(entry: Entry, viewer: Viewer) -> Discussion:
     """The comments section of `entry`'s page, with a form filled from `?draft=` after a sign-in."""
     order = chosen_order()
     comments = queries.thread_comments(entry)
-    can_post = can(viewer, "comment.post", entry) and not entry.locked
+    can_post = can(viewer, "comment.post", entry) and takes_comments(entry)
     rows = thread_rows(build_tree(comments, order), viewer, replies_open=can_post)
     draft = find_draft(request.args.get("draft"), entry) if can_post else None
     parent = _draft_parent(draft, comments, viewer)
@@ -219,7 +219,7 @@ def branch_discussion(root: Comment, viewer: Viewer) -> Discussion:
     """The branch of a thread starting at `root`, for its "continue this thread" page."""
     entry = root.entry
     comments = queries.branch_comments(root)
-    can_post = can(viewer, "comment.post", entry) and not entry.locked
+    can_post = can(viewer, "comment.post", entry) and takes_comments(entry)
     rows = thread_rows(build_tree(comments, root_id=root.id), viewer, replies_open=can_post)
     return Discussion(
         entry=entry,

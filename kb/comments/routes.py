@@ -28,6 +28,7 @@ from kb.comments.service import (
     new_draft_token,
     post_comment,
     save_draft,
+    takes_comments,
 )
 from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.entries import queries as entry_queries
@@ -73,7 +74,7 @@ def _form_page(
 ) -> Page:
     """The page with one comment form: a reply, or a comment sent back because of a problem."""
     viewer = current_viewer()
-    can_post = can(viewer, "comment.post", entry) and not entry.locked
+    can_post = can(viewer, "comment.post", entry) and takes_comments(entry)
     shown_parent = parent if parent is not None and can_read_comment(viewer, parent) else None
     page = render_template(
         "comments/form.html",

@@ -76,7 +76,21 @@ def render_body(body: str, comment_id: int) -> str:
     return mark_mentions(html, notifications.mention_names(body))
 
 
+CLOSED_STATUSES = frozenset({"merged", "removed"})
+"""Entries whose discussion takes nothing new: a merged one's comments moved to its target."""
+
+
+def takes_comments(entry: Entry) -> bool:
+    """Whether the entry's discussion is open: not locked, merged or removed."""
+    return not entry.locked and entry.status not in CLOSED_STATUSES
+
+
 def _check_open(entry: Entry) -> None:
+    if entry.status in CLOSED_STATUSES:
+        raise CommentLockedError(
+            f"This entry was {entry.status} by a moderator, so its discussion takes no new comments or changes. "
+            "Your text has not been posted and is below, so you can keep a copy."
+        )
     if entry.locked:
         raise CommentLockedError(
             "This discussion is locked by a moderator: it takes no new comments or replies. "

@@ -482,3 +482,18 @@ def test_every_reply_sits_inside_its_parent_on_the_page(seeded_app: Flask, cast:
                 assert outer is not None, comment.id
                 assert outer.attrs["id"] == f"comment-{comment.parent_id}"
         assert page.one("section", where=lambda node: node.attrs.get("id") == "comments").find("ol") is not None
+
+
+def test_a_removed_entry_shows_staff_its_discussion_without_a_form(seeded_app: Flask, cast: Cast) -> None:
+    entry = lesson()
+    add_comment(entry, cast.member, "Said before the removal.")
+    entry.status = "removed"
+    db.session.commit()
+    moderator = signed_in(seeded_app, cast.moderator)
+    page = page_text(moderator.get(entry.path))
+    assert "Said before the removal." in page
+    assert "was removed by a moderator, so its discussion takes no new comments" in page
+    assert 'name="body"' not in page
+    refused = post(moderator, entry, "Posted anyway")
+    assert refused.status_code == 409
+    assert "Posted anyway" in page_text(refused)
