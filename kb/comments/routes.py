@@ -30,7 +30,7 @@ from kb.comments.service import (
     save_draft,
     takes_comments,
 )
-from kb.contributions.forms import EXPIRED_MESSAGE
+from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
@@ -89,12 +89,6 @@ def _form_page(
     return page, status
 
 
-def _token_expired(form: CommentForm) -> bool:
-    expired = bool(form.meta.csrf and form.csrf_token.errors)
-    if expired:
-        form.csrf_token.errors = []
-    return expired
-
 
 def _parent_of(form: CommentForm, entry: Entry) -> models.Comment | None:
     number = form.parent_number()
@@ -138,7 +132,7 @@ def post(plural: str, slug: str) -> Page | Response:
     form = CommentForm()
     parent = _parent_of(form, entry)
     valid = form.validate()
-    if _token_expired(form):
+    if token_expired(form):
         return _form_page(form, entry, parent, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _form_page(form, entry, parent, status=400)
@@ -232,7 +226,7 @@ def edit(comment_id: int) -> Page | Response:
         return _edit_page(EditCommentForm(formdata=None, data={"body": comment.body}), comment)
     form = EditCommentForm()
     valid = form.validate()
-    if _token_expired(form):
+    if token_expired(form):
         return _edit_page(form, comment, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _edit_page(form, comment, status=400)

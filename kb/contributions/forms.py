@@ -37,6 +37,18 @@ DOCUMENT_MAX = 100_000
 EXPIRED_MESSAGE = "This form expired; check it and send it again."
 """Shown when a form's CSRF token is missing or stale; the typed text is shown back."""
 
+
+def token_expired(form: FlaskForm) -> bool:
+    """Whether a form that checks its own CSRF token found it missing or stale.
+
+    The raw error is dropped: the page says `EXPIRED_MESSAGE` instead and shows back
+    what was typed. Call after `form.validate()`.
+    """
+    expired = bool(form.meta.csrf and form.csrf_token.errors)
+    if expired:
+        form.csrf_token.errors = []
+    return expired
+
 PUBLISH_VISIBILITIES: dict[str, str] = {
     "members": "Members (anyone signed in)",
     "public": "Everyone",

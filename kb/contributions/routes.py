@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from kb.contributions import moderation, pages
-from kb.contributions.forms import EXPIRED_MESSAGE, DocumentForm, LessonForm
+from kb.contributions.forms import EXPIRED_MESSAGE, DocumentForm, LessonForm, token_expired
 from kb.contributions.service import (
     ContributionError,
     DocumentProblemsError,
@@ -53,13 +53,6 @@ def _load(plural: str, slug: str) -> Entry:
     return entry
 
 
-def _token_expired(form: FlaskForm) -> bool:
-    """True when the form's own CSRF check failed; the raw error is replaced by a clear message."""
-    expired = bool(form.meta.csrf and form.csrf_token.errors)
-    if expired:
-        form.csrf_token.errors = []
-    return expired
-
 
 def _tell_ignored() -> None:
     ignored = pages.ignored_fields()
@@ -84,7 +77,7 @@ def _handle_lesson_post(form: LessonForm, groups: pages.TagGroups | None, entry:
     """Preview, save or submit the posted lesson form (new when `entry` is None)."""
     action = request.form.get("action", "save")
     valid = form.validate()
-    if _token_expired(form):
+    if token_expired(form):
         return _lesson_page(form, groups, entry=entry, status=400, message=EXPIRED_MESSAGE)
     fields = pages.lesson_fields(form)
     if action == "preview":
@@ -212,7 +205,7 @@ def _edit_document(entry: Entry) -> Page | Response:
         return _document_page(DocumentForm(data=data), entry)
     form = DocumentForm()
     valid = form.validate()
-    if _token_expired(form):
+    if token_expired(form):
         return _document_page(form, entry, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _document_page(form, entry, status=400)

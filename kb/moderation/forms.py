@@ -15,8 +15,6 @@ from kb.entries.vocabulary import ACTION_STATUSES, MATURITIES
 from kb.moderation.models import FLAG_REASONS
 from kb.moderation.service import DECISIONS, NOTE_MAX, REASON_MAX, REASON_NEEDED
 
-EXPIRED_MESSAGE = "This form expired; check it and send it again."
-
 
 class FlagForm(FlaskForm):
     """Why a comment or an entry needs a moderator's look; "something else" needs a note."""

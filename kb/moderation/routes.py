@@ -16,19 +16,15 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from kb.comments.models import Comment
+from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import csrf, db, limiter
 from kb.moderation import queries, service
-from kb.moderation.forms import (
-    EXPIRED_MESSAGE,
-    DecisionForm,
-    FlagForm,
-)
+from kb.moderation.forms import DecisionForm, FlagForm
 from kb.moderation.models import FLAG_REASONS
 from kb.moderation.service import DECISIONS, AlreadyFlaggedError, ModerationError
 from kb.permissions import PermissionDeniedError, can, can_read_comment, can_view_entry, current_viewer
@@ -62,13 +58,6 @@ def _require_staff(action: str = "entry.moderate") -> None:
         abort(404)
 
 
-def _token_expired(form: FlaskForm) -> bool:
-    """True when the form's own CSRF check failed; the raw error is replaced by a clear message."""
-    expired = bool(form.meta.csrf and form.csrf_token.errors)
-    if expired:
-        form.csrf_token.errors = []
-    return expired
-
 
 def _item_key(entry: Entry, comment: Comment | None) -> str:
     return f"comment-{comment.id}" if comment is not None else f"entry-{entry.id}"
@@ -96,7 +85,7 @@ def _flag(entry: Entry, comment: Comment | None) -> Page | Response:
         return _flag_page(FlagForm(formdata=None), entry, comment)
     form = FlagForm()
     valid = form.validate()
-    if _token_expired(form):
+    if token_expired(form):
         return _flag_page(form, entry, comment, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _flag_page(form, entry, comment, status=400)
@@ -192,7 +181,7 @@ def _decide(entry: Entry, comment: Comment | None) -> Page | Response:
     form = decision_form(entry, comment, formdata=request.form)
     form.decision.data = request.form.get("decision", "")
     valid = form.validate()
-    if _token_expired(form):
+    if token_expired(form):
         return _item_page(entry, comment, form, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _item_page(entry, comment, form, status=400)

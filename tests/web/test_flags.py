@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from kb.audit.models import AuditEvent
 from kb.comments.models import Comment
+from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.moderation.forms import EXPIRED_MESSAGE
 from kb.moderation.models import Flag
 from kb.notifications import service as notifications
 from kb.notifications.models import Notification
