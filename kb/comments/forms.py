@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, TextAreaField
 from wtforms.validators import ValidationError
 
-from kb.comments.service import DEFAULT_MAX_CHARS
+from kb.comments.service import CommentError, check_body
 from kb.pages import whole_number
-
-EMPTY_MESSAGE = "Write your comment before you post it."
 
 
 def body_check(form: FlaskForm, field: Field) -> None:
-    """Refuse an empty body or one longer than `COMMENT_MAX_CHARS`; raises ValidationError saying which."""
-    text = (field.data or "").strip()
-    if not text:
-        raise ValidationError(EMPTY_MESSAGE)
-    limit = int(current_app.config.get("COMMENT_MAX_CHARS", DEFAULT_MAX_CHARS))
-    if len(text) > limit:
-        raise ValidationError(
-            f"Comments must be {limit:,} characters or fewer; yours has {len(text):,}. Shorten it, then post it again."
-        )
+    """Refuse an empty body or one longer than `COMMENT_MAX_CHARS`, by the service's own rule (`check_body`)."""
+    try:
+        check_body(field.data or "")
+    except CommentError as error:
+        raise ValidationError(str(error)) from None
 
 
 class CommentForm(FlaskForm):
