@@ -144,7 +144,7 @@ def _row(node: Node[ThreadComment], viewer: Viewer, *, replies_open: bool) -> Ro
         edited=london_time(comment.edited_at) if comment.edited_at else "",
         status_note=_status_note(comment, viewer) if readable else "",
         placeholder="" if readable else PLACEHOLDERS[status],
-        can_edit=readable and own and not comment.entry.locked and can_edit_comment(viewer, comment),
+        can_edit=readable and own and takes_comments(comment.entry) and can_edit_comment(viewer, comment),
         can_reply=replies_open and status == "visible",
         can_see_versions=viewer.is_staff and comment.edited_at is not None,
         more=_replies_below(node) if node.depth >= SHOWN_DEPTH - 1 and node.replies else 0,

@@ -40,7 +40,7 @@ from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_rea
 blueprint = Blueprint("comments", __name__)
 PLURALS = "any(lessons, reviews, papers)"
 THROTTLED_MESSAGE = "You have posted a lot of comments in a short time. Wait a minute, then post again."
-LOCKED_NOTICE = "This discussion is locked: it takes no new comments or replies."
+CLOSED_NOTICE = "This discussion is closed by a moderator: it takes no new comments or replies."
 Page = tuple[str, int]
 
 
@@ -190,8 +190,8 @@ def reply(comment_id: int) -> Page:
     form = CommentForm(formdata=None, data={"parent_id": parent.id})
     status = 200
     message = None
-    if entry.locked:
-        status, message = 409, LOCKED_NOTICE
+    if not takes_comments(entry):
+        status, message = 409, CLOSED_NOTICE
     elif parent.status != "visible":
         status, message = 409, "That comment was hidden or removed by a moderator, so it takes no replies."
     return _form_page(form, entry, parent, status=status, message=message)

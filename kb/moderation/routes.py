@@ -18,6 +18,7 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from kb.comments import queries as comment_queries
 from kb.comments.models import Comment
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries.models import Entry
@@ -27,7 +28,7 @@ from kb.moderation import queries, service
 from kb.moderation.forms import DecisionForm, FlagForm
 from kb.moderation.models import FLAG_REASONS
 from kb.moderation.service import DECISIONS, AlreadyFlaggedError, ModerationError
-from kb.permissions import PermissionDeniedError, can, can_read_comment, can_view_entry, current_viewer
+from kb.permissions import PermissionDeniedError, can, can_read_comment, current_viewer
 from kb.users.routes import safe_next
 
 blueprint = Blueprint("moderation", __name__)
@@ -39,8 +40,8 @@ Page = tuple[str, int]
 def _readable_comment(comment_id: int) -> Comment:
     """The comment if the viewer may see its entry and read its text; else 404."""
     viewer = current_viewer()
-    comment = db.session.get(Comment, comment_id)
-    if comment is None or not can_view_entry(viewer, comment.entry) or not can_read_comment(viewer, comment):
+    comment = comment_queries.visible_comment(viewer, comment_id)
+    if comment is None or not can_read_comment(viewer, comment):
         abort(404)
     return comment
 
