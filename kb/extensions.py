@@ -1,10 +1,12 @@
-"""Flask extensions, created unbound here and bound to an app in `create_app`."""
+"""Flask extensions, created unbound here and bound to an app in `create_app`, and the limiter's per-person key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -31,3 +33,18 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def per_person(kind: str) -> Callable[[], str]:
+    """A rate-limit key function for `kind` of post: the signed-in account, else the address.
+
+    Keyed by the account's id, not its session token, so signing in again does not
+    start a fresh allowance.
+    """
+
+    def key() -> str:
+        if current_user.is_authenticated:
+            return f"{kind}-user:{current_user.id}"
+        return f"{kind}-address:{get_remote_address()}"
+
+    return key

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -34,7 +33,7 @@ from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
-from kb.extensions import csrf, db, limiter
+from kb.extensions import csrf, db, limiter, per_person
 from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_read_comment, current_viewer
 
 blueprint = Blueprint("comments", __name__)
@@ -42,13 +41,6 @@ PLURALS = "any(lessons, reviews, papers)"
 THROTTLED_MESSAGE = "You have posted a lot of comments in a short time. Wait a minute, then post again."
 CLOSED_NOTICE = "This discussion is closed by a moderator: it takes no new comments or replies."
 Page = tuple[str, int]
-
-
-def _user_key() -> str:
-    """The rate-limit key for one signed-in person, whichever address they post from."""
-    if current_user.is_authenticated:
-        return f"comment-user:{current_user.id}"
-    return f"comment-address:{get_remote_address()}"
 
 
 def _limit(setting: str) -> str:
@@ -89,7 +81,6 @@ def _form_page(
     return page, status
 
 
-
 def _parent_of(form: CommentForm, entry: Entry) -> models.Comment | None:
     number = form.parent_number()
     if number is None:
@@ -122,7 +113,10 @@ def _keep_as_draft(plural: str, slug: str) -> Response:
 @csrf.exempt
 @limiter.limit(lambda: _limit("COMMENT_LIMIT_PER_ADDRESS"), methods=["POST"], error_message=THROTTLED_MESSAGE)
 @limiter.limit(
-    lambda: _limit("COMMENT_LIMIT_PER_USER"), key_func=_user_key, methods=["POST"], error_message=THROTTLED_MESSAGE
+    lambda: _limit("COMMENT_LIMIT_PER_USER"),
+    key_func=per_person("comment"),
+    methods=["POST"],
+    error_message=THROTTLED_MESSAGE,
 )
 def post(plural: str, slug: str) -> Page | Response:
     """Post a comment on an entry, or a reply to one of its comments (`parent_id`)."""

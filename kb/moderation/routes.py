@@ -23,7 +23,7 @@ from kb.comments.models import Comment
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
-from kb.extensions import csrf, db, limiter
+from kb.extensions import csrf, db, limiter, per_person
 from kb.moderation import queries, service
 from kb.moderation.forms import DecisionForm, FlagForm
 from kb.moderation.models import FLAG_REASONS
@@ -57,7 +57,6 @@ def _visible_entry(slug: str, plural: str | None = None) -> Entry:
 def _require_staff(action: str = "entry.moderate") -> None:
     if not can(current_viewer(), action):
         abort(404)
-
 
 
 def _item_key(entry: Entry, comment: Comment | None) -> str:
@@ -110,18 +109,11 @@ def _flag(entry: Entry, comment: Comment | None) -> Page | Response:
     return redirect(back, code=303)
 
 
-def _flagger_key() -> str:
-    """The rate-limit key for one signed-in member's flags, whichever address they use."""
-    if current_user.is_authenticated:
-        return f"flag-user:{current_user.get_id()}"
-    return f"flag-address:{request.remote_addr}"
-
-
 def _flag_limit() -> str:
     return current_app.config["FLAG_LIMIT_PER_USER"]
 
 
-flag_limit = limiter.limit(_flag_limit, key_func=_flagger_key, methods=["POST"], error_message=THROTTLED_MESSAGE)
+flag_limit = limiter.limit(_flag_limit, key_func=per_person("flag"), methods=["POST"], error_message=THROTTLED_MESSAGE)
 
 
 @blueprint.errorhandler(RateLimitExceeded)

@@ -375,6 +375,11 @@ def test_flags_are_limited_per_member_and_the_note_is_kept(tmp_path, seeded_data
         assert "You have flagged a lot" in page_text(throttled)
         assert "Third note kept" in page_text(throttled)
         assert db.session.scalar(select(func.count(Flag.id))) == 2
+        # Signing in again (a new session token) does not give a fresh allowance.
+        cast.member.rotate_session_token()
+        db.session.commit()
+        again = client_for(app, cast.member)
+        assert post_page(again, f"/comments/{comments[2].id}/flag", {"reason": "abusive"}).status_code == 429
         other = client_for(app, cast.panel)
         assert post_page(other, f"/comments/{comments[2].id}/flag", {"reason": "abusive"}).status_code == 303
         db.session.remove()
