@@ -88,20 +88,27 @@ def _wrong_kind(entry: Entry, plural: str) -> bool:
     return KIND_PLURALS[entry.kind] != plural
 
 
-def _merged_redirect(slug: str, endpoint: str) -> Response | None:
-    """A merged duplicate's page or history moves for good to its target, for those who may see the target."""
-    target = queries.merged_target(current_viewer(), slug)
+MERGED_ENTRY_ENDPOINTS = frozenset({"entries.show", "entries.history", "exports.entry_markdown", "exports.entry_csv"})
+"""Pages named by an entry's slug that follow a merged duplicate to the entry it was merged into."""
+
+
+@blueprint.before_app_request
+def _follow_merged_entry() -> Response | None:
+    """Send a merged duplicate's page, history and comment exports for good (301) to its target's.
+
+    Only for a viewer `queries.merged_target` allows; everyone else gets the page's usual 404.
+    """
+    if request.endpoint not in MERGED_ENTRY_ENDPOINTS or request.method != "GET":
+        return None
+    target = queries.merged_target(current_viewer(), (request.view_args or {}).get("slug", ""))
     if target is None:
         return None
-    return redirect(url_for(endpoint, plural=KIND_PLURALS[target.kind], slug=target.slug), code=301)
+    return redirect(url_for(request.endpoint, plural=KIND_PLURALS[target.kind], slug=target.slug), code=301)
 
 
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>")
 def show(plural: str, slug: str) -> str | Response:
     """The entry page: structured sections, metadata, tags, sources and backlinks."""
-    moved = _merged_redirect(slug, ".show")
-    if moved is not None:
-        return moved
     entry = _load(slug)
     if _wrong_kind(entry, plural):
         return redirect(entry.path, code=301)
@@ -129,9 +136,6 @@ def show(plural: str, slug: str) -> str | Response:
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/history")
 def history(plural: str, slug: str) -> str | Response:
     """Every revision of an entry, and of entries merged into it, with a form to compare any two."""
-    moved = _merged_redirect(slug, ".history")
-    if moved is not None:
-        return moved
     entry = _load(slug)
     if _wrong_kind(entry, plural):
         return redirect(url_for(".history", plural=KIND_PLURALS[entry.kind], slug=slug), code=301)

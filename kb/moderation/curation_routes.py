@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
-from kb.entries.vocabulary import KIND_PLURALS, KINDS
+from kb.entries.vocabulary import KINDS
 from kb.extensions import db
 from kb.moderation import curation, queries
 from kb.moderation.forms import ActionStatusForm, MaturityForm, MergeForm, MergeSearchForm
@@ -29,21 +29,6 @@ CURATION_ACTIONS = ("feature", "unfeature", "lock", "unlock")
 Page = tuple[str, int]
 
 
-MERGED_ENTRY_ENDPOINTS = frozenset({"exports.entry_markdown", "exports.entry_csv"})
-"""Other pages named by an entry's slug that follow a merged duplicate to its target, as its page and history do."""
-
-
-@blueprint.before_app_request
-def _follow_merged_entry() -> Response | None:
-    """Send a merged duplicate's comment exports for good to the target's, for those who may see the target."""
-    if request.endpoint not in MERGED_ENTRY_ENDPOINTS or request.method != "GET":
-        return None
-    target = entry_queries.merged_target(current_viewer(), (request.view_args or {}).get("slug", ""))
-    if target is None:
-        return None
-    return redirect(url_for(request.endpoint, plural=KIND_PLURALS[target.kind], slug=target.slug), code=301)
-
-
 def _require_curator() -> None:
     if not can(current_viewer(), "entry.curate"):
         abort(404)
@@ -51,7 +36,7 @@ def _require_curator() -> None:
 
 def _visible_entry(slug: str) -> Entry:
     """The entry if the viewer may see it; else 404."""
-    entry = queries.entry_by_slug(current_viewer(), slug)
+    entry = entry_queries.visible_entry(current_viewer(), slug)
     if entry is None:
         abort(404)
     return entry
@@ -64,7 +49,7 @@ def page() -> str:
     viewer = current_viewer()
     return render_template(
         "moderation/curation.html",
-        featured=queries.featured(viewer),
+        featured=entry_queries.featured_entries(viewer, queries.CURATION_LIST_LIMIT),
         locked=queries.locked(viewer),
         merged=queries.recently_merged(viewer),
     )
@@ -157,7 +142,7 @@ def merge(slug: str) -> Page | Response:
     _require_curator()
     duplicate = _visible_entry(slug)
     into_slug = request.form.get("into") if request.method == "POST" else request.args.get("into")
-    target = queries.entry_by_slug(current_viewer(), into_slug) if into_slug else None
+    target = entry_queries.visible_entry(current_viewer(), into_slug) if into_slug else None
     if into_slug and target is None:
         return _merge_page(duplicate, status=404, message="No entry has that address. Search again.")
     if target is None:

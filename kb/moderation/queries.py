@@ -113,16 +113,6 @@ def open_flag_count() -> int:
     return db.session.scalar(select(func.count(func.distinct(Flag.target_key))).where(Flag.resolution.is_(None))) or 0
 
 
-def featured(viewer: Viewer) -> list[Entry]:
-    """Entries featured on the home page that `viewer` may see, the most recently featured first."""
-    query = (
-        select(Entry)
-        .where(Entry.featured_at.is_not(None), visible_entries(viewer))
-        .order_by(Entry.featured_at.desc(), Entry.id.desc())
-        .limit(CURATION_LIST_LIMIT)
-    )
-    return list(db.session.scalars(query))
-
 
 def locked(viewer: Viewer) -> list[Entry]:
     """Entries whose discussion is locked, by title."""
@@ -157,8 +147,3 @@ def merge_candidates(viewer: Viewer, duplicate: Entry, text: str) -> list[Entry]
         pattern = f"%{word.replace('%', '').replace('_', '')}%"
         query = query.where(or_(func.lower(Entry.title).like(pattern), Entry.slug.like(pattern)))
     return list(db.session.scalars(query.order_by(Entry.title).limit(MERGE_CANDIDATES_LIMIT)))
-
-
-def entry_by_slug(viewer: Viewer, slug: str) -> Entry | None:
-    """The entry with this slug, if `viewer` may see it."""
-    return db.session.scalar(select(Entry).where(Entry.slug == slug, visible_entries(viewer)))

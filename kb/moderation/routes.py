@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from kb.comments import queries as comment_queries
 from kb.comments.models import Comment
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
+from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import csrf, db, limiter, per_person
@@ -48,7 +49,7 @@ def _readable_comment(comment_id: int) -> Comment:
 
 def _visible_entry(slug: str, plural: str | None = None) -> Entry:
     """The entry if the viewer may see it (and the URL names its kind); else 404."""
-    entry = queries.entry_by_slug(current_viewer(), slug)
+    entry = entry_queries.visible_entry(current_viewer(), slug)
     if entry is None or (plural is not None and KIND_PLURALS[entry.kind] != plural):
         abort(404)
     return entry
