@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort
 from flask_login import login_required
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
+from kb.comments import queries as comment_queries
 from kb.comments.export import ExportedComment, comments_csv, export_filename, thread_markdown
 from kb.comments.models import Comment
 from kb.comments.tree import Node, build_tree
@@ -22,7 +23,7 @@ from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.mail import site_link
-from kb.permissions import Viewer, can_read_comment, can_view_entry, current_viewer
+from kb.permissions import Viewer, can_read_comment, current_viewer
 from kb.users.models import User
 
 blueprint = Blueprint("exports", __name__)
@@ -104,11 +105,11 @@ def entry_csv(plural: str, slug: str) -> Response:
 @login_required
 def branch_markdown(comment_id: int) -> Response:
     """One comment and every reply below it, as a Markdown document."""
-    root = db.session.get(Comment, comment_id)
-    if root is None or not can_view_entry(current_viewer(), root.entry):
+    root = comment_queries.visible_comment(current_viewer(), comment_id)
+    if root is None:
         abort(404)
     entry = root.entry
-    branch = _comments_query(entry).where(or_(Comment.id == root.id, Comment.thread_path.like(f"{root.thread_path}/%")))
+    branch = _comments_query(entry).where(comment_queries.in_branch(root))
     text = thread_markdown(
         entry.title,
         site_link(entry.path),

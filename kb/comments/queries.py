@@ -125,10 +125,14 @@ def thread_comments(entry: Entry) -> list[ThreadComment]:
     return _read_thread(entry, true())
 
 
+def in_branch(root: Comment | ThreadComment) -> ColumnElement[bool]:
+    """SQL condition on `Comment`: `root` and every reply below it at any depth (an indexed range of paths)."""
+    return and_(Comment.thread_path >= root.thread_path, Comment.thread_path < root.thread_path + PATH_END)
+
+
 def branch_comments(root: Comment | ThreadComment) -> list[ThreadComment]:
     """`root` and every reply below it at any depth, in thread order, in one query."""
-    in_branch = and_(Comment.thread_path >= root.thread_path, Comment.thread_path < root.thread_path + PATH_END)
-    return _read_thread(root.entry, in_branch)
+    return _read_thread(root.entry, in_branch(root))
 
 
 def _with_authors() -> tuple:
