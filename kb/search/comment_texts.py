@@ -11,15 +11,24 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from kb.comments.models import Comment, comment_anchor, comment_permalink
 from kb.comments.tree import SHOWN_DEPTH
+from kb.permissions import ANONYMOUS, readable_comments
 from kb.users.models import User
 
-INDEXED_STATUS = "visible"
-"""The only comment status whose text goes into the index."""
+
+def indexed_comments() -> ColumnElement[bool]:
+    """SQL condition on `Comment`: those whose text goes into their entry's document.
+
+    Only comments every reader of the entry may read (`permissions.readable_comments`
+    for anyone), so the index holds nothing its entry's own visibility does not cover.
+    """
+    return readable_comments(ANONYMOUS)
+
+
 MAX_CUES = 24
 """Above this many searched words, comments are not narrowed down in SQL first (the condition would cost more)."""
 
@@ -56,7 +65,7 @@ def indexed_comment_bodies(session: Session, entry_ids: Collection[int]) -> dict
         return {}
     query = (
         select(Comment.entry_id, Comment.body)
-        .where(Comment.entry_id.in_(sorted(entry_ids)), Comment.status == INDEXED_STATUS)
+        .where(Comment.entry_id.in_(sorted(entry_ids)), indexed_comments())
         .order_by(Comment.entry_id, Comment.id)
     )
     bodies: dict[int, list[str]] = defaultdict(list)
@@ -84,7 +93,7 @@ def comments_of_hits(
     query = (
         select(Comment.id, Comment.entry_id, Comment.body, User.display_name, Comment.depth)
         .outerjoin(User, User.id == Comment.author_id)
-        .where(Comment.entry_id.in_(sorted(entry_ids)), Comment.status == INDEXED_STATUS)
+        .where(Comment.entry_id.in_(sorted(entry_ids)), indexed_comments())
         .order_by(Comment.entry_id, Comment.id)
     )
     if cues and len(cues) <= MAX_CUES and all(cue.isascii() for cue in cues):  # SQLite lowers ASCII only
