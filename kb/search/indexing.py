@@ -309,16 +309,25 @@ class CheckReport:
         return not (self.missing or self.stale or self.extra or self.failed)
 
 
-def check(store: IndexStore, *, batch_size: int = BATCH_SIZE) -> CheckReport:
-    """Compare every entry's index document with what the database says it should be now."""
-    opened = store.open_current()
-    with opened.searcher() as searcher, Session(db.engine) as session:
-        stored = searcher.all_stored_fields()
-        indexed = {
+def _indexed_fingerprints(store: IndexStore) -> dict[str, str | None]:
+    """Each entry document's id and fingerprint, read under the writer lock.
+
+    A background merge deletes the segment files it replaces, and Whoosh opens a
+    segment's stored fields only when they are first read; holding the lock keeps a
+    merge from pulling them away in the middle of the read.
+    """
+    with store.write_lock(timeout=60), store.open_current().searcher() as searcher:
+        return {
             fields["id"]: fields.get("fingerprint")
-            for fields in stored
+            for fields in searcher.all_stored_fields()
             if not fields["id"].startswith(VOCABULARY_PREFIX)
         }
+
+
+def check(store: IndexStore, *, batch_size: int = BATCH_SIZE) -> CheckReport:
+    """Compare every entry's index document with what the database says it should be now."""
+    indexed = _indexed_fingerprints(store)
+    with Session(db.engine) as session:
         ids = _all_entry_ids(session)
         missing: list[int] = []
         stale: list[int] = []
