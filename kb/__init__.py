@@ -30,16 +30,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntegerConverter
 
     from kb import cli, errors, mail, security, templating
+    from kb.actions.routes import blueprint as actions_blueprint
     from kb.admin.routes import blueprint as admin_blueprint
     from kb.comments.export_routes import blueprint as exports_blueprint
     from kb.comments.routes import blueprint as comments_blueprint
+    from kb.consultations.analysis_routes import blueprint as consultation_analysis_blueprint
+    from kb.consultations.routes import blueprint as consultations_blueprint
     from kb.contributions.routes import blueprint as contributions_blueprint
+    from kb.dashboard.routes import blueprint as dashboard_blueprint
     from kb.database import init_database
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
     from kb.moderation.curation_routes import blueprint as curation_blueprint
     from kb.moderation.routes import blueprint as moderation_blueprint
     from kb.notifications.routes import blueprint as notifications_blueprint
+    from kb.panels.routes import blueprint as panels_blueprint
+    from kb.panels.trace_routes import blueprint as traceability_blueprint
     from kb.search import lifecycle as search_lifecycle
     from kb.search.routes import blueprint as search_blueprint
     from kb.taxonomy.routes import blueprint as taxonomy_blueprint
@@ -68,6 +74,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         curation_blueprint,
         notifications_blueprint,
         exports_blueprint,
+        panels_blueprint,
+        traceability_blueprint,
+        consultations_blueprint,
+        consultation_analysis_blueprint,
+        actions_blueprint,
+        dashboard_blueprint,
     ):
         app.register_blueprint(blueprint)
     if app.config["FREEZE_STARTUP_OBJECTS"] and not app.testing:

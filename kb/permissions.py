@@ -29,12 +29,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask import g, has_request_context
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from whoosh import query as whoosh_query
 
+from kb.actions.models import Recurrence
 from kb.comments.models import Comment
+from kb.consultations.models import Consultation, Response
 from kb.entries.models import Entry
 from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
+from kb.panels.models import Finding
 
 if TYPE_CHECKING:
     from kb.users.models import User
@@ -199,6 +202,13 @@ def is_author(viewer: Viewer | None, entry: Entry | None) -> bool:
     return entry is not None and viewer.is_authenticated and entry.author_id == viewer.user_id
 
 
+def on_panel_of(viewer: Viewer, entry: Entry | None) -> bool:
+    """Whether `viewer` is staff or sits on the panel of `entry`'s review (a review's own panel)."""
+    if viewer.is_staff:
+        return True
+    return entry is not None and _panel_review_id(entry) in viewer.panel_review_ids
+
+
 ACTION_RULES: dict[str, Callable[[Viewer, Entry | None], bool]] = {
     # Contributing: any member writes a lesson; its author edits it until it is submitted.
     "entry.create": lambda viewer, entry: viewer.is_authenticated,
@@ -217,6 +227,14 @@ ACTION_RULES: dict[str, Callable[[Viewer, Entry | None], bool]] = {
     "comment.moderate": lambda viewer, entry: viewer.is_staff,
     # Curation: merge duplicates, feature, lock, and set a lesson's maturity and action status.
     "entry.curate": lambda viewer, entry: viewer.is_staff,
+    # Review panels: a review's panel (and staff) work in its workspace, draft and agree findings.
+    "review.work": lambda viewer, entry: on_panel_of(viewer, entry),
+    # Consultations: staff or the consulted entry's panel open one; signed-in readers answer.
+    "consultation.manage": lambda viewer, entry: on_panel_of(viewer, entry),
+    "consultation.respond": lambda viewer, entry: viewer.is_authenticated,
+    # Lessons to action: staff or the lesson's review panel record action; staff confirm recurrences.
+    "lesson.action": lambda viewer, entry: on_panel_of(viewer, entry),
+    "recurrence.decide": lambda viewer, entry: viewer.is_staff,
     # Running the site.
     "users.manage": lambda viewer, entry: viewer.is_admin,
     "audit.browse": lambda viewer, entry: viewer.is_admin,
@@ -271,6 +289,59 @@ def can_edit_comment(viewer: Viewer | None, comment: Comment) -> bool:
         and comment.status == "visible"
         and can_view_entry(viewer, comment.entry)
     )
+
+
+def can_view_finding(viewer: Viewer | None, finding: Finding) -> bool:
+    """Whether `viewer` may read a finding: its review's panel and staff always; once published, the review's readers.
+
+    `visible_findings` is the same rule in SQL.
+    """
+    viewer = viewer or ANONYMOUS
+    review = finding.review
+    if not can_view_entry(viewer, review):
+        return False
+    return finding.status == "published" or on_panel_of(viewer, review)
+
+
+def visible_findings(viewer: Viewer | None) -> ColumnElement[bool]:
+    """SQL condition on `Finding`: the findings `viewer` may read, the rule of `can_view_finding`."""
+    viewer = viewer or ANONYMOUS
+    readable_reviews = select(Entry.id).where(Entry.kind == "review", visible_entries(viewer))
+    in_readable_review = Finding.review_id.in_(readable_reviews)
+    if viewer.is_staff:
+        return true()
+    on_panel = Finding.review_id.in_(sorted(viewer.panel_review_ids)) if viewer.panel_review_ids else false()
+    return and_(in_readable_review, or_(Finding.status == "published", on_panel))
+
+
+def can_view_consultation(viewer: Viewer | None, consultation: Consultation) -> bool:
+    """Whether `viewer` may read a consultation: it follows the consulted entry."""
+    return can_view_entry(viewer, consultation.entry)
+
+
+def visible_consultations(viewer: Viewer | None) -> ColumnElement[bool]:
+    """SQL condition on `Consultation`, the rule of `can_view_consultation`."""
+    return Consultation.entry_id.in_(select(Entry.id).where(visible_entries(viewer)))
+
+
+def can_read_response(viewer: Viewer | None, response: Response) -> bool:
+    """Whether `viewer` may read a response: its author, and the consulted entry's panel and staff once submitted.
+
+    Only while `viewer` may read the consultation. Respondents' answers are not shown to
+    other members; the panel reads them to analyse.
+    """
+    viewer = viewer or ANONYMOUS
+    consultation = response.consultation
+    if not can_view_consultation(viewer, consultation):
+        return False
+    if viewer.is_authenticated and response.user_id == viewer.user_id:
+        return True
+    return response.status == "submitted" and on_panel_of(viewer, consultation.entry)
+
+
+def can_view_recurrence(viewer: Viewer | None, recurrence: Recurrence) -> bool:
+    """Whether `viewer` may see a recurrence: only when they may see both lessons."""
+    return can_view_entry(viewer, recurrence.first) and can_view_entry(viewer, recurrence.second)
 
 
 class PermissionDeniedError(PermissionError):

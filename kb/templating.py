@@ -8,6 +8,7 @@ from flask import Flask, abort, send_from_directory
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.wrappers import Response
 
+from kb.charts import bar_chart_svg
 from kb.contributions.moderation import waiting_count
 from kb.dates import PartialDate, london_time
 from kb.entries import vocabulary
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["vocabulary"] = vocabulary
     app.jinja_env.globals["can"] = _can
     app.jinja_env.globals["viewer"] = current_viewer
+    app.jinja_env.globals["bar_chart_svg"] = bar_chart_svg
     app.context_processor(_moderation_context)
     app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
     app.jinja_env.globals["site_tagline"] = app.config["SITE_TAGLINE"]

@@ -97,6 +97,9 @@ class Lesson(Entry):
     action_due: Mapped[dt.date | None] = mapped_column(Date)
     action_due_precision: Mapped[str | None] = mapped_column(String(8))
     action_note: Mapped[str | None] = mapped_column(Text)
+    """Why the action was not accepted, or a note on its progress."""
+    action_evidence: Mapped[str | None] = mapped_column(Text)
+    """Markdown: what was done and how it was checked; needed before an action is verified."""
 
     __mapper_args__ = {"polymorphic_identity": "lesson"}
 

@@ -1,0 +1,1 @@
+"""Consultations: members answer questions on a paper or on draft findings; the panel reports back."""

@@ -1,0 +1,196 @@
+"""Consultations, their questions, members' responses and answers, and the report back ("you said, we did")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kb.dates import utcnow
+from kb.extensions import db
+
+if TYPE_CHECKING:
+    from kb.entries.models import Entry
+    from kb.panels.models import Finding
+    from kb.users.models import User
+
+QUESTION_KINDS: dict[str, str] = {
+    "text": "Free text",
+    "scale": "Agree or disagree (five points)",
+    "choice": "Choose one of several",
+}
+SCALE_OPTIONS: dict[str, str] = {
+    "strongly-agree": "Strongly agree",
+    "agree": "Agree",
+    "neither": "Neither agree nor disagree",
+    "disagree": "Disagree",
+    "strongly-disagree": "Strongly disagree",
+}
+"""The five points of an agree/disagree question, in the order they are offered and counted."""
+RESPONSE_STATUSES: dict[str, str] = {"draft": "Draft", "submitted": "Submitted"}
+
+
+class Consultation(db.Model):
+    """Questions put to members about one entry (a paper, or a review's draft findings) for a set time.
+
+    Times are stored in UTC; it is open from `opens_at` (inclusive) until `closes_at`
+    (exclusive). Who may read it follows the consulted entry.
+    """
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    introduction: Mapped[str] = mapped_column(Text, default="")
+    opens_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    closes_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the two-days-before-close reminder was claimed for sending; never sent twice."""
+    we_asked: Mapped[str] = mapped_column(Text, default="")
+    you_said: Mapped[str] = mapped_column(Text, default="")
+    outcome_published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the "We asked, you said, we did" page was published; respondents are told then."""
+
+    entry: Mapped[Entry] = relationship("Entry")
+    created_by: Mapped[User | None] = relationship("User")
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="consultation", order_by="Question.position", cascade="all, delete-orphan"
+    )
+    consulted_findings: Mapped[list[ConsultedFinding]] = relationship(
+        back_populates="consultation", order_by="ConsultedFinding.position", cascade="all, delete-orphan"
+    )
+    responses: Mapped[list[Response]] = relationship(back_populates="consultation", cascade="all, delete-orphan")
+    changes: Mapped[list[OutcomeChange]] = relationship(
+        back_populates="consultation", order_by="OutcomeChange.position", cascade="all, delete-orphan"
+    )
+
+
+class ConsultedFinding(db.Model):
+    """A draft finding put to members, as its text stood when the consultation was set up."""
+
+    __tablename__ = "consulted_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="SET NULL"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    recommendations: Mapped[str] = mapped_column(Text, default="")
+
+    consultation: Mapped[Consultation] = relationship(back_populates="consulted_findings")
+    finding: Mapped[Finding | None] = relationship("Finding")
+
+
+class Question(db.Model):
+    """One question: free text, a five-point agree/disagree scale, or one choice of several `options`."""
+
+    __tablename__ = "consultation_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(16))
+    prompt: Mapped[str] = mapped_column(Text)
+    hint: Mapped[str] = mapped_column(Text, default="")
+    options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    required: Mapped[bool] = mapped_column(default=False)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="questions")
+
+
+class Response(db.Model):
+    """One member's answers to a consultation: a draft until submitted, editable until the close.
+
+    The organisation's name, type and region are copied at submission, so the analysis
+    counts people as they were when they answered.
+    """
+
+    __tablename__ = "consultation_responses"
+    __table_args__ = (UniqueConstraint("consultation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    organisation_name: Mapped[str] = mapped_column(String(200), default="")
+    organisation_type: Mapped[str] = mapped_column(String(32), default="")
+    region: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    consultation: Mapped[Consultation] = relationship(back_populates="responses")
+    user: Mapped[User | None] = relationship("User")
+    answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
+
+
+class Answer(db.Model):
+    """The answer to one question: `text` for free text, `choice` (a scale key or an option) otherwise."""
+
+    __tablename__ = "consultation_answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("consultation_responses.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("consultation_questions.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    choice: Mapped[str | None] = mapped_column(String(200))
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship("Question")
+    themes: Mapped[list[AnswerTheme]] = relationship(
+        back_populates="answer", order_by="AnswerTheme.label", cascade="all, delete-orphan"
+    )
+
+
+class AnswerTheme(db.Model):
+    """A theme the panel tagged a free-text answer with while analysing it."""
+
+    __tablename__ = "consultation_answer_themes"
+    __table_args__ = (UniqueConstraint("answer_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("consultation_answers.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(80))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    answer: Mapped[Answer] = relationship(back_populates="themes")
+
+
+change_responses = Table(
+    "outcome_change_responses",
+    db.metadata,
+    Column("change_id", ForeignKey("outcome_changes.id", ondelete="CASCADE"), primary_key=True),
+    Column("response_id", ForeignKey("consultation_responses.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+change_findings = Table(
+    "outcome_change_findings",
+    db.metadata,
+    Column("change_id", ForeignKey("outcome_changes.id", ondelete="CASCADE"), primary_key=True),
+    Column("finding_id", ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class OutcomeChange(db.Model):
+    """One "you said, we did" item: what was heard, what changed, and the responses and findings behind it."""
+
+    __tablename__ = "outcome_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    you_said: Mapped[str] = mapped_column(Text, default="")
+    we_did: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="changes")
+    responses: Mapped[list[Response]] = relationship(secondary=change_responses)
+    findings: Mapped[list[Finding]] = relationship("Finding", secondary=change_findings)

@@ -1,0 +1,115 @@
+"""Findings of a review, their revisions, and the citations that tie each finding to its evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kb.dates import utcnow
+from kb.extensions import db
+
+if TYPE_CHECKING:
+    from kb.comments.models import Comment
+    from kb.consultations.models import Response
+    from kb.entries.models import Entry, Review
+    from kb.users.models import User
+
+FINDING_STATUSES: dict[str, str] = {"draft": "Draft", "agreed": "Agreed", "published": "Published"}
+"""A finding is drafted by its panel, agreed by two of its members, then published with the review."""
+
+CITATION_KINDS: dict[str, str] = {
+    "entry": "Lesson or paper",
+    "paragraph": "Paragraph of a paper",
+    "comment": "Comment",
+    "response": "Consultation response",
+}
+
+
+class Finding(db.Model):
+    """One numbered finding of a review, with its recommendations; read by the panel until published."""
+
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("review_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    recommendations: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    revision_number: Mapped[int] = mapped_column(default=1)
+    """The number of the current revision; a save based on an older one goes to the merge view."""
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    agreement_proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    """The panel member who asked for agreement; another member must agree. Any edit clears it."""
+    agreement_proposed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    agreed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    agreed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    review: Mapped[Review] = relationship("Review")
+    created_by: Mapped[User | None] = relationship("User", foreign_keys=[created_by_id])
+    agreement_proposed_by: Mapped[User | None] = relationship("User", foreign_keys=[agreement_proposed_by_id])
+    agreed_by: Mapped[User | None] = relationship("User", foreign_keys=[agreed_by_id])
+    revisions: Mapped[list[FindingRevision]] = relationship(
+        back_populates="finding", order_by="FindingRevision.number", cascade="all, delete-orphan"
+    )
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="finding", order_by="Citation.position", cascade="all, delete-orphan"
+    )
+
+
+class FindingRevision(db.Model):
+    """One saved state of a finding: its text, who saved it, when and why."""
+
+    __tablename__ = "finding_revisions"
+    __table_args__ = (UniqueConstraint("finding_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    recommendations: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(String(500), default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    finding: Mapped[Finding] = relationship(back_populates="revisions")
+    author: Mapped[User | None] = relationship("User")
+
+
+class Citation(db.Model):
+    """A finding's reference to a lesson, a paper, one paragraph of a paper, a comment or a response.
+
+    `quote` keeps the words cited (a paragraph's or comment's text when cited), so the
+    note still says what was cited if the source later changes or goes.
+    """
+
+    __tablename__ = "citations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(16))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="SET NULL"), index=True)
+    paragraph_anchor: Mapped[str | None] = mapped_column(String(40))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"), index=True)
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultation_responses.id", ondelete="SET NULL"), index=True
+    )
+    quote: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    finding: Mapped[Finding] = relationship(back_populates="citations")
+    entry: Mapped[Entry | None] = relationship("Entry")
+    comment: Mapped[Comment | None] = relationship("Comment")
+    response: Mapped[Response | None] = relationship("Response")
