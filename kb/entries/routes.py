@@ -10,6 +10,7 @@ from kb.comments.queries import comment_counts_for
 from kb.entries import queries
 from kb.entries.contents import page_contents
 from kb.entries.diff import diff_texts
+from kb.entries.extras import entry_extras
 from kb.entries.models import Entry, Lesson
 from kb.entries.service import current_revision, past_rendering
 from kb.entries.vocabulary import KIND_PLURALS
@@ -130,6 +131,7 @@ def show(plural: str, slug: str) -> str | Response:
         backlinks=backlinks,
         discussion=entry_discussion(entry, viewer),
         **similar_entries(viewer, entry, linked),
+        **entry_extras(viewer, entry),
     )
 
 

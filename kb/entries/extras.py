@@ -1,0 +1,26 @@
+"""What other domains add to an entry's page: findings citing it, consultations on it, action and recurrence.
+
+Each domain offers one function `(viewer, entry) -> dict` of template context for its
+partial in `templates/entries/_layout.html`; the entry page merges what they give.
+Each must apply the visibility rule itself and return only what `viewer` may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kb.entries.models import Entry
+from kb.permissions import Viewer
+
+ContextProvider = Callable[[Viewer, Entry], dict[str, Any]]
+
+PROVIDERS: tuple[ContextProvider, ...] = ()
+
+
+def entry_extras(viewer: Viewer, entry: Entry) -> dict[str, Any]:
+    """The merged context every provider gives for `entry` as `viewer` sees it."""
+    context: dict[str, Any] = {}
+    for provide in PROVIDERS:
+        context.update(provide(viewer, entry))
+    return context
