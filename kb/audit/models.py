@@ -62,6 +62,8 @@ ACTIONS: dict[str, str] = {
     "comment.remove": "Removed comment",
     "flag.raise": "Flagged",
     "flag.dismiss": "Dismissed flag",
+    "recurrence.confirm": "Confirmed a recurrence",
+    "recurrence.reject": "Judged not a recurrence",
 }
 
 
