@@ -48,6 +48,7 @@ ACTIONS: dict[str, str] = {
     "entry.unfeature": "Stopped featuring entry",
     "entry.maturity": "Changed maturity",
     "entry.action-status": "Changed action status",
+    "entry.action": "Changed action owner, due date, evidence or note",
     "entry.lock": "Locked discussion",
     "entry.unlock": "Unlocked discussion",
     "finding.create": "Drafted finding",
