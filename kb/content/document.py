@@ -105,6 +105,7 @@ class EntryDocument:
     action_owner: str | None = None
     action_due: PartialDate | None = None
     action_note: str | None = None
+    action_evidence: str | None = None
     commissioning_body: str | None = None
     review_status: str | None = None
     terms_of_reference: str | None = None
@@ -264,6 +265,7 @@ FIELDS: tuple[_Field, ...] = (
     _Field("action_owner", _text, ("lesson",)),
     _Field("action_due", _date, ("lesson",)),
     _Field("action_note", _text, ("lesson",)),
+    _Field("action_evidence", _markdown_text, ("lesson",)),
     _Field("commissioning_body", _text, ("review",), required=True),
     _Field("review_status", _choice(REVIEW_STATUSES), ("review",), default="commissioned"),
     _Field("terms_of_reference", _markdown_text, ("review",)),

@@ -91,6 +91,7 @@ def _apply_kind_fields(entry: Entry, document: EntryDocument) -> None:
         entry.action_owner = document.action_owner
         entry.action_due, entry.action_due_precision = _stored(document.action_due)
         entry.action_note = document.action_note
+        entry.action_evidence = document.action_evidence
     elif isinstance(entry, Review):
         entry.commissioning_body = document.commissioning_body or ""
         entry.review_status = document.review_status or "commissioned"
@@ -172,12 +173,16 @@ def render_document(document: EntryDocument, resolve: LinkResolver) -> tuple[dic
     mentioned: list[str] = []
     for key, text in document.markdown_texts().items():
         prefix = "" if key == "body" else f"{key.replace('_', '-')}-"
-        result = render(text, resolve, anchor_prefix=prefix)
+        # A paper's paragraphs can be cited one by one, so its text carries stable paragraph anchors.
+        anchored = document.kind == "paper" and key == "body"
+        result = render(text, resolve, anchor_prefix=prefix, paragraph_anchors=anchored)
         rendered[key] = {
             "html": result.html,
             "headings": [{"level": h.level, "anchor": h.anchor, "title": h.title} for h in result.headings],
             "missing_links": result.missing_links,
         }
+        if anchored:
+            rendered[key]["paragraphs"] = [{"anchor": p.anchor, "text": p.text} for p in result.paragraphs]
         mentioned.extend(slug for slug in result.links if slug not in mentioned)
     return rendered, mentioned
 
