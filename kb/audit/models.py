@@ -65,6 +65,10 @@ ACTIONS: dict[str, str] = {
     "flag.dismiss": "Dismissed flag",
     "recurrence.confirm": "Confirmed a recurrence",
     "recurrence.reject": "Judged not a recurrence",
+    "consultation.open": "Opened a consultation",
+    "consultation.edit": "Changed a consultation before it opened",
+    "consultation.remind": "Claimed a consultation's closing reminder",
+    "response.submit": "Submitted a consultation response",
 }
 
 
