@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from kb.entries.models import Entry
+from kb.panels.pages import entry_findings
 from kb.permissions import Viewer
 
 ContextProvider = Callable[[Viewer, Entry], dict[str, Any]]
 
-PROVIDERS: tuple[ContextProvider, ...] = ()
+PROVIDERS: tuple[ContextProvider, ...] = (entry_findings,)
 
 
 def entry_extras(viewer: Viewer, entry: Entry) -> dict[str, Any]:

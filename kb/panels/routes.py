@@ -1,7 +1,315 @@
-"""A review's workspace: its panel, papers and evidence, and its findings drafted together."""
+"""A review's workspace: its panel, papers and evidence, and its findings drafted together.
+
+The workspace and every drafting page are for the review's panel and staff
+(`review.work`); everyone else gets 404, as for something that does not exist. A
+published finding's own page is read by whoever may read the review. The two finding
+forms check their own CSRF token, so a stale token shows the form again with the text
+kept. A save based on an old revision never overwrites: it answers 409 with the merge
+view (both versions, their difference, and the form filled with a merge of the two).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
+from kb.entries.diff import diff_texts
+from kb.entries.models import Review
+from kb.extensions import csrf, db
+from kb.pages import int_arg
+from kb.panels import pages, queries, service
+from kb.panels.forms import FindingForm
+from kb.panels.models import FINDING_STATUSES, Finding
+from kb.panels.service import FindingConflictError, FindingError, FindingText
+from kb.permissions import PermissionDeniedError, can, current_viewer
 
 blueprint = Blueprint("panels", __name__)
+FINDING = "/reviews/<slug>/findings/<int:number>"
+Page = tuple[str, int]
+
+
+def _render(template: str, **context: Any) -> str:
+    """Render one of the panel pages, which all show findings' statuses."""
+    return render_template(template, finding_statuses=FINDING_STATUSES, **context)
+
+
+def _workspace_review(slug: str) -> Review:
+    """The review if the viewer works in its workspace; else 404."""
+    review = queries.workspace_review(current_viewer(), slug)
+    if review is None:
+        abort(404)
+    return review
+
+
+def _readable_finding(slug: str, number: int) -> tuple[Review, Finding]:
+    """The review and its finding if the viewer may read the finding; else 404."""
+    viewer = current_viewer()
+    review = queries.visible_review(viewer, slug)
+    finding = queries.visible_finding(viewer, review, number) if review is not None else None
+    if review is None or finding is None:
+        abort(404)
+    return review, finding
+
+
+def _working_finding(slug: str, number: int) -> tuple[Review, Finding]:
+    """The review and its finding if the viewer works in the review's workspace; else 404."""
+    review = _workspace_review(slug)
+    finding = queries.visible_finding(current_viewer(), review, number)
+    if finding is None:
+        abort(404)
+    return review, finding
+
+
+def _finding_url(finding: Finding) -> str:
+    return url_for(".finding", slug=finding.review.slug, number=finding.number)
+
+
+@blueprint.get("/reviews/<slug>/workspace")
+def workspace(slug: str) -> str:
+    """The review's workspace: its panel, papers and evidence, and its findings."""
+    review = _workspace_review(slug)
+    viewer = current_viewer()
+    rows = pages.workspace_findings(viewer, review)
+    return _render(
+        "panels/workspace.html",
+        review=review,
+        members=queries.panel_members(review),
+        entries=queries.review_entries(viewer, review),
+        rows=rows,
+        publishable=bool(rows)
+        and all(row.finding.status != "draft" for row in rows)
+        and any(row.finding.status == "agreed" for row in rows),
+    )
+
+
+# --- Writing and editing -------------------------------------------------------------------------
+
+
+def _form_page(form: FindingForm, review: Review, finding: Finding | None, *, status: int = 200, **extra: Any) -> Page:
+    return _render("panels/finding_form.html", form=form, review=review, finding=finding, **extra), status
+
+
+def _typed(form: FindingForm) -> FindingText:
+    return service.clean(form.title.data, form.body.data, form.recommendations.data)
+
+
+@blueprint.route("/reviews/<slug>/findings/new", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def new_finding(slug: str) -> Page | Response:
+    """Draft a new finding of the review."""
+    review = _workspace_review(slug)
+    if request.method == "GET":
+        return _form_page(FindingForm(), review, None)
+    form = FindingForm()
+    valid = form.validate()
+    if token_expired(form):
+        return _form_page(form, review, None, status=400, message=EXPIRED_MESSAGE)
+    if not valid:
+        return _form_page(form, review, None, status=400)
+    try:
+        finding = service.create_finding(review, _typed(form), actor=current_user, message=form.message.data or "")
+        db.session.commit()
+    except FindingError as error:
+        db.session.rollback()
+        return _form_page(form, review, None, status=400, message=str(error))
+    except IntegrityError:
+        db.session.rollback()
+        message = "Another finding was numbered at the same moment. Your text is below; send the form again."
+        return _form_page(form, review, None, status=409, message=message)
+    flash(f"Finding {finding.number} was saved as a draft.", "success")
+    return redirect(_finding_url(finding), code=303)
+
+
+def _merge_page(form: FindingForm, review: Review, finding: Finding, conflict: FindingConflictError) -> Page:
+    """The merge view: the form rebased on the current revision and filled with a merge of both versions."""
+    view = pages.merge_view(conflict, _typed(form), current_user.display_name)
+    form.title.data, form.body.data = view.merged.title, view.merged.body
+    form.recommendations.data = view.merged.recommendations
+    form.base_revision.data = str(conflict.current.number)
+    return _form_page(form, review, finding, status=409, merge=view)
+
+
+def _race(finding: Finding, form: FindingForm) -> FindingConflictError:
+    """Two saves of the same revision at once: the later one is shown the merge view."""
+    db.session.refresh(finding)
+    current = service.current_revision(finding)
+    assert current is not None
+    base = queries.revision_of(finding, pages.base_number(form.base_revision.data))
+    return FindingConflictError(finding, base, current)
+
+
+def _saved_message(finding: Finding, was: str, proposed: bool) -> str:
+    message = f"Finding {finding.number} was saved as revision {finding.revision_number}."
+    if was == "agreed":
+        return f"{message} It was agreed, so it is a draft again and needs agreeing again."
+    if proposed:
+        return f"{message} The proposal to agree it was withdrawn, since the text changed; propose it again when ready."
+    return message
+
+
+@blueprint.route(f"{FINDING}/edit", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def edit_finding(slug: str, number: int) -> Page | Response:
+    """Edit a finding; a save based on an old revision shows the merge view instead of overwriting."""
+    review, finding = _working_finding(slug, number)
+    if request.method == "GET":
+        return _form_page(FindingForm(data=pages.form_data(finding)), review, finding)
+    form = FindingForm()
+    valid = form.validate()
+    if token_expired(form):
+        return _form_page(form, review, finding, status=400, message=EXPIRED_MESSAGE)
+    if not valid:
+        return _form_page(form, review, finding, status=400)
+    was, proposed = finding.status, finding.agreement_proposed_by_id is not None
+    try:
+        revision = service.edit_finding(
+            finding,
+            _typed(form),
+            actor=current_user,
+            base_number=pages.base_number(form.base_revision.data),
+            message=form.message.data or "",
+        )
+        db.session.commit()
+    except FindingConflictError as conflict:
+        return _merge_page(form, review, finding, conflict)
+    except FindingError as error:
+        db.session.rollback()
+        return _form_page(form, review, finding, status=400, message=str(error))
+    except IntegrityError:
+        db.session.rollback()
+        return _merge_page(form, review, finding, _race(finding, form))
+    if revision is None:
+        flash(f"Nothing was changed, so finding {finding.number} was not saved again.", "info")
+    else:
+        flash(_saved_message(finding, was, proposed), "success")
+    return redirect(_finding_url(finding), code=303)
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+
+@blueprint.get(FINDING)
+def finding(slug: str, number: int) -> str:
+    """One finding: its text and recommendations, status, agreement, citations and revisions."""
+    review, found = _readable_finding(slug, number)
+    viewer = current_viewer()
+    working = can(viewer, "review.work", review)
+    return _render(
+        "panels/finding.html",
+        review=review,
+        finding=found,
+        rendered=pages.rendered_texts(viewer, found, f"f{found.number}"),
+        revisions=queries.revisions_of(found) if working else [],
+        working=working,
+        report_url=pages.report_url(review) if found.status == "published" else None,
+    )
+
+
+@blueprint.get(f"{FINDING}/history")
+def finding_history(slug: str, number: int) -> str:
+    """Every revision of a finding, newest first, with a form to compare any two."""
+    review, found = _working_finding(slug, number)
+    return _render("panels/history.html", review=review, finding=found, revisions=queries.revisions_of(found))
+
+
+@blueprint.get(f"{FINDING}/history/<int:rev>")
+def finding_revision(slug: str, number: int, rev: int) -> str:
+    """A finding as it stood at one revision."""
+    review, found = _working_finding(slug, number)
+    revision = queries.revision_of(found, rev)
+    if revision is None:
+        abort(404)
+    return _render(
+        "panels/revision.html",
+        review=review,
+        finding=found,
+        revision=revision,
+        rendered=pages.rendered_texts(current_viewer(), revision, f"r{revision.number}"),
+    )
+
+
+@blueprint.get(f"{FINDING}/compare")
+def compare_findings(slug: str, number: int) -> str | Response:
+    """What changed between two revisions of a finding."""
+    review, found = _working_finding(slug, number)
+    old_number, new_number = int_arg("from"), int_arg("to")
+    if old_number is None or new_number is None:
+        return redirect(url_for(".finding_history", slug=slug, number=number))
+    if old_number > new_number:
+        old_number, new_number = new_number, old_number
+    old, new = queries.revision_of(found, old_number), queries.revision_of(found, new_number)
+    if old is None or new is None:
+        abort(404)
+    diff = diff_texts(pages.finding_document(FindingText.of(old)), pages.finding_document(FindingText.of(new)))
+    return _render("panels/compare.html", review=review, finding=found, old=old, new=new, diff=diff)
+
+
+# --- Agreeing and publishing ---------------------------------------------------------------------
+
+
+@blueprint.post(f"{FINDING}/propose")
+@login_required
+def propose_agreement(slug: str, number: int) -> Response:
+    """Propose that the panel agrees this finding."""
+    _, found = _working_finding(slug, number)
+    try:
+        service.propose_agreement(found, actor=current_user)
+        db.session.commit()
+    except FindingError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    except PermissionDeniedError:
+        db.session.rollback()
+        abort(404)
+    else:
+        flash(
+            f"You proposed agreeing finding {found.number}. Another panel member or a moderator must agree it.",
+            "success",
+        )
+    return redirect(_finding_url(found), code=303)
+
+
+@blueprint.post(f"{FINDING}/agree")
+@login_required
+def agree_finding(slug: str, number: int) -> Response:
+    """Agree a finding whose agreement another panel member proposed."""
+    _, found = _working_finding(slug, number)
+    try:
+        service.agree_finding(found, actor=current_user)
+        db.session.commit()
+    except FindingError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    except PermissionDeniedError:
+        db.session.rollback()
+        abort(404)
+    else:
+        flash(f"Finding {found.number} is agreed.", "success")
+    return redirect(_finding_url(found), code=303)
+
+
+@blueprint.post("/reviews/<slug>/publish")
+@login_required
+def publish(slug: str) -> Response:
+    """Publish the review's findings, once every one is agreed, and mark the review published."""
+    review = _workspace_review(slug)
+    try:
+        published = service.publish_findings(review, actor=current_user)
+        db.session.commit()
+    except FindingError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for(".workspace", slug=slug), code=303)
+    except PermissionDeniedError:
+        db.session.rollback()
+        abort(404)
+    count = len(published)
+    flash(f"{count} finding{'s' if count != 1 else ''} published; the review is now published.", "success")
+    return redirect(url_for(".workspace", slug=slug), code=303)

@@ -1,0 +1,26 @@
+"""The finding form: fields and validation only.
+
+Each field has a length limit whose message names the field, so an oversized text is
+answered with a clear message and the text kept.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired
+
+from kb.contributions.forms import MESSAGE_MAX, MaxChars
+
+TITLE_MAX = 300
+TEXT_MAX = 20_000
+
+
+class FindingForm(FlaskForm):
+    """A finding as the panel writes it; `base_revision` says which revision the editor started from."""
+
+    title = StringField("Title", validators=[DataRequired("Enter a title for the finding."), MaxChars(TITLE_MAX)])
+    body = TextAreaField("Finding", validators=[MaxChars(TEXT_MAX)])
+    recommendations = TextAreaField("Recommendations", validators=[MaxChars(TEXT_MAX)])
+    message = StringField("What you changed (optional)", validators=[MaxChars(MESSAGE_MAX)])
+    base_revision = HiddenField()

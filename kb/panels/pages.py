@@ -1,0 +1,151 @@
+"""What the workspace and finding pages show: rendered texts, form data, the merge view, entry-page context.
+
+These helpers read models and build what templates need; they change nothing. The
+routes in `kb.panels.routes` parse requests, call a service and commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from kb.entries.diff import Diff, diff_texts
+from kb.entries.models import Entry, Review
+from kb.extensions import db
+from kb.markdown import LinkResolver, LinkTarget, render
+from kb.panels import queries
+from kb.panels.merge import merge_line, merge_texts
+from kb.panels.models import FINDING_STATUSES, Finding, FindingRevision
+from kb.panels.service import FindingConflictError, FindingText
+from kb.permissions import Viewer, can, can_view_entry
+
+REPORT_ENDPOINT = "traceability.report"
+
+
+def resolver_for(viewer: Viewer) -> LinkResolver:
+    """Resolve `[[slug]]` in a finding's text to entries `viewer` may see; others read as plain words."""
+
+    def resolve(slug: str) -> LinkTarget | None:
+        entry = db.session.scalar(select(Entry).where(Entry.slug == slug))
+        if entry is None or not can_view_entry(viewer, entry):
+            return None
+        return LinkTarget(entry.path, entry.title)
+
+    return resolve
+
+
+def rendered_texts(viewer: Viewer, saved: Finding | FindingRevision, prefix: str) -> dict[str, str]:
+    """Sanitised HTML of a finding's (or revision's) text and recommendations, as `viewer` reads them."""
+    resolve = resolver_for(viewer)
+    return {
+        "body": render(saved.body, resolve, anchor_prefix=f"{prefix}-text-").html,
+        "recommendations": render(saved.recommendations, resolve, anchor_prefix=f"{prefix}-rec-").html,
+    }
+
+
+def finding_document(text: FindingText) -> str:
+    """A finding as one plain text, for diffs: its title, text and recommendations under labels."""
+    return f"Title: {text.title}\n\nFinding:\n{text.body}\n\nRecommendations:\n{text.recommendations}\n"
+
+
+def form_data(finding: Finding) -> dict[str, Any]:
+    """The finding form's starting values from the saved finding."""
+    return {
+        "title": finding.title,
+        "body": finding.body,
+        "recommendations": finding.recommendations,
+        "base_revision": str(finding.revision_number),
+    }
+
+
+def base_number(value: str | None) -> int | None:
+    """The revision number a form says it started from, or None when missing or garbled."""
+    text = (value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
+@dataclass
+class MergeView:
+    """A save that came too late: their saved version, what you typed, how they differ, and a merge of the two."""
+
+    theirs: FindingRevision
+    base: FindingRevision | None
+    yours: FindingText
+    diff: Diff
+    merged: FindingText
+    conflicts: int
+    title_conflict: bool
+
+
+def merge_view(conflict: FindingConflictError, yours: FindingText, your_name: str) -> MergeView:
+    """Compare the current revision with the typed text and merge both with the revision the editor started from.
+
+    Without a known base revision the merge cannot tell who changed what, so every
+    difference is kept as a conflict for the person to resolve.
+    """
+    theirs = FindingText.of(conflict.current)
+    base = FindingText.of(conflict.base) if conflict.base is not None else FindingText("", "", "")
+    author = conflict.current.author.display_name if conflict.current.author else "someone"
+    their_label = f"their version (revision {conflict.current.number}, saved by {author})"
+    your_label = f"your version ({your_name})"
+    body = merge_texts(base.body, theirs.body, yours.body, their_label=their_label, your_label=your_label)
+    recommendations = merge_texts(
+        base.recommendations,
+        theirs.recommendations,
+        yours.recommendations,
+        their_label=their_label,
+        your_label=your_label,
+    )
+    title, title_conflict = merge_line(base.title, theirs.title, yours.title)
+    return MergeView(
+        theirs=conflict.current,
+        base=conflict.base,
+        yours=yours,
+        diff=diff_texts(finding_document(theirs), finding_document(yours)),
+        merged=FindingText(title, body.text, recommendations.text),
+        conflicts=body.conflicts + recommendations.conflicts + int(title_conflict),
+        title_conflict=title_conflict,
+    )
+
+
+@dataclass
+class WorkspaceFinding:
+    """A row of the workspace's findings table."""
+
+    finding: Finding
+    citations: int
+
+
+def workspace_findings(viewer: Viewer, review: Review) -> list[WorkspaceFinding]:
+    """The review's findings with their citation counts, in two queries."""
+    findings = queries.findings_of(viewer, review)
+    counts = queries.citation_counts([finding.id for finding in findings])
+    return [WorkspaceFinding(finding, counts.get(finding.id, 0)) for finding in findings]
+
+
+def report_url(review: Review) -> str | None:
+    """The address of the review's report page, once that page exists in the app."""
+    if REPORT_ENDPOINT not in current_app.view_functions:
+        return None
+    return url_for(REPORT_ENDPOINT, slug=review.slug)
+
+
+def entry_findings(viewer: Viewer, entry: Entry) -> dict[str, Any]:
+    """Context for `panels/_entry_findings.html` on a review's page; nothing for other entries.
+
+    The panel (and staff) get a link to the workspace with counts by status; every reader
+    of a published review gets its published findings' titles.
+    """
+    if not isinstance(entry, Review):
+        return {}
+    context: dict[str, Any] = {"finding_statuses": FINDING_STATUSES}
+    if can(viewer, "review.work", entry):
+        context["workspace_counts"] = queries.status_counts(viewer, entry)
+    published = queries.findings_of(viewer, entry, status="published")
+    if published:
+        context["published_findings"] = published
+        context["findings_report_url"] = report_url(entry)
+    return context if len(context) > 1 else {}
