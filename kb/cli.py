@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from kb.consultations.cli import consult_cli
 from kb.content.service import content_files, export_directory, import_directory
 from kb.extensions import db
 from kb.notifications.cli import notify_cli
@@ -105,3 +106,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(notify_cli)
+    app.cli.add_command(consult_cli)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kb.consultations.queries import entry_consultations
 from kb.entries.models import Entry
 from kb.panels.pages import entry_findings
 from kb.permissions import Viewer
 
 ContextProvider = Callable[[Viewer, Entry], dict[str, Any]]
 
-PROVIDERS: tuple[ContextProvider, ...] = (entry_findings,)
+PROVIDERS: tuple[ContextProvider, ...] = (entry_findings, entry_consultations)
 
 
 def entry_extras(viewer: Viewer, entry: Entry) -> dict[str, Any]:

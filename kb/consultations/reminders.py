@@ -1,0 +1,173 @@
+"""The reminder mail two days before a consultation closes, to followers who have not submitted.
+
+A run finds open consultations that close within `REMINDER_LEAD` and have no reminder
+yet. For each it claims the reminder with one `UPDATE ... WHERE reminder_sent_at IS
+NULL RETURNING` and commits the claim before any mail leaves, so a second run, or one
+running at the same time, finds it claimed and sends nothing: nobody is reminded twice.
+The price is that mail the server refuses is not retried (the run reports it).
+
+Who is reminded: active people following the consulted entry, or its review, who may
+read the consultation and have not submitted a response (a saved draft does not count).
+The reminder is mail about what they follow, so it goes with the daily digest's switch:
+someone who turned the digest off is not reminded, and the mail's unsubscribe link
+turns that same switch off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError
+
+from kb import mail as outgoing
+from kb.audit.service import record_event
+from kb.consultations.models import Consultation, Response
+from kb.consultations.windows import REMINDER_LEAD
+from kb.dates import london_time, utcnow
+from kb.extensions import db
+from kb.mail import Mail, site_link
+from kb.notifications import mails
+from kb.notifications.models import Follow
+from kb.notifications.queries import wants_mail
+from kb.permissions import can_view_consultation, viewer_for
+from kb.users.models import User
+
+MAIL_CATEGORY = "digest"
+"""The settings switch reminders go with: mail about what a person follows."""
+
+
+@dataclass
+class ReminderReport:
+    """What a reminder run did."""
+
+    consultations: int = 0
+    mails: int = 0
+    switched_off: int = 0
+    """Followers not mailed because they turned off mail about what they follow."""
+    failed: int = 0
+    """Reminders the mail server refused; they are not sent again."""
+    postponed: int = 0
+    """Consultations skipped because the database was busy; the next run tries them."""
+
+    def summary(self) -> str:
+        """One line for the end of the run."""
+        line = f"Sent {self.mails} reminder{'s' if self.mails != 1 else ''} for {self.consultations} consultation"
+        line += "s" if self.consultations != 1 else ""
+        extras = [
+            f"{self.switched_off} with mail about what they follow turned off" if self.switched_off else "",
+            f"{self.failed} could not be sent" if self.failed else "",
+            f"{self.postponed} consultations postponed (database busy)" if self.postponed else "",
+        ]
+        extra = "; ".join(part for part in extras if part)
+        return f"{line} ({extra})." if extra else f"{line}."
+
+
+def due_consultations(now: dt.datetime) -> list[int]:
+    """Ids of open consultations closing within `REMINDER_LEAD` of `now` whose reminder is not yet claimed."""
+    query = (
+        select(Consultation.id)
+        .where(
+            Consultation.reminder_sent_at.is_(None),
+            Consultation.opens_at <= now,
+            Consultation.closes_at > now,
+            Consultation.closes_at <= now + REMINDER_LEAD,
+        )
+        .order_by(Consultation.closes_at, Consultation.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def claim(consultation_id: int, now: dt.datetime) -> bool:
+    """Mark the consultation's reminder as sent unless another run already has; True when this call claimed it."""
+    statement = (
+        update(Consultation)
+        .where(Consultation.id == consultation_id, Consultation.reminder_sent_at.is_(None))
+        .values(reminder_sent_at=now)
+        .returning(Consultation.id)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.scalar(statement) is not None
+
+
+def recipients(consultation: Consultation) -> list[User]:
+    """Active followers of the consulted entry or its review who may read the consultation and have not submitted."""
+    entry = consultation.entry
+    targets = [and_(Follow.target_type == "entry", Follow.target_id == entry.id)]
+    review_id = entry.id if entry.kind == "review" else entry.review_id
+    if review_id is not None:
+        targets.append(and_(Follow.target_type == "review", Follow.target_id == review_id))
+    submitted = select(Response.user_id).where(
+        Response.consultation_id == consultation.id, Response.status == "submitted", Response.user_id.is_not(None)
+    )
+    query = (
+        select(User)
+        .where(User.active, User.id.in_(select(Follow.user_id).where(or_(*targets))), User.id.not_in(submitted))
+        .order_by(User.id)
+    )
+    return [user for user in db.session.scalars(query) if can_view_consultation(viewer_for(user), consultation)]
+
+
+def reminder_mail(user: User, consultation: Consultation) -> Mail:
+    """The reminder to one person: what closes when, and where to answer."""
+    link = site_link(f"/consultations/{consultation.id}")
+    paragraphs = [
+        f"The consultation “{consultation.title}” on “{consultation.entry.title}”, which you follow, closes on "
+        f"{london_time(consultation.closes_at)} (London time).",
+        "You have not submitted a response yet. If you saved a draft, it is not counted until you submit it.",
+        f"Answer it here: {link}",
+    ]
+    subject = f"Closes in two days: {consultation.title}"
+    return mails.compose(user, MAIL_CATEGORY, subject, paragraphs)
+
+
+def _remind_one(consultation: Consultation, now: dt.datetime, report: ReminderReport, on_line: Callable[[str], None]):
+    """Claim one consultation's reminder, commit the claim, then mail its recipients."""
+    people = recipients(consultation)
+    try:
+        claimed = claim(consultation.id, now)
+        if claimed:
+            record_event(
+                "consultation.remind",
+                actor=None,
+                target=consultation,
+                new=f"{len(people)} followers",
+                target_label=consultation.title,
+            )
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        report.postponed += 1
+        on_line(f"consultation {consultation.id}: database busy, left for the next run")
+        return
+    if not claimed:
+        return
+    report.consultations += 1
+    sent = 0
+    for person in people:
+        if not wants_mail(person.id, MAIL_CATEGORY):
+            report.switched_off += 1
+            continue
+        if outgoing.send_now(reminder_mail(person, consultation)):
+            sent += 1
+        else:
+            report.failed += 1
+            on_line(f"consultation {consultation.id}: could not send to {person.email}")
+    report.mails += sent
+    on_line(f"consultation {consultation.id} “{consultation.title}”: {sent} of {len(people)} followers reminded")
+
+
+def send_reminders(
+    now: dt.datetime | None = None, on_line: Callable[[str], None] = lambda line: None
+) -> ReminderReport:
+    """Remind followers of every consultation now due, each claimed and committed before its mail; safe to run twice."""
+    now = now or utcnow()
+    report = ReminderReport()
+    for consultation_id in due_consultations(now):
+        consultation = db.session.get(Consultation, consultation_id)
+        if consultation is not None:
+            _remind_one(consultation, now, report, on_line)
+    db.session.commit()
+    return report
