@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from kb.actions import service as actions
 from kb.audit.service import record_event
 from kb.comments.models import Comment
 from kb.contributions.service import mark_status
@@ -229,7 +230,8 @@ def _lesson(entry: Entry) -> Lesson:
 def set_maturity(entry: Entry, maturity: str, *, actor: User) -> None:
     """Set a lesson's maturity, saved as a revision with `entry.maturity` audited (old and new).
 
-    Raises PermissionDeniedError, ModerationError (not a lesson, unknown or unchanged value).
+    Learned only while the action is verified (`kb.actions.rules.maturity_problem`).
+    Raises PermissionDeniedError, ModerationError (not a lesson, unknown or unchanged value, refused by the rules).
     """
     require(actor, "entry.curate", entry)
     lesson = _lesson(entry)
@@ -238,6 +240,10 @@ def set_maturity(entry: Entry, maturity: str, *, actor: User) -> None:
     old = lesson.maturity
     if old == maturity:
         raise ModerationError(f"The maturity is already {MATURITIES[maturity].lower()}.")
+    try:
+        actions.check_maturity(lesson, maturity)
+    except actions.ActionError as error:
+        raise ModerationError(str(error)) from None
     save_entry_state(
         lesson, actor=actor, message=f"Maturity: {MATURITIES[old]} to {MATURITIES[maturity]}", maturity=maturity
     )
@@ -246,18 +252,18 @@ def set_maturity(entry: Entry, maturity: str, *, actor: User) -> None:
 
 
 def set_action_status(entry: Entry, action_status: str, *, actor: User) -> None:
-    """Set the state of action on a lesson, saved as a revision with `entry.action-status` audited.
+    """Set the state of action on a lesson through `kb.actions.service`, whose rules and audit apply.
 
-    Raises PermissionDeniedError, ModerationError (not a lesson, unknown or unchanged value).
+    Raises PermissionDeniedError, ModerationError (not a lesson, unknown or unchanged
+    value, or a change the action rules refuse, with their reasons).
     """
     require(actor, "entry.curate", entry)
     lesson = _lesson(entry)
     if action_status not in ACTION_STATUSES:
         raise ModerationError("Choose one of the action statuses listed.")
-    old = lesson.action_status
-    if old == action_status:
+    if lesson.action_status == action_status:
         raise ModerationError(f"The action status is already {ACTION_STATUSES[action_status].lower()}.")
-    message = f"Action status: {ACTION_STATUSES[old]} to {ACTION_STATUSES[action_status]}"
-    save_entry_state(lesson, actor=actor, message=message, action_status=action_status)
-    record_event("entry.action-status", actor=actor, target=lesson, old=old, new=action_status)
-    db.session.flush()
+    try:
+        actions.set_action_status(lesson, action_status, actor=actor)
+    except actions.ActionError as error:
+        raise ModerationError(f"{error} Record the action's details from the lesson's action page.") from None

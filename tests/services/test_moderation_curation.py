@@ -223,7 +223,7 @@ def test_setting_maturity_saves_a_revision_and_audits_old_and_new(cast: Cast, to
     lesson = entry(DUPLICATE)
     assert isinstance(lesson, Lesson)
     old = lesson.maturity
-    new = "learned" if old != "learned" else "insight"
+    new = "insight" if old != "insight" else "lesson"
     number = current_revision(lesson).number
     curation.set_maturity(lesson, new, actor=cast.moderator)
     db.session.commit()
@@ -237,12 +237,19 @@ def test_setting_maturity_saves_a_revision_and_audits_old_and_new(cast: Cast, to
         curation.set_maturity(lesson, new, actor=cast.moderator)
     with pytest.raises(ModerationError, match="Choose one"):
         curation.set_maturity(lesson, "ripe", actor=cast.moderator)
+    with pytest.raises(ModerationError, match="learned only once action on it is verified"):
+        curation.set_maturity(lesson, "learned", actor=cast.moderator)
 
 
 def test_setting_action_status(cast: Cast, told) -> None:
     lesson = entry(DUPLICATE)
     old = lesson.action_status
-    new = "verified" if old != "verified" else "actioned"
+    assert old == "identified"
+    with pytest.raises(ModerationError, match="verified only after it is recorded as actioned"):
+        curation.set_action_status(lesson, "verified", actor=cast.moderator)
+    with pytest.raises(ModerationError, match="Choose the organisation that owns the action"):
+        curation.set_action_status(lesson, "action-planned", actor=cast.moderator)
+    new = "accepted"
     curation.set_action_status(lesson, new, actor=cast.moderator)
     db.session.commit()
     assert lesson.action_status == new

@@ -158,8 +158,8 @@ def test_maturity_and_action_status_are_set_from_the_lesson_page(seeded_app: Fla
     moderator = client_for(seeded_app, cast.moderator)
     lesson = entry(DUPLICATE)
     old_maturity, old_action = lesson.maturity, lesson.action_status
-    maturity = "learned" if old_maturity != "learned" else "insight"
-    action = "verified" if old_action != "verified" else "actioned"
+    maturity = "insight" if old_maturity != "insight" else "lesson"
+    action = "accepted" if old_action != "accepted" else "identified"
     response = post_from(moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/maturity", {"maturity": maturity})
     assert response.status_code == 303
     response = post_from(
@@ -173,6 +173,10 @@ def test_maturity_and_action_status_are_set_from_the_lesson_page(seeded_app: Fla
     bad = post_from(moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/maturity", {"maturity": "ripe"})
     assert bad.status_code == 303
     assert "Not a valid choice" in page_text(moderator.get(lesson.path))
+    assert entry(DUPLICATE).maturity == maturity
+    learned = post_from(moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/maturity", {"maturity": "learned"})
+    assert learned.status_code == 303
+    assert "learned only once action on it is verified" in page_text(moderator.get(lesson.path))
     assert entry(DUPLICATE).maturity == maturity
 
 
