@@ -7,8 +7,12 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from kb.actions import queries, rules
+from kb.actions import queries, recurrence_queries, rules
 from kb.actions.forms import ActionForm, OpenActionsFilter
+from kb.actions.models import RECURRENCE_DECISIONS
+from kb.actions.recurrence import RecurrenceError, find_recurrence
+from kb.actions.recurrence import decide_recurrence as decide_recurrence_of
+from kb.actions.recurrence_forms import RecurrenceForm
 from kb.actions.service import ActionError, update_action
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.contributions.service import EditConflictError
@@ -147,3 +151,49 @@ def open_actions() -> str:
         status_labels={value: rules.label(value) for value in rules.OPEN_STATUSES},
         pagination=pagination_params(page, lambda number: url_for(".open_actions", **chosen, page=number)),
     )
+
+
+RECURRENCES_PER_PAGE = 25
+
+
+@blueprint.get("/recurrences")
+def recurrences() -> str:
+    """Confirmed recurrences: pairs of lessons a moderator confirmed as the same lesson again."""
+    page = recurrence_queries.confirmed_recurrences(current_viewer(), int_arg("page", 1) or 1, RECURRENCES_PER_PAGE)
+    return render_template(
+        "actions/recurrences.html",
+        page=page,
+        pagination=pagination_params(page, lambda number: url_for(".recurrences", page=number)),
+    )
+
+
+@blueprint.route("/lessons/<slug>/recurrences/<other_slug>", methods=["GET", "POST"])
+def decide_recurrence(slug: str, other_slug: str) -> tuple[str, int] | Response:
+    """Compare two lessons side by side and confirm them as the same lesson again, or not (moderators)."""
+    viewer = current_viewer()
+    lesson = recurrence_queries.visible_lesson(viewer, slug)
+    other = recurrence_queries.visible_lesson(viewer, other_slug)
+    if lesson is None or other is None or lesson.id == other.id or not can(viewer, "recurrence.decide", lesson):
+        abort(404)
+    existing = find_recurrence(lesson, other)
+    form = RecurrenceForm(data={"decision": existing.decision, "note": existing.note} if existing else None)
+    if request.method == "POST" and form.validate():
+        try:
+            decide_recurrence_of(lesson, other, form.decision.data or "", actor=current_user, note=form.note.data or "")
+            db.session.commit()
+        except RecurrenceError as error:
+            db.session.rollback()
+            form.decision.errors = [*form.decision.errors, str(error)]
+        else:
+            verdict = RECURRENCE_DECISIONS[form.decision.data or ""].lower()
+            flash(f'Saved: "{lesson.title}" and "{other.title}" are {verdict}.', "success")
+            return redirect(f"{lesson.path}#recurrence-heading", code=303)
+    status = 400 if form.errors else 200
+    return render_template(
+        "actions/recurrence_decide.html",
+        lesson=lesson,
+        other=other,
+        form=form,
+        existing=existing,
+        decisions=RECURRENCE_DECISIONS,
+    ), status

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from kb.actions.recurrence_queries import recurrence_section
 from kb.comments.pages import entry_discussion
 from kb.comments.queries import comment_counts_for
 from kb.entries import queries
@@ -66,16 +69,15 @@ def list_kind(plural: str) -> str:
     )
 
 
-def similar_entries(viewer: Viewer, entry: Entry, linked: list[int]) -> dict[str, list[Entry]]:
+def similar_entries(viewer: Viewer, entry: Entry, linked: list[int]) -> dict[str, Any]:
     """Entries like this one by their words, leaving out `linked` (already on the page).
 
-    A lesson first gets similar lessons from other regions or years.
+    A lesson first gets its recurrences: similar lessons from other regions or years,
+    confirmed ones first (`kb.actions.recurrence_queries`).
     """
-    elsewhere = search.similar_lessons_elsewhere(viewer, entry, exclude=linked) if isinstance(entry, Lesson) else []
-    return {
-        "similar_elsewhere": elsewhere,
-        "similar": search.related(viewer, entry, exclude=[*linked, *(other.id for other in elsewhere)]),
-    }
+    recurrence = recurrence_section(viewer, entry, exclude=linked) if isinstance(entry, Lesson) else None
+    elsewhere = recurrence.entry_ids if recurrence is not None else []
+    return {"recurrence": recurrence, "similar": search.related(viewer, entry, exclude=[*linked, *elsewhere])}
 
 
 def _load(slug: str) -> Entry:

@@ -1,0 +1,223 @@
+"""Recurrence pages: a lesson's similar lessons and timeline, a moderator's decision, and the list of pairs."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from kb.actions.models import Recurrence
+from kb.actions.recurrence import decide_recurrence
+from kb.entries.models import Lesson
+from kb.extensions import db
+from tests.accounts import Cast, client_for, csrf_token, page_text
+from tests.web.dom import Node, main_of
+
+ENGLAND = "providers-pressed-to-go-live-before-ready"
+NORTH_WEST = "north-west-service-failed-within-hours"
+BRISTOL = "bristol-gps-report-inappropriate-triage-responses"
+MEMBERS_ONLY = "good-idea-badly-implemented"
+DECIDE = f"/lessons/{ENGLAND}/recurrences/{NORTH_WEST}"
+
+
+def lesson(slug: str) -> Lesson:
+    db.session.expire_all()
+    found = db.session.scalar(select(Lesson).where(Lesson.slug == slug))
+    assert found is not None
+    return found
+
+
+def section_of(html: str | bytes) -> Node | None:
+    """The recurrence section of a lesson page, if it has one."""
+    return main_of(html).find("section", cls="kb-recurrence")
+
+
+def listed(section: Node) -> list[str]:
+    """The lesson paths in the section's list of similar lessons, in order."""
+    return [
+        a.attrs["href"]
+        for item in section.one("ul", cls="kb-recurrence__list").find_all("li")
+        for a in item.find_all("a")[:1]
+    ]
+
+
+def confirm(cast: Cast, one: str, other: str, decision: str = "confirmed") -> None:
+    decide_recurrence(lesson(one), lesson(other), decision, actor=cast.moderator)
+    db.session.commit()
+
+
+# --- On the lesson page ---------------------------------------------------------------------------
+
+
+def test_a_lesson_page_lists_similar_lessons_elsewhere_with_a_count_and_timeline(seeded_app: Flask) -> None:
+    section = section_of(client_for(seeded_app).get(f"/lessons/{ENGLAND}").data)
+    assert section is not None
+    assert section.one("h2").text() == "Similar lessons from other regions or years"
+    paths = listed(section)
+    assert paths
+    assert f"/lessons/{ENGLAND}" not in paths
+    assert f"{len(paths)} similar lesson" in section.text()
+    timeline = section.one("ol", cls="kb-timeline")
+    items = timeline.find_all("li")
+    assert len(items) == len(paths) + 1
+    assert len(timeline.find_all("li", cls="kb-timeline__item--current")) == 1
+    assert all(item.find("time") is not None for item in items)
+    assert "Decide" not in section.text()
+
+
+def test_a_confirmed_recurrence_is_listed_first_and_counted_on_both_lessons(seeded_app: Flask, cast: Cast) -> None:
+    confirm(cast, ENGLAND, BRISTOL)
+    reader = client_for(seeded_app)
+    for here, there in ((ENGLAND, BRISTOL), (BRISTOL, ENGLAND)):
+        section = section_of(reader.get(f"/lessons/{here}").data)
+        assert section is not None
+        assert listed(section)[0] == f"/lessons/{there}"
+        assert "confirmed as the same lesson again 1 time" in section.text()
+        assert section.find("strong", cls="nhsuk-tag") is not None
+
+
+def test_a_pair_with_a_lesson_the_reader_may_not_see_is_neither_shown_nor_counted(
+    seeded_app: Flask, cast: Cast
+) -> None:
+    confirm(cast, ENGLAND, MEMBERS_ONLY)
+    anonymous = page_text(client_for(seeded_app).get(f"/lessons/{ENGLAND}"))
+    assert f"/lessons/{MEMBERS_ONLY}" not in anonymous
+    assert "confirmed as the same lesson again" not in anonymous
+    member = section_of(client_for(seeded_app, cast.member).get(f"/lessons/{ENGLAND}").data)
+    assert member is not None
+    assert listed(member)[0] == f"/lessons/{MEMBERS_ONLY}"
+    assert "confirmed as the same lesson again 1 time" in member.text()
+
+
+def test_a_rejected_pair_is_shown_only_to_moderators(seeded_app: Flask, cast: Cast) -> None:
+    confirm(cast, ENGLAND, BRISTOL, "rejected")
+    reader = section_of(client_for(seeded_app, cast.member).get(f"/lessons/{ENGLAND}").data)
+    assert reader is not None
+    assert f"/lessons/{BRISTOL}" not in listed(reader)
+    assert "Judged not the same lesson" not in reader.text()
+    moderator = section_of(client_for(seeded_app, cast.moderator).get(f"/lessons/{ENGLAND}").data)
+    assert moderator is not None
+    assert "Judged not the same lesson" in moderator.text()
+    assert f"/lessons/{ENGLAND}/recurrences/{BRISTOL}" in [a.attrs["href"] for a in moderator.find_all("a")]
+
+
+def test_moderators_get_a_decide_link_for_each_similar_lesson(seeded_app: Flask, cast: Cast) -> None:
+    section = section_of(client_for(seeded_app, cast.moderator).get(f"/lessons/{ENGLAND}").data)
+    assert section is not None
+    hrefs = [a.attrs["href"] for a in section.find_all("a", cls="kb-recurrence__decide")]
+    assert hrefs == [f"/lessons/{ENGLAND}/recurrences/{path.rsplit('/', 1)[1]}" for path in listed(section)]
+
+
+def test_reviews_and_papers_have_no_recurrence_section(seeded_app: Flask, cast: Cast) -> None:
+    assert section_of(client_for(seeded_app).get(f"/reviews/{cast.review.slug}").data) is None
+
+
+# --- Deciding ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [None, "member", "panel", "author"])
+def test_only_moderators_reach_the_decision_page(seeded_app: Flask, cast: Cast, role: str | None) -> None:
+    client = client_for(seeded_app, getattr(cast, role) if role else None)
+    assert client.get(DECIDE).status_code == 404
+    assert client.post(DECIDE, data={"decision": "confirmed"}).status_code in (400, 404)
+    assert db.session.scalar(select(Recurrence.id)) is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/lessons/{ENGLAND}/recurrences/{ENGLAND}",
+        f"/lessons/{ENGLAND}/recurrences/no-such-lesson",
+        f"/lessons/no-such-lesson/recurrences/{ENGLAND}",
+        f"/lessons/{ENGLAND}/recurrences/nhs-111-programme-lessons-review",
+    ],
+)
+def test_a_pair_that_is_not_two_lessons_answers_404(seeded_app: Flask, cast: Cast, path: str) -> None:
+    assert client_for(seeded_app, cast.moderator).get(path).status_code == 404
+
+
+def test_a_moderator_compares_and_confirms_then_changes_their_mind(seeded_app: Flask, cast: Cast) -> None:
+    moderator = client_for(seeded_app, cast.moderator)
+    page = moderator.get(DECIDE)
+    assert page.status_code == 200
+    text = page_text(page)
+    assert lesson(ENGLAND).title in text
+    assert lesson(NORTH_WEST).title in text
+    token = csrf_token(page.get_data(as_text=True))
+    done = moderator.post(DECIDE, data={"csrf_token": token, "decision": "confirmed", "note": "Same pressure."})
+    assert done.status_code == 303
+    assert done.headers["Location"].endswith(f"/lessons/{ENGLAND}#recurrence-heading")
+    [pair] = db.session.scalars(select(Recurrence)).all()
+    assert (pair.decision, pair.note) == ("confirmed", "Same pressure.")
+    shown = page_text(moderator.get(f"/lessons/{ENGLAND}"))
+    assert "are the same lesson again" in shown
+
+    again = moderator.get(DECIDE)
+    assert main_of(again.data).one("input", where=lambda e: "checked" in e.attrs).attrs["value"] == "confirmed"
+    assert "Same pressure." in page_text(again)
+    moderator.post(DECIDE, data={"csrf_token": token, "decision": "rejected", "note": ""})
+    db.session.expire_all()
+    assert [(p.decision, p.note) for p in db.session.scalars(select(Recurrence))] == [("rejected", "")]
+
+
+def test_a_bad_decision_comes_back_with_a_message_and_the_note_kept(seeded_app: Flask, cast: Cast) -> None:
+    moderator = client_for(seeded_app, cast.moderator)
+    token = csrf_token(moderator.get(DECIDE).get_data(as_text=True))
+    typed = "They share a cause & a <date>."
+    response = moderator.post(DECIDE, data={"csrf_token": token, "note": typed})
+    assert response.status_code == 400
+    text = page_text(response)
+    assert "There is a problem" in text
+    assert "Choose whether the two are the same lesson again." in text
+    assert typed in text
+    wrong = moderator.post(DECIDE, data={"csrf_token": token, "decision": "perhaps", "note": typed})
+    assert wrong.status_code == 400
+    assert typed in page_text(wrong)
+    too_long = moderator.post(DECIDE, data={"csrf_token": token, "decision": "confirmed", "note": "x" * 1_001})
+    assert too_long.status_code == 400
+    assert "1,000 characters or fewer" in page_text(too_long)
+    assert db.session.scalar(select(Recurrence.id)) is None
+
+
+def test_a_decision_without_the_form_token_is_refused(seeded_app: Flask, cast: Cast) -> None:
+    response = client_for(seeded_app, cast.moderator).post(DECIDE, data={"decision": "confirmed"})
+    assert response.status_code == 400
+    assert db.session.scalar(select(Recurrence.id)) is None
+
+
+# --- The list of pairs ---------------------------------------------------------------------------
+
+
+def test_the_list_shows_confirmed_pairs_each_reader_may_see(seeded_app: Flask, cast: Cast) -> None:
+    empty = page_text(client_for(seeded_app).get("/recurrences"))
+    assert "No recurrences have been confirmed yet" in empty
+    confirm(cast, ENGLAND, NORTH_WEST)
+    confirm(cast, ENGLAND, MEMBERS_ONLY)
+    confirm(cast, ENGLAND, BRISTOL, "rejected")
+    anonymous = main_of(client_for(seeded_app).get("/recurrences").data)
+    hrefs = [a.attrs["href"] for a in anonymous.find_all("a")]
+    assert f"/lessons/{NORTH_WEST}" in hrefs
+    assert f"/lessons/{MEMBERS_ONLY}" not in hrefs
+    assert f"/lessons/{BRISTOL}" not in hrefs
+    assert "1 confirmed recurrence." in anonymous.text()
+    member = main_of(client_for(seeded_app, cast.member).get("/recurrences").data)
+    assert "2 confirmed recurrences." in member.text()
+    assert len(member.one("tbody").find_all("tr")) == 2
+
+
+def test_the_list_pages_through_many_pairs(seeded_app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kb.actions.routes.RECURRENCES_PER_PAGE", 5)
+    lessons = list(
+        db.session.scalars(select(Lesson).where(Lesson.visibility == "public", Lesson.status == "published"))
+    )
+    first = lessons[0]
+    for other in lessons[1:8]:
+        decide_recurrence(first, other, "confirmed", actor=cast.moderator)
+    db.session.commit()
+    reader = client_for(seeded_app)
+    one = main_of(reader.get("/recurrences").data)
+    assert len(one.one("tbody").find_all("tr")) == 5
+    assert "7 confirmed recurrences, page 1 of 2." in one.text()
+    two = main_of(reader.get("/recurrences?page=2").data)
+    assert len(two.one("tbody").find_all("tr")) == 2
+    assert reader.get("/recurrences?page=999999999999").status_code == 200
