@@ -5,6 +5,10 @@ and a table of contents. Raw HTML in the source is never passed through: it is s
 text. The output is then cleaned by nh3 with an allowlist, so only http, https, mailto and
 relative links survive, and the only ids are the ones this module generates.
 
+With `paragraph_anchors=True` (papers) every paragraph and list item gets an id made
+from its own words (`kb.panels.paragraphs`), so a citation of one paragraph keeps
+pointing at it whatever is edited around it; `Rendered.paragraphs` lists them.
+
 Links to other entries are written `[[slug]]` or `[[slug|words]]`. The caller passes a
 resolver that turns a slug into a `LinkTarget`; a slug it cannot resolve is rendered as
 marked text and reported in `Rendered.missing_links`, never silently dropped. A target
@@ -25,6 +29,8 @@ from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
+
+from kb.panels.paragraphs import Paragraph, assign_anchors
 
 INTERNAL_LINK = re.compile(r"\[\[([a-z0-9][a-z0-9-]*)(?:\|([^\]\n]+))?\]\]")
 """`[[slug]]` or `[[slug|words]]`; used by the renderer and by the importer's checks."""
@@ -91,7 +97,7 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
-_SAFE_ID = re.compile(r"^(?:h-[\w-]+|fn-[\w-]+|fnref\d*-[\w-]+)$")
+_SAFE_ID = re.compile(r"^(?:h-[\w-]+|fn-[\w-]+|fnref\d*-[\w-]+|p-[0-9a-f]{8}(?:-\d+)?)$")
 _SAFE_CLASS = re.compile(r"^(?:footnote|footnote-ref|footnote-backref|kb-[a-z-]+|language-[\w+-]+)$")
 
 
@@ -112,6 +118,8 @@ class Rendered:
     headings: list[Heading] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     missing_links: list[str] = field(default_factory=list)
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    """The anchored paragraphs in reading order (only when rendered with `paragraph_anchors`)."""
 
 
 class _InternalLinkProcessor(InlineProcessor):
@@ -150,14 +158,58 @@ class _DemoteTitleHeadings(Treeprocessor):
             element.tag = "h2"
 
 
+_LISTS = frozenset({"ul", "ol"})
+
+
+def _own_text(element: ElementTree.Element) -> str:
+    """An element's words, leaving out lists nested inside it (their items have anchors of their own)."""
+    parts = [element.text or ""]
+    for child in element:
+        if child.tag not in _LISTS:
+            parts.append(_own_text(child))
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
+
+
+class _ParagraphAnchors(Treeprocessor):
+    """Gives each paragraph and list item an id from its own words, recording them in reading order.
+
+    A list item holding paragraphs is anchored through those paragraphs, not twice.
+    """
+
+    def __init__(self, md: markdown.Markdown, found: list[Paragraph]):
+        super().__init__(md)
+        self.found = found
+
+    def run(self, root: ElementTree.Element) -> None:
+        elements = [
+            element
+            for element in root.iter()
+            if (element.tag == "p" or (element.tag == "li" and element.find("p") is None))
+            and "id" not in element.attrib
+            and _own_text(element)
+        ]
+        texts = [_own_text(element) for element in elements]
+        for element, text, anchor in zip(elements, texts, assign_anchors(texts), strict=True):
+            element.set("id", anchor)
+            self.found.append(Paragraph(anchor, text))
+
+
 class _KbExtension(Extension):
     """Registers internal links and removes raw HTML handling."""
 
-    def __init__(self, resolve: LinkResolver | None, found: list[str], missing: list[str]):
+    def __init__(
+        self,
+        resolve: LinkResolver | None,
+        found: list[str],
+        missing: list[str],
+        paragraphs: list[Paragraph] | None = None,
+    ):
         super().__init__()
         self.resolve = resolve
         self.found = found
         self.missing = missing
+        self.paragraphs = paragraphs
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
         # Raw HTML is never trusted: without these two, "<script>" arrives as text.
@@ -166,6 +218,9 @@ class _KbExtension(Extension):
         processor = _InternalLinkProcessor(self.resolve, self.found, self.missing)
         md.inlinePatterns.register(processor, "kb_internal_link", 175)
         md.treeprocessors.register(_DemoteTitleHeadings(md), "kb_demote_h1", 30)
+        if self.paragraphs is not None:
+            # After every other tree step (escapes are put back at priority 0), so the words are final.
+            md.treeprocessors.register(_ParagraphAnchors(md, self.paragraphs), "kb_paragraph_anchors", -10)
 
 
 def _heading_slugify(prefix: str) -> Callable[[str, str], str]:
@@ -204,14 +259,18 @@ def sanitise(html: str) -> str:
     )
 
 
-def render(text: str, resolve: LinkResolver | None = None, *, anchor_prefix: str = "") -> Rendered:
+def render(
+    text: str, resolve: LinkResolver | None = None, *, anchor_prefix: str = "", paragraph_anchors: bool = False
+) -> Rendered:
     """Render Markdown to sanitised HTML.
 
-    `anchor_prefix` keeps heading and footnote ids apart when several texts share one page.
+    `anchor_prefix` keeps heading and footnote ids apart when several texts share one page;
+    `paragraph_anchors` gives each paragraph and list item its stable id (see the module).
     Never raises on odd input: whatever the text, the result is safe HTML.
     """
     found: list[str] = []
     missing: list[str] = []
+    paragraphs: list[Paragraph] | None = [] if paragraph_anchors else None
     md = markdown.Markdown(
         extensions=[
             "tables",
@@ -219,7 +278,7 @@ def render(text: str, resolve: LinkResolver | None = None, *, anchor_prefix: str
             "footnotes",
             "sane_lists",
             "toc",
-            _KbExtension(resolve, found, missing),
+            _KbExtension(resolve, found, missing, paragraphs),
         ],
         extension_configs={
             "tables": {"use_align_attribute": True},
@@ -231,4 +290,4 @@ def render(text: str, resolve: LinkResolver | None = None, *, anchor_prefix: str
     )
     output = md.convert(text)
     headings = _flatten_toc(getattr(md, "toc_tokens", []), [])
-    return Rendered(sanitise(output), headings, found, missing)
+    return Rendered(sanitise(output), headings, found, missing, paragraphs or [])

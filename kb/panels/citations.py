@@ -1,0 +1,421 @@
+"""Citing evidence from a finding: add, remove and reorder citations, and show them as a reader may see them.
+
+The verbs take `actor=`, check `review.work` on the finding's review and that the actor
+may see what they cite, change the citations, audit and flush; the caller commits.
+A citation of a paragraph keeps the paragraph's anchor and its words (`quote`), so it can
+be found again, or shown as changed or gone, after the paper is edited
+(`kb.panels.paragraphs.resolve`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from kb.audit.service import record_event
+from kb.comments.models import Comment
+from kb.consultations.models import Consultation, Response
+from kb.content.document import parse_document
+from kb.entries.models import Entry, Review
+from kb.entries.service import current_revisions
+from kb.extensions import db
+from kb.markdown import render
+from kb.panels.models import CITATION_KINDS, Citation, Finding
+from kb.panels.paragraphs import GONE, Paragraph, Resolution, excerpt, resolve
+from kb.permissions import (
+    PermissionDeniedError,
+    Viewer,
+    can_read_comment,
+    can_read_response,
+    can_view_entry,
+    can_view_finding,
+    on_panel_of,
+    readable_comments,
+    require,
+    viewer_for,
+)
+from kb.users.models import User
+
+CITABLE_ENTRY_KINDS = frozenset({"lesson", "paper"})
+"""Kinds of entry cited whole; a review is evidence only through its papers, comments and responses."""
+HELD_BY_PANEL = "Evidence held by the panel"
+"""What a reader who may not see a cited source is shown instead of its title or words."""
+
+
+class CitationError(ValueError):
+    """A citation cannot be made or changed; the message says why, for the person trying."""
+
+
+# --- Loading ---------------------------------------------------------------------------------------
+
+
+def paragraphs_of(entries: Collection[Entry]) -> dict[int, list[Paragraph]]:
+    """The current anchored paragraphs of each paper, from its stored rendering (one query).
+
+    A rendering stored before paragraphs were anchored is rendered again from its document.
+    """
+    papers = [entry for entry in entries if entry.kind == "paper"]
+    revisions = current_revisions([paper.id for paper in papers]) if papers else {}
+    found: dict[int, list[Paragraph]] = {}
+    for paper in papers:
+        revision = revisions.get(paper.id)
+        if revision is None:
+            found[paper.id] = []
+            continue
+        stored = (revision.rendered or {}).get("body", {}).get("paragraphs")
+        if stored is not None:
+            found[paper.id] = [Paragraph(item["anchor"], item["text"]) for item in stored]
+            continue
+        document = parse_document(revision.document, paper.slug).document
+        found[paper.id] = render(document.body, paragraph_anchors=True).paragraphs if document else []
+    return found
+
+
+def paper_paragraphs(paper: Entry) -> list[Paragraph]:
+    """The current anchored paragraphs of one paper."""
+    return paragraphs_of([paper]).get(paper.id, [])
+
+
+PICKER_COMMENTS = 200
+"""The most comments of one entry the picker lists (the newest); search finds older ones by their words."""
+
+
+def citable_comments(viewer: Viewer, entry: Entry) -> list[Comment]:
+    """The comments on `entry` whose text `viewer` may read, newest first (the route has checked the entry)."""
+    query = (
+        select(Comment)
+        .where(Comment.entry_id == entry.id, readable_comments(viewer))
+        .options(selectinload(Comment.author))
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(PICKER_COMMENTS)
+    )
+    return list(db.session.scalars(query))
+
+
+def citable_responses(viewer: Viewer, review: Review, entry: Entry) -> list[Response]:
+    """Submitted responses `viewer` may read to consultations on `entry`, when it is the review or one of its papers."""
+    if entry.id != review.id and entry.review_id != review.id:
+        return []
+    query = (
+        select(Response)
+        .join(Consultation, Consultation.id == Response.consultation_id)
+        .where(Consultation.entry_id == entry.id, Response.status == "submitted")
+        .options(selectinload(Response.consultation))
+        .order_by(Consultation.closes_at.desc(), Response.submitted_at, Response.id)
+    )
+    return [response for response in db.session.scalars(query) if can_read_response(viewer, response)]
+
+
+def cited_keys(finding: Finding) -> set[tuple[str, int | None, str | None, int | None, int | None]]:
+    """What a finding cites already, as (kind, entry, anchor, comment, response), to mark it in the picker."""
+    return {
+        (item.kind, item.entry_id, item.paragraph_anchor, item.comment_id, item.response_id)
+        for item in finding.citations
+    }
+
+
+# --- Verbs -----------------------------------------------------------------------------------------
+
+
+def _require_editable(finding: Finding, actor: User | None) -> None:
+    require(actor, "review.work", finding.review)
+    if finding.status == "published":
+        raise CitationError(f"Finding {finding.number} is published: its citations can no longer change.")
+
+
+def _describe(citation: Citation) -> str:
+    """A short, audit-log description of what a citation points at."""
+    if citation.kind == "paragraph":
+        return f"paragraph {citation.paragraph_anchor} of entry {citation.entry_id}"
+    if citation.kind == "comment":
+        return f"comment {citation.comment_id}"
+    if citation.kind == "response":
+        return f"response {citation.response_id}"
+    return f"entry {citation.entry_id}"
+
+
+def _audit_label(finding: Finding) -> str:
+    return f"{finding.review.slug} finding {finding.number}"
+
+
+def _check_response(viewer: Viewer, review: Review, response: Response) -> None:
+    if not can_read_response(viewer, response) or response.status != "submitted":
+        raise PermissionDeniedError("citation.response")
+    consulted = response.consultation.entry
+    if consulted.id != review.id and consulted.review_id != review.id:
+        raise CitationError("Only responses to consultations on this review or its papers can be cited.")
+
+
+def _new_citation(
+    viewer: Viewer,
+    review: Review,
+    kind: str,
+    *,
+    entry: Entry | None,
+    anchor: str,
+    comment: Comment | None,
+    response: Response | None,
+) -> Citation:
+    """An unsaved citation of `kind`, once `viewer` is known to see what it cites."""
+    if kind in ("entry", "paragraph"):
+        if entry is None or not can_view_entry(viewer, entry):
+            raise PermissionDeniedError("citation.entry")
+        if kind == "entry":
+            if entry.kind not in CITABLE_ENTRY_KINDS:
+                raise CitationError("Only lessons and papers can be cited whole.")
+            return Citation(kind=kind, entry_id=entry.id)
+        if entry.kind != "paper":
+            raise CitationError("Only a paper's paragraphs can be cited one by one.")
+        paragraph = next((p for p in paper_paragraphs(entry) if p.anchor == anchor), None)
+        if paragraph is None:
+            raise CitationError("That paragraph is no longer in the paper. Choose it from the paper as it is now.")
+        return Citation(kind=kind, entry_id=entry.id, paragraph_anchor=paragraph.anchor, quote=paragraph.text)
+    if kind == "comment":
+        if comment is None or not can_view_entry(viewer, comment.entry) or not can_read_comment(viewer, comment):
+            raise PermissionDeniedError("citation.comment")
+        return Citation(kind=kind, comment_id=comment.id, quote=comment.body)
+    if kind == "response":
+        if response is None:
+            raise PermissionDeniedError("citation.response")
+        _check_response(viewer, review, response)
+        return Citation(kind=kind, response_id=response.id)
+    raise CitationError("Choose a lesson, a paper, a paragraph, a comment or a response to cite.")
+
+
+def _same_source(one: Citation, other: Citation) -> bool:
+    return (one.kind, one.entry_id, one.paragraph_anchor, one.comment_id, one.response_id) == (
+        other.kind,
+        other.entry_id,
+        other.paragraph_anchor,
+        other.comment_id,
+        other.response_id,
+    )
+
+
+def add_citation(
+    finding: Finding,
+    *,
+    actor: User | None,
+    kind: str,
+    entry: Entry | None = None,
+    anchor: str = "",
+    comment: Comment | None = None,
+    response: Response | None = None,
+    note: str = "",
+) -> Citation:
+    """Cite a lesson or paper (`entry`), one paragraph of a paper (`paragraph`), a comment or a response.
+
+    Raises `PermissionDeniedError` when the actor may not work on the review or see the
+    source, and `CitationError` for a published finding, a source cited already, a
+    paragraph no longer in the paper, or a response from elsewhere.
+    """
+    _require_editable(finding, actor)
+    viewer = viewer_for(actor)
+    citation = _new_citation(
+        viewer, finding.review, kind, entry=entry, anchor=anchor, comment=comment, response=response
+    )
+    if any(_same_source(citation, existing) for existing in finding.citations):
+        raise CitationError(f"Finding {finding.number} already cites this.")
+    last = db.session.scalar(select(func.max(Citation.position)).where(Citation.finding_id == finding.id))
+    citation.position = (last if last is not None else -1) + 1
+    citation.note = note.strip()[:500]
+    citation.created_by_id = actor.id if actor else None
+    finding.citations.append(citation)
+    label = _audit_label(finding)
+    record_event("citation.add", actor=actor, target=finding, target_label=label, new=_describe(citation))
+    db.session.flush()
+    return citation
+
+
+def remove_citation(citation: Citation, *, actor: User | None) -> None:
+    """Take a citation off its finding; raises like `add_citation` when that is not allowed."""
+    finding = citation.finding
+    _require_editable(finding, actor)
+    record_event(
+        "citation.remove", actor=actor, target=finding, target_label=_audit_label(finding), old=_describe(citation)
+    )
+    finding.citations.remove(citation)
+    _renumber(finding.citations)
+    db.session.flush()
+
+
+def move_citation(citation: Citation, *, actor: User | None, offset: int) -> bool:
+    """Move a citation `offset` places (-1 up, 1 down) in its finding's list; False when already at that end."""
+    finding = citation.finding
+    _require_editable(finding, actor)
+    ordered = sorted(finding.citations, key=lambda item: (item.position, item.id))
+    index = ordered.index(citation)
+    target = index + offset
+    if offset == 0 or target < 0 or target >= len(ordered):
+        return False
+    ordered[index], ordered[target] = ordered[target], ordered[index]
+    _renumber(ordered)
+    record_event(
+        "citation.move",
+        actor=actor,
+        target=finding,
+        target_label=_audit_label(finding),
+        old=str(index + 1),
+        new=str(target + 1),
+    )
+    db.session.flush()
+    return True
+
+
+def _renumber(citations: Sequence[Citation]) -> None:
+    for position, item in enumerate(citations):
+        item.position = position
+
+
+# --- Showing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownCitation:
+    """One citation as a given reader sees it: its source, or that the panel holds it.
+
+    `shown` is false when the reader may not see the source: then `title` is
+    `HELD_BY_PANEL` and nothing else about the source (no link, no words) is given.
+    """
+
+    citation: Citation
+    number: int
+    kind_label: str
+    shown: bool
+    title: str
+    link: str | None = None
+    context: str = ""
+    """Where a comment or paragraph sits (its entry's title), or the consultation of a response."""
+    quote: str = ""
+    resolution: Resolution | None = None
+    entry_slug: str | None = None
+
+
+def response_path(response: Response) -> str:
+    """The address of one consultation response (the analysis pages' endpoint)."""
+    if has_request_context() and "consultation_analysis.response" in current_app.view_functions:
+        return url_for(
+            "consultation_analysis.response", consultation_id=response.consultation_id, response_id=response.id
+        )
+    return f"/consultations/{response.consultation_id}/responses/{response.id}"
+
+
+def _held(citation: Citation, number: int) -> ShownCitation:
+    return ShownCitation(citation, number, CITATION_KINDS.get(citation.kind, ""), False, HELD_BY_PANEL)
+
+
+def _shown_entry(
+    viewer: Viewer, citation: Citation, number: int, paragraphs: dict[int, list[Paragraph]]
+) -> ShownCitation:
+    entry = citation.entry
+    kind_label = CITATION_KINDS[citation.kind]
+    if entry is None:
+        return ShownCitation(citation, number, kind_label, True, "A source no longer in kb", quote=citation.quote)
+    if not can_view_entry(viewer, entry):
+        return _held(citation, number)
+    if citation.kind == "entry":
+        return ShownCitation(citation, number, kind_label, True, entry.title, entry.path, entry_slug=entry.slug)
+    resolution = resolve(citation.paragraph_anchor or "", citation.quote, paragraphs.get(entry.id, []))
+    link = entry.path if resolution.current is None else f"{entry.path}#{resolution.current.anchor}"
+    return ShownCitation(
+        citation,
+        number,
+        kind_label,
+        True,
+        f"Paragraph of {entry.title}",
+        link,
+        context=entry.title,
+        quote=citation.quote,
+        resolution=resolution,
+        entry_slug=entry.slug,
+    )
+
+
+def _shown_comment(viewer: Viewer, citation: Citation, number: int) -> ShownCitation:
+    comment = citation.comment
+    kind_label = CITATION_KINDS["comment"]
+    if comment is None:
+        return ShownCitation(citation, number, kind_label, True, "A comment no longer in kb", quote=citation.quote)
+    if not can_view_entry(viewer, comment.entry) or not can_read_comment(viewer, comment):
+        return _held(citation, number)
+    author = comment.author.display_name if comment.author is not None else "a former member"
+    return ShownCitation(
+        citation,
+        number,
+        kind_label,
+        True,
+        f"Comment by {author} on {comment.entry.title}",
+        comment.permalink,
+        context=comment.entry.title,
+        quote=citation.quote,
+        entry_slug=comment.entry.slug,
+    )
+
+
+def _shown_response(viewer: Viewer, citation: Citation, number: int) -> ShownCitation:
+    response = citation.response
+    kind_label = CITATION_KINDS["response"]
+    if response is None:
+        return ShownCitation(citation, number, kind_label, True, "A response no longer in kb")
+    if not can_read_response(viewer, response):
+        return _held(citation, number)
+    consultation = response.consultation
+    who = response.organisation_name or "a member"
+    return ShownCitation(
+        citation,
+        number,
+        kind_label,
+        True,
+        f"Response from {who} to {consultation.title}",
+        response_path(response),
+        context=consultation.title,
+    )
+
+
+def shown_citations(viewer: Viewer, citations: Sequence[Citation], *, first_number: int = 1) -> list[ShownCitation]:
+    """Citations in order as `viewer` sees them, numbered from `first_number`.
+
+    A source the viewer may not see (or may no longer see) is shown only as `HELD_BY_PANEL`.
+    """
+    ordered = sorted(citations, key=lambda item: (item.position, item.id))
+    papers = [c.entry for c in ordered if c.kind == "paragraph" and c.entry is not None]
+    paragraphs = paragraphs_of(papers) if papers else {}
+    shown: list[ShownCitation] = []
+    for number, citation in enumerate(ordered, start=first_number):
+        if citation.kind in ("entry", "paragraph"):
+            shown.append(_shown_entry(viewer, citation, number, paragraphs))
+        elif citation.kind == "comment":
+            shown.append(_shown_comment(viewer, citation, number))
+        elif citation.kind == "response":
+            shown.append(_shown_response(viewer, citation, number))
+    return shown
+
+
+@dataclass(frozen=True)
+class CitationPanel:
+    """What the finding page's citations section shows: the list, and whether the viewer may change it."""
+
+    citations: list[ShownCitation]
+    editable: bool
+
+
+def citation_panel(viewer: Viewer, finding: Finding) -> CitationPanel:
+    """The citations section of a finding's page; empty for a viewer who may not read the finding."""
+    if not can_view_finding(viewer, finding):
+        return CitationPanel([], False)
+    editable = finding.status != "published" and on_panel_of(viewer, finding.review)
+    return CitationPanel(shown_citations(viewer, finding.citations), editable)
+
+
+def is_gone(shown: ShownCitation) -> bool:
+    """Whether a cited paragraph is no longer in its paper."""
+    return shown.resolution is not None and shown.resolution.state == GONE
+
+
+def quote_excerpt(shown: ShownCitation, limit: int = 240) -> str:
+    """The first words of what was cited, for lists."""
+    return excerpt(shown.quote, limit) if shown.quote else ""

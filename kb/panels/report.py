@@ -1,0 +1,161 @@
+"""What the traceability pages show: the matrix of findings against their evidence, and the report.
+
+Both read a review's findings through `visible_findings` (so readers who are not on the
+panel see only published findings) and each citation through `citations.shown_citations`,
+so a source the reader may not see appears only as "evidence held by the panel".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kb.entries.models import Review
+from kb.panels import queries
+from kb.panels.citations import HELD_BY_PANEL, ShownCitation, shown_citations
+from kb.panels.models import Finding
+from kb.panels.pages import rendered_texts
+from kb.permissions import Viewer, can
+
+SOURCE_GROUPS: dict[str, str] = {
+    "lesson": "Lessons",
+    "paper": "Papers and their paragraphs",
+    "comment": "Comments",
+    "response": "Consultation responses",
+    "held": "Evidence held by the panel",
+    "missing": "Sources no longer in kb",
+}
+"""The matrix's groups of rows, in the order they are shown."""
+
+
+def may_trace(viewer: Viewer, review: Review) -> bool:
+    """Whether `viewer` may see the review's matrix and export: its panel and staff, or anyone once it is published."""
+    return can(viewer, "review.work", review) or review.review_status == "published"
+
+
+# --- The matrix ------------------------------------------------------------------------------------
+
+
+@dataclass
+class MatrixCell:
+    """Whether one finding cites one source, and how (whole, or how many of its paragraphs)."""
+
+    whole: int = 0
+    paragraphs: int = 0
+    others: int = 0
+
+    @property
+    def cited(self) -> bool:
+        """Whether the finding cites the source at all."""
+        return bool(self.whole or self.paragraphs or self.others)
+
+    @property
+    def text(self) -> str:
+        """The cell's words: "Cited", "Cited: 2 paragraphs", "Cited twice" or "Not cited"."""
+        if not self.cited:
+            return "Not cited"
+        parts: list[str] = []
+        if self.whole:
+            parts.append("whole")
+        if self.paragraphs:
+            parts.append(f"{self.paragraphs} paragraph{'s' if self.paragraphs != 1 else ''}")
+        if self.others > 1:
+            parts.append(f"{self.others} items")
+        return "Cited" + (f": {', '.join(parts)}" if parts and parts != ["whole"] else "")
+
+
+@dataclass
+class MatrixRow:
+    """One cited source (or all the evidence a reader may not see) with a cell per finding."""
+
+    key: tuple[str, int]
+    group: str
+    title: str
+    link: str | None
+    cells: dict[int, MatrixCell] = field(default_factory=dict)
+
+    def cell(self, finding_id: int) -> MatrixCell:
+        """The cell for a finding (empty when it does not cite this source)."""
+        return self.cells.get(finding_id, MatrixCell())
+
+
+@dataclass
+class Matrix:
+    """Findings (columns) against the lessons and evidence they cite (rows, in groups)."""
+
+    findings: list[Finding]
+    groups: list[tuple[str, list[MatrixRow]]]
+
+    @property
+    def empty(self) -> bool:
+        """Whether no finding cites anything."""
+        return not self.groups
+
+
+def _row_key(shown: ShownCitation) -> tuple[str, str, int, str | None]:
+    """Which row a citation counts in: (group, key kind, id, link)."""
+    citation = shown.citation
+    if not shown.shown:
+        return "held", "held", 0, None
+    if citation.kind in ("entry", "paragraph") and citation.entry is not None:
+        entry = citation.entry
+        return ("lesson" if entry.kind == "lesson" else "paper"), "entry", entry.id, entry.path
+    if citation.kind == "comment" and citation.comment_id is not None:
+        return "comment", "comment", citation.comment_id, shown.link
+    if citation.kind == "response" and citation.response_id is not None:
+        return "response", "response", citation.response_id, shown.link
+    return "missing", "missing", citation.id, None
+
+
+def _row_title(shown: ShownCitation) -> str:
+    if shown.citation.kind == "paragraph" and shown.shown and shown.citation.entry is not None:
+        return shown.citation.entry.title
+    return shown.title
+
+
+def build_matrix(viewer: Viewer, review: Review) -> Matrix:
+    """The matrix of the review's findings `viewer` may read against what they cite, as `viewer` may see it."""
+    findings = queries.findings_of(viewer, review)
+    rows: dict[tuple[str, int], MatrixRow] = {}
+    for finding in findings:
+        for shown in shown_citations(viewer, finding.citations):
+            group, key_kind, key_id, link = _row_key(shown)
+            title = HELD_BY_PANEL if group == "held" else _row_title(shown)
+            row = rows.setdefault((key_kind, key_id), MatrixRow((key_kind, key_id), group, title, link))
+            cell = row.cells.setdefault(finding.id, MatrixCell())
+            kind = shown.citation.kind
+            if group == "held" or kind in ("comment", "response") or group == "missing":
+                cell.others += 1
+            elif kind == "paragraph":
+                cell.paragraphs += 1
+            else:
+                cell.whole += 1
+    groups = [
+        (label, sorted((row for row in rows.values() if row.group == group), key=lambda row: row.title.casefold()))
+        for group, label in SOURCE_GROUPS.items()
+    ]
+    return Matrix(findings, [(label, group_rows) for label, group_rows in groups if group_rows])
+
+
+# --- The report ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportFinding:
+    """One published finding in the report: its texts rendered for the reader, and its numbered notes."""
+
+    finding: Finding
+    body_html: str
+    recommendations_html: str
+    notes: list[ShownCitation]
+
+
+def build_report(viewer: Viewer, review: Review) -> list[ReportFinding]:
+    """The review's published findings in number order, their citations numbered through the whole report."""
+    report: list[ReportFinding] = []
+    next_note = 1
+    for finding in queries.findings_of(viewer, review, status="published"):
+        texts = rendered_texts(viewer, finding, f"f{finding.number}")
+        notes = shown_citations(viewer, finding.citations, first_number=next_note)
+        next_note += len(notes)
+        report.append(ReportFinding(finding, texts["body"], texts["recommendations"], notes))
+    return report
