@@ -23,6 +23,7 @@ NOTIFICATION_KINDS: dict[str, str] = {
     "moderation": "Moderation decision",
     "flag": "New flag",
     "follow": "Activity on something you follow",
+    "outcome": "A consultation you answered reported back",
 }
 
 

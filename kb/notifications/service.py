@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from kb.comments.models import Comment
+from kb.consultations.models import Consultation
+from kb.consultations.models import Response as ConsultationResponse
 from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
@@ -25,7 +27,7 @@ from kb.mail import queue_mail, site_link
 from kb.notifications import mails, queries
 from kb.notifications.mentions import find_handles, resolve_handles
 from kb.notifications.models import FOLLOW_TARGETS, Follow, Notification, NotificationSettings
-from kb.permissions import PermissionDeniedError, can_read_comment, can_view_entry, viewer_for
+from kb.permissions import PermissionDeniedError, can_read_comment, can_view_consultation, can_view_entry, viewer_for
 from kb.taxonomy.models import Theme
 from kb.users.models import User
 
@@ -41,6 +43,7 @@ MAIL_CATEGORY: dict[str, str] = {
     "reply": "replies",
     "moderation": "moderation",
     "flag": "moderation",
+    "outcome": "replies",
 }
 """The settings switch that decides whether each kind of notification is mailed at once."""
 
@@ -218,6 +221,42 @@ def flag_raised(flag: Flag) -> list[Notification]:
     for moderator, notification in written:
         note = [f"Their note: {flag.note}"] if flag.note else []
         _mail_now(moderator, notification, [f"{message}.", *note, f"See it: {site_link(link)}"])
+    return [notification for _, notification in written]
+
+
+def outcome_published(consultation: Consultation, *, actor: User | None, link: str) -> list[Notification]:
+    """Tell each member who submitted a response that the consultation's "you said, we did" page is out.
+
+    Only active people who may still read the consultation are told, and not the one who
+    published it; each is mailed now if they have reply mail on. Returns the notifications written.
+    """
+    people = db.session.scalars(
+        select(User)
+        .join(ConsultationResponse, ConsultationResponse.user_id == User.id)
+        .where(ConsultationResponse.consultation_id == consultation.id, ConsultationResponse.status == "submitted")
+        .where(User.active)
+        .options(selectinload(User.panel_seats))
+        .order_by(User.id)
+    ).all()
+    message = f"The panel has reported back on “{consultation.title}”: what we asked, what you said, what we did"
+    written = []
+    for person in people:
+        if (actor is not None and person.id == actor.id) or not can_view_consultation(viewer_for(person), consultation):
+            continue
+        notification = Notification(
+            user_id=person.id,
+            kind="outcome",
+            entry_id=consultation.entry_id,
+            actor_id=actor.id if actor else None,
+            message=message,
+            link=link,
+        )
+        db.session.add(notification)
+        written.append((person, notification))
+    db.session.flush()
+    for person, notification in written:
+        paragraphs = [f"{message}.", "Thank you for your response.", f"Read it: {site_link(link)}"]
+        _mail_now(person, notification, paragraphs)
     return [notification for _, notification in written]
 
 

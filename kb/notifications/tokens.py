@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 SALT = "kb-unsubscribe"
 CATEGORIES: dict[str, str] = {
     "mentions": "mail when someone mentions you",
-    "replies": "mail when someone replies to your comment",
+    "replies": "mail when someone replies to your comment or reports back on a consultation you answered",
     "moderation": "mail about moderation decisions and, for moderators, new flags",
     "digest": "the daily digest of what you follow",
 }

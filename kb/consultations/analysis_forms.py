@@ -1,0 +1,71 @@
+"""Flask-WTF forms for the panel's work after the close: theme tags and the outcome page. Fields and validation only."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from kb.consultations.outcome import CHANGE_TEXT_MAX, WE_ASKED_MAX
+
+MAX_CHANGES = 40
+"""The most change items one outcome page holds, so a forged form cannot make thousands."""
+
+
+class ThemeForm(FlaskForm):
+    """Add or remove one theme on a free-text answer; `q` and `theme_filter` bring the reader back to their view."""
+
+    label = StringField("Add a theme")
+    q = HiddenField()
+    theme_filter = HiddenField()
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices shown as checkboxes; the choices are set by the route before validating."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ChangeForm(Form):
+    """One "you said, we did" item and the responses and findings it came from."""
+
+    you_said = TextAreaField("You said", validators=[Optional(), Length(max=CHANGE_TEXT_MAX)])
+    we_did = TextAreaField("We did", validators=[Length(max=CHANGE_TEXT_MAX)])
+    responses = CheckboxesField("Responses it came from", coerce=int, validate_choice=True)
+    findings = CheckboxesField("Findings it came from or changed", coerce=int, validate_choice=True)
+    remove = BooleanField("Remove this change")
+
+    def validate_we_did(self, field: TextAreaField) -> None:
+        """A change with anything written or linked needs its "we did", unless it is being removed."""
+        started = (self.you_said.data or "").strip() or self.responses.data or self.findings.data
+        if started and not (field.data or "").strip() and not self.remove.data:
+            raise ValidationError("Say what was done, or tick “Remove this change”.")
+
+
+class OutcomeForm(FlaskForm):
+    """The whole "We asked, you said, we did" page: two texts and the change items, one blank to add another."""
+
+    we_asked = TextAreaField("We asked", validators=[Length(max=WE_ASKED_MAX)])
+    you_said = TextAreaField("You said", validators=[Length(max=WE_ASKED_MAX)])
+    changes = FieldList(FormField(ChangeForm), max_entries=MAX_CHANGES)
+
+    def set_choices(self, responses: list[tuple[int, str]], findings: list[tuple[int, str]]) -> None:
+        """Offer these responses and findings in every change item (call before validating and rendering)."""
+        for entry in self.changes:
+            entry.form.responses.choices = responses
+            entry.form.findings.choices = findings
+
+
+class PublishOutcomeForm(FlaskForm):
+    """Publishing the outcome: the button and its token."""
