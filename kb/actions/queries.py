@@ -48,7 +48,7 @@ def actioned_by(lesson: Lesson) -> int | None:
         select(AuditEvent.actor_id)
         .where(
             AuditEvent.action == "entry.action-status",
-            AuditEvent.target_type == "entry",
+            AuditEvent.target_type == "lesson",
             AuditEvent.target_id == lesson.id,
             AuditEvent.new_value == "actioned",
         )
