@@ -25,7 +25,7 @@ from kb.consultations.models import (
     Question,
     Response,
 )
-from kb.consultations.windows import OPEN, UPCOMING, as_utc, check_window, state_at
+from kb.consultations.windows import OPEN, UPCOMING, WindowError, as_utc, check_window, state_at
 from kb.dates import london_time, utcnow
 from kb.extensions import db
 from kb.panels.models import Finding
@@ -119,7 +119,10 @@ def check_draft(draft: ConsultationDraft, *, now: dt.datetime) -> None:
         raise ConsultationError(f"Ask at most {QUESTIONS_MAX} questions.")
     for question in draft.questions:
         check_question(question)
-    check_window(draft.opens_at, draft.closes_at)
+    try:
+        check_window(draft.opens_at, draft.closes_at)
+    except WindowError as error:
+        raise ConsultationError(str(error)) from None
     if as_utc(draft.closes_at) <= as_utc(now):
         raise ConsultationError("The closing time has already passed; choose a later one.")
 
