@@ -1,0 +1,321 @@
+"""The review workspace and finding pages through the test client: who sees them, drafting, agreeing, publishing."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from kb.extensions import db
+from kb.panels.models import Finding
+from kb.panels.service import FindingText, agree_finding, create_finding, propose_agreement
+from tests.accounts import Cast, client_for, csrf_token, make_user, page_text, post_form
+
+BODY = "Providers said they were not ready.\n\nThe date did not move.\n\nNobody wrote down why."
+
+
+def _urls(cast: Cast) -> dict[str, str]:
+    slug = cast.review.slug
+    return {"workspace": f"/reviews/{slug}/workspace", "new": f"/reviews/{slug}/findings/new"}
+
+
+def _finding_url(cast: Cast, number: int = 1, tail: str = "") -> str:
+    return f"/reviews/{cast.review.slug}/findings/{number}{tail}"
+
+
+def _draft(cast: Cast, title: str = "Go-live dates came before readiness", body: str = BODY) -> Finding:
+    finding = create_finding(cast.review, FindingText(title, body, "Agree a readiness test."), actor=cast.panel)
+    db.session.commit()
+    return finding
+
+
+def _form(html: str) -> dict[str, str]:
+    """The finding form's fields as the page shows them (title, texts, hidden base revision)."""
+    fields = {"csrf_token": csrf_token(html)}
+    for name in ("title", "base_revision", "message"):
+        match = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
+        value = re.search(r'value="([^"]*)"', match.group(0)) if match else None
+        fields[name] = unescape(value.group(1)) if value else ""
+    for name in ("body", "recommendations"):
+        match = re.search(rf'<textarea[^>]*name="{name}"[^>]*>\r?\n?(.*?)</textarea>', html, re.S)
+        fields[name] = unescape(match.group(1)) if match else ""
+    return fields
+
+
+# --- Who sees what ---------------------------------------------------------------------------------
+
+
+def test_workspace_is_for_the_panel_and_staff(seeded_app: Flask, cast: Cast) -> None:
+    _draft(cast)
+    urls = [
+        *_urls(cast).values(),
+        _finding_url(cast),
+        _finding_url(cast, tail="/edit"),
+        _finding_url(cast, tail="/history"),
+        _finding_url(cast, tail="/history/1"),
+        _finding_url(cast, tail="/compare?from=1&to=1"),
+    ]
+    for user in (cast.panel, cast.moderator, cast.admin):
+        client = client_for(seeded_app, user)
+        for url in urls:
+            assert client.get(url).status_code == 200, (user.email, url)
+    for user in (None, cast.member, cast.other_panel, cast.author):
+        client = client_for(seeded_app, user)
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code in (404, 302), (user, url)
+            if user is not None:
+                assert response.status_code == 404, (user.email, url)
+
+
+def test_the_other_panel_gets_404_for_posts_too(seeded_app: Flask, cast: Cast) -> None:
+    _draft(cast)
+    intruder = client_for(seeded_app, cast.other_panel)
+    token = csrf_token(intruder.get(f"/reviews/{cast.other_review.slug}/workspace").get_data(as_text=True))
+    for url in (
+        _finding_url(cast, tail="/propose"),
+        _finding_url(cast, tail="/agree"),
+        f"/reviews/{cast.review.slug}/publish",
+    ):
+        assert intruder.post(url, data={"csrf_token": token}).status_code == 404, url
+    response = intruder.post(_urls(cast)["new"], data={"csrf_token": token, "title": "Sneaky"})
+    assert response.status_code == 404
+
+
+def test_workspace_lists_panel_members_papers_and_findings(seeded_app: Flask, cast: Cast) -> None:
+    _draft(cast)
+    text = page_text(client_for(seeded_app, cast.panel).get(_urls(cast)["workspace"]))
+    assert cast.panel.display_name in text
+    assert "Go-live dates came before readiness" in text
+    assert "Draft" in text
+    if "panel only" in text:
+        assert "Lessons review panel working note" in text
+    assert "{# traceability links #}" not in text
+    assert "Draft a new finding" in text
+
+
+def test_the_unknown_review_and_finding_answer_404(seeded_app: Flask, cast: Cast) -> None:
+    client = client_for(seeded_app, cast.panel)
+    assert client.get("/reviews/no-such-review/workspace").status_code == 404
+    assert client.get(_finding_url(cast, 99)).status_code == 404
+    _draft(cast)
+    assert client.get(_finding_url(cast, tail="/history/9")).status_code == 404
+    assert client.get(_finding_url(cast, tail="/compare?from=1&to=9")).status_code == 404
+    assert client.get(_finding_url(cast, tail="/compare?from=abc")).status_code == 302
+    assert client.get(_finding_url(cast, 99999999999)).status_code == 404
+
+
+# --- Drafting ----------------------------------------------------------------------------------------
+
+
+def test_drafting_a_finding_through_the_form(seeded_app: Flask, cast: Cast) -> None:
+    client = client_for(seeded_app, cast.panel)
+    data = {"title": "A finding", "body": "Some **bold** words <script>alert(1)</script>", "recommendations": "Do it."}
+    response = post_form(client, _urls(cast)["new"], data)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(_finding_url(cast))
+    html = client.get(_finding_url(cast)).get_data(as_text=True)
+    assert "<strong>bold</strong>" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "Revision 1" in html
+
+
+def test_a_missing_title_or_a_too_long_text_keeps_what_was_typed(seeded_app: Flask, cast: Cast) -> None:
+    client = client_for(seeded_app, cast.panel)
+    response = post_form(client, _urls(cast)["new"], {"title": "", "body": "Kept words."})
+    assert response.status_code == 400
+    assert "Enter a title for the finding." in page_text(response)
+    assert "Kept words." in page_text(response)
+    response = post_form(client, _urls(cast)["new"], {"title": "T", "body": "x" * 20_001})
+    assert response.status_code == 400
+    assert "20,000 characters or fewer" in page_text(response)
+
+
+def test_a_stale_form_token_keeps_the_text(seeded_app: Flask, cast: Cast) -> None:
+    client = client_for(seeded_app, cast.panel)
+    response = client.post(_urls(cast)["new"], data={"csrf_token": "stale", "title": "Kept title", "body": "Kept body"})
+    assert response.status_code == 400
+    text = page_text(response)
+    assert "This form expired" in text
+    assert "Kept title" in text
+    assert "Kept body" in text
+
+
+def test_an_edit_saves_a_revision_and_history_compares_them(seeded_app: Flask, cast: Cast) -> None:
+    _draft(cast)
+    client = client_for(seeded_app, cast.panel)
+    fields = _form(client.get(_finding_url(cast, tail="/edit")).get_data(as_text=True))
+    assert fields["base_revision"] == "1"
+    fields.update(body=BODY.replace("not ready", "far from ready"), message="Stronger")
+    response = client.post(_finding_url(cast, tail="/edit"), data=fields)
+    assert response.status_code == 303
+    assert "saved as revision 2" in page_text(client.get(_finding_url(cast)))
+    compare = page_text(client.get(_finding_url(cast, tail="/compare?from=2&to=1")))
+    assert "Revision 1 to revision 2" in compare
+    assert "far from" in compare
+    assert "Stronger" in page_text(client.get(_finding_url(cast, tail="/history")))
+    old = page_text(client.get(_finding_url(cast, tail="/history/1")))
+    assert "This is an earlier version" in old
+    assert "not ready" in old
+
+
+# --- Two people editing the same finding -------------------------------------------------------------
+
+
+def _two_editors(seeded_app: Flask, cast: Cast) -> tuple[FlaskClient, dict[str, str], FlaskClient, dict[str, str]]:
+    second = make_user("second-panel@example.org", name="Sam Second", panels=(cast.review,))
+    first_client, second_client = client_for(seeded_app, cast.panel), client_for(seeded_app, second)
+    first_form = _form(first_client.get(_finding_url(cast, tail="/edit")).get_data(as_text=True))
+    second_form = _form(second_client.get(_finding_url(cast, tail="/edit")).get_data(as_text=True))
+    assert first_form["base_revision"] == second_form["base_revision"] == "1"
+    return first_client, first_form, second_client, second_form
+
+
+def test_the_second_save_gets_the_merge_view_and_nothing_is_lost(seeded_app: Flask, cast: Cast) -> None:
+    _draft(cast)
+    first_client, first_form, second_client, second_form = _two_editors(seeded_app, cast)
+    first_form["body"] = BODY.replace("Providers said", "Every provider said")
+    assert first_client.post(_finding_url(cast, tail="/edit"), data=first_form).status_code == 303
+    second_form["body"] = BODY.replace("Nobody wrote down why.", "Nobody wrote down why, or who decided.")
+    response = second_client.post(_finding_url(cast, tail="/edit"), data=second_form)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    text = page_text(response)
+    assert "Someone else saved this finding while you were editing" in text
+    assert "Their version, as saved (revision 2)" in text
+    assert "Your version, as you typed it" in text
+    assert "touched different lines" in text
+    merged = _form(html)
+    assert merged["base_revision"] == "2"
+    assert "Every provider said" in merged["body"]
+    assert "or who decided." in merged["body"]
+    assert "<<<<<<<" not in merged["body"]
+    assert db.session.get(Finding, 1).body == first_form["body"].replace("\r\n", "\n")
+    response = second_client.post(_finding_url(cast, tail="/edit"), data=merged)
+    assert response.status_code == 303
+    db.session.expire_all()
+    finding = db.session.get(Finding, 1)
+    assert finding.revision_number == 3
+    assert "Every provider said" in finding.body
+    assert "or who decided." in finding.body
+
+
+def test_clashing_edits_keep_both_versions_between_markers(seeded_app: Flask, cast: Cast) -> None:
+    _draft(cast)
+    first_client, first_form, second_client, second_form = _two_editors(seeded_app, cast)
+    first_form["body"] = BODY.replace("The date did not move.", "The date never moved.")
+    first_form["title"] = "Their title"
+    assert first_client.post(_finding_url(cast, tail="/edit"), data=first_form).status_code == 303
+    second_form["body"] = BODY.replace("The date did not move.", "The date stayed fixed.")
+    second_form["title"] = "Your title"
+    response = second_client.post(_finding_url(cast, tail="/edit"), data=second_form)
+    assert response.status_code == 409
+    text = page_text(response)
+    assert "2 places where you both changed the same lines need you to choose" in text
+    assert 'theirs is "Their title"' in text
+    merged = _form(response.get_data(as_text=True))
+    assert merged["title"] == "Your title"
+    assert "The date never moved." in merged["body"]
+    assert "The date stayed fixed." in merged["body"]
+    assert "<<<<<<< their version (revision 2, saved by" in merged["body"]
+    # Saving with the markers still in is refused, the text kept.
+    response = second_client.post(_finding_url(cast, tail="/edit"), data=merged)
+    assert response.status_code == 400
+    assert "still has a conflict marker" in page_text(response)
+    assert "The date stayed fixed." in page_text(response)
+    resolved = dict(merged, body=BODY.replace("The date did not move.", "The date stayed fixed."))
+    assert second_client.post(_finding_url(cast, tail="/edit"), data=resolved).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Finding, 1).body == resolved["body"]
+
+
+# --- Agreeing and publishing -------------------------------------------------------------------------
+
+
+def _post_button(client: FlaskClient, page: str, action: str):
+    return post_form(client, action, {}, page=page)
+
+
+def test_agreement_needs_a_second_panel_member(seeded_app: Flask, cast: Cast) -> None:
+    _draft(cast)
+    proposer = client_for(seeded_app, cast.panel)
+    page = _finding_url(cast)
+    assert "Propose agreeing this finding" in page_text(proposer.get(page))
+    response = _post_button(proposer, page, _finding_url(cast, tail="/propose"))
+    assert response.status_code == 303
+    text = page_text(proposer.get(page))
+    assert "You proposed agreeing this finding" in text
+    assert "Agree this finding" not in text
+    response = _post_button(proposer, page, _finding_url(cast, tail="/agree"))
+    assert response.status_code == 303
+    assert "another panel member (or a moderator) must agree it" in page_text(proposer.get(page))
+    assert db.session.get(Finding, 1).status == "draft"
+    second = client_for(seeded_app, make_user("second-panel@example.org", panels=(cast.review,)))
+    assert "Agree this finding" in page_text(second.get(page))
+    assert _post_button(second, page, _finding_url(cast, tail="/agree")).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Finding, 1).status == "agreed"
+    edit_page = page_text(second.get(_finding_url(cast, tail="/edit")))
+    assert "Saving a change returns it to draft" in edit_page
+
+
+def test_editing_an_agreed_finding_says_it_is_a_draft_again(seeded_app: Flask, cast: Cast) -> None:
+    finding = _draft(cast)
+    propose_agreement(finding, actor=cast.panel)
+    agree_finding(finding, actor=cast.moderator)
+    db.session.commit()
+    client = client_for(seeded_app, cast.panel)
+    fields = _form(client.get(_finding_url(cast, tail="/edit")).get_data(as_text=True))
+    fields["body"] = "Changed."
+    client.post(_finding_url(cast, tail="/edit"), data=fields)
+    assert "It was agreed, so it is a draft again" in page_text(client.get(_finding_url(cast)))
+
+
+def test_publishing_shows_findings_to_the_reviews_readers(seeded_app: Flask, cast: Cast) -> None:
+    finding = _draft(cast)
+    later = _draft(cast, "Second finding")
+    panel = client_for(seeded_app, cast.panel)
+    workspace = _urls(cast)["workspace"]
+    assert "can be published once every one" in page_text(panel.get(workspace))
+    propose_agreement(finding, actor=cast.panel)
+    agree_finding(finding, actor=cast.moderator)
+    db.session.commit()
+    response = post_form(panel, f"/reviews/{cast.review.slug}/publish", {}, page=workspace)
+    assert response.status_code == 303
+    assert "Not yet agreed: 2" in page_text(panel.get(workspace))
+    member = client_for(seeded_app, cast.member)
+    assert "Go-live dates came before readiness" not in page_text(member.get(cast.review.path))
+    assert member.get(_finding_url(cast)).status_code == 404
+    propose_agreement(later, actor=cast.panel)
+    agree_finding(later, actor=cast.moderator)
+    db.session.commit()
+    assert "Publish the findings" in page_text(panel.get(workspace))
+    response = post_form(panel, f"/reviews/{cast.review.slug}/publish", {}, page=workspace)
+    assert response.status_code == 303
+    assert "2 findings published" in page_text(panel.get(workspace))
+    for reader in (member, client_for(seeded_app)):
+        review_page = page_text(reader.get(cast.review.path))
+        assert "Finding 1: Go-live dates came before readiness" in review_page
+        assert "Open the panel's workspace" not in review_page
+        finding_page = reader.get(_finding_url(cast))
+        assert finding_page.status_code == 200
+        assert "Edit finding" not in page_text(finding_page)
+        assert "Revisions" not in page_text(finding_page)
+        assert reader.get(_finding_url(cast, tail="/history")).status_code in (302, 404)
+        assert reader.get(workspace).status_code in (302, 404)
+    assert "Published" in page_text(client_for(seeded_app).get(cast.review.path))
+
+
+def test_the_review_page_shows_the_panel_its_workspace(seeded_app: Flask, cast: Cast) -> None:
+    _draft(cast)
+    panel_view = page_text(client_for(seeded_app, cast.panel).get(cast.review.path))
+    assert "Open the panel's workspace" in panel_view
+    assert "1 finding: 1 draft." in panel_view
+    for user in (None, cast.member, cast.other_panel):
+        text = page_text(client_for(seeded_app, user).get(cast.review.path))
+        assert "workspace" not in text
+        assert "Go-live dates came before readiness" not in text
+    other_review = page_text(client_for(seeded_app, cast.panel).get(cast.other_review.path))
+    assert "Open the panel's workspace" not in other_review
