@@ -239,7 +239,7 @@ def remove_citation(citation: Citation, *, actor: User | None) -> None:
         "citation.remove", actor=actor, target=finding, target_label=_audit_label(finding), old=_describe(citation)
     )
     finding.citations.remove(citation)
-    _renumber(finding.citations)
+    _renumber(_in_order(finding.citations))
     db.session.flush()
 
 
@@ -247,7 +247,7 @@ def move_citation(citation: Citation, *, actor: User | None, offset: int) -> boo
     """Move a citation `offset` places (-1 up, 1 down) in its finding's list; False when already at that end."""
     finding = citation.finding
     _require_editable(finding, actor)
-    ordered = sorted(finding.citations, key=lambda item: (item.position, item.id))
+    ordered = _in_order(finding.citations)
     index = ordered.index(citation)
     target = index + offset
     if offset == 0 or target < 0 or target >= len(ordered):
@@ -264,6 +264,11 @@ def move_citation(citation: Citation, *, actor: User | None, offset: int) -> boo
     )
     db.session.flush()
     return True
+
+
+def _in_order(citations: Sequence[Citation]) -> list[Citation]:
+    """Citations as their finding lists them (the loaded list may predate a move)."""
+    return sorted(citations, key=lambda item: (item.position, item.id))
 
 
 def _renumber(citations: Sequence[Citation]) -> None:
@@ -381,7 +386,7 @@ def shown_citations(viewer: Viewer, citations: Sequence[Citation], *, first_numb
 
     A source the viewer may not see (or may no longer see) is shown only as `HELD_BY_PANEL`.
     """
-    ordered = sorted(citations, key=lambda item: (item.position, item.id))
+    ordered = _in_order(citations)
     papers = [c.entry for c in ordered if c.kind == "paragraph" and c.entry is not None]
     paragraphs = paragraphs_of(papers) if papers else {}
     shown: list[ShownCitation] = []
