@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from kb.actions.models import Recurrence
@@ -178,3 +178,21 @@ def confirmed_count(viewer: Viewer | None) -> int:
     """How many confirmed recurrences `viewer` may see (both lessons visible)."""
     query = select(func.count(Recurrence.id)).where(Recurrence.decision == "confirmed", visible_pairs(viewer))
     return db.session.scalar(query) or 0
+
+
+def most_recurring(viewer: Viewer | None, limit: int = 10) -> list[tuple[str, int]]:
+    """The lessons with the most confirmed recurrences `viewer` may see, as (title, count), most first."""
+    confirmed = and_(Recurrence.decision == "confirmed", visible_pairs(viewer))
+    ends = union_all(
+        select(Recurrence.first_id.label("lesson_id")).where(confirmed),
+        select(Recurrence.second_id.label("lesson_id")).where(confirmed),
+    ).subquery()
+    count = func.count()
+    query = (
+        select(Entry.title, count)
+        .join(ends, ends.c.lesson_id == Entry.id)
+        .group_by(Entry.id, Entry.title)
+        .order_by(count.desc(), Entry.title, Entry.id)
+        .limit(limit)
+    )
+    return [(title, number) for title, number in db.session.execute(query).all()]
