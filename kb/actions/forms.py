@@ -49,7 +49,7 @@ class ActionForm(FlaskForm):
 
     def validate_owner(self, field: Field) -> None:
         """Raises ValidationError for an owner that is not one of the choices offered."""
-        if len(field.data or "") > OWNER_MAX or field.data not in {choice.value for choice in field.choices}:
+        if len(field.data or "") > OWNER_MAX or (field.data or "") not in {choice.value for choice in field.choices}:
             raise ValidationError("Choose one of the organisations listed.")
 
     def base_number(self) -> int | None:
