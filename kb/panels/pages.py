@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from sqlalchemy import select
 
 from kb.entries.diff import Diff, diff_texts
@@ -21,8 +21,6 @@ from kb.panels.merge import merge_line, merge_texts
 from kb.panels.models import FINDING_STATUSES, Finding, FindingRevision
 from kb.panels.service import FindingConflictError, FindingText
 from kb.permissions import Viewer, can, can_view_entry
-
-REPORT_ENDPOINT = "traceability.report"
 
 
 def resolver_for(viewer: Viewer) -> LinkResolver:
@@ -127,10 +125,10 @@ def workspace_findings(viewer: Viewer, review: Review) -> list[WorkspaceFinding]
 
 
 def report_url(review: Review) -> str | None:
-    """The address of the review's report page, once that page exists in the app."""
-    if REPORT_ENDPOINT not in current_app.view_functions:
+    """The address of the review's report page, which exists once the review is published."""
+    if review.review_status != "published":
         return None
-    return url_for(REPORT_ENDPOINT, slug=review.slug)
+    return url_for("traceability.report", slug=review.slug)
 
 
 def entry_findings(viewer: Viewer, entry: Entry) -> dict[str, Any]:

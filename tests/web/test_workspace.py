@@ -298,6 +298,9 @@ def test_publishing_shows_findings_to_the_reviews_readers(seeded_app: Flask, cas
     for reader in (member, client_for(seeded_app)):
         review_page = page_text(reader.get(cast.review.path))
         assert "Finding 1: Go-live dates came before readiness" in review_page
+        report = f"/reviews/{cast.review.slug}/report"
+        assert f'href="{report}#finding-1"' in review_page
+        assert reader.get(report).status_code == 200
         assert "Open the panel's workspace" not in review_page
         finding_page = reader.get(_finding_url(cast))
         assert finding_page.status_code == 200
