@@ -95,18 +95,6 @@ class TextAnswer:
     answer: AnswerData
 
 
-def has_closed(closes_at: dt.datetime, now: dt.datetime) -> bool:
-    """Whether a consultation closing at `closes_at` has closed at `now` (the close itself is closed).
-
-    A naive time is read as UTC, the way SQLite hands stored times back.
-    """
-    return _aware(now) >= _aware(closes_at)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-
-
 def _choice_of(response: ResponseData, question: QuestionData) -> str | None:
     answer = response.answers.get(question.id)
     return answer.choice if answer is not None and answer.choice else None

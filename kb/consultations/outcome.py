@@ -22,10 +22,10 @@ from kb.consultations.analysis import (
     AnswerData,
     QuestionData,
     ResponseData,
-    has_closed,
     normalise_theme,
 )
 from kb.consultations.models import SCALE_OPTIONS, Answer, AnswerTheme, Consultation, OutcomeChange, Question, Response
+from kb.consultations.windows import CLOSED, state_at
 from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
@@ -59,8 +59,8 @@ def outcome_path(consultation: Consultation) -> str:
 
 
 def is_closed(consultation: Consultation) -> bool:
-    """Whether the consultation has closed (its close is exclusive: at `closes_at` it is closed)."""
-    return has_closed(consultation.closes_at, utcnow())
+    """Whether the consultation has closed, by the consultation windows' own rule (closed from `closes_at` on)."""
+    return state_at(consultation.opens_at, consultation.closes_at, utcnow()) == CLOSED
 
 
 # --- Reading -------------------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from kb.consultations.analysis import (
@@ -14,7 +12,6 @@ from kb.consultations.analysis import (
     QuestionData,
     ResponseData,
     ThemeLabelError,
-    has_closed,
     matches,
     normalise_theme,
     option_counts,
@@ -162,22 +159,6 @@ def test_theme_labels_are_tidied(typed: str, kept: str) -> None:
 def test_bad_theme_labels_are_refused_with_a_message(typed: str) -> None:
     with pytest.raises(ThemeLabelError, match="theme"):
         normalise_theme(typed)
-
-
-CLOSE = dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC)
-MICROSECOND = dt.timedelta(microseconds=1)
-
-
-def test_closed_from_the_exact_closing_instant() -> None:
-    assert not has_closed(CLOSE, CLOSE - MICROSECOND)
-    assert has_closed(CLOSE, CLOSE)
-    assert has_closed(CLOSE, CLOSE + MICROSECOND)
-
-
-def test_naive_stored_times_are_read_as_utc() -> None:
-    naive = CLOSE.replace(tzinfo=None)
-    assert not has_closed(naive, CLOSE - MICROSECOND)
-    assert has_closed(naive, CLOSE)
 
 
 def test_paragraphs_keep_lines_and_blank_line_breaks() -> None:
