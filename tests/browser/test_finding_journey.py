@@ -1,0 +1,142 @@
+"""A panel member drafts a finding that cites a lesson and a paragraph, in Chromium, with axe-core on every page.
+
+The member drafts and saves a finding, searches for evidence, cites a lesson from the
+results and one paragraph of the panel's working note, saves the finding again, and
+sees "cited by" on the lesson and the paragraph marked on the paper; the matrix shows
+both. Once a moderator agrees it and it is published, a member reads the report, where
+the panel-only note is shown only as evidence held by the panel, and sees "cited by" on
+the lesson.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import serving
+from tests.browser.people import Site, add_people, axe_blocking, sign_in
+from tests.conftest import make_app
+
+pytestmark = pytest.mark.browser
+
+REVIEW = "nhs-111-programme-lessons-review"
+LESSON = "providers-pressed-to-go-live-before-ready"
+LESSON_TITLE = "NHS Alliance says providers were pressed to go live before they felt ready"
+PANEL_NOTE = "lessons-review-panel-evidence-to-gather"
+
+
+@pytest.fixture(scope="module")
+def finding_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Site]:
+    """The seeded site with one account per role."""
+    app = make_app(tmp_path_factory.mktemp("findings"), seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
+    people, restricted = add_people(app)
+    with serving(app) as url:
+        yield Site(url, people, restricted)
+
+
+def _as(browser: Browser, site: Site, role: str | None) -> Page:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    if role is not None:
+        sign_in(page, site, role)
+    return page
+
+
+def _checked(page: Page) -> None:
+    report = axe_blocking(page)
+    assert not report, f"{page.url}\n{report}"
+
+
+def _panel_member(site: Site, browser: Browser) -> Page:
+    """Whichever of the two panel roles sits on REVIEW's panel, signed in."""
+    page = _as(browser, site, "panel")
+    page.goto(f"{site.url}/reviews/{REVIEW}")
+    if page.get_by_role("link", name="Open the panel's workspace").count():
+        return page
+    page.context.close()
+    return _as(browser, site, "other panel")
+
+
+def test_a_panel_member_drafts_a_finding_that_cites_a_lesson(browser: Browser, finding_site: Site) -> None:
+    site = finding_site
+    panel = _panel_member(site, browser)
+    panel.goto(f"{site.url}/reviews/{REVIEW}/workspace")
+    _checked(panel)
+    panel.get_by_role("button", name="Draft a new finding").click()
+    panel.get_by_label("Title").fill("Providers went live before they were ready")
+    panel.get_by_label("Finding", exact=True).fill("Providers told the alliance they were pressed to launch early.")
+    panel.get_by_label("Recommendations").fill("Agree a readiness test before any go-live date.")
+    panel.get_by_role("button", name="Save finding").click()
+    expect(panel).to_have_url(re.compile(r"/findings/1$"))
+    expect(panel.locator("#citations")).to_contain_text("This finding cites no evidence yet.")
+    _checked(panel)
+
+    # Search, then cite the lesson from the results.
+    panel.get_by_label("Find evidence to cite").fill("pressed to go live")
+    panel.get_by_role("button", name="Search for evidence").click()
+    expect(panel).to_have_url(re.compile(r"/findings/1/cite\?q="))
+    result = panel.locator(".kb-cite-result", has=panel.locator(f'a[href="/lessons/{LESSON}"]'))
+    expect(result).to_have_count(1)
+    _checked(panel)
+    result.get_by_role("button", name=re.compile("^Cite")).click()
+    expect(panel).to_have_url(re.compile(r"/findings/1#citations$"))
+    expect(panel.locator(".kb-flash")).to_contain_text("Finding 1 now cites it")
+    expect(panel.locator("#citation-1")).to_contain_text(LESSON_TITLE)
+    _checked(panel)
+
+    # One paragraph of the panel's working note.
+    panel.goto(f"{site.url}/reviews/{REVIEW}/findings/1/cite/{PANEL_NOTE}")
+    _checked(panel)
+    first_paragraph = panel.locator(".kb-cite-paragraph").first
+    quoted = first_paragraph.locator("blockquote").inner_text().strip()
+    first_paragraph.get_by_role("button", name=re.compile("^Cite")).click()
+    expect(panel.locator("#citation-2")).to_contain_text("Paragraph of")
+    expect(panel.locator("#citation-2 blockquote")).to_contain_text(quoted[:40])
+
+    # Save the finding again: its citations stay.
+    panel.goto(f"{site.url}/reviews/{REVIEW}/findings/1/edit")
+    panel.get_by_label("Finding", exact=True).fill("Providers said they were pressed to launch before they were ready.")
+    panel.get_by_role("button", name="Save finding").click()
+    expect(panel.locator(".kb-flash")).to_contain_text("saved as revision 2")
+    expect(panel.locator("#citations li.kb-citation")).to_have_count(2)
+    _checked(panel)
+
+    # "Cited by" on the lesson, the paragraph marked on the paper, and the matrix.
+    panel.goto(f"{site.url}/lessons/{LESSON}")
+    expect(panel.locator(".kb-cited-by")).to_contain_text("Cited by finding 1 of")
+    _checked(panel)
+    panel.goto(f"{site.url}/papers/{PANEL_NOTE}")
+    expect(panel.locator(".kb-cited-mark")).to_have_count(1)
+    _checked(panel)
+    panel.goto(f"{site.url}/reviews/{REVIEW}/matrix")
+    expect(panel.locator("table.kb-matrix")).to_contain_text(LESSON_TITLE)
+    expect(panel.locator("table.kb-matrix")).to_contain_text("Cited: 1 paragraph")
+    _checked(panel)
+
+    # Agreed by a moderator, published, then read by a member.
+    panel.goto(f"{site.url}/reviews/{REVIEW}/findings/1")
+    panel.get_by_role("button", name="Propose agreeing this finding").click()
+    moderator = _as(browser, site, "moderator")
+    moderator.goto(f"{site.url}/reviews/{REVIEW}/findings/1")
+    moderator.get_by_role("button", name="Agree this finding").click()
+    panel.goto(f"{site.url}/reviews/{REVIEW}/workspace")
+    panel.get_by_role("button", name="Publish the findings").click()
+    expect(panel.locator(".kb-flash")).to_contain_text("1 finding published")
+
+    member = _as(browser, site, "member")
+    member.goto(f"{site.url}/reviews/{REVIEW}/report")
+    expect(member.locator("#finding-1")).to_contain_text("Providers went live before they were ready")
+    expect(member.locator("#note-1")).to_contain_text(LESSON_TITLE)
+    expect(member.locator("#note-2")).to_contain_text("Evidence held by the panel")
+    expect(member.locator("#note-2")).not_to_contain_text(quoted[:40])
+    _checked(member)
+    member.get_by_role("link", name="Traceability matrix").click()
+    expect(member.locator("table.kb-matrix")).to_contain_text("Evidence held by the panel")
+    _checked(member)
+    member.goto(f"{site.url}/lessons/{LESSON}")
+    expect(member.locator(".kb-cited-by")).to_contain_text("Cited by finding 1 of")
+    _checked(member)
