@@ -119,7 +119,7 @@ def reminder_mail(user: User, consultation: Consultation) -> Mail:
         "You have not submitted a response yet. If you saved a draft, it is not counted until you submit it.",
         f"Answer it here: {link}",
     ]
-    subject = f"Closes in two days: {consultation.title}"
+    subject = f"Closes {london_time(consultation.closes_at)}: {consultation.title}"
     return mails.compose(user, MAIL_CATEGORY, subject, paragraphs)
 
 

@@ -24,7 +24,7 @@ from kb.consultations.service import (
     save_response,
     update_consultation,
 )
-from kb.dates import utcnow
+from kb.dates import london_time, utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.notifications import service as notifications
@@ -341,7 +341,7 @@ def test_followers_who_have_not_submitted_are_reminded_once(mailbox_app: tuple[F
     assert "Sent 2 reminders for 1 consultation (1 with mail about what they follow turned off)." in output
     assert f"consultation {closing.id} “Readiness questions”: 2 of 3 followers reminded" in output
     body = messages[0].get_body(preferencelist=("plain",)).get_content()
-    assert messages[0]["Subject"] == "Closes in two days: Readiness questions"
+    assert messages[0]["Subject"] == f"Closes {london_time(closing.closes_at)}: Readiness questions"
     assert f"{SITE}/consultations/{closing.id}" in body
     assert f"{SITE}/unsubscribe/" in body
     assert "closes on" in body

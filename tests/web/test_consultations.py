@@ -12,6 +12,7 @@ from kb.consultations.models import Consultation, Response
 from kb.dates import utcnow
 from kb.entries.models import Lesson
 from kb.extensions import db
+from kb.panels.models import Finding
 from tests.accounts import Cast, client_for, csrf_token, page_text, post_form
 from tests.services.test_consultations import PANEL_PAPER, PUBLIC_PAPER, entry, ids, make_consultation, open_now
 
@@ -270,3 +271,24 @@ def test_the_closing_date_calendar_file(seeded_app: Flask):
     assert "DTSTART:20300701T160000Z" in body
     assert f"UID:consultation-{consultation.id}-closing@127.0.0.1" in body
     assert "SUMMARY:Consultation closes: Summer\\, questions\\; and more" in body
+
+
+def test_the_panel_puts_chosen_findings_of_its_review_to_members(seeded_app: Flask, cast: Cast):
+    review = cast.review
+    chosen = Finding(review_id=review.id, number=1, title="Go-live came first", body="The **date** drove it.")
+    left = Finding(review_id=review.id, number=2, title="Not this one", body="Left out.")
+    db.session.add_all([chosen, left])
+    db.session.commit()
+    new = f"/consultations/new?entry={review.slug}"
+    client = client_for(seeded_app, cast.panel)
+    form = page_text(client.get(new))
+    assert "Finding 1: Go-live came first" in form
+    assert "Finding 2: Not this one" in form
+    assert client_for(seeded_app, cast.member).get(new).status_code == 403
+
+    response = post_form(client, new, {**setup_form(), "findings": str(chosen.id)})
+    assert response.status_code == 303
+    shown = page_text(client_for(seeded_app, cast.member).get(response.location))
+    assert "Finding 1: Go-live came first" in shown
+    assert "<strong>date</strong>" in shown
+    assert "Not this one" not in shown
