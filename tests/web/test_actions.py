@@ -117,6 +117,7 @@ def test_saving_the_action_shows_it_on_the_lesson(seeded_app: Flask, cast: Cast,
     assert "<strong>rewrote</strong>" in html
     assert "<script>alert(1)</script>" not in html
     assert "31 March 2027" in section.text()
+    assert 'href="#lesson-action"' in html
     assert action_path("acted-on") in html
     member_html = client_for(seeded_app, cast.member).get("/lessons/acted-on").get_data(as_text=True)
     assert "<strong>rewrote</strong>" in member_html
