@@ -43,7 +43,7 @@ class QuestionForm(Form):
     )
     prompt = TextAreaField("Question", validators=[MaxChars(PROMPT_MAX)])
     hint = StringField("Hint (optional)", validators=[MaxChars(HINT_MAX)])
-    options = TextAreaField("Options, one a line (for “Choose one of several” only)")
+    options = TextAreaField("Options, one a line")
     required = BooleanField("An answer is needed to submit a response")
 
     def option_lines(self) -> list[str]:
