@@ -76,8 +76,9 @@ def closing_calendar(event: ClosingEvent, *, stamp: dt.datetime) -> str:
         "BEGIN:VEVENT",
         f"UID:{event_uid(event.consultation_id, event.host)}",
         f"DTSTAMP:{utc_stamp(stamp)}",
+        # No DTEND: an event with a DATE-TIME start and no end ends at that instant (RFC 5545 3.6.1),
+        # and DTEND must be later than DTSTART, so the close is written as a start alone.
         f"DTSTART:{closes}",
-        f"DTEND:{closes}",
         f"SUMMARY:{escape_text('Consultation closes: ' + event.title)}",
         f"DESCRIPTION:{escape_text(f'Answers to “{event.title}” are taken until this time. Answer at {event.url}')}",
         f"URL:{event.url}",
