@@ -186,9 +186,9 @@ def csv(consultation_id: int) -> HttpResponse:
 def response(consultation_id: int, response_id: int) -> str:
     """One response in full: for its author, and for the panel once submitted."""
     consultation = _visible(consultation_id)
-    found = db.session.get(Response, response_id)
+    found = outcome.readable_response(consultation, response_id)
     viewer = current_viewer()
-    if found is None or found.consultation_id != consultation.id or not can_read_response(viewer, found):
+    if found is None or not can_read_response(viewer, found):
         abort(404)
     questions = [outcome.question_data(question, number) for number, question in enumerate(consultation.questions, 1)]
     return render_template(
@@ -242,7 +242,7 @@ def _markdown(text: str) -> Markup:
 
 def _outcome_changes(viewer: Viewer, consultation: Consultation, manages: bool) -> list[dict[str, Any]]:
     items = []
-    for change in consultation.changes:
+    for change in outcome.changes_of(consultation):
         submitted = [r for r in change.responses if r.status == "submitted"]
         yours = next((r for r in submitted if viewer.user_id is not None and r.user_id == viewer.user_id), None)
         items.append(
@@ -297,7 +297,7 @@ def _stored_form(consultation: Consultation) -> OutcomeForm:
             "responses": [r.id for r in change.responses],
             "findings": [f.id for f in change.findings],
         }
-        for change in consultation.changes
+        for change in outcome.changes_of(consultation)
     ]
     form = OutcomeForm(data={"we_asked": consultation.we_asked, "you_said": consultation.you_said, "changes": changes})
     if len(form.changes) < MAX_CHANGES:

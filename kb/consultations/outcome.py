@@ -113,6 +113,30 @@ def analysis_data(consultation: Consultation) -> tuple[list[QuestionData], list[
     return questions, [response_data(response) for response in submitted_responses(consultation)]
 
 
+def readable_response(consultation: Consultation, response_id: int) -> Response | None:
+    """A response to this consultation with its answers and their themes loaded, or None (not checked for reading)."""
+    query = (
+        select(Response)
+        .where(Response.id == response_id, Response.consultation_id == consultation.id)
+        .options(selectinload(Response.answers).selectinload(Answer.themes))
+    )
+    return db.session.scalar(query)
+
+
+def changes_of(consultation: Consultation) -> list[OutcomeChange]:
+    """The outcome's change items in order, with their responses (and answers) and findings (and reviews) loaded."""
+    query = (
+        select(OutcomeChange)
+        .where(OutcomeChange.consultation_id == consultation.id)
+        .options(
+            selectinload(OutcomeChange.responses).selectinload(Response.answers),
+            selectinload(OutcomeChange.findings).selectinload(Finding.review),
+        )
+        .order_by(OutcomeChange.position, OutcomeChange.id)
+    )
+    return list(db.session.scalars(query))
+
+
 def submitted_answer(consultation: Consultation, answer_id: int) -> Answer | None:
     """An answer of one of the consultation's submitted responses, or None."""
     return db.session.scalar(

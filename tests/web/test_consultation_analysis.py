@@ -7,13 +7,13 @@ import io
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from kb.consultations.models import Consultation, Response
+from kb.consultations.models import AnswerTheme, Consultation, OutcomeChange, Response
 from kb.extensions import db
 from kb.notifications.models import Notification
 from kb.panels.models import Citation
-from tests.accounts import Cast, client_for, csrf_token, page_text, post_form
+from tests.accounts import Cast, client_for, csrf_token, make_user, page_text, post_form
 from tests.outcome_factory import answer, make_consultation, make_finding, text_answer
 
 
@@ -314,3 +314,54 @@ def test_publishing_before_the_close_says_why(seeded_app: Flask, cast: Cast) -> 
     assert "can be published only after the consultation closes" in page_text(response)
     db.session.expire_all()
     assert consultation.outcome_published_at is None
+
+
+# --- A fixed number of queries -------------------------------------------------------------------
+
+
+def _queries_for(client, path: str) -> int:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def _more_respondents(consultation: Consultation, start: int, stop: int) -> list[Response]:
+    made = []
+    for index in range(start, stop):
+        person = make_user(f"respondent-{index}@example.org")
+        made.append(answer(consultation, person, scale="agree", choice="Not sure", text=f"Answer number {index}."))
+    for response in made:
+        text_answer(response).themes.append(AnswerTheme(label=f"Theme {response.id % 3}"))
+    db.session.commit()
+    return made
+
+
+def test_pages_cost_the_same_queries_whatever_the_number_of_responses(seeded_app: Flask, cast: Cast) -> None:
+    consultation = make_consultation(cast.review)
+    finding = make_finding(cast.review)
+    client = client_for(seeded_app, cast.panel)
+    base = f"/consultations/{consultation.id}"
+    paths = (f"{base}/analysis", f"{base}/responses.csv", f"{base}/outcome", f"{base}/outcome/edit")
+
+    def grow(start: int, stop: int) -> dict[str, int]:
+        made = _more_respondents(consultation, start, stop)
+        for response in made:
+            change = OutcomeChange(consultation_id=consultation.id, position=response.id, we_did="Did.")
+            change.responses = [response]
+            change.findings = [finding]
+            db.session.add(change)
+        db.session.commit()
+        client.get(paths[0])
+        return {path: _queries_for(client, path) for path in paths}
+
+    small = grow(0, 2)
+    large = grow(2, 10)
+    assert large == small
