@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response as HttpResponse
 from kb.comments.export import export_filename
 from kb.consultations import analysis, outcome
 from kb.consultations.analysis_forms import MAX_CHANGES, OutcomeForm, PublishOutcomeForm, ThemeForm
-from kb.consultations.models import Consultation, OutcomeChange, Response
+from kb.consultations.models import Answer, Consultation, OutcomeChange, Response
 from kb.consultations.responses_csv import responses_csv
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.extensions import csrf, db
@@ -115,7 +115,8 @@ def _back_to_analysis(consultation: Consultation, form: ThemeForm, answer_id: in
     return redirect(f"{target}#answer-{answer_id}", code=303)
 
 
-def _theme_target(consultation_id: int, answer_id: int) -> tuple[Consultation, Any]:
+def _theme_target(consultation_id: int, answer_id: int) -> tuple[Consultation, Answer]:
+    """The closed, managed consultation and one of its submitted answers; else 404."""
     consultation = _managed(consultation_id)
     if not outcome.is_closed(consultation):
         abort(404)
