@@ -18,7 +18,7 @@ from kb.audit.models import AuditEvent
 from kb.dates import LONDON, utcnow
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
-from kb.markdown import INTERNAL_LINK, LinkTarget, render
+from kb.markdown import INTERNAL_LINK, LinkResolver, LinkTarget, render
 from kb.pagination import Page, paginate
 from kb.permissions import Viewer, can, visible_entries
 from kb.users.models import Organisation
@@ -77,7 +77,7 @@ class ActionRecord:
     can_update: bool
 
 
-def _viewer_resolver(viewer: Viewer, text: str) -> Any:
+def _viewer_resolver(viewer: Viewer, text: str) -> LinkResolver | None:
     """Resolve `[[slug]]` links in `text` to the entries `viewer` may read, in one query."""
     slugs = {match.group(1) for match in INTERNAL_LINK.finditer(text)}
     if not slugs:

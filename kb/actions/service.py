@@ -80,6 +80,8 @@ def update_action(
     """
     require(actor, "lesson.action", entry)
     lesson = _lesson(entry)
+    if current_revision(lesson) is None:
+        raise ActionError([rules.RuleProblem("status", "This lesson has no saved revision to record its action in.")])
     if base_number is not None:
         check_base(lesson, base_number)
     old = action_state(lesson)
