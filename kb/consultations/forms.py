@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
-from kb.consultations.models import QUESTION_KINDS
+from kb.consultations.models import QUESTION_KINDS, Consultation
 from kb.consultations.service import (
     HINT_MAX,
     INTRODUCTION_MAX,
@@ -179,7 +179,7 @@ class ConsultationForm(FlaskForm):
             self.questions.append_entry()
 
 
-def form_data_for(consultation: Any) -> dict[str, Any]:
+def form_data_for(consultation: Consultation) -> dict[str, Any]:
     """The set-up form's values for an existing consultation, times shown on the London clock."""
     opens_day, opens_time = utc_to_london(consultation.opens_at)
     closes_day, closes_time = utc_to_london(consultation.closes_at)

@@ -66,6 +66,9 @@ def test_a_panel_papers_consultation_is_seen_only_by_those_who_see_the_paper(see
         assert edit.status_code == (200 if sees else 302 if person is None else 404), person
         if sees:
             assert "has opened, so it can no longer be changed" in page_text(edit)
+        if person is not None and not sees:
+            posted = client.post(f"/consultations/{hidden.id}/answer", data={"action": "submit"})
+            assert posted.status_code == 404, person
 
 
 def test_the_entry_page_lists_its_consultations_and_offers_the_panel_a_new_one(seeded_app: Flask, cast: Cast):
