@@ -322,7 +322,7 @@ def test_the_review_page_shows_the_panel_its_workspace(seeded_app: Flask, cast: 
     _draft(cast)
     panel_view = page_text(client_for(seeded_app, cast.panel).get(cast.review.path))
     assert "Open the panel's workspace" in panel_view
-    assert "1 finding: 1 draft." in panel_view
+    assert "1 finding so far (1 draft)." in panel_view
     for user in (None, cast.member, cast.other_panel):
         text = page_text(client_for(seeded_app, user).get(cast.review.path))
         assert "workspace" not in text
