@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from kb.audit.models import AuditEvent
 from kb.entries.models import Review
@@ -220,3 +222,22 @@ def test_published_findings_are_read_by_the_reviews_readers(cast: Cast) -> None:
         assert [f.number for f in queries.findings_of(viewer, cast.review)] == [1, 2]
         assert not can_view_finding(viewer, later)
     assert [f.number for f in queries.findings_of(viewer_for(cast.panel), cast.review)] == [1, 2, 3]
+
+
+def test_two_saves_of_the_same_revision_at_once_cannot_both_land(cast: Cast, seeded_app: Flask) -> None:
+    finding = _draft(cast)
+    assert finding.revision_number == 1
+    # Another request saves revision 2 while this session still holds revision 1 as current.
+    with seeded_app.app_context():
+        db.session.remove()
+        other = db.session.get(Finding, finding.id)
+        edit_finding(
+            other, FindingText(TEXT.title, "Theirs.", ""), actor=db.session.merge(cast.moderator), base_number=1
+        )
+        db.session.commit()
+        db.session.remove()
+    with pytest.raises(IntegrityError):
+        edit_finding(finding, FindingText(TEXT.title, "Yours.", ""), actor=cast.panel, base_number=1)
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(Finding, finding.id).body == "Theirs."
