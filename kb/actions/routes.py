@@ -154,6 +154,9 @@ def open_actions() -> str:
 
 
 RECURRENCES_PER_PAGE = 25
+RECURRENCE_RACE_MESSAGE = (
+    "Another moderator decided on these two lessons at the same moment. Check their decision, then save again."
+)
 
 
 @blueprint.get("/recurrences")
@@ -184,6 +187,10 @@ def decide_recurrence(slug: str, other_slug: str) -> tuple[str, int] | Response:
         except RecurrenceError as error:
             db.session.rollback()
             form.decision.errors = [*form.decision.errors, str(error)]
+        except IntegrityError:
+            db.session.rollback()
+            existing = find_recurrence(lesson, other)
+            form.decision.errors = [*form.decision.errors, RECURRENCE_RACE_MESSAGE]
         else:
             verdict = RECURRENCE_DECISIONS[form.decision.data or ""].lower()
             flash(f'Saved: "{lesson.title}" and "{other.title}" are {verdict}.', "success")

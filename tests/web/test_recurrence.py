@@ -225,3 +225,18 @@ def test_the_list_pages_through_many_pairs(seeded_app: Flask, cast: Cast, monkey
     two = main_of(reader.get("/recurrences?page=2").data)
     assert len(two.one("tbody").find_all("tr")) == 2
     assert reader.get("/recurrences?page=999999999999").status_code == 200
+
+
+def test_two_moderators_deciding_a_new_pair_at_once_never_errors(
+    seeded_app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moderator = client_for(seeded_app, cast.moderator)
+    token = csrf_token(moderator.get(DECIDE).get_data(as_text=True))
+    confirm(cast, ENGLAND, NORTH_WEST)  # the other moderator saves first
+    monkeypatch.setattr("kb.actions.recurrence.find_recurrence", lambda lesson, other: None)
+    response = moderator.post(DECIDE, data={"csrf_token": token, "decision": "rejected", "note": "Kept"})
+    assert response.status_code == 400
+    text = page_text(response)
+    assert "Another moderator decided on these two lessons at the same moment" in text
+    assert "Kept" in text
+    assert [pair.decision for pair in db.session.scalars(select(Recurrence))] == ["confirmed"]
