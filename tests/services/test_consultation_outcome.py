@@ -1,4 +1,4 @@
-"""The panel's work after the close: themes on answers, the outcome page, and telling respondents when it is published."""
+"""After the close: themes on answers, the outcome page, and telling respondents when it is published."""
 
 from __future__ import annotations
 
@@ -191,7 +191,8 @@ def test_publishing_needs_the_close_and_something_written(cast: Cast) -> None:
     empty = make_consultation(cast.review, title="Empty")
     with pytest.raises(outcome.OutcomeError, match="at least one change"):
         outcome.publish_outcome(empty, actor=cast.panel)
-    assert open_one.outcome_published_at is None and empty.outcome_published_at is None
+    assert open_one.outcome_published_at is None
+    assert empty.outcome_published_at is None
 
 
 def test_publishing_twice_is_refused(cast: Cast) -> None:
