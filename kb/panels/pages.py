@@ -124,6 +124,12 @@ def workspace_findings(viewer: Viewer, review: Review) -> list[WorkspaceFinding]
     return [WorkspaceFinding(finding, counts.get(finding.id, 0)) for finding in findings]
 
 
+def publishable(rows: list[WorkspaceFinding]) -> bool:
+    """Whether the panel can publish now: no finding is a draft and at least one agreed one waits."""
+    statuses = {row.finding.status for row in rows}
+    return "agreed" in statuses and "draft" not in statuses
+
+
 def report_url(review: Review) -> str | None:
     """The address of the review's report page, which exists once the review is published."""
     if review.review_status != "published":

@@ -81,9 +81,7 @@ def workspace(slug: str) -> str:
         members=queries.panel_members(review),
         entries=queries.review_entries(viewer, review),
         rows=rows,
-        publishable=bool(rows)
-        and all(row.finding.status != "draft" for row in rows)
-        and any(row.finding.status == "agreed" for row in rows),
+        publishable=pages.publishable(rows),
     )
 
 
