@@ -104,6 +104,11 @@ def test_panel_analyses_tags_and_reports_back(browser: Browser, setting: Setting
     panel.get_by_label("You said", exact=True).first.fill("Most of you said nights were short of staff.")
     block = panel.locator("#new-change")
     block.get_by_label("You said").fill("Nights were short of staff.")
+    panel.get_by_role("button", name="Save", exact=True).click()
+    expect(panel.locator(".nhsuk-error-summary")).to_contain_text("Say what was done")
+    _checked(panel)
+    block = panel.locator(".kb-outcome-change-form").last
+    expect(block.get_by_label("You said")).to_have_value("Nights were short of staff.")
     block.get_by_label("We did").fill("We added night cover to the findings.")
     block.get_by_label(re.compile(f"^Response {setting.member_response_id} ")).check()
     panel.get_by_role("button", name="Save", exact=True).click()
