@@ -34,6 +34,7 @@ from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import csrf, db, limiter, per_person
+from kb.panels.cited_by import findings_citing
 from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_read_comment, current_viewer
 
 blueprint = Blueprint("comments", __name__)
@@ -170,9 +171,19 @@ def permalink(comment_id: int) -> Response:
 def thread(comment_id: int) -> str:
     """The "continue this thread" page: the branch of a discussion starting at one comment."""
     root = _visible_comment(comment_id)
-    discussion = pages.branch_discussion(root, current_viewer())
+    viewer = current_viewer()
+    discussion = pages.branch_discussion(root, viewer)
     parent_link = url_for("comments.permalink", comment_id=root.parent_id) if root.parent_id else None
-    return render_template("comments/thread.html", entry=root.entry, root=root, discussion=discussion, up=parent_link)
+    # Which of these comments findings cite ("cited by finding N of review X"), in one query.
+    cited = findings_citing(viewer, comment_ids=[row.comment.id for row in discussion.rows]).comments
+    return render_template(
+        "comments/thread.html",
+        entry=root.entry,
+        root=root,
+        discussion=discussion,
+        up=parent_link,
+        comment_cited_by=cited,
+    )
 
 
 @blueprint.get("/comments/<int:comment_id>/reply")

@@ -121,6 +121,9 @@ def test_a_cited_comment_says_so_in_the_thread(tmp_path: Path, seeded_app: Flask
     thread = page_text(panel.get(lesson.path))
     assert re.search(r'class="kb-comment__cited">Cited by <a href="[^"]+">finding 1 of ', thread)
     assert "kb-comment__cited" not in page_text(client_for(seeded_app, cast.member).get(lesson.path))
+    branch = f"/comments/{comment.id}/thread"
+    assert re.search(r'class="kb-comment__cited">Cited by <a href="[^"]+">finding 1 of ', page_text(panel.get(branch)))
+    assert "kb-comment__cited" not in page_text(client_for(seeded_app, cast.member).get(branch))
 
 
 def test_citations_are_reordered_and_removed(tmp_path: Path, seeded_app: Flask, cast: Cast) -> None:
