@@ -89,7 +89,7 @@ def test_workspace_lists_panel_members_papers_and_findings(seeded_app: Flask, ca
     text = page_text(client_for(seeded_app, cast.panel).get(_urls(cast)["workspace"]))
     assert cast.panel.display_name in text
     assert "Go-live dates came before readiness" in text
-    assert "Draft" in text
+    assert re.search(r'nhsuk-tag--grey"\s*>\s*Draft\s*<', text)
     assert "No papers or lessons belong to this review yet." in text
 
 
@@ -127,6 +127,7 @@ def test_drafting_a_finding_through_the_form(seeded_app: Flask, cast: Cast) -> N
     assert "<strong>bold</strong>" in html
     assert "<script>alert(1)</script>" not in html
     assert "Revision 1" in html
+    assert re.search(r'nhsuk-tag--grey"\s*>\s*Draft\s*<', html)
 
 
 def test_a_missing_title_or_a_too_long_text_keeps_what_was_typed(seeded_app: Flask, cast: Cast) -> None:
