@@ -13,12 +13,13 @@ from typing import Any
 from kb.actions.queries import lesson_action
 from kb.consultations.queries import entry_consultations
 from kb.entries.models import Entry
+from kb.panels.cited_by import entry_cited_by
 from kb.panels.pages import entry_findings
 from kb.permissions import Viewer
 
 ContextProvider = Callable[[Viewer, Entry], dict[str, Any]]
 
-PROVIDERS: tuple[ContextProvider, ...] = (entry_findings, lesson_action, entry_consultations)
+PROVIDERS: tuple[ContextProvider, ...] = (entry_findings, lesson_action, entry_consultations, entry_cited_by)
 
 
 def entry_extras(viewer: Viewer, entry: Entry) -> dict[str, Any]:
