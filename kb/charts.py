@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 SERIES_COLOURS = ("#005eb8", "#007f3b", "#7c2855", "#ed8b00", "#330072", "#425563", "#ae2573", "#00a499")
 BAR_HEIGHT = 22
 BAR_GAP = 10
-LABEL_WIDTH = 220
-PLOT_WIDTH = 360
+LABEL_WIDTH = 270
+PLOT_WIDTH = 330
 VALUE_WIDTH = 60
 LEGEND_ROW = 22
 

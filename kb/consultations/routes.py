@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response as HttpResponse
 from wtforms import SelectChoice
 
@@ -62,14 +61,6 @@ def _manageable_entry(slug: str) -> Entry:
     if not can(current_viewer(), "consultation.manage", entry):
         abort(403)
     return entry
-
-
-def _optional_url(endpoint: str, **values: Any) -> str | None:
-    """The address of another part's page, or None while that page does not exist."""
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:
-        return None
 
 
 @blueprint.get("/consultations")
@@ -214,10 +205,8 @@ def _show_page(
             )
             for item in consultation.consulted_findings
         ],
-        analysis_url=_optional_url("consultation_analysis.analysis", consultation_id=consultation.id)
-        if manage
-        else None,
-        outcome_url=_optional_url("consultation_analysis.outcome", consultation_id=consultation.id)
+        analysis_url=url_for("consultation_analysis.analysis", consultation_id=consultation.id) if manage else None,
+        outcome_url=url_for("consultation_analysis.outcome", consultation_id=consultation.id)
         if consultation.outcome_published_at or manage
         else None,
     )

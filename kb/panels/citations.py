@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -26,6 +25,7 @@ from kb.extensions import db
 from kb.markdown import render
 from kb.panels.models import CITATION_KINDS, Citation, Finding
 from kb.panels.paragraphs import GONE, Paragraph, Resolution, excerpt, resolve
+from kb.panels.service import reopen_agreement
 from kb.permissions import (
     PermissionDeniedError,
     Viewer,
@@ -225,6 +225,7 @@ def add_citation(
     citation.note = note.strip()[:500]
     citation.created_by_id = actor.id if actor else None
     finding.citations.append(citation)
+    reopen_agreement(finding)
     label = _audit_label(finding)
     record_event("citation.add", actor=actor, target=finding, target_label=label, new=_describe(citation))
     db.session.flush()
@@ -239,6 +240,7 @@ def remove_citation(citation: Citation, *, actor: User | None) -> None:
         "citation.remove", actor=actor, target=finding, target_label=_audit_label(finding), old=_describe(citation)
     )
     finding.citations.remove(citation)
+    reopen_agreement(finding)
     _renumber(_in_order(finding.citations))
     db.session.flush()
 
@@ -302,10 +304,6 @@ class ShownCitation:
 
 def response_path(response: Response) -> str:
     """The address of one consultation response (the analysis pages' endpoint)."""
-    if has_request_context() and "consultation_analysis.response" in current_app.view_functions:
-        return url_for(
-            "consultation_analysis.response", consultation_id=response.consultation_id, response_id=response.id
-        )
     return f"/consultations/{response.consultation_id}/responses/{response.id}"
 
 

@@ -12,7 +12,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, or_, select
 
@@ -23,22 +22,14 @@ from kb.panels.models import Citation, Finding
 from kb.permissions import Viewer, visible_findings
 
 
-def _endpoint_exists(endpoint: str) -> bool:
-    return has_request_context() and endpoint in current_app.view_functions
-
-
 def finding_path(review_slug: str, number: int) -> str:
     """The address of a finding's page in its review's workspace."""
-    if _endpoint_exists("panels.finding"):
-        return url_for("panels.finding", slug=review_slug, number=number)
     return f"/reviews/{review_slug}/findings/{number}"
 
 
 def report_path(review_slug: str, number: int | None = None) -> str:
     """The address of a published review's report, at one finding when `number` is given."""
-    path = (
-        url_for("traceability.report", slug=review_slug) if has_request_context() else f"/reviews/{review_slug}/report"
-    )
+    path = f"/reviews/{review_slug}/report"
     return f"{path}#finding-{number}" if number is not None else path
 
 

@@ -160,9 +160,7 @@ def edit_finding(
     finding.title, finding.body, finding.recommendations = text.title, text.body, text.recommendations
     finding.revision_number += 1
     finding.updated_at = utcnow()
-    finding.agreement_proposed_by, finding.agreement_proposed_at = None, None
-    if finding.status == "agreed":
-        finding.status, finding.agreed_by, finding.agreed_at = "draft", None, None
+    reopen_agreement(finding)
     revision = _add_revision(finding, text, actor=actor, message=message)
     db.session.flush()
     record_event(
@@ -174,6 +172,18 @@ def edit_finding(
         new=f"revision {finding.revision_number}, {finding.status}",
     )
     return revision
+
+
+def reopen_agreement(finding: Finding) -> bool:
+    """Clear a pending proposal to agree and return an agreed finding to draft: what was agreed has changed.
+
+    Called for every change to a finding's text or citations; returns whether anything was cleared.
+    """
+    cleared = finding.agreement_proposed_by_id is not None or finding.status == "agreed"
+    finding.agreement_proposed_by, finding.agreement_proposed_at = None, None
+    if finding.status == "agreed":
+        finding.status, finding.agreed_by, finding.agreed_at = "draft", None, None
+    return cleared
 
 
 def propose_agreement(finding: Finding, *, actor: User) -> None:

@@ -26,6 +26,7 @@ from kb.panels.citations import (
 from kb.panels.cited_by import findings_citing
 from kb.panels.export import export_review
 from kb.panels.paragraphs import CHANGED, EXACT, GONE
+from kb.panels.service import agree_finding, propose_agreement
 from kb.permissions import ANONYMOUS, PermissionDeniedError, viewer_for
 from tests.accounts import Cast, make_user
 from tests.citation_factory import (
@@ -37,6 +38,7 @@ from tests.citation_factory import (
     edit_paper,
     entry,
     publish,
+    second_member,
     submitted_response,
 )
 from tests.comment_factory import add_comment
@@ -161,6 +163,23 @@ def test_published_findings_keep_their_citations(tmp_path: Path, cast: Cast) -> 
     publish(cast, finding)
     with pytest.raises(CitationError, match="published"):
         remove_citation(citation, actor=cast.panel)
+
+
+def test_changing_citations_reopens_agreement(tmp_path: Path, cast: Cast) -> None:
+    paper, lesson = add_paper_and_lesson(tmp_path, cast)
+    finding = draft_finding(cast)
+    citation = add_citation(finding, actor=cast.panel, kind="entry", entry=lesson)
+    propose_agreement(finding, actor=cast.panel)
+    db.session.commit()
+    add_citation(finding, actor=cast.panel, kind="entry", entry=paper)
+    assert finding.agreement_proposed_by_id is None
+    propose_agreement(finding, actor=cast.panel)
+    agree_finding(finding, actor=second_member(cast))
+    db.session.commit()
+    assert finding.status == "agreed"
+    remove_citation(citation, actor=cast.panel)
+    db.session.commit()
+    assert (finding.status, finding.agreed_by_id) == ("draft", None)
 
 
 def test_cited_by_shows_only_findings_the_viewer_may_read(tmp_path: Path, cast: Cast) -> None:
