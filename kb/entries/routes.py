@@ -118,6 +118,9 @@ def show(plural: str, slug: str) -> str | Response:
     viewer = current_viewer()
     revision = current_revision(entry)
     rendered = revision.rendered if revision else {}
+    if revision is not None and entry.kind == "paper" and "paragraphs" not in rendered.get("body", {}):
+        # Stored before paragraphs were anchored: render afresh so links to a cited paragraph land.
+        rendered = past_rendering(entry, revision)
     related = queries.related_entries(viewer, entry)
     backlinks = queries.backlinks(viewer, entry)
     linked = [target.id for targets in related.values() for target in targets]

@@ -1,4 +1,4 @@
-"""Recording action on a lesson in Chromium: a refused save, a saved one, verification, open actions; axe on each page."""
+"""Recording action on a lesson in Chromium: refused and saved updates, verification, open actions; axe on each."""
 
 from __future__ import annotations
 
