@@ -1,9 +1,13 @@
-"""Reading numbers from requests in page handlers: query arguments, form fields and URL ids."""
+"""Reading numbers from requests in page handlers: query arguments, form fields, repeated form blocks and URL ids."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from flask import request
 from werkzeug.routing import IntegerConverter, ValidationError
+from wtforms import FieldList
 
 MAX_ID = 2**31 - 1
 """The largest id a URL or form may name: the top of a 32-bit database integer."""
@@ -19,6 +23,22 @@ def whole_number(value: str | None) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
         return None
     return int(text)
+
+
+class AsciiIndexFieldList(FieldList):
+    """A WTForms `FieldList` that reads only ASCII-digit indices from submitted names.
+
+    WTForms takes any name part for which `isdigit()` holds as an index and calls `int()`
+    on it, so a crafted `questions-²-prompt` would raise instead of being ignored.
+    """
+
+    def _extract_indices(self, prefix: str, formdata: Any) -> Iterator[int]:
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = whole_number(key[offset:].split(self._field_separator, 1)[0])
+                if index is not None:
+                    yield index
 
 
 def int_arg(name: str, default: int | None = None) -> int | None:

@@ -35,6 +35,8 @@ from whoosh import query as whoosh_query
 from kb.actions.models import Recurrence
 from kb.comments.models import Comment
 from kb.consultations.models import Consultation, Response
+from kb.consultations.windows import CLOSED, state_at
+from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
 from kb.panels.models import Finding
@@ -325,7 +327,7 @@ def visible_consultations(viewer: Viewer | None) -> ColumnElement[bool]:
 
 
 def can_read_response(viewer: Viewer | None, response: Response) -> bool:
-    """Whether `viewer` may read a response: its author, and the consulted entry's panel and staff once submitted.
+    """Whether `viewer` may read a response: its author, and the consulted entry's panel and staff once closed.
 
     Only while `viewer` may read the consultation. Respondents' answers are not shown to
     other members; the panel reads them to analyse.
@@ -336,7 +338,9 @@ def can_read_response(viewer: Viewer | None, response: Response) -> bool:
         return False
     if viewer.is_authenticated and response.user_id == viewer.user_id:
         return True
-    return response.status == "submitted" and on_panel_of(viewer, consultation.entry)
+    # Nobody reads answers their authors may still change: the panel reads them once it has closed.
+    closed = state_at(consultation.opens_at, consultation.closes_at, utcnow()) == CLOSED
+    return closed and response.status == "submitted" and on_panel_of(viewer, consultation.entry)
 
 
 def can_view_recurrence(viewer: Viewer | None, recurrence: Recurrence) -> bool:

@@ -9,6 +9,7 @@ from wtforms.validators import InputRequired, ValidationError
 from kb.actions import rules
 from kb.contributions.forms import MaxChars
 from kb.entries.vocabulary import ACTION_STATUSES
+from kb.pages import whole_number
 
 EVIDENCE_MAX = 20_000
 NOTE_MAX = 2_000
@@ -54,8 +55,7 @@ class ActionForm(FlaskForm):
 
     def base_number(self) -> int | None:
         """The revision the form was opened on, or None when it is missing or not a number."""
-        text = (self.base_revision.data or "").strip()
-        return int(text) if text.isdigit() and len(text) < 10 else None
+        return whole_number(self.base_revision.data)
 
 
 class OpenActionsFilter(FlaskForm):

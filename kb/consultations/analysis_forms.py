@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    FieldList,
     Form,
     FormField,
     HiddenField,
@@ -17,6 +16,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from kb.consultations.outcome import CHANGE_TEXT_MAX, WE_ASKED_MAX
+from kb.pages import AsciiIndexFieldList
 
 MAX_CHANGES = 40
 """The most change items one outcome page holds, so a forged form cannot make thousands."""
@@ -58,7 +58,7 @@ class OutcomeForm(FlaskForm):
 
     we_asked = TextAreaField("We asked", validators=[Length(max=WE_ASKED_MAX)])
     you_said = TextAreaField("You said", validators=[Length(max=WE_ASKED_MAX)])
-    changes = FieldList(FormField(ChangeForm), max_entries=MAX_CHANGES)
+    changes = AsciiIndexFieldList(FormField(ChangeForm), max_entries=MAX_CHANGES)
 
     def set_choices(self, responses: list[tuple[int, str]], findings: list[tuple[int, str]]) -> None:
         """Offer these responses and findings in every change item (call before validating and rendering)."""

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as HttpResponse
 
 from kb.comments.export import export_filename
@@ -142,6 +143,9 @@ def add_theme(consultation_id: int, answer_id: int) -> Page | HttpResponse:
         return _analysis_page(
             consultation, query=query, theme=theme, problem=(answer_id, str(error), typed), status=400
         )
+    except IntegrityError:
+        # Someone else added the same theme to this answer at the same moment: it is there either way.
+        db.session.rollback()
     except PermissionDeniedError:
         db.session.rollback()
         abort(404)
@@ -284,7 +288,9 @@ def outcome_page(consultation_id: int) -> str:
 
 
 def _choices(consultation: Consultation) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    responses = [(r.id, _response_label(r)) for r in outcome.submitted_responses(consultation)]
+    # Answers may still change until the close, so none is offered to link before it.
+    submitted = outcome.submitted_responses(consultation) if outcome.is_closed(consultation) else []
+    responses = [(r.id, _response_label(r)) for r in submitted]
     findings = [(f.id, _finding_label(f)) for f in outcome.linkable_findings(current_viewer(), consultation)]
     return responses, findings
 

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
 from kb.consultations.models import QUESTION_KINDS, Consultation
@@ -30,6 +30,7 @@ from kb.consultations.service import (
 )
 from kb.consultations.windows import WindowError, check_window, london_to_utc, parse_date, parse_time, utc_to_london
 from kb.contributions.forms import CheckboxesField, MaxChars
+from kb.pages import AsciiIndexFieldList
 
 FIRST_BLOCKS = 3
 """Question blocks offered on a new form; "Add another question" adds one at a time."""
@@ -92,7 +93,7 @@ class ConsultationForm(FlaskForm):
     opens_time = StringField("Opening time")
     closes_date = StringField("Closing date")
     closes_time = StringField("Closing time")
-    questions = FieldList(FormField(QuestionForm), min_entries=FIRST_BLOCKS, max_entries=QUESTIONS_MAX)
+    questions = AsciiIndexFieldList(FormField(QuestionForm), min_entries=FIRST_BLOCKS, max_entries=QUESTIONS_MAX)
     findings = CheckboxesField("Findings to put to members", choices=[], coerce=int, validate_choice=True)
 
     _window: tuple[dt.datetime, dt.datetime] | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from kb.audit.service import record_event
@@ -313,7 +313,17 @@ def publish_outcome(consultation: Consultation, *, actor: User) -> list[Notifica
         raise OutcomeError("The outcome is already published.")
     if not consultation.we_asked.strip() or not consultation.you_said.strip() or not consultation.changes:
         raise OutcomeError("Write what we asked, what you said and at least one change before publishing.")
-    consultation.outcome_published_at = utcnow()
+    # Claimed with a conditional update, so two panel members publishing at once tell respondents once.
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Consultation)
+        .where(Consultation.id == consultation.id, Consultation.outcome_published_at.is_(None))
+        .values(outcome_published_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise OutcomeError("The outcome is already published.")
+    consultation.outcome_published_at = now
     record_event("consultation.outcome-publish", actor=actor, target=consultation)
     db.session.flush()
     return outcome_published(consultation, actor=actor, link=outcome_path(consultation))

@@ -342,9 +342,10 @@ def _shown_comment(viewer: Viewer, citation: Citation, number: int) -> ShownCita
     comment = citation.comment
     kind_label = CITATION_KINDS["comment"]
     if comment is None:
-        return ShownCitation(citation, number, kind_label, True, "A comment no longer in kb", quote=citation.quote)
+        return ShownCitation(citation, number, kind_label, True, "A comment no longer in kb")
     if not can_view_entry(viewer, comment.entry) or not can_read_comment(viewer, comment):
         return _held(citation, number)
+    # The words as they stand now: a comment's earlier versions are for moderators only.
     author = comment.author.display_name if comment.author is not None else "a former member"
     return ShownCitation(
         citation,
@@ -354,7 +355,7 @@ def _shown_comment(viewer: Viewer, citation: Citation, number: int) -> ShownCita
         f"Comment by {author} on {comment.entry.title}",
         comment.permalink,
         context=comment.entry.title,
-        quote=citation.quote,
+        quote=comment.body,
         entry_slug=comment.entry.slug,
     )
 

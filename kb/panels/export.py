@@ -14,15 +14,18 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import replace
 
+from sqlalchemy import select
+
 from kb.content.document import EntryDocument, parse_document, serialise_document
 from kb.entries.models import Entry, Review
 from kb.entries.service import current_revisions
 from kb.entries.vocabulary import KIND_PLURALS
+from kb.extensions import db
 from kb.panels import queries
 from kb.panels.citations import HELD_BY_PANEL, ShownCitation, shown_citations
 from kb.panels.models import FINDING_STATUSES, Finding
 from kb.panels.paragraphs import CHANGED, GONE, excerpt
-from kb.permissions import Viewer, can_view_entry
+from kb.permissions import Viewer, can_view_entry, visible_entries
 
 QUOTE_LIMIT = 300
 """The longest quote a footnote carries; longer ones are cut at a word with an ellipsis."""
@@ -47,10 +50,10 @@ def footnote_text(shown: ShownCitation) -> str:
     if citation.kind == "comment" and shown.entry_slug and citation.comment is not None:
         author = citation.comment.author
         by = author.display_name if author is not None else "a former member"
-        return f"A comment by {by} on [[{shown.entry_slug}]]: {_quoted(citation.quote)}"
+        return f"A comment by {by} on [[{shown.entry_slug}]]: {_quoted(shown.quote)}"
     if citation.kind == "response":
         return f"{shown.title}."
-    return f"{shown.title}. {_quoted(citation.quote)}".strip()
+    return f"{shown.title}. {_quoted(shown.quote)}".strip()
 
 
 def _finding_section(finding: Finding, notes: Sequence[ShownCitation]) -> tuple[str, list[str]]:
@@ -99,6 +102,29 @@ def _path(entry: Entry) -> str:
     return f"{KIND_PLURALS[entry.kind]}/{entry.slug}.md"
 
 
+def _without_hidden_links(viewer: Viewer, document: EntryDocument) -> EntryDocument:
+    """`document` without the `review`, `source` and `see_also` slugs of entries `viewer` may not see.
+
+    The entry pages leave such links out; the exported file must not name them either.
+    """
+    named = [slug for slug in (document.review, document.source, *document.see_also) if slug]
+    if not named:
+        return document
+    visible = set(db.session.scalars(select(Entry.slug).where(Entry.slug.in_(named), visible_entries(viewer))))
+    return replace(
+        document,
+        review=document.review if document.review in visible else None,
+        source=document.source if document.source in visible else None,
+        see_also=[slug for slug in document.see_also if slug in visible],
+    )
+
+
+def entry_document(viewer: Viewer, entry: Entry, stored: str) -> str:
+    """A cited entry's content file as `viewer` may have it: its links to entries they may not see left out."""
+    document = parse_document(stored, entry.slug).document
+    return stored if document is None else serialise_document(_without_hidden_links(viewer, document))
+
+
 def review_document(viewer: Viewer, review: Review, findings: Sequence[Finding], stored: str) -> str:
     """The review's content file with its findings added to its body."""
     document = parse_document(stored, review.slug).document
@@ -106,7 +132,7 @@ def review_document(viewer: Viewer, review: Review, findings: Sequence[Finding],
         document = EntryDocument(kind="review", slug=review.slug, title=review.title, summary=review.summary)
     section = findings_markdown(viewer, findings)
     body = "\n\n".join(part for part in (document.body.strip(), section) if part)
-    return serialise_document(replace(document, body=body))
+    return serialise_document(replace(_without_hidden_links(viewer, document), body=body))
 
 
 def export_review(viewer: Viewer, review: Review) -> bytes:
@@ -123,5 +149,5 @@ def export_review(viewer: Viewer, review: Review) -> bytes:
         archive.writestr(_path(review), review_document(viewer, review, findings, stored))
         for entry in cited:
             if entry.id in revisions:
-                archive.writestr(_path(entry), revisions[entry.id].document)
+                archive.writestr(_path(entry), entry_document(viewer, entry, revisions[entry.id].document))
     return buffer.getvalue()
