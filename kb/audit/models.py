@@ -55,6 +55,8 @@ ACTIONS: dict[str, str] = {
     "finding.edit": "Edited finding",
     "finding.propose": "Proposed agreeing finding",
     "finding.agree": "Agreed finding",
+    "finding.withdraw": "Withdrew finding",
+    "finding.reinstate": "Reinstated finding",
     "review.publish": "Published review findings",
     "comment.post": "Posted comment",
     "comment.edit": "Edited comment",

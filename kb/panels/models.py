@@ -17,8 +17,16 @@ if TYPE_CHECKING:
     from kb.entries.models import Entry, Review
     from kb.users.models import User
 
-FINDING_STATUSES: dict[str, str] = {"draft": "Draft", "agreed": "Agreed", "published": "Published"}
-"""A finding is drafted by its panel, agreed by two of its members, then published with the review."""
+FINDING_STATUSES: dict[str, str] = {
+    "draft": "Draft",
+    "agreed": "Agreed",
+    "published": "Published",
+    "withdrawn": "Withdrawn",
+}
+"""A finding is drafted by its panel, agreed by two of its members, then published with the review.
+
+A draft or agreed finding the panel sets aside is `withdrawn`: kept, with its history, in
+the workspace, but neither published nor in the way of publishing the others."""
 
 CITATION_KINDS: dict[str, str] = {
     "entry": "Lesson or paper",

@@ -293,6 +293,27 @@ def agree_finding(slug: str, number: int) -> Response:
     return redirect(_finding_url(found), code=303)
 
 
+@blueprint.post(f"{FINDING}/withdraw")
+@login_required
+def withdraw_finding(slug: str, number: int) -> Response:
+    """Set a finding aside (`action=withdraw`) or bring a withdrawn one back as a draft (`action=reinstate`)."""
+    _, found = _working_finding(slug, number)
+    reinstate = request.form.get("action") == "reinstate"
+    try:
+        (service.reinstate_finding if reinstate else service.withdraw_finding)(found, actor=current_user)
+        db.session.commit()
+    except FindingError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    except PermissionDeniedError:
+        db.session.rollback()
+        abort(404)
+    else:
+        done = "is a draft again" if reinstate else "is withdrawn: it stays here but is not published"
+        flash(f"Finding {found.number} {done}.", "success")
+    return redirect(_finding_url(found), code=303)
+
+
 @blueprint.post("/reviews/<slug>/publish")
 @login_required
 def publish(slug: str) -> Response:

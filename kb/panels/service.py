@@ -226,17 +226,49 @@ def agree_finding(finding: Finding, *, actor: User) -> None:
     record_event("finding.agree", actor=actor, target=finding, target_label=_label(finding), old="draft", new="agreed")
 
 
+def withdraw_finding(finding: Finding, *, actor: User) -> None:
+    """Set a draft or agreed finding aside: it stays in the workspace, out of publishing and the report.
+
+    Raises `PermissionDeniedError` unless the actor works on the review's panel, and
+    `FindingError` for a finding already published or withdrawn.
+    """
+    require(actor, "review.work", finding.review)
+    if finding.status not in ("draft", "agreed"):
+        raise FindingError(f"Finding {finding.number} is {finding.status}, so it cannot be withdrawn.")
+    old = finding.status
+    reopen_agreement(finding)
+    finding.status, finding.updated_at = "withdrawn", utcnow()
+    db.session.flush()
+    record_event(
+        "finding.withdraw", actor=actor, target=finding, target_label=_label(finding), old=old, new="withdrawn"
+    )
+
+
+def reinstate_finding(finding: Finding, *, actor: User) -> None:
+    """Bring a withdrawn finding back as a draft. Raises `PermissionDeniedError`, or `FindingError` if not withdrawn."""
+    require(actor, "review.work", finding.review)
+    if finding.status != "withdrawn":
+        raise FindingError(f"Finding {finding.number} is not withdrawn.")
+    finding.status, finding.updated_at = "draft", utcnow()
+    db.session.flush()
+    record_event(
+        "finding.reinstate", actor=actor, target=finding, target_label=_label(finding), old="withdrawn", new="draft"
+    )
+
+
 def publish_findings(review: Review, *, actor: User) -> list[Finding]:
     """Publish the review's agreed findings and mark the review itself published.
 
-    Every finding must be agreed (or already published), and at least one must be
-    waiting. The review's new status is saved as a revision of the review. Returns the
+    Every finding not withdrawn must be agreed (or already published), and at least one
+    must be waiting. The review's new status is saved as a revision of the review. Returns the
     findings published now. Raises `PermissionDeniedError` unless the actor works on the
     review's panel, and `FindingError` when there is nothing to publish or a finding is
     not yet agreed.
     """
     require(actor, "review.work", review)
-    findings = list(db.session.scalars(db.select(Finding).where(Finding.review_id == review.id)))
+    findings = list(
+        db.session.scalars(db.select(Finding).where(Finding.review_id == review.id, Finding.status != "withdrawn"))
+    )
     findings.sort(key=lambda finding: finding.number)
     waiting = [finding.number for finding in findings if finding.status == "draft"]
     if not findings:

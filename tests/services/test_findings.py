@@ -21,6 +21,8 @@ from kb.panels.service import (
     edit_finding,
     propose_agreement,
     publish_findings,
+    reinstate_finding,
+    withdraw_finding,
 )
 from kb.permissions import ANONYMOUS, PermissionDeniedError, can_view_finding, viewer_for, visible_findings
 from kb.users.models import User
@@ -172,6 +174,27 @@ def test_publishing_needs_every_finding_agreed(cast: Cast) -> None:
     with pytest.raises(FindingError, match="Not yet agreed: 2"):
         publish_findings(cast.review, actor=cast.panel)
     assert cast.review.review_status != "published"
+
+
+def test_a_withdrawn_finding_stays_but_neither_publishes_nor_holds_up_the_others(cast: Cast) -> None:
+    agreed, stray = _agreed(cast), _draft(cast, "A draft the panel set aside")
+    with pytest.raises(PermissionDeniedError):
+        withdraw_finding(stray, actor=cast.member)
+    withdraw_finding(stray, actor=cast.panel)
+    assert stray.status == "withdrawn"
+    with pytest.raises(FindingError, match="withdrawn"):
+        propose_agreement(stray, actor=cast.panel)
+    reinstate_finding(stray, actor=cast.panel)
+    assert stray.status == "draft"
+    withdraw_finding(stray, actor=cast.panel)
+    assert publish_findings(cast.review, actor=cast.panel) == [agreed]
+    db.session.commit()
+    assert stray.status == "withdrawn"
+    assert not can_view_finding(ANONYMOUS, stray)
+    assert can_view_finding(ANONYMOUS, agreed)
+    with pytest.raises(FindingError, match="cannot be withdrawn"):
+        withdraw_finding(agreed, actor=cast.panel)
+    assert _actions()[-4:-1] == ["finding.withdraw", "finding.reinstate", "finding.withdraw"]
 
 
 def test_publishing_publishes_the_findings_and_the_review(cast: Cast) -> None:

@@ -330,3 +330,25 @@ def test_the_review_page_shows_the_panel_its_workspace(seeded_app: Flask, cast: 
         assert "Go-live dates came before readiness" not in text
     other_review = page_text(client_for(seeded_app, cast.panel).get(cast.other_review.path))
     assert "Open the panel's workspace" not in other_review
+
+
+def test_withdrawing_and_reinstating_a_finding_from_its_page(seeded_app: Flask, cast: Cast) -> None:
+    _draft(cast)
+    page = _finding_url(cast)
+    panel = client_for(seeded_app, cast.panel)
+    assert "Withdraw this finding" in page_text(panel.get(page))
+    assert (
+        _post_button(client_for(seeded_app, cast.member), page, _finding_url(cast, tail="/withdraw")).status_code == 404
+    )
+    response = post_form(panel, _finding_url(cast, tail="/withdraw"), {"action": "withdraw"}, page=page)
+    assert response.status_code == 303
+    text = page_text(panel.get(page))
+    assert "is withdrawn: it stays here but is not published" in text
+    assert "Reinstate this finding" in text
+    post_form(panel, _finding_url(cast, tail="/withdraw"), {"action": "reinstate"}, page=page)
+    assert "is a draft again" in page_text(panel.get(page))
+    assert db.session.get(Finding, _draft_id(cast)).status == "draft"
+
+
+def _draft_id(cast: Cast) -> int:
+    return db.session.scalar(db.select(Finding.id).where(Finding.review_id == cast.review.id, Finding.number == 1))
