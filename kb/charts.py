@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 # Colours from the NHS.UK palette with at least 3:1 contrast against white; series are
 # also told apart by their order and labels, never by colour alone.
 SERIES_COLOURS = ("#005eb8", "#007f3b", "#7c2855", "#ed8b00", "#330072", "#425563", "#ae2573", "#00a499")
-BAR_HEIGHT = 22
+BAR_HEIGHT = 24
 BAR_GAP = 10
-LABEL_WIDTH = 270
-PLOT_WIDTH = 330
-VALUE_WIDTH = 60
+LABEL_WIDTH = 250
+PLOT_WIDTH = 260
+VALUE_WIDTH = 50
 LEGEND_ROW = 22
 
 
@@ -93,7 +93,7 @@ def _legend(chart: BarChart, top: int) -> list[str]:
 
 
 def _bar_parts(bar: Bar, y: int, scale: float) -> list[str]:
-    parts = [f'<text x="{LABEL_WIDTH - 8}" y="{y + 16}" text-anchor="end">{_esc(_short(bar.label))}</text>']
+    parts = [f'<text x="{LABEL_WIDTH - 8}" y="{y + 17}" text-anchor="end">{_esc(_short(bar.label))}</text>']
     x = float(LABEL_WIDTH)
     for index, value in enumerate(bar.values):
         width = value * scale
@@ -104,11 +104,11 @@ def _bar_parts(bar: Bar, y: int, scale: float) -> list[str]:
                 f"<title>{_esc(bar.label)}: {value}</title></rect>"
             )
         x += width
-    parts.append(f'<text x="{x + 6:.1f}" y="{y + 16}">{bar.total}</text>')
+    parts.append(f'<text x="{x + 6:.1f}" y="{y + 17}">{bar.total}</text>')
     return parts
 
 
-def _short(label: str, limit: int = 30) -> str:
+def _short(label: str, limit: int = 28) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
@@ -116,7 +116,7 @@ def bar_chart_svg(chart: BarChart, *, chart_id: str) -> str:
     """Draw `chart` as an SVG string with role="img", a title and a description naming every value.
 
     `chart_id` makes the ids of the title and description unique on the page. Labels
-    longer than 30 characters are shortened in the drawing; the table keeps them whole.
+    longer than 28 characters are shortened in the drawing; the table keeps them whole.
     """
     largest = max((bar.total for bar in chart.bars), default=0)
     scale = PLOT_WIDTH / largest if largest else 0.0
@@ -127,7 +127,7 @@ def bar_chart_svg(chart: BarChart, *, chart_id: str) -> str:
     width = LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="kb-chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="100%" aria-labelledby="{chart_id}-title {chart_id}-desc" font-size="14" '
+        f'width="{width}" height="{height}" aria-labelledby="{chart_id}-title {chart_id}-desc" font-size="16" '
         f'font-family="Frutiger W01, Arial, sans-serif" fill="#212b32">',
         f'<title id="{chart_id}-title">{_esc(chart.title)}</title>',
         f'<desc id="{chart_id}-desc">{_esc(_describe(chart))}</desc>',
