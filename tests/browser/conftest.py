@@ -17,7 +17,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.browser.people import Site, add_people, sign_in
+from tests.browser.people import Person, Site, add_people, sign_in
 from tests.conftest import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,13 +72,26 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+def app_with_people(folder: Path, seeded_database: Path) -> tuple[Flask, dict[str, Person], dict[str, str]]:
+    """A copy of the seeded app with one account per role (sign-in limits raised for the tests' many sign-ins)."""
+    app = make_app(folder, seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
+    people, restricted = add_people(app)
+    return app, people, restricted
+
+
+@contextmanager
+def served_site(folder: Path, seeded_database: Path) -> Iterator[Site]:
+    """A copy of the seeded app with one account per role, served on loopback while the block runs."""
+    app, people, restricted = app_with_people(folder, seeded_database)
+    with serving(app) as url:
+        yield Site(url, people, restricted)
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Site]:
     """The seeded app with one account per role, served on loopback."""
-    app = make_app(tmp_path_factory.mktemp("roles"), seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
-    people, restricted = add_people(app)
-    with serving(app) as url:
-        yield Site(url, people, restricted)
+    with served_site(tmp_path_factory.mktemp("roles"), seeded_database) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -106,5 +119,3 @@ def as_role(browser: Browser, sessions: dict[str, Any]) -> Iterator[Callable[[st
     yield open_page
     for context in contexts:
         context.close()
-
-

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pyotp
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from kb.config import PROJECT_ROOT
 from kb.content.document import parse_document
@@ -103,3 +103,15 @@ def sign_in(page: Page, site: Site, role: str) -> None:
     expect(page.locator(".kb-account-links")).to_contain_text("Sign out")
 
 
+def page_as(browser: Browser, site: Site, role: str | None) -> Page:
+    """A page in a fresh browser context (1280 by 900, en-GB), signed in as `role` unless it is None."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+    if role is not None:
+        sign_in(page, site, role)
+    return page
+
+
+def assert_accessible(page: Page) -> None:
+    """Fail, with axe-core's report and the page's address, on any serious or critical WCAG 2.2 AA violation."""
+    report = axe_blocking(page)
+    assert not report, f"{page.url}\n{report}"

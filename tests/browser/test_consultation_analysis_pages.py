@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from kb.extensions import db
 from kb.users.models import User
-from tests.browser.conftest import serving
-from tests.browser.people import Site, add_people, axe_blocking, sign_in
-from tests.conftest import make_app
+from tests.browser.conftest import app_with_people, serving
+from tests.browser.people import Site, assert_accessible, page_as
 from tests.outcome_factory import answer, make_consultation
 
 pytestmark = pytest.mark.browser
@@ -35,8 +34,7 @@ class Setting:
 
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Setting]:
-    app = make_app(tmp_path_factory.mktemp("analysis"), seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
-    people, restricted = add_people(app)
+    app, people, restricted = app_with_people(tmp_path_factory.mktemp("analysis"), seeded_database)
     with app.app_context():
         panel = db.session.scalar(select(User).where(User.email == people["panel"].email))
         member = db.session.scalar(select(User).where(User.email == people["member"].email))
@@ -60,30 +58,19 @@ def setting(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> 
         yield Setting(Site(url, people, restricted), *ids)
 
 
-def _as(browser: Browser, site: Site, role: str) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
-    sign_in(page, site, role)
-    return page
-
-
-def _checked(page: Page) -> None:
-    report = axe_blocking(page)
-    assert not report, f"{page.url}\n{report}"
-
-
 def test_panel_analyses_tags_and_reports_back(browser: Browser, setting: Setting) -> None:
     site = setting.site
     base = f"{site.url}/consultations/{setting.closed_id}"
-    panel = _as(browser, site, "panel")
+    panel = page_as(browser, site, "panel")
 
     panel.goto(f"{site.url}/consultations/{setting.open_id}/analysis")
     expect(panel.get_by_role("heading", level=1)).to_contain_text("opens when the consultation closes")
-    _checked(panel)
+    assert_accessible(panel)
 
     panel.goto(f"{base}/analysis")
     expect(panel.get_by_role("heading", level=1)).to_contain_text("What members said")
     expect(panel.locator("svg.kb-chart")).to_have_count(6)
-    _checked(panel)
+    assert_accessible(panel)
     panel.get_by_label("Search the answers").fill("staffing")
     panel.get_by_role("button", name="Search answers").click()
     expect(panel.locator(".kb-answer")).to_have_count(1)
@@ -92,21 +79,21 @@ def test_panel_analyses_tags_and_reports_back(browser: Browser, setting: Setting
     answer_item.get_by_role("button", name=re.compile("^Tag")).click()
     expect(panel).to_have_url(re.compile(r"\?q=staffing#answer-\d+$"))
     expect(panel.locator(".kb-analysis-themes")).to_contain_text("Staffing (1")
-    _checked(panel)
+    assert_accessible(panel)
 
     panel.locator(".kb-answer").get_by_role("link", name=re.compile("^Read response")).click()
     expect(panel.get_by_role("heading", level=1)).to_contain_text(f"Response {setting.member_response_id}")
-    _checked(panel)
+    assert_accessible(panel)
 
     panel.goto(f"{base}/outcome/edit")
-    _checked(panel)
+    assert_accessible(panel)
     panel.get_by_label("We asked", exact=True).fill("We asked whether the draft findings were right.")
     panel.get_by_label("You said", exact=True).first.fill("Most of you said nights were short of staff.")
     block = panel.locator("#new-change")
     block.get_by_label("You said").fill("Nights were short of staff.")
     panel.get_by_role("button", name="Save", exact=True).click()
     expect(panel.locator(".nhsuk-error-summary")).to_contain_text("Say what was done")
-    _checked(panel)
+    assert_accessible(panel)
     block = panel.locator(".kb-outcome-change-form").last
     expect(block.get_by_label("You said")).to_have_value("Nights were short of staff.")
     block.get_by_label("We did").fill("We added night cover to the findings.")
@@ -114,19 +101,19 @@ def test_panel_analyses_tags_and_reports_back(browser: Browser, setting: Setting
     panel.get_by_role("button", name="Save", exact=True).click()
     expect(panel).to_have_url(re.compile(r"/outcome$"))
     expect(panel.locator(".kb-outcome-change")).to_contain_text("We added night cover")
-    _checked(panel)
+    assert_accessible(panel)
     panel.get_by_role("button", name="Publish and tell respondents").click()
     expect(panel.locator(".kb-flash")).to_contain_text("2 people who responded have been told")
-    _checked(panel)
+    assert_accessible(panel)
 
-    member = _as(browser, site, "member")
+    member = page_as(browser, site, "member")
     member.goto(f"{site.url}/notifications")
     member.get_by_role("link", name=re.compile("reported back on")).first.click()
     expect(member).to_have_url(re.compile(r"/outcome$"))
     expect(member.locator(".kb-outcome-change")).to_contain_text("including yours")
-    _checked(member)
+    assert_accessible(member)
     member.get_by_role("link", name="Read your response").click()
     expect(member.get_by_role("heading", level=1)).to_contain_text("Your response")
-    _checked(member)
+    assert_accessible(member)
     for page in (panel, member):
         page.context.close()

@@ -8,16 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from kb.consultations.models import Consultation, Question
 from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
-from tests.browser.conftest import serving
-from tests.browser.people import Site, add_people, axe_blocking, sign_in
-from tests.conftest import make_app
+from tests.browser.conftest import app_with_people, serving
+from tests.browser.people import Site, assert_accessible, page_as
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +26,7 @@ TITLE = "Readiness before go-live"
 
 @pytest.fixture(scope="module")
 def consult_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Site]:
-    app = make_app(tmp_path_factory.mktemp("consult"), seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
-    people, restricted = add_people(app)
+    app, people, restricted = app_with_people(tmp_path_factory.mktemp("consult"), seeded_database)
     with app.app_context():
         paper = db.session.scalar(select(Entry).where(Entry.slug == PAPER))
         now = utcnow()
@@ -51,42 +49,30 @@ def consult_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path
         yield Site(url, people, restricted)
 
 
-def _as(browser: Browser, site: Site, role: str) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    sign_in(page, site, role)
-    return page
-
-
-def _checked(page: Page) -> None:
-    report = axe_blocking(page)
-    assert not report, f"{page.url}\n{report}"
-
-
 def test_a_member_saves_a_draft_then_submits(browser: Browser, consult_site: Site) -> None:
     site = consult_site
-    member = _as(browser, site, "member")
+    member = page_as(browser, site, "member")
     member.goto(f"{site.url}/papers/{PAPER}")
     expect(member.locator("#consultations-heading")).to_be_visible()
-    _checked(member)
+    assert_accessible(member)
 
     member.goto(f"{site.url}/consultations")
-    _checked(member)
+    assert_accessible(member)
     member.get_by_role("link", name=TITLE).click()
     expect(member.get_by_role("heading", level=1)).to_contain_text(TITLE)
-    _checked(member)
+    assert_accessible(member)
 
     member.get_by_role("radio", name="Agree", exact=True).check()
     member.get_by_role("button", name="Save draft").click()
     expect(member.locator(".kb-flash")).to_contain_text("Your draft has been saved")
     expect(member.get_by_text("You have a draft saved")).to_be_visible()
     expect(member.get_by_role("radio", name="Agree", exact=True)).to_be_checked()
-    _checked(member)
+    assert_accessible(member)
 
     member.get_by_role("button", name="Submit response").click()
     expect(member.locator(".nhsuk-error-summary")).to_contain_text("Question 1: this question needs an answer")
     expect(member.get_by_role("radio", name="Agree", exact=True)).to_be_checked()
-    _checked(member)
+    assert_accessible(member)
 
     member.get_by_label(re.compile("What went wrong where you work")).fill("Call handlers had two days of training.")
     member.get_by_role("radio", name="Training").check()
@@ -97,16 +83,16 @@ def test_a_member_saves_a_draft_then_submits(browser: Browser, consult_site: Sit
         "Call handlers had two days of training."
     )
     expect(member.get_by_role("button", name="Save changes to your response")).to_be_visible()
-    _checked(member)
+    assert_accessible(member)
 
 
 def test_a_moderator_sets_up_a_consultation_without_javascript_blocks(browser: Browser, consult_site: Site) -> None:
     site = consult_site
-    moderator = _as(browser, site, "moderator")
+    moderator = page_as(browser, site, "moderator")
     moderator.goto(f"{site.url}/papers/{PAPER}")
     moderator.get_by_role("link", name=re.compile("Consult members on this")).click()
     expect(moderator.get_by_role("heading", level=1)).to_contain_text("Consult members")
-    _checked(moderator)
+    assert_accessible(moderator)
 
     moderator.get_by_label("Title").fill("Draft terms")
     moderator.get_by_label("Opening date").fill("2030-03-31")
@@ -117,18 +103,18 @@ def test_a_moderator_sets_up_a_consultation_without_javascript_blocks(browser: B
     moderator.get_by_role("button", name="Add another question").click()
     expect(moderator.locator("#questions-3-prompt")).to_be_visible()
     expect(moderator.locator("#questions-0-prompt")).to_have_value("Are the terms clear?")
-    _checked(moderator)
+    assert_accessible(moderator)
 
     moderator.get_by_role("button", name="Set up consultation").click()
     expect(moderator.locator(".nhsuk-error-summary")).to_contain_text("does not exist in London")
     expect(moderator.get_by_label("Title")).to_have_value("Draft terms")
-    _checked(moderator)
+    assert_accessible(moderator)
 
     moderator.get_by_label("Opening time").fill("09:00")
     moderator.get_by_role("button", name="Set up consultation").click()
     expect(moderator.get_by_role("heading", level=1)).to_contain_text("Draft terms")
     expect(moderator.get_by_text("from 31 March 2030, 09:00 to 30 April 2030, 17:00 (London time)")).to_be_visible()
-    _checked(moderator)
+    assert_accessible(moderator)
     moderator.get_by_role("link", name="Change the consultation").click()
     expect(moderator.get_by_label("Opening time")).to_have_value("09:00")
-    _checked(moderator)
+    assert_accessible(moderator)

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import serving
-from tests.browser.people import Site, add_people, axe_blocking, sign_in
-from tests.conftest import make_app
+from tests.browser.conftest import served_site
+from tests.browser.people import Site, assert_accessible, page_as
 
 pytestmark = pytest.mark.browser
 
@@ -20,50 +19,35 @@ LESSON = "providers-pressed-to-go-live-before-ready"
 
 @pytest.fixture(scope="module")
 def dashboard_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Site]:
-    app = make_app(tmp_path_factory.mktemp("dashboard"), seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
-    people, restricted = add_people(app)
-    with serving(app) as url:
-        yield Site(url, people, restricted)
-
-
-def _as(browser: Browser, site: Site, role: str | None) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    if role is not None:
-        sign_in(page, site, role)
-    return page
-
-
-def _checked(page: Page) -> None:
-    report = axe_blocking(page)
-    assert not report, f"{page.url}\n{report}"
+    with served_site(tmp_path_factory.mktemp("dashboard"), seeded_database) as served:
+        yield served
 
 
 def test_a_moderator_confirms_a_recurrence_and_readers_see_it_counted(browser: Browser, dashboard_site: Site) -> None:
     site = dashboard_site
     lesson = f"{site.url}/lessons/{LESSON}"
 
-    reader = _as(browser, site, None)
+    reader = page_as(browser, site, None)
     reader.goto(f"{site.url}/dashboard")
-    _checked(reader)
+    assert_accessible(reader)
     expect(reader.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     reader.get_by_text("Data for lessons by theme").click()
     expect(reader.get_by_role("table", name="Lessons by theme")).to_be_visible()
-    _checked(reader)
+    assert_accessible(reader)
     reader.goto(f"{site.url}/recurrences")
-    _checked(reader)
+    assert_accessible(reader)
     expect(reader.get_by_text("No recurrences have been confirmed yet")).to_be_visible()
 
-    moderator = _as(browser, site, "moderator")
+    moderator = page_as(browser, site, "moderator")
     moderator.goto(lesson)
-    _checked(moderator)
+    assert_accessible(moderator)
     section = moderator.locator("section.kb-recurrence")
     expect(section.get_by_role("heading", name="Timeline")).to_be_visible()
     first = section.locator("ul.kb-recurrence__list > li").first
     title = first.get_by_role("link").first.inner_text()
     first.get_by_role("link", name=re.compile("^Decide")).click()
     expect(moderator).to_have_url(re.compile(r"/recurrences/[a-z0-9-]+$"))
-    _checked(moderator)
+    assert_accessible(moderator)
 
     # Saving without choosing comes back with the note kept.
     moderator.get_by_label("Note (optional)").fill("Both say services went live before they were ready.")
@@ -72,25 +56,25 @@ def test_a_moderator_confirms_a_recurrence_and_readers_see_it_counted(browser: B
     expect(moderator.get_by_label("Note (optional)")).to_have_value(
         "Both say services went live before they were ready."
     )
-    _checked(moderator)
+    assert_accessible(moderator)
     moderator.get_by_label("The same lesson again").check()
     moderator.get_by_role("button", name="Save decision").click()
     expect(moderator).to_have_url(re.compile(rf"/lessons/{LESSON}#recurrence-heading$"))
     expect(moderator.locator(".kb-flash")).to_contain_text("are the same lesson again")
-    _checked(moderator)
+    assert_accessible(moderator)
 
     reader.goto(lesson)
     section = reader.locator("section.kb-recurrence")
     expect(section).to_contain_text("confirmed as the same lesson again 1 time")
     expect(section.locator("ul.kb-recurrence__list > li").first).to_contain_text(title)
     expect(section.locator("ul.kb-recurrence__list > li").first).to_contain_text("Same lesson again")
-    _checked(reader)
+    assert_accessible(reader)
     reader.goto(f"{site.url}/recurrences")
     expect(reader.get_by_role("table")).to_contain_text(title)
-    _checked(reader)
+    assert_accessible(reader)
     reader.goto(f"{site.url}/dashboard")
     expect(reader.locator(".kb-dashboard-figures")).to_contain_text("Confirmed recurrences")
     expect(reader.get_by_role("img", name="Lessons most often learned again")).to_be_visible()
-    _checked(reader)
+    assert_accessible(reader)
     for page in (reader, moderator):
         page.context.close()

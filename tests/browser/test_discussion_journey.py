@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import serving
-from tests.browser.people import Site, add_people, axe_blocking, sign_in
-from tests.conftest import make_app
+from tests.browser.conftest import served_site
+from tests.browser.people import Site, assert_accessible, page_as
 
 pytestmark = pytest.mark.browser
 
@@ -26,23 +25,8 @@ LESSON = "providers-pressed-to-go-live-before-ready"
 
 @pytest.fixture(scope="module")
 def journey_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Site]:
-    app = make_app(tmp_path_factory.mktemp("journey"), seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
-    people, restricted = add_people(app)
-    with serving(app) as url:
-        yield Site(url, people, restricted)
-
-
-def _as(browser: Browser, site: Site, role: str | None) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    if role is not None:
-        sign_in(page, site, role)
-    return page
-
-
-def _checked(page: Page) -> None:
-    report = axe_blocking(page)
-    assert not report, f"{page.url}\n{report}"
+    with served_site(tmp_path_factory.mktemp("journey"), seeded_database) as served:
+        yield served
 
 
 def _post(page: Page, text: str, button: str) -> str:
@@ -56,7 +40,7 @@ def _post(page: Page, text: str, button: str) -> str:
 def _reply_to(page: Page, anchor: str, text: str) -> str:
     page.locator(f"#{anchor} > article .kb-comment__actions").get_by_role("link", name=re.compile("^Reply")).click()
     expect(page).to_have_url(re.compile(r"/comments/\d+/reply$"))
-    _checked(page)
+    assert_accessible(page)
     return _post(page, text, "Post reply")
 
 
@@ -64,12 +48,12 @@ def test_reply_to_a_reply_flag_and_hide(browser: Browser, journey_site: Site) ->
     site = journey_site
     lesson = f"{site.url}/lessons/{LESSON}"
 
-    member = _as(browser, site, "member")
+    member = page_as(browser, site, "member")
     member.goto(lesson)
-    _checked(member)
+    assert_accessible(member)
     first = _post(member, "Were providers asked whether they were ready?", "Post comment")
 
-    panel = _as(browser, site, "panel")
+    panel = page_as(browser, site, "panel")
     panel.goto(lesson)
     answer = _reply_to(panel, first, "They were asked, but the date did not move.")
 
@@ -79,27 +63,27 @@ def test_reply_to_a_reply_flag_and_hide(browser: Browser, journey_site: Site) ->
     expect(thread.locator(f"#{answer}").locator(f"#{rejoinder}")).to_have_count(1)
 
     # Someone else flags the rejoinder.
-    other = _as(browser, site, "other panel")
+    other = page_as(browser, site, "other panel")
     other.goto(lesson)
     other.locator(f"#{rejoinder} > article .kb-comment__actions").get_by_role("link", name=re.compile("^Flag")).click()
-    _checked(other)
+    assert_accessible(other)
     other.get_by_label("Abusive").check()
     other.get_by_role("button", name="Send to the moderators").click()
     expect(other.locator(".kb-flash")).to_be_visible()
 
     # The moderator works the queue and hides it with a reason.
-    moderator = _as(browser, site, "moderator")
+    moderator = page_as(browser, site, "moderator")
     moderator.goto(f"{site.url}/moderation/flags")
-    _checked(moderator)
+    assert_accessible(moderator)
     item = moderator.locator(".kb-flag-queue > li", has_text="unkind").first
     item.get_by_label(re.compile("^Reason")).fill("Please discuss what was done, not the people.")
     item.get_by_role("button", name=re.compile("^Hide")).click()
     expect(moderator.locator(".kb-flash")).to_contain_text("hidden")
 
     # For everyone else the comment has left the page; the thread around it stays.
-    for reader in (_as(browser, site, None), other):
+    for reader in (page_as(browser, site, None), other):
         reader.goto(lesson)
-        _checked(reader)
+        assert_accessible(reader)
         expect(reader.locator(f"#{rejoinder}")).not_to_contain_text("unkind")
         expect(reader.locator(f"#{rejoinder}")).to_contain_text("hidden by a moderator")
         expect(reader.locator(f"#{answer}")).to_contain_text("the date did not move")

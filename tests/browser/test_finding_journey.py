@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import serving
-from tests.browser.people import Site, add_people, axe_blocking, sign_in
-from tests.conftest import make_app
+from tests.browser.conftest import served_site
+from tests.browser.people import Site, assert_accessible, page_as
 
 pytestmark = pytest.mark.browser
 
@@ -32,40 +31,25 @@ PANEL_NOTE = "lessons-review-panel-evidence-to-gather"
 @pytest.fixture(scope="module")
 def finding_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Site]:
     """The seeded site with one account per role."""
-    app = make_app(tmp_path_factory.mktemp("findings"), seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
-    people, restricted = add_people(app)
-    with serving(app) as url:
-        yield Site(url, people, restricted)
-
-
-def _as(browser: Browser, site: Site, role: str | None) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    if role is not None:
-        sign_in(page, site, role)
-    return page
-
-
-def _checked(page: Page) -> None:
-    report = axe_blocking(page)
-    assert not report, f"{page.url}\n{report}"
+    with served_site(tmp_path_factory.mktemp("findings"), seeded_database) as served:
+        yield served
 
 
 def _panel_member(site: Site, browser: Browser) -> Page:
     """Whichever of the two panel roles sits on REVIEW's panel, signed in."""
-    page = _as(browser, site, "panel")
+    page = page_as(browser, site, "panel")
     page.goto(f"{site.url}/reviews/{REVIEW}")
     if page.get_by_role("link", name="Open the panel's workspace").count():
         return page
     page.context.close()
-    return _as(browser, site, "other panel")
+    return page_as(browser, site, "other panel")
 
 
 def test_a_panel_member_drafts_a_finding_that_cites_a_lesson(browser: Browser, finding_site: Site) -> None:
     site = finding_site
     panel = _panel_member(site, browser)
     panel.goto(f"{site.url}/reviews/{REVIEW}/workspace")
-    _checked(panel)
+    assert_accessible(panel)
     panel.get_by_role("button", name="Draft a new finding").click()
     panel.get_by_label("Title").fill("Providers went live before they were ready")
     panel.get_by_label("Finding", exact=True).fill("Providers told the alliance they were pressed to launch early.")
@@ -73,7 +57,7 @@ def test_a_panel_member_drafts_a_finding_that_cites_a_lesson(browser: Browser, f
     panel.get_by_role("button", name="Save finding").click()
     expect(panel).to_have_url(re.compile(r"/findings/1$"))
     expect(panel.locator("#citations")).to_contain_text("This finding cites no evidence yet.")
-    _checked(panel)
+    assert_accessible(panel)
 
     # Search, then cite the lesson from the results.
     panel.get_by_label("Find evidence to cite").fill("pressed to go live")
@@ -81,16 +65,16 @@ def test_a_panel_member_drafts_a_finding_that_cites_a_lesson(browser: Browser, f
     expect(panel).to_have_url(re.compile(r"/findings/1/cite\?q="))
     result = panel.locator(".kb-cite-result", has=panel.locator(f'a[href="/lessons/{LESSON}"]'))
     expect(result).to_have_count(1)
-    _checked(panel)
+    assert_accessible(panel)
     result.get_by_role("button", name=re.compile("^Cite")).click()
     expect(panel).to_have_url(re.compile(r"/findings/1#citations$"))
     expect(panel.locator(".kb-flash")).to_contain_text("Finding 1 now cites it")
     expect(panel.locator("#citation-1")).to_contain_text(LESSON_TITLE)
-    _checked(panel)
+    assert_accessible(panel)
 
     # One paragraph of the panel's working note.
     panel.goto(f"{site.url}/reviews/{REVIEW}/findings/1/cite/{PANEL_NOTE}")
-    _checked(panel)
+    assert_accessible(panel)
     first_paragraph = panel.locator(".kb-cite-paragraph").first
     quoted = first_paragraph.locator("blockquote").inner_text().strip()
     first_paragraph.get_by_role("button", name=re.compile("^Cite")).click()
@@ -103,40 +87,40 @@ def test_a_panel_member_drafts_a_finding_that_cites_a_lesson(browser: Browser, f
     panel.get_by_role("button", name="Save finding").click()
     expect(panel.locator(".kb-flash")).to_contain_text("saved as revision 2")
     expect(panel.locator("#citations li.kb-citation")).to_have_count(2)
-    _checked(panel)
+    assert_accessible(panel)
 
     # "Cited by" on the lesson, the paragraph marked on the paper, and the matrix.
     panel.goto(f"{site.url}/lessons/{LESSON}")
     expect(panel.locator(".kb-cited-by")).to_contain_text("Cited by finding 1 of")
-    _checked(panel)
+    assert_accessible(panel)
     panel.goto(f"{site.url}/papers/{PANEL_NOTE}")
     expect(panel.locator(".kb-cited-mark")).to_have_count(1)
-    _checked(panel)
+    assert_accessible(panel)
     panel.goto(f"{site.url}/reviews/{REVIEW}/matrix")
     expect(panel.locator("table.kb-matrix")).to_contain_text(LESSON_TITLE)
     expect(panel.locator("table.kb-matrix")).to_contain_text("Cited: 1 paragraph")
-    _checked(panel)
+    assert_accessible(panel)
 
     # Agreed by a moderator, published, then read by a member.
     panel.goto(f"{site.url}/reviews/{REVIEW}/findings/1")
     panel.get_by_role("button", name="Propose agreeing this finding").click()
-    moderator = _as(browser, site, "moderator")
+    moderator = page_as(browser, site, "moderator")
     moderator.goto(f"{site.url}/reviews/{REVIEW}/findings/1")
     moderator.get_by_role("button", name="Agree this finding").click()
     panel.goto(f"{site.url}/reviews/{REVIEW}/workspace")
     panel.get_by_role("button", name="Publish the findings").click()
     expect(panel.locator(".kb-flash")).to_contain_text("1 finding published")
 
-    member = _as(browser, site, "member")
+    member = page_as(browser, site, "member")
     member.goto(f"{site.url}/reviews/{REVIEW}/report")
     expect(member.locator("#finding-1")).to_contain_text("Providers went live before they were ready")
     expect(member.locator("#note-1")).to_contain_text(LESSON_TITLE)
     expect(member.locator("#note-2")).to_contain_text("Evidence held by the panel")
     expect(member.locator("#note-2")).not_to_contain_text(quoted[:40])
-    _checked(member)
+    assert_accessible(member)
     member.get_by_role("link", name="Traceability matrix").click()
     expect(member.locator("table.kb-matrix")).to_contain_text("Evidence held by the panel")
-    _checked(member)
+    assert_accessible(member)
     member.goto(f"{site.url}/lessons/{LESSON}")
     expect(member.locator(".kb-cited-by")).to_contain_text("Cited by finding 1 of")
-    _checked(member)
+    assert_accessible(member)

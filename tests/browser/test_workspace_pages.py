@@ -18,9 +18,8 @@ from sqlalchemy import select
 from kb.entries.models import Review
 from kb.extensions import db
 from tests.accounts import make_user
-from tests.browser.conftest import serving
-from tests.browser.people import Person, Site, add_people, axe_blocking, sign_in
-from tests.conftest import make_app
+from tests.browser.conftest import app_with_people, serving
+from tests.browser.people import Person, Site, assert_accessible, page_as
 
 pytestmark = pytest.mark.browser
 
@@ -30,8 +29,7 @@ REVIEW = "nhs-111-programme-lessons-review"
 @pytest.fixture(scope="module")
 def panel_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Site]:
     """The seeded site with one account per role, and a second member on the review's panel."""
-    app = make_app(tmp_path_factory.mktemp("workspace"), seeded_database, LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
-    people, restricted = add_people(app)
+    app, people, restricted = app_with_people(tmp_path_factory.mktemp("workspace"), seeded_database)
     with app.app_context():
         review = db.session.scalar(select(Review).where(Review.slug == REVIEW))
         second = make_user("second-panel@example.org", name="Sam Second", panels=(review,))
@@ -41,57 +39,44 @@ def panel_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) 
         yield Site(url, people, restricted)
 
 
-def _as(browser: Browser, site: Site, role: str | None) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    if role is not None:
-        sign_in(page, site, role)
-    return page
-
-
-def _checked(page: Page) -> None:
-    report = axe_blocking(page)
-    assert not report, f"{page.url}\n{report}"
-
-
 def _panel_member_for(site: Site, browser: Browser) -> Page:
     """Whichever of the two panel roles sits on REVIEW's panel, signed in."""
-    page = _as(browser, site, "panel")
+    page = page_as(browser, site, "panel")
     page.goto(f"{site.url}/reviews/{REVIEW}")
     if page.get_by_role("link", name="Open the panel's workspace").count():
         return page
     page.context.close()
-    return _as(browser, site, "other panel")
+    return page_as(browser, site, "other panel")
 
 
 def test_drafting_merging_agreeing_and_publishing(browser: Browser, panel_site: Site) -> None:
     site = panel_site
     first = _panel_member_for(site, browser)
     first.goto(f"{site.url}/reviews/{REVIEW}")
-    _checked(first)
+    assert_accessible(first)
     first.get_by_role("link", name="Open the panel's workspace").click()
     expect(first.get_by_role("heading", level=1)).to_contain_text("Panel workspace")
-    _checked(first)
+    assert_accessible(first)
 
     first.get_by_role("button", name="Draft a new finding").click()
-    _checked(first)
+    assert_accessible(first)
     first.get_by_role("button", name="Save finding").click()
     expect(first.locator(".nhsuk-error-summary")).to_contain_text("Enter a title for the finding.")
-    _checked(first)
+    assert_accessible(first)
     first.get_by_label("Title").fill("Go-live dates came before readiness")
     first.get_by_label("Finding", exact=True).fill("Providers said they were not ready.\n\nThe date did not move.")
     first.get_by_label("Recommendations").fill("Agree a readiness test before any go-live date.")
     first.get_by_role("button", name="Save finding").click()
     expect(first).to_have_url(re.compile(r"/findings/1$"))
     expect(first.locator(".kb-flash")).to_contain_text("Finding 1 was saved as a draft")
-    _checked(first)
+    assert_accessible(first)
 
     # Two panel members open the editor on the same revision; the second to save gets the merge view.
-    second = _as(browser, site, "second panel")
+    second = page_as(browser, site, "second panel")
     edit = f"{site.url}/reviews/{REVIEW}/findings/1/edit"
     first.goto(edit)
     second.goto(edit)
-    _checked(second)
+    assert_accessible(second)
     first.get_by_label("Finding", exact=True).fill("Every provider said they were not ready.\n\nThe date did not move.")
     first.get_by_role("button", name="Save finding").click()
     expect(first.locator(".kb-flash")).to_contain_text("saved as revision 2")
@@ -100,7 +85,7 @@ def test_drafting_merging_agreeing_and_publishing(browser: Browser, panel_site: 
     expect(second.locator(".nhsuk-error-summary")).to_contain_text("Someone else saved this finding")
     expect(second.locator(".kb-merge")).to_contain_text("Every provider said")
     expect(second.locator(".kb-merge")).to_contain_text("The date never moved.")
-    _checked(second)
+    assert_accessible(second)
     expect(second.get_by_label("Finding", exact=True)).to_have_value(
         "Every provider said they were not ready.\n\nThe date never moved."
     )
@@ -109,38 +94,38 @@ def test_drafting_merging_agreeing_and_publishing(browser: Browser, panel_site: 
 
     # History, one revision and a comparison.
     second.get_by_role("link", name=re.compile("^Compare revisions")).click()
-    _checked(second)
+    assert_accessible(second)
     second.get_by_role("button", name="Compare revisions").click()
     expect(second.get_by_role("heading", level=1)).to_contain_text("Revision 2 to revision 3")
-    _checked(second)
+    assert_accessible(second)
     second.goto(f"{site.url}/reviews/{REVIEW}/findings/1/history/1")
     expect(second.locator("main")).to_contain_text("This is an earlier version")
-    _checked(second)
+    assert_accessible(second)
 
     # Agreement: proposed by one member, agreed by a moderator; then published.
     first.goto(f"{site.url}/reviews/{REVIEW}/findings/1")
     first.get_by_role("button", name="Propose agreeing this finding").click()
     expect(first.locator("main")).to_contain_text("You proposed agreeing this finding")
-    _checked(first)
-    moderator = _as(browser, site, "moderator")
+    assert_accessible(first)
+    moderator = page_as(browser, site, "moderator")
     moderator.goto(f"{site.url}/reviews/{REVIEW}/findings/1")
     moderator.get_by_role("button", name="Agree this finding").click()
     expect(moderator.locator(".kb-flash")).to_contain_text("Finding 1 is agreed")
-    _checked(moderator)
+    assert_accessible(moderator)
     first.goto(f"{site.url}/reviews/{REVIEW}/workspace")
     first.get_by_role("button", name="Publish the findings").click()
     expect(first.locator(".kb-flash")).to_contain_text("1 finding published")
-    _checked(first)
+    assert_accessible(first)
 
     # A member reads the published finding from the review's page.
-    member = _as(browser, site, "member")
+    member = page_as(browser, site, "member")
     member.goto(f"{site.url}/reviews/{REVIEW}")
     expect(member.locator(".kb-review-findings")).to_contain_text("Finding 1: Go-live dates came before readiness")
     expect(member.get_by_role("link", name="Open the panel's workspace")).to_have_count(0)
-    _checked(member)
+    assert_accessible(member)
     member.goto(f"{site.url}/reviews/{REVIEW}/findings/1")
     expect(member.locator("main")).to_contain_text("The date never moved.")
-    _checked(member)
+    assert_accessible(member)
     assert member.goto(f"{site.url}/reviews/{REVIEW}/workspace").status == 404
     for page in (first, second, moderator, member):
         page.context.close()
