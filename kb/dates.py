@@ -112,3 +112,19 @@ def london_time(moment: dt.datetime | None) -> str:
         moment = moment.replace(tzinfo=dt.UTC)
     local = moment.astimezone(LONDON)
     return f"{local.day} {local.strftime('%B %Y, %H:%M')}"
+
+
+def iso_utc(moment: dt.datetime | None) -> str:
+    """A stored time as ISO 8601 in UTC with a `Z`, for files (a naive time is taken to be UTC); "" for None."""
+    if moment is None:
+        return ""
+    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def iso_london(moment: dt.datetime | None) -> str:
+    """A stored time as ISO 8601 in Europe/London with its offset, for files; "" for None."""
+    if moment is None:
+        return ""
+    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+    return moment.astimezone(LONDON).isoformat()

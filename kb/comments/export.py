@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kb.comments.tree import Node, walk
-from kb.dates import LONDON, london_time
+from kb.dates import iso_london, iso_utc, london_time
 
 PLACEHOLDERS: dict[str, str] = {
     "hidden": "This comment was hidden by a moderator.",
@@ -145,20 +145,6 @@ def csv_safe(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-def _utc(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def _london(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-    return moment.astimezone(LONDON).isoformat()
-
-
 def csv_row(comment: ExportedComment) -> list[str | int]:
     """The CSV cells of one comment, in `CSV_COLUMNS` order; text cells made formula-safe."""
     readable = comment.readable
@@ -166,10 +152,10 @@ def csv_row(comment: ExportedComment) -> list[str | int]:
     texts = [
         comment.author if readable else "",
         comment.organisation if readable else "",
-        _utc(comment.created_at) if readable else "",
-        _london(comment.created_at) if readable else "",
-        _utc(comment.edited_at) if readable else "",
-        _london(comment.edited_at) if readable else "",
+        iso_utc(comment.created_at) if readable else "",
+        iso_london(comment.created_at) if readable else "",
+        iso_utc(comment.edited_at) if readable else "",
+        iso_london(comment.edited_at) if readable else "",
         comment.status,
         comment.permalink,
         body,

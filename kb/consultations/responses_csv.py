@@ -9,13 +9,12 @@ the discussion exports).
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections.abc import Sequence
 
 from kb.comments.export import BYTE_ORDER_MARK, csv_safe
 from kb.consultations.analysis import QuestionData, ResponseData
-from kb.dates import LONDON
+from kb.dates import iso_london, iso_utc
 
 FIXED_COLUMNS = (
     "response id",
@@ -26,20 +25,6 @@ FIXED_COLUMNS = (
     "region",
 )
 THEME_SEPARATOR = "; "
-
-
-def _utc(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def _london(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-    return moment.astimezone(LONDON).isoformat()
 
 
 def header(questions: Sequence[QuestionData]) -> list[str]:
@@ -64,8 +49,8 @@ def _answer_cells(question: QuestionData, response: ResponseData) -> list[str]:
 def row(questions: Sequence[QuestionData], response: ResponseData) -> list[str | int]:
     """The cells of one response in `header` order; every text cell made formula-safe."""
     texts = [
-        _utc(response.submitted_at),
-        _london(response.submitted_at),
+        iso_utc(response.submitted_at),
+        iso_london(response.submitted_at),
         response.organisation_name,
         response.organisation_type_label or response.organisation_type,
         response.region,

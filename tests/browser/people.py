@@ -115,3 +115,13 @@ def assert_accessible(page: Page) -> None:
     """Fail, with axe-core's report and the page's address, on any serious or critical WCAG 2.2 AA violation."""
     report = axe_blocking(page)
     assert not report, f"{page.url}\n{report}"
+
+
+def panel_member_page(browser: Browser, site: Site, review_slug: str) -> Page:
+    """A page signed in as whichever of the two panel roles sits on this review's panel."""
+    page = page_as(browser, site, "panel")
+    page.goto(f"{site.url}/reviews/{review_slug}")
+    if page.get_by_role("link", name="Open the panel's workspace").count():
+        return page
+    page.context.close()
+    return page_as(browser, site, "other panel")

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import served_site
-from tests.browser.people import Site, assert_accessible, page_as
+from tests.browser.people import Site, assert_accessible, page_as, panel_member_page
 
 pytestmark = pytest.mark.browser
 
@@ -35,19 +35,9 @@ def finding_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path
         yield served
 
 
-def _panel_member(site: Site, browser: Browser) -> Page:
-    """Whichever of the two panel roles sits on REVIEW's panel, signed in."""
-    page = page_as(browser, site, "panel")
-    page.goto(f"{site.url}/reviews/{REVIEW}")
-    if page.get_by_role("link", name="Open the panel's workspace").count():
-        return page
-    page.context.close()
-    return page_as(browser, site, "other panel")
-
-
 def test_a_panel_member_drafts_a_finding_that_cites_a_lesson(browser: Browser, finding_site: Site) -> None:
     site = finding_site
-    panel = _panel_member(site, browser)
+    panel = panel_member_page(browser, site, REVIEW)
     panel.goto(f"{site.url}/reviews/{REVIEW}/workspace")
     assert_accessible(panel)
     panel.get_by_role("button", name="Draft a new finding").click()

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from kb.entries.models import Review
 from kb.extensions import db
 from tests.accounts import make_user
 from tests.browser.conftest import app_with_people, serving
-from tests.browser.people import Person, Site, assert_accessible, page_as
+from tests.browser.people import Person, Site, assert_accessible, page_as, panel_member_page
 
 pytestmark = pytest.mark.browser
 
@@ -39,19 +39,9 @@ def panel_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) 
         yield Site(url, people, restricted)
 
 
-def _panel_member_for(site: Site, browser: Browser) -> Page:
-    """Whichever of the two panel roles sits on REVIEW's panel, signed in."""
-    page = page_as(browser, site, "panel")
-    page.goto(f"{site.url}/reviews/{REVIEW}")
-    if page.get_by_role("link", name="Open the panel's workspace").count():
-        return page
-    page.context.close()
-    return page_as(browser, site, "other panel")
-
-
 def test_drafting_merging_agreeing_and_publishing(browser: Browser, panel_site: Site) -> None:
     site = panel_site
-    first = _panel_member_for(site, browser)
+    first = panel_member_page(browser, site, REVIEW)
     first.goto(f"{site.url}/reviews/{REVIEW}")
     assert_accessible(first)
     first.get_by_role("link", name="Open the panel's workspace").click()
