@@ -10,6 +10,7 @@ view (both versions, their difference, and the form filled with a merge of the t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -252,13 +253,14 @@ def compare_findings(slug: str, number: int) -> str | Response:
 # --- Agreeing and publishing ---------------------------------------------------------------------
 
 
-@blueprint.post(f"{FINDING}/propose")
-@login_required
-def propose_agreement(slug: str, number: int) -> Response:
-    """Propose that the panel agrees this finding."""
+def _change_state(slug: str, number: int, verb: Callable[..., None], done: str) -> Response:
+    """Run one state-changing service verb on a finding, commit, and go back to its page saying what happened.
+
+    A refusal (`FindingError`) is shown on the page; someone off the panel gets 404.
+    """
     _, found = _working_finding(slug, number)
     try:
-        service.propose_agreement(found, actor=current_user)
+        verb(found, actor=current_user)
         db.session.commit()
     except FindingError as error:
         db.session.rollback()
@@ -267,51 +269,33 @@ def propose_agreement(slug: str, number: int) -> Response:
         db.session.rollback()
         abort(404)
     else:
-        flash(
-            f"You proposed agreeing finding {found.number}. Another panel member or a moderator must agree it.",
-            "success",
-        )
+        flash(done.format(number=found.number), "success")
     return redirect(_finding_url(found), code=303)
+
+
+@blueprint.post(f"{FINDING}/propose")
+@login_required
+def propose_agreement(slug: str, number: int) -> Response:
+    """Propose that the panel agrees this finding."""
+    done = "You proposed agreeing finding {number}. Another panel member or a moderator must agree it."
+    return _change_state(slug, number, service.propose_agreement, done)
 
 
 @blueprint.post(f"{FINDING}/agree")
 @login_required
 def agree_finding(slug: str, number: int) -> Response:
     """Agree a finding whose agreement another panel member proposed."""
-    _, found = _working_finding(slug, number)
-    try:
-        service.agree_finding(found, actor=current_user)
-        db.session.commit()
-    except FindingError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
-    else:
-        flash(f"Finding {found.number} is agreed.", "success")
-    return redirect(_finding_url(found), code=303)
+    return _change_state(slug, number, service.agree_finding, "Finding {number} is agreed.")
 
 
 @blueprint.post(f"{FINDING}/withdraw")
 @login_required
 def withdraw_finding(slug: str, number: int) -> Response:
     """Set a finding aside (`action=withdraw`) or bring a withdrawn one back as a draft (`action=reinstate`)."""
-    _, found = _working_finding(slug, number)
-    reinstate = request.form.get("action") == "reinstate"
-    try:
-        (service.reinstate_finding if reinstate else service.withdraw_finding)(found, actor=current_user)
-        db.session.commit()
-    except FindingError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
-    else:
-        done = "is a draft again" if reinstate else "is withdrawn: it stays here but is not published"
-        flash(f"Finding {found.number} {done}.", "success")
-    return redirect(_finding_url(found), code=303)
+    if request.form.get("action") == "reinstate":
+        return _change_state(slug, number, service.reinstate_finding, "Finding {number} is a draft again.")
+    done = "Finding {number} is withdrawn: it stays here but is not published."
+    return _change_state(slug, number, service.withdraw_finding, done)
 
 
 @blueprint.post("/reviews/<slug>/publish")
