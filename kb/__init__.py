@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Before any route is added: every `<int:...>` id is bounded, so a huge one answers 404, not 500.
     app.url_map.converters["int"] = BoundedIntegerConverter
 
-    from kb import cli, errors, mail, security, templating
+    from kb import cli, errors, logs, mail, security, templating, unavailable
     from kb.actions.routes import blueprint as actions_blueprint
     from kb.admin.routes import blueprint as admin_blueprint
     from kb.comments.export_routes import blueprint as exports_blueprint
@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.database import init_database
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
+    from kb.health import blueprint as health_blueprint
     from kb.moderation.curation_routes import blueprint as curation_blueprint
     from kb.moderation.routes import blueprint as moderation_blueprint
     from kb.notifications.routes import blueprint as notifications_blueprint
@@ -52,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.users import sessions
     from kb.users.routes import blueprint as auth_blueprint
 
+    logs.init_app(app)
     init_database(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -61,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     search_lifecycle.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    unavailable.init_app(app)
     cli.init_app(app)
     for blueprint in (
         entries_blueprint,
@@ -80,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         consultation_analysis_blueprint,
         actions_blueprint,
         dashboard_blueprint,
+        health_blueprint,
     ):
         app.register_blueprint(blueprint)
     if app.config["FREEZE_STARTUP_OBJECTS"] and not app.testing:

@@ -1,0 +1,134 @@
+"""Probes for load balancers and orchestrators: `/healthz` (alive and connected) and `/readyz` (ready for traffic).
+
+Both answer JSON, 200 when every check passes and 503 otherwise, with one entry per
+check. Failure details go to the log, not the answer, which anyone can read.
+
+- `/healthz`: the database answers a query, and search can be reached (the Whoosh index
+  opens and reads, or is being rebuilt, in which case the site still serves and says so).
+- `/readyz`: the database answers and its schema is at the latest migration, and the
+  search index is open (not missing, damaged or being rebuilt). A host that is not ready
+  is left out of rotation until it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alembic.script import ScriptDirectory
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+from werkzeug.wrappers import Response
+
+from kb.database import schema_revision
+from kb.extensions import db
+from kb.search.lifecycle import index_store
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("health", __name__)
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check: passed or not, a short public reason, and how long it took."""
+
+    ok: bool
+    detail: str
+    ms: float = 0.0
+
+    def as_json(self) -> dict[str, object]:
+        """The check as shown in the probe's answer."""
+        return {"ok": self.ok, "detail": self.detail, "ms": self.ms}
+
+
+def _timed(check: Callable[[], Check]) -> Check:
+    started = time.perf_counter()
+    result = check()
+    return Check(result.ok, result.detail, round((time.perf_counter() - started) * 1000, 1))
+
+
+def _failed(what: str, error: Exception) -> Check:
+    first_line = (str(error).splitlines() or [""])[0][:300]
+    log.error("Health check: %s failed: %s: %s", what, type(error).__name__, first_line)
+    return Check(False, f"{what} unreachable")
+
+
+def check_database() -> Check:
+    """The database answers a query on a connection of its own."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # Whatever the driver raises, the answer is "not reachable".
+        return _failed("database", error)
+    return Check(True, "reachable")
+
+
+def _latest_migrations() -> frozenset[str]:
+    """The head revisions of the migrations shipped with this code (read once per process)."""
+    heads = current_app.extensions.get("kb_migration_heads")
+    if heads is None:
+        config = current_app.extensions["migrate"].migrate.get_config()
+        heads = frozenset(ScriptDirectory.from_config(config).get_heads())
+        current_app.extensions["kb_migration_heads"] = heads
+    return heads
+
+
+def check_schema() -> Check:
+    """The database's schema is at the latest migration of this code."""
+    try:
+        revision = schema_revision()
+    except Exception as error:
+        return _failed("database", error)
+    if revision not in _latest_migrations():
+        log.warning("Ready check: the database is at migration %s, not the latest", revision or "empty")
+        return Check(False, "database schema is not at the latest migration; run `flask --app kb db upgrade`")
+    return Check(True, "at the latest migration")
+
+
+def _search_backend() -> str:
+    return str(current_app.config.get("SEARCH_BACKEND", "whoosh"))
+
+
+def check_search(*, rebuilding_is_ok: bool) -> Check:
+    """Search can be used: the database backend needs nothing more; a Whoosh index must open and read."""
+    if _search_backend() != "whoosh":
+        return Check(True, f"{_search_backend()} search, in the database")
+    store = index_store()
+    try:
+        problem = store.status()
+        rebuilding = problem is not None and store.rebuild_running()
+    except Exception as error:
+        return _failed("search index", error)
+    if problem is None:
+        return Check(True, "index open")
+    if rebuilding:
+        log.warning("Health check: the search index is being rebuilt")
+        return Check(rebuilding_is_ok, "index is being rebuilt")
+    log.error("Health check: search index unusable: %s", problem)
+    return Check(False, "index missing or damaged")
+
+
+def _answer(checks: dict[str, Check]) -> tuple[Response, int]:
+    ok = all(check.ok for check in checks.values())
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "checks": {name: check.as_json() for name, check in checks.items()},
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if ok else 503
+
+
+@blueprint.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Alive and connected: the database answers and search is reachable (a rebuild in progress counts)."""
+    return _answer({"database": _timed(check_database), "search": _timed(lambda: check_search(rebuilding_is_ok=True))})
+
+
+@blueprint.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """Ready for traffic: the schema is at the latest migration and the search index is open."""
+    return _answer({"database": _timed(check_schema), "search": _timed(lambda: check_search(rebuilding_is_ok=False))})

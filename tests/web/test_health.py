@@ -1,0 +1,142 @@
+"""Health probes, request ids, and the 503 page while the database cannot be reached (SQLite)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from kb.extensions import db
+from kb.search.lifecycle import index_store
+from tests.accounts import client_for, csrf_token, page_text
+from tests.web import seed
+from tests.web.dom import parse
+
+LESSON_PATH = seed.path_of(seed.of_kind("lesson")[0])
+TYPED = "Weekend cover was planned\nfrom last year's figures."
+
+
+@contextmanager
+def database_unreachable(app: Flask) -> Iterator[None]:
+    """Take the SQLite file away (a folder stands in its place, so no connection opens), then put it back.
+
+    The pool is emptied first, as a server restart would; nothing is done to the app
+    when the file comes back.
+    """
+    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    db.session.remove()
+    db.engine.dispose()
+    aside = path.with_name(path.name + ".away")
+    path.rename(aside)
+    path.mkdir()
+    try:
+        yield
+    finally:
+        path.rmdir()
+        aside.rename(path)
+
+
+def test_healthz_reports_database_and_search(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json["status"] == "ok"
+    assert response.json["checks"]["database"]["ok"] is True
+    assert response.json["checks"]["search"]["ok"] is True
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_readyz_is_ready_at_the_latest_migration_with_the_index_open(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json["checks"]["database"]["detail"] == "at the latest migration"
+    assert response.json["checks"]["search"]["detail"] == "index open"
+
+
+def test_readyz_refuses_a_database_behind_the_code(seeded_app, client):
+    db.session.execute(text("UPDATE alembic_version SET version_num = 'e71b826cb46c'"))
+    db.session.commit()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["status"] == "unavailable"
+    assert "db upgrade" in response.json["checks"]["database"]["detail"]
+    assert client.get("/healthz").status_code == 200, "the old schema still answers queries"
+
+
+def test_a_missing_index_fails_both_probes(seeded_app, client):
+    shutil.rmtree(seeded_app.config["SEARCH_INDEX_DIR"])
+    for probe in ("/healthz", "/readyz"):
+        response = client.get(probe)
+        assert response.status_code == 503
+        assert response.json["checks"]["search"]["ok"] is False
+        assert response.json["checks"]["search"]["detail"] == "index missing or damaged"
+        assert response.json["checks"]["database"]["ok"] is True
+
+
+def test_an_index_being_rebuilt_is_healthy_but_not_ready(seeded_app, client, monkeypatch):
+    shutil.rmtree(seeded_app.config["SEARCH_INDEX_DIR"])
+    monkeypatch.setattr(type(index_store(seeded_app)), "rebuild_running", lambda self: True)
+    healthy = client.get("/healthz")
+    assert healthy.status_code == 200
+    assert healthy.json["checks"]["search"]["detail"] == "index is being rebuilt"
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["search"]["detail"] == "index is being rebuilt"
+
+
+def test_probes_answer_503_without_details_when_the_database_is_unreachable(seeded_app, client):
+    with database_unreachable(seeded_app):
+        for probe in ("/healthz", "/readyz"):
+            response = client.get(probe)
+            assert response.status_code == 503
+            assert response.json["checks"]["database"]["ok"] is False
+            assert response.json["checks"]["database"]["detail"] == "database unreachable"
+            assert "sqlite" not in response.get_data(as_text=True).lower()
+
+
+def test_the_request_id_is_returned_kept_or_made(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "lb-7f3a.42"}).headers["X-Request-ID"] == "lb-7f3a.42"
+    made = client.get("/", headers={"X-Request-ID": 'two words"'}).headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", made)
+    first, second = client.get("/").headers["X-Request-ID"], client.get("/").headers["X-Request-ID"]
+    assert first != second
+
+
+def assert_unavailable_page(response) -> None:
+    assert response.status_code == 503
+    assert response.mimetype == "text/html"
+    assert response.headers["Retry-After"] == "30"
+    assert response.headers["X-Request-ID"]
+    page = parse(response.data)
+    assert page.one("main").one("h1").text() == "Sorry, the service is unavailable"
+    body = response.get_data(as_text=True)
+    for leak in ("Traceback", "OperationalError", "sqlite", "unable to open"):
+        assert leak not in body
+
+
+@pytest.mark.parametrize("path", ["/", LESSON_PATH, "/search?q=weekend", "/lessons", "/consultations", "/dashboard"])
+def test_every_page_answers_503_while_the_database_is_away_and_recovers(seeded_app, client, path):
+    with database_unreachable(seeded_app):
+        assert_unavailable_page(client.get(path))
+    assert client.get(path).status_code == 200
+
+
+def test_a_signed_in_member_gets_the_503_page_and_keeps_what_they_typed(seeded_app, cast):
+    member = client_for(seeded_app, cast.member)
+    token = csrf_token(member.get(LESSON_PATH).get_data(as_text=True))
+    with database_unreachable(seeded_app):
+        assert_unavailable_page(member.get(LESSON_PATH))
+        response = member.post(f"{LESSON_PATH}/comments", data={"csrf_token": token, "body": TYPED})
+        assert_unavailable_page(response)
+        typed = parse(response.data).one("main").find("textarea")
+        assert typed is not None
+        assert page_text(response).count(TYPED) == 1
+        assert token not in response.get_data(as_text=True)
+    back = member.get(LESSON_PATH)
+    assert back.status_code == 200
+    assert "Sign out" in page_text(back), "still signed in once the database is back"
