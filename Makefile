@@ -1,6 +1,7 @@
 # kb: two commands do all the set-up.
 #   make run   install into .venv, prepare the database and content, serve on 127.0.0.1:5000
 #   make test  install the test tools and run every test
+#   make serve serve in production with gunicorn (gunicorn.conf.py: KB_BIND, WEB_CONCURRENCY, ...)
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +14,7 @@ DEMO ?= 1
 export FLASK_APP := kb
 run: export KB_DEMO = $(DEMO)
 
-.PHONY: run test lint import assets clean
+.PHONY: run serve test lint import assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,10 @@ run: import
 	@echo "  $(BIN)/flask users create-admin you@example.org"
 	@echo ""
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Production: several workers, JSON logs with request ids, /healthz and /readyz (docs/deployment.md).
+serve: .make-runtime.stamp assets
+	$(BIN)/gunicorn --config gunicorn.conf.py
 
 test: .make-dev.stamp assets
 	$(BIN)/ruff check .

@@ -122,6 +122,8 @@ def logging_config(level: str = "INFO", *, access: bool = True) -> dict[str, Any
         "loggers": {
             "gunicorn.error": {"level": level, "handlers": ["json"], "propagate": False},
             ACCESS_LOGGER: {"level": "INFO" if access else "CRITICAL", "handlers": ["json"], "propagate": False},
+            # Alembic says which plug-ins it loaded at every start; only its warnings matter here.
+            "alembic": {"level": "WARNING"},
         },
     }
 

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from kb.extensions import db
 from kb.search.lifecycle import index_store
@@ -24,14 +25,20 @@ TYPED = "Weekend cover was planned\nfrom last year's figures."
 
 @contextmanager
 def database_unreachable(app: Flask) -> Iterator[None]:
-    """Take the SQLite file away (a folder stands in its place, so no connection opens), then put it back.
+    """Make the app's database refuse every connection, then let it take them again.
 
-    The pool is emptied first, as a server restart would; nothing is done to the app
-    when the file comes back.
+    SQLite: the file is taken away and a folder stands in its place. PostgreSQL: the
+    database stops accepting connections and those open are ended, as in a restart. The
+    app's pool is emptied first, as a restart would; nothing is done to the app afterwards.
     """
-    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
     db.session.remove()
     db.engine.dispose()
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "postgresql":
+        with _postgres_refusing(url.set(drivername="postgresql", database="postgres"), url.database or ""):
+            yield
+        return
+    path = Path(url.database or "")
     aside = path.with_name(path.name + ".away")
     path.rename(aside)
     path.mkdir()
@@ -40,6 +47,25 @@ def database_unreachable(app: Flask) -> Iterator[None]:
     finally:
         path.rmdir()
         aside.rename(path)
+
+
+@contextmanager
+def _postgres_refusing(admin_url, name: str) -> Iterator[None]:
+    def run(sql: str) -> None:
+        with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as connection:
+            connection.execute(sql)  # type: ignore[arg-type]
+
+    run(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    run(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+    try:
+        yield
+    finally:
+        run(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+def whoosh_only(app: Flask) -> None:
+    if app.config.get("SEARCH_BACKEND", "whoosh") != "whoosh":
+        pytest.skip("the search index checked here is the Whoosh one")
 
 
 def test_healthz_reports_database_and_search(client):
@@ -69,6 +95,7 @@ def test_readyz_refuses_a_database_behind_the_code(seeded_app, client):
 
 
 def test_a_missing_index_fails_both_probes(seeded_app, client):
+    whoosh_only(seeded_app)
     shutil.rmtree(seeded_app.config["SEARCH_INDEX_DIR"])
     for probe in ("/healthz", "/readyz"):
         response = client.get(probe)
@@ -79,6 +106,7 @@ def test_a_missing_index_fails_both_probes(seeded_app, client):
 
 
 def test_an_index_being_rebuilt_is_healthy_but_not_ready(seeded_app, client, monkeypatch):
+    whoosh_only(seeded_app)
     shutil.rmtree(seeded_app.config["SEARCH_INDEX_DIR"])
     monkeypatch.setattr(type(index_store(seeded_app)), "rebuild_running", lambda self: True)
     healthy = client.get("/healthz")
@@ -115,7 +143,7 @@ def assert_unavailable_page(response) -> None:
     page = parse(response.data)
     assert page.one("main").one("h1").text() == "Sorry, the service is unavailable"
     body = response.get_data(as_text=True)
-    for leak in ("Traceback", "OperationalError", "sqlite", "unable to open"):
+    for leak in ("Traceback", "OperationalError", "sqlite", "unable to open", "psycopg", "accepting connections"):
         assert leak not in body
 
 
