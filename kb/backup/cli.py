@@ -81,6 +81,7 @@ def restore_command(path: Path, force: bool, no_rebuild: bool, pg_bindir: str | 
 
     Stop the site first. A database that already holds data is replaced only with --force.
     """
+    db.session.remove()  # Its connection would hold locks the restore must take.
     try:
         with LazyProgress("Restoring") as progress:
             report = restore_database(db.engine, path, force=force, on_progress=progress, bindir=pg_bindir)
