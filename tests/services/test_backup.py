@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import uuid
 import warnings
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, select, update
+from sqlalchemy import MetaData, select, text, update
 from sqlalchemy import exc as sa_exc
 
+from kb import create_app
 from kb.backup.service import SUFFIXES, BackupError, backup_database, restore_database
 from kb.database import MIGRATIONS_DIR, schema_revision
 from kb.entries.models import Entry
@@ -232,3 +235,74 @@ def test_a_backup_from_an_older_schema_is_upgraded_after_restoring(app: Flask, t
     assert report.restored_revision == previous
     assert report.facts.revision == schema_revision() == scripts.get_current_head()
     assert f"(schema {previous}, upgraded to {scripts.get_current_head()})." in report.summary()
+
+
+def test_a_damaged_backup_is_refused_and_the_database_left_as_it_was(seeded_app: Flask, tmp_path: Path) -> None:
+    backup = backup_database(db.engine, backup_name(tmp_path)).path
+    whole = backup.read_bytes()
+    backup.write_bytes(whole[: len(whole) // 3])
+    before = every_row(db.engine)
+    db.session.remove()
+    with pytest.raises(BackupError, match=r"cannot be read|is damaged|failed"):
+        restore_database(db.engine, backup, force=True)
+    assert every_row(db.engine) == before
+
+
+postgres_only = pytest.mark.skipif(
+    os.environ.get("KB_TEST_DATABASE", "sqlite").strip().lower() != "postgresql",
+    reason="restores pg_dump archives of other schemas; runs in the PostgreSQL pass",
+)
+
+
+def backup_of_another_database(tmp_path: Path, revision: str, *, claim: str | None = None) -> Path:
+    """A pg_dump archive of a new database on the same server migrated to `revision` (claiming `claim`, if given)."""
+    name = f"kb_other_{uuid.uuid4().hex[:8]}"
+    server = db.engine.url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    other = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": tmp_path / "other",
+            "SQLALCHEMY_DATABASE_URI": db.engine.url.set(database=name).render_as_string(hide_password=False),
+            "SEARCH_INDEX_DIR": str(tmp_path / "other" / "search_index"),
+            "SECRET_KEY": "test-secret-key",
+            "AUTO_MIGRATE": False,
+        }
+    )
+    try:
+        with other.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR), revision=revision)
+            if claim is not None:
+                with db.engine.begin() as connection:
+                    connection.execute(text("UPDATE alembic_version SET version_num = :claim"), {"claim": claim})
+            path = backup_database(db.engine, tmp_path / f"{name}.dump").path
+            db.engine.dispose()
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+    return path
+
+
+@postgres_only
+def test_an_archive_of_an_older_schema_replaces_newer_tables_and_is_upgraded(app: Flask, tmp_path: Path) -> None:
+    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
+    head = scripts.get_current_head()
+    previous = scripts.get_revision(head).down_revision
+    backup = backup_of_another_database(tmp_path, previous)
+    db.session.remove()
+
+    report = restore_database(db.engine, backup)
+
+    assert report.restored_revision == previous
+    assert report.facts.revision == schema_revision() == head
+    assert f"(schema {previous}, upgraded to {head})." in report.summary()
+
+
+@postgres_only
+def test_an_archive_from_a_newer_kb_is_refused(app: Flask, tmp_path: Path) -> None:
+    backup = backup_of_another_database(tmp_path, "head", claim="ffffffffffff")
+    before = every_row(db.engine)
+    with pytest.raises(BackupError, match="at schema ffffffffffff, which this version of kb does not know"):
+        restore_database(db.engine, backup, force=True)
+    assert every_row(db.engine) == before
