@@ -2,7 +2,7 @@
 
 | variable           | default                                   |
 |--------------------|-------------------------------------------|
-| `DATABASE_URL`     | SQLite file `instance/kb.sqlite3`         |
+| `DATABASE_URL`     | SQLite file `instance/kb.sqlite3`; or PostgreSQL, `postgresql://user:password@host/kb` |
 | `SEARCH_INDEX_DIR` | `search_index/`                           |
 | `CONTENT_DIR`      | `content/`                                |
 | `SECRET_KEY`       | generated once into `instance/secret_key` |
@@ -107,6 +107,21 @@ def check_settings(settings: dict[str, Any]) -> None:
         raise ConfigurationError("MAIL_BACKEND must be 'smtp' when KB_ENV is 'production' (set SMTP_HOST)")
 
 
+def database_uri(url: str) -> str:
+    """The SQLAlchemy URL for `url`: PostgreSQL addresses (`postgres://`, `postgresql://`) use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def engine_options(uri: str) -> dict[str, Any]:
+    """Connection pool settings: a server database is checked before each use, so a restart is survived."""
+    if uri.startswith("sqlite"):
+        return {}
+    return {"pool_pre_ping": True, "pool_recycle": 1800}
+
+
 def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the app's settings: defaults, then environment, then explicit overrides."""
     overrides = overrides or {}
@@ -142,6 +157,8 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
     }
     settings.update(_account_settings(dict(os.environ)))
     settings.update(overrides)
+    settings["SQLALCHEMY_DATABASE_URI"] = database_uri(settings["SQLALCHEMY_DATABASE_URI"])
+    settings.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(settings["SQLALCHEMY_DATABASE_URI"]))
     settings["SITE_URL"] = settings["SITE_URL"].rstrip("/")
     secure = settings["SITE_URL"].startswith("https://")
     settings.setdefault("SESSION_COOKIE_SECURE", secure)

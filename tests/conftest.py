@@ -1,14 +1,23 @@
-"""Shared fixtures: a fresh app per test on its own SQLite file, empty or seeded.
+"""Shared fixtures: a fresh app per test on its own database, empty or seeded.
 
 Migrating and importing the seed content once per session and copying the resulting
-database file keeps each test isolated without paying for set-up every time.
+database keeps each test isolated without paying for set-up every time.
+
+The suite runs on SQLite (a database file copied per app) or, with
+`KB_TEST_DATABASE=postgresql`, on a throwaway PostgreSQL server started for the session
+(`tests/postgres.py`), where each app gets a copy of a template database made by
+`CREATE DATABASE ... TEMPLATE`. A template is then named by a small file `kb.postgres`
+holding the template database's name, beside the template's search index, so fixtures and
+tests pass templates around as paths on both databases.
 """
 
 from __future__ import annotations
 
 import contextvars
+import gc
 import os
 import shutil
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +32,14 @@ from kb.content.service import import_directory
 from kb.extensions import db
 from kb.mail import Mail
 from tests.accounts import Cast, make_cast
+from tests.postgres import DatabaseCopies, PostgresServer, postgres_or_skip
 
 SEED_CONTENT = PROJECT_ROOT / "content"
+# The database the suite runs on: "sqlite" (default) or "postgresql".
+TEST_DATABASE = os.environ.get("KB_TEST_DATABASE", "sqlite").strip().lower() or "sqlite"
+POSTGRES_TEMPLATE = "kb.postgres"
+# Copies of PostgreSQL templates, set once the session's server is up.
+_copies: DatabaseCopies | None = None
 # Settings read from the environment; tests set what they need explicitly.
 ENVIRONMENT_SETTINGS = (
     "DATABASE_URL",
@@ -46,11 +61,11 @@ def _hermetic_environment() -> Iterator[None]:
     os.environ.update(saved)
 
 
-def _settings(folder: Path, database: Path, **extra: object) -> dict[str, object]:
+def _settings(folder: Path, database_uri: str, **extra: object) -> dict[str, object]:
     return {
         "TESTING": True,
         "INSTANCE_PATH": folder / "instance",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
         "SEARCH_INDEX_DIR": str(folder / "search_index"),
         "CONTENT_DIR": str(folder / "content"),
         "SECRET_KEY": "test-secret-key",
@@ -60,30 +75,123 @@ def _settings(folder: Path, database: Path, **extra: object) -> dict[str, object
     }
 
 
-@pytest.fixture(scope="session")
-def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database file migrated to the latest schema, with nothing in it."""
-    folder = tmp_path_factory.mktemp("empty")
-    database = folder / "kb.sqlite3"
-    app = create_app(_settings(folder, database, AUTO_MIGRATE=True))
-    with app.app_context():
-        db.engine.dispose()
-    return database
-
-
-@pytest.fixture(scope="session")
-def seeded_database(tmp_path_factory: pytest.TempPathFactory, empty_database: Path) -> Path:
-    """A database file holding everything in `content/`."""
-    folder = tmp_path_factory.mktemp("seeded")
-    database = folder / "kb.sqlite3"
-    shutil.copy(empty_database, database)
-    app = create_app(_settings(folder, database))
-    with app.app_context():
+def _import_seed(application: Flask) -> None:
+    with application.app_context():
         report = import_directory(SEED_CONTENT)
         assert not report.problems, [str(problem) for problem in report.problems]
         db.session.commit()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the session; skipped where not installed (failing in CI)."""
+    global _copies  # make_app is a plain function many tests call: it finds the copies here.
+    server = postgres_or_skip(tmp_path_factory.mktemp("postgres"))
+    _copies = DatabaseCopies(server)
+    yield server
+    _copies.close()
+    _copies = None
+    server.remove()
+
+
+@pytest.fixture(scope="session")
+def sqlite_empty_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database file migrated to the latest schema, with nothing in it."""
+    folder = tmp_path_factory.mktemp("empty")
+    database = folder / "kb.sqlite3"
+    app = create_app(_settings(folder, f"sqlite:///{database}", AUTO_MIGRATE=True))
+    with app.app_context():
+        db.engine.dispose()
     return database
+
+
+@pytest.fixture(scope="session")
+def sqlite_seeded_database(tmp_path_factory: pytest.TempPathFactory, sqlite_empty_database: Path) -> Path:
+    """A SQLite database file holding everything in `content/`."""
+    folder = tmp_path_factory.mktemp("seeded")
+    database = folder / "kb.sqlite3"
+    shutil.copy(sqlite_empty_database, database)
+    _import_seed(create_app(_settings(folder, f"sqlite:///{database}")))
+    return database
+
+
+def _postgres_template(folder: Path, name: str) -> Path:
+    marker = folder / POSTGRES_TEMPLATE
+    marker.write_text(name, encoding="utf-8")
+    return marker
+
+
+@pytest.fixture(scope="session")
+def postgres_empty_database(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer) -> Path:
+    """A PostgreSQL template database migrated to the latest schema, with nothing in it."""
+    folder = tmp_path_factory.mktemp("pg-empty")
+    app = create_app(_settings(folder, postgres_server.create_database("kb_empty"), AUTO_MIGRATE=True))
+    with app.app_context():
+        db.engine.dispose()
+    return _postgres_template(folder, "kb_empty")
+
+
+@pytest.fixture(scope="session")
+def postgres_seeded_database(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer, postgres_empty_database: Path
+) -> Path:
+    """A PostgreSQL template database holding everything in `content/`."""
+    folder = tmp_path_factory.mktemp("pg-seeded")
+    uri = postgres_server.create_database("kb_seeded", template=postgres_empty_database.read_text(encoding="utf-8"))
+    _import_seed(create_app(_settings(folder, uri)))
+    return _postgres_template(folder, "kb_seeded")
+
+
+@pytest.fixture(scope="session")
+def empty_database(request: pytest.FixtureRequest) -> Path:
+    """The empty template of the database the suite runs on (see `make_app`)."""
+    return request.getfixturevalue(f"{_database_kind()}_empty_database")
+
+
+@pytest.fixture(scope="session")
+def seeded_database(request: pytest.FixtureRequest) -> Path:
+    """The seeded template of the database the suite runs on (see `make_app`)."""
+    return request.getfixturevalue(f"{_database_kind()}_seeded_database")
+
+
+def _database_kind() -> str:
+    if TEST_DATABASE not in {"sqlite", "postgresql"}:
+        raise pytest.UsageError(f"KB_TEST_DATABASE must be 'sqlite' or 'postgresql', not {TEST_DATABASE!r}")
+    return "postgres" if TEST_DATABASE == "postgresql" else "sqlite"
+
+
+def is_postgres(template: Path) -> bool:
+    """Whether a template (from `empty_database`, `seeded_database`...) is a PostgreSQL one."""
+    return template.name == POSTGRES_TEMPLATE
+
+
+def copy_database(folder: Path, template: Path) -> tuple[str, str | None]:
+    """A private copy of a template database: its URL, and the PostgreSQL database's name (else None).
+
+    A PostgreSQL copy is dropped after `release_database(name)`; `make_app` does that when its app is gone.
+    """
+    if is_postgres(template):
+        assert _copies is not None, "the postgres_server fixture has not started"
+        name = _copies.take(template.read_text(encoding="utf-8"))
+        return _copies.server.database_url(name), name
+    database = folder / "kb.sqlite3"
+    shutil.copy(template, database)
+    return f"sqlite:///{database}", None
+
+
+def release_database(name: str) -> None:
+    """Hand back a PostgreSQL copy made by `copy_database`; it is dropped in the background."""
+    if _copies is not None:
+        _copies.give_back(name)
+
+
+@pytest.fixture(autouse=True)
+def _collect_finished_apps() -> Iterator[None]:
+    """Now and then collect apps no test holds, so their PostgreSQL copies are dropped."""
+    yield
+    if _copies is not None and _copies.in_use > 40:
+        gc.collect()
 
 
 class IsolatedClient(FlaskClient):
@@ -99,15 +207,16 @@ class IsolatedClient(FlaskClient):
 
 
 def make_app(folder: Path, template: Path, **extra: object) -> Flask:
-    """A new app on a private copy of a template database."""
+    """A new app on a private copy of a template database (and of its search index)."""
     folder.mkdir(parents=True, exist_ok=True)
-    database = folder / "kb.sqlite3"
-    shutil.copy(template, database)
+    uri, postgres_name = copy_database(folder, template)
     template_index = template.parent / "search_index"
     if template_index.is_dir() and not (folder / "search_index").exists():
         shutil.copytree(template_index, folder / "search_index", ignore=shutil.ignore_patterns("*.lock"))
-    application = create_app(_settings(folder, database, **extra))
+    application = create_app(_settings(folder, uri, **extra))
     application.test_client_class = IsolatedClient
+    if postgres_name is not None:
+        weakref.finalize(application, release_database, postgres_name)
     return application
 
 

@@ -20,12 +20,14 @@ into a skip, or into a failure when `CI` is set, since CI must run the PostgreSQ
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -247,3 +249,87 @@ def postgres_or_skip(folder: Path) -> PostgresServer:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the PostgreSQL tests: {missing}")
         pytest.skip(str(missing))
+
+
+class DatabaseCopies:
+    """Copies of template databases for tests, made ahead and dropped behind in a background thread.
+
+    Copying a database takes PostgreSQL a fifth of a second; a thread keeps a few copies of
+    each template in use ready, so a test rarely waits, and drops the copies handed back.
+    """
+
+    def __init__(self, server: PostgresServer, ready: int = 3) -> None:
+        self.server = server
+        self.ready = ready
+        self._counter = itertools.count(1)
+        self._spare: dict[str, list[str]] = {}
+        self._to_drop: list[str] = []
+        self._wanted = threading.Condition()
+        self._closing = False
+        self.in_use = 0
+        self._worker = threading.Thread(target=self._work, name="database-copies", daemon=True)
+        self._worker.start()
+
+    def _name(self, template: str) -> str:
+        return f"{template}_copy{next(self._counter)}"
+
+    def take(self, template: str) -> str:
+        """The name of a fresh copy of `template`, now the caller's."""
+        with self._wanted:
+            spare = self._spare.setdefault(template, [])
+            name = spare.pop(0) if spare else None
+            self.in_use += 1
+            self._wanted.notify()
+        if name is None:
+            name = self._name(template)
+            self.server.create_database(name, template=template)
+        return name
+
+    def give_back(self, name: str) -> None:
+        """Hand back a copy no longer used; it is dropped in the background."""
+        with self._wanted:
+            self._to_drop.append(name)
+            self.in_use -= 1
+            self._wanted.notify()
+
+    def _next_job(self) -> tuple[str, str | None] | None:
+        """What to do next, ("drop", name) or ("copy", template), waiting for work; None when closing."""
+        with self._wanted:
+            while not self._closing:
+                if self._to_drop:
+                    return "drop", self._to_drop.pop(0)
+                for template, spare in self._spare.items():
+                    if len(spare) < self.ready:
+                        return "copy", template
+                self._wanted.wait()
+        return None
+
+    def _work(self) -> None:
+        while (job := self._next_job()) is not None:
+            action, subject = job
+            assert subject is not None
+            try:
+                if action == "drop":
+                    self.server.drop_database(subject)
+                    continue
+                name = self._name(subject)
+                self.server.create_database(name, template=subject)
+            except Exception:  # A failed copy is made again on demand by take().
+                time.sleep(0.1)
+                continue
+            with self._wanted:
+                self._spare.setdefault(subject, []).append(name)
+
+    def forget(self, template: str) -> None:
+        """Stop making copies of `template` (e.g. before it is changed or dropped)."""
+        with self._wanted:
+            spare = self._spare.pop(template, [])
+            self._to_drop.extend(spare)
+            self._wanted.notify()
+
+    def close(self) -> None:
+        """Stop the background thread (the server's removal deletes what is left)."""
+        with self._wanted:
+            self._closing = True
+            self._wanted.notify()
+        self._worker.join(timeout=30)

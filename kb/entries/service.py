@@ -283,11 +283,10 @@ def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetI
     Returns how many entries were rendered again.
     """
     changed_ids = {entry.id for entry in changed}
+    # Entries are picked by id, not by DISTINCT over whole rows: PostgreSQL cannot compare JSON columns.
+    linking = select(EntryLink.source_id).where(EntryLink.target_id.in_(changed_ids), EntryLink.relation == "mention")
     sources = db.session.scalars(
-        select(Entry)
-        .join(EntryLink, EntryLink.source_id == Entry.id)
-        .where(EntryLink.target_id.in_(changed_ids), EntryLink.relation == "mention", Entry.id.not_in(changed_ids))
-        .distinct()
+        select(Entry).where(Entry.id.in_(linking), Entry.id.not_in(changed_ids)).order_by(Entry.id)
     ).all()
     targets = targets or link_targets()
     revisions = current_revisions([source.id for source in sources])

@@ -6,12 +6,13 @@ import gc
 from pathlib import Path
 
 from kb import create_app
+from tests.conftest import copy_database
 
 
 def _settings(tmp_path: Path, empty_database: Path, **extra: object) -> dict[str, object]:
     return {
         "INSTANCE_PATH": tmp_path / "instance",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{empty_database}",
+        "SQLALCHEMY_DATABASE_URI": copy_database(tmp_path, empty_database)[0],
         "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
         "SECRET_KEY": "test-secret-key",
         "AUTO_MIGRATE": False,
