@@ -67,7 +67,8 @@ def find_tool(name: str, bindir: str | None = None) -> Path:
 
 def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
     """A libpq connection URI for `url` without its password, and the environment that carries the password."""
-    plain = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    # `URL.set` ignores None, so the password is taken out with the named tuple's own `_replace`.
+    plain = url._replace(drivername="postgresql", password=None).render_as_string(hide_password=False)
     environment = dict(os.environ)
     if url.password is not None:
         environment["PGPASSWORD"] = str(url.password)
