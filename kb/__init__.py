@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Before any route is added: every `<int:...>` id is bounded, so a huge one answers 404, not 500.
     app.url_map.converters["int"] = BoundedIntegerConverter
 
-    from kb import cli, errors, logs, mail, security, templating, unavailable
+    from kb import cli, errors, logs, mail, ratelimits, security, templating, unavailable
     from kb.actions.routes import blueprint as actions_blueprint
     from kb.admin.routes import blueprint as admin_blueprint
     from kb.comments.export_routes import blueprint as exports_blueprint
@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     init_database(app)
     csrf.init_app(app)
+    ratelimits.init_app(app)
     limiter.init_app(app)
     sessions.init_app(app)
     security.init_app(app)

@@ -131,6 +131,7 @@ def gunicorn(folder: Path, database_url: str, workers: int = 2) -> Iterator[Guni
     try:
         wait_until(lambda: process.poll() is not None or server.answers("/healthz"), "gunicorn to answer /healthz")
         assert process.poll() is None, "gunicorn stopped:\n" + log.read_text(errors="replace")[-4000:]
+        wait_until(lambda: len(server.workers()) == workers, f"{workers} workers to be running")
         yield server
     finally:
         _stop(process)
