@@ -10,6 +10,7 @@ Every setting can be changed from the environment without editing this file:
 | `KB_TIMEOUT`       | `30`                             | seconds a request may take before its worker is replaced |
 | `KB_LOG_LEVEL`     | `info`                           | level of kb's and gunicorn's logs           |
 | `KB_ACCESS_LOG`    | `1`                              | `0` leaves out the one line per request     |
+| `KB_PROXY_HOPS`    | `0`                              | proxies in front whose `X-Forwarded-For` is believed |
 | `RATELIMIT_STORAGE_URI` | `database` here (`memory://` elsewhere) | rate-limit counters (`kb.ratelimits`) |
 
 Logs are JSON lines with the request id (`kb.logs`). The app is loaded once in the
@@ -45,7 +46,7 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-wsgi_app = "kb:create_app()"
+wsgi_app = "kb.wsgi:production_app()"
 chdir = str(PROJECT_ROOT)
 bind = [os.environ.get("KB_BIND") or "127.0.0.1:8000"]
 # Sync workers: kb's requests spend their time in Python and the database, not waiting on slow clients

@@ -1,0 +1,35 @@
+"""The production entry point (`gunicorn.conf.py` serves `kb.wsgi:production_app()`).
+
+It is `create_app()` plus one thing a server behind proxies needs: with `KB_PROXY_HOPS=N`
+(the number of proxies in front that set `X-Forwarded-For` and `X-Forwarded-Proto`), the
+client's address and scheme are read from those headers, N hops back, so per-address
+rate limits count each client rather than the proxy. Without it the headers are ignored:
+trusting them with no proxy in front would let anyone choose their address.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from kb import create_app
+
+
+def proxy_hops(value: str | None) -> int:
+    """The number of trusted proxies from `KB_PROXY_HOPS`; raises `ValueError` naming the setting when it is not one."""
+    text = (value or "0").strip()
+    if not text.isdigit() or int(text) > 10:
+        raise ValueError(f"KB_PROXY_HOPS must be a whole number of proxies from 0 to 10, not {value!r}")
+    return int(text)
+
+
+def production_app(config: dict[str, Any] | None = None) -> Flask:
+    """A kb app for gunicorn: `create_app(config)`, reading client addresses through `KB_PROXY_HOPS` proxies."""
+    app = create_app(config)
+    hops = proxy_hops(os.environ.get("KB_PROXY_HOPS"))
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    return app
