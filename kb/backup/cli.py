@@ -13,9 +13,9 @@ from flask import Flask, current_app
 from kb.backup.service import BackupError, backup_database, default_backup_path, restore_database
 from kb.dates import utcnow
 from kb.extensions import db
-from kb.search.indexing import rebuild
+from kb.search.cli import rebuild_command
 from kb.search.lifecycle import index_store
-from kb.search.storage import CURRENT_FILE, LockTimeoutError
+from kb.search.storage import CURRENT_FILE
 
 BINDIR_HELP = "Folder of PostgreSQL's pg_dump and pg_restore (default: PATH, pg_config, /usr/lib/postgresql)."
 
@@ -88,28 +88,18 @@ def restore_command(path: Path, force: bool, no_rebuild: bool, pg_bindir: str | 
     except BackupError as problem:
         raise click.ClickException(str(problem)) from None
     click.echo(report.summary())
-    click.echo(_refresh_search(current_app._get_current_object(), rebuild_now=not no_rebuild))  # type: ignore[attr-defined]
+    _refresh_search(current_app._get_current_object(), rebuild_now=not no_rebuild)  # type: ignore[attr-defined]
 
 
-def _refresh_search(app: Flask, *, rebuild_now: bool) -> str:
-    """Rebuild the search index from the restored database, or mark it for rebuilding; says which."""
+def _refresh_search(app: Flask, *, rebuild_now: bool) -> None:
+    """Rebuild the search index from the restored database (as `search rebuild` does), or mark it for rebuilding."""
     store = index_store(app)
     store.close_searchers()
-    if not rebuild_now:
-        (store.root / CURRENT_FILE).unlink(missing_ok=True)
-        return "Search index marked for rebuilding: the site rebuilds it when it next starts or searches."
-    with LazyProgress("Indexing entries") as progress:
-        counted = {"total": 0, "done": 0}
-
-        def advance(batch: int) -> None:
-            counted["done"] += batch
-            progress(counted["done"], counted["total"])
-
-        try:
-            count = rebuild(store, total=lambda total: counted.update(total=total), on_progress=advance)
-        except LockTimeoutError:
-            return "Another rebuild is running: run `flask --app kb search rebuild` once it finishes."
-    return f"Search index rebuilt: {count} entries."
+    if rebuild_now:
+        click.get_current_context().invoke(rebuild_command)
+        return
+    (store.root / CURRENT_FILE).unlink(missing_ok=True)
+    click.echo("Search index marked for rebuilding: the site rebuilds it when it next starts or searches.")
 
 
 def init_app(app: Flask) -> None:

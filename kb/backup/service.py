@@ -131,6 +131,7 @@ def backup_database(
     partial = _temporary_beside(path)
     try:
         facts = _write_backup(engine, url, kind, partial, on_progress, bindir)
+        partial.chmod(0o600)  # It holds password hashes and private discussion.
         os.replace(partial, path)
     except (sqlite.SQLiteBackupError, postgres.PostgresBackupError, OSError) as error:
         raise BackupError(f"the backup failed and {path} was not written: {error}") from error

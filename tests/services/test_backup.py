@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import stat
 import uuid
 import warnings
 from pathlib import Path
@@ -24,7 +25,7 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from kb.permissions import ANONYMOUS
 from kb.search.lifecycle import index_store
-from kb.search.service import SearchRequest, search
+from kb.search.service import SearchRequest, SearchUnavailableError, search
 from kb.search.storage import CURRENT_FILE
 from tests.accounts import Cast, make_user
 from tests.backup_data import COMMENT_WORDS, every_row, fill_every_part
@@ -114,7 +115,7 @@ def test_the_restore_command_rebuilds_the_search_index(seeded_app: Flask, cast: 
     match = RESTORE_SUMMARY.search(restored.stdout)
     assert match, restored.stdout
     assert (int(match[1]), int(match[2].replace(",", ""))) == (tables, rows)
-    assert re.search(r"^Search index rebuilt: \d+ entries\.$", restored.stdout, re.M)
+    assert re.search(r"^Search index rebuilt: \d+ entries, now in use", restored.stdout, re.M)
     assert [hit.entry.slug for hit in search(ANONYMOUS, SearchRequest(text=f'"{COMMENT_WORDS}"')).hits] == [
         "scripts-need-local-knowledge"
     ]
@@ -142,6 +143,7 @@ def test_the_default_backup_goes_to_the_instance_folder(seeded_app: Flask) -> No
     written = list((Path(seeded_app.instance_path) / "backups").glob(f"kb-*Z{SUFFIXES[kind()]}"))
     assert len(written) == 1
     assert f"written to {written[0]}." in made.stdout
+    assert stat.S_IMODE(written[0].stat().st_mode) == 0o600
 
 
 def test_a_backup_holds_only_committed_changes_while_another_writer_is_busy(seeded_app: Flask, tmp_path: Path) -> None:
@@ -173,6 +175,10 @@ def test_a_database_holding_data_is_replaced_only_when_forced(seeded_app: Flask,
     assert "Search index marked for rebuilding" in forced.stdout
     assert not (index_store(seeded_app).root / CURRENT_FILE).exists()
     assert every_row(db.engine) == before
+    title = db.session.scalars(select(Entry.title).where(Entry.visibility == "public").order_by(Entry.id)).first()
+    with pytest.raises(SearchUnavailableError):
+        search(ANONYMOUS, SearchRequest(text=f'"{title}"'))
+    assert search(ANONYMOUS, SearchRequest(text=f'"{title}"')).total >= 1
 
 
 @pytest.mark.parametrize("content", [b"SQLite format 3\x00 not really", b"PGDMP not really", b"just some text"])
