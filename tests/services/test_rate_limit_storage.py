@@ -12,9 +12,10 @@ from limits.storage import storage_from_string
 
 from kb.extensions import db
 from kb.ratelimits import DatabaseStorage, storage_uri
-from tests.accounts import make_user, sign_in
+from tests.accounts import csrf_token, make_user, sign_in
 from tests.conftest import make_app
 from tests.postgres import PostgresServer, postgres_or_skip
+from tests.web.test_health import database_unreachable
 
 WRONG = "wrong password here"
 
@@ -142,3 +143,17 @@ def test_worker_processes_share_the_sign_in_limit_only_through_the_database(tmp_
         assert attempt.status_code == 302, (
             "memory:// counts in each process alone, which is why it is not for several workers"
         )
+
+
+def test_counting_in_an_unreachable_database_answers_503_not_500(tmp_path, seeded_database):
+    application = make_app(tmp_path, seeded_database, RATELIMIT_STORAGE_URI="database")
+    with application.app_context():
+        client = application.test_client()
+        token = csrf_token(client.get("/login").get_data(as_text=True))
+        with database_unreachable(application):
+            form = {"csrf_token": token, "email": "member@example.org", "password": WRONG}
+            refused = client.post("/login", data=form)
+        assert refused.status_code == 503
+        assert "Sorry, the service is unavailable" in refused.get_data(as_text=True)
+        assert sign_in(client, "member@example.org", WRONG).status_code == 401
+        db.session.remove()
