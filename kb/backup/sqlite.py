@@ -17,6 +17,8 @@ from kb.backup.facts import TableFacts
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PAGES_PER_STEP = 256
 """Pages copied per step (1 MB at the default page size): small enough to report progress often."""
+RESTARTS_ALLOWED = 3
+"""Times a copy in steps may start again because the site wrote, before it is done in one step."""
 BUSY_TIMEOUT_SECONDS = 30.0
 
 Progress = Callable[[int, int], None]
@@ -42,20 +44,42 @@ def _connect(path: Path, *, read_only: bool) -> Iterator[sqlite3.Connection]:
         connection.close()
 
 
+class _CopyRestartedError(Exception):
+    """Another connection wrote during the copy often enough that copying in steps may never finish."""
+
+
+def _stepper(on_progress: Progress | None, restarts_allowed: int) -> Callable[[int, int, int], None]:
+    """The backup API's progress callback: reports pages done, and gives up after too many restarts."""
+    seen = {"done": 0, "restarts": 0}
+
+    def step(status: int, remaining: int, total: int) -> None:
+        done = total - remaining
+        if seen["done"] and done <= seen["done"]:  # Each step copies pages: no progress means it began again.
+            seen["restarts"] += 1
+            if seen["restarts"] > restarts_allowed:
+                raise _CopyRestartedError
+        seen["done"] = done
+        if on_progress is not None:
+            on_progress(done, total)
+
+    return step
+
+
 def copy_database(source: Path, target: Path, on_progress: Progress | None = None) -> None:
     """Copy the database in `source` over `target` (created when missing) with the backup API.
 
+    The copy goes in steps, so writers wait for no more than one step; when the site
+    keeps writing and the copy has started again `RESTARTS_ALLOWED` times, it is done in
+    one step instead, which holds writers back for the whole copy but always finishes.
     `on_progress(done, total)` is called with pages copied after every step. Raises
     `SQLiteBackupError` when either file cannot be opened or the copy fails.
     """
-
-    def step(status: int, remaining: int, total: int) -> None:
-        if on_progress is not None:
-            on_progress(total - remaining, total)
-
     try:
         with _connect(source, read_only=True) as reader, _connect(target, read_only=False) as writer:
-            reader.backup(writer, pages=PAGES_PER_STEP, progress=step)
+            try:
+                reader.backup(writer, pages=PAGES_PER_STEP, progress=_stepper(on_progress, RESTARTS_ALLOWED))
+            except _CopyRestartedError:
+                reader.backup(writer, pages=-1, progress=_stepper(on_progress, 0))
     except sqlite3.Error as error:
         raise SQLiteBackupError(f"copying {source} to {target} failed: {error}") from error
 

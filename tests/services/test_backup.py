@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, select, text, update
 from sqlalchemy import exc as sa_exc
 
 from kb import create_app
+from kb.backup import sqlite as backup_sqlite
 from kb.backup.service import SUFFIXES, BackupError, backup_database, restore_database
 from kb.database import MIGRATIONS_DIR, schema_revision
 from kb.entries.models import Entry
@@ -197,6 +198,31 @@ def test_a_file_of_another_kind_is_refused(app: Flask, tmp_path: Path, content: 
 def test_a_missing_file_is_refused(app: Flask, tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="there is no backup file at"):
         restore_database(db.engine, tmp_path / "nowhere.sqlite3")
+
+
+@sqlite_only
+def test_a_backup_finishes_while_the_site_keeps_writing(
+    seeded_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backup_sqlite, "PAGES_PER_STEP", 2)
+    writer = sqlite3.connect(database_file(seeded_app), isolation_level=None)
+    saves: list[int] = []
+
+    def save_between_steps(done: int, total: int) -> None:
+        saves.append(done)
+        writer.execute("UPDATE entries SET title = ? WHERE id = (SELECT min(id) FROM entries)", (f"Save {len(saves)}",))
+
+    try:
+        report = backup_database(db.engine, backup_name(tmp_path), on_progress=save_between_steps)
+    finally:
+        writer.close()
+    # Each save made the copy start again; after the restarts allowed it was done in one
+    # step, which holds every save but the one made after it.
+    assert saves[-1] > saves[0]
+    assert len(saves) == 1 + backup_sqlite.RESTARTS_ALLOWED + 1
+    with sqlite3.connect(report.path) as copy:
+        title = copy.execute("SELECT title FROM entries ORDER BY id LIMIT 1").fetchone()[0]
+    assert title == f"Save {len(saves) - 1}"
 
 
 @sqlite_only
