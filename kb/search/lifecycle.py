@@ -21,8 +21,10 @@ from kb.comments.models import Comment
 from kb.dates import utcnow
 from kb.entries.models import Entry, Revision, entry_tags
 from kb.extensions import db
-from kb.search.indexing import drain, has_untried, rebuild
+from kb.search.backend import configure, uses_postgresql
+from kb.search.indexing import DrainReport, drain, has_untried, rebuild
 from kb.search.models import SearchQueueItem
+from kb.search.pg import indexing as pg_indexing
 from kb.search.storage import IndexStore, IndexUnavailableError, LockTimeoutError
 from kb.taxonomy.models import Tag, Theme
 
@@ -132,8 +134,12 @@ def drain_now(app: Flask, timeout: float | None = None) -> bool:
     cannot be indexed now stays queued, is logged, and is picked up by the next drain in
     any process.
     """
+    wait = app.config["SEARCH_LOCK_TIMEOUT"] if timeout is None else timeout
     try:
-        report = drain(index_store(app), timeout=app.config["SEARCH_LOCK_TIMEOUT"] if timeout is None else timeout)
+        if uses_postgresql(app):
+            report: DrainReport = pg_indexing.drain(timeout=wait)
+        else:
+            report = drain(index_store(app), timeout=wait)
     except LockTimeoutError:
         log.warning("Search index is busy; queued changes will be indexed by the next save or search")
         return False
@@ -162,8 +168,11 @@ def ensure_index(app: Flask, mode: str | None = None) -> str | None:
     """Check the index in use; when it is missing or damaged, rebuild it.
 
     `mode` is "inline", "background" or "off" (default: the `SEARCH_REBUILD_AT_START`
-    setting). Returns what was wrong, or None when the index was fine.
+    setting). Returns what was wrong, or None when the index was fine. With the PostgreSQL
+    backend there are no files to rebuild: it only says whether the documents can be read.
     """
+    if uses_postgresql(app):
+        return pg_indexing.ready()
     store = index_store(app)
     problem = store.status()
     if problem is None:
@@ -219,6 +228,7 @@ def _rebuild_logged(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Give the app its index store, queue index changes on flush, drain after commit, check the index."""
+    configure(app)
     app.extensions[_EXTENSION] = IndexStore(Path(app.config["SEARCH_INDEX_DIR"]))
     if not event.contains(Session, "after_flush", _queue_after_flush):
         event.listen(Session, "after_flush", _queue_after_flush)

@@ -25,12 +25,14 @@ from whoosh import query as q
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
 from kb.permissions import Viewer, index_visibility_filter, visible_entries
+from kb.search.backend import uses_postgresql
 from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, weighted_parts
 from kb.search.hits import Hit, build_hit, matched_in_entry, positive_terms
 from kb.search.lifecycle import drain_if_pending, ensure_index, index_failed, index_store
+from kb.search.pg import service as pg_search
 from kb.search.query import (
     ParsedQuery,
     facet_filter,
@@ -248,6 +250,8 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     Raises `SearchUnavailableError` while there is no readable index.
     """
     drain_if_pending(_app())
+    if uses_postgresql():
+        return pg_search.search(viewer, request)  # type: ignore[no-any-return]
     state = _state()
     with _reading_index():
         return _search(state, viewer, request)
@@ -316,6 +320,8 @@ def _related_docnums(state: SearcherState, entry: Entry, allowed: frozenset[int]
 
 def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[Entry]:
     """Up to `limit` entries most like `entry` in their words, among those `viewer` may see."""
+    if uses_postgresql():
+        return pg_search.related(viewer, entry, limit=limit, exclude=exclude)
     try:
         state = _state()
         with _reading_index():
@@ -331,6 +337,8 @@ def similar_lessons_elsewhere(
     viewer: Viewer, lesson: Lesson, *, limit: int = 5, exclude: Iterable[int] = ()
 ) -> list[Entry]:
     """Lessons like this one from another region or another year: the same problem seen again."""
+    if uses_postgresql():
+        return pg_search.similar_lessons_elsewhere(viewer, lesson, limit=limit, exclude=exclude)
     place_and_time = [q.Term("year", str(entry_date(lesson).year))]
     if lesson.region:
         place_and_time.append(q.Term("region", facet_key(lesson.region)))

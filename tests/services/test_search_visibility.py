@@ -35,9 +35,13 @@ from kb.entries.vocabulary import STATUSES, VISIBILITIES
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, can_view_entry, index_visibility_filter, viewer_for, visible_entries
 from kb.search import service
+from kb.search.backend import uses_postgresql
 from kb.search.documents import entry_date
 from kb.search.indexing import check
 from kb.search.lifecycle import index_store
+from kb.search.pg import indexing as pg_indexing
+from kb.search.pg import service as pg_service
+from kb.search.pg.tables import search_documents
 from kb.search.service import (
     SearchRequest,
     SearchResults,
@@ -51,7 +55,7 @@ from kb.search.text import facet_key
 from kb.taxonomy.models import Tag, Theme
 from kb.users.models import PanelMembership, User
 from tests.accounts import login_as, make_user
-from tests.conftest import make_app
+from tests.pg_search import SEARCH_BACKENDS, search_app
 
 KINDS = {"lesson": Lesson, "paper": Paper, "review": Review}
 AUTHORS = ("nobody", "author", "other")
@@ -129,6 +133,7 @@ class World:
     entries: dict[int, Entry]
     cases: dict[int, Case]
     clients: dict[str, FlaskClient] = field(default_factory=dict)
+    backend: str = "whoosh"
 
     def visible(self, viewer: str) -> set[int]:
         """The ids `can_view_entry` lets `viewer` see."""
@@ -149,9 +154,12 @@ def entry_text(case: Case) -> str:
     return " ".join(words)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, empty_database: Path) -> Iterator[World]:
-    app = make_app(tmp_path_factory.mktemp("search-visibility"), empty_database)
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, empty_database: Path
+) -> Iterator[World]:
+    """The generated entries on each search backend (the same tests run on both)."""
+    app = search_app(request.param, tmp_path_factory.mktemp("search-visibility"), empty_database, seeded=False)
     with app.app_context():
         review_a = Review(slug="review-a", title="Review A", commissioning_body="Board", body=COMMON_WORD)
         review_b = Review(slug="review-b", title="Review B", commissioning_body="Board", body=COMMON_WORD)
@@ -199,7 +207,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, empty_database: Path) -> Ite
                 entry.review = panel_review[case.panel]
             db.session.add(entry)
         db.session.commit()  # Indexed by the drain that follows the commit.
-        report = check(index_store())
+        report = pg_indexing.check() if request.param == "postgresql" else check(index_store())
         assert report.in_step, report
         assert report.indexed == len(CASES) + 2
 
@@ -212,6 +220,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, empty_database: Path) -> Ite
             viewers={name: viewer_for(user) for name, user in users.items() if name != "other"},
             entries=entries,
             cases={entry.id: by_slug[entry.slug] for entry in entries.values() if entry.slug in by_slug},
+            backend=request.param,
         )
         yield world
         db.session.remove()
@@ -222,7 +231,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, empty_database: Path) -> Ite
 
 
 def index_visible(viewer: Viewer) -> set[int]:
-    """The entry ids the index's visibility filter selects for `viewer`."""
+    """The entry ids the index's visibility filter selects for `viewer`.
+
+    On PostgreSQL the filter is `visible_entries` joined to the search documents: this
+    also checks that every entry the rule lets through has its document.
+    """
+    if uses_postgresql():
+        joined = select(search_documents.c.entry_id).join(Entry, Entry.id == search_documents.c.entry_id)
+        return set(db.session.scalars(joined.where(visible_entries(viewer))))
     state = index_store().searcher_state()
     return {
         int(state.searcher.stored_fields(number)["id"]) for number in docset(state, index_visibility_filter(viewer))
@@ -458,9 +474,18 @@ def test_the_search_page_shows_staff_the_hidden_word_in_snippets(world, viewer):
 
 
 @pytest.fixture
-def chosen_by_index(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Viewer, list[int]]]:
+def chosen_by_index(monkeypatch: pytest.MonkeyPatch, world: World) -> list[tuple[Viewer, list[int]]]:
     """The entry ids the index picked for each search or related list, before the database loads them."""
     calls: list[tuple[Viewer, list[int]]] = []
+    if world.backend == "postgresql":
+        load = pg_service._load_visible
+
+        def pg_spy(viewer: Viewer, ids: list[int]) -> list[Entry]:
+            calls.append((viewer, list(ids)))
+            return load(viewer, ids)
+
+        monkeypatch.setattr(pg_service, "_load_visible", pg_spy)
+        return calls
     original = service._load_visible
 
     def spy(viewer: Viewer, state: SearcherState, docnums: list[int]) -> list[Entry]:

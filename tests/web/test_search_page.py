@@ -1,4 +1,7 @@
-"""The search page over HTTP: results, facets, sorting, pages, corrections, odd input, help, outages."""
+"""The search page over HTTP: results, facets, sorting, pages, corrections, odd input, help, outages.
+
+Every test but the outage ones (the Whoosh index's own) runs on each search backend.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from flask.testing import FlaskClient
 from kb.entries.vocabulary import KINDS
 from kb.extensions import db
 from tests.accounts import login_as
-from tests.conftest import make_app
+from tests.pg_search import SEARCH_BACKENDS, in_context, search_app
 from tests.search_queries import HIDDEN_FIELD_QUERIES
 from tests.web import seed
 from tests.web.dom import Node, main_of, parse
@@ -24,6 +27,18 @@ from tests.web.dom import Node, main_of, parse
 FACETS = {"kind": "Type", "theme": "Theme", "tag": "Tag", "region": "Region", "year": "Year", "status": "Status"}
 BY_PATH = {seed.path_of(document): document for document in seed.documents().values()}
 PER_PAGE = 3
+
+
+@pytest.fixture(params=SEARCH_BACKENDS)
+def search_backend(request: pytest.FixtureRequest) -> str:
+    """The search backend the test runs on."""
+    return str(request.param)
+
+
+@pytest.fixture
+def seeded_app(search_backend: str, tmp_path: Path, seeded_database: Path) -> Iterator[Flask]:
+    """The seeded site searching with `search_backend`; `client` and `cast` use it."""
+    yield from in_context(search_app(search_backend, tmp_path, seeded_database, seeded=True))
 
 
 # --- Helpers ------------------------------------------------------------------
@@ -253,8 +268,10 @@ def test_sort_links_keep_the_query_and_filters(client):
 
 
 @pytest.fixture
-def paged_client(tmp_path: Path, seeded_database: Path) -> Iterator[FlaskClient]:
-    application = make_app(tmp_path / "paged", seeded_database, RESULTS_PER_PAGE=PER_PAGE)
+def paged_client(search_backend: str, tmp_path: Path, seeded_database: Path) -> Iterator[FlaskClient]:
+    application = search_app(
+        search_backend, tmp_path / "paged", seeded_database, seeded=True, RESULTS_PER_PAGE=PER_PAGE
+    )
     yield application.test_client()
     with application.app_context():
         db.engine.dispose()
@@ -542,7 +559,7 @@ def test_search_form_keeps_the_chosen_filters(client):
 
 @pytest.fixture
 def index_down(tmp_path: Path, seeded_database: Path) -> Iterator[Flask]:
-    application = make_app(tmp_path / "down", seeded_database, SEARCH_REBUILD_AT_START="off")
+    application = search_app("whoosh", tmp_path / "down", seeded_database, seeded=True, SEARCH_REBUILD_AT_START="off")
     (Path(application.config["SEARCH_INDEX_DIR"]) / "current").unlink()
     yield application
     with application.app_context():

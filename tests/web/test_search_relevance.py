@@ -1,16 +1,22 @@
 """Relevance: what a member would type finds the entry that answers it in the first three results.
 
 Each expected entry was chosen by reading the seed content in `content/`; all are visible
-to a signed-out reader, which is what the `client` fixture is.
+to a signed-out reader, which is what the `client` fixture is. Every test runs on each
+search backend (Whoosh, PostgreSQL full-text search).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from kb.search.spelling import edit_distance
+from tests.pg_search import SEARCH_BACKENDS, in_context, search_app
 from tests.web import seed
 from tests.web.dom import Node, main_of
 
@@ -41,6 +47,21 @@ NATURAL_QUERIES = [
     ("urgent care working together", "more-co-operation-across-urgent-care"),
     ("consortuim bid", "north-west-consortium-bid-broke-down"),
 ]
+
+
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def search_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, seeded_database: Path
+) -> Iterator[Flask]:
+    """The seeded site on each search backend, shared by this module's tests (they only read)."""
+    folder = tmp_path_factory.mktemp(f"relevance-{request.param}")
+    yield from in_context(search_app(request.param, folder, seeded_database, seeded=True))
+
+
+@pytest.fixture
+def client(search_site: Flask) -> FlaskClient:
+    """A signed-out reader's client on the module's site."""
+    return search_site.test_client()
 
 
 def results_page(client, text: str, **args: str) -> Node:

@@ -1,0 +1,271 @@
+"""Writing PostgreSQL search documents: drain the queue, rebuild all of them, compare with the entries.
+
+An entry's document is a tsvector made by PostgreSQL's `english` configuration from the
+same plain texts the Whoosh index reads (`documents.weighted_parts`), each text given a
+weight by the part it comes from. Drains take a transaction-level advisory lock, so two
+processes (on any host) never write documents at the same time and a slower one cannot
+write an older state of an entry over a newer one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from kb.dates import utcnow
+from kb.entries.models import Entry
+from kb.extensions import db
+from kb.search.comment_texts import indexed_comment_bodies
+from kb.search.documents import comment_parts, entry_words, index_document, weighted_parts
+from kb.search.indexing import (
+    BATCH_SIZE,
+    KEEP_DONE,
+    MAX_ATTEMPTS,
+    CheckReport,
+    DrainReport,
+    ProgressCallback,
+    load_entries,
+    pending_count,
+)
+from kb.search.models import SearchQueueItem
+from kb.search.pg.tables import search_documents
+from kb.search.storage import LockTimeoutError
+
+CONFIG = "english"
+"""The text search configuration documents and queries are analysed with (written out in the SQL)."""
+WEIGHT_LETTERS: tuple[tuple[float, str], ...] = ((3.0, "A"), (2.0, "B"), (1.5, "C"), (0.0, "D"))
+"""A part's weight in `documents.PART_WEIGHTS` (at least this much) to PostgreSQL's weight letter:
+A the title, B the summary and lesson, C the recommendation and tag names, D the rest and comments."""
+PART_GAP = " and" * 8 + " "
+"""Put before each part: stop words take positions, so a quoted phrase never runs from one part into the next."""
+DRAIN_LOCK = 0x6B62_5345_4152_4348 & 0x7FFF_FFFF_FFFF_FFFF
+"""The advisory lock key under which documents are written (any process, any host)."""
+
+_UPSERT = text(
+    """
+    INSERT INTO search_documents (entry_id, document, region, year, sort_date, tags, themes, fingerprint)
+    VALUES (
+        :entry_id,
+        setweight(to_tsvector('english', :a), 'A') || setweight(to_tsvector('english', :b), 'B')
+        || setweight(to_tsvector('english', :c), 'C') || setweight(to_tsvector('english', :d), 'D'),
+        :region, :year, :sort_date, :tags, :themes, :fingerprint
+    )
+    ON CONFLICT (entry_id) DO UPDATE SET
+        document = excluded.document, region = excluded.region, year = excluded.year,
+        sort_date = excluded.sort_date, tags = excluded.tags, themes = excluded.themes,
+        fingerprint = excluded.fingerprint
+    """
+)
+
+
+def weight_letter(weight: float) -> str:
+    """PostgreSQL's weight letter for a part weighted `weight` in `documents.PART_WEIGHTS`."""
+    return next(letter for least, letter in WEIGHT_LETTERS if weight >= least)
+
+
+def _clean(value: str) -> str:
+    return value.replace("\x00", " ")
+
+
+def grouped_texts(parts: Sequence[tuple[str, float]]) -> dict[str, str]:
+    """The texts of each weight letter, every part preceded by a gap of stop words."""
+    groups: dict[str, list[str]] = {letter: [] for _, letter in WEIGHT_LETTERS}
+    for part, weight in parts:
+        if part and part.strip():
+            groups[weight_letter(weight)].append(PART_GAP + _clean(part))
+    return {letter.lower(): "".join(texts) for letter, texts in groups.items()}
+
+
+def entry_parts(entry: Entry, comments: Sequence[str] = ()) -> list[tuple[str, float]]:
+    """Every weighted plain text of an entry and its readable comments."""
+    return [*weighted_parts(entry), *comment_parts(comments)]
+
+
+def document_row(entry: Entry, comments: Sequence[str] = ()) -> tuple[dict[str, Any], set[str]]:
+    """The parameters of `entry`'s document row, and its unstemmed words for the spelling vocabulary."""
+    indexed = index_document(entry, comments)
+    row = {
+        "entry_id": entry.id,
+        **grouped_texts(entry_parts(entry, comments)),
+        "region": indexed.get("region", ""),
+        "year": indexed["year"],
+        "sort_date": indexed["date"],
+        "tags": indexed.get("tag", "").split(),
+        "themes": indexed.get("theme", "").split(),
+        "fingerprint": indexed["fingerprint"],
+    }
+    return row, entry_words(indexed)
+
+
+def write_entries(session: Session, entry_ids: Collection[int]) -> list[tuple[int, str]]:
+    """Write the current document of each entry (deleting those of entries gone); returns the failures."""
+    entries = load_entries(session, entry_ids)
+    comments = indexed_comment_bodies(session, entries)
+    gone = sorted(set(entry_ids) - set(entries))
+    if gone:
+        session.execute(delete(search_documents).where(search_documents.c.entry_id.in_(gone)))
+    rows: list[dict[str, Any]] = []
+    words: set[str] = set()
+    failures: list[tuple[int, str]] = []
+    for entry_id in sorted(entries):
+        try:
+            row, entry_words_ = document_row(entries[entry_id], comments.get(entry_id, ()))
+        except Exception as error:  # One bad entry must not stop the others being indexed.
+            failures.append((entry_id, f"{type(error).__name__}: {error}"))
+            continue
+        rows.append(row)
+        words |= entry_words_
+    if rows:
+        session.execute(_UPSERT, rows)
+    add_words(session, words)
+    return failures
+
+
+def add_words(session: Session, words: Collection[str]) -> None:
+    """Add words to the spelling vocabulary (those already there are kept once)."""
+    if words:
+        session.execute(
+            text("INSERT INTO search_words (word) SELECT unnest(CAST(:words AS text[])) ON CONFLICT DO NOTHING"),
+            {"words": sorted(_clean(word) for word in words)},
+        )
+
+
+def write_lock(session: Session, timeout: float) -> None:
+    """Take the documents' write lock for the session's transaction, waiting up to `timeout` seconds."""
+    session.execute(text(f"SET LOCAL lock_timeout = '{max(int(timeout * 1000), 1)}ms'"))
+    try:
+        session.execute(select(func.pg_advisory_xact_lock(DRAIN_LOCK)))
+    except OperationalError as error:
+        session.rollback()
+        raise LockTimeoutError("another process is writing search documents") from error
+    session.execute(text("SET LOCAL lock_timeout = 0"))
+
+
+def _pending(session: Session, after: int) -> list[tuple[int, int]]:
+    query = (
+        select(SearchQueueItem.id, SearchQueueItem.entry_id)
+        .where(
+            SearchQueueItem.indexed_at.is_(None),
+            SearchQueueItem.attempts < MAX_ATTEMPTS,
+            SearchQueueItem.id > after,
+        )
+        .order_by(SearchQueueItem.id)
+        .limit(BATCH_SIZE)
+    )
+    return [(row.id, row.entry_id) for row in session.execute(query)]
+
+
+def _mark(session: Session, rows: list[tuple[int, int]], failures: list[tuple[int, str]]) -> None:
+    failed = dict(failures)
+    done = [row_id for row_id, entry_id in rows if entry_id not in failed]
+    if done:
+        session.execute(update(SearchQueueItem).where(SearchQueueItem.id.in_(done)).values(indexed_at=utcnow()))
+    for row_id, entry_id in rows:
+        if entry_id in failed:
+            session.execute(
+                update(SearchQueueItem)
+                .where(SearchQueueItem.id == row_id)
+                .values(attempts=SearchQueueItem.attempts + 1, last_error=failed[entry_id][:2000])
+            )
+
+
+def drain(*, timeout: float) -> DrainReport:
+    """Write the document of every queued entry, a batch per transaction under the write lock.
+
+    Raises `LockTimeoutError` when another process keeps the lock longer than `timeout`;
+    the rows then stay queued for the next drain.
+    """
+    report = DrainReport()
+    with Session(db.engine) as session:
+        last = 0
+        while True:
+            write_lock(session, timeout)
+            rows = _pending(session, last)
+            if not rows:
+                session.execute(delete(SearchQueueItem).where(SearchQueueItem.indexed_at < utcnow() - KEEP_DONE))
+                session.commit()
+                break
+            last = rows[-1][0]
+            entry_ids = list(dict.fromkeys(entry_id for _, entry_id in rows))
+            failures = write_entries(session, entry_ids)
+            _mark(session, rows, failures)
+            session.commit()
+            report.indexed += len(entry_ids) - len(failures)
+            report.failed += failures
+    return report
+
+
+def rebuild(*, on_progress: ProgressCallback | None = None, total: Any = None, timeout: float = 60) -> int:
+    """Write every entry's document again in one transaction; returns how many entries were written.
+
+    Searches read the old documents until it commits. Changes queued before it started
+    are covered by it and marked done; later ones are left for the next drain.
+    """
+    with Session(db.engine) as session:
+        write_lock(session, timeout)
+        last_queued = session.scalar(select(func.max(SearchQueueItem.id))) or 0
+        ids = list(session.scalars(select(Entry.id).order_by(Entry.id)))
+        if total is not None:
+            total(len(ids))
+        session.execute(delete(search_documents))
+        failed = 0
+        for start in range(0, len(ids), BATCH_SIZE):
+            batch = ids[start : start + BATCH_SIZE]
+            failed += len(write_entries(session, batch))
+            session.expunge_all()
+            if on_progress is not None:
+                on_progress(len(batch))
+        session.execute(
+            update(SearchQueueItem)
+            .where(SearchQueueItem.indexed_at.is_(None), SearchQueueItem.id <= last_queued)
+            .values(indexed_at=utcnow(), attempts=0, last_error=None)
+        )
+        session.commit()
+        return len(ids) - failed
+
+
+def check(*, batch_size: int = BATCH_SIZE) -> CheckReport:
+    """Compare every entry's document with what the database says it should be now."""
+    with Session(db.engine) as session:
+        indexed = dict(session.execute(select(search_documents.c.entry_id, search_documents.c.fingerprint)).all())
+        ids = list(session.scalars(select(Entry.id).order_by(Entry.id)))
+        missing: list[int] = []
+        stale: list[int] = []
+        for start in range(0, len(ids), batch_size):
+            entries = load_entries(session, ids[start : start + batch_size])
+            comments = indexed_comment_bodies(session, entries)
+            for entry_id, entry in entries.items():
+                stored = indexed.get(entry_id)
+                if stored is None:
+                    missing.append(entry_id)
+                elif stored != index_document(entry, comments.get(entry_id, ()))["fingerprint"]:
+                    stale.append(entry_id)
+            session.expunge_all()
+        failed_rows = session.execute(
+            select(SearchQueueItem.entry_id, SearchQueueItem.last_error).where(
+                SearchQueueItem.indexed_at.is_(None), SearchQueueItem.attempts >= MAX_ATTEMPTS
+            )
+        ).all()
+        return CheckReport(
+            indexed=len(indexed),
+            entries=len(ids),
+            missing=sorted(missing),
+            stale=sorted(stale),
+            extra=sorted(str(entry_id) for entry_id in set(indexed) - set(ids)),
+            pending=pending_count(session),
+            failed=[(row.entry_id, row.last_error or "") for row in failed_rows],
+        )
+
+
+def ready() -> str | None:
+    """None when the document table can be read; otherwise what is wrong."""
+    try:
+        with Session(db.engine) as session:
+            session.execute(select(search_documents.c.entry_id).limit(1))
+    except Exception as error:  # A missing table or a database that does not answer.
+        return f"the PostgreSQL search documents cannot be read: {error}"
+    return None

@@ -1,0 +1,416 @@
+"""Search, facets, suggestions, snippets and related entries from the PostgreSQL search documents.
+
+The same calls as `kb.search.service` (which hands them here when `SEARCH_BACKEND` is
+`postgresql`), with the same results shape. Visibility is `permissions.visible_entries`
+itself, joined to every query: totals, facet counts, pages, suggestions and related
+entries are all counted among the entries the viewer may see, in SQL, before paging.
+Results are ranked by `ts_rank_cd` over the weighted document, snippets come from
+`ts_headline`, facet counts from one grouped query.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from markupsafe import Markup, escape
+from sqlalchemy import ColumnElement, Integer, Select, String, Text, column, func, literal, select, union_all, values
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import selectinload
+
+from kb.entries.models import Entry, Lesson
+from kb.extensions import db
+from kb.permissions import Viewer, visible_entries
+from kb.search.comment_texts import comments_of_hits
+from kb.search.documents import entry_date, entry_texts, weighted_parts
+from kb.search.hits import SNIPPET_LABELS, Hit, build_hit
+from kb.search.pg.indexing import grouped_texts
+from kb.search.pg.query import (
+    DOCUMENT,
+    Compiled,
+    compile_query,
+    facet_conditions,
+    lexeme_literal,
+    with_near_words,
+    without_stop_words,
+)
+from kb.search.pg.tables import search_documents
+from kb.search.query import ParsedQuery, is_only_negative, parse_user_query
+from kb.search.schema import FACET_FIELDS
+from kb.search.snippets import CUE_LETTERS
+from kb.search.spelling import correct, edit_distance
+from kb.search.text import facet_key, plain_text
+
+MARK_START, MARK_END = "\ue000", "\ue001"
+"""Private-use characters `ts_headline` puts around matched words, turned into `<mark>` after escaping."""
+HEADLINE_OPTIONS = (
+    f'StartSel="{MARK_START}", StopSel="{MARK_END}", MaxWords=35, MinWords=15, ShortWord=2, '
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
+TITLE_OPTIONS = f'StartSel="{MARK_START}", StopSel="{MARK_END}", HighlightAll=true'
+RELATED_KEY_TERMS = 12
+RELATED_CANDIDATE_TERMS = 40
+RANK_NORMALISATION = 1
+"""`ts_rank_cd` divides by 1 + log(document length), so a long entry does not win by its length alone."""
+
+_CONFIG = sql_text("'english'::regconfig")
+
+
+def _joined(query: Select[Any]) -> Select[Any]:
+    return query.select_from(search_documents).join(Entry, Entry.id == search_documents.c.entry_id)
+
+
+# Reading a query
+
+
+def _near_words(word: str, distance: int, prefix: int) -> set[str]:
+    """Vocabulary words within `distance` edits of `word` that share its first `prefix` letters."""
+    start = word[:prefix]
+    escaped = start.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = db.session.execute(
+        sql_text(
+            "SELECT word FROM search_words WHERE word LIKE :pattern ESCAPE '\\' "
+            "AND length(word) BETWEEN :shortest AND :longest"
+        ),
+        {"pattern": f"{escaped}%", "shortest": len(word) - distance, "longest": len(word) + distance},
+    )
+    return {row.word for row in rows if edit_distance(word, row.word) <= distance}
+
+
+def read_query(text: str, *, group: str = "and") -> ParsedQuery:
+    """What was typed, parsed as for Whoosh, with `word~` expanded and PostgreSQL's stop words dropped."""
+    parsed = with_near_words(parse_user_query(text, group=group), _near_words)
+    return without_stop_words(db.session, parsed)
+
+
+# Counting and paging
+
+
+class _Search:
+    """One viewer's search among the entries they may see, with the chosen facets."""
+
+    def __init__(self, viewer: Viewer, chosen: dict[str, list[str]]) -> None:
+        self.allowed: list[ColumnElement[bool]] = [visible_entries(viewer), *facet_conditions(chosen)]
+
+    def conditions(self, compiled: Compiled | None) -> list[ColumnElement[bool]]:
+        return self.allowed + ([compiled.condition] if compiled is not None else [])
+
+    def total(self, compiled: Compiled | None) -> int:
+        return db.session.scalar(_joined(select(func.count())).where(*self.conditions(compiled))) or 0
+
+    def page(self, compiled: Compiled | None, parsed: ParsedQuery, sort: str, page: int, per_page: int) -> list[int]:
+        query = _joined(select(search_documents.c.entry_id)).where(*self.conditions(compiled))
+        ranking = compiled.ranking if compiled is not None else None
+        by_score = sort == "relevance" and ranking is not None and not is_only_negative(parsed.query)
+        if by_score:
+            rank = func.ts_rank_cd(DOCUMENT, ranking, RANK_NORMALISATION)
+            query = query.order_by(rank.desc(), search_documents.c.sort_date.desc(), search_documents.c.entry_id)
+        elif sort == "oldest":
+            query = query.order_by(search_documents.c.sort_date, search_documents.c.entry_id)
+        else:
+            query = query.order_by(search_documents.c.sort_date.desc(), search_documents.c.entry_id.desc())
+        return list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
+
+    def facets(self, compiled: Compiled | None, chosen: dict[str, list[str]]) -> dict[str, list[Any]]:
+        from kb.search.service import FacetCount
+
+        matched = (
+            _joined(
+                select(
+                    Entry.kind,
+                    Entry.status,
+                    search_documents.c.region,
+                    search_documents.c.year,
+                    search_documents.c.tags,
+                    search_documents.c.themes,
+                )
+            )
+            .where(*self.conditions(compiled))
+            .cte("matched")
+        )
+        counted = []
+        for name in ("kind", "status", "region", "year"):
+            value = matched.c[name]
+            counted.append(
+                select(literal(name).label("facet"), value.label("value"), func.count().label("n"))
+                .where(value != "")
+                .group_by(value)
+            )
+        for name, array in (("tag", matched.c.tags), ("theme", matched.c.themes)):
+            each = select(func.unnest(array).label("value")).subquery()
+            counted.append(
+                select(literal(name).label("facet"), each.c.value, func.count().label("n")).group_by(each.c.value)
+            )
+        counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
+        for facet, value, number in db.session.execute(union_all(*counted)):
+            counts[facet][value] = number
+        facets: dict[str, list[Any]] = {}
+        for name in FACET_FIELDS:
+            selected = set(chosen.get(name, ()))
+            facets[name] = [
+                FacetCount(value=value, count=counts[name].get(value, 0), selected=value in selected)
+                for value in sorted(set(counts[name]) | selected)
+            ]
+        return facets
+
+    def frequency(self, word: str) -> int:
+        """How many of the allowed entries hold `word` (0 for a word PostgreSQL drops)."""
+        tsquery = func.websearch_to_tsquery(_CONFIG, word, type_=TSQUERY)
+        query = _joined(select(func.count())).where(
+            *self.allowed, func.numnode(tsquery) > 0, DOCUMENT.bool_op("@@")(tsquery)
+        )
+        return db.session.scalar(query) or 0
+
+
+def _is_known(word: str) -> bool:
+    """Whether some document (any, visible or not) holds `word`, or PostgreSQL drops it as a stop word."""
+    query = sql_text(
+        "SELECT numnode(tsq) = 0 OR EXISTS (SELECT 1 FROM search_documents WHERE document @@ tsq) "
+        "FROM websearch_to_tsquery('english', :word) AS tsq"
+    )
+    return bool(db.session.scalar(query, {"word": word}))
+
+
+def _suggest(scope: _Search, parsed: ParsedQuery, found: int) -> tuple[str, ParsedQuery, Compiled | None, int] | None:
+    """A corrected query from the visible entries' words that finds more of them, if there is one."""
+    if parsed.query is None:
+        return None
+    corrected_text = correct(
+        parsed.typed, _is_known, lambda word, distance: _near_words(word, distance, 1), scope.frequency
+    )
+    if corrected_text is None:
+        return None
+    corrected = read_query(corrected_text)
+    compiled = compile_query(corrected)
+    if compiled is None:
+        return None
+    total = scope.total(compiled)
+    return (" ".join(corrected_text.split()), corrected, compiled, total) if total > found else None
+
+
+def search(viewer: Viewer, request: Any) -> Any:
+    """Search as `viewer`, as `kb.search.service.search` does, from the PostgreSQL documents."""
+    from kb.search.service import FEW_RESULTS, SearchResults, page_number
+
+    scope = _Search(viewer, request.facets)
+    parsed = read_query(request.text)
+    compiled = compile_query(parsed)
+    total = scope.total(compiled)
+    results = SearchResults(request=request, parsed=parsed, hits=[], total=total, facets={})
+    if parsed.query is not None and total < FEW_RESULTS and not request.exact:
+        suggestion = _suggest(scope, parsed, total)
+        if suggestion is not None and not total:
+            results.corrected_from = parsed.text
+            _, parsed, compiled, total = suggestion
+        elif suggestion is not None:
+            results.suggestion = suggestion[0]
+    if parsed.query is not None and not total and not request.exact:
+        broader = read_query(parsed.text, group="or")
+        broader_compiled = compile_query(broader)
+        broader_total = scope.total(broader_compiled) if broader_compiled is not None else 0
+        if broader_total:
+            results.broadened, parsed, compiled, total = True, broader, broader_compiled, broader_total
+    results.parsed = parsed
+    results.total = total
+    results.facets = scope.facets(compiled, request.facets)
+    sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
+    ids = scope.page(compiled, parsed, sort, page_number(request, total), request.per_page) if total else []
+    entries = _load_visible(viewer, ids)
+    ranking = compiled.ranking if compiled is not None else None
+    results.hits = _hits(entries, compiled) if ranking is not None else [build_hit(entry, set()) for entry in entries]
+    return results
+
+
+def _load_visible(viewer: Viewer, ids: Sequence[int]) -> list[Entry]:
+    if not ids:
+        return []
+    query = select(Entry).where(Entry.id.in_(ids), visible_entries(viewer)).options(selectinload(Entry.tags))
+    found = {entry.id: entry for entry in db.session.scalars(query)}
+    return [found[entry_id] for entry_id in ids if entry_id in found]
+
+
+# Snippets
+
+
+def _marked(headline: str) -> Markup:
+    """The headline escaped, with the words `ts_headline` marked wrapped in `<mark>`."""
+    marked = Markup("")
+    for number, piece in enumerate(re.split(f"[{MARK_START}{MARK_END}]", headline)):
+        marked += Markup("<mark>{}</mark>").format(piece) if number % 2 else escape(piece)
+    return marked
+
+
+def _with_ellipses(text: str, headline: str) -> Markup:
+    plain = headline.replace(MARK_START, "").replace(MARK_END, "")
+    before = "" if text.startswith(plain[:30]) else "… "
+    after = "" if text.endswith(plain[-30:]) else " …"
+    return escape(before) + _marked(headline) + escape(after)
+
+
+def _headlines(
+    ranking: ColumnElement[object], rows: list[tuple[int, str, str]], options: str
+) -> dict[tuple[int, str], str]:
+    """`ts_headline` of each (entry id, key, plain text), keyed by (entry id, key)."""
+    if not rows:
+        return {}
+    parts = values(column("entry_id", Integer), column("key", String), column("body", Text), name="parts").data(rows)
+    query = select(parts.c.entry_id, parts.c.key, func.ts_headline(_CONFIG, parts.c.body, ranking, options))
+    return {(entry_id, key): headline for entry_id, key, headline in db.session.execute(query)}
+
+
+def _clean(text: str) -> str:
+    return text.replace(MARK_START, "").replace(MARK_END, "").replace("\x00", " ")
+
+
+def _hits(entries: list[Entry], compiled: Compiled) -> list[Hit]:
+    """Each entry with its title marked and a snippet from its part (or readable comment) with most matches."""
+    ranking = compiled.ranking
+    assert ranking is not None
+    titles = _headlines(ranking, [(entry.id, "title", _clean(entry.title)) for entry in entries], TITLE_OPTIONS)
+    texts = {
+        (entry.id, key): _clean(plain_text(markdown))
+        for entry in entries
+        for key, markdown in entry_texts(entry).items()
+    }
+    headlines = _headlines(
+        ranking, [(entry_id, key, body) for (entry_id, key), body in texts.items()], HEADLINE_OPTIONS
+    )
+    by_entry: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for (entry_id, key), headline in headlines.items():
+        by_entry[entry_id].append((key, headline))
+    hits: dict[int, Hit] = {}
+    unmatched: list[Entry] = []
+    for entry in entries:
+        title = _marked(titles.get((entry.id, "title"), entry.title))
+        best = _best(by_entry[entry.id])
+        if best is None:
+            unmatched.append(entry)
+            hits[entry.id] = build_hit(entry, set())
+            hits[entry.id] = Hit(entry, title, hits[entry.id].snippet, None, entry.path)
+            continue
+        key, headline = best
+        snippet = _with_ellipses(texts[entry.id, key], headline)
+        hits[entry.id] = Hit(entry, title, snippet, SNIPPET_LABELS[key], entry.path)
+    for entry, hit in _comment_hits(unmatched, compiled, hits).items():
+        hits[entry] = hit
+    return [hits[entry.id] for entry in entries]
+
+
+def _best(headlines: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The (key, headline) with most marked words, the first among equals; None when none has any."""
+    best: tuple[str, str] | None = None
+    for key, headline in headlines:
+        if headline.count(MARK_START) and (best is None or headline.count(MARK_START) > best[1].count(MARK_START)):
+            best = (key, headline)
+    return best
+
+
+def _comment_hits(entries: list[Entry], compiled: Compiled, hits: dict[int, Hit]) -> dict[int, Hit]:
+    """Hits remade from the readable comment with most matches, for entries whose own texts had none."""
+    if not entries:
+        return {}
+    cues = {word[:CUE_LETTERS].lower() for word in compiled.words if word}
+    comments = comments_of_hits(db.session, [entry.id for entry in entries], cues)
+    by_id = {comment.id: comment for found in comments.values() for comment in found}
+    bodies = {comment_id: _clean(plain_text(comment.body)) for comment_id, comment in by_id.items()}
+    rows = [(comment.entry_id, str(comment.id), bodies[comment.id]) for comment in by_id.values()]
+    headlines = _headlines(compiled.ranking, rows, HEADLINE_OPTIONS) if compiled.ranking is not None else {}
+    by_entry: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for (entry_id, key), headline in headlines.items():
+        by_entry[entry_id].append((key, headline))
+    remade: dict[int, Hit] = {}
+    for entry in entries:
+        best = _best(by_entry[entry.id])
+        if best is None:
+            continue
+        comment = by_id[int(best[0])]
+        snippet = _with_ellipses(bodies[comment.id], best[1])
+        label = f"Comment by {comment.author}"
+        remade[entry.id] = Hit(entry, hits[entry.id].title, snippet, label, comment.link(entry.path))
+    return remade
+
+
+# Related entries
+
+
+def _key_terms(entry: Entry) -> list[str]:
+    """The entry's most telling lexemes: weighted counts in its own words, times their rarity."""
+    texts = grouped_texts(weighted_parts(entry))
+    candidates = db.session.execute(
+        sql_text(
+            """
+            SELECT lexeme, (
+                SELECT sum(CASE w::text WHEN 'A' THEN 3 WHEN 'B' THEN 2 WHEN 'C' THEN 1.5 ELSE 1 END)
+                FROM unnest(weights) AS w
+            ) AS tf
+            FROM unnest(
+                setweight(to_tsvector('english', :a), 'A') || setweight(to_tsvector('english', :b), 'B')
+                || setweight(to_tsvector('english', :c), 'C') || setweight(to_tsvector('english', :d), 'D')
+            )
+            ORDER BY tf DESC, lexeme LIMIT :limit
+            """
+        ),
+        {**texts, "limit": RELATED_CANDIDATE_TERMS},
+    ).all()
+    if not candidates:
+        return []
+    lexemes = [row.lexeme for row in candidates]
+    frequencies = dict(
+        db.session.execute(
+            sql_text(
+                "SELECT lexeme, (SELECT count(*) FROM search_documents WHERE document @@ CAST(tsq AS tsquery)) "
+                "FROM unnest(CAST(:lexemes AS text[]), CAST(:queries AS text[])) AS t(lexeme, tsq)"
+            ),
+            {"lexemes": lexemes, "queries": [lexeme_literal(lexeme) for lexeme in lexemes]},
+        ).all()
+    )
+    documents = db.session.scalar(select(func.count()).select_from(search_documents)) or 0
+    scored = sorted(
+        candidates,
+        key=lambda row: (
+            -float(row.tf) * math.log((documents + 1) / (frequencies.get(row.lexeme, 0) + 0.5)),
+            row.lexeme,
+        ),
+    )
+    return [row.lexeme for row in scored[:RELATED_KEY_TERMS]]
+
+
+def _related_ids(
+    viewer: Viewer, entry: Entry, limit: int, exclude: Iterable[int], *extra: ColumnElement[bool]
+) -> list[int]:
+    terms = _key_terms(entry)
+    if not terms:
+        return []
+    tsquery = func.to_tsquery(sql_text("'simple'::regconfig"), " | ".join(lexeme_literal(term) for term in terms))
+    query = (
+        _joined(select(search_documents.c.entry_id))
+        .where(
+            visible_entries(viewer),
+            search_documents.c.entry_id.not_in([entry.id, *exclude]),
+            DOCUMENT.bool_op("@@")(tsquery),
+            *extra,
+        )
+        .order_by(func.ts_rank_cd(DOCUMENT, tsquery, RANK_NORMALISATION).desc(), search_documents.c.entry_id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[Entry]:
+    """Up to `limit` entries most like `entry` in their words, among those `viewer` may see."""
+    return _load_visible(viewer, _related_ids(viewer, entry, limit, exclude))
+
+
+def similar_lessons_elsewhere(
+    viewer: Viewer, lesson: Lesson, *, limit: int = 5, exclude: Iterable[int] = ()
+) -> list[Entry]:
+    """Lessons like this one from another region or another year: the same problem seen again."""
+    same_year = search_documents.c.year == str(entry_date(lesson).year)
+    same_place = search_documents.c.region == facet_key(lesson.region) if lesson.region else None
+    same = same_year if same_place is None else same_year & same_place
+    ids = _related_ids(viewer, lesson, limit, exclude, Entry.kind == "lesson", ~same)
+    return _load_visible(viewer, ids)
