@@ -130,8 +130,9 @@ def backup_database(
         raise BackupError(f"cannot make the folder {path.parent}: {error.strerror}") from error
     partial = _temporary_beside(path)
     try:
+        # Readable by its owner alone from the start: it holds password hashes and private discussion.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         facts = _write_backup(engine, url, kind, partial, on_progress, bindir)
-        partial.chmod(0o600)  # It holds password hashes and private discussion.
         os.replace(partial, path)
     except (sqlite.SQLiteBackupError, postgres.PostgresBackupError, OSError) as error:
         raise BackupError(f"the backup failed and {path} was not written: {error}") from error
