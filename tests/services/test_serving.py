@@ -173,7 +173,9 @@ def test_gunicorn_serves_kb_with_two_workers_and_logs_json_lines(tmp_path, seede
         assert server.get("/readyz").status == 200
         assert server.get("/no-such-page").status == 404
     assert server.process.returncode == 0, "a TERM signal stops gunicorn cleanly"
-    records = [json.loads(line) for line in server.log_lines() if line.startswith("{")]
+    lines = [line for line in server.log_lines() if line.strip()]
+    assert [line for line in lines if not line.startswith("{")] == [], "every line is JSON, start-up included"
+    records = [json.loads(line) for line in lines]
     requests = [record for record in records if record.get("event") == "request"]
     probe = [record for record in requests if record["request_id"] == "serving-test-1"]
     assert len(probe) == 1
@@ -204,13 +206,20 @@ def test_with_postgresql_stopped_pages_answer_503_then_recover_without_a_restart
                 assert answer.status == 503, path
                 assert "psycopg" not in answer.body
                 assert "Traceback" not in answer.body
-            page = server.get("/")
+            page = server.get("/", headers={"X-Request-ID": "outage-1"})
             assert "Sorry, the service is unavailable" in page.body
             assert page.headers["retry-after"] == "30"
+            assert page.headers["x-request-id"] == "outage-1"
             postgres.start()
             wait_until(lambda: server.answers("/"), "the site to answer again")
             for path in ("/", "/lessons", "/healthz", "/readyz"):
                 assert server.get(path).status == 200, path
             assert server.workers() == workers, "the same workers recovered; none had to be replaced"
+        records = [json.loads(line) for line in server.log_lines() if line.startswith("{")]
+        outage = [record for record in records if record.get("request_id") == "outage-1"]
+        assert [record["logger"] for record in outage] == ["kb.unavailable", "gunicorn.access"]
+        assert outage[0]["level"] == "error"
+        assert outage[0]["message"].startswith("Database unavailable, answered 503: OperationalError")
+        assert outage[1]["status"] == 503
     finally:
         postgres.remove()
