@@ -26,6 +26,33 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 DATABASE_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
 """What SQLAlchemy raises when the database is unreachable, restarting, locked or out of connections."""
+SQLITE_OUTAGES = (
+    "unable to open database file",
+    "database is locked",
+    "database table is locked",
+    "disk i/o error",
+    "database or disk is full",
+    "readonly database",
+)
+"""SQLite reports a missing table or a syntax error as an `OperationalError` too; only these are outages."""
+
+
+def is_outage(error: Exception) -> bool:
+    """Whether a database error means the database cannot be used now (503), rather than a fault in kb (500).
+
+    PostgreSQL's driver raises `OperationalError` only for connection and server trouble;
+    SQLite's also for SQL it cannot run, so its message decides.
+    """
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, exc.OperationalError):
+        return isinstance(error, DATABASE_UNAVAILABLE)
+    original = getattr(error, "orig", None)
+    if type(original).__module__.startswith("sqlite3"):
+        message = str(original).lower()
+        return any(outage in message for outage in SQLITE_OUTAGES)
+    return True
+
 
 FALLBACK_PAGE = (
     "<!DOCTYPE html><html lang=en-GB><head><meta charset=utf-8><title>Service unavailable – kb</title></head>"
@@ -61,7 +88,12 @@ def _discard_session() -> None:
 
 
 def database_unavailable(error: Exception) -> Response:
-    """The 503 page for a request that could not reach the database; the error is logged, not shown."""
+    """The 503 page for a request that could not reach the database; the error is logged, not shown.
+
+    Raises `error` again when it is a fault in kb rather than an outage, for the 500 page.
+    """
+    if not is_outage(error):
+        raise error
     first_line = (str(error).splitlines() or [""])[0][:300]
     log.error("Database unavailable, answered 503: %s: %s", type(error).__name__, first_line)
     _discard_session()
