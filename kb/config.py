@@ -119,7 +119,12 @@ def engine_options(uri: str) -> dict[str, Any]:
     """Connection pool settings: a server database is checked before each use, so a restart is survived."""
     if uri.startswith("sqlite"):
         return {}
-    return {"pool_pre_ping": True, "pool_recycle": 1800}
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800}
+    if "connect_timeout" not in uri:
+        # A database host that does not answer fails the request in seconds with a 503 page,
+        # instead of holding the worker until gunicorn's timeout kills it.
+        options["connect_args"] = {"connect_timeout": 5}
+    return options
 
 
 def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from sqlalchemy import exc
 
+from kb.config import engine_options
 from kb.unavailable import is_outage
 
 
@@ -47,3 +48,11 @@ def test_postgresql_connection_failures_are_outages():
 def test_other_database_errors_are_faults():
     assert not is_outage(exc.ProgrammingError("SELECT", {}, psycopg.ProgrammingError("relation does not exist")))
     assert not is_outage(exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed")))
+
+
+def test_a_postgresql_connection_gives_up_after_seconds_unless_the_address_says_otherwise():
+    options = engine_options("postgresql+psycopg://kb@db/kb")
+    assert options["pool_pre_ping"] is True
+    assert options["connect_args"] == {"connect_timeout": 5}
+    assert "connect_args" not in engine_options("postgresql+psycopg://kb@db/kb?connect_timeout=20")
+    assert engine_options("sqlite:///kb.sqlite3") == {}
