@@ -3,7 +3,8 @@
 Comments are stored straight through the model (as the comment service stores them), so
 the session hooks queue their entries and the drain after each commit indexes them for
 real. Every viewer × entry visibility case is checked against the predicate
-`can_view_entry` and against a table written out here from the rule.
+`can_view_entry` and against a table written out here from the rule. Every test runs on
+each search backend (Whoosh, PostgreSQL full-text search).
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from kb.entries.models import Entry, Lesson, Review
 from kb.extensions import db
 from kb.moderation.service import decide_comment
 from kb.permissions import ANONYMOUS, Viewer, can_view_entry, viewer_for
-from kb.search.indexing import check, rebuild
-from kb.search.lifecycle import index_store, queue_for_indexing
+from kb.search.lifecycle import queue_for_indexing
 from kb.search.service import SearchRequest, SearchResults, search
 from kb.users.models import User
 from tests.accounts import make_user
 from tests.comment_factory import add_comment
-from tests.conftest import make_app
+from tests.pg_search import SEARCH_BACKENDS, check_search, rebuild_search, search_app
 
 VIEWERS = ("anonymous", "member", "panel", "moderator")
 ENTRIES = ("public", "members", "panel", "draft", "hidden")
@@ -61,9 +61,9 @@ class World:
     comments: dict[str, Comment]
 
 
-@pytest.fixture
-def world(tmp_path: Path, empty_database: Path) -> Iterator[World]:
-    app = make_app(tmp_path, empty_database)
+@pytest.fixture(params=SEARCH_BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path: Path, empty_database: Path) -> Iterator[World]:
+    app = search_app(request.param, tmp_path, empty_database, seeded=False)
     with app.app_context():
         review = Review(slug="panel-review", title="Panel review", commissioning_body="Board", body="Terms.")
         db.session.add(review)
@@ -107,7 +107,7 @@ def found_slugs(results: SearchResults) -> set[str]:
 
 
 def in_step() -> bool:
-    report = check(index_store())
+    report = check_search()
     assert report.in_step, report
     return report.in_step
 
@@ -248,7 +248,7 @@ def test_check_sees_a_comment_changed_behind_the_index_and_a_queued_entry_puts_i
     entry = world.entries["public"]
     db.session.execute(update(Comment).where(Comment.entry_id == entry.id).values(body="Rewritten as ochreveil."))
     db.session.commit()
-    assert check(index_store()).stale == [entry.id]
+    assert check_search().stale == [entry.id]
     queue_for_indexing(db.session, {entry.id})
     db.session.commit()
     assert in_step()
@@ -256,7 +256,7 @@ def test_check_sees_a_comment_changed_behind_the_index_and_a_queued_entry_puts_i
 
 
 def test_a_rebuild_includes_comments(world):
-    assert rebuild(index_store()) == len(ENTRIES) + 1
+    assert rebuild_search() == len(ENTRIES) + 1
     assert in_step()
     assert found_slugs(find(world, "anonymous", word_for("public"))) == {"lesson-public"}
     assert find(world, "anonymous", "glimmerfax").total == 0

@@ -1,14 +1,22 @@
-"""The search page finds words said in comments, labels the snippet and links to the comment, and hides what it must."""
+"""The search page finds words said in comments, labels the snippet and links to the comment, and hides what it must.
+
+Every test runs on each search backend (Whoosh, PostgreSQL full-text search).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
 from tests.accounts import Cast, login_as
 from tests.comment_factory import add_comment
+from tests.pg_search import SEARCH_BACKENDS, in_context, search_app
 from tests.web.dom import Node, main_of
 
 WORD = "marshwhistle"
@@ -18,6 +26,12 @@ def results(client, text: str) -> list[Node]:
     response = client.get("/search", query_string={"q": text})
     assert response.status_code == 200
     return main_of(response.data).find_all("li", cls="kb-result")
+
+
+@pytest.fixture(params=SEARCH_BACKENDS)
+def seeded_app(request: pytest.FixtureRequest, tmp_path: Path, seeded_database: Path) -> Iterator[Flask]:
+    """The seeded site on each search backend; `client` and `cast` use it."""
+    yield from in_context(search_app(request.param, tmp_path, seeded_database, seeded=True))
 
 
 @pytest.fixture

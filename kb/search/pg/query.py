@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, false, func, literal_column, not_, or_
+from sqlalchemy import ColumnElement, Text, and_, cast, false, func, literal_column, not_, or_
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import text as sql_text
@@ -23,9 +23,12 @@ from whoosh import query as q
 from kb.entries.models import Entry
 from kb.search.pg.tables import search_documents
 from kb.search.query import ParsedQuery
-from kb.search.schema import stem
+from kb.search.schema import stem, text_analyzer
 
 _WORD = re.compile(r"^\w+$")
+_QUOTED_LEXEME = "'((?:[^']|'')*)'"
+"""A lexeme as `tsquery` text writes it: in single quotes, a quote inside doubled."""
+_ANALYZER = text_analyzer()
 _CONFIG = literal_column("'english'::regconfig")
 _SIMPLE = literal_column("'simple'::regconfig")
 DOCUMENT = search_documents.c.document
@@ -67,16 +70,27 @@ def _typed_word(node: q.Term, typed: str) -> str:
     return node.text
 
 
+def _typed_phrase(node: q.Phrase, typed: str) -> str:
+    """The quoted text a phrase was read from (its stop words keep their places), else its stemmed words."""
+    for quoted in typed.split('"')[1::2]:
+        if [token.text for token in _ANALYZER(quoted)] == list(node.words):
+            return quoted
+    return " ".join(node.words)
+
+
 def _word_tsquery(word: str, fieldname: str) -> ColumnElement[object]:
     if fieldname == "title":
         return func.to_tsquery(_CONFIG, lexeme_literal(word, ":A"), type_=TSQUERY)
     return func.websearch_to_tsquery(_CONFIG, word, type_=TSQUERY)
 
 
-def _phrase_tsquery(words: list[str], fieldname: str) -> ColumnElement[object]:
-    if fieldname == "title":
-        return func.to_tsquery(_CONFIG, " <-> ".join(lexeme_literal(word, ":A") for word in words), type_=TSQUERY)
-    return func.phraseto_tsquery(_CONFIG, " ".join(words), type_=TSQUERY)
+def _phrase_tsquery(phrase: str, fieldname: str) -> ColumnElement[object]:
+    tsquery = func.phraseto_tsquery(_CONFIG, phrase, type_=TSQUERY)
+    if fieldname != "title":
+        return tsquery
+    # The same phrase with each (already stemmed) lexeme restricted to the title's weight.
+    weighted = func.regexp_replace(cast(tsquery, Text), _QUOTED_LEXEME, r"'\1':A", "g")
+    return func.to_tsquery(_SIMPLE, weighted, type_=TSQUERY)
 
 
 def _prefix_tsquery(prefix: str, fieldname: str) -> ColumnElement[object] | None:
@@ -139,7 +153,7 @@ class _Compiler:
     def _words(self, node: q.Query, fieldname: str, positive: bool) -> ColumnElement[bool]:
         if isinstance(node, q.Phrase):
             self.words.update(node.words)
-            return self.matches(_phrase_tsquery(list(node.words), fieldname), positive)
+            return self.matches(_phrase_tsquery(_typed_phrase(node, self.typed), fieldname), positive)
         if isinstance(node, q.Prefix):
             tsquery = _prefix_tsquery(node.text, fieldname)
             self.words.add(node.text)
