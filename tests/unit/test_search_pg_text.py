@@ -1,0 +1,79 @@
+"""The PostgreSQL search backend's pure helpers: weights, part gaps, tsquery quoting, phrases, marked snippets."""
+
+from __future__ import annotations
+
+import pytest
+from markupsafe import Markup
+from whoosh import query as q
+
+from kb.search.documents import PART_WEIGHTS
+from kb.search.pg.indexing import PART_GAP, grouped_texts, weight_letter
+from kb.search.pg.query import _typed_phrase, lexeme_literal
+from kb.search.pg.service import MARK_END, MARK_START, _best, _marked
+from kb.search.query import parse_user_query
+
+
+@pytest.mark.parametrize(
+    ("part", "letter"),
+    [
+        ("title", "A"),
+        ("summary", "B"),
+        ("lesson", "B"),
+        ("recommendation", "C"),
+        ("tags", "C"),
+        ("body", "D"),
+        ("evidence", "D"),
+        ("comments", "D"),
+    ],
+)
+def test_each_part_has_its_weight_letter(part, letter):
+    assert weight_letter(PART_WEIGHTS[part]) == letter
+
+
+def test_parts_are_grouped_by_letter_each_after_a_gap():
+    texts = grouped_texts([("Title", 3.0), ("Summary", 2.0), ("Lesson", 2.0), ("Body", 1.0), ("  ", 1.0)])
+    assert texts == {
+        "a": PART_GAP + "Title",
+        "b": PART_GAP + "Summary" + PART_GAP + "Lesson",
+        "c": "",
+        "d": PART_GAP + "Body",
+    }
+
+
+def test_the_gap_is_only_stop_words():
+    assert set(PART_GAP.split()) == {"and"}
+
+
+def test_null_characters_are_not_sent_to_the_database():
+    assert "\x00" not in grouped_texts([("a\x00b", 1.0)])["d"]
+
+
+@pytest.mark.parametrize(
+    ("word", "suffix", "literal"),
+    [("tender", "", "'tender'"), ("o'neill", ":A", "'o''neill':A"), ("back\\slash", ":*", "'back\\\\slash':*")],
+)
+def test_a_lexeme_is_quoted_for_to_tsquery(word, suffix, literal):
+    assert lexeme_literal(word, suffix) == literal
+
+
+def test_a_phrase_is_matched_as_it_was_typed_stop_words_and_all():
+    parsed = parse_user_query('"pressed to go live" tenders')
+    [phrase] = [node for node in parsed.query.leaves() if isinstance(node, q.Phrase)]
+    assert _typed_phrase(phrase, parsed.typed) == "pressed to go live"
+
+
+def test_a_phrase_not_found_in_the_typed_text_falls_back_to_its_words():
+    phrase = q.Phrase("text", ["car", "crash"])
+    assert _typed_phrase(phrase, "nothing quoted") == "car crash"
+
+
+def test_a_headline_is_escaped_before_its_words_are_marked():
+    marked = _marked(f"5 < 7 & {MARK_START}<b>bold</b>{MARK_END} end")
+    assert isinstance(marked, Markup)
+    assert str(marked) == "5 &lt; 7 &amp; <mark>&lt;b&gt;bold&lt;/b&gt;</mark> end"
+
+
+def test_the_part_with_most_marked_words_gives_the_snippet():
+    one, two = f"{MARK_START}a{MARK_END}", f"{MARK_START}a{MARK_END} {MARK_START}b{MARK_END}"
+    assert _best([("summary", one), ("lesson", two), ("body", two)]) == ("lesson", two)
+    assert _best([("summary", "no marks")]) is None
