@@ -26,6 +26,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -49,6 +50,24 @@ SERVER_SETTINGS = {
     "log_min_messages": "warning",
     "timezone": "UTC",
 }
+
+
+# Run beside the tests: when the test process ends without stopping the server (killed,
+# interrupted), stop it and remove its folder, so no server is left running.
+WATCHDOG = """
+import os, shutil, subprocess, sys, time
+parent, folder, owns, uid, gid = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1", sys.argv[4], sys.argv[5]
+command = sys.argv[6:]
+while True:
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(1)
+extra = {"user": int(uid), "group": int(gid), "extra_groups": []} if uid else {}
+subprocess.run(command, capture_output=True, check=False, **extra)
+shutil.rmtree(folder if owns else os.path.join(folder, "data"), ignore_errors=True)
+"""
 
 
 class PostgresUnavailableError(RuntimeError):
@@ -103,6 +122,7 @@ class PostgresServer:
     account: pwd.struct_passwd | None
     owns_folder: bool
     running: bool = field(default=False)
+    watchdog: subprocess.Popen[bytes] | None = field(default=None)
 
     @property
     def data_dir(self) -> Path:
@@ -164,6 +184,15 @@ class PostgresServer:
         options += [f"-c {name}={value}" for name, value in SERVER_SETTINGS.items()]
         self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-o", " ".join(options), "-w", "start")
         self.running = True
+        if self.watchdog is None:
+            self.watchdog = self._start_watchdog()
+
+    def _start_watchdog(self) -> subprocess.Popen[bytes]:
+        """A process that stops the server if this one ends without doing so."""
+        stop = [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "stop"]
+        uid, gid = (str(self.account.pw_uid), str(self.account.pw_gid)) if self.account else ("", "")
+        owner = [str(os.getpid()), str(self.folder), "1" if self.owns_folder else "0", uid, gid]
+        return subprocess.Popen([sys.executable, "-c", WATCHDOG, *owner, *stop], start_new_session=True)
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (`mode`: smart, fast or immediate); the data stays until `remove()`."""
@@ -179,6 +208,10 @@ class PostgresServer:
     def remove(self) -> None:
         """Stop the server and delete its folder."""
         self.stop(mode="immediate")
+        if self.watchdog is not None:
+            self.watchdog.kill()
+            self.watchdog.wait()
+            self.watchdog = None
         if self.owns_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
         else:
