@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Integer, Select, String, Text, column, func, literal, select, union_all, values
+from sqlalchemy import ColumnElement, Integer, Select, Text, bindparam, column, func, literal, select, union_all
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.orm import selectinload
 
 from kb.entries.models import Entry, Lesson
@@ -41,7 +41,7 @@ from kb.search.pg.query import (
 from kb.search.pg.tables import search_documents
 from kb.search.query import ParsedQuery, is_only_negative, parse_user_query
 from kb.search.schema import FACET_FIELDS
-from kb.search.snippets import CUE_LETTERS
+from kb.search.snippets import CUE_LETTERS, LEAD_CHARS, SCAN_CHARS, may_match
 from kb.search.spelling import correct, edit_distance
 from kb.search.text import facet_key, plain_text
 
@@ -257,13 +257,43 @@ def _headlines(
     """`ts_headline` of each (entry id, key, plain text), keyed by (entry id, key)."""
     if not rows:
         return {}
-    parts = values(column("entry_id", Integer), column("key", String), column("body", Text), name="parts").data(rows)
+    # Arrays bound as parameters, so the statement is compiled once and cached, whatever the rows.
+    parts = (
+        func.unnest(
+            bindparam("entry_ids", type_=ARRAY(Integer)),
+            bindparam("keys", type_=ARRAY(Text)),
+            bindparam("bodies", type_=ARRAY(Text)),
+        )
+        .table_valued(column("entry_id", Integer), column("key", Text), column("body", Text))
+        .render_derived(name="parts")
+    )
     query = select(parts.c.entry_id, parts.c.key, func.ts_headline(_CONFIG, parts.c.body, ranking, options))
-    return {(entry_id, key): headline for entry_id, key, headline in db.session.execute(query)}
+    entry_ids, keys, bodies = (list(values) for values in zip(*rows, strict=True))
+    found = db.session.execute(query, {"entry_ids": entry_ids, "keys": keys, "bodies": bodies})
+    return {(entry_id, key): headline for entry_id, key, headline in found}
 
 
 def _clean(text: str) -> str:
     return text.replace(MARK_START, "").replace(MARK_END, "").replace("\x00", " ")
+
+
+def _cues(compiled: Compiled) -> set[str]:
+    """The first letters of the searched words: stems keep them, so they show where a match may be."""
+    return {word[:CUE_LETTERS].lower() for word in compiled.words if word}
+
+
+def _window(text: str, cues: set[str]) -> str:
+    """The stretch of `text` a snippet can come from: from a little before its first cue, `SCAN_CHARS` long.
+
+    `ts_headline` reads the whole text it is given, so a long part without any cue is not
+    sent at all and a long one with a cue only from there (as `snippets.find_matches` does).
+    """
+    lowered = text.lower()
+    places = [place for place in (lowered.find(cue) for cue in cues) if place >= 0]
+    if not places:
+        return ""
+    start = max(0, min(places) - LEAD_CHARS)
+    return text[start : start + SCAN_CHARS]
 
 
 def _hits(entries: list[Entry], compiled: Compiled) -> list[Hit]:
@@ -271,14 +301,15 @@ def _hits(entries: list[Entry], compiled: Compiled) -> list[Hit]:
     ranking = compiled.ranking
     assert ranking is not None
     titles = _headlines(ranking, [(entry.id, "title", _clean(entry.title)) for entry in entries], TITLE_OPTIONS)
+    cues = _cues(compiled)
     texts = {
         (entry.id, key): _clean(plain_text(markdown))
         for entry in entries
         for key, markdown in entry_texts(entry).items()
+        if may_match(markdown, cues)  # A part without a cue cannot give a snippet: not read.
     }
-    headlines = _headlines(
-        ranking, [(entry_id, key, body) for (entry_id, key), body in texts.items()], HEADLINE_OPTIONS
-    )
+    rows = [(entry_id, key, window) for (entry_id, key), body in texts.items() if (window := _window(body, cues))]
+    headlines = _headlines(ranking, rows, HEADLINE_OPTIONS)
     by_entry: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for (entry_id, key), headline in headlines.items():
         by_entry[entry_id].append((key, headline))
@@ -313,11 +344,14 @@ def _comment_hits(entries: list[Entry], compiled: Compiled, hits: dict[int, Hit]
     """Hits remade from the readable comment with most matches, for entries whose own texts had none."""
     if not entries:
         return {}
-    cues = {word[:CUE_LETTERS].lower() for word in compiled.words if word}
-    comments = comments_of_hits(db.session, [entry.id for entry in entries], cues)
+    comments = comments_of_hits(db.session, [entry.id for entry in entries], _cues(compiled))
     by_id = {comment.id: comment for found in comments.values() for comment in found}
     bodies = {comment_id: _clean(plain_text(comment.body)) for comment_id, comment in by_id.items()}
-    rows = [(comment.entry_id, str(comment.id), bodies[comment.id]) for comment in by_id.values()]
+    rows = [
+        (comment.entry_id, str(comment.id), window)
+        for comment in by_id.values()
+        if (window := _window(bodies[comment.id], _cues(compiled)))
+    ]
     headlines = _headlines(compiled.ranking, rows, HEADLINE_OPTIONS) if compiled.ranking is not None else {}
     by_entry: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for (entry_id, key), headline in headlines.items():
