@@ -164,6 +164,30 @@ def test_snippets_are_escaped_and_marked(pg_app):
     assert hit.snippet_label == "Summary"
 
 
+def test_an_entry_that_cannot_be_indexed_keeps_its_save_and_is_retried_by_the_next_drain(pg_app, monkeypatch):
+    broken: set[int] = set()
+    original = pg_indexing.index_document
+
+    def index_document(entry: Entry, *args: object) -> dict[str, object]:
+        if entry.id in broken:
+            raise RuntimeError(f"cannot index entry {entry.id}")
+        return original(entry, *args)
+
+    monkeypatch.setattr(pg_indexing, "index_document", index_document)
+    paper = public_paper("fails-once", "Wrenfield notes")
+    broken.add(paper.id)
+    paper.title = "Ashgrove notes"
+    db.session.commit()
+    assert db.session.scalar(select(Entry.title).where(Entry.id == paper.id)) == "Ashgrove notes"
+    assert (slugs("ashgrove"), slugs("wrenfield")) == ([], ["fails-once"])
+    broken.clear()
+    report = pg_indexing.check()
+    assert (report.stale, report.pending) == ([paper.id], 1)
+    public_paper("another-save", "Another save")  # Its drain takes every pending row, the failed one too.
+    assert slugs("ashgrove") == ["fails-once"]
+    assert pg_indexing.check().in_step
+
+
 # --- Several processes -----------------------------------------------------------
 
 
