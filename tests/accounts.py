@@ -24,6 +24,16 @@ from kb.users.models import Organisation, PanelMembership, User
 from kb.users.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
+# scrypt takes a sixth of a second on purpose; tests make many users with the same few
+# passwords, so each password is hashed once and its (real, salted) hash reused.
+_HASHES: dict[str, str] = {}
+
+
+def password_hash(password: str) -> str:
+    """A real scrypt hash of `password`, made once per password for the whole test session."""
+    if password not in _HASHES:
+        _HASHES[password] = hash_password(password)
+    return _HASHES[password]
 
 
 def organisation(name: str = "Test out-of-hours provider", type_: str = "out-of-hours-provider") -> Organisation:
@@ -52,7 +62,7 @@ def make_user(
         display_name=name or email.split("@")[0].replace("-", " ").title(),
         role=role,
         active=active,
-        password_hash=hash_password(password) if password else None,
+        password_hash=password_hash(password) if password else None,
     )
     db.session.add(user)
     user.organisation = organisation()
