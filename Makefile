@@ -1,6 +1,6 @@
 # kb: two commands do all the set-up.
 #   make run   install into .venv, prepare the database and content, serve on 127.0.0.1:5000
-#   make test  install the test tools and run every test
+#   make test  install the test tools and run every test, on SQLite and on PostgreSQL
 #   make serve serve in production with gunicorn (gunicorn.conf.py: KB_BIND, WEB_CONCURRENCY, ...)
 
 PYTHON ?= python3
@@ -14,7 +14,7 @@ DEMO ?= 1
 export FLASK_APP := kb
 run: export KB_DEMO = $(DEMO)
 
-.PHONY: run serve test lint import assets clean
+.PHONY: run serve test test-sqlite test-postgresql lint import assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,9 +60,19 @@ run: import
 serve: .make-runtime.stamp assets
 	$(BIN)/gunicorn --config gunicorn.conf.py
 
+# The suite runs on both databases: SQLite (every test) and a throwaway PostgreSQL server
+# started by the tests themselves (every test but the Chromium ones, which check pages and
+# their accessibility, not the database; see README "PostgreSQL").
 test: .make-dev.stamp assets
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	KB_TEST_DATABASE=postgresql $(BIN)/pytest -m "not browser"
+
+test-sqlite: .make-dev.stamp assets
+	$(BIN)/pytest
+
+test-postgresql: .make-dev.stamp assets
+	KB_TEST_DATABASE=postgresql $(BIN)/pytest -m "not browser"
 
 lint: .make-dev.stamp
 	$(BIN)/ruff check .
