@@ -62,11 +62,18 @@ serve: .make-runtime.stamp assets
 
 # The suite runs on both databases: SQLite (every test) and a throwaway PostgreSQL server
 # started by the tests themselves (every test but the Chromium ones, which check pages and
-# their accessibility, not the database; see README "PostgreSQL").
+# their accessibility, not the database; see README "PostgreSQL"). The two passes run side
+# by side, one a core; the PostgreSQL pass's report is printed once both have finished.
 test: .make-dev.stamp assets
 	$(BIN)/ruff check .
-	$(BIN)/pytest
-	KB_TEST_DATABASE=postgresql $(BIN)/pytest -m "not browser"
+	@KB_TEST_DATABASE=postgresql $(BIN)/pytest -p no:cacheprovider -m "not browser" > .test-postgresql.log 2>&1 & \
+	postgresql_pass=$$!; \
+	echo "SQLite pass (the PostgreSQL pass runs alongside; its report follows):"; \
+	$(BIN)/pytest -p no:cacheprovider; sqlite_status=$$?; \
+	wait $$postgresql_pass; postgresql_status=$$?; \
+	echo ""; echo "PostgreSQL pass:"; cat .test-postgresql.log; \
+	echo ""; echo "SQLite pass exit $$sqlite_status, PostgreSQL pass exit $$postgresql_status"; \
+	test $$sqlite_status -eq 0 && test $$postgresql_status -eq 0
 
 test-sqlite: .make-dev.stamp assets
 	$(BIN)/pytest
