@@ -108,7 +108,8 @@ class DrainReport:
     failed: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _pending(session: Session, limit: int, after: int = 0) -> list[tuple[int, int]]:
+def pending_rows(session: Session, limit: int, after: int = 0) -> list[tuple[int, int]]:
+    """Up to `limit` queued (row id, entry id) pairs after row `after`, oldest first, not yet given up on."""
     query = (
         select(SearchQueueItem.id, SearchQueueItem.entry_id)
         .where(
@@ -145,7 +146,7 @@ def drain(store: IndexStore, *, timeout: float, merge_in_background: bool = True
         opened = store.open_current()
         last = 0
         # Each row is tried once per drain; one that fails waits for the next drain.
-        while rows := _pending(session, BATCH_SIZE, after=last):
+        while rows := pending_rows(session, BATCH_SIZE, after=last):
             last = rows[-1][0]
             entry_ids = list(dict.fromkeys(entry_id for _, entry_id in rows))
             writer = opened.writer(compound=False)
@@ -167,12 +168,12 @@ def drain(store: IndexStore, *, timeout: float, merge_in_background: bool = True
     return report
 
 
-def _mark_done(session: Session, rows: list[tuple[int, int]], failures: list[tuple[int, str]]) -> None:
+def record_drained(session: Session, rows: list[tuple[int, int]], failures: list[tuple[int, str]]) -> None:
+    """Mark queue rows indexed, or count a failed attempt with its error; the caller commits."""
     failed = dict(failures)
     done = [row_id for row_id, entry_id in rows if entry_id not in failed]
-    now = utcnow()
     if done:
-        session.execute(update(SearchQueueItem).where(SearchQueueItem.id.in_(done)).values(indexed_at=now))
+        session.execute(update(SearchQueueItem).where(SearchQueueItem.id.in_(done)).values(indexed_at=utcnow()))
     for row_id, entry_id in rows:
         if entry_id in failed:
             session.execute(
@@ -180,6 +181,10 @@ def _mark_done(session: Session, rows: list[tuple[int, int]], failures: list[tup
                 .where(SearchQueueItem.id == row_id)
                 .values(attempts=SearchQueueItem.attempts + 1, last_error=failed[entry_id][:2000])
             )
+
+
+def _mark_done(session: Session, rows: list[tuple[int, int]], failures: list[tuple[int, str]]) -> None:
+    record_drained(session, rows, failures)
     session.commit()
 
 

@@ -30,6 +30,8 @@ from kb.search.indexing import (
     ProgressCallback,
     load_entries,
     pending_count,
+    pending_rows,
+    record_drained,
 )
 from kb.search.models import SearchQueueItem
 from kb.search.pg.tables import search_documents
@@ -145,34 +147,6 @@ def write_lock(session: Session, timeout: float) -> None:
     session.execute(text("SET LOCAL lock_timeout = 0"))
 
 
-def _pending(session: Session, after: int) -> list[tuple[int, int]]:
-    query = (
-        select(SearchQueueItem.id, SearchQueueItem.entry_id)
-        .where(
-            SearchQueueItem.indexed_at.is_(None),
-            SearchQueueItem.attempts < MAX_ATTEMPTS,
-            SearchQueueItem.id > after,
-        )
-        .order_by(SearchQueueItem.id)
-        .limit(BATCH_SIZE)
-    )
-    return [(row.id, row.entry_id) for row in session.execute(query)]
-
-
-def _mark(session: Session, rows: list[tuple[int, int]], failures: list[tuple[int, str]]) -> None:
-    failed = dict(failures)
-    done = [row_id for row_id, entry_id in rows if entry_id not in failed]
-    if done:
-        session.execute(update(SearchQueueItem).where(SearchQueueItem.id.in_(done)).values(indexed_at=utcnow()))
-    for row_id, entry_id in rows:
-        if entry_id in failed:
-            session.execute(
-                update(SearchQueueItem)
-                .where(SearchQueueItem.id == row_id)
-                .values(attempts=SearchQueueItem.attempts + 1, last_error=failed[entry_id][:2000])
-            )
-
-
 def drain(*, timeout: float) -> DrainReport:
     """Write the document of every queued entry, a batch per transaction under the write lock.
 
@@ -184,7 +158,7 @@ def drain(*, timeout: float) -> DrainReport:
         last = 0
         while True:
             write_lock(session, timeout)
-            rows = _pending(session, last)
+            rows = pending_rows(session, BATCH_SIZE, after=last)
             if not rows:
                 session.execute(delete(SearchQueueItem).where(SearchQueueItem.indexed_at < utcnow() - KEEP_DONE))
                 session.commit()
@@ -192,7 +166,7 @@ def drain(*, timeout: float) -> DrainReport:
             last = rows[-1][0]
             entry_ids = list(dict.fromkeys(entry_id for _, entry_id in rows))
             failures = write_entries(session, entry_ids)
-            _mark(session, rows, failures)
+            record_drained(session, rows, failures)
             session.commit()
             report.indexed += len(entry_ids) - len(failures)
             report.failed += failures
