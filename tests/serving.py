@@ -9,6 +9,7 @@ Waits poll with a generous deadline and assert nothing about how long they took.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import shutil
@@ -18,15 +19,18 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 import pytest
 
 from kb.config import PROJECT_ROOT
+from tests.accounts import csrf_token
 from tests.conftest import ENVIRONMENT_SETTINGS
 
 START_DEADLINE = 90.0
@@ -161,3 +165,48 @@ def seeded_copy(folder: Path, seeded_database: Path) -> str:
     database = folder / "kb.sqlite3"
     shutil.copy(seeded_database, database)
     return f"sqlite:///{database}"
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    """Hand a redirect back as the answer, so a test sees a form's 303 and where it points."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+class SiteSession:
+    """One visitor of a served kb: their cookies, sign-in, pages, and forms posted with their CSRF token.
+
+    Redirects are not followed: a posted form's answer is its own (303 and `location`).
+    """
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookies = http.cookiejar.CookieJar()
+        self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _KeepRedirects)
+
+    def _open(self, request: urllib.request.Request) -> Answer:
+        try:
+            with self._opener.open(request, timeout=30) as response:
+                return Answer(response.status, _lower(response.headers), response.read().decode())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, _lower(error.headers), error.read().decode())
+
+    def get(self, path: str) -> Answer:
+        """GET `path` with this visitor's cookies."""
+        return self._open(urllib.request.Request(self.base + path))
+
+    def post(self, path: str, fields: dict[str, str], form_page: str | None = None) -> Answer:
+        """POST `fields` to `path`, with the CSRF token read from `form_page` (default: `path`)."""
+        token = csrf_token(self.get(form_page or path).body)
+        data = urllib.parse.urlencode({"csrf_token": token, **fields}).encode()
+        return self._open(urllib.request.Request(self.base + path, data=data, method="POST"))
+
+    def sign_in(self, email: str, password: str) -> None:
+        """Sign in with email and password (an account without a second factor); fails the test if refused."""
+        answer = self.post("/login", {"email": email, "password": password})
+        assert answer.status in (302, 303), f"sign-in as {email} refused: {answer.status}"
+
+
+def _lower(headers: Message) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
