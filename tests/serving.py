@@ -196,9 +196,13 @@ class SiteSession:
         """GET `path` with this visitor's cookies."""
         return self._open(urllib.request.Request(self.base + path))
 
-    def post(self, path: str, fields: dict[str, str], form_page: str | None = None) -> Answer:
-        """POST `fields` to `path`, with the CSRF token read from `form_page` (default: `path`)."""
-        token = csrf_token(self.get(form_page or path).body)
+    def form_token(self, page: str) -> str:
+        """The CSRF token of the first form on `page`, to post with later."""
+        return csrf_token(self.get(page).body)
+
+    def post(self, path: str, fields: dict[str, str], form_page: str | None = None, token: str | None = None) -> Answer:
+        """POST `fields` to `path`, with `token` or else the CSRF token read from `form_page` (default: `path`)."""
+        token = token or self.form_token(form_page or path)
         data = urllib.parse.urlencode({"csrf_token": token, **fields}).encode()
         return self._open(urllib.request.Request(self.base + path, data=data, method="POST"))
 
