@@ -109,10 +109,14 @@ def _environment(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(folder: Path, database_url: str, workers: int = 2, **settings: str) -> Iterator[Gunicorn]:
+def gunicorn(
+    folder: Path, database_url: str, workers: int = 2, prefix: tuple[str, ...] = (), **settings: str
+) -> Iterator[Gunicorn]:
     """Run `gunicorn --config gunicorn.conf.py` on a free loopback port until the block ends.
 
     `settings` are more environment variables for kb (e.g. `SEARCH_BACKEND="postgresql"`).
+    `prefix` is a command that runs gunicorn in its place (it must exec it, keeping the
+    process id), e.g. `setpriv` dropping privileges.
     """
     folder.mkdir(parents=True, exist_ok=True)
     port = _free_port()
@@ -129,7 +133,7 @@ def gunicorn(folder: Path, database_url: str, workers: int = 2, **settings: str)
     log = folder / "gunicorn.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(PROJECT_ROOT / "gunicorn.conf.py")],
+            [*prefix, sys.executable, "-m", "gunicorn", "--config", str(PROJECT_ROOT / "gunicorn.conf.py")],
             env=env,
             cwd=folder,
             stdout=output,
