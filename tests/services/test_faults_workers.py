@@ -1,0 +1,400 @@
+"""Faults in the processes serving kb: a worker killed while posting or writing the index, the database restarted.
+
+Each test serves kb under real gunicorn (`tests/serving.py`) and hurts it with real
+signals and real locks: `SIGKILL` to a worker caught inside a post (blocked on a lock the
+test holds on the database) or inside an index write (caught holding the index's writer
+flock and stopped with `SIGSTOP`), and a PostgreSQL server stopped and started while
+threads read, search and post. Afterwards: no half-stored comment, every post answered
+303 stored exactly once, the index back in step without a manual step, never a 500.
+
+Waits poll with a generous deadline and assert nothing about how long they took.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import signal
+import sqlite3
+import string
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from flask import Flask
+from sqlalchemy import Engine, create_engine, text
+
+from kb.extensions import db
+from kb.search.indexing import CheckReport, check
+from kb.search.lifecycle import index_store
+from tests.accounts import PASSWORD, make_user
+from tests.conftest import make_app
+from tests.serving import Answer, Gunicorn, SiteSession, gunicorn, wait_until
+from tests.web import seed
+
+LESSONS = [seed.path_of(document) for document in seed.of_kind("lesson")]
+RAISED_LIMITS = {"COMMENT_LIMIT_PER_USER": "10000 per minute", "COMMENT_LIMIT_PER_ADDRESS": "10000 per minute"}
+"""Posting limits high enough for a test that posts from one address as fast as it can."""
+TRACKED_TABLES = ("comments", "audit_events", "search_queue", "notifications")
+"""The tables a comment post writes to: a post cut off must leave none of them changed."""
+CUT_OFF = "no answer"
+"""What a post got when its worker died under it: the connection closed without an answer."""
+CHAOS_POSTERS = 3
+CHAOS_KILLS = 4
+T = TypeVar("T")
+SQLITE_PENDING_BYTE = 0x40000000
+"""The byte SQLite locks while it waits to commit (its PENDING lock, see sqlite3's os_unix.c)."""
+
+
+def marker(prefix: str = "fault") -> str:
+    """A word that appears nowhere else, to find one comment by."""
+    return prefix + "".join(random.choices(string.ascii_lowercase, k=12))
+
+
+@dataclass
+class Site:
+    """kb served by gunicorn for a test, its database, and members who can post."""
+
+    server: Gunicorn
+    database: Engine
+    uri: str
+    index_dir: Path
+    members: list[str]
+
+    def visitor(self, number: int = 0) -> SiteSession:
+        """A visitor signed in as member `number`."""
+        visitor = SiteSession(self.server.base)
+        visitor.sign_in(self.members[number], PASSWORD)
+        return visitor
+
+    def scalar(self, sql: str, **params: object) -> object:
+        """One value read from the database."""
+        with self.database.connect() as connection:
+            return connection.execute(text(sql), params).scalar()
+
+    def counts(self) -> dict[str, int]:
+        """How many rows each table a post writes to holds."""
+        return {table: int(self.scalar(f"SELECT count(*) FROM {table}")) for table in TRACKED_TABLES}  # type: ignore[arg-type]
+
+    def comments_with(self, word: str) -> list[dict[str, object]]:
+        """The comments whose text holds `word`, with what a fully stored post leaves besides the row."""
+        sql = """
+            SELECT c.id, c.entry_id, c.thread_path, c.html,
+                   (SELECT count(*) FROM audit_events a WHERE a.action = 'comment.post' AND a.target_id = c.id)
+                       AS audited,
+                   (SELECT count(*) FROM search_queue q WHERE q.entry_id = c.entry_id) AS queued
+            FROM comments c WHERE c.body LIKE :pattern ORDER BY c.id
+        """
+        with self.database.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(text(sql), {"pattern": f"%{word}%"})]
+
+    def found_by_search(self, visitor: SiteSession, word: str, entry_path: str) -> bool:
+        """Whether a search for `word` as `visitor` lists the entry at `entry_path`."""
+        answer = visitor.get(f"/search?q={word}")
+        return answer.status == 200 and f'href="{entry_path}' in answer.body
+
+
+def _assert_stored_once_and_whole(site: Site, word: str) -> None:
+    rows = site.comments_with(word)
+    assert len(rows) == 1, f"comment {word} is stored {len(rows)} times"
+    assert_whole(rows[0], word)
+
+
+def assert_whole(row: dict[str, object], word: str) -> None:
+    """A comment row with everything a post stores beside it: rendered text, thread place, audit event, queue row."""
+    assert word in str(row["html"]), f"comment {row['id']} has no rendered text"
+    assert row["thread_path"], f"comment {row['id']} has no place in its thread"
+    assert row["audited"] == 1, f"comment {row['id']} has {row['audited']} audit events"
+    assert int(row["queued"]) >= 1, f"comment {row['id']} was never queued for the index"  # type: ignore[call-overload]
+
+
+def _database_engine(uri: str) -> Engine:
+    if uri.startswith("sqlite"):
+        return create_engine(uri, connect_args={"timeout": 30})
+    return create_engine(uri, pool_pre_ping=True)
+
+
+@contextmanager
+def served_site(tmp_path: Path, app: Flask, members: int = 1, workers: int = 2, **settings: str) -> Iterator[Site]:
+    """Serve `app`'s database and index under gunicorn, with `members` member accounts."""
+    with app.app_context():
+        emails = [make_user(f"member{number}@example.org").email for number in range(members)]
+        uri = app.config["SQLALCHEMY_DATABASE_URI"]
+        index_dir = Path(app.config["SEARCH_INDEX_DIR"])
+        db.engine.dispose()
+    engine = _database_engine(uri)
+    try:
+        env = {"SEARCH_INDEX_DIR": str(index_dir), **RAISED_LIMITS, **settings}
+        with gunicorn(tmp_path / "site", uri, workers=workers, **env) as server:
+            yield Site(server, engine, uri, index_dir, emails)
+    finally:
+        engine.dispose()
+
+
+def post_comment(visitor: SiteSession, entry_path: str, body: str, token: str | None = None) -> int | str:
+    """Post a comment; its answer's status, or `CUT_OFF` when the connection closed without one."""
+    try:
+        answer: Answer = visitor.post(f"{entry_path}/comments", {"body": body}, form_page=entry_path, token=token)
+    except (OSError, http.client.HTTPException):
+        return CUT_OFF
+    return answer.status
+
+
+def wait_for(find: Callable[[], T | None], what: str) -> T:
+    """Poll `find` until it returns something, and return that."""
+    found: list[T] = []
+
+    def seen() -> bool:
+        value = find()
+        if value is not None:
+            found.append(value)
+        return value is not None
+
+    wait_until(seen, what)
+    return found[0]
+
+
+def replaced(site: Site, killed: int, workers: int = 2) -> None:
+    """Wait until gunicorn has replaced the killed worker."""
+    wait_until(
+        lambda: killed not in site.server.workers() and len(site.server.workers()) == workers,
+        f"worker {killed} to be replaced",
+    )
+
+
+def index_report(app: Flask) -> CheckReport:
+    """`kb.search.indexing.check` of the served index, read afresh."""
+    with app.app_context():
+        store = index_store(app)
+        store.close_searchers()
+        report = check(store)
+        db.engine.dispose()
+    return report
+
+
+# A worker killed in the middle of posting
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    found = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        with suppress(OSError):
+            target = os.readlink(descriptor)
+            if target.startswith("socket:["):
+                found.add(target[len("socket:[") : -1])
+    return found
+
+
+def worker_with_port(workers: list[int], port: int) -> int | None:
+    """The worker whose TCP connection has local port `port` (a PostgreSQL backend's `client_port`)."""
+    inodes = {
+        fields[9]
+        for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+        if int(fields[1].split(":")[1], 16) == port
+    }
+    for pid in workers:
+        if _socket_inodes(pid) & inodes:
+            return pid
+    return None
+
+
+def blocked_backend(site: Site) -> tuple[int, int, str] | None:
+    """The PostgreSQL backend waiting on a lock: its pid, its client's port and its statement."""
+    sql = """
+        SELECT pid, client_port, query FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()
+    """
+    with site.database.connect() as connection:
+        row = connection.execute(text(sql)).first()
+    return (row.pid, row.client_port, row.query) if row else None
+
+
+def backend_alive(site: Site, pid: int) -> bool:
+    return bool(site.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid", pid=pid))
+
+
+def posix_locks(path: Path) -> list[tuple[int, int]]:
+    """The POSIX locks on `path` as (holder pid, first byte), read from /proc/locks."""
+    inode = path.stat().st_ino
+    found = []
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "->" in fields:  # A process waiting for a lock, not holding one.
+            continue
+        if fields[1] == "POSIX" and int(fields[5].split(":")[2]) == inode:
+            found.append((int(fields[4]), int(fields[6])))
+    return found
+
+
+def sqlite_committer(site: Site, database: Path) -> int | None:
+    """The worker holding SQLite's PENDING lock on `database`: it has written and waits to commit."""
+    for pid, first_byte in posix_locks(database):
+        if first_byte == SQLITE_PENDING_BYTE and pid in site.server.workers():
+            return pid
+    return None
+
+
+@contextmanager
+def posting_in_background(action: Callable[[], int | str]) -> Iterator[list[int | str]]:
+    """Run one post in a thread; its outcome lands in the list yielded, once the block has let it finish."""
+    outcome: list[int | str] = []
+    thread = threading.Thread(target=lambda: outcome.append(action()), daemon=True)
+    thread.start()
+    try:
+        yield outcome
+    finally:
+        thread.join(timeout=120)
+
+
+def _kill_blocked_post_on_postgresql(site: Site, visitor: SiteSession, body: str) -> None:
+    token = visitor.form_token(LESSONS[0])
+    with site.database.connect() as holder:
+        # The post inserts its comment, then its queue row for the index: it waits there, mid-transaction.
+        holder.execute(text("LOCK TABLE search_queue IN ACCESS EXCLUSIVE MODE"))
+        with posting_in_background(lambda: post_comment(visitor, LESSONS[0], body, token)) as outcome:
+            backend, port, statement = wait_for(lambda: blocked_backend(site), "the post to wait on the locked queue")
+            assert statement.lstrip().upper().startswith("INSERT INTO SEARCH_QUEUE"), statement
+            worker = worker_with_port(site.server.workers(), port)
+            assert worker is not None, "the waiting backend belongs to a gunicorn worker"
+            os.kill(worker, signal.SIGKILL)
+            holder.rollback()
+        assert outcome == [CUT_OFF]
+    # The backend finds its client gone once it can go on, and its transaction is rolled back.
+    wait_until(lambda: not backend_alive(site, backend), "the dead worker's database session to end")
+    replaced(site, worker)
+
+
+def _kill_blocked_post_on_sqlite(site: Site, visitor: SiteSession, body: str) -> None:
+    database = Path(site.uri.removeprefix("sqlite:///"))
+    token = visitor.form_token(LESSONS[0])
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        # A read transaction keeps a SHARED lock: the post can write its rows but not commit them.
+        holder.execute("BEGIN")
+        holder.execute("SELECT count(*) FROM comments").fetchall()
+        with posting_in_background(lambda: post_comment(visitor, LESSONS[0], body, token)) as outcome:
+            worker = wait_for(lambda: sqlite_committer(site, database), "the post to wait to commit")
+            os.kill(worker, signal.SIGKILL)
+            holder.execute("ROLLBACK")
+        assert outcome == [CUT_OFF]
+    finally:
+        holder.close()
+    replaced(site, worker)
+    assert site.scalar("PRAGMA integrity_check") == "ok"
+
+
+def test_a_worker_killed_while_its_post_waits_on_the_database_leaves_no_trace_of_the_comment(tmp_path, seeded_database):
+    app = make_app(tmp_path, seeded_database)
+    on_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    # On SQLite the rate-limit counters would be the post's first write; in memory, the comment is.
+    settings = {"RATELIMIT_STORAGE_URI": "memory://"} if on_sqlite else {}
+    with served_site(tmp_path, app, **settings) as site:
+        visitor = site.visitor()
+        word = marker()
+        before = site.counts()
+        kill_blocked_post = _kill_blocked_post_on_sqlite if on_sqlite else _kill_blocked_post_on_postgresql
+        kill_blocked_post(site, visitor, f"Cut off mid-post {word}")
+        assert site.comments_with(word) == []
+        assert site.counts() == before, "no row of the cut-off post is left in any table it writes"
+        assert site.server.get(LESSONS[0]).status == 200
+        assert not site.found_by_search(visitor, word, LESSONS[0])
+
+        assert post_comment(visitor, LESSONS[0], f"Posted again {word}") == 303
+        _assert_stored_once_and_whole(site, word)
+        assert site.found_by_search(visitor, word, LESSONS[0])
+
+
+@dataclass(frozen=True)
+class Post:
+    """One comment posted in a test: its marker word, where, by which member, and what came back."""
+
+    word: str
+    entry_path: str
+    member: int
+    outcome: int | str
+
+
+class Posters:
+    """Members posting comments from threads, each on an entry of their own, until stopped."""
+
+    def __init__(self, site: Site, count: int, prefix: str, body: Callable[[str], str] = "Comment {}".format) -> None:
+        self.site = site
+        self.prefix = prefix
+        self.body = body
+        self.visitors = [site.visitor(number) for number in range(count)]
+        self.posts: list[Post] = []
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._post, args=(number,), daemon=True) for number in range(count)]
+
+    def __enter__(self) -> Posters:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=120)
+
+    def _post(self, number: int) -> None:
+        visitor = self.visitors[number]
+        entry_path = LESSONS[number % len(LESSONS)]
+        token = visitor.form_token(entry_path)
+        while not self.stopping.is_set():
+            word = marker(self.prefix)
+            outcome = post_comment(visitor, entry_path, self.body(word), token)
+            self.posts.append(Post(word, entry_path, number, outcome))
+
+    def accepted(self) -> int:
+        """How many posts have answered 303 so far."""
+        return sum(post.outcome == 303 for post in self.posts)
+
+    def wait_for_more(self, count: int) -> None:
+        """Wait until `count` more posts have been accepted."""
+        goal = self.accepted() + count
+        wait_until(lambda: self.accepted() >= goal, f"{goal} posts to be accepted")
+
+
+def assert_every_post_stored_whole_and_found(site: Site, posters: Posters) -> list[Post]:
+    """Every accepted post stored once; any other stored at most once; all stored ones whole and searchable.
+
+    Returns the posts whose comments are stored.
+    """
+    stored = []
+    for post in posters.posts:
+        rows = site.comments_with(post.word)
+        if post.outcome == 303:
+            assert len(rows) == 1, f"accepted comment {post.word} is stored {len(rows)} times"
+        assert len(rows) <= 1, f"comment {post.word} ({post.outcome}) is stored {len(rows)} times"
+        for row in rows:
+            assert_whole(row, post.word)
+            stored.append(post)
+    for post in stored:
+        visitor = posters.visitors[post.member]
+        assert site.found_by_search(visitor, post.word, post.entry_path), f"comment {post.word} is not found"
+    return stored
+
+
+def test_workers_killed_at_random_while_members_post_lose_no_accepted_comment_and_half_store_none(
+    tmp_path, seeded_database
+):
+    app = make_app(tmp_path, seeded_database)
+    with served_site(tmp_path, app, members=CHAOS_POSTERS) as site:
+        with Posters(site, CHAOS_POSTERS, "chaos") as posters:
+            for _ in range(CHAOS_KILLS):
+                posters.wait_for_more(3)
+                victim = random.choice(site.server.workers())
+                os.kill(victim, signal.SIGKILL)
+                replaced(site, victim)
+            posters.wait_for_more(3)
+        outcomes = {post.outcome for post in posters.posts}
+        assert outcomes <= {303, CUT_OFF}, outcomes
+        stored = assert_every_post_stored_whole_and_found(site, posters)
+        assert len(stored) >= posters.accepted()
+        report = index_report(app)
+        assert report.in_step, report
+        assert report.pending == 0
