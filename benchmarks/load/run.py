@@ -44,6 +44,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from benchmarks.load.check import Accepted, CheckReport, check_accepted
+from benchmarks.load.cpu import cores_used, cpu_ticks, top_costs
 from kb import create_app
 from kb.comments.service import takes_comments
 from kb.content.service import import_directory
@@ -57,7 +58,7 @@ from kb.search.pg import indexing as pg_indexing
 from kb.users.models import User
 from tests.accounts import PASSWORD, make_user
 from tests.postgres import PostgresServer, start_postgres
-from tests.serving import gunicorn
+from tests.serving import Gunicorn, gunicorn
 
 CONFIGS = {
     "sqlite-whoosh": ("sqlite", "whoosh"),
@@ -87,6 +88,7 @@ class Run:
     workers: int
     result: dict[str, Any]
     check: CheckReport
+    cores: dict[str, float]
     profile: list[str]
 
 
@@ -151,20 +153,20 @@ def _database(folder: Path, kind: str) -> tuple[str, PostgresServer | None]:
     return server.url, server
 
 
-def _locust(
-    base: str, plan: Path, result: Path, users: int, seconds: float, pace: float, log: Path
-) -> subprocess.Popen:
+def _locust(base: str, folder: Path, options: argparse.Namespace) -> subprocess.Popen:
+    """Locust headless on `base`, with the plan in `folder`; its figures go to `folder/result.json`."""
     env = {
         **os.environ,
-        "KB_LOAD_PLAN": str(plan),
-        "KB_LOAD_RESULT": str(result),
-        "KB_LOAD_SECONDS": str(seconds),
-        "KB_LOAD_PACE": str(pace),
+        "KB_LOAD_PLAN": str(folder / "plan.json"),
+        "KB_LOAD_RESULT": str(folder / "result.json"),
+        "KB_LOAD_SECONDS": str(options.seconds),
+        "KB_LOAD_PACE": str(options.pace),
     }
+    users = str(options.users)
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base]
-    command += ["-u", str(users), "-r", str(users), "--run-time", f"{int(seconds) + SIGN_IN_ALLOWANCE}s"]
+    command += ["-u", users, "-r", users, "--run-time", f"{int(options.seconds) + SIGN_IN_ALLOWANCE}s"]
     command += ["--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
-    with log.open("wb") as output:
+    with (folder / "locust.log").open("wb") as output:
         return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
 
 
@@ -187,30 +189,36 @@ def _profile(workers: list[int], seconds: float, folder: Path) -> list[subproces
     return spies
 
 
-def top_costs(files: list[Path], count: int = 15) -> list[str]:
-    """The functions the workers spent most samples in (inclusive) and on their own lines (self)."""
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
-    for file in files:
-        for line in file.read_text(errors="replace").splitlines():
-            stack, _, samples = line.rpartition(" ")
-            if not stack or not samples.isdigit():
-                continue
-            frames = [frame.strip() for frame in stack.split(";")]
-            total += int(samples)
-            own[frames[-1]] += int(samples)
-            for frame in set(frames):
-                inclusive[frame] += int(samples)
-    if not total:
-        return ["no samples (is py-spy installed and allowed to read the workers?)"]
-    lines = [f"{total} samples; inclusive (kb and libraries, without the server loop):"]
-    skip = ("gunicorn", "<module>", "run (", "wsgi_app", "__call__")
-    shown = [(name, n) for name, n in inclusive.most_common() if not any(s in name for s in skip)]
-    lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in shown[:count]]
-    lines.append("self (time on the function's own lines):")
-    lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in own.most_common(count)]
-    return lines
+def _wait_for(path: Path, locust: subprocess.Popen) -> bool:
+    while not path.exists():
+        if locust.poll() is not None:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _postmaster(server: PostgresServer | None) -> dict[str, int]:
+    if server is None:
+        return {}
+    return {"PostgreSQL": int((server.data_dir / "postmaster.pid").read_text().split()[0])}
+
+
+def measure(
+    site: Gunicorn, locust: subprocess.Popen, folder: Path, options: argparse.Namespace, server: PostgresServer | None
+) -> tuple[dict[str, float], list[str]]:
+    """While Locust runs: the cores kb, PostgreSQL and Locust used in the window, and py-spy's profile if asked."""
+    result_file = folder / "result.json"
+    if not _wait_for(result_file.with_suffix(".json.started"), locust):
+        return {}, []
+    roots = {"kb (gunicorn)": site.process.pid, **_postmaster(server), "Locust": locust.pid}
+    started, before = time.monotonic(), cpu_ticks(roots)
+    spies = _profile(site.workers(), options.seconds, folder) if options.profile else []
+    _wait_for(result_file, locust)
+    used = cores_used(before, cpu_ticks(roots), time.monotonic() - started)
+    locust.wait()
+    for spy in spies:
+        spy.wait()
+    return used, top_costs(sorted(folder.glob("profile-*.txt"))) if options.profile else []
 
 
 def run_one(config: str, workers: int, options: argparse.Namespace, root: Path) -> Run:
@@ -227,27 +235,9 @@ def run_one(config: str, workers: int, options: argparse.Namespace, root: Path) 
         print(f"prepared: {len(plan['entries'])} entries, {len(plan['members'])} members, index built", flush=True)
         settings = {"SEARCH_INDEX_DIR": str(folder / "search_index"), "SEARCH_BACKEND": backend, **RAISED_LIMITS}
         result_file = folder / "result.json"
-        profile: list[str] = []
         with gunicorn(folder / "site", uri, workers=workers, **settings) as site:
-            locust = _locust(
-                site.base,
-                folder / "plan.json",
-                result_file,
-                options.users,
-                options.seconds,
-                options.pace,
-                folder / "locust.log",
-            )
-            if options.profile:
-                started = folder / "result.json.started"
-                while not started.exists() and locust.poll() is None:
-                    time.sleep(0.2)
-                spies = _profile(site.workers(), options.seconds, folder)
-            locust.wait()
-            if options.profile:
-                for spy in spies:
-                    spy.wait()
-                profile = top_costs(sorted(folder.glob("profile-*.txt")))
+            locust = _locust(site.base, folder, options)
+            cores, profile = measure(site, locust, folder, options, server)
         if not result_file.exists():
             raise SystemExit(f"Locust ended without figures; see {folder / 'locust.log'}")
         result = json.loads(result_file.read_text(encoding="utf-8"))
@@ -258,7 +248,7 @@ def run_one(config: str, workers: int, options: argparse.Namespace, root: Path) 
     finally:
         if server is not None:
             server.remove()
-    run = Run(config, workers, result, check, profile)
+    run = Run(config, workers, result, check, cores, profile)
     print_run(run)
     return run
 
@@ -276,9 +266,10 @@ def print_run(run: Run) -> None:
         print(f"  error: {error['name']}: {error['error']} x{error['occurrences']}")
     if result["failed_sign_ins"]:
         print(f"  {len(result['failed_sign_ins'])} members could not sign in, e.g. {result['failed_sign_ins'][0]}")
+    shares = ", ".join(f"{name} {cores:.2f}" for name, cores in run.cores.items())
     print(
-        f"CPU during the window: Locust {result['locust_cpu_seconds'] / result['seconds']:.2f} cores; "
-        f"whole machine {result['machine_busy_cores']:.2f} of {os.cpu_count()} cores busy"
+        f"CPU in the window, cores: {shares}; the whole machine {result['machine_busy_cores']:.2f} "
+        f"of {os.cpu_count()} busy"
     )
     print(f"accepted comments checked: {run.check.checked}, lost: {len(run.check.lost)}")
     for lost in run.check.lost[:20]:
