@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 
 from kb.database import schema_revision
 from kb.extensions import db
+from kb.search.indexing import failing_count
 from kb.search.lifecycle import index_store
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,30 @@ def _search_backend() -> str:
     return str(current_app.config.get("SEARCH_BACKEND", "whoosh"))
 
 
+def _with_unwritten_changes(check: Check) -> Check:
+    """`check`, its detail saying how many saved changes could not be written to the index yet, if any.
+
+    Search still answers (without those changes), so this alone does not fail a probe;
+    the changes are retried by later searches and saves.
+    """
+    try:
+        waiting = failing_count(db.session)
+    except Exception as error:
+        return _failed("search queue", error)
+    if not waiting:
+        return check
+    log.error("Health check: %s saved changes could not be written to the search index yet", waiting)
+    plural = "change" if waiting == 1 else "changes"
+    return Check(check.ok, f"{check.detail}; {waiting} saved {plural} not in it yet: writing it failed, retrying")
+
+
 def check_search(*, rebuilding_is_ok: bool) -> Check:
-    """Search can be used: the database backend needs nothing more; a Whoosh index must open and read."""
+    """Search can be used: the database backend needs nothing more; a Whoosh index must open and read.
+
+    The detail also says when saved changes wait because writing the index failed.
+    """
     if _search_backend() != "whoosh":
-        return Check(True, f"{_search_backend()} search, in the database")
+        return _with_unwritten_changes(Check(True, f"{_search_backend()} search, in the database"))
     store = index_store()
     try:
         problem = store.status()
@@ -103,7 +124,7 @@ def check_search(*, rebuilding_is_ok: bool) -> Check:
     except Exception as error:
         return _failed("search index", error)
     if problem is None:
-        return Check(True, "index open")
+        return _with_unwritten_changes(Check(True, "index open"))
     if rebuilding:
         log.warning("Health check: the search index is being rebuilt")
         return Check(rebuilding_is_ok, "index is being rebuilt")

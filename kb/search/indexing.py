@@ -124,9 +124,40 @@ def pending_rows(session: Session, limit: int, after: int = 0) -> list[tuple[int
 
 
 def has_untried(session: Session) -> bool:
-    """Whether a queued change waits that no drain has tried yet (one that failed waits for the next save)."""
-    query = select(SearchQueueItem.id).where(SearchQueueItem.indexed_at.is_(None), SearchQueueItem.attempts == 0)
+    """Whether a queued change waits that no drain has tried yet (one that failed is retried on a schedule)."""
+    query = select(SearchQueueItem.id).where(
+        SearchQueueItem.indexed_at.is_(None), SearchQueueItem.attempts == 0, SearchQueueItem.last_error.is_(None)
+    )
     return session.execute(query.limit(1)).first() is not None
+
+
+def has_retryable(session: Session) -> bool:
+    """Whether a queued change waits that a drain tried and failed, and that is not yet given up on."""
+    query = select(SearchQueueItem.id).where(
+        SearchQueueItem.indexed_at.is_(None),
+        SearchQueueItem.attempts < MAX_ATTEMPTS,
+        (SearchQueueItem.attempts > 0) | SearchQueueItem.last_error.is_not(None),
+    )
+    return session.execute(query.limit(1)).first() is not None
+
+
+def failing_count(session: Session) -> int:
+    """How many queued changes a drain tried and could not index, not yet given up on."""
+    query = select(func.count()).where(
+        SearchQueueItem.indexed_at.is_(None),
+        SearchQueueItem.attempts < MAX_ATTEMPTS,
+        SearchQueueItem.last_error.is_not(None),
+    )
+    return session.scalar(query) or 0
+
+
+def record_index_failure(session: Session, error: str) -> None:
+    """Note on every waiting change that the index itself could not be written; the caller commits.
+
+    Unlike an entry that fails to index, this does not count an attempt: the change is
+    fine and is retried until the index can be written again, however long that takes.
+    """
+    session.execute(update(SearchQueueItem).where(SearchQueueItem.indexed_at.is_(None)).values(last_error=error[:2000]))
 
 
 def pending_count(session: Session) -> int:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
@@ -22,7 +24,7 @@ from kb.dates import utcnow
 from kb.entries.models import Entry, Revision, entry_tags
 from kb.extensions import db
 from kb.search.backend import configure, uses_postgresql
-from kb.search.indexing import DrainReport, drain, has_untried, rebuild
+from kb.search.indexing import DrainReport, drain, has_retryable, has_untried, rebuild, record_index_failure
 from kb.search.models import SearchQueueItem
 from kb.search.pg import indexing as pg_indexing
 from kb.search.storage import IndexStore, IndexUnavailableError, LockTimeoutError
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 _QUEUED = "kb_search_queued"
 """Session info key: ids of the entries queued in the open transaction (one row each is enough)."""
 _EXTENSION = "kb_search"
+_RETRIES = "kb_search_retries"
 PENDING_LOCK_WAIT = 0.25
 """Seconds a search waits for the writer lock to index changes left queued; then it searches anyway."""
 
@@ -40,6 +43,40 @@ PENDING_LOCK_WAIT = 0.25
 def index_store(app: Flask | None = None) -> IndexStore:
     """The app's index store."""
     return (app or current_app).extensions[_EXTENSION]
+
+
+@dataclass
+class RetrySchedule:
+    """When this process may next retry changes whose indexing failed: backing off after each failure.
+
+    The first retry is allowed `first` seconds after a failure, each further failure doubles
+    the wait, up to `longest`; a drain that succeeds starts again from nothing. A lock held
+    by another process is not a failure (that process drains the rows).
+    """
+
+    first: float = 1.0
+    longest: float = 60.0
+    failures: int = 0
+    next_at: float = 0.0
+
+    def due(self, now: float) -> bool:
+        """Whether failed changes may be retried at monotonic time `now`."""
+        return now >= self.next_at
+
+    def failed(self, now: float) -> None:
+        """A drain failed at `now`: wait longer before the next retry."""
+        self.failures += 1
+        self.next_at = now + min(self.longest, self.first * 2 ** (self.failures - 1))
+
+    def succeeded(self) -> None:
+        """A drain emptied the queue: failed changes may be retried at once next time."""
+        self.failures = 0
+        self.next_at = 0.0
+
+
+def retry_schedule(app: Flask) -> RetrySchedule:
+    """The app's schedule for retrying failed index writes in this process."""
+    return app.extensions[_RETRIES]  # type: ignore[no-any-return]
 
 
 def _changed(session: Session, instance: object) -> bool:
@@ -145,22 +182,41 @@ def drain_now(app: Flask, timeout: float | None = None) -> bool:
         return False
     except IndexUnavailableError as problem:
         log.warning("Search index not updated (the change stays queued for the rebuild): %s", problem)
+        _index_failed_to_write(app, f"{problem}")
         return False
-    except Exception:
-        log.exception("Indexing queued changes failed; they stay queued")
+    except Exception as error:
+        log.exception("Indexing queued changes failed; they stay queued and are retried by later searches and saves")
+        _index_failed_to_write(app, f"writing the search index failed: {type(error).__name__}: {error}")
         return False
     for entry_id, error in report.failed:
         log.error("Entry %s could not be indexed: %s", entry_id, error)
+    if report.failed:
+        retry_schedule(app).failed(time.monotonic())
+    else:
+        retry_schedule(app).succeeded()
     return not report.failed
 
 
+def _index_failed_to_write(app: Flask, error: str) -> None:
+    """Back off before retrying, and mark the waiting changes, so every process and `/healthz` can tell."""
+    retry_schedule(app).failed(time.monotonic())
+    try:
+        with Session(db.engine) as session:
+            record_index_failure(session, error)
+            session.commit()
+    except Exception:  # The database may be what failed; the rows stay queued either way.
+        log.exception("Could not record the search index failure on the queued changes")
+
+
 def drain_if_pending(app: Flask) -> None:
-    """Before a search: index changes another process left queued, if the lock is free soon.
+    """Before a search: index changes left queued, if the lock is free soon.
 
     A save normally drains its own change; this catches one that found the lock busy,
-    so a reader never waits for somebody else's next save to see it.
+    so a reader never waits for somebody else's next save to see it, and retries changes
+    whose indexing failed (the index could not be written, or an entry could not be
+    indexed) once this process's retry schedule allows, so they do not wait for a save.
     """
-    if has_untried(db.session):
+    if has_untried(db.session) or (retry_schedule(app).due(time.monotonic()) and has_retryable(db.session)):
         drain_now(app, timeout=PENDING_LOCK_WAIT)
 
 
@@ -230,6 +286,7 @@ def init_app(app: Flask) -> None:
     """Give the app its index store, queue index changes on flush, drain after commit, check the index."""
     configure(app)
     app.extensions[_EXTENSION] = IndexStore(Path(app.config["SEARCH_INDEX_DIR"]))
+    app.extensions[_RETRIES] = RetrySchedule()
     if not event.contains(Session, "after_flush", _queue_after_flush):
         event.listen(Session, "after_flush", _queue_after_flush)
         event.listen(Session, "after_commit", _drain_after_commit)
