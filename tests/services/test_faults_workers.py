@@ -12,6 +12,7 @@ Waits poll with a generous deadline and assert nothing about how long they took.
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import os
 import random
@@ -19,12 +20,15 @@ import signal
 import sqlite3
 import string
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from flask import Flask
 from sqlalchemy import Engine, create_engine, text
 
@@ -32,7 +36,7 @@ from kb.extensions import db
 from kb.search.indexing import CheckReport, check
 from kb.search.lifecycle import index_store
 from tests.accounts import PASSWORD, make_user
-from tests.conftest import make_app
+from tests.conftest import SEED_CONTENT, make_app
 from tests.serving import Answer, Gunicorn, SiteSession, gunicorn, wait_until
 from tests.web import seed
 
@@ -395,6 +399,105 @@ def test_workers_killed_at_random_while_members_post_lose_no_accepted_comment_an
         assert outcomes <= {303, CUT_OFF}, outcomes
         stored = assert_every_post_stored_whole_and_found(site, posters)
         assert len(stored) >= posters.accepted()
+        report = index_report(app)
+        assert report.in_step, report
+        assert report.pending == 0
+
+
+# A worker killed in the middle of an index write
+
+LONG_COMMENT_WORDS = 600
+"""Long comments make each index write (an entry's document holds its comments) slow enough to catch."""
+CATCH_DEADLINE = 120.0
+
+
+@cache
+def seed_words() -> list[str]:
+    """Every word of the seed content."""
+    texts = (path.read_text(encoding="utf-8") for path in sorted(SEED_CONTENT.rglob("*.md")))
+    return sorted({word.strip(".,;:()*#\"'").lower() for text in texts for word in text.split()} - {""})
+
+
+def long_comment(word: str) -> str:
+    """A comment of many words from the seed content, holding `word`."""
+    return f"{word} " + " ".join(random.choices(seed_words(), k=LONG_COMMENT_WORDS))
+
+
+def flock_holders(path: Path) -> set[int]:
+    """The processes holding a `flock` on `path`, read from /proc/locks."""
+    try:
+        inode = path.stat().st_ino
+    except FileNotFoundError:
+        return set()
+    holders = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if fields[1] == "FLOCK" and int(fields[5].split(":")[2]) == inode:
+            holders.add(int(fields[4]))
+    return holders
+
+
+def stopped(pid: int) -> bool:
+    """Whether process `pid` is stopped by a signal."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def pending_now(site: Site) -> int | None:
+    """Queued changes not yet indexed, or None when the database cannot be read at once (a stopped writer)."""
+    if not site.uri.startswith("sqlite"):
+        return int(site.scalar("SELECT count(*) FROM search_queue WHERE indexed_at IS NULL"))  # type: ignore[arg-type]
+    try:
+        with sqlite3.connect(site.uri.removeprefix("sqlite:///"), timeout=1) as connection:
+            return int(connection.execute("SELECT count(*) FROM search_queue WHERE indexed_at IS NULL").fetchone()[0])
+    except sqlite3.OperationalError:
+        return None
+
+
+def catch_index_writer(site: Site) -> int:
+    """Stop (SIGSTOP) a worker caught holding the index's writer lock with changes queued; return its pid."""
+    lock = site.index_dir / "write.lock"
+    give_up = time.monotonic() + CATCH_DEADLINE
+    while time.monotonic() < give_up:
+        holders = flock_holders(lock) & set(site.server.workers())
+        if not holders:
+            time.sleep(0.002)
+            continue
+        worker = holders.pop()
+        os.kill(worker, signal.SIGSTOP)
+        while not stopped(worker):
+            time.sleep(0.001)
+        if worker in flock_holders(lock) and (pending_now(site) or 0) > 0:
+            return worker
+        os.kill(worker, signal.SIGCONT)
+    pytest.fail("never caught a worker writing the index")
+
+
+def lock_is_free(path: Path) -> bool:
+    """Whether nobody holds a `flock` on `path` (tried without waiting, and let go at once)."""
+    with path.open("a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return True
+
+
+def test_a_worker_killed_while_writing_the_index_leaves_no_stale_lock_and_the_index_catches_up(
+    tmp_path, seeded_database
+):
+    app = make_app(tmp_path, seeded_database)
+    with served_site(tmp_path, app, members=2) as site:
+        with Posters(site, 2, "indexed", body=long_comment) as posters:
+            posters.wait_for_more(2)
+            worker = catch_index_writer(site)
+            assert worker in flock_holders(site.index_dir / "write.lock"), "still holding the lock when killed"
+            os.kill(worker, signal.SIGKILL)
+            replaced(site, worker)
+            posters.wait_for_more(2)
+        wait_until(lambda: lock_is_free(site.index_dir / "write.lock"), "nobody to hold the index writer lock")
+        assert {post.outcome for post in posters.posts} <= {303, CUT_OFF}
+        assert_every_post_stored_whole_and_found(site, posters)
         report = index_report(app)
         assert report.in_step, report
         assert report.pending == 0
