@@ -14,7 +14,7 @@ DEMO ?= 1
 export FLASK_APP := kb
 run: export KB_DEMO = $(DEMO)
 
-.PHONY: run serve test test-sqlite test-postgresql lint import assets clean
+.PHONY: run serve test test-sqlite test-postgresql lint load import assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,15 @@ test-sqlite: .make-dev.stamp assets
 
 test-postgresql: .make-dev.stamp assets
 	KB_TEST_DATABASE=postgresql $(BIN)/pytest -m "not browser"
+
+# Load benchmark (benchmarks/load/run.py, docs/performance.md "Load"): six runs of 50 members for
+# 60 s each; LOAD_ARGS narrows it, e.g. make load LOAD_ARGS="--config postgresql-postgresql --workers 4".
+.make-load.stamp: requirements-load.txt .make-dev.stamp
+	$(BIN)/pip install --quiet -r requirements-load.txt
+	touch $@
+
+load: .make-load.stamp assets
+	$(BIN)/python benchmarks/load/run.py $(LOAD_ARGS)
 
 lint: .make-dev.stamp
 	$(BIN)/ruff check .

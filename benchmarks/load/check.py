@@ -116,6 +116,4 @@ def check_accepted(app: Flask, accepted: list[Accepted]) -> CheckReport:
     with app.test_request_context("/"):
         stored = stored_comments({comment.marker for comment in accepted})
         found = found_by_author(accepted)
-        report = lost_writes(accepted, stored, found)
-        db.session.remove()
-    return report
+        return lost_writes(accepted, stored, found)

@@ -1,7 +1,7 @@
 """The simulated members of kb's load benchmark, for Locust (run by `benchmarks/load/run.py`).
 
 Each member signs in once, waits until every member has signed in (scrypt is slow on
-purpose and sign-in is not what is measured), then repeats a mix of tasks:
+purpose and sign-in is not what is measured), then repeats a mix of tasks, by default:
 
 - 70% page reads: the home page, the lists of lessons, reviews and papers (and their second
   pages, themes and tags) and the entry pages of the imported `content/`;
@@ -15,7 +15,8 @@ When the last member has signed in, the statistics are reset and the measured wi
 the site accepted (answered 303) are written as JSON to `KB_LOAD_RESULT`, and Locust stops.
 What to visit comes from the JSON plan at `KB_LOAD_PLAN` (written by `run.py`): the member
 accounts, page paths, commentable entries, search words and filter values.
-`KB_LOAD_PACE` is each member's tasks per second (0: no pause between tasks).
+`KB_LOAD_PACE` is each member's tasks per second (0: no pause between tasks); `KB_LOAD_MIX` the
+weights of page reads, searches and comment posts (default `7,2,1`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ PLAN: dict[str, Any] = json.loads(Path(os.environ["KB_LOAD_PLAN"]).read_text(enc
 RESULT = Path(os.environ["KB_LOAD_RESULT"])
 SECONDS = float(os.environ.get("KB_LOAD_SECONDS") or 60)
 PACE = float(os.environ.get("KB_LOAD_PACE") or 0)
+MIX = [float(weight) for weight in (os.environ.get("KB_LOAD_MIX") or "7,2,1").split(",")]
 CSRF_FIELD = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 PERCENTILES = (0.5, 0.95, 0.99)
 COMMENT_ADDRESS = re.compile(r"#comment-\d+$")
@@ -180,13 +182,14 @@ class Member(FastHttpUser):
             if found:
                 self.token = found.group(1).decode()
 
-    def _started(self) -> None:
+    @task
+    def act(self) -> None:
+        """One task, chosen by the mix's weights."""
         self.task_started = time.monotonic()
+        self.rng.choices((self.read_page, self.search, self.post_comment), weights=MIX)[0]()
 
-    @task(7)
     def read_page(self) -> None:
         """A page read: home, a list, or an entry page."""
-        self._started()
         choice = self.rng.random()
         if choice < 0.15:
             self._read("/", "home")
@@ -195,10 +198,8 @@ class Member(FastHttpUser):
         else:
             self._read(self.rng.choice(PLAN["entries"]), "entry page")
 
-    @task(2)
     def search(self) -> None:
         """A search for one or two of the content's words, a third of them with a filter."""
-        self._started()
         words = " ".join(self.rng.sample(PLAN["words"], self.rng.choice((1, 1, 2))))
         params = {"q": words}
         name = "search"
@@ -209,10 +210,8 @@ class Member(FastHttpUser):
         query = "&".join(f"{key}={value.replace(' ', '+')}" for key, value in params.items())
         self._read(f"/search?{query}", name)
 
-    @task(1)
     def post_comment(self) -> None:
         """A comment with a unique marker on an entry the member can read; 303 means accepted."""
-        self._started()
         path = self.rng.choice(PLAN["commentable"])
         marker = "lm" + uuid.uuid4().hex[:20]
         body = f"Load test comment {marker} from {self.email}: the go-live pressure was real."

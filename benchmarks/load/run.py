@@ -161,6 +161,7 @@ def _locust(base: str, folder: Path, options: argparse.Namespace) -> subprocess.
         "KB_LOAD_RESULT": str(folder / "result.json"),
         "KB_LOAD_SECONDS": str(options.seconds),
         "KB_LOAD_PACE": str(options.pace),
+        "KB_LOAD_MIX": options.mix,
     }
     users = str(options.users)
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base]
@@ -303,6 +304,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50, help="simulated members (default 50)")
     parser.add_argument("--seconds", type=float, default=60, help="measured seconds after all have signed in")
     parser.add_argument("--pace", type=float, default=7, help="tasks per second per member; 0: no pause (default 7)")
+    parser.add_argument("--mix", default="7,2,1", help="weights of page reads, searches, posts (default 7,2,1)")
     parser.add_argument("--profile", action="store_true", help="sample the workers with py-spy during the window")
     parser.add_argument("--keep", type=Path, help="folder to keep each run's files in (default: a temporary one)")
     options = parser.parse_args()
@@ -314,6 +316,8 @@ def main() -> None:
             for workers in options.workers or [2, 4]:
                 runs.append(run_one(config, workers, options, root))
     print_table(runs)
+    if any(run.check.lost for run in runs):
+        raise SystemExit("comments the site accepted were lost (listed above)")
 
 
 if __name__ == "__main__":
