@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import create_engine, func, select
 
 from kb import create_app
@@ -146,6 +147,8 @@ class Site:
     folder: Path
     database_url: str
     index: Path
+    app: Flask
+    """Kept while the site is used: a PostgreSQL copy is dropped once its app is gone."""
 
     def serve(self, **settings: str) -> Iterator[Gunicorn]:
         return gunicorn(self.folder / "site", self.database_url, SEARCH_INDEX_DIR=str(self.index), **settings)
@@ -162,7 +165,7 @@ def prepare_site(folder: Path, seeded_database: Path) -> Site:
         url = app.config["SQLALCHEMY_DATABASE_URI"]
         db.session.remove()
         db.engine.dispose()
-    return Site(folder, url, Path(app.config["SEARCH_INDEX_DIR"]))
+    return Site(folder, url, Path(app.config["SEARCH_INDEX_DIR"]), app)
 
 
 @pytest.fixture
