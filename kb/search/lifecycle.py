@@ -36,6 +36,7 @@ _QUEUED = "kb_search_queued"
 """Session info key: ids of the entries queued in the open transaction (one row each is enough)."""
 _EXTENSION = "kb_search"
 _RETRIES = "kb_search_retries"
+_CHECKING = "kb_search_checking"
 PENDING_LOCK_WAIT = 0.25
 """Seconds a search waits for the writer lock to index changes left queued; then it searches anyway."""
 
@@ -248,10 +249,24 @@ def index_failed(app: Flask) -> None:
     """A search failed while reading the index: read all of it, and rebuild it if it is damaged.
 
     The full read takes a while on a large index, so outside "inline" mode it runs in
-    the background while the reader is told search is being rebuilt.
+    the background while the reader is told search is being rebuilt. One check at a time
+    per process, and none while a rebuild runs: every search on a damaged index fails,
+    and each would otherwise start another full read.
     """
+    store = index_store(app)
+    store.close_searchers()  # This thread's searcher read the damage; the next search opens the index afresh.
+    checking: threading.Lock = app.extensions[_CHECKING]
+    if store.rebuild_running() or not checking.acquire(blocking=False):
+        return
     mode = app.config["SEARCH_REBUILD_AT_START"]
-    _run("inline" if mode == "inline" else "background", _check_fully, app)
+    _run("inline" if mode == "inline" else "background", _check_fully_once, app)
+
+
+def _check_fully_once(app: Flask) -> None:
+    try:
+        _check_fully(app)
+    finally:
+        app.extensions[_CHECKING].release()
 
 
 def _check_fully(app: Flask) -> None:
@@ -287,6 +302,7 @@ def init_app(app: Flask) -> None:
     configure(app)
     app.extensions[_EXTENSION] = IndexStore(Path(app.config["SEARCH_INDEX_DIR"]))
     app.extensions[_RETRIES] = RetrySchedule()
+    app.extensions[_CHECKING] = threading.Lock()
     if not event.contains(Session, "after_flush", _queue_after_flush):
         event.listen(Session, "after_flush", _queue_after_flush)
         event.listen(Session, "after_commit", _drain_after_commit)
