@@ -79,7 +79,7 @@ def top_costs(files: list[Path], count: int = 12) -> list[str]:
     def share(samples: int) -> str:
         return f"{100 * samples / total:5.1f}%"
 
-    lines = [f"{total} samples of the workers; by package, time on its own lines:"]
+    lines = [f"{total} samples of the workers holding the GIL (not waiting); by package, time on its own lines:"]
     lines += [f"  {share(n)}  {name}" for name, n in packages.most_common(count)]
     lines.append("kb's functions, including what they call:")
     lines += [f"  {share(n)}  {name}" for name, n in inclusive.most_common(count)]

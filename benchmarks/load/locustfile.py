@@ -1,7 +1,9 @@
 """The simulated members of kb's load benchmark, for Locust (run by `benchmarks/load/run.py`).
 
-Each member signs in once, waits until every member has signed in (scrypt is slow on
-purpose and sign-in is not what is measured), then repeats a mix of tasks, by default:
+Each member signs in once and reads an entry page, a list and a search (so the workers have
+compiled their templates, which is start-up work), then waits until every member has done so
+(scrypt is slow on purpose: sign-in is not what is measured), then repeats a mix of tasks, by
+default:
 
 - 70% page reads: the home page, the lists of lessons, reviews and papers (and their second
   pages, themes and tags) and the entry pages of the imported `content/`;
@@ -171,6 +173,10 @@ class Member(FastHttpUser):
                 response.failure(f"sign-in answered {response.status_code}")
                 raise RuntimeError(f"sign-in answered {response.status_code}")
         self._read("/", "home")
+        # Warm up: each worker compiles a template the first time it renders it, which is start-up work.
+        self._read(self.rng.choice(PLAN["entries"]), "warm-up")
+        self._read(self.rng.choice(PLAN["lists"]), "warm-up")
+        self._read(f"/search?q={self.rng.choice(PLAN['words'])}", "warm-up")
 
     def _read(self, path: str, name: str) -> None:
         """GET a page that must answer 200, keeping the CSRF token it carries."""

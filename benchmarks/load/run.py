@@ -172,19 +172,15 @@ def _locust(base: str, folder: Path, options: argparse.Namespace) -> subprocess.
 
 
 def _profile(workers: list[int], seconds: float, folder: Path) -> list[subprocess.Popen]:
-    """py-spy sampling each worker for the window, aggregated by function."""
+    """py-spy sampling each worker for the window, aggregated by function.
+
+    Only samples holding the GIL count (`--gil`): time a worker spends waiting for PostgreSQL,
+    SQLite or the network is not its own work.
+    """
+    spy = str(Path(sys.executable).parent / "py-spy")
     spies = []
     for pid in workers:
-        command = [
-            str(Path(sys.executable).parent / "py-spy"),
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(int(seconds)),
-            "--rate",
-            "50",
-        ]
+        command = [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "50", "--gil"]
         command += ["--format", "raw", "--function", "--nonblocking", "--output", str(folder / f"profile-{pid}.txt")]
         spies.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return spies
@@ -272,6 +268,9 @@ def print_run(run: Run) -> None:
         f"CPU in the window, cores: {shares}; the whole machine {result['machine_busy_cores']:.2f} "
         f"of {os.cpu_count()} busy"
     )
+    kb_cores, rps = run.cores.get("kb (gunicorn)"), result["total"]["rps"]
+    if kb_cores and rps:
+        print(f"kb's CPU per request: {1000 * kb_cores / rps:.0f} ms")
     print(f"accepted comments checked: {run.check.checked}, lost: {len(run.check.lost)}")
     for lost in run.check.lost[:20]:
         print(f"  lost {lost.marker}: {lost.reason}")
