@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from kb.extensions import db
 
@@ -26,7 +27,17 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
     return render_template("errors/csrf.html", typed=typed, reason=error.description), 400
 
 
-def _server_error(error: Exception) -> tuple[str, int]:
+def _server_error(error: Exception) -> tuple[str, int] | Response:
+    """The 500 page; or the 503 page for a database outage that no other handler saw.
+
+    Flask hands a failure in an after-request hook (the rate limiter reads its counters
+    there for its headers) only to this handler, wrapped as a 500.
+    """
+    from kb.unavailable import database_unavailable, is_outage  # kb.unavailable imports this module.
+
+    original = getattr(error, "original_exception", None)
+    if isinstance(original, Exception) and is_outage(original):
+        return database_unavailable(original)
     db.session.rollback()
     return render_template("errors/500.html"), 500
 

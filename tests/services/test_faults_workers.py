@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import http.client
+import json
 import os
 import random
 import signal
@@ -22,23 +23,28 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from flask import Flask
-from sqlalchemy import Engine, create_engine, text
+from flask import Flask, Response, request
+from sqlalchemy import Engine, create_engine, func, select, text
 
-from kb.extensions import db
+from kb import create_app
+from kb.comments.models import Comment
+from kb.content.service import import_directory
+from kb.extensions import db, limiter
 from kb.search.indexing import CheckReport, check
 from kb.search.lifecycle import index_store
-from tests.accounts import PASSWORD, make_user
-from tests.conftest import SEED_CONTENT, make_app
+from tests.accounts import PASSWORD, client_for, csrf_token, make_user
+from tests.conftest import SEED_CONTENT, TEST_DATABASE, make_app
+from tests.postgres import PostgresServer, postgres_or_skip
 from tests.serving import Answer, Gunicorn, SiteSession, gunicorn, wait_until
 from tests.web import seed
+from tests.web.test_health import database_unreachable
 
 LESSONS = [seed.path_of(document) for document in seed.of_kind("lesson")]
 RAISED_LIMITS = {"COMMENT_LIMIT_PER_USER": "10000 per minute", "COMMENT_LIMIT_PER_ADDRESS": "10000 per minute"}
@@ -505,3 +511,120 @@ def test_a_worker_killed_while_writing_the_index_leaves_no_stale_lock_and_the_in
         report = index_report(app)
         assert report.in_step, report
         assert report.pending == 0
+
+
+# The database restarted under load
+
+READ_PATHS = ("/", "/lessons", *LESSONS[:3], "/search?q=handover", "/search?q=rota&kind=lesson")
+
+
+class Readers:
+    """Anonymous visitors reading pages and searching from threads, until stopped; every answer kept."""
+
+    def __init__(self, site: Site, count: int) -> None:
+        self.site = site
+        self.answers: list[tuple[str, int | str, str]] = []
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._read, args=(number,), daemon=True) for number in range(count)]
+
+    def __enter__(self) -> Readers:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=120)
+
+    def _read(self, number: int) -> None:
+        visitor = SiteSession(self.site.server.base)
+        turn = number
+        while not self.stopping.is_set():
+            path = READ_PATHS[turn % len(READ_PATHS)]
+            turn += 1
+            try:
+                answer = visitor.get(path)
+            except (OSError, http.client.HTTPException):
+                self.answers.append((path, CUT_OFF, ""))
+                continue
+            self.answers.append((path, answer.status, answer.body))
+
+    def count(self, status: int) -> int:
+        """How many answers so far had `status`."""
+        return sum(answer[1] == status for answer in self.answers)
+
+
+def seeded_postgres_app(tmp_path: Path, server: PostgresServer) -> Flask:
+    """An app on a database of its own on `server`: migrated, with the seed content imported and indexed."""
+    app = create_app(
+        {
+            "INSTANCE_PATH": tmp_path / "instance",
+            "SQLALCHEMY_DATABASE_URI": server.url,
+            "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
+            "SECRET_KEY": "fault-test-secret",
+            "AUTO_MIGRATE": True,
+            "SEARCH_REBUILD_AT_START": "inline",
+        }
+    )
+    with app.app_context():
+        report = import_directory(SEED_CONTENT)
+        assert not report.problems
+        db.session.commit()
+        db.engine.dispose()
+    return app
+
+
+@pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="PostgreSQL restarted: runs in the PostgreSQL pass")
+def test_postgresql_restarted_under_load_answers_503_meanwhile_and_recovers_keeping_every_accepted_post(tmp_path):
+    postgres = postgres_or_skip(tmp_path / "postgres")
+    try:
+        app = seeded_postgres_app(tmp_path, postgres)
+        with served_site(tmp_path, app, members=2) as site:
+            with Readers(site, 2) as readers, Posters(site, 2, "restart") as posters:
+                posters.wait_for_more(3)
+                postgres.stop()
+                wait_until(lambda: readers.count(503) >= 3, "pages to answer 503 while the database is down")
+                wait_until(lambda: any(post.outcome == 503 for post in posters.posts), "a post to answer 503")
+                postgres.start()
+                posters.wait_for_more(3)
+                served_before = readers.count(200)
+                wait_until(lambda: readers.count(200) >= served_before + 10, "pages to be served again")
+            statuses = {status for _, status, _ in readers.answers} | {post.outcome for post in posters.posts}
+            assert statuses <= {200, 303, 503}, statuses
+            assert not [path for path, _, body in readers.answers if "Traceback" in body or "psycopg" in body]
+            assert_every_post_stored_whole_and_found(site, posters)
+            report = index_report(app)
+            assert report.in_step, report
+            assert report.pending == 0
+        access = [json.loads(line) for line in site.server.log_lines() if line.startswith("{")]
+        assert not [record for record in access if record.get("status") == 500]
+    finally:
+        postgres.remove()
+
+
+def test_a_post_whose_database_goes_away_after_it_commits_answers_503_not_500(tmp_path, seeded_database):
+    # The rate limiter adds its headers after the view, reading its counters from the database: an
+    # outage that starts between the commit and those headers used to escape the 503 page as a 500.
+    settings = {"RATELIMIT_STORAGE_URI": "database", "PROPAGATE_EXCEPTIONS": False, **RAISED_LIMITS}
+    app = make_app(tmp_path, seeded_database, **settings)
+    word = marker("aftercommit")
+    away = ExitStack()
+
+    @app.after_request
+    def take_the_database_away(response: Response) -> Response:  # Runs before the limiter's own hook.
+        if request.method == "POST":
+            away.enter_context(database_unreachable(app))
+            limiter.storage.engine.dispose()
+        return response
+
+    with app.app_context():
+        member = make_user("member@example.org")
+        client = client_for(app, member)
+        token = csrf_token(client.get(LESSONS[0]).get_data(as_text=True))
+        db.session.remove()  # Hand back this context's connection before they are all cut.
+        with away:
+            response = client.post(f"{LESSONS[0]}/comments", data={"csrf_token": token, "body": f"Stored {word}"})
+        assert response.status_code == 503
+        assert "Sorry, the service is unavailable" in response.get_data(as_text=True)
+        assert db.session.scalar(select(func.count()).where(Comment.body.contains(word))) == 1
