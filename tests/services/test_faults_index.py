@@ -277,29 +277,35 @@ FAULTS: dict[str, Callable[[Path], None]] = {
 }
 
 
-@pytest.mark.parametrize("fault", FAULTS)
-def test_a_deleted_or_damaged_index_is_rebuilt_while_searches_answer_503_or_right_results(site, fault):
+@pytest.mark.parametrize(
+    "faults", [("deleted",), ("segments-truncated", "toc-and-segments-overwritten")], ids=["deleted", "damaged"]
+)
+def test_a_deleted_or_damaged_index_is_rebuilt_while_searches_answer_503_or_right_results(site, faults):
     with site.serve(SEARCH_REBUILD_AT_START="background") as server:
-        old_generation = IndexStore(site.index).current_generation()
+        generations = [IndexStore(site.index).current_generation()]
         readers = readers_of(server)
         assert_the_readers_see_different_things(readers)
         with readers.searching():
             wait_until(lambda: all(sum(v.answers.values()) >= len(SEARCHES) for v in readers.visitors), "searches")
-            FAULTS[fault](site.index)
-            readers.faulted.set()
-            wait_until(lambda: IndexStore(site.index).status() is None, "the index to be rebuilt")
-            wait_until(
-                lambda: all(v.right_after >= 2 * len(SEARCHES) for v in readers.visitors),
-                "every reader to get the right results again",
-            )
+            for fault in faults:
+                FAULTS[fault](site.index)
+                readers.faulted.set()
+                for visitor in readers.visitors:
+                    visitor.right_after = 0
+                wait_until(lambda: IndexStore(site.index).status() is None, f"the index to be rebuilt ({fault})")
+                wait_until(
+                    lambda: all(v.right_after >= 2 * len(SEARCHES) for v in readers.visitors),
+                    f"every reader to get the right results again ({fault})",
+                )
+                generations.append(IndexStore(site.index).current_generation())
         problems = [f"{v.name}: {problem}" for v in readers.visitors for problem in v.problems]
         assert problems == [], "\n".join(problems)
-        assert IndexStore(site.index).current_generation() != old_generation, "rebuilt into a new generation"
+        assert len(set(generations)) == len(faults) + 1, "each fault rebuilt into a new generation"
         statuses = access_log_statuses(server)
         assert set(statuses) <= {200, 302, 303, 503}, statuses
         messages = log_messages(server)
-        assert any("rebuilding it from the database" in message for message in messages)
-        assert any(message.startswith("Search index rebuilt") for message in messages)
+        assert sum("rebuilding it from the database" in message for message in messages) >= len(faults)
+        assert sum(message.startswith("Search index rebuilt") for message in messages) >= len(faults)
         assert server.get("/healthz").status == 200
         assert server.get("/readyz").status == 200
     assert_index_in_step(site)
