@@ -2,6 +2,7 @@
 #   make run   install into .venv, prepare the database and content, serve on 127.0.0.1:5000
 #   make test  install the test tools and run every test, on SQLite and on PostgreSQL
 #   make serve serve in production with gunicorn (gunicorn.conf.py: KB_BIND, WEB_CONCURRENCY, ...)
+#   make load  the load benchmark: Locust against gunicorn on both databases (docs/performance.md "Load")
 
 PYTHON ?= python3
 VENV := .venv

@@ -13,11 +13,13 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
 
 from benchmarks.load.check import Accepted, Stored, check_accepted, lost_writes
+from benchmarks.load.cpu import top_costs
 from kb.comments.service import post_comment
 from kb.config import PROJECT_ROOT
 from kb.entries.models import Entry
@@ -46,6 +48,22 @@ def test_each_way_of_losing_a_comment_is_reported() -> None:
         report = lost_writes([A], stored, found)
         assert report.checked == 1
         assert [(lost.marker, lost.reason) for lost in report.lost] == [(A.marker, reason)]
+
+
+def test_profile_samples_are_summed_by_package_by_kb_function_and_by_line(tmp_path: Path) -> None:
+    show = "show (kb/entries/routes.py:112)"
+    execute = "Connection.execute (sqlalchemy/engine/base.py:1450)"
+    render = "Template.render (jinja2/environment.py:1290)"
+    (tmp_path / "profile-1.txt").write_text(f"run (gunicorn/arbiter.py:1);{show};{execute} 6\n")
+    (tmp_path / "profile-2.txt").write_text(f"run (gunicorn/arbiter.py:1);{show};{render} 4\nnot a sample line\n")
+
+    lines = top_costs(sorted(tmp_path.glob("profile-*.txt")))
+
+    assert lines[0].startswith("10 samples")
+    package_part = lines[1 : lines.index("kb's functions, including what they call:")]
+    assert package_part == ["   60.0%  sqlalchemy", "   40.0%  jinja2"]
+    assert f"  100.0%  {show}" in lines
+    assert f"   60.0%  {execute}" in lines[lines.index("functions, time on their own lines:") :]
 
 
 def test_the_check_reads_the_database_and_searches_as_the_author(seeded_app: Flask) -> None:
