@@ -328,9 +328,9 @@ def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[i
             excluded = _docnums_of(state, [entry.id, *exclude])
             allowed = docset(state, index_visibility_filter(viewer)) - excluded
             docnums = _related_docnums(state, entry, allowed, limit)
+            return _load_visible(viewer, state, docnums)  # Reads stored fields: the index may fail here too.
     except SearchUnavailableError:
         return []
-    return _load_visible(viewer, state, docnums)
 
 
 def similar_lessons_elsewhere(
@@ -349,9 +349,9 @@ def similar_lessons_elsewhere(
             same_place_and_time = docset(state, q.And(place_and_time))
             allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *exclude])
             docnums = _related_docnums(state, lesson, allowed, limit)
+            return _load_visible(viewer, state, docnums)
     except SearchUnavailableError:
         return []
-    return _load_visible(viewer, state, docnums)
 
 
 def _docnums_of(state: SearcherState, entry_ids: Iterable[int]) -> frozenset[int]:

@@ -628,3 +628,20 @@ def test_a_post_whose_database_goes_away_after_it_commits_answers_503_not_500(tm
         assert response.status_code == 503
         assert "Sorry, the service is unavailable" in response.get_data(as_text=True)
         assert db.session.scalar(select(func.count()).where(Comment.body.contains(word))) == 1
+
+
+def test_an_entry_page_whose_related_entries_cannot_be_read_from_the_index_still_answers(tmp_path, seeded_database):
+    # Under load a worker's searcher met segment files another worker's merge had removed: the
+    # stored fields of related entries were read outside the guard that turns index failures into
+    # "no related entries", and the lesson's page answered 500.
+    app = make_app(tmp_path, seeded_database, PROPAGATE_EXCEPTIONS=False)
+    with app.app_context():
+        store = index_store(app)
+        generation = store.root / str(store.current_generation())
+        stored = sorted(generation.glob("*._stored.col"))
+        assert stored
+        for path in stored:
+            path.unlink()
+        response = app.test_client().get(LESSONS[0])
+        assert response.status_code == 200
+        db.engine.dispose()
