@@ -13,6 +13,7 @@ from kb.backup import cli as backup_cli
 from kb.consultations.cli import consult_cli
 from kb.content.service import content_files, export_directory, import_directory
 from kb.extensions import db
+from kb.mail.cli import mail_cli
 from kb.notifications.cli import notify_cli
 from kb.search.cli import search_cli
 from kb.search.lifecycle import ensure_index
@@ -107,5 +108,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(notify_cli)
+    app.cli.add_command(mail_cli)
     app.cli.add_command(consult_cli)
     backup_cli.init_app(app)

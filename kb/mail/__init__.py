@@ -1,0 +1,44 @@
+"""Outgoing mail: written to a durable outbox with the work, sent after the commit, retried until it goes.
+
+Services call `queue_mail`: the mail is a row in the same transaction as their work, so
+nothing is sent for work that is rolled back and nothing is lost for work that is
+committed. After the commit it is sent at once; mail that could not be (the mail server
+down, the worker killed) is sent by `flask --app kb mail send-pending` from cron, and after
+later commits. The backend is `smtp` (a real server: host, port, TLS and credentials from
+the settings) or `console` (the message is printed, for development).
+
+- `messages`: `Mail` and the RFC 5322 message; `delivery`: `transmit`, the one place a
+  message leaves kb, and `send_now` for jobs that keep their own record;
+- `models`: the outbox table; `outbox`: queueing, claiming, sending, retrying, purging;
+  `retry`: the waits and limits; `cli`: `flask --app kb mail ...`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from kb.mail.delivery import MailNotSentError, send_now, transmit
+from kb.mail.messages import Mail, build_message, site_link
+from kb.mail.outbox import queue_mail, send_pending
+
+__all__ = [
+    "Mail",
+    "MailNotSentError",
+    "build_message",
+    "init_app",
+    "queue_mail",
+    "send_now",
+    "send_pending",
+    "site_link",
+    "transmit",
+]
+
+
+def init_app(app: Flask) -> None:
+    """Send each transaction's queued mail after it commits; forget it on rollback."""
+    from kb.mail import outbox
+
+    if app.extensions.get("kb_mail"):
+        return
+    app.extensions["kb_mail"] = True
+    outbox.install_hooks(app)

@@ -1,0 +1,74 @@
+"""Handing one message to the mail server (`smtp`) or printing it (`console`).
+
+`transmit` is the one place a message leaves kb; everything else (the outbox, the digest,
+the reminders) goes through it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import smtplib
+import ssl
+import sys
+from email.message import EmailMessage
+from typing import Any
+
+from flask import current_app
+
+from kb.mail.messages import Mail, build_message
+
+log = logging.getLogger(__name__)
+
+
+class MailNotSentError(Exception):
+    """Raised when the mail server could not be reached or refused the message; says why."""
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The TLS settings for the mail server, made once per process: loading the CA bundle takes about 0.2 s."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def _smtp_send(message: EmailMessage, config: dict[str, Any]) -> None:
+    host, port, tls, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TLS"], config["SMTP_TIMEOUT"]
+    context = _tls_context(config.get("SMTP_CA_FILE") or None) if tls in ("ssl", "starttls") else None
+    smtp_class = smtplib.SMTP_SSL if tls == "ssl" else smtplib.SMTP
+    kwargs: dict[str, Any] = {"context": context} if tls == "ssl" else {}
+    with smtp_class(host, port, timeout=timeout, **kwargs) as smtp:
+        if tls == "starttls":
+            smtp.starttls(context=context)
+        if config["SMTP_USERNAME"]:
+            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
+        smtp.send_message(message)
+
+
+def transmit(mail: Mail, *, message_id: str | None = None, date: dt.datetime | None = None) -> None:
+    """Deliver `mail` through the configured backend now.
+
+    Raises `MailNotSentError` (with the reason) when the server cannot be reached or refuses it.
+    """
+    config = current_app.config
+    message = build_message(mail, config["MAIL_FROM"], message_id=message_id, date=date)
+    if config["MAIL_BACKEND"] == "console":
+        print(f"----- mail (console backend) -----\n{message}\n----- end of mail -----", file=sys.stdout, flush=True)
+        return
+    try:
+        _smtp_send(message, config)
+    except (OSError, smtplib.SMTPException) as error:
+        raise MailNotSentError(f"{type(error).__name__}: {error}"[:2000]) from error
+
+
+def send_now(mail: Mail) -> bool:
+    """Deliver `mail` at once, without the outbox; logs and returns False on failure.
+
+    For jobs that keep their own record of what was sent (the digest, the reminders).
+    """
+    try:
+        transmit(mail)
+    except MailNotSentError:
+        log.exception("could not send mail %r to %s", mail.subject, mail.to)
+        return False
+    return True

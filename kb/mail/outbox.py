@@ -1,0 +1,301 @@
+"""The durable outbox: mail is written with the work, claimed after the commit, sent, and retried.
+
+`queue_mail` adds a row in the caller's transaction, so the mail exists exactly when the
+work it reports was committed. After the commit the rows of that transaction are claimed
+and sent at once; when that did not happen (the mail server was down, the worker died
+between the commit and the send, or during it), `send_pending` sends them later, from
+cron (`flask --app kb mail send-pending`) and, opportunistically, after a later commit
+whose own mail went out. Claims are one conditional UPDATE each, committed before the
+mail server is contacted, so any number of workers and hosts may send at the same time
+without sending a row twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import ColumnElement, Row, and_, delete, event, func, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, SessionTransaction
+
+from kb.dates import utcnow
+from kb.extensions import db
+from kb.mail import delivery, retry
+from kb.mail.messages import Mail, new_message_id
+from kb.mail.models import OutboxMail
+
+log = logging.getLogger(__name__)
+
+_QUEUED = "kb_mail_queued"
+"""Session info key: ids of the outbox rows added in the open transaction."""
+RETRY_AFTER_COMMIT = 5
+"""Due mails a request also sends after its own went out (so the mail server is up)."""
+
+outbox = OutboxMail.__table__
+
+
+def queue_mail(mail: Mail) -> None:
+    """Add `mail` to the outbox in the current transaction: it is sent once that commits, never if it rolls back."""
+    now = utcnow()
+    values = {
+        "recipient": mail.to,
+        "subject": mail.subject,
+        "body": mail.body,
+        "headers": [list(pair) for pair in mail.headers],
+        "message_id": new_message_id(),
+        "queued_at": now,
+        "next_attempt_at": now,
+        "attempts": 0,
+    }
+    session = db.session
+    result = session.connection().execute(insert(outbox).values(**values))
+    session.info.setdefault(_QUEUED, []).append(result.inserted_primary_key[0])
+
+
+def mail_of(row: Row) -> Mail:
+    """The `Mail` an outbox row holds."""
+    return Mail(
+        to=row.recipient,
+        subject=row.subject,
+        body=row.body,
+        headers=tuple((name, value) for name, value in row.headers or ()),
+    )
+
+
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
+    """Rows not sent, not given up, and not claimed by a sender that may still be working on them."""
+    return and_(
+        outbox.c.sent_at.is_(None),
+        outbox.c.attempts < retry.MAX_ATTEMPTS,
+        or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < retry.stale_claims_before(now)),
+    )
+
+
+def _sender_name() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def claim(
+    session: Session,
+    now: dt.datetime,
+    *,
+    ids: Collection[int] | None = None,
+    after: int = 0,
+    limit: int = retry.SEND_BATCH,
+    wait: bool = True,
+) -> list[Row]:
+    """Claim outbox rows for this sender and commit the claim; returns the rows claimed, by id.
+
+    With `ids`, those rows (a transaction's own mail); otherwise up to `limit` rows after
+    row `after` that are due (or, with `wait=False`, whatever their next try's time). The
+    conditions are checked again by the UPDATE itself, and on PostgreSQL the candidates
+    are picked with `SKIP LOCKED`, so concurrent senders claim different rows.
+    """
+    condition = _claimable(now)
+    if ids is not None:
+        condition = and_(outbox.c.id.in_(sorted(set(ids))), condition)
+    else:
+        wanted = and_(condition, outbox.c.id > after)
+        if wait:
+            wanted = and_(wanted, outbox.c.next_attempt_at <= now)
+        candidates = select(outbox.c.id).where(wanted).order_by(outbox.c.id).limit(limit)
+        if db.engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        condition = and_(outbox.c.id.in_(candidates.scalar_subquery()), condition)
+    statement = (
+        update(outbox)
+        .where(condition)
+        .values(claimed_at=now, claimed_by=_sender_name(), attempts=outbox.c.attempts + 1)
+        .returning(*outbox.c)
+    )
+    rows = sorted(session.execute(statement).all(), key=lambda row: row.id)
+    session.commit()
+    return rows
+
+
+def send_claimed(session: Session, row: Row, now: dt.datetime) -> str | None:
+    """Send one claimed row and record the outcome (committed); returns the error, None when sent."""
+    try:
+        delivery.transmit(mail_of(row), message_id=row.message_id, date=row.queued_at)
+    except delivery.MailNotSentError as error:
+        _record_failure(session, row, str(error), now)
+        return str(error)
+    except Exception as error:  # A mail that cannot even be built must not stop the others.
+        log.exception("mail %s to %s could not be built or sent", row.id, row.recipient)
+        problem = f"{type(error).__name__}: {error}"[:2000]
+        _record_failure(session, row, problem, now)
+        return problem
+    # The text goes once sent: reset and invitation links in it are as good as a password while they last.
+    sent = update(outbox).where(outbox.c.id == row.id, outbox.c.sent_at.is_(None))
+    session.execute(sent.values(sent_at=now, body="", headers=[]))
+    session.commit()
+    return None
+
+
+def _record_failure(session: Session, row: Row, error: str, now: dt.datetime) -> None:
+    """Give the claim back with the error and the time of the next try (only if the claim is still ours)."""
+    next_try = retry.next_attempt_at(now, row.attempts)
+    session.execute(
+        update(outbox)
+        .where(outbox.c.id == row.id, outbox.c.claimed_by == row.claimed_by, outbox.c.sent_at.is_(None))
+        .values(claimed_at=None, last_error=error, next_attempt_at=next_try)
+    )
+    session.commit()
+    if retry.given_up(row.attempts):
+        log.error(
+            "could not send mail %s to %s, given up after %d tries: %s", row.id, row.recipient, row.attempts, error
+        )
+    else:
+        log.warning(
+            "could not send mail %s to %s (try %d), next try at %s: %s",
+            row.id,
+            row.recipient,
+            row.attempts,
+            next_try.isoformat(timespec="seconds"),
+            error,
+        )
+
+
+@dataclass
+class SendReport:
+    """What one run of `send_pending` did, and what is left."""
+
+    sent: int = 0
+    failed: int = 0
+    """Mails tried in this run that the server refused or could not take; they wait for a retry."""
+    given_up: int = 0
+    """Of those, mails that have now used every try and will not be sent."""
+    purged: int = 0
+    waiting: int = 0
+    """Unsent mails left that will still be tried (not yet due, or claimed by another sender)."""
+
+    def summary(self) -> str:
+        """One line for the end of the run."""
+        line = f"Sent {self.sent} mail{'s' if self.sent != 1 else ''}"
+        extras = [
+            f"{self.failed} could not be sent" if self.failed else "",
+            f"{self.given_up} given up after {retry.MAX_ATTEMPTS} tries" if self.given_up else "",
+            f"{self.waiting} waiting for a later try" if self.waiting else "",
+            f"{self.purged} old rows purged" if self.purged else "",
+        ]
+        extra = "; ".join(part for part in extras if part)
+        return f"{line} ({extra})." if extra else f"{line}."
+
+
+def _send_rows(session: Session, rows: list[Row], now: dt.datetime, report: SendReport, on_mail: Callable) -> None:
+    for row in rows:
+        error = send_claimed(session, row, now)
+        if error is None:
+            report.sent += 1
+            on_mail(f"sent {row.id} to {row.recipient}: {row.subject}")
+            continue
+        report.failed += 1
+        report.given_up += int(retry.given_up(row.attempts))
+        on_mail(f"not sent {row.id} to {row.recipient} (try {row.attempts}): {error}")
+
+
+def send_due(
+    *,
+    now: dt.datetime | None = None,
+    wait: bool = True,
+    limit: int | None = None,
+    on_mail: Callable[[str], None] = lambda line: None,
+) -> SendReport:
+    """Claim and send due mail in batches, each row at most once per run; at most `limit` mails when given."""
+    report = SendReport()
+    with Session(db.engine) as session:
+        last = 0
+        while limit is None or report.sent + report.failed < limit:
+            batch = retry.SEND_BATCH if limit is None else min(retry.SEND_BATCH, limit - report.sent - report.failed)
+            rows = claim(session, now or utcnow(), after=last, limit=batch, wait=wait)
+            if not rows:
+                break
+            last = rows[-1].id
+            _send_rows(session, rows, now or utcnow(), report, on_mail)
+    return report
+
+
+def purge(session: Session, now: dt.datetime) -> int:
+    """Delete mail sent more than `KEEP_SENT` ago and mail given up on queued more than `KEEP_GIVEN_UP` ago."""
+    sent_long_ago = and_(outbox.c.sent_at.is_not(None), outbox.c.sent_at < now - retry.KEEP_SENT)
+    abandoned = and_(
+        outbox.c.sent_at.is_(None),
+        outbox.c.attempts >= retry.MAX_ATTEMPTS,
+        outbox.c.queued_at < now - retry.KEEP_GIVEN_UP,
+        or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < retry.stale_claims_before(now)),
+    )
+    purged = session.execute(delete(outbox).where(or_(sent_long_ago, abandoned))).rowcount
+    session.commit()
+    return purged or 0
+
+
+def waiting_count(session: Session) -> int:
+    """Unsent mail that will still be tried."""
+    query = select(func.count()).where(outbox.c.sent_at.is_(None), outbox.c.attempts < retry.MAX_ATTEMPTS)
+    return session.scalar(query) or 0
+
+
+def send_pending(
+    *, now: dt.datetime | None = None, wait: bool = True, on_mail: Callable[[str], None] = lambda line: None
+) -> SendReport:
+    """Send every mail that is due (all unsent, with `wait=False`), then purge old rows; safe to run anywhere at once.
+
+    `now` stands for the current time (tests use it to be "later"). A mail claimed by
+    another sender less than `CLAIM_TIMEOUT` ago is left to it.
+    """
+    report = send_due(now=now, wait=wait, on_mail=on_mail)
+    with Session(db.engine) as session:
+        report.purged = purge(session, now or utcnow())
+        report.waiting = waiting_count(session)
+    return report
+
+
+def send_committed(ids: Collection[int]) -> None:
+    """Send the mail a transaction queued, right after its commit; never raises.
+
+    What cannot be sent now stays in the outbox for `send_pending`. When all of it went
+    out, a few other due mails are sent too, so mail left by a failure earlier does not
+    wait for cron while the server is up.
+    """
+    ordered = sorted(set(ids))
+    report = SendReport()
+    try:
+        with Session(db.engine) as session:
+            # In batches, so a worker killed on the way leaves few claims to wait out.
+            for start in range(0, len(ordered), retry.SEND_BATCH):
+                now = utcnow()
+                rows = claim(session, now, ids=ordered[start : start + retry.SEND_BATCH])
+                _send_rows(session, rows, now, report, lambda line: None)
+        if report.sent and not report.failed:
+            send_due(limit=RETRY_AFTER_COMMIT)
+    except SQLAlchemyError as error:
+        log.warning("Mail stays in the outbox for the next send-pending (database unavailable): %s", error)
+    except Exception:
+        log.exception("Sending mail after the commit failed; it stays in the outbox")
+
+
+def _send_after_commit(session: Session) -> None:
+    ids = session.info.pop(_QUEUED, None)
+    if ids and has_app_context() and current_app.extensions.get("kb_mail"):
+        send_committed(ids)
+
+
+def _forget_queued(session: Session, previous_transaction: SessionTransaction) -> None:
+    # A rolled-back savepoint leaves the outer transaction in place; its rows are gone, and
+    # claiming their ids later finds nothing.
+    if not previous_transaction.nested:
+        session.info.pop(_QUEUED, None)
+
+
+def install_hooks(app: Flask) -> None:
+    """Send each transaction's mail after it commits; forget it when it rolls back."""
+    if not event.contains(Session, "after_commit", _send_after_commit):
+        event.listen(Session, "after_commit", _send_after_commit)
+        event.listen(Session, "after_soft_rollback", _forget_queued)
