@@ -3,9 +3,10 @@
 Two workers serve while three visitors search from threads: a signed-out reader, a
 signed-in member and a member of a review's panel, who may each read a different set of
 seed entries. The index is then taken away or damaged under them, or its folder made
-read-only while a comment is posted. Every answer is checked as it comes: 200 with the
-results that visitor had before the fault, or 503 "Search is being rebuilt"; never a 500,
-never a title the visitor may not read. Waits poll with a generous deadline and assert
+read-only while a comment is posted. Every answer is checked as it comes: a search gives
+200 with the results that visitor had before the fault, or 503 "Search is being rebuilt";
+an entry page (whose related entries come from the index) gives 200; never a 500, never a
+title the visitor may not read. Waits poll with a generous deadline and assert
 nothing about how long anything took.
 """
 
@@ -21,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -53,11 +55,14 @@ SEARCHES = (
     "/search?q=consultation+terms",
     "/search",
 )
+ENTRY_PAGES = ("/lessons/go-live-deadline-missed-across-half-of-england", "/papers/nhs-alliance-discussion-paper")
+"""Public entries whose "More like this" lists come from the index and whose links reach restricted entries."""
 RESULT_LINK = re.compile(r'kb-result__title"><a href="([^"#]+)')
 REBUILDING = "Search is being rebuilt"
 
 
-def restricted(visitor: str) -> set[str]:
+@cache
+def restricted(visitor: str) -> frozenset[str]:
     """Titles and paths of the seed entries `visitor` may not read (the draft is for nobody here)."""
     hidden = set()
     for document in seed.all_documents().values():
@@ -68,7 +73,7 @@ def restricted(visitor: str) -> set[str]:
         )
         if not readable:
             hidden |= {document.title, seed.path_of(document)}
-    return hidden
+    return frozenset(hidden)
 
 
 def result_paths(answer: Answer) -> list[str]:
@@ -88,19 +93,32 @@ class Visitor:
     right_after: int = 0
     """Searches answered with the expected results since the fault was made."""
 
-    def search(self, path: str, after_fault: bool) -> None:
-        """Search once and check the answer against what this visitor may see and saw before."""
+    def _read(self, path: str) -> Answer | None:
+        """Get a page, noting a missing answer, a traceback or anything this visitor may not read."""
         try:
             answer = self.get(path)
         except OSError as error:
             self.problems.append(f"{path}: no answer: {error}")
-            return
-        self.answers[answer.status] = self.answers.get(answer.status, 0) + 1
+            return None
         leaked = [text for text in restricted(self.name) if text in answer.body]
         if leaked:
             self.problems.append(f"{path}: shown what it may not read: {leaked}")
         if "Traceback" in answer.body:
             self.problems.append(f"{path}: a traceback in the page")
+        return answer
+
+    def read_entry(self, path: str) -> None:
+        """Open an entry page: it answers 200 whatever the index's state (related entries are left out)."""
+        answer = self._read(path)
+        if answer is not None and answer.status != 200:
+            self.problems.append(f"{path}: answered {answer.status}")
+
+    def search(self, path: str, after_fault: bool) -> None:
+        """Search once and check the answer against what this visitor may see and saw before."""
+        answer = self._read(path)
+        if answer is None:
+            return
+        self.answers[answer.status] = self.answers.get(answer.status, 0) + 1
         if answer.status == 503:
             if REBUILDING not in answer.body:
                 self.problems.append(f"{path}: 503 without saying search is being rebuilt")
@@ -125,6 +143,8 @@ class Readers:
         while not self.stop.is_set():
             for path in SEARCHES:
                 visitor.search(path, after_fault=self.faulted.is_set())
+            for path in ENTRY_PAGES:
+                visitor.read_entry(path)
 
     @contextmanager
     def searching(self) -> Iterator[None]:
