@@ -109,7 +109,24 @@ def database_unavailable(error: Exception) -> Response:
     return response
 
 
+def end_session(exception: BaseException | None = None) -> None:
+    """Remove the request's session at the end of its app context, whatever became of its connection.
+
+    Removing it rolls back over the connection; when the database cut the connection after
+    the answer was made (a restart), that would raise out of the request, after every error
+    handler, and gunicorn would answer 500. The cut connection is thrown away instead.
+    """
+    try:
+        db.session.remove()
+    except exc.SQLAlchemyError as error:
+        log.warning("Database connection lost at the end of a request: %s", type(error).__name__)
+        db.session().invalidate()
+        db.session.remove()
+
+
 def init_app(app: Flask) -> None:
     """Answer 503 whenever a request of `app` meets an unreachable database."""
     for error_class in DATABASE_UNAVAILABLE:
         app.register_error_handler(error_class, database_unavailable)
+    # Runs before Flask-SQLAlchemy's own removal (teardowns run last registered first), which then has nothing to do.
+    app.teardown_appcontext(end_session)

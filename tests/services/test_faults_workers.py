@@ -29,9 +29,10 @@ from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
+import psycopg
 import pytest
 from flask import Flask, Response, request
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, make_url, select, text
 
 from kb import create_app
 from kb.comments.models import Comment
@@ -644,4 +645,28 @@ def test_an_entry_page_whose_related_entries_cannot_be_read_from_the_index_still
             path.unlink()
         response = app.test_client().get(LESSONS[0])
         assert response.status_code == 200
+        db.engine.dispose()
+
+
+def test_a_page_whose_database_connection_is_cut_after_it_is_made_still_answers(tmp_path, seeded_database):
+    # A PostgreSQL restart that ends the connection between the page and the end of the request made
+    # the session's last rollback raise out of Flask, after every error handler: gunicorn answered 500.
+    app = make_app(tmp_path, seeded_database, PROPAGATE_EXCEPTIONS=False)
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("a connection cut by the database server: PostgreSQL")
+
+    @app.after_request
+    def cut_the_connections(response: Response) -> Response:
+        admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [url.database]
+            )
+        return response
+
+    with app.app_context():
+        response = app.test_client().get(LESSONS[0])
+        assert response.status_code == 200
+        assert "<h1" in response.get_data(as_text=True)
         db.engine.dispose()
