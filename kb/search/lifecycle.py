@@ -3,7 +3,8 @@
 A flush that changes an entry (its fields, tags or revisions), a comment on it, or a tag
 or theme queues the entries concerned in the same transaction. After the commit the queue is drained
 under the writer lock, so a save that returns is already searchable; a rollback takes
-its queue rows with it, so the index never sees rolled-back data.
+its queue rows with it, so the index never sees rolled-back data. Changes whose indexing
+failed stay queued and are retried by later saves and searches, backing off in each process.
 """
 
 from __future__ import annotations
