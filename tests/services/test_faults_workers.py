@@ -42,6 +42,7 @@ from kb.search.indexing import CheckReport, check
 from kb.search.lifecycle import index_store
 from tests.accounts import PASSWORD, client_for, csrf_token, make_user
 from tests.conftest import SEED_CONTENT, TEST_DATABASE, make_app
+from tests.pg_search import SEARCH_BACKENDS, check_search, postgres_search_app
 from tests.postgres import PostgresServer, postgres_or_skip
 from tests.serving import Answer, Gunicorn, SiteSession, gunicorn, wait_until
 from tests.web import seed
@@ -670,3 +671,44 @@ def test_a_page_whose_database_connection_is_cut_after_it_is_made_still_answers(
         assert response.status_code == 200
         assert "<h1" in response.get_data(as_text=True)
         db.engine.dispose()
+
+
+def holds_advisory_lock(site: Site, backend: int | None = None) -> bool:
+    """Whether `backend` (or any session) holds an advisory lock: the PostgreSQL search documents' write lock."""
+    sql = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    if backend is None:
+        return bool(site.scalar(sql))
+    return bool(site.scalar(sql + " AND pid = :pid", pid=backend))
+
+
+def test_a_worker_killed_while_writing_postgresql_search_documents_leaves_no_lock_and_they_catch_up(tmp_path):
+    if "postgresql" not in SEARCH_BACKENDS:
+        pytest.skip("the PostgreSQL search backend is tested in the PostgreSQL pass")
+    app = postgres_search_app(tmp_path, seeded=True)
+    with served_site(tmp_path, app, SEARCH_BACKEND="postgresql") as site:
+        visitor = site.visitor()
+        token = visitor.form_token(LESSONS[0])
+        word = marker("pgindex")
+        with site.database.connect() as holder:
+            # Reads go on; the drain after the post's commit takes the write lock, then waits to write.
+            holder.execute(text("LOCK TABLE search_documents IN SHARE MODE"))
+            with posting_in_background(lambda: post_comment(visitor, LESSONS[0], f"Indexed {word}", token)) as outcome:
+                backend, port, statement = wait_for(lambda: blocked_backend(site), "the drain to wait to write")
+                assert "search_documents" in statement
+                assert holds_advisory_lock(site, backend), "the waiting drain holds the documents' write lock"
+                worker = worker_with_port(site.server.workers(), port)
+                assert worker is not None
+                os.kill(worker, signal.SIGKILL)
+                holder.rollback()
+            assert outcome == [CUT_OFF]
+        wait_until(lambda: not backend_alive(site, backend), "the dead worker's database session to end")
+        replaced(site, worker)
+        assert not holds_advisory_lock(site), "the write lock ended with the session"
+        _assert_stored_once_and_whole(site, word)
+        assert pending_now(site), "the killed drain's writes were rolled back: the change is still queued"
+        assert site.found_by_search(visitor, word, LESSONS[0]), "a search writes what was left queued"
+        with app.app_context():
+            report = check_search()
+            db.engine.dispose()
+        assert report.in_step, report
+        assert report.pending == 0
