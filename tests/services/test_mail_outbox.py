@@ -231,3 +231,15 @@ def test_mail_is_given_up_after_its_tries_and_old_rows_are_purged(tmp_path, empt
         assert [row.subject for row in rows()] == ["Never delivered"]
         assert send_pending(now=start + retry.KEEP_GIVEN_UP + dt.timedelta(days=1)).purged == 1
         assert rows() == []
+
+
+def test_the_console_backend_prints_the_mail_and_marks_it_sent(tmp_path, empty_database, capsys):
+    application = make_app(tmp_path, empty_database, MAIL_BACKEND="console")
+    with application.app_context():
+        queue_mail(note("Printed"))
+        db.session.commit()
+        (row,) = rows()
+        assert row.sent_at is not None
+    printed = capsys.readouterr().out
+    assert "Subject: Printed" in printed
+    assert f"Message-ID: {row.message_id}" in printed
