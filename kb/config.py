@@ -146,6 +146,10 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         # A missing or damaged index is rebuilt from the database: "background" (the site
         # keeps serving and the search page says so), "inline" (before serving) or "off".
         "SEARCH_REBUILD_AT_START": env("SEARCH_REBUILD_AT_START", "background"),
+        # Entry pages remember their similar entries (ids only, read back through the visibility
+        # rule) for this many seconds per worker, at most this many lists; 0 seconds turns it off.
+        "RELATED_CACHE_SECONDS": float(env("RELATED_CACHE_SECONDS", "300")),
+        "RELATED_CACHE_SIZE": int(env("RELATED_CACHE_SIZE", "4096")),
         # Discussion: posting limits per signed-in user and per address, and the size of a thread.
         "COMMENT_LIMIT_PER_USER": env("COMMENT_LIMIT_PER_USER") or "10 per minute",
         "COMMENT_LIMIT_PER_ADDRESS": env("COMMENT_LIMIT_PER_ADDRESS") or "30 per minute",

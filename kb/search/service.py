@@ -39,6 +39,7 @@ from kb.search.query import (
     is_only_negative,
     parse_user_query,
 )
+from kb.search.related_cache import remembered
 from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import CUE_LETTERS
 from kb.search.storage import IndexUnavailableError, SearcherState
@@ -319,16 +320,23 @@ def _related_docnums(state: SearcherState, entry: Entry, allowed: frozenset[int]
 
 
 def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[Entry]:
-    """Up to `limit` entries most like `entry` in their words, among those `viewer` may see."""
-    if uses_postgresql():
-        return pg_search.related(viewer, entry, limit=limit, exclude=exclude)
-    try:
+    """Up to `limit` entries most like `entry` in their words, among those `viewer` may see.
+
+    The ids found are remembered for a few minutes (`kb.search.related_cache`); the entries
+    are loaded through the visibility rule on every call.
+    """
+    excluded = list(exclude)
+
+    def compute() -> list[int]:
+        if uses_postgresql():
+            return pg_search.related_ids(viewer, entry, limit=limit, exclude=excluded)
         state = _state()
         with _reading_index():
-            excluded = _docnums_of(state, [entry.id, *exclude])
-            allowed = docset(state, index_visibility_filter(viewer)) - excluded
-            docnums = _related_docnums(state, entry, allowed, limit)
-            return _load_visible(viewer, state, docnums)  # Reads stored fields: the index may fail here too.
+            allowed = docset(state, index_visibility_filter(viewer)) - _docnums_of(state, [entry.id, *excluded])
+            return _ids_of(state, _related_docnums(state, entry, allowed, limit))
+
+    try:
+        return remembered("related", viewer, entry, limit, excluded, compute)
     except SearchUnavailableError:
         return []
 
@@ -336,22 +344,34 @@ def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[i
 def similar_lessons_elsewhere(
     viewer: Viewer, lesson: Lesson, *, limit: int = 5, exclude: Iterable[int] = ()
 ) -> list[Entry]:
-    """Lessons like this one from another region or another year: the same problem seen again."""
-    if uses_postgresql():
-        return pg_search.similar_lessons_elsewhere(viewer, lesson, limit=limit, exclude=exclude)
-    place_and_time = [q.Term("year", str(entry_date(lesson).year))]
-    if lesson.region:
-        place_and_time.append(q.Term("region", facet_key(lesson.region)))
-    try:
+    """Lessons like this one from another region or another year: the same problem seen again.
+
+    Remembered like `related`.
+    """
+    excluded = list(exclude)
+
+    def compute() -> list[int]:
+        if uses_postgresql():
+            return pg_search.similar_lesson_ids(viewer, lesson, limit=limit, exclude=excluded)
+        place_and_time = [q.Term("year", str(entry_date(lesson).year))]
+        if lesson.region:
+            place_and_time.append(q.Term("region", facet_key(lesson.region)))
         state = _state()
         with _reading_index():
             lessons = docset(state, index_visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
             same_place_and_time = docset(state, q.And(place_and_time))
-            allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *exclude])
-            docnums = _related_docnums(state, lesson, allowed, limit)
-            return _load_visible(viewer, state, docnums)
+            allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *excluded])
+            return _ids_of(state, _related_docnums(state, lesson, allowed, limit))
+
+    try:
+        return remembered("elsewhere", viewer, lesson, limit, excluded, compute)
     except SearchUnavailableError:
         return []
+
+
+def _ids_of(state: SearcherState, docnums: list[int]) -> list[int]:
+    """The entry ids stored with `docnums` (read inside `_reading_index`: the index may fail here too)."""
+    return [int(state.searcher.stored_fields(docnum)["id"]) for docnum in docnums]
 
 
 def _docnums_of(state: SearcherState, entry_ids: Iterable[int]) -> frozenset[int]:

@@ -434,17 +434,14 @@ def _related_ids(
     return list(db.session.scalars(query))
 
 
-def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[Entry]:
-    """Up to `limit` entries most like `entry` in their words, among those `viewer` may see."""
-    return _load_visible(viewer, _related_ids(viewer, entry, limit, exclude))
+def related_ids(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[int]:
+    """The ids of up to `limit` entries most like `entry` in their words, among those `viewer` may see, best first."""
+    return _related_ids(viewer, entry, limit, exclude)
 
 
-def similar_lessons_elsewhere(
-    viewer: Viewer, lesson: Lesson, *, limit: int = 5, exclude: Iterable[int] = ()
-) -> list[Entry]:
-    """Lessons like this one from another region or another year: the same problem seen again."""
+def similar_lesson_ids(viewer: Viewer, lesson: Lesson, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[int]:
+    """The ids of lessons like this one from another region or another year: the same problem seen again."""
     same_year = search_documents.c.year == str(entry_date(lesson).year)
     same_place = search_documents.c.region == facet_key(lesson.region) if lesson.region else None
     same = same_year if same_place is None else same_year & same_place
-    ids = _related_ids(viewer, lesson, limit, exclude, Entry.kind == "lesson", ~same)
-    return _load_visible(viewer, ids)
+    return _related_ids(viewer, lesson, limit, exclude, Entry.kind == "lesson", ~same)
