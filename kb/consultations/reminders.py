@@ -2,9 +2,10 @@
 
 A run finds open consultations that close within `REMINDER_LEAD` and have no reminder
 yet. For each it claims the reminder with one `UPDATE ... WHERE reminder_sent_at IS
-NULL RETURNING` and commits the claim before any mail leaves, so a second run, or one
-running at the same time, finds it claimed and sends nothing: nobody is reminded twice.
-The price is that mail the server refuses is not retried (the run reports it).
+NULL RETURNING` and writes the reminders to the mail outbox in the same transaction, so a
+second run, or one running at the same time, finds it claimed and sends nothing: nobody is
+reminded twice. Mail the server refuses stays in the outbox and `flask --app kb mail
+send-pending` sends it later (the run reports it).
 
 Who is reminded: active people following the consulted entry, or its review, who may
 read the consultation and have not submitted a response (a saved draft does not count).
@@ -48,7 +49,7 @@ class ReminderReport:
     switched_off: int = 0
     """Followers not mailed because they turned off mail about what they follow."""
     failed: int = 0
-    """Reminders the mail server refused; they are not sent again."""
+    """Reminders the mail server refused for now; they wait in the mail outbox for `mail send-pending`."""
     postponed: int = 0
     """Consultations skipped because the database was busy; the next run tries them."""
 
@@ -58,7 +59,7 @@ class ReminderReport:
         line += "s" if self.consultations != 1 else ""
         extras = [
             f"{self.switched_off} with mail about what they follow turned off" if self.switched_off else "",
-            f"{self.failed} could not be sent" if self.failed else "",
+            f"{self.failed} could not be sent yet, kept for `flask --app kb mail send-pending`" if self.failed else "",
             f"{self.postponed} consultations postponed (database busy)" if self.postponed else "",
         ]
         extra = "; ".join(part for part in extras if part)
@@ -124,8 +125,9 @@ def reminder_mail(user: User, consultation: Consultation) -> Mail:
 
 
 def _remind_one(consultation: Consultation, now: dt.datetime, report: ReminderReport, on_line: Callable[[str], None]):
-    """Claim one consultation's reminder, commit the claim, then mail its recipients."""
+    """Claim one consultation's reminder and queue its mails in one transaction; they are sent after the commit."""
     people = recipients(consultation)
+    queued: dict[int, User] = {}
     try:
         claimed = claim(consultation.id, now)
         if claimed:
@@ -136,6 +138,11 @@ def _remind_one(consultation: Consultation, now: dt.datetime, report: ReminderRe
                 new=f"{len(people)} followers",
                 target_label=consultation.title,
             )
+            for person in people:
+                if wants_mail(person.id, MAIL_CATEGORY):
+                    queued[outgoing.queue_mail(reminder_mail(person, consultation))] = person
+                else:
+                    report.switched_off += 1
         db.session.commit()
     except OperationalError:
         db.session.rollback()
@@ -145,16 +152,11 @@ def _remind_one(consultation: Consultation, now: dt.datetime, report: ReminderRe
     if not claimed:
         return
     report.consultations += 1
-    sent = 0
-    for person in people:
-        if not wants_mail(person.id, MAIL_CATEGORY):
-            report.switched_off += 1
-            continue
-        if outgoing.send_now(reminder_mail(person, consultation)):
-            sent += 1
-        else:
-            report.failed += 1
-            on_line(f"consultation {consultation.id}: could not send to {person.email}")
+    waiting = outgoing.unsent(queued)
+    for row in waiting:
+        on_line(f"consultation {consultation.id}: could not send to {queued[row].email} yet; it waits in the outbox")
+    report.failed += len(waiting)
+    sent = len(queued) - len(waiting)
     report.mails += sent
     on_line(f"consultation {consultation.id} “{consultation.title}”: {sent} of {len(people)} followers reminded")
 

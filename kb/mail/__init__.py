@@ -19,7 +19,7 @@ from flask import Flask
 
 from kb.mail.delivery import MailNotSentError, send_now, transmit
 from kb.mail.messages import Mail, build_message, site_link
-from kb.mail.outbox import queue_mail, send_pending
+from kb.mail.outbox import queue_mail, send_pending, unsent
 
 __all__ = [
     "Mail",
@@ -31,6 +31,7 @@ __all__ = [
     "send_pending",
     "site_link",
     "transmit",
+    "unsent",
 ]
 
 

@@ -41,8 +41,11 @@ RETRY_AFTER_COMMIT = 5
 outbox = OutboxMail.__table__
 
 
-def queue_mail(mail: Mail) -> None:
-    """Add `mail` to the outbox in the current transaction: it is sent once that commits, never if it rolls back."""
+def queue_mail(mail: Mail) -> int:
+    """Add `mail` to the outbox in the current transaction: it is sent once that commits, never if it rolls back.
+
+    Returns the outbox row's id, for a caller that asks after the commit whether it went (`unsent`).
+    """
     now = utcnow()
     values = {
         "recipient": mail.to,
@@ -56,7 +59,9 @@ def queue_mail(mail: Mail) -> None:
     }
     session = db.session
     result = session.connection().execute(insert(outbox).values(**values))
-    session.info.setdefault(_QUEUED, []).append(result.inserted_primary_key[0])
+    row_id = int(result.inserted_primary_key[0])
+    session.info.setdefault(_QUEUED, []).append(row_id)
+    return row_id
 
 
 def mail_of(row: Row) -> Mail:
@@ -234,6 +239,14 @@ def purge(session: Session, now: dt.datetime) -> int:
     purged = session.execute(delete(outbox).where(or_(sent_long_ago, abandoned))).rowcount
     session.commit()
     return purged or 0
+
+
+def unsent(ids: Collection[int]) -> list[int]:
+    """Those of the outbox rows `ids` not sent yet (still waiting for a retry, or given up)."""
+    if not ids:
+        return []
+    query = select(outbox.c.id).where(outbox.c.id.in_(sorted(set(ids))), outbox.c.sent_at.is_(None))
+    return sorted(db.session.scalars(query))
 
 
 def waiting_count(session: Session) -> int:

@@ -14,7 +14,8 @@ notify_cli = AppGroup("notify", help="Send notification mail that waits: the dai
 def send_digest_command() -> None:
     """Mail each person one digest of what happened on what they follow; safe to run twice.
 
-    Exits with status 1 when the mail server refused a digest, so cron reports it.
+    Exits with status 1 when the mail server refused a digest, so cron reports it; the digest
+    waits in the mail outbox for `flask --app kb mail send-pending`.
     """
     from kb.notifications.digest import send_digests
 

@@ -2,9 +2,10 @@
 
 For each person with follow notifications not yet in a digest, the run collects those
 they may still see, claims them with one `UPDATE ... WHERE digest_at IS NULL RETURNING`
-and commits the claim before anything is sent. A second run, or one running at the same
-time, finds them claimed, so no item is ever in two digests; the price is that a digest
-whose sending fails is not sent again (the run reports it). People who turned the digest
+and writes the digest to the mail outbox in the same transaction. A second run, or one
+running at the same time, finds them claimed, so no item is ever in two digests; a digest
+the mail server refuses stays in the outbox and `flask --app kb mail send-pending` sends it
+later (the run reports it). People who turned the digest
 off have their items claimed without a mail, so turning it back on does not send a backlog;
 the items stay in their notifications page either way.
 """
@@ -38,7 +39,7 @@ class DigestReport:
     switched_off: int = 0
     """People whose items were claimed without a mail because they turned the digest off."""
     failed: int = 0
-    """Digests the mail server refused; their items are not sent again."""
+    """Digests the mail server refused for now; they wait in the mail outbox for `mail send-pending`."""
     postponed: int = 0
     """People skipped because the database was busy; their items wait for the next run."""
 
@@ -47,7 +48,7 @@ class DigestReport:
         line = f"Sent {self.digests} digests with {self.items} items to {self.people} people"
         extras = [
             f"{self.switched_off} with the digest turned off" if self.switched_off else "",
-            f"{self.failed} could not be sent" if self.failed else "",
+            f"{self.failed} could not be sent yet, kept for `flask --app kb mail send-pending`" if self.failed else "",
             f"{self.postponed} postponed (database busy)" if self.postponed else "",
         ]
         extra = "; ".join(part for part in extras if part)
@@ -102,13 +103,15 @@ def digest_mail(user: User, items: Sequence[Notification]) -> Mail:
 
 
 def _digest_one(user: User, report: DigestReport, on_person: Callable[[str], None]) -> None:
-    """Claim and send one person's digest; the claim is committed before the mail leaves."""
+    """Claim one person's items and queue their digest in one transaction; the outbox sends it after the commit."""
     ids = items_for(user)
     if not ids:
         return
     wanted = queries.wants_mail(user.id, "digest")
     try:
         claimed = claim(ids, utcnow())
+        items = list(db.session.scalars(select(Notification).where(Notification.id.in_(claimed))))
+        queued = outgoing.queue_mail(digest_mail(user, items)) if claimed and wanted else None
         db.session.commit()
     except OperationalError:
         db.session.rollback()
@@ -117,14 +120,13 @@ def _digest_one(user: User, report: DigestReport, on_person: Callable[[str], Non
         return
     if not claimed:
         return
-    if not wanted:
+    if queued is None:
         report.switched_off += 1
         on_person(f"{user.email}: digest turned off, {len(claimed)} items marked")
         return
-    items = list(db.session.scalars(select(Notification).where(Notification.id.in_(claimed))))
-    if not outgoing.send_now(digest_mail(user, items)):
+    if outgoing.unsent([queued]):
         report.failed += 1
-        on_person(f"{user.email}: could not send {len(items)} items")
+        on_person(f"{user.email}: could not send {len(items)} items yet; the digest waits in the mail outbox")
         return
     report.digests += 1
     report.people += 1

@@ -27,13 +27,14 @@ from kb.consultations.service import (
 from kb.dates import london_time, utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
+from kb.mail import send_pending
 from kb.notifications import service as notifications
 from kb.panels.models import Finding
 from kb.permissions import PermissionDeniedError, can_view_consultation, viewer_for, visible_consultations
 from kb.users.models import User
 from tests.accounts import Cast, make_cast, make_user, organisation
 from tests.conftest import _in_context, make_app
-from tests.smtp import Mailbox, mail_settings, smtp_server
+from tests.smtp import Mailbox, free_port, mail_settings, smtp_server
 
 PUBLIC_PAPER = "nhs-alliance-discussion-paper"
 PANEL_PAPER = "lessons-review-panel-evidence-to-gather"
@@ -379,3 +380,24 @@ def test_a_claim_made_by_another_run_stops_this_one_sending(mailbox_app: tuple[F
     db.session.commit()
     assert send_reminders().mails == 0
     assert mailbox.messages == []
+
+
+def test_refused_reminders_wait_in_the_outbox_and_go_once_the_server_is_back(mailbox_app: tuple[Flask, Mailbox]):
+    application, mailbox = mailbox_app
+    now = utcnow()
+    paper = entry(PUBLIC_PAPER)
+    make_consultation(paper, opens_at=now - DAY, closes_at=now + DAY)
+    follower = make_user("follower@example.org")
+    following(paper, follower)
+    working_port = application.config["SMTP_PORT"]
+    application.config["SMTP_PORT"] = free_port()  # Nothing listens there: the mail server is down.
+
+    report = send_reminders()
+
+    assert (report.consultations, report.mails, report.failed) == (1, 0, 1)
+    assert "1 could not be sent yet" in report.summary()
+    assert send_reminders().consultations == 0, "the claim stands: no second reminder is queued"
+    application.config["SMTP_PORT"] = working_port
+    assert send_pending(wait=False).sent == 1
+    assert recipients_of(mailbox.wait_for(1)) == [follower.email]
+    assert send_pending(wait=False).sent == 0

@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from kb.extensions import db
+from kb.mail import send_pending
 from kb.notifications import digest, queries, service
 from kb.notifications.models import Notification
 from kb.permissions import viewer_for
@@ -18,7 +19,7 @@ from kb.users.models import User
 from tests.accounts import make_cast, make_user
 from tests.conftest import _in_context, make_app
 from tests.services.test_notifications import add_comment, public_lesson
-from tests.smtp import Mailbox, mail_settings, smtp_server
+from tests.smtp import Mailbox, free_port, mail_settings, smtp_server
 
 SITE = "https://kb.example.org"
 
@@ -168,14 +169,24 @@ def test_two_runs_at_once_send_each_item_once(mailbox_app: tuple[Flask, Mailbox]
     assert len(mailbox.messages) == 8
 
 
-def test_a_refused_digest_is_reported_and_not_sent_again(seeded_app: Flask, monkeypatch: pytest.MonkeyPatch):
+def test_a_refused_digest_is_reported_kept_in_the_outbox_and_sent_later_once(mailbox_app: tuple[Flask, Mailbox]):
+    application, mailbox = mailbox_app
     cast = make_cast()
-    followers(1)
+    (person,) = followers(1)
     comment_on_lesson(cast.member, "News.")
-    monkeypatch.setattr("kb.mail.send_now", lambda mail: False)
+    working_port = application.config["SMTP_PORT"]
+    application.config["SMTP_PORT"] = free_port()  # Nothing listens there: the mail server is down.
 
-    result = seeded_app.test_cli_runner().invoke(args=["notify", "send-digest"])
+    result = application.test_cli_runner().invoke(args=["notify", "send-digest"])
 
     assert result.exit_code == 1
-    assert "Sent 0 digests with 0 items to 0 people (1 could not be sent)." in result.output
-    assert digest.send_digests().failed == 0
+    assert "Sent 0 digests with 0 items to 0 people (1 could not be sent yet" in result.output
+    assert "the digest waits in the mail outbox" in result.output
+    assert digest.send_digests().failed == 0, "its items stay claimed: a second run queues no second digest"
+    application.config["SMTP_PORT"] = working_port
+    assert send_pending(wait=False).sent == 1
+    (message,) = mailbox.wait_for(1)
+    assert message["To"] == person.email
+    assert "Your daily digest: 1 new comment" in message["Subject"]
+    assert send_pending(wait=False).sent == 0
+    assert len(mailbox.messages) == 1
