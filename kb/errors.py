@@ -31,13 +31,14 @@ def _server_error(error: Exception) -> tuple[str, int] | Response:
     """The 500 page; or the 503 page for a database outage that no other handler saw.
 
     Flask hands a failure in an after-request hook (the rate limiter reads its counters
-    there for its headers) only to this handler, wrapped as a 500.
+    there for its headers) only to this handler, wrapped as a 500. The view has finished
+    by then, so what was sent may have been saved: the page says so.
     """
     from kb.unavailable import database_unavailable, is_outage  # kb.unavailable imports this module.
 
     original = getattr(error, "original_exception", None)
     if isinstance(original, Exception) and is_outage(original):
-        return database_unavailable(original)
+        return database_unavailable(original, after_view=True)
     db.session.rollback()
     return render_template("errors/500.html"), 500
 

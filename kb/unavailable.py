@@ -87,10 +87,12 @@ def _discard_session() -> None:
         log.debug("Rolling back after a database failure failed too", exc_info=True)
 
 
-def database_unavailable(error: Exception) -> Response:
+def database_unavailable(error: Exception, *, after_view: bool = False) -> Response:
     """The 503 page for a request that could not reach the database; the error is logged, not shown.
 
-    Raises `error` again when it is a fault in kb rather than an outage, for the 500 page.
+    `after_view` says the database went away after the view had finished, so what was sent
+    may have been saved and the page must not say it was lost. Raises `error` again when it
+    is a fault in kb rather than an outage, for the 500 page.
     """
     if not is_outage(error):
         raise error
@@ -99,7 +101,9 @@ def database_unavailable(error: Exception) -> Response:
     _discard_session()
     _forget_viewer()
     try:
-        body = render_template("errors/503.html", typed=_typed_text(), retry_after=RETRY_AFTER_SECONDS)
+        body = render_template(
+            "errors/503.html", typed=_typed_text(), after_view=after_view, retry_after=RETRY_AFTER_SECONDS
+        )
     except Exception:  # The page itself must not fail: a plain one is better than a stack trace.
         log.exception("The 503 page could not be drawn; sent the plain one")
         body = FALLBACK_PAGE

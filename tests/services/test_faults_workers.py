@@ -647,7 +647,10 @@ def test_a_post_whose_database_goes_away_after_it_commits_answers_503_not_500(tm
         with away:
             response = client.post(f"{LESSONS[0]}/comments", data={"csrf_token": token, "body": f"Stored {word}"})
         assert response.status_code == 503
-        assert "Sorry, the service is unavailable" in response.get_data(as_text=True)
+        page = response.get_data(as_text=True)
+        assert "Sorry, the service is unavailable" in page
+        assert "may have been saved just before the connection was lost" in page
+        assert "What you just sent was not saved" not in page, "it was saved: the page must not ask for it again"
         assert db.session.scalar(select(func.count()).where(Comment.body.contains(word))) == 1
 
 
