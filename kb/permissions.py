@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from flask import g, has_request_context
@@ -90,7 +91,13 @@ def _panel_review_id(entry: Entry) -> int | None:
 
 def visible_entries(viewer: Viewer | None) -> ColumnElement[bool]:
     """SQL condition on `Entry` that keeps only the entries `viewer` may see."""
-    viewer = viewer or ANONYMOUS
+    return _visible_entries(viewer or ANONYMOUS)
+
+
+@lru_cache(maxsize=1024)
+def _visible_entries(viewer: Viewer) -> ColumnElement[bool]:
+    # Built once per viewer and process: SQL expressions are immutable, and one reused keeps
+    # SQLAlchemy from building it and its cache key again in every statement of every page.
     if viewer.is_staff:
         return true()
     published = Entry.status == "published"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 
 from kb.comments.models import Comment
 from kb.entries.models import Entry, entry_tags
@@ -50,9 +50,21 @@ def notifications_page(viewer: Viewer, number: int, per_page: int) -> Page:
     return paginate(shown_notifications(viewer), number, per_page)
 
 
+_ANY_UNREAD = (
+    select(Notification.id).where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)).limit(1)
+)
+"""Built once: most pages are seen by someone with nothing unread, who needs no more than this."""
+
+
 def unread_count(viewer: Viewer) -> int:
-    """How many of the viewer's notifications are unread and still visible to them: one query."""
+    """How many of the viewer's notifications are unread and still visible to them.
+
+    One small query when nothing is unread (every page's header asks); the count through
+    the visibility rule otherwise.
+    """
     if not viewer.is_authenticated:
+        return 0
+    if db.session.scalar(_ANY_UNREAD, {"user_id": viewer.user_id}) is None:
         return 0
     query = shown_notifications(viewer).where(Notification.read_at.is_(None)).order_by(None)
     return db.session.scalar(select(func.count()).select_from(query.with_only_columns(Notification.id).subquery())) or 0
