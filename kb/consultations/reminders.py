@@ -128,6 +128,7 @@ def _remind_one(consultation: Consultation, now: dt.datetime, report: ReminderRe
     """Claim one consultation's reminder and queue its mails in one transaction; they are sent after the commit."""
     people = recipients(consultation)
     queued: dict[int, User] = {}
+    switched_off = 0
     try:
         claimed = claim(consultation.id, now)
         if claimed:
@@ -142,7 +143,7 @@ def _remind_one(consultation: Consultation, now: dt.datetime, report: ReminderRe
                 if wants_mail(person.id, MAIL_CATEGORY):
                     queued[outgoing.queue_mail(reminder_mail(person, consultation))] = person
                 else:
-                    report.switched_off += 1
+                    switched_off += 1
         db.session.commit()
     except OperationalError:
         db.session.rollback()
@@ -152,6 +153,7 @@ def _remind_one(consultation: Consultation, now: dt.datetime, report: ReminderRe
     if not claimed:
         return
     report.consultations += 1
+    report.switched_off += switched_off
     waiting = outgoing.unsent(queued)
     for row in waiting:
         on_line(f"consultation {consultation.id}: could not send to {queued[row].email} yet; it waits in the outbox")

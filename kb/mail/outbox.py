@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -145,12 +146,19 @@ def send_claimed(session: Session, row: Row, now: dt.datetime) -> str | None:
 
 
 def _record_failure(session: Session, row: Row, error: str, now: dt.datetime) -> None:
-    """Give the claim back with the error and the time of the next try (only if the claim is still ours)."""
+    """Give the claim back with the error and the time of the next try (only if the claim is still ours).
+
+    A mail given up on keeps its recipient, subject and error for someone to look at, not
+    its text: the links in it (invitations last a week) would otherwise outlive any use.
+    """
     next_try = retry.next_attempt_at(now, row.attempts)
+    values: dict[str, object] = {"claimed_at": None, "last_error": error, "next_attempt_at": next_try}
+    if retry.given_up(row.attempts):
+        values |= {"body": "", "headers": []}
     session.execute(
         update(outbox)
         .where(outbox.c.id == row.id, outbox.c.claimed_by == row.claimed_by, outbox.c.sent_at.is_(None))
-        .values(claimed_at=None, last_error=error, next_attempt_at=next_try)
+        .values(**values)
     )
     session.commit()
     if retry.given_up(row.attempts):
@@ -194,8 +202,27 @@ class SendReport:
         return f"{line} ({extra})." if extra else f"{line}."
 
 
-def _send_rows(session: Session, rows: list[Row], now: dt.datetime, report: SendReport, on_mail: Callable) -> None:
-    for row in rows:
+def _send_rows(
+    session: Session,
+    rows: list[Row],
+    now: dt.datetime,
+    report: SendReport,
+    on_mail: Callable[[str], None],
+    *,
+    stop_at_failure: bool = False,
+) -> bool:
+    """Send claimed rows in order; False when it stopped early and gave the rest of the claims back.
+
+    It stops once `SENDING_TIME_LIMIT` has passed, well inside `CLAIM_TIMEOUT`, so a slow
+    mail server never lets another sender take over claims this one is still working on;
+    with `stop_at_failure` (inside a request) it also stops at the first failure, so a mail
+    server that is down costs the person waiting one timeout, not one per mail.
+    """
+    started = time.monotonic()
+    for position, row in enumerate(rows):
+        if time.monotonic() - started > retry.SENDING_TIME_LIMIT.total_seconds():
+            give_back(session, rows[position:])
+            return False
         error = send_claimed(session, row, now)
         if error is None:
             report.sent += 1
@@ -204,6 +231,26 @@ def _send_rows(session: Session, rows: list[Row], now: dt.datetime, report: Send
         report.failed += 1
         report.given_up += int(retry.given_up(row.attempts))
         on_mail(f"not sent {row.id} to {row.recipient} (try {row.attempts}): {error}")
+        if stop_at_failure:
+            give_back(session, rows[position + 1 :])
+            return False
+    return True
+
+
+def give_back(session: Session, rows: list[Row]) -> None:
+    """Release claims not tried after all, without counting a try, for the next sender."""
+    if not rows:
+        return
+    session.execute(
+        update(outbox)
+        .where(
+            outbox.c.id.in_([row.id for row in rows]),
+            outbox.c.claimed_by == rows[0].claimed_by,
+            outbox.c.sent_at.is_(None),
+        )
+        .values(claimed_at=None, attempts=outbox.c.attempts - 1)
+    )
+    session.commit()
 
 
 def send_due(
@@ -285,7 +332,8 @@ def send_committed(ids: Collection[int]) -> None:
             for start in range(0, len(ordered), retry.SEND_BATCH):
                 now = utcnow()
                 rows = claim(session, now, ids=ordered[start : start + retry.SEND_BATCH])
-                _send_rows(session, rows, now, report, lambda line: None)
+                if not _send_rows(session, rows, now, report, lambda line: None, stop_at_failure=True):
+                    break
         if report.sent and not report.failed:
             send_due(limit=RETRY_AFTER_COMMIT)
     except SQLAlchemyError as error:

@@ -16,9 +16,12 @@ MAX_ATTEMPTS = 30
 CLAIM_TIMEOUT = dt.timedelta(minutes=10)
 """A claim older than this is taken to belong to a sender that died, and may be claimed again.
 
-It must be longer than a sender can take over its claimed batch (`SEND_BATCH` mails, each
-bounded by the SMTP timeout), or a slow but live sender's mail would be sent twice.
+A sender starts no new mail of its batch after `SENDING_TIME_LIMIT` (half of this) and
+gives the rest back, so a live sender's claim is never taken over while one mail is still
+in progress, unless that one mail takes longer than the other half.
 """
+SENDING_TIME_LIMIT = CLAIM_TIMEOUT / 2
+"""A sender stops starting new mails of a claimed batch after this long and gives the rest back."""
 SEND_BATCH = 10
 """Mails one claim takes at a time when sending what is due."""
 KEEP_SENT = dt.timedelta(days=7)

@@ -201,7 +201,28 @@ def test_two_send_pending_runs_at_once_never_send_a_mail_twice(tmp_path, empty_d
         message_ids = [message["Message-ID"] for message in mailbox.messages]
         assert len(message_ids) == count
         assert set(message_ids) == {row.message_id for row in rows()}
-        assert all(row.sent_at is not None and row.attempts == 2 for row in rows())
+        # The commit tried the first mail and left the rest untried; each run's try counts once.
+        assert [row.attempts for row in rows()] == [2] + [1] * (count - 1)
+        assert all(row.sent_at is not None for row in rows())
+
+
+def test_a_request_whose_mail_server_is_down_tries_one_mail_and_leaves_the_rest_untried(tmp_path, empty_database):
+    application = make_app(tmp_path, empty_database, **mail_settings(free_port()))
+    with application.app_context():
+        for subject in ("One", "Two", "Three"):
+            queue_mail(note(subject))
+        db.session.commit()  # One refused connection is enough to know: the others are not tried.
+
+        assert [(row.subject, row.attempts, row.claimed_at) for row in rows()] == [
+            ("One", 1, None),
+            ("Two", 0, None),
+            ("Three", 0, None),
+        ]
+        assert [row.last_error is None for row in rows()] == [False, True, True]
+        with smtp_server() as (mailbox, port):
+            application.config["SMTP_PORT"] = port
+            assert send_pending(wait=False).sent == 3
+        assert sorted(message["Subject"] for message in mailbox.messages) == ["One", "Three", "Two"]
 
 
 def test_mail_is_given_up_after_its_tries_and_old_rows_are_purged(tmp_path, empty_database):
@@ -217,7 +238,9 @@ def test_mail_is_given_up_after_its_tries_and_old_rows_are_purged(tmp_path, empt
             given_up += send_pending(now=moment).given_up
         (row,) = rows()
         assert (row.attempts, given_up) == (retry.MAX_ATTEMPTS, 1)
-        assert row.body == "About Never delivered.\n", "unsent mail keeps its text for someone to look at"
+        assert (row.subject, row.recipient) == ("Never delivered", "reader@example.org")
+        assert "ConnectionRefusedError" in (row.last_error or "")
+        assert (row.body, row.headers) == ("", []), "mail given up on keeps no links that may still work"
 
         with smtp_server() as (mailbox, port):
             application.config["SMTP_PORT"] = port
