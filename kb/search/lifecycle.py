@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from kb.comments.models import Comment
@@ -185,6 +186,13 @@ def drain_now(app: Flask, timeout: float | None = None) -> bool:
     except IndexUnavailableError as problem:
         log.warning("Search index not updated (the change stays queued for the rebuild): %s", problem)
         _index_failed_to_write(app, f"{problem}")
+        return False
+    except SQLAlchemyError as error:
+        # The database, not the index, failed: nothing to mark on rows it cannot reach, and /healthz says so itself.
+        retry_schedule(app).failed(time.monotonic())
+        log.warning(
+            "Queued changes not indexed: the database failed (%s); later searches and saves retry", type(error).__name__
+        )
         return False
     except Exception as error:
         log.exception("Indexing queued changes failed; they stay queued and are retried by later searches and saves")

@@ -13,6 +13,7 @@ nothing about how long anything took.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -32,11 +33,12 @@ from sqlalchemy import create_engine, func, select
 from kb import create_app
 from kb.comments.models import Comment
 from kb.comments.service import post_comment
+from kb.dates import utcnow
 from kb.entries.models import Entry, Review
 from kb.extensions import db
 from kb.permissions import viewer_for
 from kb.search.indexing import check
-from kb.search.lifecycle import RetrySchedule, index_store
+from kb.search.lifecycle import RetrySchedule, drain_now, index_store
 from kb.search.models import SearchQueueItem
 from kb.search.service import SearchRequest, search
 from kb.search.storage import IndexStore
@@ -44,6 +46,7 @@ from tests.accounts import PASSWORD, make_user
 from tests.conftest import make_app
 from tests.serving import Answer, Gunicorn, SiteSession, fetch, gunicorn, wait_until
 from tests.web import seed
+from tests.web.test_health import database_unreachable
 
 PANEL_REVIEW = "nhs-111-programme-lessons-review"
 MEMBER = "member@example.org"
@@ -462,3 +465,22 @@ def test_retries_back_off_after_each_failure_and_start_again_after_a_success():
     assert schedule.due(100.0)
     schedule.failed(100.0)
     assert schedule.next_at == 101.0
+
+
+def test_a_drain_whose_database_is_unreachable_is_not_taken_for_an_index_that_cannot_be_written(
+    tmp_path, seeded_database, caplog
+):
+    app = make_app(tmp_path, seeded_database, PROPAGATE_EXCEPTIONS=False)
+    with app.app_context():
+        entry_id = db.session.scalars(select(Entry.id).where(Entry.kind == "lesson")).first()
+        assert entry_id is not None
+        db.session.add(SearchQueueItem(entry_id=entry_id, queued_at=utcnow(), attempts=0))
+        db.session.commit()
+        with caplog.at_level(logging.WARNING, logger="kb.search"), database_unreachable(app):
+            assert drain_now(app) is False
+        assert "the database failed (OperationalError)" in caplog.text
+        assert "Could not record the search index failure" not in caplog.text
+        db.session.remove()
+        waiting = db.session.scalars(select(SearchQueueItem).where(SearchQueueItem.indexed_at.is_(None))).all()
+        assert [(row.entry_id, row.last_error) for row in waiting] == [(entry_id, None)], "no index failure recorded"
+        assert drain_now(app) is True
