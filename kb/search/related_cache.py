@@ -29,11 +29,11 @@ from collections.abc import Callable, Hashable, Sequence
 
 from flask import current_app, g, has_request_context
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import selectinload
 
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.permissions import Viewer, visible_entries
+from kb.permissions import Viewer
+from kb.search.visible import load_visible
 
 DEFAULT_SECONDS = 300.0
 DEFAULT_SIZE = 4096
@@ -111,15 +111,6 @@ def _wrote_entries(viewer: Viewer) -> bool:
     if viewer.user_id not in answers:
         answers[viewer.user_id] = db.session.scalar(_WROTE_ENTRIES, {"author_id": viewer.user_id}) is not None
     return answers[viewer.user_id]
-
-
-def load_visible(viewer: Viewer, ids: Sequence[int]) -> list[Entry]:
-    """The entries of `ids` that `viewer` may see now, in the order given, with their tags."""
-    if not ids:
-        return []
-    query = select(Entry).where(Entry.id.in_(ids), visible_entries(viewer)).options(selectinload(Entry.tags))
-    found = {entry.id: entry for entry in db.session.scalars(query)}
-    return [found[entry_id] for entry_id in ids if entry_id in found]
 
 
 def key_for(kind: str, viewer: Viewer, entry: Entry, limit: int, exclude: Sequence[int]) -> tuple[Hashable, ...]:

@@ -16,15 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import selectinload
 from whoosh import collectors
 from whoosh import query as q
 
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
-from kb.permissions import Viewer, index_visibility_filter, visible_entries
+from kb.permissions import Viewer, index_visibility_filter
 from kb.search.backend import uses_postgresql
 from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
@@ -44,6 +42,7 @@ from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import CUE_LETTERS
 from kb.search.storage import IndexUnavailableError, SearcherState
 from kb.search.text import facet_key
+from kb.search.visible import load_visible
 
 log = logging.getLogger(__name__)
 
@@ -221,12 +220,7 @@ def _matched_and_ranked(
 
 
 def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> list[Entry]:
-    ids = [int(state.searcher.stored_fields(docnum)["id"]) for docnum in docnums]
-    if not ids:
-        return []
-    query = select(Entry).where(Entry.id.in_(ids), visible_entries(viewer)).options(selectinload(Entry.tags))
-    found = {entry.id: entry for entry in db.session.scalars(query)}
-    return [found[entry_id] for entry_id in ids if entry_id in found]
+    return load_visible(viewer, _ids_of(state, docnums))
 
 
 def _suggest(

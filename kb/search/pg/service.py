@@ -13,14 +13,13 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, Integer, Select, Text, bindparam, column, func, literal, select, union_all
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
-from sqlalchemy.orm import selectinload
 
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
@@ -44,6 +43,7 @@ from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import CUE_LETTERS, LEAD_CHARS, SCAN_CHARS, may_match
 from kb.search.spelling import correct, edit_distance
 from kb.search.text import facet_key, plain_text
+from kb.search.visible import load_visible
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 """Private-use characters `ts_headline` puts around matched words, turned into `<mark>` after escaping."""
@@ -219,18 +219,10 @@ def search(viewer: Viewer, request: Any) -> Any:
     results.facets = scope.facets(compiled, request.facets)
     sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
     ids = scope.page(compiled, parsed, sort, page_number(request, total), request.per_page) if total else []
-    entries = _load_visible(viewer, ids)
+    entries = load_visible(viewer, ids)
     ranking = compiled.ranking if compiled is not None else None
     results.hits = _hits(entries, compiled) if ranking is not None else [build_hit(entry, set()) for entry in entries]
     return results
-
-
-def _load_visible(viewer: Viewer, ids: Sequence[int]) -> list[Entry]:
-    if not ids:
-        return []
-    query = select(Entry).where(Entry.id.in_(ids), visible_entries(viewer)).options(selectinload(Entry.tags))
-    found = {entry.id: entry for entry in db.session.scalars(query)}
-    return [found[entry_id] for entry_id in ids if entry_id in found]
 
 
 # Snippets
