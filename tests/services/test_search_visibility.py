@@ -478,13 +478,13 @@ def chosen_by_index(monkeypatch: pytest.MonkeyPatch, world: World) -> list[tuple
     """The entry ids the index picked for each search or related list, before the database loads them."""
     calls: list[tuple[Viewer, list[int]]] = []
     if world.backend == "postgresql":
-        load = pg_service._load_visible
+        load = pg_service.load_visible
 
         def pg_spy(viewer: Viewer, ids: list[int]) -> list[Entry]:
             calls.append((viewer, list(ids)))
             return load(viewer, ids)
 
-        monkeypatch.setattr(pg_service, "_load_visible", pg_spy)
+        monkeypatch.setattr(pg_service, "load_visible", pg_spy)
         return calls
     original = service._load_visible
 
