@@ -234,7 +234,12 @@ def run_one(config: str, workers: int, options: argparse.Namespace, root: Path) 
         result_file = folder / "result.json"
         with gunicorn(folder / "site", uri, workers=workers, **settings) as site:
             locust = _locust(site.base, folder, options)
-            cores, profile = measure(site, locust, folder, options, server)
+            try:
+                cores, profile = measure(site, locust, folder, options, server)
+            finally:
+                if locust.poll() is None:  # Measuring failed: leave no load running behind.
+                    locust.kill()
+                    locust.wait()
         if not result_file.exists():
             raise SystemExit(f"Locust ended without figures; see {folder / 'locust.log'}")
         result = json.loads(result_file.read_text(encoding="utf-8"))
