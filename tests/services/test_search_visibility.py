@@ -34,7 +34,7 @@ from kb.entries.models import Entry, Lesson, Paper, Review
 from kb.entries.vocabulary import STATUSES, VISIBILITIES
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, can_view_entry, index_visibility_filter, viewer_for, visible_entries
-from kb.search import service
+from kb.search import related_cache, service
 from kb.search.backend import uses_postgresql
 from kb.search.documents import entry_date
 from kb.search.indexing import check
@@ -477,6 +477,13 @@ def test_the_search_page_shows_staff_the_hidden_word_in_snippets(world, viewer):
 def chosen_by_index(monkeypatch: pytest.MonkeyPatch, world: World) -> list[tuple[Viewer, list[int]]]:
     """The entry ids the index picked for each search or related list, before the database loads them."""
     calls: list[tuple[Viewer, list[int]]] = []
+    load_related = related_cache.load_visible
+
+    def related_spy(viewer: Viewer, ids: list[int]) -> list[Entry]:  # Related lists, found or remembered.
+        calls.append((viewer, list(ids)))
+        return load_related(viewer, ids)
+
+    monkeypatch.setattr(related_cache, "load_visible", related_spy)
     if world.backend == "postgresql":
         load = pg_service.load_visible
 
@@ -503,12 +510,14 @@ def test_the_index_alone_keeps_hidden_entries_out(world, viewer, chosen_by_index
     visible = world.visible(viewer)
     search_as(world, viewer, COMMON_WORD, per_page=100)
     search_as(world, viewer, HIDDEN_TYPO)
+    searches = len(chosen_by_index)
     lessons = {entry_id for entry_id in visible if world.entries[entry_id].kind == "lesson"}
     for entry_id in sample(visible & set(world.cases), world, per_kind=2):
         related(sees, world.entries[entry_id], limit=RELATED_LIMIT)
     for entry_id in sample(lessons, world, per_kind=3):
         similar_lessons_elsewhere(sees, world.entries[entry_id], limit=RELATED_LIMIT)
-    assert chosen_by_index
+    assert searches
+    assert len(chosen_by_index) > searches  # The related lists were watched too.
     for _, ids in chosen_by_index:
         assert differences(set(ids) - visible, set(), world) == []
 
