@@ -12,15 +12,16 @@ from tests.conftest import IsolatedClient, make_app
 from tests.web import seed
 
 
-def served_app(tmp_path: Path, seeded_database: Path) -> Flask:
+def served_app(tmp_path: Path, seeded_database: Path) -> tuple[Flask, Flask]:
+    """The production app, and the test app whose database it uses (kept: its PostgreSQL copy goes with it)."""
     template = make_app(tmp_path / "template", seeded_database)
     application = production_app(dict(template.config, INSTANCE_PATH=template.instance_path))
     application.test_client_class = IsolatedClient
-    return application
+    return application, template
 
 
 def test_every_template_is_compiled_before_the_first_request(tmp_path: Path, seeded_database: Path) -> None:
-    application = served_app(tmp_path, seeded_database)
+    application, _template = served_app(tmp_path, seeded_database)
     names = application.jinja_env.list_templates()
     assert len(names) > 100  # kb's own and the NHS.UK frontend's macros.
     assert len(application.jinja_env.cache) == len(names)
