@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,6 +45,7 @@ from kb.search.text import facet_key
 from kb.search.visible import load_visible
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SORTS = ("relevance", "newest", "oldest")
 FEW_RESULTS = 3
@@ -114,16 +115,25 @@ def _state() -> SearcherState:
     return state
 
 
-@contextmanager
-def _reading_index() -> Iterator[None]:
-    """Turn a failure to read the index into `SearchUnavailableError`, and have the index checked.
+def _on_index(work: Callable[[SearcherState], T]) -> T:
+    """Run `work` on this thread's searcher; when reading fails, once more on a freshly opened one.
 
-    Whoosh raises many kinds of error on a damaged file; a reader gets "search is being
-    rebuilt", never an error page, while the whole index is read and rebuilt if needed.
-    Database errors are not the index's fault and pass through.
+    Another process's merge deletes the files of the segments it merged once its new
+    version is committed; a searcher opened on the version before, which has not yet
+    opened those files, finds them gone. The current version has what it needs, so one
+    failure is retried on it. A second failure is the index's own: the reader gets "search
+    is being rebuilt", never an error page, while the whole index is read and rebuilt if
+    needed. Database errors are not the index's fault and pass through.
     """
     try:
-        yield
+        return work(_state())
+    except (SearchUnavailableError, SQLAlchemyError):
+        raise
+    except Exception as error:
+        log.info("Reading the search index failed (%s); trying again on its latest version", type(error).__name__)
+    index_store().close_searchers()
+    try:
+        return work(_state())
     except (SearchUnavailableError, SQLAlchemyError):
         raise
     except Exception as error:
@@ -247,9 +257,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     drain_if_pending(_app())
     if uses_postgresql():
         return pg_search.search(viewer, request)  # type: ignore[no-any-return]
-    state = _state()
-    with _reading_index():
-        return _search(state, viewer, request)
+    return _on_index(lambda state: _search(state, viewer, request))
 
 
 def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> SearchResults:
@@ -324,10 +332,11 @@ def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[i
     def compute() -> list[int]:
         if uses_postgresql():
             return pg_search.related_ids(viewer, entry, limit=limit, exclude=excluded)
-        state = _state()
-        with _reading_index():
-            allowed = docset(state, index_visibility_filter(viewer)) - _docnums_of(state, [entry.id, *excluded])
-            return _ids_of(state, _related_docnums(state, entry, allowed, limit))
+        return _on_index(related_in)
+
+    def related_in(state: SearcherState) -> list[int]:
+        allowed = docset(state, index_visibility_filter(viewer)) - _docnums_of(state, [entry.id, *excluded])
+        return _ids_of(state, _related_docnums(state, entry, allowed, limit))
 
     try:
         return remembered("related", viewer, entry, limit, excluded, compute)
@@ -347,15 +356,16 @@ def similar_lessons_elsewhere(
     def compute() -> list[int]:
         if uses_postgresql():
             return pg_search.similar_lesson_ids(viewer, lesson, limit=limit, exclude=excluded)
+        return _on_index(similar_in)
+
+    def similar_in(state: SearcherState) -> list[int]:
         place_and_time = [q.Term("year", str(entry_date(lesson).year))]
         if lesson.region:
             place_and_time.append(q.Term("region", facet_key(lesson.region)))
-        state = _state()
-        with _reading_index():
-            lessons = docset(state, index_visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
-            same_place_and_time = docset(state, q.And(place_and_time))
-            allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *excluded])
-            return _ids_of(state, _related_docnums(state, lesson, allowed, limit))
+        lessons = docset(state, index_visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
+        same_place_and_time = docset(state, q.And(place_and_time))
+        allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *excluded])
+        return _ids_of(state, _related_docnums(state, lesson, allowed, limit))
 
     try:
         return remembered("elsewhere", viewer, lesson, limit, excluded, compute)
@@ -364,7 +374,7 @@ def similar_lessons_elsewhere(
 
 
 def _ids_of(state: SearcherState, docnums: list[int]) -> list[int]:
-    """The entry ids stored with `docnums` (read inside `_reading_index`: the index may fail here too)."""
+    """The entry ids stored with `docnums` (read inside `_on_index`: the index may fail here too)."""
     return [int(state.searcher.stored_fields(docnum)["id"]) for docnum in docnums]
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from whoosh import index
 from whoosh import query as q
 
 from kb import create_app
@@ -33,11 +34,12 @@ from kb.entries.models import Entry, Lesson
 from kb.entries.service import current_revision
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
+from kb.search import service as search_service
 from kb.search.indexing import MAX_ATTEMPTS, check, drain, rebuild
 from kb.search.lifecycle import ensure_index, index_store
 from kb.search.models import SearchQueueItem
 from kb.search.service import SearchRequest, SearchResults, search
-from kb.search.storage import CURRENT_FILE, REBUILD_LOCK, WRITE_LOCK, IndexStore
+from kb.search.storage import CURRENT_FILE, REBUILD_LOCK, WRITE_LOCK, IndexStore, SearcherState
 from kb.taxonomy.models import Tag, Theme
 from kb.users.models import User
 from tests.accounts import make_user
@@ -648,3 +650,27 @@ def test_with_a_damaged_index_entry_pages_still_open(unbuilt_app, unbuilt_people
     response = unbuilt_app.test_client().get(f"/lessons/{path}")
     assert response.status_code == 200
     assert "Quokka rota gaps" in response.get_data(as_text=True)
+
+
+def test_a_read_that_meets_files_removed_by_another_writers_merge_is_retried_on_the_latest_version(people):
+    # Whoosh deletes the files of merged segments once the merged version is committed; a
+    # searcher opened on the version before, that has not yet read a segment's stored fields,
+    # fails when it does. Under load that met one search in a few thousand.
+    lessons = sorted(published_lesson(people, f"Harbour rota gaps {number}").id for number in range(4))  # 4 segments
+    store = index_store()
+    calls: list[SearcherState] = []
+
+    def read_while_another_writer_merges(state: SearcherState) -> list[int]:
+        calls.append(state)
+        if len(calls) == 1:
+            assert len(state.searcher.reader().leaf_readers()) > 1
+            index.open_dir(str(store.root / str(store.current_generation()))).optimize()
+        docnums = [state.searcher.document_number(id=str(lesson)) for lesson in lessons]
+        return sorted(int(state.searcher.stored_fields(docnum)["id"]) for docnum in docnums)
+
+    found = search_service._on_index(read_while_another_writer_merges)
+
+    assert found == lessons
+    assert len(calls) == 2, "the first read met the removed files; the second, on the merged version, did not"
+    assert calls[1].searcher is not calls[0].searcher
+    assert titles("harbour") == [f"Harbour rota gaps {number}" for number in range(4)]
