@@ -159,6 +159,10 @@ class Member(FastHttpUser):
         if WINDOW.finished_sign_ins == len(PLAN["members"]):
             _open_window(self.environment)
         WINDOW.opened.wait()
+        if PACE > 0:
+            # Members all start when the window opens: spread their first tasks over one period, or at
+            # a fixed pace they would keep arriving together, in bursts that queue behind each other.
+            gevent.sleep(self.rng.uniform(0, 1 / PACE))
 
     def _sign_in(self, email: str, password: str) -> None:
         self._read("/login", "sign-in form")
