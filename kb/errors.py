@@ -20,9 +20,7 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
 def _csrf_error(error: CSRFError) -> tuple[str, int]:
     """A refused form: say why, and show back what was typed so nothing is lost."""
     typed = [
-        (name, value)
-        for name, value in request.form.items(multi=True)
-        if name not in SECRET_FIELDS and value.strip()
+        (name, value) for name, value in request.form.items(multi=True) if name not in SECRET_FIELDS and value.strip()
     ]
     return render_template("errors/csrf.html", typed=typed, reason=error.description), 400
 

@@ -49,6 +49,7 @@ def token_expired(form: FlaskForm) -> bool:
         form.csrf_token.errors = []
     return expired
 
+
 PUBLISH_VISIBILITIES: dict[str, str] = {
     "members": "Members (anyone signed in)",
     "public": "Everyone",

@@ -53,7 +53,6 @@ def _load(plural: str, slug: str) -> Entry:
     return entry
 
 
-
 def _tell_ignored() -> None:
     ignored = pages.ignored_fields()
     if ignored:

@@ -113,7 +113,6 @@ def open_flag_count() -> int:
     return db.session.scalar(select(func.count(func.distinct(Flag.target_key))).where(Flag.resolution.is_(None))) or 0
 
 
-
 def locked(viewer: Viewer) -> list[Entry]:
     """Entries whose discussion is locked, by title."""
     query = select(Entry).where(Entry.locked.is_(True), visible_entries(viewer)).order_by(Entry.title)

@@ -36,9 +36,7 @@ def _write_lesson(page: Page, site: Site) -> None:
     page.get_by_role("button", name="Preview").click()
 
 
-def test_a_member_writes_a_lesson_and_a_moderator_publishes_it(
-    site: Site, as_role: Callable[[str], Page]
-) -> None:
+def test_a_member_writes_a_lesson_and_a_moderator_publishes_it(site: Site, as_role: Callable[[str], Page]) -> None:
     member = as_role("member")
     _write_lesson(member, site)
     preview = member.locator(".kb-preview")
