@@ -37,7 +37,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import psycopg
 import pytest
@@ -348,19 +348,14 @@ class Post:
     outcome: int | str
 
 
-class Posters:
-    """Members posting comments from threads, each on an entry of their own, until stopped."""
+class Crowd:
+    """Threads doing `_work(number)` from the start of a `with` block until its end."""
 
-    def __init__(self, site: Site, count: int, prefix: str, body: Callable[[str], str] = "Comment {}".format) -> None:
-        self.site = site
-        self.prefix = prefix
-        self.body = body
-        self.visitors = [site.visitor(number) for number in range(count)]
-        self.posts: list[Post] = []
+    def __init__(self, count: int) -> None:
         self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._post, args=(number,), daemon=True) for number in range(count)]
+        self.threads = [threading.Thread(target=self._work, args=(number,), daemon=True) for number in range(count)]
 
-    def __enter__(self) -> Posters:
+    def __enter__(self) -> Self:
         for thread in self.threads:
             thread.start()
         return self
@@ -370,7 +365,22 @@ class Posters:
         for thread in self.threads:
             thread.join(timeout=120)
 
-    def _post(self, number: int) -> None:
+    def _work(self, number: int) -> None:
+        raise NotImplementedError
+
+
+class Posters(Crowd):
+    """Members posting comments from threads, each on an entry of their own, until stopped."""
+
+    def __init__(self, site: Site, count: int, prefix: str, body: Callable[[str], str] = "Comment {}".format) -> None:
+        self.site = site
+        self.prefix = prefix
+        self.body = body
+        self.visitors = [site.visitor(number) for number in range(count)]
+        self.posts: list[Post] = []
+        super().__init__(count)
+
+    def _work(self, number: int) -> None:
         visitor = self.visitors[number]
         entry_path = LESSONS[number % len(LESSONS)]
         token = visitor.form_token(entry_path)
@@ -540,26 +550,15 @@ def test_a_worker_killed_while_writing_the_index_leaves_no_stale_lock_and_the_in
 READ_PATHS = ("/", "/lessons", *LESSONS[:3], "/search?q=handover", "/search?q=rota&kind=lesson")
 
 
-class Readers:
+class Readers(Crowd):
     """Anonymous visitors reading pages and searching from threads, until stopped; every answer kept."""
 
     def __init__(self, site: Site, count: int) -> None:
         self.site = site
         self.answers: list[tuple[str, int | str, str]] = []
-        self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._read, args=(number,), daemon=True) for number in range(count)]
+        super().__init__(count)
 
-    def __enter__(self) -> Readers:
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stopping.set()
-        for thread in self.threads:
-            thread.join(timeout=120)
-
-    def _read(self, number: int) -> None:
+    def _work(self, number: int) -> None:
         visitor = SiteSession(self.site.server.base)
         turn = number
         while not self.stopping.is_set():
