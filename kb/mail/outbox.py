@@ -289,10 +289,16 @@ def purge(session: Session, now: dt.datetime) -> int:
 
 
 def unsent(ids: Collection[int]) -> list[int]:
-    """Those of the outbox rows `ids` not sent yet (still waiting for a retry, or given up)."""
+    """Those of the outbox rows `ids` not sent and not being sent now: waiting for a retry, or given up.
+
+    A row another sender has claimed is on its way (any sender may take a due row, a fresh
+    one included), so it is not counted; if that send fails, its sender logs it and it waits.
+    """
     if not ids:
         return []
-    query = select(outbox.c.id).where(outbox.c.id.in_(sorted(set(ids))), outbox.c.sent_at.is_(None))
+    query = select(outbox.c.id).where(
+        outbox.c.id.in_(sorted(set(ids))), outbox.c.sent_at.is_(None), outbox.c.claimed_at.is_(None)
+    )
     return sorted(db.session.scalars(query))
 
 
