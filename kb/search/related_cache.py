@@ -32,7 +32,7 @@ from sqlalchemy import bindparam, select
 
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.permissions import Viewer
+from kb.permissions import Viewer, visibility_key
 from kb.search.visible import load_visible
 
 DEFAULT_SECONDS = 300.0
@@ -90,17 +90,10 @@ def cache() -> RelatedCache:
     return found  # type: ignore[no-any-return]
 
 
-def visibility_class(viewer: Viewer) -> tuple[Hashable, ...]:
-    """What decides which entries `viewer` may see: viewers with the same class see the same entries.
-
-    A member's own id counts only when they wrote entries (an author sees their own drafts
-    and entries on panels they do not sit on).
-    """
-    if viewer.is_staff:
-        return ("staff",)
-    if not viewer.is_authenticated:
-        return ("anonymous",)
-    return ("member", tuple(sorted(viewer.panel_review_ids)), viewer.user_id if _wrote_entries(viewer) else None)
+def visibility_class(viewer: Viewer) -> tuple[object, ...]:
+    """The viewer's `permissions.visibility_key`: viewers with the same one see the same entries."""
+    member = viewer.is_authenticated and not viewer.is_staff
+    return visibility_key(viewer, wrote_entries=member and _wrote_entries(viewer))
 
 
 def _wrote_entries(viewer: Viewer) -> bool:
