@@ -304,6 +304,6 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[Mail]:
     def keep(mail: Mail, **message: object) -> None:
         outbox.append(mail)
 
-    # The one place mail leaves kb: outbox rows sent after a commit, and `send_now`, go through it.
+    # The one place mail leaves kb: every outbox row is sent through it.
     monkeypatch.setattr("kb.mail.delivery.transmit", keep)
     return outbox

@@ -8,7 +8,7 @@ later commits. The backend is `smtp` (a real server: host, port, TLS and credent
 the settings) or `console` (the message is printed, for development).
 
 - `messages`: `Mail` and the RFC 5322 message; `delivery`: `transmit`, the one place a
-  message leaves kb, and `send_now` for jobs that keep their own record;
+  message leaves kb;
 - `models`: the outbox table; `outbox`: queueing, claiming, sending, retrying, purging;
   `retry`: the waits and limits; `cli`: `flask --app kb mail ...`.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from kb.mail.delivery import MailNotSentError, send_now, transmit
+from kb.mail.delivery import MailNotSentError, transmit
 from kb.mail.messages import Mail, build_message, site_link
 from kb.mail.outbox import queue_mail, send_pending, unsent
 
@@ -27,7 +27,6 @@ __all__ = [
     "build_message",
     "init_app",
     "queue_mail",
-    "send_now",
     "send_pending",
     "site_link",
     "transmit",

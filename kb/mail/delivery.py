@@ -1,14 +1,12 @@
 """Handing one message to the mail server (`smtp`) or printing it (`console`).
 
-`transmit` is the one place a message leaves kb; everything else (the outbox, the digest,
-the reminders) goes through it.
+`transmit` is the one place a message leaves kb; the outbox sends everything through it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 import smtplib
 import ssl
 import sys
@@ -18,8 +16,6 @@ from typing import Any
 from flask import current_app
 
 from kb.mail.messages import Mail, build_message
-
-log = logging.getLogger(__name__)
 
 
 class MailNotSentError(Exception):
@@ -59,16 +55,3 @@ def transmit(mail: Mail, *, message_id: str | None = None, date: dt.datetime | N
         _smtp_send(message, config)
     except (OSError, smtplib.SMTPException) as error:
         raise MailNotSentError(f"{type(error).__name__}: {error}"[:2000]) from error
-
-
-def send_now(mail: Mail) -> bool:
-    """Deliver `mail` at once, without the outbox; logs and returns False on failure.
-
-    For jobs that keep their own record of what was sent (the digest, the reminders).
-    """
-    try:
-        transmit(mail)
-    except MailNotSentError:
-        log.exception("could not send mail %r to %s", mail.subject, mail.to)
-        return False
-    return True
