@@ -34,6 +34,7 @@ from kb.search.indexing import CheckReport, check, rebuild
 from kb.search.lifecycle import index_store
 from kb.search.pg import indexing as pg_indexing
 from tests.conftest import IsolatedClient, make_app
+from tests.conftest import _settings as conftest_settings
 from tests.postgres import PostgresServer, postgres_or_skip
 
 _DEFAULT_BACKENDS = "whoosh,postgresql" if os.environ.get("KB_TEST_DATABASE", "").lower() == "postgresql" else "whoosh"
@@ -49,18 +50,7 @@ _copies = itertools.count(1)
 
 
 def _settings(folder: Path, uri: str, **extra: object) -> dict[str, object]:
-    return {
-        "TESTING": True,
-        "INSTANCE_PATH": folder / "instance",
-        "SQLALCHEMY_DATABASE_URI": uri,
-        "SEARCH_INDEX_DIR": str(folder / "search_index"),
-        "CONTENT_DIR": str(folder / "content"),
-        "SECRET_KEY": "test-secret-key",
-        "AUTO_MIGRATE": False,
-        "SEARCH_REBUILD_AT_START": "inline",
-        "SEARCH_BACKEND": "postgresql",
-        **extra,
-    }
+    return conftest_settings(folder, uri, **{"SEARCH_BACKEND": "postgresql", **extra})
 
 
 def postgres_server() -> PostgresServer:
