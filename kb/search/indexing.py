@@ -189,7 +189,8 @@ def drain(store: IndexStore, *, timeout: float, merge_in_background: bool = True
             except BaseException:
                 writer.cancel()
                 raise
-            _mark_done(session, rows, failures)
+            record_drained(session, rows, failures)
+            session.commit()
             report.indexed += len(entry_ids) - len(failures)
             report.failed += failures
         session.execute(delete(SearchQueueItem).where(SearchQueueItem.indexed_at < utcnow() - KEEP_DONE))
@@ -212,11 +213,6 @@ def record_drained(session: Session, rows: list[tuple[int, int]], failures: list
                 .where(SearchQueueItem.id == row_id)
                 .values(attempts=SearchQueueItem.attempts + 1, last_error=failed[entry_id][:2000])
             )
-
-
-def _mark_done(session: Session, rows: list[tuple[int, int]], failures: list[tuple[int, str]]) -> None:
-    record_drained(session, rows, failures)
-    session.commit()
 
 
 _merging = threading.Lock()

@@ -336,13 +336,14 @@ def _comment_hits(entries: list[Entry], compiled: Compiled, hits: dict[int, Hit]
     """Hits remade from the readable comment with most matches, for entries whose own texts had none."""
     if not entries:
         return {}
-    comments = comments_of_hits(db.session, [entry.id for entry in entries], _cues(compiled))
+    cues = _cues(compiled)
+    comments = comments_of_hits(db.session, [entry.id for entry in entries], cues)
     by_id = {comment.id: comment for found in comments.values() for comment in found}
     bodies = {comment_id: _clean(plain_text(comment.body)) for comment_id, comment in by_id.items()}
     rows = [
         (comment.entry_id, str(comment.id), window)
         for comment in by_id.values()
-        if (window := _window(bodies[comment.id], _cues(compiled)))
+        if (window := _window(bodies[comment.id], cues))
     ]
     headlines = _headlines(compiled.ranking, rows, HEADLINE_OPTIONS) if compiled.ranking is not None else {}
     by_entry: dict[int, list[tuple[str, str]]] = defaultdict(list)
