@@ -16,6 +16,7 @@
 | `SMTP_CA_FILE`     | a CA bundle to trust, for a server with a private certificate |
 | `SMTP_USERNAME`, `SMTP_PASSWORD` | credentials, when the server needs them |
 | `MAIL_FROM`        | `kb <kb@localhost>`                       |
+| `MAIL_REQUEST_SECONDS` | `5`: seconds a request may spend sending mail after its commit |
 | `RATELIMIT_STORAGE_URI` | `memory://`; e.g. `redis://...` to share limits between processes |
 | `SESSION_IDLE_MINUTES`, `SESSION_ABSOLUTE_HOURS`, `REMEMBER_DAYS` | `60`, `12`, `14` |
 """
@@ -69,6 +70,9 @@ def _account_settings(env: dict[str, str]) -> dict[str, Any]:
         "SMTP_USERNAME": env.get("SMTP_USERNAME"),
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD"),
         "SMTP_TIMEOUT": 10,
+        # A request starts no more mail after this many seconds of sending (its own first, then
+        # due mail left by earlier failures); the rest waits for `mail send-pending` or a later request.
+        "MAIL_REQUEST_SECONDS": float(env.get("MAIL_REQUEST_SECONDS") or 5),
         "MAIL_FROM": env.get("MAIL_FROM") or "kb <kb@localhost>",
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,

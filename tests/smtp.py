@@ -1,7 +1,8 @@
-"""A real SMTP server on loopback (aiosmtpd) that keeps every message it receives."""
+"""A real SMTP server on loopback (aiosmtpd) that keeps every message it receives, at once or slowly."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -23,13 +24,16 @@ PASSWORD = "mail-password-for-tests"
 
 @dataclass
 class Mailbox:
-    """What the server has received, as parsed messages."""
+    """What the server has received, as parsed messages; each takes `delay` seconds to accept."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    delay: float = 0.0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        """aiosmtpd hook: keep the message."""
+        """aiosmtpd hook: keep the message (after `delay`, as a slow server would)."""
+        if self.delay:
+            await asyncio.sleep(self.delay)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(parsed)  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
@@ -69,12 +73,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server(tls_context: ssl.SSLContext | None = None) -> Iterator[tuple[Mailbox, int]]:
+def smtp_server(tls_context: ssl.SSLContext | None = None, *, delay: float = 0.0) -> Iterator[tuple[Mailbox, int]]:
     """Run an SMTP server on 127.0.0.1 that requires a login; yields the mailbox and port.
 
-    With `tls_context` the server offers STARTTLS and refuses mail and logins without it.
+    With `tls_context` the server offers STARTTLS and refuses mail and logins without it;
+    with `delay` it takes that many seconds over each message before accepting it.
     """
-    mailbox = Mailbox()
+    mailbox = Mailbox(delay=delay)
     port = free_port()
     controller = Controller(
         mailbox,

@@ -7,7 +7,8 @@ between the commit and the send, or during it), `send_pending` sends them later,
 cron (`flask --app kb mail send-pending`) and, opportunistically, after a later commit
 whose own mail went out. Claims are one conditional UPDATE each, committed before the
 mail server is contacted, so any number of workers and hosts may send at the same time
-without sending a row twice.
+without sending a row twice. A request sends for at most `MAIL_REQUEST_SECONDS`, its own
+mail first, and leaves the rest in the outbox, so it stays well inside the worker timeout.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context
 from sqlalchemy import ColumnElement, Row, and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
@@ -102,7 +103,7 @@ def claim(
     With `ids`, those rows (a transaction's own mail); otherwise up to `limit` rows after
     row `after` that are due (or, with `wait=False`, whatever their next try's time). The
     conditions are checked again by the UPDATE itself, and on PostgreSQL the candidates
-    are picked with `SKIP LOCKED`, so concurrent senders claim different rows.
+    are picked and locked with `SKIP LOCKED` first, so concurrent senders claim different rows.
     """
     condition = _claimable(now)
     if ids is not None:
@@ -112,9 +113,18 @@ def claim(
         if wait:
             wanted = and_(wanted, outbox.c.next_attempt_at <= now)
         candidates = select(outbox.c.id).where(wanted).order_by(outbox.c.id).limit(limit)
-        if db.engine.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        condition = and_(outbox.c.id.in_(candidates.scalar_subquery()), condition)
+        if session.get_bind().dialect.name == "postgresql":
+            # A separate statement: inside the UPDATE, PostgreSQL runs a locking subquery again for
+            # each row it looks at, and its LIMIT then bounds nothing (40 due rows, limit 5: 40 claimed).
+            # The rows stay locked until the claim commits.
+            picked = list(session.scalars(candidates.with_for_update(skip_locked=True)))
+            if not picked:
+                session.commit()
+                return []
+            condition = and_(outbox.c.id.in_(picked), condition)
+        else:
+            # SQLite runs the subquery once, inside the statement that holds the write lock.
+            condition = and_(outbox.c.id.in_(candidates.scalar_subquery()), condition)
     statement = (
         update(outbox)
         .where(condition)
@@ -210,17 +220,23 @@ def _send_rows(
     on_mail: Callable[[str], None],
     *,
     stop_at_failure: bool = False,
+    deadline: float | None = None,
+    first_is_free: bool = False,
 ) -> bool:
     """Send claimed rows in order; False when it stopped early and gave the rest of the claims back.
 
-    It stops once `SENDING_TIME_LIMIT` has passed, well inside `CLAIM_TIMEOUT`, so a slow
-    mail server never lets another sender take over claims this one is still working on;
-    with `stop_at_failure` (inside a request) it also stops at the first failure, so a mail
-    server that is down costs the person waiting one timeout, not one per mail.
+    It starts no new mail once `SENDING_TIME_LIMIT` has passed, well inside `CLAIM_TIMEOUT`,
+    so a slow mail server never lets another sender take over claims this one is still
+    working on, nor after `deadline` (a `time.monotonic()` value: a request's budget),
+    except the first row when `first_is_free`. With `stop_at_failure` (inside a request) it also
+    stops at the first failure, so a mail server that is down costs the person waiting one
+    timeout, not one per mail.
     """
-    started = time.monotonic()
+    stop_at = time.monotonic() + retry.SENDING_TIME_LIMIT.total_seconds()
+    if deadline is not None:
+        stop_at = min(stop_at, deadline)
     for position, row in enumerate(rows):
-        if time.monotonic() - started > retry.SENDING_TIME_LIMIT.total_seconds():
+        if (position or not first_is_free) and time.monotonic() > stop_at:
             give_back(session, rows[position:])
             return False
         error = send_claimed(session, row, now)
@@ -253,24 +269,41 @@ def give_back(session: Session, rows: list[Row]) -> None:
     session.commit()
 
 
+def _quiet(_line: str) -> None:
+    """Says nothing: after a commit only the log hears of mail (failures are logged as they happen)."""
+
+
+def _past(deadline: float | None) -> bool:
+    """Whether `deadline` (a `time.monotonic()` value) is set and has passed."""
+    return deadline is not None and time.monotonic() > deadline
+
+
 def send_due(
     *,
     now: dt.datetime | None = None,
     wait: bool = True,
     limit: int | None = None,
+    deadline: float | None = None,
     on_mail: Callable[[str], None] = lambda line: None,
 ) -> SendReport:
-    """Claim and send due mail in batches, each row at most once per run; at most `limit` mails when given."""
+    """Claim and send due mail in batches, each row at most once per run.
+
+    At most `limit` mails when given; none started after `deadline` (a `time.monotonic()`
+    value) when given.
+    """
     report = SendReport()
     with Session(db.engine) as session:
         last = 0
         while limit is None or report.sent + report.failed < limit:
+            if _past(deadline):
+                break
             batch = retry.SEND_BATCH if limit is None else min(retry.SEND_BATCH, limit - report.sent - report.failed)
             rows = claim(session, now or utcnow(), after=last, limit=batch, wait=wait)
             if not rows:
                 break
             last = rows[-1].id
-            _send_rows(session, rows, now or utcnow(), report, on_mail)
+            if not _send_rows(session, rows, now or utcnow(), report, on_mail, deadline=deadline) and _past(deadline):
+                break
     return report
 
 
@@ -323,25 +356,39 @@ def send_pending(
     return report
 
 
-def send_committed(ids: Collection[int]) -> None:
+def send_committed(ids: Collection[int], *, budget: float | None = None) -> None:
     """Send the mail a transaction queued, right after its commit; never raises.
 
     What cannot be sent now stays in the outbox for `send_pending`. When all of it went
     out, a few other due mails are sent too, so mail left by a failure earlier does not
-    wait for cron while the server is up.
+    wait for cron while the server is up. With `budget` (seconds; a request's
+    `MAIL_REQUEST_SECONDS`) no mail is started once that long has passed, except its first:
+    its own mail goes first, and what is left waits in the outbox, unclaimed.
     """
     ordered = sorted(set(ids))
     report = SendReport()
+    deadline = None if budget is None else time.monotonic() + max(budget, 0.0)
     try:
         with Session(db.engine) as session:
             # In batches, so a worker killed on the way leaves few claims to wait out.
             for start in range(0, len(ordered), retry.SEND_BATCH):
+                if start and _past(deadline):
+                    break
                 now = utcnow()
                 rows = claim(session, now, ids=ordered[start : start + retry.SEND_BATCH])
-                if not _send_rows(session, rows, now, report, lambda line: None, stop_at_failure=True):
+                free = start == 0
+                done = _send_rows(
+                    session, rows, now, report, _quiet, stop_at_failure=True, deadline=deadline, first_is_free=free
+                )
+                if not done:
                     break
-        if report.sent and not report.failed:
-            send_due(limit=RETRY_AFTER_COMMIT)
+        if report.failed:
+            return
+        left = len(ordered) - report.sent
+        if left and _past(deadline):
+            log.info("The request's time for sending mail (%ss) is spent; %d of its mails wait", budget, left)
+        elif report.sent and not _past(deadline):
+            send_due(limit=RETRY_AFTER_COMMIT, deadline=deadline)
     except SQLAlchemyError as error:
         log.warning("Mail stays in the outbox for the next send-pending (database unavailable): %s", error)
     except Exception:
@@ -351,7 +398,9 @@ def send_committed(ids: Collection[int]) -> None:
 def _send_after_commit(session: Session) -> None:
     ids = session.info.pop(_QUEUED, None)
     if ids and has_app_context() and current_app.extensions.get("kb_mail"):
-        send_committed(ids)
+        # A request waits for its sending; a command (cron, the digest, reminders) has no such hurry.
+        budget = float(current_app.config["MAIL_REQUEST_SECONDS"]) if has_request_context() else None
+        send_committed(ids, budget=budget)
 
 
 def _forget_queued(session: Session, previous_transaction: SessionTransaction) -> None:

@@ -1,8 +1,10 @@
 """The durable outbox with a real SMTP server: mail survives a down server, a killed sender and a race.
 
 A "down" server is a loopback port nothing listens on; a "hanging" one accepts
-connections and never greets, so a sender waits inside the send. "Later" is the `now`
-that `send_pending` takes, never a sleep.
+connections and never greets, so a sender waits inside the send; a "slow" one takes a
+while over each message. "Later" is the `now` that `send_pending` takes, never a sleep.
+A claim takes no more rows than its limit on either database, and a request sends mail
+for no longer than `MAIL_REQUEST_SECONDS`, its own first.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from kb.config import PROJECT_ROOT
 from kb.dates import utcnow
 from kb.extensions import db
 from kb.mail import Mail, queue_mail, retry, send_pending
 from kb.mail.models import OutboxMail
+from kb.mail.outbox import RETRY_AFTER_COMMIT, claim
 from tests.accounts import make_user
 from tests.conftest import ENVIRONMENT_SETTINGS, make_app
 from tests.serving import SiteSession, gunicorn, wait_until
@@ -266,3 +271,109 @@ def test_the_console_backend_prints_the_mail_and_marks_it_sent(tmp_path, empty_d
     printed = capsys.readouterr().out
     assert "Subject: Printed" in printed
     assert f"Message-ID: {row.message_id}" in printed
+
+
+# --- Bounded claims and a request's time for sending ------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_empty_database(request: pytest.FixtureRequest) -> Path:
+    """The empty template of each database, whichever the pass runs on (PostgreSQL skipped where not installed)."""
+    return request.getfixturevalue(f"{request.param}_empty_database")
+
+
+def add_backlog(count: int) -> list[int]:
+    """`count` due mails left in the outbox by earlier failures, as rows only (nothing is sent on commit)."""
+    now = utcnow()
+    backlog = [
+        OutboxMail(
+            recipient=f"waiting{number}@example.org",
+            subject=f"Waiting {number}",
+            body="Left by an outage.\n",
+            headers=[],
+            message_id=f"<waiting{number}@kb.test>",
+            queued_at=now,
+            next_attempt_at=now - dt.timedelta(seconds=1),
+            attempts=0,
+        )
+        for number in range(count)
+    ]
+    db.session.add_all(backlog)
+    db.session.commit()
+    return [row.id for row in backlog]
+
+
+def test_a_claim_takes_no_more_rows_than_its_limit(tmp_path, any_empty_database):
+    application = make_app(tmp_path, any_empty_database, MAIL_BACKEND="console")
+    with application.app_context():
+        add_backlog(40)
+        with Session(db.engine) as session:
+            first = claim(session, utcnow(), limit=5)
+            second = claim(session, utcnow(), limit=5)
+        assert [row.id for row in first] == [row.id for row in rows()[:5]]
+        assert [row.id for row in second] == [row.id for row in rows()[5:10]], "the next claim takes the next rows"
+        unclaimed = rows()[10:]
+        assert len(unclaimed) == 30
+        assert all((row.claimed_at, row.attempts) == (None, 0) for row in unclaimed), "the other mails are untouched"
+
+
+def test_a_request_sends_its_own_mail_first_and_starts_none_once_its_time_is_spent(tmp_path, empty_database):
+    # Each message takes the server 0.2 s, twice the request's budget: the first mail spends it.
+    with smtp_server(delay=0.2) as (mailbox, port):
+        application = make_app(tmp_path, empty_database, MAIL_REQUEST_SECONDS=0.1, **mail_settings(port))
+        with application.app_context():
+            backlog = add_backlog(6)
+            with application.test_request_context("/account/reset", method="POST"):
+                own = [queue_mail(note(subject)) for subject in ("Own 1", "Own 2", "Own 3")]
+                db.session.commit()
+            assert [message["Subject"] for message in mailbox.messages] == ["Own 1"]
+            left = [row for row in rows() if row.sent_at is None]
+            assert [row.id for row in left] == sorted(backlog + own[1:])
+            assert all((row.claimed_at, row.attempts) == (None, 0) for row in left), "left unclaimed and untried"
+
+            assert send_pending().sent == 8
+            assert len({message["Message-ID"] for message in mailbox.messages}) == len(mailbox.messages) == 9
+
+            # Outside a request (cron, the digest, reminders) there is no such budget.
+            queue_mail(note("From a command 1"))
+            queue_mail(note("From a command 2"))
+            db.session.commit()
+            assert [message["Subject"] for message in mailbox.messages[9:]] == ["From a command 1", "From a command 2"]
+
+
+def test_a_request_with_time_to_spare_sends_a_few_due_mails_after_its_own(tmp_path, empty_database):
+    with smtp_server() as (mailbox, port):
+        application = make_app(tmp_path, empty_database, MAIL_REQUEST_SECONDS=60, **mail_settings(port))
+        with application.app_context():
+            backlog = add_backlog(40)
+            with application.test_request_context("/account/reset", method="POST"):
+                queue_mail(note("Own"))
+                db.session.commit()
+            subjects = [message["Subject"] for message in mailbox.messages]
+            assert subjects == ["Own"] + [f"Waiting {number}" for number in range(RETRY_AFTER_COMMIT)]
+            left = [row for row in rows() if row.sent_at is None]
+            assert [row.id for row in left] == backlog[RETRY_AFTER_COMMIT:]
+            assert all(row.claimed_at is None for row in left), "no claim is left behind for other hosts to wait out"
+
+
+def test_after_a_mail_outage_requests_claim_nothing_more_and_every_mail_goes_once(tmp_path, empty_database):
+    application = make_app(tmp_path, empty_database, **mail_settings(free_port()))
+    with application.app_context():
+        backlog = add_backlog(40)
+        with application.test_request_context("/account/reset", method="POST"):
+            queue_mail(note("During the outage"))
+            db.session.commit()  # Its own mail fails: nothing else is claimed or tried.
+        assert all(row.claimed_at is None and row.sent_at is None for row in rows())
+        assert [row.attempts for row in rows()] == [0] * len(backlog) + [1]
+
+        with smtp_server() as (mailbox, port):
+            application.config["SMTP_PORT"] = port
+            with application.test_request_context("/account/reset", method="POST"):
+                queue_mail(note("After the outage"))
+                db.session.commit()
+            assert len(mailbox.messages) == 1 + RETRY_AFTER_COMMIT
+            assert all(row.claimed_at is None for row in rows() if row.sent_at is None)
+            assert send_pending(now=utcnow() + LATER).sent == len(backlog) + 2 - (1 + RETRY_AFTER_COMMIT)
+        message_ids = [message["Message-ID"] for message in mailbox.messages]
+        assert len(message_ids) == len(set(message_ids)) == len(backlog) + 2, "every mail once"
+        assert all(row.sent_at is not None for row in rows())
