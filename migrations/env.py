@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from kb.database import lock_for_migrations
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -93,6 +95,8 @@ def run_migrations_online():
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
+            # One run at a time on PostgreSQL: hosts starting together take turns (kb.database).
+            lock_for_migrations(connection)
             context.run_migrations()
 
 

@@ -1,11 +1,16 @@
 """The migrations build exactly the schema the models describe, on SQLite and on PostgreSQL.
 
 Every migration is applied one at a time to an empty database of each kind, then all are
-undone and applied again, so none relies on what only one database allows.
+undone and applied again, so none relies on what only one database allows. Two processes
+migrating one empty PostgreSQL database at once take turns and both succeed.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +21,14 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select, table
 
 from kb import create_app
+from kb.config import PROJECT_ROOT
 from kb.database import MIGRATIONS_DIR, schema_revision
 from kb.extensions import db
+from tests.conftest import ENVIRONMENT_SETTINGS
+from tests.postgres import PostgresServer
 
 
 def _postgres_only_tables() -> frozenset[str]:
@@ -109,3 +117,67 @@ def test_every_migration_can_be_undone_and_applied_again(blank_app):
     upgrade(directory=str(MIGRATIONS_DIR))
     assert schema_revision() == migrations_in_order()[-1]
     assert {"entries", "users", "comments", "consultations"} <= table_names()
+
+
+# A host starting: its app is built, it waits at the line (a file), then migrates as start-up does.
+HOST_STARTING = """
+import pathlib, sys, time
+from kb import create_app
+from kb.database import upgrade_database
+app = create_app()
+pathlib.Path(sys.argv[1]).touch()
+while not pathlib.Path(sys.argv[2]).exists():
+    time.sleep(0.005)
+with app.app_context():
+    upgrade_database()
+"""
+
+
+def _host_starting(uri: str, folder: Path, name: str) -> subprocess.Popen[str]:
+    env = {key: value for key, value in os.environ.items() if key not in ENVIRONMENT_SETTINGS}
+    env.update(
+        DATABASE_URL=uri,
+        SECRET_KEY="migration-test-secret",
+        KB_AUTO_MIGRATE="0",
+        SEARCH_INDEX_DIR=str(folder / f"index-{name}"),
+        SEARCH_REBUILD_AT_START="off",
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
+    command = [sys.executable, "-c", HOST_STARTING, str(folder / f"{name}.ready"), str(folder / "go")]
+    return subprocess.Popen(command, env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_hosts_migrating_an_empty_postgresql_database_at_once_both_succeed(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    name = f"race_{uuid.uuid4().hex[:12]}"
+    uri = postgres_server.create_database(name)
+    try:
+        hosts = [_host_starting(uri, tmp_path, host) for host in ("one", "two")]
+        deadline = time.monotonic() + 120
+        while not all((tmp_path / f"{host}.ready").exists() for host in ("one", "two")):
+            assert all(host.poll() is None for host in hosts), [host.communicate() for host in hosts]
+            assert time.monotonic() < deadline, "the two hosts did not get ready"
+            time.sleep(0.01)
+        (tmp_path / "go").touch()  # Both migrate from here, at the same moment.
+        outputs = [host.communicate(timeout=120) for host in hosts]
+        assert [host.returncode for host in hosts] == [0, 0], outputs
+
+        settings = {
+            "TESTING": True,
+            "INSTANCE_PATH": tmp_path / "instance",
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
+            "SECRET_KEY": "test-secret-key",
+            "AUTO_MIGRATE": False,
+            "SEARCH_REBUILD_AT_START": "off",
+        }
+        application = create_app(settings)
+        with application.app_context():
+            assert schema_revision() == migrations_in_order()[-1]
+            assert db.session.scalar(select(func.count()).select_from(table("alembic_version"))) == 1
+            assert schema_differences() == []
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        postgres_server.drop_database(name)
