@@ -16,6 +16,8 @@
 | `SMTP_CA_FILE`     | a CA bundle to trust, for a server with a private certificate |
 | `SMTP_USERNAME`, `SMTP_PASSWORD` | credentials, when the server needs them |
 | `MAIL_FROM`        | `kb <kb@localhost>`                       |
+| `SEARCH_BACKEND`   | `whoosh`; `postgresql` with more than one host (`kb.search.backend`) |
+| `SEARCH_ONE_HOST`  | `0`; `1` says one host serves the PostgreSQL database, so Whoosh is right |
 | `MAIL_REQUEST_SECONDS` | `5`: seconds a request may spend sending mail after its commit |
 | `RATELIMIT_STORAGE_URI` | `memory://`; e.g. `redis://...` to share limits between processes |
 | `SESSION_IDLE_MINUTES`, `SESSION_ABSOLUTE_HOURS`, `REMEMBER_DAYS` | `60`, `12`, `14` |

@@ -7,7 +7,10 @@ check. Failure details go to the log, not the answer, which anyone can read.
   opens and reads, or is being rebuilt, in which case the site still serves and says so).
 - `/readyz`: the database answers and its schema is at the latest migration, and the
   search index is open (not missing, damaged or being rebuilt). A host that is not ready
-  is left out of rotation until it is.
+  is left out of rotation until it is. Its `warnings` list what is wrong without stopping
+  the host from serving: Whoosh searching a PostgreSQL database, which is right for one
+  host only (every host would fail the probe alike, so failing it would take the whole
+  site down to fix what only search suffers from).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from werkzeug.wrappers import Response
 
 from kb.database import schema_revision
 from kb.extensions import db
+from kb.search.backend import divergence_warning
 from kb.search.indexing import failing_count
 from kb.search.lifecycle import index_store
 
@@ -132,12 +136,14 @@ def check_search(*, rebuilding_is_ok: bool) -> Check:
     return Check(False, "index missing or damaged")
 
 
-def _answer(checks: dict[str, Check]) -> tuple[Response, int]:
+def _answer(checks: dict[str, Check], warnings: list[str] | None = None) -> tuple[Response, int]:
     ok = all(check.ok for check in checks.values())
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if ok else "unavailable",
         "checks": {name: check.as_json() for name, check in checks.items()},
     }
+    if warnings is not None:
+        body["warnings"] = warnings
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response, 200 if ok else 503
@@ -151,5 +157,6 @@ def healthz() -> tuple[Response, int]:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Ready for traffic: the schema is at the latest migration and the search index is open."""
-    return _answer({"database": _timed(check_schema), "search": _timed(lambda: check_search(rebuilding_is_ok=False))})
+    """Ready for traffic: the schema is at the latest migration and the search index is open; warnings beside."""
+    checks = {"database": _timed(check_schema), "search": _timed(lambda: check_search(rebuilding_is_ok=False))}
+    return _answer(checks, [warning] if (warning := divergence_warning()) else [])

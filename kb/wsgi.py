@@ -5,11 +5,13 @@ It is `create_app()` plus one thing a server behind proxies needs: with `KB_PROX
 client's address and scheme are read from those headers, N hops back, so per-address
 rate limits count each client rather than the proxy. Without it the headers are ignored:
 trusting them with no proxy in front would let anyone choose their address. It also
-compiles every template before gunicorn forks its workers (`compile_templates`).
+compiles every template before gunicorn forks its workers (`compile_templates`), and warns
+when the search backend cannot be shared by the hosts of a PostgreSQL database.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -17,6 +19,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kb import create_app, freeze_startup_objects
+from kb.search.backend import divergence_warning
+
+log = logging.getLogger(__name__)
 
 
 def proxy_hops(value: str | None) -> int:
@@ -30,6 +35,9 @@ def proxy_hops(value: str | None) -> int:
 def production_app(config: dict[str, Any] | None = None) -> Flask:
     """A kb app for gunicorn: `create_app(config)`, reading client addresses through `KB_PROXY_HOPS` proxies."""
     app = create_app(config)
+    warning = divergence_warning(app)
+    if warning:
+        log.warning(warning)
     hops = proxy_hops(os.environ.get("KB_PROXY_HOPS"))
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

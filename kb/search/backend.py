@@ -3,7 +3,8 @@
 Whoosh keeps an index in files beside the app (one host; any database). The PostgreSQL
 backend keeps weighted tsvector documents in the database itself, so every process on
 every host searches the same documents; it needs a PostgreSQL database. docs/search.md
-says when to choose which.
+says when to choose which. Whoosh on a PostgreSQL database is right for one host only;
+`divergence_warning` says so (at start and in `/readyz`) unless `SEARCH_ONE_HOST=1`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,29 @@ def configure(app: Flask) -> str:
     if chosen == POSTGRESQL and not database.startswith("postgresql"):
         raise ConfigurationError("SEARCH_BACKEND=postgresql needs a PostgreSQL database (DATABASE_URL)")
     app.config["SEARCH_BACKEND"] = chosen
+    one_host = app.config.get("SEARCH_ONE_HOST", os.environ.get("SEARCH_ONE_HOST", ""))
+    app.config["SEARCH_ONE_HOST"] = str(one_host).strip().lower() in {"1", "true", "yes", "on"}
     return chosen
+
+
+def divergence_warning(app: Flask | None = None) -> str | None:
+    """What to set when Whoosh serves a PostgreSQL database, else None (also None with `SEARCH_ONE_HOST`).
+
+    Each host keeps its own Whoosh index, and a change is indexed only by the host that
+    saved it, so several hosts on one database search different, incomplete indexes with
+    no error anywhere.
+    """
+    app = app or current_app
+    database = str(app.config.get("SQLALCHEMY_DATABASE_URI", ""))
+    if app.config.get("SEARCH_BACKEND") != WHOOSH or not database.startswith("postgresql"):
+        return None
+    if app.config.get("SEARCH_ONE_HOST"):
+        return None
+    return (
+        "Search uses Whoosh (an index in files on this host) with a PostgreSQL database: if more than one host "
+        "serves this database, each finds only what was saved on that host. Set SEARCH_BACKEND=postgresql on "
+        "every host and run `flask --app kb search rebuild` once; or, if this is the only host, SEARCH_ONE_HOST=1."
+    )
 
 
 def uses_postgresql(app: Flask | None = None) -> bool:

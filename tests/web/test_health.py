@@ -1,7 +1,8 @@
-"""Health probes, request ids, and the 503 page while the database cannot be reached (SQLite)."""
+"""Health probes, request ids, the 503 page while the database cannot be reached, and Whoosh on PostgreSQL warned of."""
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from sqlalchemy import make_url, text
 
 from kb.extensions import db
 from kb.search.lifecycle import index_store
+from kb.wsgi import production_app
 from tests.accounts import client_for, csrf_token, page_text
+from tests.conftest import make_app
 from tests.web import seed
 from tests.web.dom import parse
 
@@ -168,3 +171,41 @@ def test_a_signed_in_member_gets_the_503_page_and_keeps_what_they_typed(seeded_a
     back = member.get(LESSON_PATH)
     assert back.status_code == 200
     assert "Sign out" in page_text(back), "still signed in once the database is back"
+
+
+# --- Whoosh serving a PostgreSQL database ------------------------------------------------------
+
+
+def served(tmp_path: Path, template: Path, caplog: pytest.LogCaptureFixture, **settings: object) -> tuple[Flask, list]:
+    """An app as gunicorn starts it (`kb.wsgi`), and the warnings it logged at start."""
+    base = make_app(tmp_path, template, **settings)
+    with caplog.at_level(logging.WARNING, logger="kb.wsgi"):
+        application = production_app(dict(base.config, INSTANCE_PATH=base.instance_path))
+    return application, [record.getMessage() for record in caplog.records if record.name == "kb.wsgi"]
+
+
+def test_whoosh_on_a_postgresql_database_is_warned_of_at_start_and_in_readyz(tmp_path, postgres_empty_database, caplog):
+    application, warned = served(tmp_path, postgres_empty_database, caplog, SEARCH_BACKEND="whoosh")
+    assert len(warned) == 1
+    assert "SEARCH_BACKEND=postgresql" in warned[0], "it says what to set"
+    assert "SEARCH_ONE_HOST=1" in warned[0]
+    ready = application.test_client().get("/readyz")
+    assert ready.status_code == 200, "a warning does not take the host out of rotation"
+    assert ready.json["status"] == "ok"
+    assert ready.json["warnings"] == warned
+
+
+@pytest.mark.parametrize(
+    ("database", "settings"),
+    [
+        ("sqlite_empty_database", {"SEARCH_BACKEND": "whoosh"}),
+        ("postgres_empty_database", {"SEARCH_BACKEND": "postgresql"}),
+        ("postgres_empty_database", {"SEARCH_BACKEND": "whoosh", "SEARCH_ONE_HOST": "1"}),
+    ],
+    ids=["whoosh-on-sqlite", "postgresql-search", "whoosh-declared-one-host"],
+)
+def test_no_warning_where_search_is_shared_or_there_is_one_host(tmp_path, request, caplog, database, settings):
+    application, warned = served(tmp_path, request.getfixturevalue(database), caplog, **settings)
+    assert warned == []
+    ready = application.test_client().get("/readyz")
+    assert (ready.status_code, ready.json["warnings"]) == (200, [])
