@@ -5,14 +5,16 @@ rate limit or a locked entry shows the form again with the text in it and a clea
 message; a post from someone whose session has ended is saved as a draft and comes
 back filled in after they sign in. The post view checks its own CSRF token (it is exempt
 from the global check only so that it can answer with the form instead of an error
-page). A comment on an entry the viewer may not see answers 404.
+page); a post refused for its token does not count towards the posting limits, so a page
+elsewhere cannot use up a member's allowance by posting for them. A comment on an entry
+the viewer may not see answers 404.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -46,6 +48,11 @@ Page = tuple[str, int]
 
 def _limit(setting: str) -> str:
     return current_app.config[setting]
+
+
+def _counts(_response: Response) -> bool:
+    """Whether a post counts towards the posting limits: all do except those refused for their form token."""
+    return not g.get("comment_token_refused")
 
 
 def _visible_entry(plural: str, slug: str) -> Entry:
@@ -112,11 +119,14 @@ def _keep_as_draft(plural: str, slug: str) -> Response:
 
 @blueprint.post(f"/<{PLURALS}:plural>/<slug>/comments")
 @csrf.exempt
-@limiter.limit(lambda: _limit("COMMENT_LIMIT_PER_ADDRESS"), methods=["POST"], error_message=THROTTLED_MESSAGE)
+@limiter.limit(
+    lambda: _limit("COMMENT_LIMIT_PER_ADDRESS"), methods=["POST"], deduct_when=_counts, error_message=THROTTLED_MESSAGE
+)
 @limiter.limit(
     lambda: _limit("COMMENT_LIMIT_PER_USER"),
     key_func=per_person("comment"),
     methods=["POST"],
+    deduct_when=_counts,
     error_message=THROTTLED_MESSAGE,
 )
 def post(plural: str, slug: str) -> Page | Response:
@@ -128,6 +138,7 @@ def post(plural: str, slug: str) -> Page | Response:
     parent = _parent_of(form, entry)
     valid = form.validate()
     if token_expired(form):
+        g.comment_token_refused = True
         return _form_page(form, entry, parent, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _form_page(form, entry, parent, status=400)

@@ -362,6 +362,26 @@ def test_the_address_limit_holds_across_accounts(seeded_app: Flask, cast: Cast) 
     assert "three from the same address" in page_text(blocked)
 
 
+def test_posts_refused_for_their_form_token_use_up_no_limit(seeded_app: Flask, cast: Cast) -> None:
+    entry = lesson()
+    seeded_app.config["COMMENT_LIMIT_PER_USER"] = "2 per minute"
+    seeded_app.config["COMMENT_LIMIT_PER_ADDRESS"] = "3 per minute"
+    client = signed_in(seeded_app, cast.member)
+    # As a page elsewhere would post in the member's name: a forged token, or none.
+    for attempt, token in enumerate(["forged-token", "", "forged-again", ""]):
+        data = {"body": f"Posted for them {attempt}", **({"csrf_token": token} if token else {})}
+        refused = client.post(f"{entry.path}/comments", data=data)
+        assert refused.status_code == 400
+        assert EXPIRED_MESSAGE in page_text(refused)
+    assert post(client, entry, "Typed by the member").status_code == 303
+    assert post(client, entry, "And a second thought").status_code == 303
+    assert post(client, entry, "Over the limit").status_code == 429, "posts that were taken still count"
+    assert [comment.body for comment in db.session.scalars(select(Comment).order_by(Comment.id))] == [
+        "Typed by the member",
+        "And a second thought",
+    ]
+
+
 # --- Speed: a fixed number of queries ---------------------------------------------------------
 
 
