@@ -302,8 +302,7 @@ def send_due(
             if not rows:
                 break
             last = rows[-1].id
-            if not _send_rows(session, rows, now or utcnow(), report, on_mail, deadline=deadline) and _past(deadline):
-                break
+            _send_rows(session, rows, now or utcnow(), report, on_mail, deadline=deadline)
     return report
 
 
