@@ -443,4 +443,3 @@ def test_the_check_catches_unescaped_and_double_escaped_markup() -> None:
     assert not check("r", "/", page("<p>&lt;i data-x=&#34;esc&#34;&gt;</p>"))
     assert not check("r", "/", page(f"a,{MARK}", "text/csv"))
     assert check("r", "/", page(f"a,{MARK}", "text/csv", nosniff=False))
-
