@@ -37,7 +37,11 @@ def _partial_date(value: PartialDate | str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Load templates from `templates/` then the NHS.UK macros; serve the NHS.UK assets."""
+    """Load templates from `templates/` then the NHS.UK macros, every one autoescaped; serve the NHS.UK assets."""
+    # Flask escapes only templates named .html, .xml...: the NHS.UK macros (.jinja) would print
+    # titles raw. Every template kb renders is HTML, so every one is escaped; HTML made on purpose
+    # arrives as Markup from the function that built it.
+    app.jinja_env.autoescape = True
     # The NHS.UK macros read nested optional parameters; they need chainable undefineds.
     app.jinja_env.undefined = ChainableUndefined
     app.jinja_env.loader = ChoiceLoader(

@@ -33,6 +33,7 @@ from kb.entries.service import (
     render_document,
     rerender_entries_linking_to,
     resolver_for,
+    shown_rendering,
 )
 from kb.entries.vocabulary import KIND_PLURALS, LESSON_SECTIONS
 from kb.extensions import db
@@ -200,11 +201,11 @@ def new_lesson_document(fields: LessonFields, *, slug: str, actor: User, status:
 
 
 def preview_lesson(fields: LessonFields, *, actor: User, entry: Entry | None = None) -> dict[str, Any]:
-    """Render the lesson's sections as they would be stored, with the site's one sanitiser."""
+    """Render the lesson's sections as they would be stored, with the site's one sanitiser, for the page."""
     document = new_lesson_document(fields, slug=entry.slug if entry else "preview", actor=actor)
     source = entry or Lesson(kind="lesson", status="draft", visibility="members", review_id=None)
     rendered, _ = render_document(document, resolver_for(source, _visible_targets(actor)))
-    return rendered
+    return shown_rendering(rendered)
 
 
 def mark_status(entry: Entry, note: str | None) -> None:

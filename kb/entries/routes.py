@@ -15,7 +15,7 @@ from kb.entries.contents import page_contents
 from kb.entries.diff import diff_texts
 from kb.entries.extras import entry_extras
 from kb.entries.models import Entry, Lesson
-from kb.entries.service import current_revision, past_rendering
+from kb.entries.service import current_revision, past_rendering, shown_rendering
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.pages import int_arg
 from kb.pagination import pagination_params
@@ -129,7 +129,7 @@ def show(plural: str, slug: str) -> str | Response:
         f"entries/{entry.kind}.html",
         entry=entry,
         revision=revision,
-        rendered=rendered,
+        rendered=shown_rendering(rendered),
         contents=page_contents(entry.kind, rendered, len(revision.document.split()) if revision else 0),
         revision_count=queries.revision_count(entry),
         related=related,
@@ -163,7 +163,9 @@ def revision(plural: str, slug: str, number: int) -> str:
         abort(404)
     latest = current_revision(entry)
     rendered = found.rendered if latest is not None and latest.number == found.number else past_rendering(entry, found)
-    return render_template("entries/revision.html", entry=entry, revision=found, latest=latest, rendered=rendered)
+    return render_template(
+        "entries/revision.html", entry=entry, revision=found, latest=latest, rendered=shown_rendering(rendered)
+    )
 
 
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>/compare")

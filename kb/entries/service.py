@@ -10,6 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import delete, func, select
 
 from kb.content.document import EntryDocument, SourceRef, normalise_tag, parse_document
@@ -185,6 +186,16 @@ def render_document(document: EntryDocument, resolve: LinkResolver) -> tuple[dic
             rendered[key]["paragraphs"] = [{"anchor": p.anchor, "text": p.text} for p in result.paragraphs]
         mentioned.extend(slug for slug in result.links if slug not in mentioned)
     return rendered, mentioned
+
+
+def shown_rendering(rendered: dict[str, Any]) -> dict[str, Any]:
+    """A rendering from `render_document` (stored or fresh) for a page: each part's HTML as Markup.
+
+    `render_document` keeps only what kb.markdown's sanitiser returns, so its HTML passes
+    the templates' escaping as it is; stored as JSON it comes back as plain text, and this
+    is the one place it is marked safe again.
+    """
+    return {key: {**part, "html": Markup(part.get("html", ""))} for key, part in rendered.items()}  # noqa: S704
 
 
 def _replace_links(entry: Entry, document: EntryDocument, mentioned: list[str], targets: dict[str, TargetInfo]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, or_, select
 
 from kb.comments.models import Comment
@@ -169,12 +169,13 @@ def _mark(citing: list[CitingFinding]) -> Markup:
     return Markup('<strong class="kb-cited-mark">Cited by {}:</strong> ').format(links)
 
 
-def mark_cited_paragraphs(html: str, cited: dict[str, list[CitingFinding]]) -> str:
-    """A paper's stored, sanitised HTML with "Cited by finding N of review X" at the start of each cited paragraph.
+def mark_cited_paragraphs(html: Markup, cited: dict[str, list[CitingFinding]]) -> Markup:
+    """A paper's rendering (Markup) with "Cited by finding N of review X" at the start of each cited paragraph.
 
-    Only the marks are added, built with escaping; the template shows the result as it
-    shows the stored rendering.
+    Only the marks are added, built with escaping, so the result is Markup too. Plain text
+    given instead is escaped first, never trusted.
     """
+    html = escape(html)
     if not cited:
         return html
 
@@ -182,4 +183,4 @@ def mark_cited_paragraphs(html: str, cited: dict[str, list[CitingFinding]]) -> s
         citing = cited.get(match.group(2))
         return match.group(0) + str(_mark(citing)) if citing else match.group(0)
 
-    return re.sub(r'<(p|li) id="(p-[0-9a-f]{8}(?:-\d+)?)">', mark, html)
+    return Markup(re.sub(r'<(p|li) id="(p-[0-9a-f]{8}(?:-\d+)?)">', mark, html))  # noqa: S704 - marks are escaped
