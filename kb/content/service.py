@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from kb.content.document import EntryDocument, Problem, Reference, parse_document, serialise_document
 from kb.content.taxonomy import TagSpec, ThemeSpec, parse_taxonomy, serialise_taxonomy
+from kb.dates import utcnow
 from kb.entries.models import Entry, Revision
 from kb.entries.service import (
     MODEL_BY_KIND,
@@ -247,6 +248,7 @@ def _place_replaced_slugs(candidates: list[_Candidate]) -> None:
             visibility=target.visibility,
             review_id=target.review_id,
             status_note=f"Replaced by {target.title}",
+            status_changed_at=utcnow(),
             merged_into_id=target.id,
         )
         db.session.add(placeholder)
