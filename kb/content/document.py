@@ -88,6 +88,7 @@ class EntryDocument:
     slug: str
     title: str
     summary: str
+    replaces: list[str] = field(default_factory=list)
     status: str = "published"
     visibility: str = "public"
     review: str | None = None
@@ -248,6 +249,7 @@ def _markdown_text(value: Any) -> str:
 FIELDS: tuple[_Field, ...] = (
     _Field("kind", _choice(KINDS), required=True),
     _Field("slug", _slug),
+    _Field("replaces", _slug_list, default=[]),
     _Field("title", _text, required=True),
     _Field("summary", _text, required=True),
     _Field("status", _choice(STATUSES), default="published"),
@@ -442,6 +444,8 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
             values["slug"] = default_slug
         else:
             report(1, f"no slug, and the file name '{default_slug}' is not a valid slug")
+    if values.get("slug") in values.get("replaces", []):
+        report(located.line_of("replaces"), "an entry cannot replace itself; 'replaces:' lists the slugs of others")
     if kind == "review" and values.get("review"):
         report(
             located.line_of("review"), "a review cannot belong to another review; 'review:' is for lessons and papers"

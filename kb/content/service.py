@@ -7,6 +7,10 @@ good file is still loaded. Export writes each entry's current document, so an ex
 followed by an import changes nothing. An export can be limited to what one viewer may
 see (`visible_to`); such an export is a reader's copy, not an archive, and need not
 import on its own, since its entries may link to entries it leaves out.
+
+A file's `replaces:` keeps old slugs working: an entry with one of them is merged into the
+file's entry (`kb.moderation.curation.carry_out_merge`), and a slug no entry has gets a
+merged placeholder, so its address and `[[links]]` lead to the file's entry.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from sqlalchemy import select
 
 from kb.content.document import EntryDocument, Problem, Reference, parse_document, serialise_document
 from kb.content.taxonomy import TagSpec, ThemeSpec, parse_taxonomy, serialise_taxonomy
-from kb.entries.models import Entry
+from kb.dates import utcnow
+from kb.entries.models import Entry, Revision
 from kb.entries.service import (
+    MODEL_BY_KIND,
     apply_document,
     current_revisions,
     link_targets,
@@ -30,6 +36,8 @@ from kb.entries.service import (
 )
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
+from kb.moderation.curation import carry_out_merge
+from kb.moderation.service import ModerationError
 from kb.permissions import Viewer, visible_entries
 from kb.taxonomy.models import Tag, Theme
 
@@ -142,7 +150,7 @@ def _drop_duplicate_slugs(candidates: list[_Candidate], report: ImportReport) ->
 def _drop_broken_links(candidates: list[_Candidate], stored: dict[str, str], report: ImportReport) -> list[_Candidate]:
     """Reject files that link to unknown slugs, repeating until no rejection breaks another."""
     while True:
-        known = set(stored) | {candidate.document.slug for candidate in candidates}
+        known = set(stored) | {slug for candidate in candidates for slug in _slugs_of(candidate.document)}
         broken = [c for c in candidates if any(ref.slug not in known for ref in c.references)]
         if not broken:
             return candidates
@@ -185,6 +193,84 @@ def _drop_wrong_reviews(candidates: list[_Candidate], stored: dict[str, str], re
     return kept
 
 
+def _slugs_of(document: EntryDocument) -> list[str]:
+    """The slugs that lead to a document's entry: its own and those it replaces."""
+    return [document.slug, *document.replaces]
+
+
+def _drop_replace_conflicts(
+    candidates: list[_Candidate], stored: dict[str, str], report: ImportReport
+) -> list[_Candidate]:
+    """Reject files whose `replaces:` names a slug another file uses or replaces, or an entry of another kind."""
+    owners: dict[str, list[str]] = {}
+    for candidate in candidates:
+        for slug in _slugs_of(candidate.document):
+            owners.setdefault(slug, []).append(candidate.path)
+    kept = []
+    for candidate in candidates:
+        document = candidate.document
+        problems = [
+            f"'{slug}' is also the slug of, or replaced by, {', '.join(p for p in owners[slug] if p != candidate.path)}"
+            for slug in document.replaces
+            if len(owners[slug]) > 1
+        ]
+        problems += [
+            f"'{slug}' is a {stored[slug]}; a {document.kind} cannot replace it"
+            for slug in document.replaces
+            if stored.get(slug, document.kind) != document.kind
+        ]
+        for message in problems:
+            _reject(candidate, _replaces_line(candidate), message, report)
+        if not problems:
+            kept.append(candidate)
+    return kept
+
+
+def _replaces_line(candidate: _Candidate) -> int:
+    return next((n for n, line in enumerate(candidate.text.split("\n"), 1) if line.startswith("replaces:")), 1)
+
+
+def _place_replaced_slugs(candidates: list[_Candidate]) -> None:
+    """Give each replaced slug that no entry has a merged placeholder leading to its replacement."""
+    wanted = {slug: candidate.document.slug for candidate in candidates for slug in candidate.document.replaces}
+    if not wanted:
+        return
+    have = set(db.session.scalars(select(Entry.slug).where(Entry.slug.in_(wanted))))
+    targets = {entry.slug: entry for entry in db.session.scalars(select(Entry).where(Entry.slug.in_(wanted.values())))}
+    for slug, target_slug in wanted.items():
+        if slug in have:
+            continue
+        target = targets[target_slug]
+        placeholder = MODEL_BY_KIND[target.kind](
+            slug=slug,
+            title=slug.replace("-", " ").capitalize(),
+            status="merged",
+            visibility=target.visibility,
+            review_id=target.review_id,
+            status_note=f"Replaced by {target.title}",
+            status_changed_at=utcnow(),
+            merged_into_id=target.id,
+        )
+        db.session.add(placeholder)
+    db.session.flush()
+
+
+def _merge_replaced_entries(candidates: list[_Candidate], report: ImportReport) -> None:
+    """Merge each entry whose slug a file replaces into that file's entry, unless already merged into it."""
+    for candidate in candidates:
+        if not candidate.document.replaces:
+            continue
+        target = db.session.scalar(select(Entry).where(Entry.slug == candidate.document.slug))
+        for duplicate in db.session.scalars(select(Entry).where(Entry.slug.in_(candidate.document.replaces))):
+            if target is None or (duplicate.status == "merged" and duplicate.merged_into_id == target.id):
+                continue
+            try:
+                carry_out_merge(duplicate, target, actor=None)
+            except ModerationError as error:
+                message = f"cannot replace '{duplicate.slug}': {error}"
+                report.problems.append(Problem(candidate.path, _replaces_line(candidate), message))
+
+
 def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda path: None) -> ImportReport:
     """Check and load every content file below `directory`; flushes, never commits."""
     report = ImportReport()
@@ -192,6 +278,7 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
     candidates = _read_candidates(content_files(directory), report, on_file)
     stored = dict(db.session.execute(select(Entry.slug, Entry.kind)).all())
     candidates = _drop_duplicate_slugs(candidates, report)
+    candidates = _drop_replace_conflicts(candidates, stored, report)
     candidates = _drop_kind_changes(candidates, stored, report)
     candidates = _drop_broken_links(candidates, stored, report)
     candidates = _drop_wrong_reviews(candidates, stored, report)
@@ -209,6 +296,7 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
         (report.updated if entry else report.created).append(candidate.path)
         entry = apply_document(document, entry)
         changed.append((candidate, entry, canonical, file_hash))
+    _place_replaced_slugs(candidates)
     targets = link_targets()
     for candidate, entry, canonical, file_hash in changed:
         verb = "Updated" if entry.id in documents else "Imported"
@@ -219,8 +307,19 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
         entry.imported_hash = file_hash
     if changed:
         rerender_entries_linking_to([entry for _, entry, _, _ in changed], targets)
+    _merge_replaced_entries(candidates, report)
     report.failed = list(dict.fromkeys(report.failed))
     return report
+
+
+def _replaced_slugs(revisions: dict[int, Revision]) -> set[str]:
+    """Slugs some entry's current document replaces: their entries live on as its `replaces:` line."""
+    replaced: set[str] = set()
+    for revision in revisions.values():
+        if "\nreplaces:" in revision.document:
+            parsed = parse_document(revision.document, "export").document
+            replaced.update(parsed.replaces if parsed is not None else [])
+    return replaced
 
 
 def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> int:
@@ -239,12 +338,13 @@ def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> in
     if specs:
         (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs), encoding="utf-8")
     revisions = current_revisions()
+    replaced = _replaced_slugs(revisions)
     count = 0
     query = select(Entry).order_by(Entry.kind, Entry.slug)
     if visible_to is not None:
         query = query.where(visible_entries(visible_to))
     for entry in db.session.scalars(query):
-        if entry.id not in revisions:
+        if entry.id not in revisions or entry.slug in replaced:
             continue
         folder = directory / KIND_PLURALS[entry.kind]
         folder.mkdir(exist_ok=True)

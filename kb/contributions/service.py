@@ -137,13 +137,14 @@ def _document_path(document: EntryDocument) -> str:
 
 
 def store_document(
-    document: EntryDocument, entry: Entry | None, *, actor: User, message: str
+    document: EntryDocument, entry: Entry | None, *, actor: User | None, message: str
 ) -> tuple[Entry, Revision]:
     """Save `document` as the entry's next revision (a new entry when `entry` is None).
 
     The document is written in canonical form and parsed back first, so the revision
-    always reads back to the same state. Raises DocumentProblemsError when it does not
-    parse, KindChangeError when it would change the entry's kind.
+    always reads back to the same state. A revision without an actor (the content
+    import's merges) is recorded as the system's. Raises DocumentProblemsError when it
+    does not parse, KindChangeError when it would change the entry's kind.
     """
     text = serialise_document(document)
     result: ParseResult = parse_document(text, _document_path(document))
@@ -151,7 +152,12 @@ def store_document(
         raise DocumentProblemsError(result.problems)
     entry = apply_document(result.document, entry)
     revision = record_revision(
-        entry, result.document, text, author_name=actor.display_name, author_id=actor.id, message=message
+        entry,
+        result.document,
+        text,
+        author_name=actor.display_name if actor else "system",
+        author_id=actor.id if actor else None,
+        message=message,
     )
     return entry, revision
 

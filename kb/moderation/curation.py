@@ -21,6 +21,7 @@ from kb.moderation.revisions import add_tags, save_entry_state
 from kb.moderation.service import ModerationError
 from kb.notifications import service as notifications
 from kb.notifications.models import Follow, Notification
+from kb.panels.models import Citation
 from kb.permissions import audience_contains, can_view_entry, require, viewer_for
 from kb.users.models import User
 
@@ -57,12 +58,22 @@ def merge_entry(duplicate: Entry, target: Entry, *, actor: User) -> None:
     """Merge `duplicate` into `target`: its address then leads to the target.
 
     The duplicate's status becomes `merged` (saved as a revision) and its comments,
-    links, flags and follows move to the target, whose tags gain the duplicate's. Links
+    links, flags, follows and citations move to the target, whose tags gain the duplicate's. Links
     and follows that would repeat one the target has, or point at itself, are dropped.
     Raises PermissionDeniedError, ModerationError (see `check_merge`).
     """
     require(actor, "entry.curate", duplicate)
     require(actor, "entry.curate", target)
+    carry_out_merge(duplicate, target, actor=actor)
+
+
+def carry_out_merge(duplicate: Entry, target: Entry, *, actor: User | None) -> None:
+    """Merge `duplicate` into `target` as `merge_entry` does, without asking whether `actor` may.
+
+    For `merge_entry`, once it has asked, and for a content file whose `replaces:` names
+    the duplicate (actor None: the content import, recorded as the system). Raises
+    ModerationError (see `check_merge`).
+    """
     check_merge(duplicate, target)
     old_status = duplicate.status
     message = f"Merged into {target.title}"
@@ -76,13 +87,14 @@ def merge_entry(duplicate: Entry, target: Entry, *, actor: User) -> None:
     _move_links(duplicate, target)
     _move_flags(duplicate, target)
     _move_follows(duplicate, target)
+    _move_citations(duplicate, target)
     _repoint_earlier_merges(duplicate, target)
     record_event("entry.merge", actor=actor, target=duplicate, old=old_status, new=f"merged into {target.slug}")
     _tell_merged_author(duplicate, target, actor=actor)
     db.session.flush()
 
 
-def _tell_merged_author(duplicate: Entry, target: Entry, *, actor: User) -> None:
+def _tell_merged_author(duplicate: Entry, target: Entry, *, actor: User | None) -> None:
     """Tell the duplicate's author where it went, naming the target only if they may read it."""
     author = duplicate.author
     what = f'your {KINDS[duplicate.kind].lower()} "{duplicate.title}"'
@@ -165,6 +177,12 @@ def _move_follows(duplicate: Entry, target: Entry) -> None:
             db.session.delete(follow)
         else:
             follow.target_id = target.id
+
+
+def _move_citations(duplicate: Entry, target: Entry) -> None:
+    """Findings that cited the duplicate cite the target; the quoted words stay as they were."""
+    for citation in db.session.scalars(select(Citation).where(Citation.entry_id == duplicate.id)):
+        citation.entry_id = target.id
 
 
 def _repoint_earlier_merges(duplicate: Entry, target: Entry) -> None:

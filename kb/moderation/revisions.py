@@ -19,7 +19,7 @@ from kb.users.models import User
 MESSAGE_MAX = 500
 
 
-def save_entry_state(entry: Entry, *, actor: User, message: str, **changes: Any) -> None:
+def save_entry_state(entry: Entry, *, actor: User | None, message: str, **changes: Any) -> None:
     """Set `changes` (document fields: status, maturity, action_status) and save them as a revision.
 
     An entry without a readable revision only has its fields set. Raises
@@ -38,7 +38,7 @@ def save_entry_state(entry: Entry, *, actor: User, message: str, **changes: Any)
     store_document(document, entry, actor=actor, message=message[:MESSAGE_MAX])
 
 
-def add_tags(entry: Entry, slugs: list[str], *, actor: User, message: str) -> list[str]:
+def add_tags(entry: Entry, slugs: list[str], *, actor: User | None, message: str) -> list[str]:
     """Add the tags with these slugs that `entry` lacks, saved as a revision; returns those added."""
     have = {tag.slug for tag in entry.tags}
     added = [slug for slug in dict.fromkeys(slugs) if slug not in have]

@@ -15,6 +15,7 @@ from kb.extensions import db
 from kb.moderation import curation
 from kb.moderation.models import Flag
 from kb.moderation.queries import locked, recently_merged
+from kb.moderation.revisions import save_entry_state
 from kb.moderation.service import ModerationError, raise_flag
 from kb.notifications.models import Follow
 from kb.permissions import PermissionDeniedError, can_view_entry, viewer_for
@@ -136,6 +137,7 @@ def test_a_merged_duplicate_leads_to_its_target_for_those_who_may_see_it(cast: C
     members_only = entry(MEMBERS_LESSON)
     duplicate = entry(DUPLICATE)
     duplicate.author_id = cast.author.id
+    earlier = {found.id for found in curation.merged_into(duplicate)}  # lessons the seed content merged into it
     curation.merge_entry(duplicate, members_only, actor=cast.moderator)
     db.session.commit()
     assert not can_view_entry(viewer_for(cast.author), duplicate)
@@ -143,9 +145,9 @@ def test_a_merged_duplicate_leads_to_its_target_for_those_who_may_see_it(cast: C
     assert merged_target(viewer_for(cast.member), DUPLICATE).id == members_only.id
     assert merged_target(None, DUPLICATE) is None
     assert merged_target(viewer_for(cast.member), TARGET) is None
-    assert [found.id for found, _ in merged_from(viewer_for(cast.moderator), members_only)] == [duplicate.id]
+    assert {found.id for found, _ in merged_from(viewer_for(cast.moderator), members_only)} == {duplicate.id, *earlier}
     assert merged_from(viewer_for(cast.member), members_only) == []
-    assert [found.id for found in recently_merged(viewer_for(cast.moderator))] == [duplicate.id]
+    assert next(found.id for found in recently_merged(viewer_for(cast.moderator))) == duplicate.id
 
 
 def test_merging_again_sends_earlier_duplicates_to_the_final_entry(cast: Cast, told) -> None:
@@ -334,7 +336,7 @@ def test_the_audience_rule(cast: Cast) -> None:
 def test_the_merged_authors_notice_names_the_target_only_if_they_may_read_it(cast: Cast, told) -> None:
     duplicate, hidden_target = entry(DUPLICATE), entry(TARGET)
     duplicate.author_id = cast.member.id
-    hidden_target.status = "hidden"
+    save_entry_state(hidden_target, actor=cast.moderator, message="Hidden", status="hidden")
     db.session.commit()
     curation.merge_entry(duplicate, hidden_target, actor=cast.moderator)
     db.session.commit()

@@ -9,6 +9,7 @@ memory, that memory is really used, and that a new similar entry appears once it
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,8 +69,12 @@ def ids(entries: list[Entry]) -> list[int]:
 
 
 def import_copy(folder: Path, slug: str) -> str:
-    """Import a new public lesson with the same words as `slug`'s, so it is the most similar entry."""
+    """Import a new public lesson with the same words as `slug`'s, so it is the most similar entry.
+
+    The copy replaces no old slugs: those belong to the original.
+    """
     text = (Path(__file__).resolve().parents[2] / "content" / "lessons" / f"{slug}.md").read_text(encoding="utf-8")
+    text = re.sub(r"^replaces:\n(?:  - .*\n)+", "", text, flags=re.MULTILINE)
     copy = f"{slug}-seen-again"
     text = text.replace(f"slug: {slug}\n", f"slug: {copy}\n").replace("\ntitle: ", "\ntitle: Seen again, ", 1)
     import_files(folder, {f"lessons/{copy}.md": text})

@@ -345,7 +345,7 @@ def test_did_you_mean_for_a_misspelling_with_few_results(client):
 def test_zero_results_searches_the_correction_with_a_link_to_the_exact_words(client):
     page = search(client, q="pathwyas")
     assert "Showing results for “pathways”" in notes_of(page)
-    assert seed.path_of(seed.documents()["concerns-about-nhs-pathways-triage"]) in result_paths(page)
+    assert seed.path_of(seed.documents()["bristol-gps-report-inappropriate-triage-responses"]) in result_paths(page)
     exact = page.one("div", cls="kb-search-notes").one("a", where=lambda e: "exact=1" in e.attrs.get("href", ""))
     assert query_of(exact.attrs["href"]) == {"q": ["pathwyas"], "exact": ["1"]}
     as_typed = get_main(client, exact.attrs["href"])

@@ -25,27 +25,27 @@ TOP = 3
 NATURAL_QUERIES = [
     # (what is typed, the slug that must be in the top three)
     ("cost weighting in tenders", "procurement-weighted-towards-cost"),
-    ("triage software safety", "concerns-about-nhs-pathways-triage"),
+    ("triage software safety", "bristol-gps-report-inappropriate-triage-responses"),
     ("pressure to go live", "providers-pressed-to-go-live-before-ready"),
     ("price versus quality", "procurement-weighted-towards-cost"),
-    ("fixed price contracts", "set-price-contracts-skewed-tender-criteria"),
+    ("set price contracts", "procurement-weighted-towards-cost"),
     ("cheap bid", "north-west-contract-won-on-cheaper-bid"),
     ("legal challenge", "fear-of-legal-challenge-led-to-blind-judging"),
     ("penalties", "financial-penalties-do-not-help-patients"),
     ("replace a failing provider", "financial-penalties-do-not-help-patients"),
     ("Bristol GPs", "bristol-gps-report-inappropriate-triage-responses"),
     ("palliative care patient", "bristol-gps-report-inappropriate-triage-responses"),
-    ("safety", "concerns-about-nhs-pathways-triage"),
+    ("safety", "bristol-gps-report-inappropriate-triage-responses"),
     ('"car crash"', "pilot-feedback-not-properly-heard"),
     ("pilots ignored", "pilot-feedback-not-properly-heard"),
     ("missed launch date", "go-live-deadline-missed-across-half-of-england"),
-    ("0845", "reliance-on-nhs-direct-0845-after-go-live"),
+    ("0845", "go-live-deadline-missed-across-half-of-england"),
     ("shadow CCGs", "blame-placed-on-shadow-ccgs"),
     ("say no to the centre", "clinical-leaders-need-to-say-no"),
     ("slow down the roll-out", "pause-for-reflection-before-further-roll-out"),
     ("reorganisation", "short-timescale-during-commissioning-reorganisation"),
-    ("urgent care working together", "more-co-operation-across-urgent-care"),
-    ("consortuim bid", "north-west-consortium-bid-broke-down"),
+    ("urgent care working together", "pause-for-reflection-before-further-roll-out"),
+    ("consortuim bid", "north-west-contract-won-on-cheaper-bid"),
 ]
 
 
