@@ -345,8 +345,8 @@ def test_a_session_ends_at_its_absolute_limit_even_when_busy(seeded_app: Flask) 
 # Throttling
 
 
-def test_sign_in_is_throttled_per_account(tmp_path: Path, seeded_database: Path) -> None:
-    application = make_app(tmp_path, seeded_database, LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+def test_sign_in_is_throttled_per_account_and_address(tmp_path: Path, seeded_database: Path) -> None:
+    application = make_app(tmp_path, seeded_database, LOGIN_FREE_FAILURES=3)
     with application.app_context():
         make_user("member@example.org")
         client = application.test_client()
@@ -354,7 +354,7 @@ def test_sign_in_is_throttled_per_account(tmp_path: Path, seeded_database: Path)
             assert sign_in(client, "member@example.org", "wrong password here").status_code == 401
         blocked = sign_in(client, "member@example.org")
         assert blocked.status_code == 429
-        assert "Too many sign-in attempts" in blocked.get_data(as_text=True)
+        assert "Too many failed sign-ins to this account" in blocked.get_data(as_text=True)
         assert blocked.headers.get("Retry-After")
         # Another account from the same address is not locked out by these failures.
         make_user("other@example.org")
