@@ -21,10 +21,11 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, after_this_request, current_app, has_app_context, has_request_context
 from sqlalchemy import ColumnElement, Row, and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
+from werkzeug.wrappers import Response
 
 from kb.dates import utcnow
 from kb.extensions import db
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 _QUEUED = "kb_mail_queued"
 """Session info key: ids of the outbox rows added in the open transaction."""
+_AFTER_RESPONSE = "kb_mail_after_response"
+"""Session info key: the open transaction's mail waits until the response has been sent."""
 RETRY_AFTER_COMMIT = 5
 """Due mails a request also sends after its own went out (so the mail server is up)."""
 
@@ -348,10 +351,37 @@ def send_committed(ids: Collection[int]) -> None:
         log.exception("Sending mail after the commit failed; it stays in the outbox")
 
 
+def send_after_response() -> None:
+    """Send the open transaction's mail once the response has gone out, not before it.
+
+    For a request whose answer must take as long whether or not it queued mail (a
+    password reset): the mail server's time is spent after the visitor has the page.
+    Outside a request the mail goes right after the commit, as usual.
+    """
+    db.session.info[_AFTER_RESPONSE] = True
+
+
+def _send_when_closed(app: Flask, ids: list[int]) -> Callable[[Response], Response]:
+    def attach(response: Response) -> Response:
+        def send() -> None:
+            with app.app_context():
+                send_committed(ids)
+
+        response.call_on_close(send)
+        return response
+
+    return attach
+
+
 def _send_after_commit(session: Session) -> None:
     ids = session.info.pop(_QUEUED, None)
-    if ids and has_app_context() and current_app.extensions.get("kb_mail"):
-        send_committed(ids)
+    later = session.info.pop(_AFTER_RESPONSE, False)
+    if not ids or not has_app_context() or not current_app.extensions.get("kb_mail"):
+        return
+    if later and has_request_context():
+        after_this_request(_send_when_closed(current_app._get_current_object(), ids))  # type: ignore[attr-defined]
+        return
+    send_committed(ids)
 
 
 def _forget_queued(session: Session, previous_transaction: SessionTransaction) -> None:
@@ -359,6 +389,7 @@ def _forget_queued(session: Session, previous_transaction: SessionTransaction) -
     # claiming their ids later finds nothing.
     if not previous_transaction.nested:
         session.info.pop(_QUEUED, None)
+        session.info.pop(_AFTER_RESPONSE, None)
 
 
 def install_hooks(app: Flask) -> None:

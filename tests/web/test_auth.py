@@ -14,7 +14,7 @@ import pytest
 import trustme
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kb.audit.models import AuditEvent
 from kb.entries.models import Entry
@@ -119,6 +119,35 @@ def test_reset_for_an_unknown_email_sends_nothing_and_says_the_same(mailbox_app:
     time.sleep(0.2)
     assert len(mailbox.messages) == 1
     assert _comparable(known, "member@") == _comparable(unknown, "nobody@")
+
+
+def test_reset_does_the_same_work_for_known_and_unknown_addresses_and_mails_after_the_answer(
+    seeded_app: Flask, sent: list
+) -> None:
+    make_user("member@example.org")
+    client = seeded_app.test_client()
+    writes: list[str] = []
+
+    def count(_connection: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            writes.append(statement.split()[2].strip('"'))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        known = post_form(client, "/account/reset", {"email": "member@example.org"}, buffered=False)
+        assert sent == []  # the answer is ready before any mail is sent
+        known.close()  # the server has sent it: now the mail goes
+        assert [mail.to for mail in sent] == ["member@example.org"]
+        known_writes, writes[:] = list(writes), []
+        post_form(client, "/account/reset", {"email": "nobody@example.org"})
+        unknown_writes = list(writes)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert "audit_events" in known_writes
+    assert unknown_writes == ["audit_events"]  # the same audit row, for the unknown address
+    assert len(sent) == 1
+    events = _events("password.reset-request")
+    assert [event.target_label for event in events] == ["member@example.org", "nobody@example.org"]
 
 
 def test_reset_link_works_once_and_ends_other_sessions(mailbox_app: tuple[Flask, Mailbox]) -> None:
