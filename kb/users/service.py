@@ -19,7 +19,7 @@ from kb.entries.models import Entry, Review
 from kb.extensions import db
 from kb.mail import Mail, queue_mail, send_after_response, site_link
 from kb.permissions import require
-from kb.users import totp
+from kb.users import identity, totp
 from kb.users.models import ROLES, STAFF_ROLES, Organisation, PanelMembership, RecoveryCode, User
 from kb.users.passwords import hash_password, password_problems, verify_password
 from kb.users.tokens import TokenError, make_token, password_fingerprint, read_token
@@ -29,7 +29,43 @@ RESET_PATH = "/account/reset/"
 
 
 class AccountError(ValueError):
-    """Something the person asked for cannot be done; the message says why."""
+    """Something the person asked for cannot be done; the message says why, `field` which form field it is about."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def checked_email(email: str) -> str:
+    """A new account's address, validated and normalised; raises `AccountError` (field `email`).
+
+    Refused: what `identity.check_email` refuses, an address already in use, and one a
+    reader could take for an existing account's address (look-alike letters).
+    """
+    typed = email.strip()
+    try:
+        email = identity.check_email(email)
+    except identity.IdentityError as error:
+        raise AccountError(str(error), field="email") from None
+    if find_user_by_email(email) is not None:
+        raise AccountError(f"There is already an account for {typed}.", field="email")
+    twin = identity.look_alike(email, list(db.session.scalars(select(User.email))))
+    if twin is not None:
+        raise AccountError(
+            f"{email} looks the same as the address of an existing account, {twin}: it differs only in "
+            "characters that look alike (letters from another alphabet, or 0 and o, 1 and l). "
+            "Check the address, typing it rather than pasting it.",
+            field="email",
+        )
+    return email
+
+
+def checked_name(name: str, what: str, field: str) -> str:
+    """A display or organisation name as one clean line; raises `AccountError` about `field`."""
+    try:
+        return identity.check_name(name, what)
+    except identity.IdentityError as error:
+        raise AccountError(str(error), field=field) from None
 
 
 def normalise_email(email: str) -> str:
@@ -70,15 +106,16 @@ def _set_password(user: User, password: str) -> None:
 def create_user(
     email: str, display_name: str, *, role: str = "member", organisation: Organisation | None = None
 ) -> User:
-    """Add an account with no password yet; raises `AccountError` if the email is taken."""
-    email = email.strip()
+    """Add an account with no password yet.
+
+    Raises `AccountError` for an unknown role, an address that is not valid, taken or a
+    look-alike of a taken one (`checked_email`), or a name that is not one clean line.
+    """
     if role not in ROLES:
-        raise AccountError(f"Unknown role '{role}'. Roles: {', '.join(ROLES)}.")
-    if "@" not in email or len(email) > 254:
-        raise AccountError("Enter an email address like name@example.org.")
-    if find_user_by_email(email) is not None:
-        raise AccountError(f"There is already an account for {email}.")
-    user = User(email=email, display_name=display_name.strip() or email, role=role, organisation=organisation)
+        raise AccountError(f"Unknown role '{role}'. Roles: {', '.join(ROLES)}.", field="role")
+    email = checked_email(email)
+    name = checked_name(display_name or email.split("@")[0], "The name", "display_name")
+    user = User(email=email, display_name=name, role=role, organisation=organisation)
     db.session.add(user)
     db.session.flush()
     return user
@@ -347,7 +384,7 @@ def save_organisation(
 ) -> Organisation:
     """Create an organisation (when `organisation` is None) or change one."""
     require(actor, "users.manage")
-    name = name.strip()
+    name = checked_name(name, "The organisation's name", "name")
     clash = db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower()))
     if clash is not None and clash is not organisation:
         raise AccountError(f"There is already an organisation called {clash.name}.")
@@ -375,9 +412,9 @@ def create_first_admin(email: str, display_name: str) -> tuple[User, str]:
     Raises `AccountError` if the email is taken by someone who is not an admin yet to set
     a password; an unfinished admin gets a fresh link instead.
     """
-    user = find_user_by_email(email)
+    user = find_user_by_email(email.strip())
     if user is None:
-        user = create_user(email, display_name or email.split("@")[0], role="admin")
+        user = create_user(email, display_name, role="admin")
         record_event("invite.send", actor=None, target=user, new="admin")
     elif user.role != "admin" or user.has_password:
         raise AccountError(f"{user.email} already has an account; an admin can change its role on the Users page.")

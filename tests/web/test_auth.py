@@ -71,7 +71,7 @@ def test_invitation_arrives_by_smtp_and_its_link_works_once(mailbox_app: tuple[F
     db.session.commit()
 
     (message,) = mailbox.wait_for(1)
-    assert message["To"] == "New.Person@Example.org"
+    assert message["To"] == "New.Person@example.org"  # stored as email-validator normalises it: domain in lower case
     assert mailbox.logins == ["kb-mailer"]
     (link,) = mailbox.links_in(message)
     assert link.startswith(f"{SITE}/account/invite/")
@@ -88,8 +88,8 @@ def test_invitation_arrives_by_smtp_and_its_link_works_once(mailbox_app: tuple[F
     assert reused.status_code == 410
     assert "already been used" in reused.get_data(as_text=True)
     assert sign_in(client, "new.person@example.org").status_code == 302
-    assert _signed_in_as(client) == "New.Person@Example.org"
-    assert [event.target_label for event in _events("invite.accept")] == ["New.Person@Example.org"]
+    assert _signed_in_as(client) == "New.Person@example.org"
+    assert [event.target_label for event in _events("invite.accept")] == ["New.Person@example.org"]
 
 
 def test_reset_link_uses_the_site_address_not_the_host_header(mailbox_app: tuple[Flask, Mailbox]) -> None:
