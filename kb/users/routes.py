@@ -18,11 +18,12 @@ from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm
 from kb.users.models import User
 from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
 from kb.users.sessions import end_session, finish_setup, start_session
-from kb.users.totp import new_secret
 
 blueprint = Blueprint("auth", __name__)
 
 PENDING_SECOND_FACTOR_SECONDS = 300
+PENDING_TOTP = "totp_setup"
+"""Session key: the id of the second factor being set up (the secret itself stays on the server)."""
 THROTTLED_MESSAGE = (
     "Too many sign-in attempts. For your safety, signing in is paused for a few minutes. "
     "Wait, then try again; if you have forgotten your password, reset it."
@@ -281,20 +282,23 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
 def two_factor_setup() -> str | Response:
     """Set up an authenticator app; shows recovery codes once it is confirmed."""
     user: User = current_user._get_current_object()
-    secret = session.get("totp_secret_pending") or new_secret()
-    session["totp_secret_pending"] = secret
+    # The secret stays on the server; the session holds only the set-up's random id.
+    pending = service.pending_second_factor(user, session.get(PENDING_TOTP))
+    session[PENDING_TOTP] = pending.id
+    secret = pending.secret
     form = SecondFactorForm()
     message = None
     if form.validate_on_submit():
         try:
-            codes = service.enable_totp(user, secret, form.code.data or "")
+            codes = service.enable_totp(user, pending, form.code.data or "")
         except service.AccountError as error:
             message = str(error)
         else:
             db.session.commit()
-            session.pop("totp_secret_pending", None)
+            session.pop(PENDING_TOTP, None)
             finish_setup("two-factor")
             return render_template("auth/recovery_codes.html", codes=codes)
+    db.session.commit()
     return render_template(
         "auth/two_factor_setup.html",
         form=form,

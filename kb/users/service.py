@@ -7,10 +7,12 @@ when the actor may not do it.
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
 
 from kb.audit.service import record_event
@@ -20,7 +22,15 @@ from kb.extensions import db
 from kb.mail import Mail, queue_mail, send_after_response, site_link
 from kb.permissions import require
 from kb.users import identity, totp
-from kb.users.models import ROLES, STAFF_ROLES, Organisation, PanelMembership, RecoveryCode, User
+from kb.users.models import (
+    ROLES,
+    STAFF_ROLES,
+    Organisation,
+    PanelMembership,
+    PendingSecondFactor,
+    RecoveryCode,
+    User,
+)
 from kb.users.passwords import hash_password, password_problems, verify_password
 from kb.users.tokens import TokenError, make_token, password_fingerprint, read_token
 
@@ -277,11 +287,48 @@ def totp_enrolment(user: User, secret: str) -> TotpEnrolment:
     return TotpEnrolment(secret, uri, totp.qr_svg(uri))
 
 
-def enable_totp(user: User, secret: str, code: str) -> list[str]:
-    """Turn on the second factor once a code from the app matches; returns new recovery codes."""
+TOTP_ENROLMENT_MAX_AGE = dt.timedelta(minutes=30)
+"""How long a secret shown for setting up an authenticator app can still be confirmed."""
+
+
+def pending_second_factor(user: User, pending_id: str | None) -> PendingSecondFactor:
+    """The secret `user` is setting up (by the id their session holds), or a fresh one. Flushes.
+
+    The secret stays in the database; only the returned row's random `id` goes into the
+    session. Expired set-ups, and the user's other unconfirmed ones, are deleted.
+    """
+    now = utcnow()
+    db.session.execute(
+        delete(PendingSecondFactor).where(
+            (PendingSecondFactor.expires_at < now)
+            | ((PendingSecondFactor.user_id == user.id) & (PendingSecondFactor.id != (pending_id or "")))
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    pending = db.session.get(PendingSecondFactor, pending_id) if pending_id else None
+    if pending is None or pending.user_id != user.id:
+        pending = PendingSecondFactor(
+            id=secrets.token_urlsafe(32),
+            user_id=user.id,
+            secret=totp.new_secret(),
+            expires_at=now + TOTP_ENROLMENT_MAX_AGE,
+        )
+        db.session.add(pending)
+    db.session.flush()
+    return pending
+
+
+def enable_totp(user: User, pending: PendingSecondFactor, code: str) -> list[str]:
+    """Turn on the second factor once a code from the app matches the secret being set up.
+
+    Returns new recovery codes; the set-up is deleted. Raises `AccountError` when the code
+    does not match.
+    """
+    secret = pending.secret
     step = totp.matching_step(secret, code, None)
     if step is None:
         raise AccountError("That code does not match. Check the time on your phone and enter the newest code.")
+    db.session.delete(pending)
     user.totp_secret = secret
     user.totp_last_step = step
     codes = totp.new_recovery_codes()
