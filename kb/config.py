@@ -165,6 +165,8 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "COMMENT_LIMIT_PER_ADDRESS": env("COMMENT_LIMIT_PER_ADDRESS") or "30 per minute",
         "COMMENT_MAX_CHARS": int(env("COMMENT_MAX_CHARS") or 10_000),
         "COMMENT_MAX_DEPTH": int(env("COMMENT_MAX_DEPTH") or 50),
+        # Drafts kept for signed-out posters, per client address; the oldest go first.
+        "COMMENT_DRAFTS_PER_ADDRESS": int(env("COMMENT_DRAFTS_PER_ADDRESS") or 20),
         # Flags one signed-in member may raise: each item once, and no more than this many in all.
         "FLAG_LIMIT_PER_USER": env("FLAG_LIMIT_PER_USER") or "20 per hour",
         # Move the objects made at start-up out of the garbage collector's way once the app
