@@ -14,11 +14,13 @@ The machines are shared: compare ratios, not absolute times.
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import statistics
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -68,6 +70,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
+    warnings.filterwarnings("ignore", module="aiosmtpd")  # the loopback server's own notes on AUTH
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder, smtp_server() as (mailbox, port):
         app = create_app(
             {
