@@ -55,7 +55,7 @@ def main() -> None:
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/kb.sqlite3",
                 "SECRET_KEY": "benchmark",
                 "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute",
-                "LOGIN_LIMIT_PER_ACCOUNT": "100000 per minute",
+                "LOGIN_FREE_FAILURES": 100000,
             }
         )
         with app.app_context():

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from kb.backup import cli as backup_cli
+from kb.comments.cli import comments_cli
 from kb.consultations.cli import consult_cli
 from kb.content.service import content_files, export_directory, import_directory
 from kb.extensions import db
@@ -108,6 +109,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(notify_cli)
+    app.cli.add_command(comments_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(consult_cli)
     backup_cli.init_app(app)

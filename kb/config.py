@@ -21,6 +21,8 @@
 | `MAIL_REQUEST_SECONDS` | `5`: seconds a request may spend sending mail after its commit |
 | `RATELIMIT_STORAGE_URI` | `memory://`; e.g. `redis://...` to share limits between processes |
 | `SESSION_IDLE_MINUTES`, `SESSION_ABSOLUTE_HOURS`, `REMEMBER_DAYS` | `60`, `12`, `14` |
+| `LOGIN_FREE_FAILURES`, `LOGIN_FIRST_DELAY_SECONDS`, `LOGIN_MAX_DELAY_SECONDS` | `5`, `30`, `900` (docs/accounts.md) |
+| `LOGIN_FAILURE_WINDOW_MINUTES`, `LOGIN_ACCOUNT_FAILURES` | `60`, `100` |
 """
 
 from __future__ import annotations
@@ -80,6 +82,14 @@ def _account_settings(env: dict[str, str]) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS") or "30 per 10 minutes",
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT") or "6 per 10 minutes",
+        # Wrong passwords (kb/users/throttle.py): free failures per account and address, then a
+        # wait that doubles from the first delay up to the longest; how long failures are
+        # remembered; failures per account from unknown browsers before only known ones may sign in.
+        "LOGIN_FREE_FAILURES": int(env.get("LOGIN_FREE_FAILURES") or 5),
+        "LOGIN_FIRST_DELAY_SECONDS": int(env.get("LOGIN_FIRST_DELAY_SECONDS") or 30),
+        "LOGIN_MAX_DELAY_SECONDS": int(env.get("LOGIN_MAX_DELAY_SECONDS") or 900),
+        "LOGIN_FAILURE_WINDOW_MINUTES": int(env.get("LOGIN_FAILURE_WINDOW_MINUTES") or 60),
+        "LOGIN_ACCOUNT_FAILURES": int(env.get("LOGIN_ACCOUNT_FAILURES") or 100),
         "SESSION_IDLE": dt.timedelta(minutes=int(env.get("SESSION_IDLE_MINUTES") or 60)),
         "PERMANENT_SESSION_LIFETIME": absolute,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -161,6 +171,8 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "COMMENT_LIMIT_PER_ADDRESS": env("COMMENT_LIMIT_PER_ADDRESS") or "30 per minute",
         "COMMENT_MAX_CHARS": int(env("COMMENT_MAX_CHARS") or 10_000),
         "COMMENT_MAX_DEPTH": int(env("COMMENT_MAX_DEPTH") or 50),
+        # Drafts kept for signed-out posters, per client address; the oldest go first.
+        "COMMENT_DRAFTS_PER_ADDRESS": int(env("COMMENT_DRAFTS_PER_ADDRESS") or 20),
         # Flags one signed-in member may raise: each item once, and no more than this many in all.
         "FLAG_LIMIT_PER_USER": env("FLAG_LIMIT_PER_USER") or "20 per hour",
         # Move the objects made at start-up out of the garbage collector's way once the app

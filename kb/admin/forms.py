@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from kb.admin.queries import ACCOUNT_STATUSES
 from kb.audit.models import ACTIONS
+from kb.users import identity
 from kb.users.models import ORGANISATION_TYPES, ROLES
 
 EMAIL_MAX = 254
@@ -46,6 +47,30 @@ class InChoices:
         """Raise `ValidationError` unless the field's data is one of its choice values."""
         if field.data not in {choice.value for choice in field.choices or []}:  # type: ignore[attr-defined]
             raise ValidationError(self.message)
+
+
+class OneLineName:
+    """Refuse a name with a line break, a control or an invisible character (`identity.check_name`)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        """Raise `ValidationError` with the reason when the field's text is not one clean line."""
+        if field.data:
+            try:
+                identity.check_name(field.data, self.what)
+            except identity.IdentityError as error:
+                raise ValidationError(str(error)) from None
+
+
+def valid_email(form: FlaskForm, field: Field) -> None:
+    """Refuse an address `email-validator` refuses (syntax, domain, control or invisible characters)."""
+    if field.data:
+        try:
+            identity.check_email(field.data)
+        except identity.IdentityError as error:
+            raise ValidationError(str(error)) from None
 
 
 def parse_day(text: str | None) -> dt.date | None:
@@ -96,9 +121,16 @@ class InviteForm(FlaskForm):
 
     email = EmailField(
         "Email address",
-        validators=[DataRequired("Enter their email address."), _at_most(EMAIL_MAX, "The email address")],
+        validators=[
+            DataRequired("Enter their email address."),
+            _at_most(EMAIL_MAX, "The email address"),
+            valid_email,
+        ],
     )
-    display_name = StringField("Name", validators=[DataRequired("Enter their name."), _at_most(NAME_MAX, "The name")])
+    display_name = StringField(
+        "Name",
+        validators=[DataRequired("Enter their name."), _at_most(NAME_MAX, "The name"), OneLineName("The name")],
+    )
     organisation = _organisation_field()
     role = _role_field()
 
@@ -131,6 +163,7 @@ class OrganisationForm(FlaskForm):
         validators=[
             DataRequired("Enter the organisation's name."),
             _at_most(ORGANISATION_NAME_MAX, "The organisation's name"),
+            OneLineName("The organisation's name"),
         ],
     )
     org_type = SelectField(
@@ -139,7 +172,9 @@ class OrganisationForm(FlaskForm):
         validate_choice=False,
         validators=[InChoices("Choose a type of organisation from the list.")],
     )
-    region = StringField("Region (optional)", validators=[_at_most(REGION_MAX, "The region")])
+    region = StringField(
+        "Region (optional)", validators=[_at_most(REGION_MAX, "The region"), OneLineName("The region")]
+    )
 
 
 class UserFilterForm(FlaskForm):

@@ -174,9 +174,8 @@ def invite() -> ResponseReturnValue:
             actor=_actor(),
         )
     except service.AccountError as error:
-        # Every refusal left after the form's own checks is about the email address.
         db.session.rollback()
-        _add_error(form.email, str(error))
+        _add_error(getattr(form, error.field or "email", form.email), str(error))
         return _users_page(form)
     db.session.commit()
     flash(f"Invitation sent to {invited.email}.", "success")

@@ -112,7 +112,8 @@ class CommentDraft(db.Model):
 
     A session can end while someone writes; their text is saved here under a random
     token that travels through the sign-in page, so the form comes back filled in.
-    Drafts older than `DRAFT_MAX_AGE` are ignored.
+    Drafts older than `DRAFT_MAX_AGE` are ignored and purged; one address keeps at most
+    `COMMENT_DRAFTS_PER_ADDRESS` (its oldest are dropped for a new one).
     """
 
     __tablename__ = "comment_drafts"
@@ -123,6 +124,8 @@ class CommentDraft(db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    client_address: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The client address (IPv6 by /64) that posted it: drafts are capped per address."""
 
 
 DRAFT_MAX_AGE = dt.timedelta(days=1)

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -110,7 +111,7 @@ def _keep_as_draft(plural: str, slug: str) -> Response:
     token = new_draft_token()
     if entry is not None and body.strip():
         parent = db.session.get(models.Comment, form.parent_number() or 0)
-        save_draft(entry, body, parent=parent, token=token)
+        save_draft(entry, body, parent=parent, token=token, address=get_remote_address())
         db.session.commit()
     back = f"/{plural}/{slug}?draft={token}#comment-form"
     flash("Sign in to post your comment. What you wrote has been kept and will be back in the form.", "info")

@@ -21,6 +21,7 @@ from kb.markdown import render
 from kb.notifications import service as notifications
 from kb.notifications.mentions import mark_mentions
 from kb.permissions import PermissionDeniedError, can_edit_comment, require, viewer_for
+from kb.users.throttle import client_group
 
 if TYPE_CHECKING:
     from kb.entries.models import Entry
@@ -185,18 +186,57 @@ def _draft_parent(parent: Comment | None, entry: Entry) -> bool:
     return parent is not None and parent.entry_id == entry.id and parent.status == "visible"
 
 
-def save_draft(entry: Entry, body: str, *, parent: Comment | None = None, token: str | None = None) -> CommentDraft:
+def max_drafts_per_address() -> int:
+    """How many drafts one client address keeps (`COMMENT_DRAFTS_PER_ADDRESS`)."""
+    return int(current_app.config["COMMENT_DRAFTS_PER_ADDRESS"])
+
+
+def purge_expired_drafts() -> int:
+    """Delete every draft older than `DRAFT_MAX_AGE`; returns how many went. Flushes nothing else."""
+    stale = CommentDraft.created_at < utcnow() - DRAFT_MAX_AGE
+    result = db.session.execute(delete(CommentDraft).where(stale), execution_options={"synchronize_session": False})
+    return int(result.rowcount or 0)
+
+
+def _make_room(group: str) -> None:
+    """Drop the oldest drafts of one address so that a new one keeps it within its cap."""
+    keep = max(max_drafts_per_address() - 1, 0)
+    newest_first = CommentDraft.created_at.desc(), CommentDraft.id.desc()
+    dropped = db.session.scalars(
+        select(CommentDraft.id).where(CommentDraft.client_address == group).order_by(*newest_first).offset(keep)
+    ).all()
+    if dropped:
+        db.session.execute(
+            delete(CommentDraft).where(CommentDraft.id.in_(dropped)), execution_options={"synchronize_session": False}
+        )
+
+
+def save_draft(
+    entry: Entry,
+    body: str,
+    *,
+    parent: Comment | None = None,
+    token: str | None = None,
+    address: str | None = None,
+) -> CommentDraft:
     """Keep what a signed-out visitor tried to post; its token brings it back after sign-in. Flushes.
 
     The text is cut to the longest comment allowed, so a draft can never be larger than a comment.
     Only a visible comment on the same entry is kept as the parent; otherwise the draft
     comes back as a new comment, so it never names the author of a hidden or removed one.
+    Expired drafts are purged on the way, and the client `address` (IPv6 by /64) keeps at
+    most `COMMENT_DRAFTS_PER_ADDRESS` drafts: its oldest are dropped, never the new one.
     """
+    purge_expired_drafts()
+    group = client_group(address) if address else None
+    if group is not None:
+        _make_room(group)
     draft = CommentDraft(
         token=token or new_draft_token(),
         entry_id=entry.id,
         parent_id=parent.id if _draft_parent(parent, entry) else None,
         body=body[: max_chars()],
+        client_address=group,
     )
     db.session.add(draft)
     db.session.flush()
@@ -218,6 +258,8 @@ def find_draft(token: str | None, entry: Entry) -> CommentDraft | None:
 
 def discard_draft(token: str | None) -> None:
     """Delete the draft with this token (once its text is posted), and every draft past its age."""
-    stale = CommentDraft.created_at < utcnow() - DRAFT_MAX_AGE
-    condition = stale if not token else (CommentDraft.token == token) | stale
-    db.session.execute(delete(CommentDraft).where(condition), execution_options={"synchronize_session": "fetch"})
+    purge_expired_drafts()
+    if token:
+        db.session.execute(
+            delete(CommentDraft).where(CommentDraft.token == token), execution_options={"synchronize_session": "fetch"}
+        )

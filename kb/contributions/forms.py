@@ -23,14 +23,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from kb.content.document import level_two_headings, normalise_tag
 from kb.dates import BadDateError, PartialDate
+from kb.entries.limits import FREE_TAG_COUNT_MAX, TAG_MAX_CHARS, TITLE_MAX
 from kb.entries.vocabulary import LESSON_SECTIONS
 
-TITLE_MAX = 300
 SUMMARY_MAX = 1_000
 SECTION_MAX = 20_000
 REGION_MAX = 120
 FREE_TAGS_MAX = 500
-FREE_TAG_COUNT_MAX = 10
 MESSAGE_MAX = 500
 REASON_MAX = 2_000
 DOCUMENT_MAX = 100_000
@@ -107,13 +106,13 @@ def split_free_tags(text: str) -> list[str]:
 
 
 def free_tags_check(form: FlaskForm, field: Field) -> None:
-    """At most `FREE_TAG_COUNT_MAX` free tags, each of 60 characters or fewer."""
+    """At most `FREE_TAG_COUNT_MAX` free tags, each of `TAG_MAX_CHARS` characters or fewer."""
     parts = [part.strip() for part in (field.data or "").split(",") if part.strip()]
     if len(parts) > FREE_TAG_COUNT_MAX:
         raise ValidationError(f"Give at most {FREE_TAG_COUNT_MAX} other tags; you gave {len(parts)}.")
     for part in parts:
-        if len(part) > 60:
-            raise ValidationError(f"Each tag must be 60 characters or fewer: '{part[:20]}…' is longer.")
+        if len(part) > TAG_MAX_CHARS:
+            raise ValidationError(f"Each tag must be {TAG_MAX_CHARS} characters or fewer: '{part[:20]}…' is longer.")
         if not normalise_tag(part):
             raise ValidationError(f"The tag '{part}' needs at least one letter or digit.")
 

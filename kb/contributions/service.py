@@ -22,6 +22,7 @@ from kb.audit.service import record_event
 from kb.content.document import EntryDocument, ParseResult, Problem, parse_document, serialise_document
 from kb.contributions.notices import tell_status_changed
 from kb.dates import PartialDate, utcnow
+from kb.entries import limits
 from kb.entries.models import Entry, Lesson, Revision
 from kb.entries.queries import revision_of
 from kb.entries.service import (
@@ -39,6 +40,7 @@ from kb.entries.vocabulary import KIND_PLURALS, LESSON_SECTIONS
 from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
 from kb.permissions import require, viewer_for, visible_entries
+from kb.taxonomy.models import Tag
 from kb.users.models import User
 
 SLUG_MAX = 80
@@ -300,6 +302,13 @@ def _document_problems(entry: Entry, text: str, result: ParseResult) -> list[Pro
         problems.append(Problem(path, _line_of(text, "slug"), f"slug: the slug stays '{entry.slug}'; it cannot change"))
     if document.kind != entry.kind:
         problems.append(Problem(path, _line_of(text, "kind"), f"kind: this is a {entry.kind}; its kind cannot change"))
+    # The member's form holds a lesson to these limits; the document editor holds every entry to them too.
+    title_problem = limits.title_problem(document.title)
+    if title_problem:
+        problems.append(Problem(path, _line_of(text, "title"), f"title: {title_problem}"))
+    controlled = set(db.session.scalars(select(Tag.slug).where(Tag.theme_id.is_not(None))))
+    for problem in limits.tag_problems(document.tags, controlled):
+        problems.append(Problem(path, _line_of(text, "tags"), f"tags: {problem}"))
     known = dict(db.session.execute(select(Entry.slug, Entry.kind)).all())
     for reference in result.references:
         if reference.slug not in known:

@@ -19,7 +19,7 @@ from flask import Flask
 
 from kb.mail.delivery import MailNotSentError, transmit
 from kb.mail.messages import Mail, build_message, site_link
-from kb.mail.outbox import queue_mail, send_pending, unsent
+from kb.mail.outbox import queue_mail, send_after_response, send_pending, unsent
 
 __all__ = [
     "Mail",
@@ -27,6 +27,7 @@ __all__ = [
     "build_message",
     "init_app",
     "queue_mail",
+    "send_after_response",
     "send_pending",
     "site_link",
     "transmit",

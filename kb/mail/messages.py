@@ -9,6 +9,8 @@ from email.utils import format_datetime, formatdate, make_msgid
 
 from flask import current_app
 
+from kb.text import INVISIBLE, forbidden_character
+
 MESSAGE_ID_DOMAIN = "kb.local"
 
 
@@ -37,6 +39,16 @@ def _in_utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
+def header_line(value: str) -> str:
+    """`value` folded to one line for a header: line breaks, controls and invisible characters become spaces.
+
+    Names are checked when they are typed, but one stored earlier (or by other means) with a
+    line break must not make every mail that quotes it impossible to send.
+    """
+    spaced = "".join(" " if char == "\t" or forbidden_character(char) else char for char in INVISIBLE.sub("", value))
+    return " ".join(spaced.split())
+
+
 def build_message(
     mail: Mail, sender: str, *, message_id: str | None = None, date: dt.datetime | None = None
 ) -> EmailMessage:
@@ -47,11 +59,11 @@ def build_message(
     """
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
+    message["To"] = header_line(mail.to)
+    message["Subject"] = header_line(mail.subject)
     message["Date"] = format_datetime(_in_utc(date)) if date else formatdate(localtime=False)
     message["Message-ID"] = message_id or new_message_id()
     for name, value in mail.headers:
-        message[name] = value
+        message[name] = header_line(value)
     message.set_content(mail.body)
     return message

@@ -22,10 +22,11 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from flask import Flask, current_app, has_app_context, has_request_context
+from flask import Flask, after_this_request, current_app, has_app_context, has_request_context
 from sqlalchemy import ColumnElement, Row, and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
+from werkzeug.wrappers import Response
 
 from kb.dates import utcnow
 from kb.extensions import db
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 _QUEUED = "kb_mail_queued"
 """Session info key: ids of the outbox rows added in the open transaction."""
+_AFTER_RESPONSE = "kb_mail_after_response"
+"""Session info key: the open transaction's mail waits until the response has been sent."""
 RETRY_AFTER_COMMIT = 5
 """Due mails a request also sends after its own went out (so the mail server is up)."""
 
@@ -394,12 +397,42 @@ def send_committed(ids: Collection[int], *, budget: float | None = None) -> None
         log.exception("Sending mail after the commit failed; it stays in the outbox")
 
 
+def send_after_response() -> None:
+    """Send the open transaction's mail once the response has gone out, not before it.
+
+    For a request whose answer must take as long whether or not it queued mail (a
+    password reset): the mail server's time is spent after the visitor has the page.
+    Outside a request the mail goes right after the commit, as usual.
+    """
+    db.session.info[_AFTER_RESPONSE] = True
+
+
+def _send_when_closed(app: Flask, ids: list[int], budget: float) -> Callable[[Response], Response]:
+    def attach(response: Response) -> Response:
+        def send() -> None:
+            with app.app_context():
+                send_committed(ids, budget=budget)
+
+        response.call_on_close(send)
+        return response
+
+    return attach
+
+
 def _send_after_commit(session: Session) -> None:
     ids = session.info.pop(_QUEUED, None)
-    if ids and has_app_context() and current_app.extensions.get("kb_mail"):
-        # A request waits for its sending; a command (cron, the digest, reminders) has no such hurry.
-        budget = float(current_app.config["MAIL_REQUEST_SECONDS"]) if has_request_context() else None
-        send_committed(ids, budget=budget)
+    later = session.info.pop(_AFTER_RESPONSE, False)
+    if not ids or not has_app_context() or not current_app.extensions.get("kb_mail"):
+        return
+    if not has_request_context():
+        # A command (cron, the digest, reminders) has no one waiting, so no time budget.
+        send_committed(ids)
+        return
+    budget = float(current_app.config["MAIL_REQUEST_SECONDS"])
+    if later:
+        after_this_request(_send_when_closed(current_app._get_current_object(), ids, budget))  # type: ignore[attr-defined]
+        return
+    send_committed(ids, budget=budget)
 
 
 def _forget_queued(session: Session, previous_transaction: SessionTransaction) -> None:
@@ -407,6 +440,7 @@ def _forget_queued(session: Session, previous_transaction: SessionTransaction) -
     # claiming their ids later finds nothing.
     if not previous_transaction.nested:
         session.info.pop(_QUEUED, None)
+        session.info.pop(_AFTER_RESPONSE, None)
 
 
 def install_hooks(app: Flask) -> None:

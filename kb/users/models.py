@@ -1,4 +1,4 @@
-"""Accounts: organisations, users, their panel seats and their recovery codes."""
+"""Accounts: organisations, users, their panel seats, recovery codes and second factors being set up."""
 
 from __future__ import annotations
 
@@ -141,3 +141,18 @@ class RecoveryCode(db.Model):
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship(back_populates="recovery_codes")
+
+
+class PendingSecondFactor(db.Model):
+    """A TOTP secret shown to someone setting up their authenticator app, until they confirm it or it expires.
+
+    It stays on the server: the session holds only the random `id`, so the secret never
+    travels in a cookie, which is signed but not encrypted.
+    """
+
+    __tablename__ = "pending_second_factors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -7,21 +7,23 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, fresh_login_required, login_fresh, login_required
 from werkzeug.wrappers import Response
 
 from kb.audit.service import record_event
 from kb.extensions import db, limiter
-from kb.users import service
+from kb.users import service, throttle
 from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
 from kb.users.models import User
 from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
 from kb.users.sessions import end_session, finish_setup, start_session
-from kb.users.totp import new_secret
 
 blueprint = Blueprint("auth", __name__)
 
 PENDING_SECOND_FACTOR_SECONDS = 300
+PENDING_TOTP = "totp_setup"
+"""Session key: the id of the second factor being set up (the secret itself stays on the server)."""
 THROTTLED_MESSAGE = (
     "Too many sign-in attempts. For your safety, signing in is paused for a few minutes. "
     "Wait, then try again; if you have forgotten your password, reset it."
@@ -39,9 +41,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _account_key() -> str:
-    """The rate-limit key for sign-in attempts on one account, whichever address they come from."""
-    email = request.form.get("email", "")
-    return f"account:{service.normalise_email(email)[:254]}"
+    """The account a sign-in attempt is for, as failures are counted: the typed email, normalised."""
+    return service.normalise_email(request.form.get("email", ""))[:254]
 
 
 def _pending_key() -> str:
@@ -60,26 +61,33 @@ def _throttled_limit(setting: str) -> str:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: _throttled_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], error_message=THROTTLED_MESSAGE)
-@limiter.limit(
-    lambda: _throttled_limit("LOGIN_LIMIT_PER_ACCOUNT"),
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_attempt_failed,
-    error_message=THROTTLED_MESSAGE,
-)
 def login() -> str | Response:
-    """Sign in with email and password; whoever has a second factor goes on to it."""
+    """Sign in with email and password; whoever has a second factor goes on to it.
+
+    Wrong passwords are throttled per account and address, and per account from unknown
+    browsers (kb/users/throttle.py); a refused attempt says when to try again.
+    """
     next_path = safe_next(request.values.get("next"))
     if current_user.is_authenticated and login_fresh():
         return redirect(next_path or url_for("entries.home"))
     form = LoginForm()
     message = None
+    refusal = None
     if form.validate_on_submit():
-        user = service.authenticate(form.email.data or "", form.password.data or "")
-        if user is None:
-            g.login_failed = True
+        account = _account_key()
+        known = throttle.is_known_device(request.cookies.get(throttle.DEVICE_COOKIE), account)
+        refusal = throttle.count_attempt(get_remote_address()) or throttle.check(
+            account, get_remote_address(), known_device=known
+        )
+        user = None if refusal else service.authenticate(form.email.data or "", form.password.data or "")
+        if refusal is not None:
+            message = throttle.wait_message(refusal)
+        elif user is None:
             message = "The email address or password is not right."
+            refusal = throttle.record_failure(account, get_remote_address(), known_device=known)
+            if refusal is not None:
+                message = f"{message} {throttle.wait_message(refusal)}"
+                refusal = None  # this attempt was answered; the next one waits
             db.session.commit()
         else:
             long_enough = not user.is_staff or len(form.password.data or "") >= STAFF_MIN_LENGTH
@@ -95,22 +103,36 @@ def login() -> str | Response:
             return _complete_login(
                 user, remember=bool(form.remember.data), next_path=next_path, long_enough=long_enough
             )
-    status = 401 if message else (400 if form.errors else 200)
-    return render_template(
-        "auth/login.html", form=form, message=message, next=next_path, demo_roles=_demo_accounts()
-    ), status
+    status = 429 if refusal else 401 if message else (400 if form.errors else 200)
+    page = render_template("auth/login.html", form=form, message=message, next=next_path, demo_roles=_demo_accounts())
+    response = current_app.make_response((page, status))
+    if refusal is not None:
+        response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 def _complete_login(user: User, *, remember: bool, next_path: str | None, long_enough: bool) -> Response:
     service.record_login(user)
     db.session.commit()
+    account = service.normalise_email(user.email)
+    throttle.record_success(account, get_remote_address())
     start_session(user, remember=remember, password_long_enough=long_enough)
     if not long_enough:
         flash(
             f"Moderators and admins need a password of at least {STAFF_MIN_LENGTH} characters. Choose a new one.",
             "info",
         )
-    return redirect(next_path or url_for("entries.home"))
+    response = redirect(next_path or url_for("entries.home"))
+    # This browser is now known to the account: strangers' failures elsewhere never shut it out.
+    response.set_cookie(
+        throttle.DEVICE_COOKIE,
+        throttle.device_cookie_value(account),
+        max_age=throttle.DEVICE_MAX_AGE_SECONDS,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+    )
+    return response
 
 
 def _pending_user() -> tuple[User, dict] | None:
@@ -260,20 +282,23 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
 def two_factor_setup() -> str | Response:
     """Set up an authenticator app; shows recovery codes once it is confirmed."""
     user: User = current_user._get_current_object()
-    secret = session.get("totp_secret_pending") or new_secret()
-    session["totp_secret_pending"] = secret
+    # The secret stays on the server; the session holds only the set-up's random id.
+    pending = service.pending_second_factor(user, session.get(PENDING_TOTP))
+    session[PENDING_TOTP] = pending.id
+    secret = pending.secret
     form = SecondFactorForm()
     message = None
     if form.validate_on_submit():
         try:
-            codes = service.enable_totp(user, secret, form.code.data or "")
+            codes = service.enable_totp(user, pending, form.code.data or "")
         except service.AccountError as error:
             message = str(error)
         else:
             db.session.commit()
-            session.pop("totp_secret_pending", None)
+            session.pop(PENDING_TOTP, None)
             finish_setup("two-factor")
             return render_template("auth/recovery_codes.html", codes=codes)
+    db.session.commit()
     return render_template(
         "auth/two_factor_setup.html",
         form=form,

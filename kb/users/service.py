@@ -7,20 +7,30 @@ when the actor may not do it.
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
 
 from kb.audit.service import record_event
 from kb.dates import utcnow
 from kb.entries.models import Entry, Review
 from kb.extensions import db
-from kb.mail import Mail, queue_mail, site_link
+from kb.mail import Mail, queue_mail, send_after_response, site_link
 from kb.permissions import require
-from kb.users import totp
-from kb.users.models import ROLES, STAFF_ROLES, Organisation, PanelMembership, RecoveryCode, User
+from kb.users import identity, totp
+from kb.users.models import (
+    ROLES,
+    STAFF_ROLES,
+    Organisation,
+    PanelMembership,
+    PendingSecondFactor,
+    RecoveryCode,
+    User,
+)
 from kb.users.passwords import hash_password, password_problems, verify_password
 from kb.users.tokens import TokenError, make_token, password_fingerprint, read_token
 
@@ -29,7 +39,43 @@ RESET_PATH = "/account/reset/"
 
 
 class AccountError(ValueError):
-    """Something the person asked for cannot be done; the message says why."""
+    """Something the person asked for cannot be done; the message says why, `field` which form field it is about."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def checked_email(email: str) -> str:
+    """A new account's address, validated and normalised; raises `AccountError` (field `email`).
+
+    Refused: what `identity.check_email` refuses, an address already in use, and one a
+    reader could take for an existing account's address (look-alike letters).
+    """
+    typed = email.strip()
+    try:
+        email = identity.check_email(email)
+    except identity.IdentityError as error:
+        raise AccountError(str(error), field="email") from None
+    if find_user_by_email(email) is not None:
+        raise AccountError(f"There is already an account for {typed}.", field="email")
+    twin = identity.look_alike(email, list(db.session.scalars(select(User.email))))
+    if twin is not None:
+        raise AccountError(
+            f"{email} looks the same as the address of an existing account, {twin}: it differs only in "
+            "characters that look alike (letters from another alphabet, or 0 and o, 1 and l). "
+            "Check the address, typing it rather than pasting it.",
+            field="email",
+        )
+    return email
+
+
+def checked_name(name: str, what: str, field: str) -> str:
+    """A display or organisation name as one clean line; raises `AccountError` about `field`."""
+    try:
+        return identity.check_name(name, what)
+    except identity.IdentityError as error:
+        raise AccountError(str(error), field=field) from None
 
 
 def normalise_email(email: str) -> str:
@@ -70,15 +116,16 @@ def _set_password(user: User, password: str) -> None:
 def create_user(
     email: str, display_name: str, *, role: str = "member", organisation: Organisation | None = None
 ) -> User:
-    """Add an account with no password yet; raises `AccountError` if the email is taken."""
-    email = email.strip()
+    """Add an account with no password yet.
+
+    Raises `AccountError` for an unknown role, an address that is not valid, taken or a
+    look-alike of a taken one (`checked_email`), or a name that is not one clean line.
+    """
     if role not in ROLES:
-        raise AccountError(f"Unknown role '{role}'. Roles: {', '.join(ROLES)}.")
-    if "@" not in email or len(email) > 254:
-        raise AccountError("Enter an email address like name@example.org.")
-    if find_user_by_email(email) is not None:
-        raise AccountError(f"There is already an account for {email}.")
-    user = User(email=email, display_name=display_name.strip() or email, role=role, organisation=organisation)
+        raise AccountError(f"Unknown role '{role}'. Roles: {', '.join(ROLES)}.", field="role")
+    email = checked_email(email)
+    name = checked_name(display_name or email.split("@")[0], "The name", "display_name")
+    user = User(email=email, display_name=name, role=role, organisation=organisation)
     db.session.add(user)
     db.session.flush()
     return user
@@ -183,9 +230,17 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if an active account has this email; say nothing either way."""
+    """Mail a reset link if an active account has this email; say nothing either way.
+
+    Both cases do the same work in the request, so its time tells nothing: one lookup, a
+    signed token, an audit row, and no mail sent before the answer (it goes after the
+    response, `send_after_response`). The only extra for a known address is the outbox row.
+    """
     user = find_user_by_email(email)
+    send_after_response()
     if user is None or not user.active:
+        make_token(current_app.config["SECRET_KEY"], 0, "reset", None)
+        record_event("password.reset-request", actor=None, target_label=normalise_email(email)[:254])
         return
     minutes = int(current_app.config["RESET_MAX_AGE"].total_seconds() // 60)
     queue_mail(
@@ -232,11 +287,48 @@ def totp_enrolment(user: User, secret: str) -> TotpEnrolment:
     return TotpEnrolment(secret, uri, totp.qr_svg(uri))
 
 
-def enable_totp(user: User, secret: str, code: str) -> list[str]:
-    """Turn on the second factor once a code from the app matches; returns new recovery codes."""
+TOTP_ENROLMENT_MAX_AGE = dt.timedelta(minutes=30)
+"""How long a secret shown for setting up an authenticator app can still be confirmed."""
+
+
+def pending_second_factor(user: User, pending_id: str | None) -> PendingSecondFactor:
+    """The secret `user` is setting up (by the id their session holds), or a fresh one. Flushes.
+
+    The secret stays in the database; only the returned row's random `id` goes into the
+    session. Expired set-ups, and the user's other unconfirmed ones, are deleted.
+    """
+    now = utcnow()
+    db.session.execute(
+        delete(PendingSecondFactor).where(
+            (PendingSecondFactor.expires_at < now)
+            | ((PendingSecondFactor.user_id == user.id) & (PendingSecondFactor.id != (pending_id or "")))
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    pending = db.session.get(PendingSecondFactor, pending_id) if pending_id else None
+    if pending is None or pending.user_id != user.id:
+        pending = PendingSecondFactor(
+            id=secrets.token_urlsafe(32),
+            user_id=user.id,
+            secret=totp.new_secret(),
+            expires_at=now + TOTP_ENROLMENT_MAX_AGE,
+        )
+        db.session.add(pending)
+    db.session.flush()
+    return pending
+
+
+def enable_totp(user: User, pending: PendingSecondFactor, code: str) -> list[str]:
+    """Turn on the second factor once a code from the app matches the secret being set up.
+
+    Returns new recovery codes; the set-up is deleted. Raises `AccountError` when the code
+    does not match.
+    """
+    secret = pending.secret
     step = totp.matching_step(secret, code, None)
     if step is None:
         raise AccountError("That code does not match. Check the time on your phone and enter the newest code.")
+    db.session.delete(pending)
     user.totp_secret = secret
     user.totp_last_step = step
     codes = totp.new_recovery_codes()
@@ -339,7 +431,7 @@ def save_organisation(
 ) -> Organisation:
     """Create an organisation (when `organisation` is None) or change one."""
     require(actor, "users.manage")
-    name = name.strip()
+    name = checked_name(name, "The organisation's name", "name")
     clash = db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower()))
     if clash is not None and clash is not organisation:
         raise AccountError(f"There is already an organisation called {clash.name}.")
@@ -367,9 +459,9 @@ def create_first_admin(email: str, display_name: str) -> tuple[User, str]:
     Raises `AccountError` if the email is taken by someone who is not an admin yet to set
     a password; an unfinished admin gets a fresh link instead.
     """
-    user = find_user_by_email(email)
+    user = find_user_by_email(email.strip())
     if user is None:
-        user = create_user(email, display_name or email.split("@")[0], role="admin")
+        user = create_user(email, display_name, role="admin")
         record_event("invite.send", actor=None, target=user, new="admin")
     elif user.role != "admin" or user.has_password:
         raise AccountError(f"{user.email} already has an account; an admin can change its role on the Users page.")

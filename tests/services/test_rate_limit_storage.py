@@ -122,9 +122,7 @@ def _fail_to_sign_in(_attempt: int) -> int:
 @pytest.mark.parametrize("storage", ["database", "memory://"])
 def test_worker_processes_share_the_sign_in_limit_only_through_the_database(tmp_path, seeded_database, storage):
     global _worker_app
-    application = make_app(
-        tmp_path, seeded_database, RATELIMIT_STORAGE_URI=storage, LOGIN_LIMIT_PER_ACCOUNT="3 per minute"
-    )
+    application = make_app(tmp_path, seeded_database, RATELIMIT_STORAGE_URI=storage, LOGIN_FREE_FAILURES=3)
     with application.app_context():
         make_user("member@example.org")
         db.session.remove()

@@ -14,7 +14,7 @@ import pytest
 import trustme
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kb.audit.models import AuditEvent
 from kb.entries.models import Entry
@@ -71,7 +71,7 @@ def test_invitation_arrives_by_smtp_and_its_link_works_once(mailbox_app: tuple[F
     db.session.commit()
 
     (message,) = mailbox.wait_for(1)
-    assert message["To"] == "New.Person@Example.org"
+    assert message["To"] == "New.Person@example.org"  # stored as email-validator normalises it: domain in lower case
     assert mailbox.logins == ["kb-mailer"]
     (link,) = mailbox.links_in(message)
     assert link.startswith(f"{SITE}/account/invite/")
@@ -88,8 +88,8 @@ def test_invitation_arrives_by_smtp_and_its_link_works_once(mailbox_app: tuple[F
     assert reused.status_code == 410
     assert "already been used" in reused.get_data(as_text=True)
     assert sign_in(client, "new.person@example.org").status_code == 302
-    assert _signed_in_as(client) == "New.Person@Example.org"
-    assert [event.target_label for event in _events("invite.accept")] == ["New.Person@Example.org"]
+    assert _signed_in_as(client) == "New.Person@example.org"
+    assert [event.target_label for event in _events("invite.accept")] == ["New.Person@example.org"]
 
 
 def test_reset_link_uses_the_site_address_not_the_host_header(mailbox_app: tuple[Flask, Mailbox]) -> None:
@@ -119,6 +119,35 @@ def test_reset_for_an_unknown_email_sends_nothing_and_says_the_same(mailbox_app:
     time.sleep(0.2)
     assert len(mailbox.messages) == 1
     assert _comparable(known, "member@") == _comparable(unknown, "nobody@")
+
+
+def test_reset_does_the_same_work_for_known_and_unknown_addresses_and_mails_after_the_answer(
+    seeded_app: Flask, sent: list
+) -> None:
+    make_user("member@example.org")
+    client = seeded_app.test_client()
+    writes: list[str] = []
+
+    def count(_connection: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            writes.append(statement.split()[2].strip('"'))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        known = post_form(client, "/account/reset", {"email": "member@example.org"}, buffered=False)
+        assert sent == []  # the answer is ready before any mail is sent
+        known.close()  # the server has sent it: now the mail goes
+        assert [mail.to for mail in sent] == ["member@example.org"]
+        known_writes, writes[:] = list(writes), []
+        post_form(client, "/account/reset", {"email": "nobody@example.org"})
+        unknown_writes = list(writes)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert "audit_events" in known_writes
+    assert unknown_writes == ["audit_events"]  # the same audit row, for the unknown address
+    assert len(sent) == 1
+    events = _events("password.reset-request")
+    assert [event.target_label for event in events] == ["member@example.org", "nobody@example.org"]
 
 
 def test_reset_link_works_once_and_ends_other_sessions(mailbox_app: tuple[Flask, Mailbox]) -> None:
@@ -345,8 +374,8 @@ def test_a_session_ends_at_its_absolute_limit_even_when_busy(seeded_app: Flask) 
 # Throttling
 
 
-def test_sign_in_is_throttled_per_account(tmp_path: Path, seeded_database: Path) -> None:
-    application = make_app(tmp_path, seeded_database, LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+def test_sign_in_is_throttled_per_account_and_address(tmp_path: Path, seeded_database: Path) -> None:
+    application = make_app(tmp_path, seeded_database, LOGIN_FREE_FAILURES=3)
     with application.app_context():
         make_user("member@example.org")
         client = application.test_client()
@@ -354,7 +383,7 @@ def test_sign_in_is_throttled_per_account(tmp_path: Path, seeded_database: Path)
             assert sign_in(client, "member@example.org", "wrong password here").status_code == 401
         blocked = sign_in(client, "member@example.org")
         assert blocked.status_code == 429
-        assert "Too many sign-in attempts" in blocked.get_data(as_text=True)
+        assert "Too many failed sign-ins to this account" in blocked.get_data(as_text=True)
         assert blocked.headers.get("Retry-After")
         # Another account from the same address is not locked out by these failures.
         make_user("other@example.org")

@@ -11,13 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kb.comments.models import Comment, CommentDraft
+from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
 from tests.accounts import PASSWORD, Cast, csrf_token, post_form, sign_in
 from tests.comment_factory import add_comment
+from tests.conftest import make_app
 
 TEXT = "A long and careful comment, written while the session quietly ran out."
 
@@ -128,3 +130,77 @@ def test_a_signed_out_post_reveals_nothing_about_the_entry(seeded_app: Flask) ->
     assert shapes == {("/login", "/lessons/SLUG?draft=TOKEN#comment-form")}
     assert db.session.scalar(select(CommentDraft)).entry_id == existing.id
     assert db.session.scalar(select(Comment)) is None
+
+
+# --- Drafts of signed-out posters are bounded: per address, per draft, and in time ------------
+
+
+def signed_out_post(client: FlaskClient, entry: Entry, body: str) -> int:
+    """A post from a browser with no session at all: kept as a draft; returns the status."""
+    return client.post(f"{entry.path}/comments", data={"body": body}).status_code
+
+
+def drafts_from(address: str) -> list[CommentDraft]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(select(CommentDraft).where(CommentDraft.client_address == address).order_by(CommentDraft.id))
+    )
+
+
+def test_one_address_keeps_at_most_its_cap_of_drafts_dropping_the_oldest(tmp_path, seeded_database) -> None:
+    application = make_app(tmp_path, seeded_database, COMMENT_DRAFTS_PER_ADDRESS=3)
+    with application.app_context():
+        entry = members_lesson()
+        flooder = application.test_client()
+        flooder.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+        for number in range(10):
+            assert signed_out_post(flooder, entry, f"draft number {number}") == 303
+        kept = drafts_from("203.0.113.9")
+        assert [draft.body for draft in kept] == ["draft number 7", "draft number 8", "draft number 9"]
+        # Someone else's draft, from another address, is untouched by the flood.
+        other = application.test_client()
+        other.environ_base["REMOTE_ADDR"] = "198.51.100.4"
+        assert signed_out_post(other, entry, "my own careful text") == 303
+        for number in range(5):
+            signed_out_post(flooder, entry, f"more {number}")
+        assert [draft.body for draft in drafts_from("198.51.100.4")] == ["my own careful text"]
+        assert len(drafts_from("203.0.113.9")) == 3
+        db.session.remove()
+
+
+def test_ipv6_addresses_of_one_network_share_a_cap(tmp_path, seeded_database) -> None:
+    application = make_app(tmp_path, seeded_database, COMMENT_DRAFTS_PER_ADDRESS=2)
+    with application.app_context():
+        entry = members_lesson()
+        for host in range(1, 6):
+            client = application.test_client()
+            client.environ_base["REMOTE_ADDR"] = f"2001:db8:5:6::{host}"
+            signed_out_post(client, entry, f"from host {host}")
+        assert [draft.body for draft in drafts_from("2001:db8:5:6::/64")] == ["from host 4", "from host 5"]
+        db.session.remove()
+
+
+def test_a_draft_is_no_larger_than_the_longest_comment(seeded_app: Flask) -> None:
+    entry = members_lesson()
+    client = seeded_app.test_client()
+    assert signed_out_post(client, entry, "x" * 50_000) == 303
+    (draft,) = drafts_from("127.0.0.1")
+    assert len(draft.body) == seeded_app.config["COMMENT_MAX_CHARS"]
+
+
+def test_expired_drafts_are_purged_on_write_and_by_the_cron_command(seeded_app: Flask) -> None:
+    entry = members_lesson()
+    client = seeded_app.test_client()
+    for number in range(3):
+        signed_out_post(client, entry, f"old {number}")
+    db.session.execute(update(CommentDraft).values(created_at=utcnow() - dt.timedelta(days=2)))
+    db.session.commit()
+    signed_out_post(client, entry, "new")
+    assert [draft.body for draft in drafts_from("127.0.0.1")] == ["new"]
+
+    db.session.execute(update(CommentDraft).values(created_at=utcnow() - dt.timedelta(days=2)))
+    db.session.commit()
+    result = seeded_app.test_cli_runner().invoke(args=["comments", "purge-drafts"])
+    assert result.exit_code == 0, result.output
+    assert "purged 1 expired comment draft" in result.output
+    assert drafts_from("127.0.0.1") == []

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kb.audit.models import AuditEvent
 from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.entries.models import Entry, Revision
 from kb.extensions import db
+from kb.taxonomy.models import Tag
 from tests.accounts import client_for, page_text
 from tests.web import seed
 from tests.web.dom import main_of, parse
@@ -425,6 +426,68 @@ def test_the_document_editor_reports_problems_by_line(seeded_app, cast):
     assert f"Line {line}:" in problems
     assert "memo-" in problems
     assert broken.split("\n")[line - 1] in page_text(response)
+
+
+def _with_front_matter(text: str, key: str, value: str) -> str:
+    """The document with one front-matter field replaced (or added before the closing ---)."""
+    head, rest = text.split("\n---\n", 1)
+    lines = head.split("\n")
+    kept, skipping = [], False
+    for line in lines:
+        if line.startswith(f"{key}:"):
+            skipping = True
+            continue
+        if skipping and line.startswith((" ", "-")):
+            continue
+        skipping = False
+        kept.append(line)
+    return "\n".join([*kept, f"{key}: {value}"]) + "\n---\n" + rest
+
+
+def _save_document(moderator, path: str, change):
+    page = moderator.get(path)
+    textarea = parse(page.data).one("textarea", where=lambda e: e.attrs.get("name") == "text")
+    text = change(textarea.children[0].removeprefix("\r\n"))
+    data = {"text": text, "base_revision": current_base(page), "csrf_token": token_of(page.get_data(as_text=True))}
+    return moderator.post(path, data=data)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("tags", "[" + ",".join(f"t{n}" for n in range(10_000)) + "]", "at most 10 tags from outside"),
+        ("tags", "[" + ", ".join(f"tag-{n}" for n in range(11)) + "]", "this has 11"),
+        ("tags", "[" + "t" * 61 + "]", "each tag must be 60 characters or fewer"),
+        ("title", "A" * 301, "the title must be 300 characters or fewer; it has 301"),
+    ],
+)
+def test_the_document_editor_holds_an_entry_to_the_lesson_forms_limits(seeded_app, cast, key, value, message):
+    moderator = client_for(seeded_app, cast.moderator)
+    path = f"{seed.path_of(PUBLIC_LESSON)}/edit"
+    revisions = db.session.scalar(select(func.count(Revision.id)))
+    response = _save_document(moderator, path, lambda text: _with_front_matter(text, key, value))
+    assert response.status_code == 400
+    problems = parse(response.data).one("ul", cls="kb-document-problems").text()
+    assert message in problems
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Revision.id))) == revisions
+
+
+def test_the_document_editor_accepts_what_the_lesson_form_accepts(seeded_app, cast):
+    moderator = client_for(seeded_app, cast.moderator)
+    controlled = list(db.session.scalars(select(Tag.slug).where(Tag.theme_id.is_not(None))))
+    tags = controlled + [f"own-tag-{n}" for n in range(10)] + ["t" * 60]
+    tags.remove(tags[-2])  # ten of the member's own, one of them 60 characters long
+    title = "B" * 300
+    response = _save_document(
+        moderator,
+        f"{seed.path_of(PUBLIC_LESSON)}/edit",
+        lambda text: _with_front_matter(_with_front_matter(text, "tags", "[" + ", ".join(tags) + "]"), "title", title),
+    )
+    assert response.status_code == 303, page_text(response)[:2000]
+    db.session.expire_all()
+    assert entry(PUBLIC_LESSON.slug).title == title
+    assert len(entry(PUBLIC_LESSON.slug).tags) == len(tags)
 
 
 def test_the_document_editor_changes_visibility_with_an_audit_record(seeded_app, cast):
