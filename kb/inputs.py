@@ -21,7 +21,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 
-from kb.text import clean_line, describe_character, forbidden_character
+from kb.text import INVISIBLE, clean_line, describe_character, forbidden_character, normalise
 
 
 class RefusedInputError(BadRequest):
@@ -152,6 +152,11 @@ def one_line(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     return " ".join(clean_line(value).split())
+
+
+def visible_text(value: Any) -> Any:
+    """A WTForms filter for short multi-line text (a question): invisible characters removed, NFC."""
+    return normalise(INVISIBLE.sub("", value)) if isinstance(value, str) else value
 
 
 def init_app(app: Flask) -> None:

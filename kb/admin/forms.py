@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from kb.admin.queries import ACCOUNT_STATUSES
 from kb.audit.models import ACTIONS
+from kb.inputs import one_line
 from kb.users.models import ORGANISATION_TYPES, ROLES
 
 EMAIL_MAX = 254
@@ -128,6 +129,7 @@ class OrganisationForm(FlaskForm):
 
     name = StringField(
         "Name",
+        filters=[one_line],
         validators=[
             DataRequired("Enter the organisation's name."),
             _at_most(ORGANISATION_NAME_MAX, "The organisation's name"),
