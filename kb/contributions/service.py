@@ -43,6 +43,7 @@ from kb.entries.vocabulary import KIND_PLURALS, LESSON_SECTIONS
 from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
 from kb.permissions import require, viewer_for, visible_entries
+from kb.text import clean_line
 from kb.users.models import User
 
 SLUG_MAX = 80
@@ -95,8 +96,8 @@ def clean_text(text: str | None) -> str:
 
 
 def one_line(text: str | None) -> str:
-    """Text from a form as a single line, runs of white space made single spaces."""
-    return " ".join((text or "").split())
+    """Text from a form as a single line: invisible characters removed, NFC, runs of white space made single spaces."""
+    return " ".join(clean_line(text or "").split())
 
 
 def slug_from_title(title: str) -> str:
