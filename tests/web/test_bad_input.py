@@ -129,6 +129,17 @@ FORM_PAGES = {
     "traceability.add": "/reviews/<slug>/findings/<number>/cite",
     "panels.publish": "/reviews/<slug>/workspace",
 }
+# Limits high enough for hundreds of posts (RATELIMIT_ENABLED=False would switch off the shared limiter for later apps).
+GENEROUS_LIMITS = {
+    name: "100000 per minute"
+    for name in (
+        "LOGIN_LIMIT_PER_ADDRESS",
+        "LOGIN_LIMIT_PER_ACCOUNT",
+        "COMMENT_LIMIT_PER_USER",
+        "COMMENT_LIMIT_PER_ADDRESS",
+        "FLAG_LIMIT_PER_USER",
+    )
+}
 # Tables a refused request may still change, by endpoint, and why.
 MAY_CHANGE_WHEN_REFUSED = {
     "auth.login": {"audit_events": "a failed sign-in is recorded in the security log"},
@@ -154,7 +165,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[World]:
     """One seeded app for the module, with a comment, a finding, a consultation with a response, and users."""
     folder = tmp_path_factory.mktemp("bad-input")
-    application = make_app(folder, seeded_database, RATELIMIT_ENABLED=False)
+    application = make_app(folder, seeded_database, **GENEROUS_LIMITS)
     with application.app_context():
         cast = make_cast()
         lesson = db.session.scalars(

@@ -17,11 +17,12 @@ from kb.extensions import db
 from kb.text import forbidden_character
 from tests.conftest import make_app
 from tests.unit.test_search_query_properties import QUERIES
+from tests.web.test_bad_input import GENEROUS_LIMITS
 
 
 @pytest.fixture(scope="module")
 def search_app(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[Flask]:
-    application = make_app(tmp_path_factory.mktemp("search-properties"), seeded_database, RATELIMIT_ENABLED=False)
+    application = make_app(tmp_path_factory.mktemp("search-properties"), seeded_database, **GENEROUS_LIMITS)
     with application.app_context():
         yield application
         db.session.remove()
