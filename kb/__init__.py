@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Before any route is added: every `<int:...>` id is bounded, so a huge one answers 404, not 500.
     app.url_map.converters["int"] = BoundedIntegerConverter
 
-    from kb import cli, errors, logs, mail, ratelimits, security, templating, unavailable
+    from kb import cli, errors, inputs, logs, mail, ratelimits, security, templating, unavailable
     from kb.actions.routes import blueprint as actions_blueprint
     from kb.admin.routes import blueprint as admin_blueprint
     from kb.comments.export_routes import blueprint as exports_blueprint
@@ -54,6 +54,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.users.routes import blueprint as auth_blueprint
 
     logs.init_app(app)
+    # The character doorway: before CSRF, sessions, rate limits and every view, so none sees a NUL.
+    inputs.init_app(app)
     init_database(app)
     csrf.init_app(app)
     ratelimits.init_app(app)

@@ -17,6 +17,11 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     return render_template("errors/http.html", error=error, code=code), code
 
 
+def error_page(error: HTTPException) -> tuple[str, int]:
+    """The site's page for an HTTP error, for error handlers, which must answer rather than call `abort()`."""
+    return _http_error(error)
+
+
 def _csrf_error(error: CSRFError) -> tuple[str, int]:
     """A refused form: say why, and show back what was typed so nothing is lost."""
     typed = [

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import request
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, ValidationError
 from wtforms import FieldList
 
@@ -42,9 +43,18 @@ class AsciiIndexFieldList(FieldList):
 
 
 def int_arg(name: str, default: int | None = None) -> int | None:
-    """A whole-number query argument; anything else counts as not given."""
-    number = whole_number(request.args.get(name, ""))
-    return default if number is None else number
+    """A whole-number query argument (a page, a year, an id), or `default` when it is absent or empty.
+
+    Raises BadRequest (400) for anything else (`-1`, `abc`, `1e3`, `²`, ten digits or more):
+    a malformed number is never read as some other one.
+    """
+    text = request.args.get(name, "").strip()
+    if not text:
+        return default
+    number = whole_number(text)
+    if number is None:
+        raise BadRequest(f"“{name}” in the address must be a whole number of at most nine digits, not “{text[:40]}”.")
+    return number
 
 
 class BoundedIntegerConverter(IntegerConverter):

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from kb.admin.queries import ACCOUNT_STATUSES
 from kb.audit.models import ACTIONS
+from kb.inputs import one_line
 from kb.users import identity
 from kb.users.models import ORGANISATION_TYPES, ROLES
 
@@ -160,6 +161,7 @@ class OrganisationForm(FlaskForm):
 
     name = StringField(
         "Name",
+        filters=[one_line],
         validators=[
             DataRequired("Enter the organisation's name."),
             _at_most(ORGANISATION_NAME_MAX, "The organisation's name"),

@@ -29,6 +29,10 @@ class CommentForm(FlaskForm):
         """The id of the comment replied to, or None for a new thread (or a value that is not a number)."""
         return whole_number(self.parent_id.data)
 
+    def malformed_parent(self) -> bool:
+        """Whether `parent_id` holds something that is not a comment's number (`-1`, `abc`, `1e3`, 2**63)."""
+        return bool((self.parent_id.data or "").strip()) and self.parent_number() is None
+
 
 class EditCommentForm(FlaskForm):
     """A comment's new text; the old one is kept as a version."""

@@ -19,6 +19,7 @@ from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from kb.comments import models, pages, queries
@@ -36,6 +37,7 @@ from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
+from kb.errors import error_page
 from kb.extensions import csrf, db, limiter, per_person
 from kb.panels.cited_by import findings_citing
 from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_read_comment, current_viewer
@@ -56,9 +58,14 @@ def _counts(_response: Response) -> bool:
     return not g.get("comment_token_refused")
 
 
-def _visible_entry(plural: str, slug: str) -> Entry:
+def _find_visible_entry(plural: str, slug: str) -> Entry | None:
     entry = entry_queries.visible_entry(current_viewer(), slug)
-    if entry is None or KIND_PLURALS[entry.kind] != plural:
+    return entry if entry is not None and KIND_PLURALS[entry.kind] == plural else None
+
+
+def _visible_entry(plural: str, slug: str) -> Entry:
+    entry = _find_visible_entry(plural, slug)
+    if entry is None:
         abort(404)
     return entry
 
@@ -90,14 +97,34 @@ def _form_page(
     return page, status
 
 
-def _parent_of(form: CommentForm, entry: Entry) -> models.Comment | None:
+BAD_PARENT_MESSAGE = (
+    "Your reply names a comment that is not a comment's number, so it was not posted. "
+    "Your text is below: send it again to post it as a new comment."
+)
+
+
+def _find_parent(form: CommentForm, entry: Entry) -> tuple[bool, models.Comment | None]:
+    """(found, parent): found is False when `parent_id` names no comment of this entry; never raises."""
     number = form.parent_number()
     if number is None:
-        return None
+        return True, None
     parent = db.session.get(models.Comment, number)
     if parent is None or parent.entry_id != entry.id:
+        return False, None
+    return True, parent
+
+
+def _parent_of(form: CommentForm, entry: Entry) -> models.Comment | None:
+    found, parent = _find_parent(form, entry)
+    if not found:
         abort(404)
     return parent
+
+
+def _without_parent(form: CommentForm) -> CommentForm:
+    """The form sent back after a malformed `parent_id`: text kept, reply dropped (a resend is a new comment)."""
+    form.parent_id.data = ""
+    return form
 
 
 def _keep_as_draft(plural: str, slug: str) -> Response:
@@ -136,6 +163,8 @@ def post(plural: str, slug: str) -> Page | Response:
         return _keep_as_draft(plural, slug)
     entry = _visible_entry(plural, slug)
     form = CommentForm()
+    if form.malformed_parent():
+        return _form_page(_without_parent(form), entry, None, status=400, message=BAD_PARENT_MESSAGE)
     parent = _parent_of(form, entry)
     valid = form.validate()
     if token_expired(form):
@@ -163,14 +192,24 @@ post.keeps_text_when_signed_out = True  # type: ignore[attr-defined]
 
 @blueprint.errorhandler(RateLimitExceeded)
 def _throttled(error: RateLimitExceeded) -> Page | Response:
-    """Too many posts: the form again with the text in it, answering 429."""
+    """Too many posts: the form again with the text in it, answering 429; 404 for an entry or parent not found.
+
+    An error handler must answer, never `abort()`: an abort here would become a 500.
+    """
     if request.endpoint != "comments.post" or not current_user.is_authenticated:
         return render_template("errors/http.html", error=error, code=429), 429
     args = request.view_args or {}
-    entry = _visible_entry(args.get("plural", ""), args.get("slug", ""))
+    entry = _find_visible_entry(str(args.get("plural", "")), str(args.get("slug", "")))
+    if entry is None:
+        return error_page(NotFound())
     form = CommentForm(meta={"csrf": False})
     message = f"{THROTTLED_MESSAGE} Your text is below."
-    return _form_page(form, entry, _parent_of(form, entry), status=429, message=message)
+    if form.malformed_parent():
+        return _form_page(_without_parent(form), entry, None, status=429, message=message)
+    found, parent = _find_parent(form, entry)
+    if not found:
+        return error_page(NotFound())
+    return _form_page(form, entry, parent, status=429, message=message)
 
 
 @blueprint.get("/comments/<int:comment_id>")

@@ -16,6 +16,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from kb.consultations.outcome import CHANGE_TEXT_MAX, WE_ASKED_MAX
+from kb.inputs import one_line
 from kb.pages import AsciiIndexFieldList
 
 MAX_CHANGES = 40
@@ -25,7 +26,7 @@ MAX_CHANGES = 40
 class ThemeForm(FlaskForm):
     """Add or remove one theme on a free-text answer; `q` and `theme_filter` bring the reader back to their view."""
 
-    label = StringField("Add a theme")
+    label = StringField("Add a theme", filters=[one_line])
     q = HiddenField()
     theme_filter = HiddenField()
 

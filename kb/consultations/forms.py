@@ -30,6 +30,7 @@ from kb.consultations.service import (
 )
 from kb.consultations.windows import WindowError, check_window, london_to_utc, parse_date, parse_time, utc_to_london
 from kb.contributions.forms import CheckboxesField, MaxChars
+from kb.inputs import one_line, visible_text
 from kb.pages import AsciiIndexFieldList
 
 FIRST_BLOCKS = 3
@@ -42,7 +43,7 @@ class QuestionForm(Form):
     kind = SelectField(
         "Kind of answer", choices=[SelectChoice(key, label) for key, label in QUESTION_KINDS.items()], default="text"
     )
-    prompt = TextAreaField("Question", validators=[MaxChars(PROMPT_MAX)])
+    prompt = TextAreaField("Question", filters=[visible_text], validators=[MaxChars(PROMPT_MAX)])
     hint = StringField("Hint (optional)", validators=[MaxChars(HINT_MAX)])
     options = TextAreaField("Options, one a line")
     required = BooleanField("An answer is needed to submit a response")
@@ -87,7 +88,9 @@ class QuestionForm(Form):
 class ConsultationForm(FlaskForm):
     """A consultation: title, introduction, London opening and closing times, questions and (for a review) findings."""
 
-    title = StringField("Title", validators=[DataRequired("Give the consultation a title."), MaxChars(TITLE_MAX)])
+    title = StringField(
+        "Title", filters=[one_line], validators=[DataRequired("Give the consultation a title."), MaxChars(TITLE_MAX)]
+    )
     introduction = TextAreaField("Introduction", validators=[MaxChars(INTRODUCTION_MAX)])
     opens_date = StringField("Opening date")
     opens_time = StringField("Opening time")

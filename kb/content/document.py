@@ -10,6 +10,7 @@ described in docs/content-format.md.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -31,6 +32,7 @@ from kb.entries.vocabulary import (
     VISIBILITIES,
 )
 from kb.markdown import INTERNAL_LINK
+from kb.text import clean_line, describe_character, fold_case, forbidden_character
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _HEADING_2 = re.compile(r"^##(?!#)\s*(.*?)\s*#*\s*$")
@@ -156,7 +158,7 @@ class _InvalidValueError(ValueError):
 def _text(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise _InvalidValueError("expected text")
-    text = str(value).strip()
+    text = clean_line(str(value))
     if not text:
         raise _InvalidValueError("is empty")
     return text
@@ -192,9 +194,28 @@ def _slug_list(value: Any) -> list[str]:
     return list(dict.fromkeys(_slug(item) for item in value))
 
 
+def slug_words(text: str) -> str:
+    """Text as slug letters: invisible characters dropped, case folded one way, accents dropped, ASCII only.
+
+    Folding before dropping accents makes "Straße" and "STRASSE" both "strasse", and "İ" and "i" both "i".
+    """
+    folded = unicodedata.normalize("NFKD", fold_case(clean_line(text)))
+    return "".join(character for character in folded if not unicodedata.combining(character)).lower()
+
+
 def normalise_tag(text: str) -> str:
-    """A tag's slug: lower case, runs of other characters become one hyphen."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """A tag's slug: case folded (`slug_words`), runs of other characters become one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", slug_words(text)).strip("-")
+
+
+def forbidden_characters(text: str, path: str) -> list[Problem]:
+    """A problem for each line of a content file holding a character kb never accepts (`kb.text`)."""
+    problems = []
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): it splits at U+0085 and others
+        character = forbidden_character(line.removesuffix("\r"), multiline=False)
+        if character is not None:
+            problems.append(Problem(path, number, f"the character {describe_character(character)} is not allowed"))
+    return problems
 
 
 def _tag_list(value: Any) -> list[str]:
@@ -405,7 +426,9 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
 
     `default_slug` (usually the file name without `.md`) is used when the file has no slug.
     """
-    problems: list[Problem] = []
+    problems: list[Problem] = forbidden_characters(text, path)
+    if problems:
+        return ParseResult(None, problems)
 
     def report(line: int, message: str) -> None:
         problems.append(Problem(path, line, message))

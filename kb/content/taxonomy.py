@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from kb.content.document import SLUG, CanonicalDumper, Problem
+from kb.content.document import SLUG, CanonicalDumper, Problem, forbidden_characters
+from kb.text import clean_line
 
 
 @dataclass
@@ -37,7 +38,9 @@ def _mapping(node: yaml.Node) -> dict[str, tuple[Any, yaml.Node]]:
 
 def parse_taxonomy(text: str, path: str) -> tuple[list[ThemeSpec], list[Problem]]:
     """Read the taxonomy file; themes with problems are left out and reported."""
-    problems: list[Problem] = []
+    problems: list[Problem] = forbidden_characters(text, path)
+    if problems:
+        return [], problems
 
     def report(node: yaml.Node | None, message: str) -> None:
         problems.append(Problem(path, node.start_mark.line + 1 if node else 1, message))
@@ -79,7 +82,7 @@ def _parse_theme(node: yaml.Node, seen_tags: set[str], report: Any) -> ThemeSpec
     if not isinstance(slug, str) or not SLUG.match(slug) or not label:
         report(node, "a theme needs a slug (lower-case-hyphenated) and a label")
         return None
-    theme = ThemeSpec(slug, str(label), str(values.get("description", ("", None))[0] or "").strip())
+    theme = ThemeSpec(slug, clean_line(str(label)), str(values.get("description", ("", None))[0] or "").strip())
     tags_node = values.get("tags", (None, None))[1]
     for tag_node in tags_node.value if isinstance(tags_node, yaml.SequenceNode) else []:
         tag_values = _mapping(tag_node) if isinstance(tag_node, yaml.MappingNode) else {}
@@ -90,7 +93,7 @@ def _parse_theme(node: yaml.Node, seen_tags: set[str], report: Any) -> ThemeSpec
             report(tag_node, f"tag '{tag_slug}' is listed in more than one place")
         else:
             seen_tags.add(tag_slug)
-            theme.tags.append(TagSpec(tag_slug, str(tag_label)))
+            theme.tags.append(TagSpec(tag_slug, clean_line(str(tag_label))))
     return theme
 
 

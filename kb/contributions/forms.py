@@ -25,6 +25,7 @@ from kb.content.document import level_two_headings, normalise_tag
 from kb.dates import BadDateError, PartialDate
 from kb.entries.limits import FREE_TAG_COUNT_MAX, TAG_MAX_CHARS, TITLE_MAX
 from kb.entries.vocabulary import LESSON_SECTIONS
+from kb.inputs import one_line
 
 SUMMARY_MAX = 1_000
 SECTION_MAX = 20_000
@@ -136,7 +137,7 @@ class LessonForm(FlaskForm):
     posted under those names is ignored.
     """
 
-    title = StringField("Title", validators=[DataRequired("Enter a title."), MaxChars(TITLE_MAX)])
+    title = StringField("Title", filters=[one_line], validators=[DataRequired("Enter a title."), MaxChars(TITLE_MAX)])
     summary = TextAreaField(
         "Summary", validators=[DataRequired("Enter a summary of one or two sentences."), MaxChars(SUMMARY_MAX)]
     )
@@ -145,7 +146,7 @@ class LessonForm(FlaskForm):
     recommendation = _section_field("recommendation", LESSON_SECTIONS["recommendation"])
     evidence = _section_field("evidence", LESSON_SECTIONS["evidence"])
     tags = CheckboxesField("Tags", choices=[], validate_choice=True)
-    free_tags = StringField("Other tags", validators=[MaxChars(FREE_TAGS_MAX), free_tags_check])
+    free_tags = StringField("Other tags", filters=[one_line], validators=[MaxChars(FREE_TAGS_MAX), free_tags_check])
     region = StringField("Region", validators=[MaxChars(REGION_MAX)])
     event_date = StringField("When it happened", validators=[MaxChars(32), partial_date_check])
     message = StringField("What you changed (optional)", validators=[MaxChars(MESSAGE_MAX)])

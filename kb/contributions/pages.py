@@ -21,6 +21,7 @@ from kb.dates import BadDateError, PartialDate
 from kb.entries.diff import Diff, diff_texts
 from kb.entries.models import Entry, Lesson, Revision
 from kb.extensions import db
+from kb.pages import whole_number
 from kb.taxonomy.models import Tag, Theme
 
 RESTRICTED_FIELDS = ("status", "visibility", "author", "author_id", "slug", "organisation", "review", "published_at")
@@ -80,11 +81,11 @@ def lesson_fields(form: LessonForm) -> LessonFields:
 
 
 def base_number(value: str | None) -> int | None:
-    """The revision number a form says it started from, or None when missing or garbled."""
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
+    """The revision number a form says it started from, or None when missing or garbled (`-1`, `1e3`, 2**63).
+
+    Garbled counts as not matching the current revision, so the save is shown as a conflict, never overwriting.
+    """
+    return whole_number(value)
 
 
 def ignored_fields() -> list[str]:

@@ -11,15 +11,20 @@ queue audit events and flush; the route commits once.
 from __future__ import annotations
 
 import dataclasses
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from kb.audit.service import record_event
-from kb.content.document import EntryDocument, ParseResult, Problem, parse_document, serialise_document
+from kb.content.document import (
+    EntryDocument,
+    ParseResult,
+    Problem,
+    normalise_tag,
+    parse_document,
+    serialise_document,
+)
 from kb.contributions.notices import tell_status_changed
 from kb.dates import PartialDate, utcnow
 from kb.entries import limits
@@ -41,6 +46,7 @@ from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
 from kb.permissions import require, viewer_for, visible_entries
 from kb.taxonomy.models import Tag
+from kb.text import clean_line
 from kb.users.models import User
 
 SLUG_MAX = 80
@@ -93,14 +99,13 @@ def clean_text(text: str | None) -> str:
 
 
 def one_line(text: str | None) -> str:
-    """Text from a form as a single line, runs of white space made single spaces."""
-    return " ".join((text or "").split())
+    """Text from a form as a single line: invisible characters removed, NFC, runs of white space made single spaces."""
+    return " ".join(clean_line(text or "").split())
 
 
 def slug_from_title(title: str) -> str:
-    """A readable slug from a title: ASCII letters and digits joined by single hyphens."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    """A readable slug from a title: ASCII letters and digits joined by single hyphens, case folded one way."""
+    slug = normalise_tag(title)
     if len(slug) > SLUG_MAX:
         slug = slug[:SLUG_MAX].rsplit("-", 1)[0]
     return slug or "lesson"

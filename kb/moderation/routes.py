@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from kb.comments import queries as comment_queries
@@ -24,6 +25,7 @@ from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
+from kb.errors import error_page
 from kb.extensions import csrf, db, limiter, per_person
 from kb.moderation import queries, service
 from kb.moderation.forms import DecisionForm, FlagForm
@@ -38,19 +40,31 @@ THROTTLED_MESSAGE = "You have flagged a lot in a short time. Wait a while, then 
 Page = tuple[str, int]
 
 
-def _readable_comment(comment_id: int) -> Comment:
-    """The comment if the viewer may see its entry and read its text; else 404."""
+def _find_readable_comment(comment_id: int) -> Comment | None:
     viewer = current_viewer()
     comment = comment_queries.visible_comment(viewer, comment_id)
-    if comment is None or not can_read_comment(viewer, comment):
+    return comment if comment is not None and can_read_comment(viewer, comment) else None
+
+
+def _readable_comment(comment_id: int) -> Comment:
+    """The comment if the viewer may see its entry and read its text; else 404."""
+    comment = _find_readable_comment(comment_id)
+    if comment is None:
         abort(404)
     return comment
 
 
-def _visible_entry(slug: str, plural: str | None = None) -> Entry:
-    """The entry if the viewer may see it (and the URL names its kind); else 404."""
+def _find_visible_entry(slug: str, plural: str | None = None) -> Entry | None:
     entry = entry_queries.visible_entry(current_viewer(), slug)
     if entry is None or (plural is not None and KIND_PLURALS[entry.kind] != plural):
+        return None
+    return entry
+
+
+def _visible_entry(slug: str, plural: str | None = None) -> Entry:
+    """The entry if the viewer may see it (and the URL names its kind); else 404."""
+    entry = _find_visible_entry(slug, plural)
+    if entry is None:
         abort(404)
     return entry
 
@@ -119,15 +133,21 @@ flag_limit = limiter.limit(_flag_limit, key_func=per_person("flag"), methods=["P
 
 @blueprint.errorhandler(RateLimitExceeded)
 def _throttled(error: RateLimitExceeded) -> Page:
-    """Too many flags: the form again with what was typed, answering 429."""
+    """Too many flags: the form again with what was typed, answering 429; 404 for an item not found.
+
+    An error handler must answer, never `abort()`: an abort here would become a 500.
+    """
     args = request.view_args or {}
+    entry: Entry | None
     if request.endpoint == "moderation.flag_comment":
-        comment = _readable_comment(args["comment_id"])
-        entry: Entry = comment.entry
+        comment = _find_readable_comment(args["comment_id"])
+        entry = comment.entry if comment is not None else None
     elif request.endpoint == "moderation.flag_entry":
-        comment, entry = None, _visible_entry(args["slug"], args["plural"])
+        comment, entry = None, _find_visible_entry(args["slug"], args["plural"])
     else:
         return render_template("errors/http.html", error=error, code=429), 429
+    if entry is None or not current_user.is_authenticated or not can(current_viewer(), "flag.raise", entry):
+        return error_page(NotFound())
     return _flag_page(FlagForm(meta={"csrf": False}), entry, comment, status=429, message=THROTTLED_MESSAGE)
 
 

@@ -11,6 +11,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
 from kb.contributions.forms import MESSAGE_MAX, MaxChars
+from kb.inputs import one_line
 
 TITLE_MAX = 300
 TEXT_MAX = 20_000
@@ -19,7 +20,11 @@ TEXT_MAX = 20_000
 class FindingForm(FlaskForm):
     """A finding as the panel writes it; `base_revision` says which revision the editor started from."""
 
-    title = StringField("Title", validators=[DataRequired("Enter a title for the finding."), MaxChars(TITLE_MAX)])
+    title = StringField(
+        "Title",
+        filters=[one_line],
+        validators=[DataRequired("Enter a title for the finding."), MaxChars(TITLE_MAX)],
+    )
     body = TextAreaField("Finding", validators=[MaxChars(TEXT_MAX)])
     recommendations = TextAreaField("Recommendations", validators=[MaxChars(TEXT_MAX)])
     message = StringField("What you changed (optional)", validators=[MaxChars(MESSAGE_MAX)])

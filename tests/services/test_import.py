@@ -497,3 +497,40 @@ def test_links_count_per_relation(app, folder):
     import_and_commit(folder)
     relations = dict(db.session.execute(select(EntryLink.relation, func.count()).group_by(EntryLink.relation)).all())
     assert relations == {"source": 2, "see_also": 1, "mention": 2}
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x1b", "\x7f", "\x85"])
+def test_a_file_with_a_forbidden_character_is_reported_with_its_line_and_the_rest_still_load(
+    app, folder: Path, character: str
+) -> None:
+    write(folder, "papers/bad-paper.md", paper_text("bad-paper", "Bad paper", body=f"Fine.\n\nBro{character}ken."))
+    report = import_directory(folder)
+    (problem,) = [problem for problem in report.problems if "bad-paper" in problem.path]
+    assert f"U+{ord(character):04X}" in problem.message
+    text = (folder / "papers/bad-paper.md").read_text(encoding="utf-8")
+    assert problem.line == next(number for number, line in enumerate(text.split("\n"), 1) if character in line)
+    assert any("bad-paper" in path for path in report.failed)
+    db.session.commit()
+    assert db.session.scalar(select(Entry).where(Entry.slug == "bad-paper")) is None
+    assert entry("first-lesson").title == "First lesson"
+
+
+def test_a_taxonomy_with_a_forbidden_character_is_reported(app, folder: Path) -> None:
+    write(folder, "taxonomy.yaml", TAXONOMY + "# a comment with a NUL \x00\n")
+    report = import_directory(folder)
+    assert any(problem.path.endswith("taxonomy.yaml") and "U+0000" in problem.message for problem in report.problems)
+    assert entry("first-lesson").title == "First lesson"
+
+
+def test_titles_and_tags_lose_invisible_characters_and_fold_case(app, folder: Path) -> None:
+    write(
+        folder,
+        "papers/folded.md",
+        paper_text("folded", "Bidi\u202e title\u200b", tags=["Straße", "STRASSE", "İstanbul"]),
+    )
+    report = import_directory(folder)
+    assert not [problem for problem in report.problems if "folded" in problem.path]
+    db.session.commit()
+    paper = entry("folded")
+    assert paper.title == "Bidi title"
+    assert sorted(tag.slug for tag in paper.tags) == ["istanbul", "strasse"]

@@ -721,3 +721,22 @@ def test_panel_visibility_needs_a_review() -> None:
     assert result.document is None
     assert [problem.line for problem in result.problems] == [5]
     assert "needs 'review:'" in result.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("Straße", "STRASSE"), ("İstanbul", "ISTANBUL"), ("Cafe\u0301", "CAFÉ"), ("zero\u200bwidth", "zerowidth")],
+)
+def test_tags_fold_case_one_way(one: str, other: str) -> None:
+    assert normalise_tag(one) == normalise_tag(other) != ""
+    assert normalise_tag(normalise_tag(one)) == normalise_tag(one)
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x08", "\x1f", "\x7f", "\x9b"])
+def test_a_forbidden_character_is_a_located_problem(character: str) -> None:
+    text = f"---\nkind: paper\ntitle: Fine\nsummary: Also fine\n---\nBody\nwith a {character} here\n"
+    result = parse_document(text, "papers/x.md", default_slug="x")
+    assert result.document is None
+    (problem,) = result.problems
+    assert (problem.path, problem.line) == ("papers/x.md", 7)
+    assert f"U+{ord(character):04X}" in problem.message

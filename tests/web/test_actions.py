@@ -195,5 +195,7 @@ def test_open_actions_page(seeded_app: Flask, cast: Cast, lessons: dict[str, Les
     assert "Open actions" in anonymous_page
     filtered = page_text(client_for(seeded_app, cast.panel).get(f"/actions?owner={OWNER}&status=action-planned"))
     assert "Showing 1 to 2 of 2 open actions matching the filters." in filtered
-    odd = client_for(seeded_app, cast.panel).get("/actions?owner=%00&status=zzz&page=99999999999999999999")
+    odd = client_for(seeded_app, cast.panel).get("/actions?owner=%3Cb%3E&status=zzz&page=999999999")
     assert odd.status_code == 200
+    assert client_for(seeded_app, cast.panel).get("/actions?owner=%00").status_code == 400
+    assert client_for(seeded_app, cast.panel).get("/actions?page=99999999999999999999").status_code == 400

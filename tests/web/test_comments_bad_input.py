@@ -101,20 +101,23 @@ def test_the_largest_database_id_still_reaches_the_page(seeded_app: Flask, cast:
     assert client.get(f"/comments/{2**31}").status_code == 404
 
 
-@pytest.mark.parametrize("parent_id", ["²", HUGE, "١٢"])
-def test_a_parent_id_that_is_not_a_small_number_posts_a_new_comment(
-    seeded_app: Flask, cast: Cast, parent_id: str
-) -> None:
+MALFORMED_IDS = ["²", HUGE, "١٢", "-1", "abc", "1e3", str(2**63), "1;DROP", "0x10"]
+
+
+@pytest.mark.parametrize("parent_id", MALFORMED_IDS)
+def test_a_malformed_parent_id_is_refused_with_the_text_kept(seeded_app: Flask, cast: Cast, parent_id: str) -> None:
     entry = public_lesson()
     client = client_for(seeded_app, cast.member)
     token = csrf_token(client.get(entry.path).get_data(as_text=True))
     response = client.post(
-        f"{entry.path}/comments", data={"csrf_token": token, "body": "Not a reply.", "parent_id": parent_id}
+        f"{entry.path}/comments", data={"csrf_token": token, "body": "Meant as a reply.", "parent_id": parent_id}
     )
-    assert response.status_code == 303
-    comment = db.session.scalar(select(Comment).where(Comment.body == "Not a reply."))
-    assert comment is not None
-    assert comment.parent_id is None
+    assert response.status_code == 400
+    page = page_text(response)
+    assert "Meant as a reply." in page
+    assert "not a comment's number" in page
+    assert re.search(r'name="parent_id" type="hidden" value=""', page)
+    assert db.session.scalar(select(Comment).where(Comment.body == "Meant as a reply.")) is None
 
 
 def test_a_signed_out_post_with_a_bad_parent_id_keeps_the_draft(seeded_app: Flask) -> None:

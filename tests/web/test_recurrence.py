@@ -224,7 +224,8 @@ def test_the_list_pages_through_many_pairs(seeded_app: Flask, cast: Cast, monkey
     assert "7 confirmed recurrences, page 1 of 2." in one.text()
     two = main_of(reader.get("/recurrences?page=2").data)
     assert len(two.one("tbody").find_all("tr")) == 2
-    assert reader.get("/recurrences?page=999999999999").status_code == 200
+    assert reader.get("/recurrences?page=999999999").status_code == 200
+    assert reader.get("/recurrences?page=999999999999").status_code == 400
 
 
 def test_two_moderators_deciding_a_new_pair_at_once_never_errors(

@@ -110,7 +110,7 @@ def test_the_unknown_review_and_finding_answer_404(seeded_app: Flask, cast: Cast
     _draft(cast)
     assert client.get(_finding_url(cast, tail="/history/9")).status_code == 404
     assert client.get(_finding_url(cast, tail="/compare?from=1&to=9")).status_code == 404
-    assert client.get(_finding_url(cast, tail="/compare?from=abc")).status_code == 302
+    assert client.get(_finding_url(cast, tail="/compare?from=abc")).status_code == 400
     assert client.get(_finding_url(cast, 99999999999)).status_code == 404
 
 
