@@ -133,4 +133,3 @@ def test_rendering_work_grows_linearly(unit: str) -> None:
     # Linear work adds as much from 800 to 1,600 characters as twice the 400 to 800 step;
     # quadratic work adds four times as much. The constant covers small steps.
     assert large - medium <= 3 * (medium - small) + 20_000, (unit, small, medium, large)
-
