@@ -30,6 +30,7 @@ from markdown.extensions.toc import slugify_unicode
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
+from kb.markdown_guard import NeutraliseInline, Placeholders, RestorePlaceholders, neutralise_containers
 from kb.panels.paragraphs import Paragraph, assign_anchors
 
 INTERNAL_LINK = re.compile(r"\[\[([a-z0-9][a-z0-9-]*)(?:\|([^\]\n]+))?\]\]")
@@ -203,9 +204,11 @@ class _KbExtension(Extension):
         resolve: LinkResolver | None,
         found: list[str],
         missing: list[str],
+        placeholders: Placeholders,
         paragraphs: list[Paragraph] | None = None,
     ):
         super().__init__()
+        self.placeholders = placeholders
         self.resolve = resolve
         self.found = found
         self.missing = missing
@@ -218,6 +221,9 @@ class _KbExtension(Extension):
         processor = _InternalLinkProcessor(self.resolve, self.found, self.missing)
         md.inlinePatterns.register(processor, "kb_internal_link", 175)
         md.treeprocessors.register(_DemoteTitleHeadings(md), "kb_demote_h1", 30)
+        # Around the inline patterns (20): after footnotes are gathered (50), before headings are read (5).
+        md.treeprocessors.register(NeutraliseInline(md, self.placeholders), "kb_neutralise", 25)
+        md.treeprocessors.register(RestorePlaceholders(md, self.placeholders), "kb_restore", 17)
         if self.paragraphs is not None:
             # After every other tree step (escapes are put back at priority 0), so the words are final.
             md.treeprocessors.register(_ParagraphAnchors(md, self.paragraphs), "kb_paragraph_anchors", -10)
@@ -271,6 +277,7 @@ def render(
     found: list[str] = []
     missing: list[str] = []
     paragraphs: list[Paragraph] | None = [] if paragraph_anchors else None
+    placeholders = Placeholders.for_text(text)
     md = markdown.Markdown(
         extensions=[
             "tables",
@@ -278,7 +285,7 @@ def render(
             "footnotes",
             "sane_lists",
             "toc",
-            _KbExtension(resolve, found, missing, paragraphs),
+            _KbExtension(resolve, found, missing, placeholders, paragraphs),
         ],
         extension_configs={
             "tables": {"use_align_attribute": True},
@@ -288,6 +295,6 @@ def render(
         },
         output_format="html",
     )
-    output = md.convert(text)
+    output = placeholders.restore(md.convert(neutralise_containers(text, placeholders)))
     headings = _flatten_toc(getattr(md, "toc_tokens", []), [])
     return Rendered(sanitise(output), headings, found, missing, paragraphs or [])

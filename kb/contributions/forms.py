@@ -73,6 +73,16 @@ class MaxChars:
             )
 
 
+def over_limit(form: FlaskForm) -> bool:
+    """Whether any field of `form` is longer than its `MaxChars` limit (checked before a preview renders it)."""
+    return any(
+        isinstance(field.data, str) and len(field.data) > check.limit
+        for field in form
+        for check in field.validators
+        if isinstance(check, MaxChars)
+    )
+
+
 def section_headings_check(form: FlaskForm, field: Field) -> None:
     """Refuse a `## heading` inside a lesson section: it would start a new section.
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from kb.contributions import moderation, pages
-from kb.contributions.forms import EXPIRED_MESSAGE, DocumentForm, LessonForm, token_expired
+from kb.contributions.forms import EXPIRED_MESSAGE, DocumentForm, LessonForm, over_limit, token_expired
 from kb.contributions.service import (
     ContributionError,
     DocumentProblemsError,
@@ -80,6 +80,9 @@ def _handle_lesson_post(form: LessonForm, groups: pages.TagGroups | None, entry:
         return _lesson_page(form, groups, entry=entry, status=400, message=EXPIRED_MESSAGE)
     fields = pages.lesson_fields(form)
     if action == "preview":
+        if over_limit(form):
+            # The field's own error names the limit; nothing is rendered from an over-long text.
+            return _lesson_page(form, groups, entry=entry, status=400)
         preview = preview_lesson(fields, actor=current_user, entry=entry)
         return _lesson_page(form, groups, entry=entry, status=200 if valid else 400, preview=preview)
     if not valid:

@@ -434,3 +434,35 @@ def test_anchor_prefix_changes_footnote_ids_but_never_the_text_of_code():
     assert 'href="#fn-lesson-1"' in html
     assert '<li id="fn-lesson-1">' in html
     assert '<code>id="fn-1"</code>' in html
+
+
+# --- Pathological input: read as the same text, in linear time --------------------------------
+
+
+@pytest.mark.parametrize("line", ["- " * 3_000 + "a", "1. " * 3_000 + "a", "> - " * 2_000 + "a"])
+def test_a_line_of_thousands_of_list_or_quote_markers_renders(line):
+    html = render(line).html
+    assert html.count("<li>") + html.count("<blockquote>") <= 40
+    assert html.rstrip().endswith(("</ul>", "</ol>", "</blockquote>"))
+
+
+def test_unclosed_brackets_read_as_text_and_links_after_them_still_work():
+    html = render("[ [[ ![ [^ see [the minutes](https://example.org/m) and `code [` here [").html
+    assert '<a href="https://example.org/m" rel="noopener noreferrer">the minutes</a>' in html
+    assert "<code>code [</code>" in html
+    assert "[ [[ ![ [^ see" in html
+    assert html.rstrip().endswith("here [</p>")
+
+
+def test_brackets_nested_too_deep_read_as_text():
+    html = render("[" * 20 + "deep words" + "]" * 20 + "(https://example.org)").html
+    assert html == (
+        '<p><a href="https://example.org" rel="noopener noreferrer">' + "[" * 19 + "deep words" + "]" * 19 + "</a></p>"
+    )
+
+
+def test_a_table_too_wide_reads_as_text():
+    header = "|".join(["h"] * 150)
+    html = render(f"{header}\n{'|'.join(['-'] * 150)}\n").html
+    assert "<table>" not in html
+    assert "h|h|h" in html

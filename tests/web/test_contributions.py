@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kb.audit.models import AuditEvent
-from kb.contributions.forms import EXPIRED_MESSAGE
+from kb.contributions.forms import EXPIRED_MESSAGE, SECTION_MAX
 from kb.entries.models import Entry, Revision
 from kb.extensions import db
 from kb.taxonomy.models import Tag
@@ -344,6 +344,21 @@ def test_preview_uses_the_sanitiser_and_saves_nothing(seeded_app, cast):
     assert f"/lessons/{PUBLIC_LESSON.slug}" in preview.hrefs()
     assert "Rota gaps went unreported for weeks" in preview.text()
     assert evidence in page_text(response)
+    assert entry() is None
+
+
+def test_preview_refuses_an_over_long_section_before_rendering_it(seeded_app, cast, monkeypatch):
+    def rendered(*args, **kwargs):
+        raise AssertionError("an over-long text was rendered")
+
+    monkeypatch.setattr("kb.contributions.routes.preview_lesson", rendered)
+    author = client_for(seeded_app, cast.author)
+    evidence = "[" * (SECTION_MAX + 1)
+    response = write(author, action="preview", evidence=evidence)
+    assert response.status_code == 400
+    assert f"must be {SECTION_MAX:,} characters or fewer; it has {SECTION_MAX + 1:,}" in page_text(response)
+    assert not parse(response.data).find_all("section", cls="kb-preview")
+    assert evidence in response.get_data(as_text=True)
     assert entry() is None
 
 
