@@ -17,7 +17,6 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from kb.admin.queries import ACCOUNT_STATUSES
 from kb.audit.models import ACTIONS
-from kb.inputs import one_line
 from kb.users import identity
 from kb.users.models import ORGANISATION_TYPES, ROLES
 
@@ -161,7 +160,6 @@ class OrganisationForm(FlaskForm):
 
     name = StringField(
         "Name",
-        filters=[one_line],
         validators=[
             DataRequired("Enter the organisation's name."),
             _at_most(ORGANISATION_NAME_MAX, "The organisation's name"),

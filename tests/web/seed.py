@@ -31,6 +31,12 @@ def all_documents() -> dict[str, EntryDocument]:
     return found
 
 
+def stored_entry_count() -> int:
+    """How many entries the seed import stores: one per file, and a merged placeholder per slug a file replaces."""
+    documents = all_documents().values()
+    return len(documents) + sum(len(document.replaces) for document in documents)
+
+
 def is_public(document: EntryDocument) -> bool:
     """Whether a signed-out reader may see the entry."""
     return document.status == "published" and document.visibility == "public"

@@ -156,7 +156,9 @@ def test_an_invitation_refuses_a_name_that_is_not_one_clean_line(
 def test_an_organisation_name_must_be_one_clean_line(admin: FlaskClient, name: str) -> None:
     response = post_form(admin, "/admin/organisations", {"name": name, "org_type": "provider", "region": ""})
     assert response.status_code == 400
-    assert "The organisation's name" in page_text(response)
+    page = page_text(response)
+    # A control character is refused by the request doorway before the form sees it.
+    assert "The organisation's name" in page or "cannot accept the character" in page
     assert db.session.scalar(select(Organisation).where(Organisation.name.like("Acme%"))) is None
 
 
