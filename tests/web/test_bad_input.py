@@ -37,8 +37,8 @@ from tests.conftest import make_app
 from tests.outcome_factory import answer, make_consultation, make_finding
 from tests.web.dom import parse
 
-PATHOLOGICAL_SIZE = 3_000
-"""Length of the pathological Markdown runs: small while the renderer is quadratic on them."""
+PATHOLOGICAL_SIZE = 10_000
+"""Length of the pathological Markdown runs: a comment's longest (kb.markdown_guard keeps them linear)."""
 
 MARKUP = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
 RAW_MARKUP = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
@@ -432,3 +432,22 @@ def test_a_lone_surrogate_in_a_json_escape_is_refused(world: World) -> None:
         "/notifications/read-all", data=b'{"note": "\\ud800"}', content_type="application/json"
     )
     assert response.status_code == 400
+
+
+def test_every_form_without_a_valid_csrf_token_is_refused_and_saves_nothing(world: World) -> None:
+    """Every POST route, as a role allowed to post it, with a forged token: refused, nothing saved.
+
+    A route that finds its target missing first (a consultation form without `?entry=`, an
+    unknown unsubscribe token) answers 404; any other refusal is the token's 400.
+    """
+    found = []
+    for label, role, rule in post_cases(world):
+        client = world.client(role)
+        _token, names = form_fields(world, client, rule)
+        before = row_counts()
+        data = {"csrf_token": "forged", **dict.fromkeys(names, "1")}
+        response = client.post(path_of(rule.rule, world.values), data=data)
+        if response.status_code not in (400, 404):
+            found.append(f"{label}: {response.status_code}, not refused")
+        found += problems_of(response, label, refused=False, before=before, endpoint=rule.endpoint)
+    assert found == []
