@@ -287,6 +287,19 @@ def past_rendering(entry: Entry, revision: Revision) -> dict[str, Any]:
     return rendered
 
 
+def rerender_entry(entry: Entry, revision: Revision, targets: dict[str, TargetInfo]) -> bool:
+    """Render the entry's current revision again with today's targets, and relink its mentions.
+
+    Returns False (changing nothing) when the stored document no longer parses.
+    """
+    document = parse_document(revision.document, entry.slug).document
+    if document is None:
+        return False
+    revision.rendered, mentioned = render_document(document, resolver_for(entry, targets))
+    _replace_links(entry, document, mentioned, targets)
+    return True
+
+
 def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetInfo] | None = None) -> int:
     """Render again the current text of entries (and findings) whose links point at `changed` entries.
 
