@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from kb.backup import cli as backup_cli
 from kb.comments.cli import comments_cli
 from kb.consultations.cli import consult_cli
+from kb.content.rerender import count_stored, rerender_everything
 from kb.content.service import content_files, export_directory, import_directory
 from kb.extensions import db
 from kb.mail.cli import mail_cli
@@ -38,6 +39,19 @@ def import_command(directory: Path | None) -> None:
         click.echo(str(problem), err=True)
     click.echo(f"Import finished: {report.summary()}.")
     if report.failed or report.problems:
+        sys.exit(1)
+
+
+@content_cli.command("rerender")
+def rerender_command() -> None:
+    """Render every stored text again (entries, findings, consultation texts, comments) and commit."""
+    with click.progressbar(length=count_stored(), label="Rendering stored texts", file=sys.stderr) as bar:
+        report = rerender_everything(on_row=lambda: bar.update(1))
+    db.session.commit()
+    for slug in report.failed or []:
+        click.echo(f"{slug}: its stored document no longer parses; left as it was", err=True)
+    click.echo(f"Rerender finished: {report.summary()}.")
+    if report.failed:
         sys.exit(1)
 
 

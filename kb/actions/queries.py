@@ -17,8 +17,9 @@ from kb.actions import rules
 from kb.audit.models import AuditEvent
 from kb.dates import LONDON, utcnow
 from kb.entries.models import Entry, Lesson
+from kb.entries.service import current_revision, link_targets, resolver_for, shown_rendering
 from kb.extensions import db
-from kb.markdown import INTERNAL_LINK, LinkResolver, LinkTarget, render
+from kb.markdown import render
 from kb.pagination import Page, paginate
 from kb.permissions import Viewer, can, visible_entries
 from kb.users.models import Organisation
@@ -77,21 +78,21 @@ class ActionRecord:
     can_update: bool
 
 
-def _viewer_resolver(viewer: Viewer, text: str) -> LinkResolver | None:
-    """Resolve `[[slug]]` links in `text` to the entries `viewer` may read, in one query."""
-    slugs = {match.group(1) for match in INTERNAL_LINK.finditer(text)}
-    if not slugs:
-        return None
-    rows = db.session.scalars(select(Entry).where(Entry.slug.in_(sorted(slugs)), visible_entries(viewer)))
-    targets = {entry.slug: LinkTarget(entry.path, entry.title) for entry in rows}
-    return targets.get
+def stored_evidence(lesson: Lesson) -> Markup | None:
+    """The evidence of action as the lesson's current revision stored it (rendered with the lesson's texts).
 
-
-def render_evidence(viewer: Viewer, text: str | None) -> Markup | None:
-    """The evidence of action as sanitised HTML, linking only to entries `viewer` may read."""
-    if not text:
+    Its links show a target only where every reader of the lesson may see it. A revision
+    saved before evidence was stored with the texts is rendered here, until
+    `flask --app kb content rerender` stores it.
+    """
+    if not lesson.action_evidence:
         return None
-    return Markup(render(text, _viewer_resolver(viewer, text), anchor_prefix="action-evidence-").html)  # noqa: S704
+    revision = current_revision(lesson)
+    part = (revision.rendered or {}).get("action_evidence") if revision is not None else None
+    if part is None:
+        resolve = resolver_for(lesson, link_targets())
+        part = {"html": render(lesson.action_evidence, resolve, anchor_prefix="action-evidence-").html}
+    return shown_rendering({"action_evidence": part})["action_evidence"]["html"]
 
 
 def lesson_action(viewer: Viewer, entry: Entry) -> dict[str, Any]:
@@ -111,7 +112,7 @@ def lesson_action(viewer: Viewer, entry: Entry) -> dict[str, Any]:
         state=state,
         status_label=rules.label(state.status),
         overdue=rules.is_overdue(state, london_today()),
-        evidence_html=render_evidence(viewer, state.evidence),
+        evidence_html=stored_evidence(entry),
         can_update=can_update,
     )
     return {"lesson_action": record}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from markupsafe import Markup
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -89,6 +90,11 @@ class Comment(db.Model):
     def permalink(self) -> str:
         """The comment's lasting address (see `comment_permalink`)."""
         return comment_permalink(self.id)
+
+    @property
+    def shown_html(self) -> Markup:
+        """The stored rendering (sanitised by kb.markdown when the comment was saved), ready to print."""
+        return Markup(self.html)  # noqa: S704 - rendered and sanitised when saved
 
 
 class CommentVersion(db.Model):

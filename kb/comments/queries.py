@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from markupsafe import Markup
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import joinedload
 
@@ -61,6 +62,11 @@ class ThreadComment:
     edited_at: dt.datetime | None
     author: ThreadAuthor | None
     entry: Entry
+
+    @property
+    def shown_html(self) -> Markup:
+        """The stored rendering (sanitised by kb.markdown when the comment was saved), ready to print."""
+        return Markup(self.html)  # noqa: S704 - rendered and sanitised when saved
 
     @property
     def anchor(self) -> str:

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as HttpResponse
 
@@ -24,7 +23,6 @@ from kb.consultations.models import Answer, Consultation, OutcomeChange, Respons
 from kb.consultations.responses_csv import responses_csv
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.extensions import csrf, db
-from kb.markdown import render
 from kb.panels.cited_by import finding_path, findings_citing
 from kb.panels.models import Finding
 from kb.permissions import (
@@ -240,11 +238,6 @@ def _findings_shown(viewer: Viewer, consultation: Consultation, change: OutcomeC
     return shown
 
 
-def _markdown(text: str) -> Markup:
-    """The panel's Markdown as sanitised HTML (`kb.markdown.render`)."""
-    return Markup(render(text).html)  # noqa: S704 - render() sanitises its output
-
-
 def _outcome_changes(viewer: Viewer, consultation: Consultation, manages: bool) -> list[dict[str, Any]]:
     items = []
     for change in outcome.changes_of(consultation):
@@ -257,8 +250,6 @@ def _outcome_changes(viewer: Viewer, consultation: Consultation, manages: bool) 
                 "yours": yours,
                 "responses": [(r, _response_label(r)) for r in submitted] if manages else [],
                 "findings": _findings_shown(viewer, consultation, change),
-                "you_said_html": _markdown(change.you_said),
-                "we_did_html": _markdown(change.we_did),
             }
         )
     return items
@@ -282,7 +273,6 @@ def outcome_page(consultation_id: int) -> str:
         response_count=len(responses),
         own_response=own,
         changes=_outcome_changes(viewer, consultation, manages),
-        rendered={"we_asked": _markdown(consultation.we_asked), "you_said": _markdown(consultation.you_said)},
         publish_form=PublishOutcomeForm(),
     )
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Table, Text, UniqueConstraint
+from markupsafe import Markup
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Table, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
 from kb.extensions import db
+from kb.markdown import render
 
 if TYPE_CHECKING:
     from kb.entries.models import Entry
@@ -45,6 +47,7 @@ class Consultation(db.Model):
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     introduction: Mapped[str] = mapped_column(Text, default="")
+    introduction_html: Mapped[str] = mapped_column(Text, default="")
     opens_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     closes_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -53,6 +56,8 @@ class Consultation(db.Model):
     """When the two-days-before-close reminder was claimed for sending; never sent twice."""
     we_asked: Mapped[str] = mapped_column(Text, default="")
     you_said: Mapped[str] = mapped_column(Text, default="")
+    we_asked_html: Mapped[str] = mapped_column(Text, default="")
+    you_said_html: Mapped[str] = mapped_column(Text, default="")
     outcome_published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     """When the "We asked, you said, we did" page was published; respondents are told then."""
 
@@ -83,6 +88,8 @@ class ConsultedFinding(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     recommendations: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    recommendations_html: Mapped[str] = mapped_column(Text, default="")
 
     consultation: Mapped[Consultation] = relationship(back_populates="consulted_findings")
     finding: Mapped[Finding | None] = relationship("Finding")
@@ -189,8 +196,65 @@ class OutcomeChange(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     you_said: Mapped[str] = mapped_column(Text, default="")
     we_did: Mapped[str] = mapped_column(Text)
+    you_said_html: Mapped[str] = mapped_column(Text, default="")
+    we_did_html: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     consultation: Mapped[Consultation] = relationship(back_populates="changes")
     responses: Mapped[list[Response]] = relationship(secondary=change_responses)
     findings: Mapped[list[Finding]] = relationship("Finding", secondary=change_findings)
+
+
+# --- Stored renderings ---------------------------------------------------------------------------
+# Each Markdown text above is rendered (and sanitised, by kb.markdown) once, whenever it is
+# saved, into the `*_html` column beside it; pages print that, never rendering per view. None
+# of these texts resolves `[[slug]]` links, so one rendering serves every reader.
+
+RENDERED_TEXTS: dict[type, dict[str, str]] = {
+    Consultation: {"introduction": "introduction_html", "we_asked": "we_asked_html", "you_said": "you_said_html"},
+    ConsultedFinding: {"body": "body_html", "recommendations": "recommendations_html"},
+    OutcomeChange: {"you_said": "you_said_html", "we_did": "we_did_html"},
+}
+"""For each model, its Markdown texts and the column holding each one's rendering."""
+
+
+def anchor_prefix(saved: object, text: str) -> str:
+    """The prefix of heading and footnote ids in one rendered text, so texts sharing a page keep apart."""
+    if isinstance(saved, ConsultedFinding):
+        return f"{'f' if text == 'body' else 'r'}{saved.number}-"
+    if isinstance(saved, Consultation) and text == "introduction":
+        return "intro-"
+    return ""
+
+
+def render_texts(saved: Consultation | ConsultedFinding | OutcomeChange, *, every: bool = False) -> int:
+    """Store the rendering of each of `saved`'s texts that changed since it was loaded (or all, with `every`).
+
+    Returns how many texts were rendered.
+    """
+    state = inspect(saved)
+    count = 0
+    for text, column in RENDERED_TEXTS[type(saved)].items():
+        if every or state.transient or state.pending or state.attrs[text].history.has_changes():
+            setattr(saved, column, render(getattr(saved, text) or "", anchor_prefix=anchor_prefix(saved, text)).html)
+            count += 1
+    return count
+
+
+def _render_on_save(mapper: object, connection: object, saved: Consultation | ConsultedFinding | OutcomeChange) -> None:
+    render_texts(saved)
+
+
+def _shown(column: str) -> property:
+    def shown(self: object) -> Markup:
+        return Markup(getattr(self, column) or "")  # noqa: S704 - rendered and sanitised by kb.markdown
+
+    shown.__doc__ = f"`{column}` (sanitised HTML) ready to print."
+    return property(shown)
+
+
+for _model, _texts in RENDERED_TEXTS.items():
+    event.listen(_model, "before_insert", _render_on_save)
+    event.listen(_model, "before_update", _render_on_save)
+    for _text, _column in _texts.items():
+        setattr(_model, f"shown_{_text}", _shown(_column))

@@ -39,7 +39,6 @@ from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.extensions import csrf, db
 from kb.mail import site_link
-from kb.markdown import render
 from kb.permissions import PermissionDeniedError, can, current_viewer
 
 blueprint = Blueprint("consultations", __name__)
@@ -196,15 +195,6 @@ def _show_page(
         can_answer=state == OPEN and can(viewer, "consultation.respond", entry),
         manage=manage,
         submitted=queries.submitted_count(consultation) if manage else None,
-        introduction=render(consultation.introduction, anchor_prefix="intro-").html,
-        findings=[
-            (
-                item,
-                render(item.body, anchor_prefix=f"f{item.number}-").html,
-                render(item.recommendations, anchor_prefix=f"r{item.number}-").html,
-            )
-            for item in consultation.consulted_findings
-        ],
         analysis_url=url_for("consultation_analysis.analysis", consultation_id=consultation.id) if manage else None,
         outcome_url=url_for("consultation_analysis.outcome", consultation_id=consultation.id)
         if consultation.outcome_published_at or manage

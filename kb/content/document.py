@@ -120,6 +120,8 @@ class EntryDocument:
     def markdown_texts(self) -> dict[str, str]:
         """Every Markdown text of the entry, keyed by where it is shown on the page."""
         texts = dict(self.sections) if self.kind == "lesson" else {"body": self.body}
+        if self.action_evidence:
+            texts["action_evidence"] = self.action_evidence
         if self.terms_of_reference:
             texts["terms_of_reference"] = self.terms_of_reference
         return texts

@@ -19,6 +19,7 @@ from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
 from kb.entries.vocabulary import entry_path
 from kb.extensions import db
 from kb.markdown import LinkResolver, LinkTarget, render
+from kb.panels.rendering import rerender_findings_linking_to
 from kb.permissions import link_end, link_end_for, link_is_shown
 from kb.taxonomy.models import Tag
 
@@ -286,12 +287,26 @@ def past_rendering(entry: Entry, revision: Revision) -> dict[str, Any]:
     return rendered
 
 
+def rerender_entry(entry: Entry, revision: Revision, targets: dict[str, TargetInfo]) -> bool:
+    """Render the entry's current revision again with today's targets, and relink its mentions.
+
+    Returns False (changing nothing) when the stored document no longer parses.
+    """
+    document = parse_document(revision.document, entry.slug).document
+    if document is None:
+        return False
+    revision.rendered, mentioned = render_document(document, resolver_for(entry, targets))
+    _replace_links(entry, document, mentioned, targets)
+    return True
+
+
 def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetInfo] | None = None) -> int:
-    """Render again the current text of entries whose links point at `changed` entries.
+    """Render again the current text of entries (and findings) whose links point at `changed` entries.
 
     A target's title, status or visibility decides how links to it appear, so when those
-    change, the stored rendering of every entry mentioning it is brought up to date.
-    Returns how many entries were rendered again.
+    change, the stored rendering of every entry mentioning it is brought up to date, and of
+    every finding mentioning it or belonging to it (a review's visibility decides who reads
+    its published findings). Returns how many entries were rendered again.
     """
     changed_ids = {entry.id for entry in changed}
     # Entries are picked by id, not by DISTINCT over whole rows: PostgreSQL cannot compare JSON columns.
@@ -308,5 +323,6 @@ def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetI
         document = parse_document(revision.document, source.slug).document
         if document is not None:
             revision.rendered, _ = render_document(document, resolver_for(source, targets))
+    rerender_findings_linking_to(changed_ids, targets)
     db.session.flush()
     return len(sources)

@@ -66,7 +66,12 @@ LESSON_SECTIONS: dict[str, str] = {
 }
 """A lesson's four sections, in the order every lesson page and file shows them."""
 
-TEXT_LABELS: dict[str, str] = {**LESSON_SECTIONS, "body": "Text", "terms_of_reference": "Terms of reference"}
+TEXT_LABELS: dict[str, str] = {
+    **LESSON_SECTIONS,
+    "body": "Text",
+    "terms_of_reference": "Terms of reference",
+    "action_evidence": "Evidence of action",
+}
 """Headings for each stored text of an entry, as shown on a past revision's page."""
 
 BACKLINK_RELATIONS: dict[str, str] = {

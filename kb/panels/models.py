@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from markupsafe import Markup
 from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,7 +37,28 @@ CITATION_KINDS: dict[str, str] = {
 }
 
 
-class Finding(db.Model):
+class RenderedTexts:
+    """The stored renderings of a finding's (or revision's) two Markdown texts, as templates print them.
+
+    `body_html` and `recommendations_html` hold what `kb.panels.rendering` made of the
+    texts with kb.markdown's sanitiser, so this is the one place they are marked safe.
+    """
+
+    body_html: Mapped[str]
+    recommendations_html: Mapped[str]
+
+    @property
+    def shown_body(self) -> Markup:
+        """The text as sanitised HTML, ready to print."""
+        return Markup(self.body_html or "")  # noqa: S704 - rendered and sanitised by kb.markdown
+
+    @property
+    def shown_recommendations(self) -> Markup:
+        """The recommendations as sanitised HTML, ready to print."""
+        return Markup(self.recommendations_html or "")  # noqa: S704 - rendered and sanitised by kb.markdown
+
+
+class Finding(RenderedTexts, db.Model):
     """One numbered finding of a review, with its recommendations; read by the panel until published."""
 
     __tablename__ = "findings"
@@ -48,6 +70,8 @@ class Finding(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     recommendations: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    recommendations_html: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     revision_number: Mapped[int] = mapped_column(default=1)
     """The number of the current revision; a save based on an older one goes to the merge view."""
@@ -73,7 +97,7 @@ class Finding(db.Model):
     )
 
 
-class FindingRevision(db.Model):
+class FindingRevision(RenderedTexts, db.Model):
     """One saved state of a finding: its text, who saved it, when and why."""
 
     __tablename__ = "finding_revisions"
@@ -85,12 +109,27 @@ class FindingRevision(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     recommendations: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    recommendations_html: Mapped[str] = mapped_column(Text, default="")
     message: Mapped[str] = mapped_column(String(500), default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     finding: Mapped[Finding] = relationship(back_populates="revisions")
     author: Mapped[User | None] = relationship("User")
+
+
+class FindingLink(db.Model):
+    """An entry that some revision of a finding links to with `[[slug]]`.
+
+    When that entry's title, address or visibility changes, the finding's stored renderings
+    are made again (`kb.panels.rendering.rerender_findings_linking_to`).
+    """
+
+    __tablename__ = "finding_links"
+
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class Citation(db.Model):

@@ -1,4 +1,4 @@
-"""What the workspace and finding pages show: rendered texts, form data, the merge view, entry-page context.
+"""What the workspace and finding pages show: form data, the merge view, entry-page context.
 
 These helpers read models and build what templates need; they change nothing. The
 routes in `kb.panels.routes` parse requests, call a service and commit.
@@ -10,38 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import select
 
 from kb.entries.diff import Diff, diff_texts
 from kb.entries.models import Entry, Review
-from kb.extensions import db
-from kb.markdown import LinkResolver, LinkTarget, render
 from kb.panels import queries
 from kb.panels.merge import merge_line, merge_texts
 from kb.panels.models import FINDING_STATUSES, Finding, FindingRevision
 from kb.panels.service import FindingConflictError, FindingText
-from kb.permissions import Viewer, can, can_view_entry
-
-
-def resolver_for(viewer: Viewer) -> LinkResolver:
-    """Resolve `[[slug]]` in a finding's text to entries `viewer` may see; others read as plain words."""
-
-    def resolve(slug: str) -> LinkTarget | None:
-        entry = db.session.scalar(select(Entry).where(Entry.slug == slug))
-        if entry is None or not can_view_entry(viewer, entry):
-            return None
-        return LinkTarget(entry.path, entry.title)
-
-    return resolve
-
-
-def rendered_texts(viewer: Viewer, saved: Finding | FindingRevision, prefix: str) -> dict[str, str]:
-    """Sanitised HTML of a finding's (or revision's) text and recommendations, as `viewer` reads them."""
-    resolve = resolver_for(viewer)
-    return {
-        "body": render(saved.body, resolve, anchor_prefix=f"{prefix}-text-").html,
-        "recommendations": render(saved.recommendations, resolve, anchor_prefix=f"{prefix}-rec-").html,
-    }
+from kb.permissions import Viewer, can
 
 
 def finding_document(text: FindingText) -> str:

@@ -13,7 +13,6 @@ from kb.entries.models import Review
 from kb.panels import queries
 from kb.panels.citations import HELD_BY_PANEL, ShownCitation, shown_citations
 from kb.panels.models import Finding
-from kb.panels.pages import rendered_texts
 from kb.permissions import Viewer, can
 
 SOURCE_GROUPS: dict[str, str] = {
@@ -141,11 +140,9 @@ def build_matrix(viewer: Viewer, review: Review) -> Matrix:
 
 @dataclass
 class ReportFinding:
-    """One published finding in the report: its texts rendered for the reader, and its numbered notes."""
+    """One published finding in the report (its stored renderings on the finding), and its numbered notes."""
 
     finding: Finding
-    body_html: str
-    recommendations_html: str
     notes: list[ShownCitation]
 
 
@@ -154,8 +151,7 @@ def build_report(viewer: Viewer, review: Review) -> list[ReportFinding]:
     report: list[ReportFinding] = []
     next_note = 1
     for finding in queries.findings_of(viewer, review, status="published"):
-        texts = rendered_texts(viewer, finding, f"f{finding.number}")
         notes = shown_citations(viewer, finding.citations, first_number=next_note)
         next_note += len(notes)
-        report.append(ReportFinding(finding, texts["body"], texts["recommendations"], notes))
+        report.append(ReportFinding(finding, notes))
     return report

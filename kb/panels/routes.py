@@ -204,7 +204,6 @@ def finding(slug: str, number: int) -> str:
         "panels/finding.html",
         review=review,
         finding=found,
-        rendered=pages.rendered_texts(viewer, found, f"f{found.number}"),
         revisions=queries.revisions_of(found) if working else [],
         working=working,
         report_url=pages.report_url(review) if found.status == "published" else None,
@@ -230,7 +229,6 @@ def finding_revision(slug: str, number: int, rev: int) -> str:
         review=review,
         finding=found,
         revision=revision,
-        rendered=pages.rendered_texts(current_viewer(), revision, f"r{revision.number}"),
     )
 
 

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 from kb.audit.service import record_event
 from kb.dates import utcnow
 from kb.entries.models import Review
+from kb.entries.service import link_targets
 from kb.extensions import db
 from kb.moderation.revisions import save_entry_state
 from kb.panels import queries
 from kb.panels.merge import conflict_marker_line
 from kb.panels.models import Finding, FindingRevision
+from kb.panels.rendering import render_saved, rerender_finding
 from kb.permissions import require
 
 if TYPE_CHECKING:
@@ -121,8 +123,8 @@ def create_finding(review: Review, text: FindingText, *, actor: User, message: s
         updated_at=now,
     )
     db.session.add(finding)
-    _add_revision(finding, text, actor=actor, message=message or "First draft")
-    db.session.flush()
+    revision = _add_revision(finding, text, actor=actor, message=message or "First draft")
+    render_saved(finding, revision, link_targets())
     record_event("finding.create", actor=actor, target=finding, target_label=_label(finding), new=text.title)
     return finding
 
@@ -162,7 +164,7 @@ def edit_finding(
     finding.updated_at = utcnow()
     reopen_agreement(finding)
     revision = _add_revision(finding, text, actor=actor, message=message)
-    db.session.flush()
+    render_saved(finding, revision, link_targets())
     record_event(
         "finding.edit",
         actor=actor,
@@ -280,8 +282,11 @@ def publish_findings(review: Review, *, actor: User) -> list[Finding]:
     if not to_publish:
         raise FindingError("Every finding of this review is already published.")
     now = utcnow()
+    targets = link_targets()
     for finding in to_publish:
         finding.status, finding.published_at = "published", now
+        # Its readers are now the review's, so its links are shown for them.
+        rerender_finding(finding, targets)
     old_status = review.review_status
     if old_status != "published":
         save_entry_state(review, actor=actor, message="Findings published", review_status="published")

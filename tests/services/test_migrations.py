@@ -181,3 +181,30 @@ def test_two_hosts_migrating_an_empty_postgresql_database_at_once_both_succeed(
             db.engine.dispose()
     finally:
         postgres_server.drop_database(name)
+
+
+def test_the_stored_renderings_migration_renders_existing_texts_as_saving_does(seeded_app: Flask) -> None:
+    """Migration d5a7c3e9f412 fills the new columns of rows saved before it as the services would have."""
+    from kb.panels.models import Finding, FindingLink
+    from kb.panels.service import FindingText, create_finding
+    from tests.accounts import make_cast
+    from tests.outcome_factory import make_consultation
+
+    cast = make_cast()
+    text = FindingText("Cost came first", "See [[procurement-weighted-towards-cost]].", "Weigh quality.")
+    finding = create_finding(cast.review, text, actor=cast.panel)
+    finding_id = finding.id
+    consultation = make_consultation(cast.review)
+    consultation.we_asked = "We asked *this*."
+    db.session.commit()
+    saved = (finding.body_html, finding.revisions[0].recommendations_html, consultation.we_asked_html)
+    db.session.remove()
+    downgrade(directory=str(MIGRATIONS_DIR), revision="b8d41f6a2c93")
+    upgrade(directory=str(MIGRATIONS_DIR))
+    finding = db.session.get(Finding, finding_id)
+    assert finding is not None
+    consultation = db.session.get(type(consultation), consultation.id)
+    assert (finding.body_html, finding.revisions[0].recommendations_html, consultation.we_asked_html) == saved
+    assert saved[2] == "<p>We asked <em>this</em>.</p>"
+    assert 'href="/lessons/procurement-weighted-towards-cost"' in saved[0]
+    assert db.session.scalar(select(func.count()).select_from(FindingLink)) == 1

@@ -1,0 +1,114 @@
+"""The stored renderings of findings: made once when a finding is saved, made again when what they link to changes.
+
+A finding's text is read by its review's panel (and staff) until published, then by every
+reader of the review (`kb.permissions.can_view_finding`); its revisions only by the panel.
+Its HTML is stored once for all of them, so a `[[slug]]` link shows its target's title
+and address only when every such reader may see the target (`kb.permissions.link_is_shown`).
+The entries a finding links to are kept in `FindingLink`, so a change to one of them (or
+to the review's visibility) renders the findings concerned again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select
+
+from kb.extensions import db
+from kb.markdown import LinkResolver, LinkTarget, render
+from kb.panels.models import Finding, FindingLink, FindingRevision
+from kb.permissions import LinkEnd, link_end, link_end_for, link_is_shown
+
+if TYPE_CHECKING:
+    from kb.entries.service import TargetInfo
+
+
+def reader_end(finding: Finding, *, revision: bool = False) -> LinkEnd:
+    """Who reads a finding (or, with `revision`, its past revisions), as the linking end of its links.
+
+    The panel reads it while it is unpublished, and reads every revision; once published,
+    the review's readers do (the review's author among them, on its panel or not).
+    """
+    review = finding.review
+    if finding.status == "published" and not revision:
+        end = link_end_for(review)
+        return LinkEnd("finding", "published", end.visibility, review.id, end.author_off_panel)
+    return LinkEnd("finding", "published", "panel", review.id)
+
+
+def _resolver(source: LinkEnd, targets: dict[str, TargetInfo]) -> LinkResolver:
+    def resolve(slug: str) -> LinkTarget | None:
+        target = targets.get(slug)
+        if target is None:
+            return None
+        shown = link_is_shown(
+            source, link_end(target.id, target.kind, target.status, target.visibility, target.review_id)
+        )
+        return LinkTarget(target.path, target.title, shown)
+
+    return resolve
+
+
+def _render_texts(saved: Finding | FindingRevision, resolve: LinkResolver, prefix: str) -> list[str]:
+    """Render and store `saved`'s two texts; returns the slugs they link to."""
+    body = render(saved.body, resolve, anchor_prefix=f"{prefix}-text-")
+    recommendations = render(saved.recommendations, resolve, anchor_prefix=f"{prefix}-rec-")
+    saved.body_html, saved.recommendations_html = body.html, recommendations.html
+    return body.links + recommendations.links
+
+
+def _link_ids(slugs: Collection[str], targets: dict[str, TargetInfo]) -> set[int]:
+    return {targets[slug].id for slug in slugs if slug in targets}
+
+
+def render_saved(finding: Finding, revision: FindingRevision | None, targets: dict[str, TargetInfo]) -> None:
+    """Store the renderings of a finding just saved and of its new revision, and record what they link to.
+
+    Links recorded for earlier revisions are kept: those revisions still show them.
+    Flushes, so the finding has its id.
+    """
+    db.session.flush()
+    slugs = _render_texts(finding, _resolver(reader_end(finding), targets), f"f{finding.number}")
+    if revision is not None:
+        slugs += _render_texts(revision, _resolver(reader_end(finding, revision=True), targets), f"r{revision.number}")
+    known = set(db.session.scalars(select(FindingLink.entry_id).where(FindingLink.finding_id == finding.id)))
+    db.session.add_all(
+        FindingLink(finding_id=finding.id, entry_id=entry_id) for entry_id in _link_ids(slugs, targets) - known
+    )
+    db.session.flush()
+
+
+def rerender_finding(finding: Finding, targets: dict[str, TargetInfo]) -> None:
+    """Render a finding and every revision of it again, and record afresh the entries they link to."""
+    slugs = _render_texts(finding, _resolver(reader_end(finding), targets), f"f{finding.number}")
+    past = _resolver(reader_end(finding, revision=True), targets)
+    for revision in finding.revisions:
+        slugs += _render_texts(revision, past, f"r{revision.number}")
+    wanted = _link_ids(slugs, targets)
+    kept = set()
+    for link in db.session.scalars(select(FindingLink).where(FindingLink.finding_id == finding.id)):
+        if link.entry_id in wanted:
+            kept.add(link.entry_id)
+        else:
+            db.session.delete(link)
+    db.session.add_all(FindingLink(finding_id=finding.id, entry_id=entry_id) for entry_id in wanted - kept)
+
+
+def rerender_findings_linking_to(entry_ids: Collection[int], targets: dict[str, TargetInfo]) -> int:
+    """Render again the findings that link to these entries, and the findings of these entries if reviews.
+
+    A target's title, address, status or visibility decides how links to it appear, and a
+    review's visibility who reads its published findings. Returns how many were rendered.
+    """
+    if not entry_ids:
+        return 0
+    ids = sorted(set(entry_ids))
+    linking = select(FindingLink.finding_id).where(FindingLink.entry_id.in_(ids))
+    findings = db.session.scalars(
+        select(Finding).where(or_(Finding.id.in_(linking), Finding.review_id.in_(ids))).order_by(Finding.id)
+    ).all()
+    for finding in findings:
+        rerender_finding(finding, targets)
+    db.session.flush()
+    return len(findings)
