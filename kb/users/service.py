@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from markupsafe import Markup
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
 
@@ -278,7 +279,7 @@ class TotpEnrolment:
 
     secret: str
     uri: str
-    qr_svg: str
+    qr_svg: Markup
 
 
 def totp_enrolment(user: User, secret: str) -> TotpEnrolment:
