@@ -29,6 +29,7 @@ from kb.entries.models import Entry, Revision
 from kb.entries.service import (
     MODEL_BY_KIND,
     apply_document,
+    assign_review,
     current_revisions,
     link_targets,
     record_revision,
@@ -297,6 +298,11 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
         entry = apply_document(document, entry)
         changed.append((candidate, entry, canonical, file_hash))
     _place_replaced_slugs(candidates)
+    targets = link_targets()
+    # Every entry's review first: a paper's links to its panel's other papers are shown only
+    # when both are known to belong to that review, whichever file comes first.
+    for candidate, entry, _, _ in changed:
+        assign_review(entry, candidate.document, targets)
     targets = link_targets()
     for candidate, entry, canonical, file_hash in changed:
         verb = "Updated" if entry.id in documents else "Imported"

@@ -235,6 +235,12 @@ def current_revision(entry: Entry) -> Revision | None:
     return current_revisions([entry.id]).get(entry.id)
 
 
+def assign_review(entry: Entry, document: EntryDocument, targets: dict[str, TargetInfo]) -> None:
+    """Point a paper or lesson at the review its document names (none when that is not a review)."""
+    review = targets.get(document.review) if document.review and entry.kind != "review" else None
+    entry.review_id = review.id if review is not None and review.kind == "review" else None
+
+
 def record_revision(
     entry: Entry,
     document: EntryDocument,
@@ -250,8 +256,7 @@ def record_revision(
     `targets` (from `link_targets`) saves a query per entry when many are saved at once.
     """
     targets = targets or link_targets()
-    review = targets.get(document.review) if document.review and entry.kind != "review" else None
-    entry.review_id = review.id if review is not None and review.kind == "review" else None
+    assign_review(entry, document, targets)
     rendered, mentioned = render_document(document, resolver_for(entry, targets))
     _replace_links(entry, document, mentioned, targets)
     latest = db.session.scalar(select(func.max(Revision.number)).where(Revision.entry_id == entry.id)) or 0

@@ -534,3 +534,18 @@ def test_titles_and_tags_lose_invisible_characters_and_fold_case(app, folder: Pa
     paper = entry("folded")
     assert paper.title == "Bidi title"
     assert sorted(tag.slug for tag in paper.tags) == ["istanbul", "strasse"]
+
+
+def test_a_panel_paper_shows_its_link_to_another_paper_of_the_same_panel_on_first_import(app, tmp_path):
+    """Papers are read before their review; the link must not be judged before either knows its review."""
+    root = tmp_path / "panel"
+    write(root, "taxonomy.yaml", TAXONOMY)
+    panel = {"visibility": "panel", "review": "the-review"}
+    write(root, "papers/a-note.md", paper_text("a-note", "A note", body="See [[b-note]].", **panel))
+    write(root, "papers/b-note.md", paper_text("b-note", "B note", body="See [[a-note]].", **panel))
+    write(root, "reviews/the-review.md", review_text("the-review", "The review"))
+    import_and_commit(root)
+    for slug, other in (("a-note", "B note"), ("b-note", "A note")):
+        html = current_revision(entry(slug)).rendered["body"]["html"]
+        assert "kb-restricted-link" not in html, html
+        assert f">{other}</a>" in html, html
