@@ -163,12 +163,15 @@ def post(plural: str, slug: str) -> Page | Response:
         return _keep_as_draft(plural, slug)
     entry = _visible_entry(plural, slug)
     form = CommentForm()
-    if form.malformed_parent():
-        return _form_page(_without_parent(form), entry, None, status=400, message=BAD_PARENT_MESSAGE)
-    parent = _parent_of(form, entry)
     valid = form.validate()
-    if token_expired(form):
-        g.comment_token_refused = True
+    # The token first: a post refused for it must not count towards the limits, whatever else is wrong.
+    expired = token_expired(form)
+    g.comment_token_refused = expired
+    if form.malformed_parent():
+        message = EXPIRED_MESSAGE if expired else BAD_PARENT_MESSAGE
+        return _form_page(_without_parent(form), entry, None, status=400, message=message)
+    parent = _parent_of(form, entry)
+    if expired:
         return _form_page(form, entry, parent, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _form_page(form, entry, parent, status=400)

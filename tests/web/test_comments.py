@@ -368,8 +368,11 @@ def test_posts_refused_for_their_form_token_use_up_no_limit(seeded_app: Flask, c
     seeded_app.config["COMMENT_LIMIT_PER_ADDRESS"] = "3 per minute"
     client = signed_in(seeded_app, cast.member)
     # As a page elsewhere would post in the member's name: a forged token, or none.
-    for attempt, token in enumerate(["forged-token", "", "forged-again", ""]):
+    attempts = [("forged-token", ""), ("", ""), ("forged-again", "abc"), ("", "-1")]
+    for attempt, (token, parent_id) in enumerate(attempts):
         data = {"body": f"Posted for them {attempt}", **({"csrf_token": token} if token else {})}
+        if parent_id:  # a malformed reply is refused for its token first, and counts no more
+            data["parent_id"] = parent_id
         refused = client.post(f"{entry.path}/comments", data=data)
         assert refused.status_code == 400
         assert EXPIRED_MESSAGE in page_text(refused)
