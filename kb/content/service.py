@@ -350,7 +350,9 @@ def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> in
     if visible_to is not None:
         query = query.where(visible_entries(visible_to))
     for entry in db.session.scalars(query):
-        if entry.id not in revisions or entry.slug in replaced:
+        if entry.id not in revisions or (entry.slug in replaced and entry.status == "merged"):
+            # A merged slug lives on as its replacement's `replaces:` line; one whose merge was
+            # refused (its comments had fewer readers) is still an entry and keeps its file.
             continue
         folder = directory / KIND_PLURALS[entry.kind]
         folder.mkdir(exist_ok=True)

@@ -19,7 +19,7 @@ from kb.extensions import db
 from kb.notifications.models import Follow
 from kb.panels.citations import add_citation
 from kb.panels.models import Citation
-from tests.accounts import make_cast
+from tests.accounts import make_cast, make_user
 from tests.citation_factory import draft_finding
 from tests.comment_factory import add_comment
 from tests.services.content_files import lesson_text, paper_text, write
@@ -161,3 +161,18 @@ def test_an_entry_cannot_replace_itself() -> None:
     assert [str(problem) for problem in result.problems] == [
         "a.md:6: an entry cannot replace itself; 'replaces:' lists the slugs of others"
     ]
+
+
+def test_an_entry_whose_merge_was_refused_is_still_exported(app, tmp_path: Path) -> None:
+    write(tmp_path, "one/lessons/b.md", lesson_text("b", visibility="members"))
+    import_directory(tmp_path / "one")
+    add_comment(entry("b"), make_user("member@example.org"), "Written for members only.")
+    db.session.commit()
+    write(tmp_path, "two/lessons/a.md", lesson_text("a", replaces=["b"]))
+    import_directory(tmp_path / "two")
+    db.session.commit()
+    assert entry("b").status != "merged", "a merge that would show members' comments to everyone is refused"
+    exported = tmp_path / "export"
+    export_directory(exported)
+    assert (exported / "lessons/b.md").is_file(), "the entry that was not merged keeps its file"
+    assert (exported / "lessons/a.md").is_file()
