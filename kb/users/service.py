@@ -8,6 +8,8 @@ when the actor may not do it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -230,6 +232,17 @@ def change_password(user: User, current: str, new: str) -> None:
     record_event("password.change", actor=user, target=user)
 
 
+def unknown_address_label(email: str) -> str:
+    """How the audit log names an address with no account: a keyed digest, never the address itself.
+
+    Anyone may type any address into the reset form; the log must not keep strangers'
+    addresses, yet repeated requests for one address should be seen as one.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, normalise_email(email).encode(), hashlib.sha256).hexdigest()[:12]
+    return f"unknown address {digest}"
+
+
 def request_password_reset(email: str) -> None:
     """Mail a reset link if an active account has this email; say nothing either way.
 
@@ -241,7 +254,7 @@ def request_password_reset(email: str) -> None:
     send_after_response()
     if user is None or not user.active:
         make_token(current_app.config["SECRET_KEY"], 0, "reset", None)
-        record_event("password.reset-request", actor=None, target_label=normalise_email(email)[:254])
+        record_event("password.reset-request", actor=None, target_label=unknown_address_label(email))
         return
     minutes = int(current_app.config["RESET_MAX_AGE"].total_seconds() // 60)
     queue_mail(
