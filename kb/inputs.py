@@ -1,7 +1,8 @@
 """The request doorway: every request's characters are checked before any view, hook or database sees them.
 
-Paths, query strings, form fields (names and values) and JSON bodies are read from their raw
-bytes, before Werkzeug decodes them with replacement characters. A value holding invalid
+Paths, query strings, form fields (names and values, URL-encoded or multipart, file names
+included) and JSON bodies are read from their raw bytes, before Werkzeug decodes them with
+replacement characters. A value holding invalid
 UTF-8, a lone surrogate, NUL or another forbidden control (`kb.text`) is refused with a 400
 page naming the character and where it was. Form values and JSON strings may hold tab, CR
 and LF; paths, query strings and names only tab. The hook runs first among the app's
@@ -20,6 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Flask, request
 from werkzeug.exceptions import BadRequest
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from kb.text import INVISIBLE, clean_line, describe_character, forbidden_character, normalise
 
@@ -125,15 +127,50 @@ def check_json(raw: bytes) -> None:
         check_text(string, "a JSON key" if is_key else "the JSON body", multiline=not is_key)
 
 
+def _multipart_parts(raw: bytes, boundary: str) -> Iterator[tuple[Field | File, bytes]]:
+    """Each part of a multipart body with its raw bytes, as the client sent them (nothing decoded)."""
+    decoder = MultipartDecoder(boundary.encode("latin-1", "replace"))
+    decoder.receive_data(raw)
+    decoder.receive_data(None)
+    part: Field | File | None = None
+    chunks: list[bytes] = []
+    while not isinstance(event := decoder.next_event(), NeedData | Epilogue):
+        if isinstance(event, Field | File):
+            part, chunks = event, []
+        elif isinstance(event, Data) and part is not None:
+            chunks.append(event.data)
+            if not event.more_data:
+                yield part, b"".join(chunks)
+
+
+def check_multipart(raw: bytes, boundary: str) -> None:
+    """Check a multipart body's field names, text values and file names from their raw bytes.
+
+    A file's contents are not text and are left to whatever reads the file. A body that is not
+    well-formed multipart is left to Werkzeug, which reads no fields from it.
+    """
+    try:
+        parts = list(_multipart_parts(raw, boundary))
+    except UnicodeDecodeError as error:  # a part's headers are read as strict UTF-8
+        bad = "".join(f"%{byte:02X}" for byte in error.object[error.start : error.end])
+        raise RefusedInputError(f"the bytes {bad}, which are not UTF-8 text", "the header of a form part") from None
+    except ValueError:
+        return
+    for part, data in parts:
+        name = part.name
+        check_text(name, "the name of a form field")
+        if isinstance(part, File):
+            check_text(part.filename or "", f"the name of the file sent as “{name}”")
+        else:
+            _decoded(data, f"the form field “{name}”", multiline=True)
+
+
 def check_body() -> None:
     """Check the current request's form or JSON body from its raw bytes; raises RefusedInputError."""
     if request.mimetype == "application/x-www-form-urlencoded":
         check_encoded(request.get_data(cache=True), "form field", multiline_values=True)
     elif request.mimetype == "multipart/form-data":
-        # kb's forms are URL-encoded; a multipart body is checked as Werkzeug decoded it.
-        for name, value in request.form.items(multi=True):
-            check_text(name, "the name of a form field")
-            check_text(value, f"the form field “{name}”", multiline=True)
+        check_multipart(request.get_data(cache=True), request.mimetype_params.get("boundary", ""))
     elif request.is_json:
         check_json(request.get_data(cache=True))
 

@@ -451,3 +451,41 @@ def test_every_form_without_a_valid_csrf_token_is_refused_and_saves_nothing(worl
             found.append(f"{label}: {response.status_code}, not refused")
         found += problems_of(response, label, refused=False, before=before, endpoint=rule.endpoint)
     assert found == []
+
+
+def multipart(parts: list[tuple[bytes, bytes, bytes | None]], boundary: bytes = b"kb-boundary") -> bytes:
+    """A multipart/form-data body built byte by byte: (name, value, file name or None) per part."""
+    body = b""
+    for name, value, filename in parts:
+        disposition = b'form-data; name="' + name + b'"' + (b'; filename="' + filename + b'"' if filename else b"")
+        body += b"--" + boundary + b"\r\nContent-Disposition: " + disposition + b"\r\n\r\n" + value + b"\r\n"
+    return body + b"--" + boundary + b"--\r\n"
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [(b"email", b"a\xff\xfeb", None)],
+        [(b"email", b"a\xed\xa0\x80b", None)],
+        [(b"email", b"a\x00b", None)],
+        [(b"em\xffail", b"x", None)],
+        [(b"em\x1bail", b"x", None)],
+        [(b"file", b"x", b"na\xffme.pdf")],
+        [(b"file", b"x", b"na\x00me.pdf")],
+    ],
+    ids=["invalid UTF-8", "surrogate", "NUL", "name not UTF-8", "control in a name", "file name", "NUL in file name"],
+)
+def test_a_multipart_body_is_checked_from_its_raw_bytes(world: World, parts) -> None:
+    response = world.client(None).post(
+        "/login", data=multipart(parts), content_type="multipart/form-data; boundary=kb-boundary"
+    )
+    assert response.status_code == 400
+    assert "kb cannot accept" in unescape(response.get_data(as_text=True))
+
+
+def test_a_multipart_body_of_good_text_and_binary_file_contents_passes_the_doorway(world: World) -> None:
+    parts = [(b"email", "naïve ✓\r\nline".encode(), None), (b"f\xc3\xa9", b"x", None), (b"file", b"\x00\xff", b"a.pdf")]
+    response = world.client(None).post(
+        "/login", data=multipart(parts), content_type="multipart/form-data; boundary=kb-boundary"
+    )
+    assert "kb cannot accept" not in unescape(response.get_data(as_text=True))
