@@ -115,7 +115,8 @@ def _complete_login(user: User, *, remember: bool, next_path: str | None, long_e
     service.record_login(user)
     db.session.commit()
     account = service.normalise_email(user.email)
-    throttle.record_success(account, get_remote_address())
+    known = throttle.is_known_device(request.cookies.get(throttle.DEVICE_COOKIE), account)
+    throttle.record_success(account, get_remote_address(), known_device=known)
     start_session(user, remember=remember, password_long_enough=long_enough)
     if not long_enough:
         flash(

@@ -4,7 +4,9 @@ Attempts are counted in the rate limiter's storage (kb's database with
 `RATELIMIT_STORAGE_URI=database`, so every worker and host counts the same attempts):
 
 - every attempt per client address, right or wrong, on any account (`LOGIN_LIMIT_PER_ADDRESS`);
-- per account *and* client address (the address's /64 for IPv6): after
+- per account *and* client address (the address's /64 for IPv6), counted apart for browsers
+  the account knows and for the rest, so a guesser behind the owner's shared address (one
+  trust's network) never delays the owner's own browser: after
   `LOGIN_FREE_FAILURES` failures the next try waits `LOGIN_FIRST_DELAY_SECONDS`, then twice
   as long after each further failure, up to `LOGIN_MAX_DELAY_SECONDS`; failures are
   forgotten `LOGIN_FAILURE_WINDOW_MINUTES` after the first, or at a successful sign-in from
@@ -85,8 +87,8 @@ def delay_after(failures: int) -> int:
     return min(most, first * 2 ** min(failures - free, 30))
 
 
-def _pair_key(account: str, group: str) -> str:
-    return f"{_PREFIX}/pair/{_digest(account)}/{group}"
+def _pair_key(account: str, group: str, known_device: bool) -> str:
+    return f"{_PREFIX}/pair/{_digest(account)}/{group}{'/known' if known_device else ''}"
 
 
 def _account_key(account: str) -> str:
@@ -109,7 +111,7 @@ def check(account: str, address: str | None, *, known_device: bool) -> Refusal |
     """Whether an attempt on `account` (a normalised email) from `address` must wait, and until when."""
     storage = limiter.storage
     _, _, _, _, account_limit = _settings()
-    pair = _pair_key(account, client_group(address))
+    pair = _pair_key(account, client_group(address), known_device)
     failures = storage.get(pair)
     if failures and delay_after(failures):
         wait_key = f"{pair}/wait/{failures}"
@@ -126,7 +128,7 @@ def record_failure(account: str, address: str | None, *, known_device: bool) -> 
     """Count a wrong password; returns the wait the next attempt from this address now faces, if any."""
     storage = limiter.storage
     _, _, _, window, _ = _settings()
-    pair = _pair_key(account, client_group(address))
+    pair = _pair_key(account, client_group(address), known_device)
     failures = storage.incr(pair, window)
     if not known_device:
         storage.incr(_account_key(account), window)
@@ -138,9 +140,12 @@ def record_failure(account: str, address: str | None, *, known_device: bool) -> 
     return Refusal(time.time() + delay, "address")
 
 
-def record_success(account: str, address: str | None) -> None:
-    """Forget this address's failures on the account once the right password (and code) came from it."""
-    limiter.storage.clear(_pair_key(account, client_group(address)))
+def record_success(account: str, address: str | None, *, known_device: bool) -> None:
+    """Forget the failures of this kind of browser at this address once the right password (and code) came from it.
+
+    A known browser's success does not clear what unknown ones at the same address piled up.
+    """
+    limiter.storage.clear(_pair_key(account, client_group(address), known_device))
 
 
 def _devices() -> URLSafeTimedSerializer:

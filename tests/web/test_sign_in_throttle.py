@@ -128,6 +128,15 @@ def test_the_guesser_waits_longer_after_each_failure_and_so_does_anyone_at_that_
     assert sign_in(owner_here, OWNER).status_code == 302
 
 
+def test_a_guesser_behind_the_owners_address_does_not_delay_the_owners_own_browser(throttled_app: Flask) -> None:
+    owners_browser = browser_known_to(throttled_app, OWNER)
+    owners_browser.environ_base["REMOTE_ADDR"] = ADDRESS_A  # one trust's network: one address for everyone
+    guesser = client_at(throttled_app, ADDRESS_A)
+    assert [sign_in(guesser, OWNER, WRONG).status_code for _ in range(6)] == [401, 401, 401, 429, 429, 429]
+    assert sign_in(owners_browser, OWNER).status_code == 302
+    assert sign_in(guesser, OWNER, WRONG).status_code == 429, "the owner's sign-in does not reset the guesser's wait"
+
+
 def test_a_right_password_clears_the_addresses_failures(throttled_app: Flask) -> None:
     owner = client_at(throttled_app, ADDRESS_A)
     for _ in range(2):
