@@ -10,7 +10,8 @@ check. Failure details go to the log, not the answer, which anyone can read.
   is left out of rotation until it is. Its `warnings` list what is wrong without stopping
   the host from serving: Whoosh searching a PostgreSQL database, which is right for one
   host only (every host would fail the probe alike, so failing it would take the whole
-  site down to fix what only search suffers from).
+  site down to fix what only search suffers from), and requests forwarded by a proxy kb
+  was not told of (`KB_PROXY_HOPS`), which makes every client look like one address.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from alembic.script import ScriptDirectory
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
@@ -149,6 +151,34 @@ def _answer(checks: dict[str, Check], warnings: list[str] | None = None) -> tupl
     return response, 200 if ok else 503
 
 
+UNDECLARED_PROXY_WARNING = (
+    "Requests arrive with an X-Forwarded-For header but KB_PROXY_HOPS is 0, so every client looks like the "
+    "proxy: rate limits and sign-in throttling count the whole site as one address. Set KB_PROXY_HOPS to the "
+    "number of proxies in front of kb (docs/deployment.md)."
+)
+_FORWARDED_SEEN = "kb_forwarded_without_hops"
+
+
+def watch_for_an_undeclared_proxy(app: Flask) -> None:
+    """Warn once per process, in the log and in `/readyz`, when a proxy forwards requests that kb was not told of."""
+    inner = app.wsgi_app
+
+    def watching(environ: dict[str, Any], start_response: Any) -> Any:
+        if "HTTP_X_FORWARDED_FOR" in environ and not app.extensions.get(_FORWARDED_SEEN):
+            app.extensions[_FORWARDED_SEEN] = True
+            log.warning(UNDECLARED_PROXY_WARNING)
+        return inner(environ, start_response)
+
+    app.wsgi_app = watching  # type: ignore[method-assign]
+
+
+def _warnings() -> list[str]:
+    found = [warning] if (warning := divergence_warning()) else []
+    if current_app.extensions.get(_FORWARDED_SEEN):
+        found.append(UNDECLARED_PROXY_WARNING)
+    return found
+
+
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
     """Alive and connected: the database answers and search is reachable (a rebuild in progress counts)."""
@@ -159,4 +189,4 @@ def healthz() -> tuple[Response, int]:
 def readyz() -> tuple[Response, int]:
     """Ready for traffic: the schema is at the latest migration and the search index is open; warnings beside."""
     checks = {"database": _timed(check_schema), "search": _timed(lambda: check_search(rebuilding_is_ok=False))}
-    return _answer(checks, [warning] if (warning := divergence_warning()) else [])
+    return _answer(checks, _warnings())

@@ -19,6 +19,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kb import create_app, freeze_startup_objects
+from kb.health import watch_for_an_undeclared_proxy
 from kb.search.backend import divergence_warning
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ def production_app(config: dict[str, Any] | None = None) -> Flask:
     hops = proxy_hops(os.environ.get("KB_PROXY_HOPS"))
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    else:
+        watch_for_an_undeclared_proxy(app)
     compile_templates(app)
     if app.config["FREEZE_STARTUP_OBJECTS"] and not app.testing:
         freeze_startup_objects()  # Again, with the compiled templates.

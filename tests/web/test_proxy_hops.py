@@ -6,6 +6,7 @@ import pytest
 from flask import Flask
 
 from kb.extensions import db
+from kb.health import UNDECLARED_PROXY_WARNING
 from kb.wsgi import production_app, proxy_hops
 from tests.accounts import csrf_token
 from tests.conftest import IsolatedClient, make_app
@@ -51,3 +52,23 @@ def test_without_a_proxy_declared_the_header_is_not_believed(tmp_path, seeded_da
 def test_a_wrong_number_of_hops_is_refused_naming_the_setting(value):
     with pytest.raises(ValueError, match="KB_PROXY_HOPS"):
         proxy_hops(value)
+
+
+def test_a_forwarded_request_without_a_proxy_declared_is_warned_of_in_the_log_and_readyz(
+    tmp_path, seeded_database, monkeypatch, caplog
+):
+    application = app_behind_proxy(tmp_path, seeded_database, monkeypatch, "0")
+    client = application.test_client()
+    assert "KB_PROXY_HOPS" not in str(client.get("/readyz").get_json().get("warnings"))
+    with caplog.at_level("WARNING", logger="kb.health"):
+        client.get("/", headers={"X-Forwarded-For": "203.0.113.5"})
+        client.get("/", headers={"X-Forwarded-For": "203.0.113.6"})
+    assert [record.message for record in caplog.records].count(UNDECLARED_PROXY_WARNING) == 1
+    assert UNDECLARED_PROXY_WARNING in client.get("/readyz").get_json()["warnings"]
+
+
+def test_no_warning_when_the_proxy_is_declared(tmp_path, seeded_database, monkeypatch):
+    application = app_behind_proxy(tmp_path, seeded_database, monkeypatch, "1")
+    client = application.test_client()
+    client.get("/", headers={"X-Forwarded-For": "203.0.113.5"})
+    assert UNDECLARED_PROXY_WARNING not in client.get("/readyz").get_json()["warnings"]
