@@ -23,7 +23,8 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
-from kb.text import INVISIBLE, clean_line, describe_character, forbidden_character, normalise
+from kb import text
+from kb.text import INVISIBLE, describe_character, forbidden_character, normalise
 
 
 class RefusedInputError(BadRequest):
@@ -185,10 +186,8 @@ def check_request() -> None:
 
 
 def one_line(value: Any) -> Any:
-    """A WTForms filter for titles, tags and labels: invisible characters removed, NFC, runs of space made one."""
-    if not isinstance(value, str):
-        return value
-    return " ".join(clean_line(value).split())
+    """A WTForms filter for titles, tags and labels (`kb.text.one_line`); leaves a missing value as it is."""
+    return text.one_line(value) if isinstance(value, str) else value
 
 
 def visible_text(value: Any) -> Any:

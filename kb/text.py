@@ -70,3 +70,8 @@ def clean_line(text: str) -> str:
 def fold_case(text: str) -> str:
     """Fold case one way for slugs and lookups: NFC after `str.casefold` ("Straße" and "STRASSE" meet)."""
     return normalise(normalise(text).casefold())
+
+
+def one_line(text: str | None) -> str:
+    """A title, tag or label as one clean line: invisible characters removed, NFC, white space runs made one space."""
+    return " ".join(clean_line(text or "").split())

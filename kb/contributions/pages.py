@@ -16,13 +16,14 @@ from wtforms import SelectChoice
 
 from kb.contributions.forms import LessonForm, PublishForm, ReasonForm, split_free_tags
 from kb.contributions.moderation import reviews_for_panels
-from kb.contributions.service import EditConflictError, LessonFields, clean_text, one_line
+from kb.contributions.service import EditConflictError, LessonFields, clean_text
 from kb.dates import BadDateError, PartialDate
 from kb.entries.diff import Diff, diff_texts
 from kb.entries.models import Entry, Lesson, Revision
 from kb.extensions import db
 from kb.pages import whole_number
 from kb.taxonomy.models import Tag, Theme
+from kb.text import one_line
 
 RESTRICTED_FIELDS = ("status", "visibility", "author", "author_id", "slug", "organisation", "review", "published_at")
 """Names a crafted lesson form might carry; kb sets these itself and ignores what is posted."""

@@ -46,7 +46,6 @@ from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
 from kb.permissions import require, viewer_for, visible_entries
 from kb.taxonomy.models import Tag
-from kb.text import clean_line
 from kb.users.models import User
 
 SLUG_MAX = 80
@@ -96,11 +95,6 @@ class LessonFields:
 def clean_text(text: str | None) -> str:
     """Text from a form: one kind of line ending, no white space around it."""
     return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
-def one_line(text: str | None) -> str:
-    """Text from a form as a single line: invisible characters removed, NFC, runs of white space made single spaces."""
-    return " ".join(clean_line(text or "").split())
 
 
 def slug_from_title(title: str) -> str:
