@@ -114,6 +114,23 @@ def _visible_entries(viewer: Viewer) -> ColumnElement[bool]:
     return or_(and_(published, or_(*audience)), own)
 
 
+def listed_entries(viewer: Viewer | None) -> ColumnElement[bool]:
+    """SQL condition on `Entry` for what lists, search results and similar-entry lists show.
+
+    The entries `visible_entries(viewer)` lets through, less merged duplicates: a merged
+    entry's address leads to the entry that absorbed it, so listing it (only staff could
+    see it) would show the same thing twice under a title that no longer has a page.
+    """
+    return _listed_entries(viewer or ANONYMOUS)
+
+
+@lru_cache(maxsize=1024)
+def _listed_entries(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_staff:
+        return Entry.status != "merged"
+    return _visible_entries(viewer)
+
+
 def visibility_key(viewer: Viewer | None, *, wrote_entries: bool) -> tuple[object, ...]:
     """What decides the entries `visible_entries(viewer)` lets through: viewers with equal keys see equal entries.
 
@@ -170,6 +187,14 @@ def index_visibility_filter(viewer: Viewer | None) -> whoosh_query.Query:
     hidden_from_author = whoosh_query.Or([term("status", status) for status in sorted(AUTHOR_HIDDEN_STATUSES)])
     own = whoosh_query.AndNot(term("author", str(viewer.user_id)), hidden_from_author)
     return whoosh_query.Or([whoosh_query.And([published, whoosh_query.Or(audience)]), own])
+
+
+def index_listing_filter(viewer: Viewer | None) -> whoosh_query.Query:
+    """`listed_entries` over the search index's fields: the visibility rule, less merged duplicates for staff."""
+    viewer = viewer or ANONYMOUS
+    if viewer.is_staff:
+        return whoosh_query.Or([whoosh_query.Term("status", status) for status in STATUSES if status != "merged"])
+    return index_visibility_filter(viewer)
 
 
 def can_view_if_published(viewer: Viewer | None, entry: Entry) -> bool:

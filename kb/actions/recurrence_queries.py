@@ -18,7 +18,7 @@ from kb.actions.models import Recurrence
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
 from kb.pagination import Page, paginate
-from kb.permissions import Viewer, can, visible_entries
+from kb.permissions import Viewer, can, listed_entries, visible_entries
 from kb.search import service as search
 
 
@@ -114,7 +114,7 @@ def timeline_order(lessons: Iterable[DatedT]) -> list[DatedT]:
 
 
 def _visible_lesson_ids(viewer: Viewer | None) -> Select[tuple[int]]:
-    return select(Entry.id).where(Entry.kind == "lesson", visible_entries(viewer))
+    return select(Entry.id).where(Entry.kind == "lesson", listed_entries(viewer))
 
 
 def visible_pairs(viewer: Viewer | None) -> ColumnElement[bool]:

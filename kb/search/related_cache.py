@@ -33,7 +33,7 @@ from sqlalchemy import bindparam, select
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.permissions import Viewer, visibility_key
-from kb.search.visible import load_visible
+from kb.search.visible import load_listed
 
 DEFAULT_SECONDS = 300.0
 DEFAULT_SIZE = 4096
@@ -125,13 +125,13 @@ def remembered(
     """
     store = cache()
     if store.seconds <= 0 or store.size <= 0:
-        return load_visible(viewer, compute())
+        return load_listed(viewer, compute())
     key = key_for(kind, viewer, entry, limit, exclude)
     ids = store.get(key)
     if ids is not None:
-        entries = load_visible(viewer, ids)
+        entries = load_listed(viewer, ids)
         if len(entries) == len(ids):
             return entries
-    entries = load_visible(viewer, compute())
+    entries = load_listed(viewer, compute())
     store.put(key, [found.id for found in entries])
     return entries

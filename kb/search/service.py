@@ -22,7 +22,7 @@ from whoosh import query as q
 
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
-from kb.permissions import Viewer, index_visibility_filter
+from kb.permissions import Viewer, index_listing_filter, index_visibility_filter
 from kb.search.backend import uses_postgresql
 from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
@@ -335,7 +335,7 @@ def related(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[i
         return _on_index(related_in)
 
     def related_in(state: SearcherState) -> list[int]:
-        allowed = docset(state, index_visibility_filter(viewer)) - _docnums_of(state, [entry.id, *excluded])
+        allowed = docset(state, index_listing_filter(viewer)) - _docnums_of(state, [entry.id, *excluded])
         return _ids_of(state, _related_docnums(state, entry, allowed, limit))
 
     try:
@@ -362,7 +362,7 @@ def similar_lessons_elsewhere(
         place_and_time = [q.Term("year", str(entry_date(lesson).year))]
         if lesson.region:
             place_and_time.append(q.Term("region", facet_key(lesson.region)))
-        lessons = docset(state, index_visibility_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
+        lessons = docset(state, index_listing_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
         same_place_and_time = docset(state, q.And(place_and_time))
         allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *excluded])
         return _ids_of(state, _related_docnums(state, lesson, allowed, limit))

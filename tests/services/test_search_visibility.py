@@ -139,6 +139,10 @@ class World:
         """The ids `can_view_entry` lets `viewer` see."""
         return {entry_id for entry_id, entry in self.entries.items() if can_view_entry(self.viewers[viewer], entry)}
 
+    def listed(self, viewer: str) -> set[int]:
+        """The visible ids that related and similar lists may offer: merged duplicates are left out."""
+        return {entry_id for entry_id in self.visible(viewer) if self.entries[entry_id].status != "merged"}
+
     def client(self, viewer: str) -> FlaskClient:
         if viewer not in self.clients:
             client = self.app.test_client()
@@ -477,13 +481,13 @@ def test_the_search_page_shows_staff_the_hidden_word_in_snippets(world, viewer):
 def chosen_by_index(monkeypatch: pytest.MonkeyPatch, world: World) -> list[tuple[Viewer, list[int]]]:
     """The entry ids the index picked for each search or related list, before the database loads them."""
     calls: list[tuple[Viewer, list[int]]] = []
-    load_related = related_cache.load_visible
+    load_related = related_cache.load_listed
 
     def related_spy(viewer: Viewer, ids: list[int]) -> list[Entry]:  # Related lists, found or remembered.
         calls.append((viewer, list(ids)))
         return load_related(viewer, ids)
 
-    monkeypatch.setattr(related_cache, "load_visible", related_spy)
+    monkeypatch.setattr(related_cache, "load_listed", related_spy)
     if world.backend == "postgresql":
         load = pg_service.load_visible
 
@@ -529,10 +533,11 @@ def test_the_index_alone_keeps_hidden_entries_out(world, viewer, chosen_by_index
 def test_related_lists_only_visible_entries_and_fills_its_places(world, viewer):
     """Hidden entries rank higher; filtering after choosing the top ones would leave the list short."""
     visible = world.visible(viewer)
+    listed = world.listed(viewer)
     for entry_id in sample(visible & set(world.cases), world):
         found = [entry.id for entry in related(world.viewers[viewer], world.entries[entry_id], limit=RELATED_LIMIT)]
-        assert set(found) <= visible - {entry_id}, world.entries[entry_id].slug
-        assert len(found) == min(RELATED_LIMIT, len(visible) - 1), world.entries[entry_id].slug
+        assert set(found) <= listed - {entry_id}, world.entries[entry_id].slug
+        assert len(found) == min(RELATED_LIMIT, len(listed - {entry_id})), world.entries[entry_id].slug
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
@@ -546,11 +551,11 @@ def test_related_leaves_out_what_it_is_told_to_exclude(world, viewer):
 
 
 def elsewhere_candidates(world: World, viewer: str, lesson: Entry) -> set[int]:
-    """Visible lessons other than `lesson` not from both its region and its year."""
+    """Listed lessons other than `lesson` not from both its region and its year."""
     place_and_year = (lesson.region, entry_date(lesson).year)
     return {
         entry_id
-        for entry_id in world.visible(viewer)
+        for entry_id in world.listed(viewer)
         if entry_id != lesson.id
         and world.entries[entry_id].kind == "lesson"
         and (world.entries[entry_id].region, entry_date(world.entries[entry_id]).year) != place_and_year

@@ -12,7 +12,7 @@ from flask import Flask
 
 from kb.content.service import import_directory
 from kb.extensions import db
-from tests.accounts import page_text
+from tests.accounts import client_for, make_cast, page_text
 from tests.conftest import make_app
 from tests.web import seed
 from tests.web.dom import main_of
@@ -300,3 +300,19 @@ def test_unknown_arguments_are_not_carried_into_page_links(seeded_database, tmp_
     assert "evil" not in html
     assert "http://localhost" not in html
     assert "plural=" not in html
+
+
+def test_related_and_similar_lists_leave_merged_duplicates_out_even_for_staff(seeded_app: Flask) -> None:
+    """The seed's replaced slugs live on as merged entries whose address leads on; no entry lists them as related."""
+    replaced = sorted(slug for document in seed.all_documents().values() for slug in document.replaces)
+    assert replaced, "the seed content replaces some slugs"
+    with seeded_app.app_context():
+        cast = make_cast()
+        moderator = client_for(seeded_app, cast.moderator)
+        pages = [f"/{document.kind}s/{slug}" for slug, document in seed.all_documents().items()]
+        for url in pages:
+            response = moderator.get(url)
+            assert response.status_code == 200, url
+            html = response.get_data(as_text=True)
+            shown = [slug for slug in replaced if f'href="/lessons/{slug}"' in html]
+            assert shown == [], f"{url} lists merged duplicates {shown}"

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
-from kb.permissions import Viewer, visible_entries
+from kb.permissions import Viewer, listed_entries, visible_entries
 from kb.search.comment_texts import comments_of_hits
 from kb.search.documents import entry_date, entry_texts, weighted_parts
 from kb.search.hits import SNIPPET_LABELS, Hit, build_hit
@@ -416,7 +416,7 @@ def _related_ids(
     query = (
         _joined(select(search_documents.c.entry_id))
         .where(
-            visible_entries(viewer),
+            listed_entries(viewer),
             search_documents.c.entry_id.not_in([entry.id, *exclude]),
             DOCUMENT.bool_op("@@")(tsquery),
             *extra,
