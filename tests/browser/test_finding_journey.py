@@ -19,12 +19,13 @@ from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import served_site
 from tests.browser.people import Site, assert_accessible, page_as, panel_member_page
+from tests.web import seed
 
 pytestmark = pytest.mark.browser
 
 REVIEW = "nhs-111-programme-lessons-review"
 LESSON = "providers-pressed-to-go-live-before-ready"
-LESSON_TITLE = "NHS Alliance says providers were pressed to go live before they felt ready"
+LESSON_TITLE = seed.all_documents()[LESSON].title
 PANEL_NOTE = "lessons-review-panel-evidence-to-gather"
 
 
