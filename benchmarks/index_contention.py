@@ -55,8 +55,8 @@ def prepare(folder: Path) -> list[int]:
 
 def naive_index(app: Any, entry: Any) -> None:
     """Write one entry straight into the index with a plain Whoosh writer, as a naive save would."""
+    from kb.search.backend import index_store
     from kb.search.documents import index_document
-    from kb.search.lifecycle import index_store
 
     writer = index_store(app).open_current().writer()
     writer.update_document(**index_document(entry))
@@ -104,8 +104,8 @@ def searchable(folder: Path) -> tuple[int, int, bool]:
     """
     from kb.entries.models import Entry
     from kb.permissions import Viewer
+    from kb.search.backend import index_store
     from kb.search.indexing import check
-    from kb.search.lifecycle import index_store
     from kb.search.service import SearchRequest, search
 
     app = create_app(settings(folder))

@@ -27,8 +27,8 @@ from sqlalchemy import text
 
 from kb import create_app
 from kb.extensions import db
+from kb.search.backend import index_store
 from kb.search.indexing import rebuild
-from kb.search.lifecycle import index_store
 from kb.search.pg import indexing as pg_indexing
 from tests.postgres import running_postgres
 

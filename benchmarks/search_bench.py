@@ -60,7 +60,7 @@ from kb.entries.models import Entry, Lesson, Paper, Review, entry_tags
 from kb.extensions import db
 from kb.permissions import Viewer, index_visibility_filter
 from kb.search import indexing
-from kb.search.lifecycle import index_store
+from kb.search.backend import index_store
 from kb.search.query import facet_filter, parse_user_query
 from kb.search.schema import FACET_FIELDS, text_analyzer
 from kb.search.service import SearchRequest, search

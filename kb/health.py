@@ -29,9 +29,8 @@ from werkzeug.wrappers import Response
 
 from kb.database import schema_revision
 from kb.extensions import db
-from kb.search.backend import divergence_warning
-from kb.search.indexing import failing_count
-from kb.search.lifecycle import index_store
+from kb.search.backend import backend, divergence_warning
+from kb.search.queue import failing_count
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +94,6 @@ def check_schema() -> Check:
     return Check(True, "at the latest migration")
 
 
-def _search_backend() -> str:
-    return str(current_app.config.get("SEARCH_BACKEND", "whoosh"))
-
-
 def _with_unwritten_changes(check: Check) -> Check:
     """`check`, its detail saying how many saved changes could not be written to the index yet, if any.
 
@@ -117,21 +112,18 @@ def _with_unwritten_changes(check: Check) -> Check:
 
 
 def check_search(*, rebuilding_is_ok: bool) -> Check:
-    """Search can be used: the database backend needs nothing more; a Whoosh index must open and read.
+    """Search can be used: the backend says it can serve (a Whoosh index opens and reads).
 
     The detail also says when saved changes wait because writing the index failed.
     """
-    if _search_backend() != "whoosh":
-        return _with_unwritten_changes(Check(True, f"{_search_backend()} search, in the database"))
-    store = index_store()
     try:
-        problem = store.status()
-        rebuilding = problem is not None and store.rebuild_running()
+        status = backend().status()
     except Exception as error:
         return _failed("search index", error)
+    problem = status.problem
     if problem is None:
-        return _with_unwritten_changes(Check(True, "index open"))
-    if rebuilding:
+        return _with_unwritten_changes(Check(True, status.detail))
+    if status.rebuilding:
         log.warning("Health check: the search index is being rebuilt")
         return Check(rebuilding_is_ok, "index is being rebuilt")
     log.error("Health check: search index unusable: %s", problem)

@@ -29,10 +29,8 @@ from kb import create_app
 from kb.config import PROJECT_ROOT
 from kb.content.service import import_directory
 from kb.extensions import db
-from kb.search.backend import uses_postgresql
-from kb.search.indexing import CheckReport, check, rebuild
-from kb.search.lifecycle import index_store
-from kb.search.pg import indexing as pg_indexing
+from kb.search.backend import backend
+from kb.search.types import CheckReport
 from tests.conftest import IsolatedClient, make_app
 from tests.conftest import _settings as conftest_settings
 from tests.postgres import PostgresServer, postgres_or_skip
@@ -108,9 +106,9 @@ def in_context(application: Flask) -> Iterator[Flask]:
 
 def check_search() -> CheckReport:
     """`search check` on the app's backend: how its documents differ from the database."""
-    return pg_indexing.check() if uses_postgresql() else check(index_store())
+    return backend().check()
 
 
 def rebuild_search() -> int:
     """`search rebuild` on the app's backend; how many entries it holds."""
-    return pg_indexing.rebuild() if uses_postgresql() else rebuild(index_store())
+    return backend().rebuild()

@@ -52,9 +52,7 @@ from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.permissions import viewer_for, visible_entries
-from kb.search.indexing import rebuild
-from kb.search.lifecycle import index_store
-from kb.search.pg import indexing as pg_indexing
+from kb.search.backend import backend
 from kb.users.models import User
 from tests.accounts import PASSWORD, make_user
 from tests.postgres import PostgresServer, start_postgres
@@ -118,10 +116,7 @@ def prepare(app: Flask, members: int) -> dict[str, Any]:
         for email in emails:
             make_user(email)
         viewer = viewer_for(db.session.scalar(select(User).where(User.email == emails[0])))
-        if app.config["SEARCH_BACKEND"] == "postgresql":
-            pg_indexing.rebuild()
-        else:
-            rebuild(index_store())
+        backend().rebuild()
         entries = list(db.session.scalars(select(Entry).where(visible_entries(viewer)).order_by(Entry.slug)))
         plan = _plan(entries, emails)
         db.session.remove()

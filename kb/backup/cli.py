@@ -13,9 +13,8 @@ from flask import Flask, current_app
 from kb.backup.service import BackupError, backup_database, default_backup_path, restore_database
 from kb.dates import utcnow
 from kb.extensions import db
+from kb.search.backend import backend
 from kb.search.cli import rebuild_command
-from kb.search.lifecycle import index_store
-from kb.search.storage import CURRENT_FILE
 
 BINDIR_HELP = "Folder of PostgreSQL's pg_dump and pg_restore (default: PATH, pg_config, /usr/lib/postgresql)."
 
@@ -93,12 +92,12 @@ def restore_command(path: Path, force: bool, no_rebuild: bool, pg_bindir: str | 
 
 def _refresh_search(app: Flask, *, rebuild_now: bool) -> None:
     """Rebuild the search index from the restored database (as `search rebuild` does), or mark it for rebuilding."""
-    store = index_store(app)
-    store.close_searchers()
+    search = backend(app)
     if rebuild_now:
+        search.close()
         click.get_current_context().invoke(rebuild_command)
         return
-    (store.root / CURRENT_FILE).unlink(missing_ok=True)
+    search.mark_for_rebuild()
     click.echo("Search index marked for rebuilding: the site rebuilds it when it next starts or searches.")
 
 

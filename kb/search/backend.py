@@ -1,4 +1,7 @@
-"""Which search backend the app uses: `SEARCH_BACKEND=whoosh` (the default) or `postgresql`.
+"""Which search backend the app uses: `SEARCH_BACKEND=whoosh` (the default) or `postgresql`, chosen once.
+
+`build` makes the app's one `SearchBackend` at start (wrapped in each of `LAYERS`), and
+`backend()` hands it to every caller, so nothing else asks which one runs.
 
 Whoosh keeps an index in files beside the app (one host; any database). The PostgreSQL
 backend keeps weighted tsvector documents in the database itself, so every process on
@@ -10,14 +13,25 @@ says when to choose which. Whoosh on a PostgreSQL database is right for one host
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask, current_app
 
 from kb.config import ConfigurationError
+from kb.search.interface import SearchBackend
+from kb.search.pg.backend import PostgresBackend
+from kb.search.storage import IndexStore
+from kb.search.whoosh_backend import WhooshBackend
 
 WHOOSH = "whoosh"
 POSTGRESQL = "postgresql"
 BACKENDS = (WHOOSH, POSTGRESQL)
+EXTENSION = "kb_search_backend"
+STORE_EXTENSION = "kb_search"
+
+LAYERS: tuple[Callable[[SearchBackend, Flask], SearchBackend], ...] = ()
+"""Layers wrapped around the chosen backend, innermost first (see `interface.Layer`)."""
 
 
 def configure(app: Flask) -> str:
@@ -54,6 +68,27 @@ def divergence_warning(app: Flask | None = None) -> str | None:
     )
 
 
-def uses_postgresql(app: Flask | None = None) -> bool:
-    """Whether the app searches with the PostgreSQL backend."""
-    return (app or current_app).config.get("SEARCH_BACKEND") == POSTGRESQL
+def build(app: Flask) -> SearchBackend:
+    """Settle `SEARCH_BACKEND`, make that backend (and its layers) once, and keep it on the app.
+
+    The Whoosh index store is made whichever backend runs: commands that manage the
+    index's folder (`index_store`) find it either way.
+    """
+    chosen = configure(app)
+    store = IndexStore(Path(app.config["SEARCH_INDEX_DIR"]))
+    app.extensions[STORE_EXTENSION] = store
+    made: SearchBackend = PostgresBackend() if chosen == POSTGRESQL else WhooshBackend(app, store)
+    for layer in LAYERS:
+        made = layer(made, app)
+    app.extensions[EXTENSION] = made
+    return made
+
+
+def backend(app: Flask | None = None) -> SearchBackend:
+    """The app's search backend, made at start by `build`."""
+    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def index_store(app: Flask | None = None) -> IndexStore:
+    """The app's Whoosh index folder (for tests, benchmarks and commands that handle its files)."""
+    return (app or current_app).extensions[STORE_EXTENSION]  # type: ignore[no-any-return]

@@ -9,11 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from kb.search.backend import uses_postgresql
-from kb.search.indexing import check, drain, rebuild
-from kb.search.lifecycle import index_store
-from kb.search.pg import indexing as pg_indexing
-from kb.search.storage import IndexUnavailableError, LockTimeoutError
+from kb.search.backend import backend
+from kb.search.types import IndexUnavailableError, LockTimeoutError
 
 search_cli = AppGroup("search", help="Build, check and update the search index.")
 
@@ -28,7 +25,7 @@ search_cli = AppGroup("search", help="Build, check and update the search index."
 )
 def rebuild_command(processes: int) -> None:
     """Build a new index from the database and swap it in; search keeps working meanwhile."""
-    store = index_store()
+    search = backend()
     bar: click._termui_impl.ProgressBar[int] | None = None
 
     def start(total: int) -> None:
@@ -36,26 +33,25 @@ def rebuild_command(processes: int) -> None:
         bar = click.progressbar(length=total, label="Indexing entries", file=sys.stderr)
         bar.__enter__()
 
-    progress = {"total": start, "on_progress": lambda done: bar.update(done) if bar else None}
+    def advance(done: int) -> None:
+        if bar is not None:
+            bar.update(done)
+
     try:
-        if uses_postgresql():
-            count = pg_indexing.rebuild(**progress)  # type: ignore[arg-type]
-        else:
-            count = rebuild(store, processes=processes, **progress)  # type: ignore[arg-type]
+        count = search.rebuild(processes=processes, total=start, on_progress=advance)
     except LockTimeoutError:
         raise click.ClickException("another rebuild is running; wait for it to finish") from None
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    where = "PostgreSQL search documents" if uses_postgresql() else store.root / (store.current_generation() or "")
-    click.echo(f"Search index rebuilt: {count} entries, now in use ({where}).")
+    click.echo(f"Search index rebuilt: {count} entries, now in use ({search.location()}).")
 
 
 @search_cli.command("check")
 def check_command() -> None:
     """Report entries missing from, stale in, or extra in the index; exit 1 when any are."""
     try:
-        report = pg_indexing.check() if uses_postgresql() else check(index_store())
+        report = backend().check()
     except IndexUnavailableError as problem:
         click.echo(f"{problem}. Run `flask --app kb search rebuild`.", err=True)
         sys.exit(1)
@@ -82,11 +78,7 @@ def check_command() -> None:
 def drain_command() -> None:
     """Index every queued change now (saves normally do this themselves)."""
     try:
-        timeout = current_app.config["SEARCH_LOCK_TIMEOUT"]
-        if uses_postgresql():
-            report = pg_indexing.drain(timeout=timeout)
-        else:
-            report = drain(index_store(), timeout=timeout, merge_in_background=False)
+        report = backend().drain(timeout=current_app.config["SEARCH_LOCK_TIMEOUT"], merge_in_background=False)
     except (LockTimeoutError, IndexUnavailableError) as problem:
         raise click.ClickException(str(problem)) from None
     click.echo(f"Indexed {report.indexed} queued entries; {len(report.failed)} failed.")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from markupsafe import Markup
 from whoosh import query as q
 from whoosh.searching import Searcher
 
@@ -15,6 +13,7 @@ from kb.search.documents import entry_texts
 from kb.search.schema import text_analyzer
 from kb.search.snippets import Match, find_matches, mark, may_match, snippet
 from kb.search.text import plain_text
+from kb.search.types import Hit
 
 _ANALYZER = text_analyzer()
 SNIPPET_LABELS = {
@@ -27,20 +26,6 @@ SNIPPET_LABELS = {
     "terms_of_reference": "Terms of reference",
 }
 """How each part of an entry a snippet may come from is labelled."""
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One result: the entry, its title with matched words marked, and a snippet from the part that matched.
-
-    `link` is the entry's page, or the comment's place on it when the snippet is a comment's.
-    """
-
-    entry: Entry
-    title: Markup
-    snippet: Markup
-    snippet_label: str | None
-    link: str = ""
 
 
 def positive_terms(node: q.Query, searcher: Searcher) -> set[str]:

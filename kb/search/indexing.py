@@ -1,7 +1,7 @@
-"""Writing the index: drain the queue of changes, rebuild from scratch, compare with the database.
+"""Writing the Whoosh index: drain the queue of changes, rebuild from scratch, list it for `search check`.
 
 Web requests never leave the index behind the database: a change queues its entry in
-the same transaction (`kb.search.hooks`), and after the commit the request drains the
+the same transaction (`kb.search.lifecycle`), and after the commit the request drains the
 queue under the writer lock. A process that cannot get the lock in time leaves its rows
 for whichever process drains next, so no change is lost and nobody sees a LockError.
 """
@@ -12,29 +12,33 @@ import datetime as dt
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
 
-from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 from whoosh import index
 from whoosh.writing import IndexWriter
 
 from kb.dates import utcnow
-from kb.entries.models import Entry
 from kb.extensions import db
+from kb.search.check import compare
 from kb.search.comment_texts import indexed_comment_bodies
 from kb.search.documents import entry_words, index_document
 from kb.search.models import SearchQueueItem
+from kb.search.queue import (
+    BATCH_SIZE,
+    KEEP_DONE,
+    all_entry_ids,
+    batches,
+    load_entries,
+    pending_rows,
+    record_drained,
+)
 from kb.search.storage import IndexStore
-from kb.taxonomy.models import Tag
+from kb.search.types import CheckReport, DrainReport, ProgressCallback
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
-MAX_ATTEMPTS = 5
-"""An entry that fails to index this many times is left for `search check` to report."""
-KEEP_DONE = dt.timedelta(days=1)
 REPLAY_MARGIN = dt.timedelta(minutes=10)
 """How far before a rebuild's start its replay reaches back, to cover transactions that
 were open when it began and committed after it read their entries."""
@@ -43,20 +47,6 @@ MERGE_AT_SEGMENTS = 8
 
 VOCABULARY_PREFIX = "vocabulary:"
 """The id of a document that holds spelling words, not an entry."""
-
-ProgressCallback = Callable[[int], None]
-
-
-def _loading_query() -> Select[tuple[Entry]]:
-    return select(Entry).options(selectinload(Entry.tags).selectinload(Tag.theme))
-
-
-def load_entries(session: Session, entry_ids: Collection[int]) -> dict[int, Entry]:
-    """The entries with these ids that still exist, with what indexing them needs."""
-    if not entry_ids:
-        return {}
-    rows = session.scalars(_loading_query().where(Entry.id.in_(sorted(entry_ids))))
-    return {entry.id: entry for entry in rows}
 
 
 def write_entries(
@@ -100,71 +90,6 @@ def add_vocabulary(writer: IndexWriter, words: set[str], opened: index.Index | N
         writer.add_document(id=f"{VOCABULARY_PREFIX}{uuid.uuid4().hex}", spell=sorted(words))
 
 
-@dataclass
-class DrainReport:
-    """What one drain of the queue did."""
-
-    indexed: int = 0
-    failed: list[tuple[int, str]] = field(default_factory=list)
-
-
-def pending_rows(session: Session, limit: int, after: int = 0) -> list[tuple[int, int]]:
-    """Up to `limit` queued (row id, entry id) pairs after row `after`, oldest first, not yet given up on."""
-    query = (
-        select(SearchQueueItem.id, SearchQueueItem.entry_id)
-        .where(
-            SearchQueueItem.indexed_at.is_(None),
-            SearchQueueItem.attempts < MAX_ATTEMPTS,
-            SearchQueueItem.id > after,
-        )
-        .order_by(SearchQueueItem.id)
-        .limit(limit)
-    )
-    return [(row.id, row.entry_id) for row in session.execute(query)]
-
-
-def has_untried(session: Session) -> bool:
-    """Whether a queued change waits that no drain has tried yet (one that failed is retried on a schedule)."""
-    query = select(SearchQueueItem.id).where(
-        SearchQueueItem.indexed_at.is_(None), SearchQueueItem.attempts == 0, SearchQueueItem.last_error.is_(None)
-    )
-    return session.execute(query.limit(1)).first() is not None
-
-
-def has_retryable(session: Session) -> bool:
-    """Whether a queued change waits that a drain tried and failed, and that is not yet given up on."""
-    query = select(SearchQueueItem.id).where(
-        SearchQueueItem.indexed_at.is_(None),
-        SearchQueueItem.attempts < MAX_ATTEMPTS,
-        (SearchQueueItem.attempts > 0) | SearchQueueItem.last_error.is_not(None),
-    )
-    return session.execute(query.limit(1)).first() is not None
-
-
-def failing_count(session: Session) -> int:
-    """How many queued changes a drain tried and could not index, not yet given up on."""
-    query = select(func.count()).where(
-        SearchQueueItem.indexed_at.is_(None),
-        SearchQueueItem.attempts < MAX_ATTEMPTS,
-        SearchQueueItem.last_error.is_not(None),
-    )
-    return session.scalar(query) or 0
-
-
-def record_index_failure(session: Session, error: str) -> None:
-    """Note on every waiting change that the index itself could not be written; the caller commits.
-
-    Unlike an entry that fails to index, this does not count an attempt: the change is
-    fine and is retried until the index can be written again, however long that takes.
-    """
-    session.execute(update(SearchQueueItem).where(SearchQueueItem.indexed_at.is_(None)).values(last_error=error[:2000]))
-
-
-def pending_count(session: Session) -> int:
-    """How many queued changes wait to be indexed (failed ones included)."""
-    return session.scalar(select(func.count()).where(SearchQueueItem.indexed_at.is_(None))) or 0
-
-
 def drain(store: IndexStore, *, timeout: float, merge_in_background: bool = True) -> DrainReport:
     """Index every queued change, under the writer lock (waiting up to `timeout` seconds for it).
 
@@ -200,21 +125,6 @@ def drain(store: IndexStore, *, timeout: float, merge_in_background: bool = True
     return report
 
 
-def record_drained(session: Session, rows: list[tuple[int, int]], failures: list[tuple[int, str]]) -> None:
-    """Mark queue rows indexed, or count a failed attempt with its error; the caller commits."""
-    failed = dict(failures)
-    done = [row_id for row_id, entry_id in rows if entry_id not in failed]
-    if done:
-        session.execute(update(SearchQueueItem).where(SearchQueueItem.id.in_(done)).values(indexed_at=utcnow()))
-    for row_id, entry_id in rows:
-        if entry_id in failed:
-            session.execute(
-                update(SearchQueueItem)
-                .where(SearchQueueItem.id == row_id)
-                .values(attempts=SearchQueueItem.attempts + 1, last_error=failed[entry_id][:2000])
-            )
-
-
 _merging = threading.Lock()
 
 
@@ -247,15 +157,6 @@ def _merge(store: IndexStore) -> None:
         _merging.release()
 
 
-def _all_entry_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(Entry.id).order_by(Entry.id)))
-
-
-def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 def rebuild(
     store: IndexStore,
     *,
@@ -274,7 +175,7 @@ def rebuild(
     with store.rebuild_lock(), Session(db.engine) as session:
         started = utcnow()
         name, fresh = store.new_generation()
-        ids = _all_entry_ids(session)
+        ids = all_entry_ids(session)
         if total is not None:
             total(len(ids))
         parallel = {"procs": processes, "multisegment": True} if processes > 1 else {}
@@ -282,7 +183,7 @@ def rebuild(
         words: set[str] = set()
         failed = 0
         try:
-            for batch in _batches(ids, BATCH_SIZE):
+            for batch in batches(ids, BATCH_SIZE):
                 failed += len(write_entries(writer, session, batch, words))
                 session.expunge_all()
                 if on_progress is not None:
@@ -323,25 +224,7 @@ def _replay_since(opened: index.Index, session: Session, since: dt.datetime) -> 
     session.commit()
 
 
-@dataclass
-class CheckReport:
-    """How the index differs from the database."""
-
-    indexed: int
-    entries: int
-    missing: list[int]
-    stale: list[int]
-    extra: list[str]
-    pending: int
-    failed: list[tuple[int, str]]
-
-    @property
-    def in_step(self) -> bool:
-        """Whether the index holds exactly the database's entries, each up to date."""
-        return not (self.missing or self.stale or self.extra or self.failed)
-
-
-def _indexed_fingerprints(store: IndexStore) -> dict[str, str | None]:
+def indexed_fingerprints(store: IndexStore) -> dict[str, str | None]:
     """Each entry document's id and fingerprint, read under the writer lock.
 
     A background merge deletes the segment files it replaces, and Whoosh opens a
@@ -358,39 +241,4 @@ def _indexed_fingerprints(store: IndexStore) -> dict[str, str | None]:
 
 def check(store: IndexStore, *, batch_size: int = BATCH_SIZE) -> CheckReport:
     """Compare every entry's index document with what the database says it should be now."""
-    indexed = _indexed_fingerprints(store)
-    with Session(db.engine) as session:
-        ids = _all_entry_ids(session)
-        missing: list[int] = []
-        stale: list[int] = []
-        for batch in _batches(ids, batch_size):
-            entries = load_entries(session, batch)
-            comments = indexed_comment_bodies(session, entries)
-            for entry_id, entry in entries.items():
-                stored = indexed.get(str(entry_id))
-                if stored is None:
-                    missing.append(entry_id)
-                elif stored != index_document(entry, comments.get(entry_id, ()))["fingerprint"]:
-                    stale.append(entry_id)
-            session.expunge_all()
-        known = {str(entry_id) for entry_id in ids}
-        failed_rows = session.execute(
-            select(SearchQueueItem.entry_id, SearchQueueItem.last_error).where(
-                SearchQueueItem.indexed_at.is_(None), SearchQueueItem.attempts >= MAX_ATTEMPTS
-            )
-        ).all()
-        return CheckReport(
-            indexed=len(indexed),
-            entries=len(ids),
-            missing=sorted(missing),
-            stale=sorted(stale),
-            extra=sorted(set(indexed) - known),
-            pending=pending_count(session),
-            failed=[(row.entry_id, row.last_error or "") for row in failed_rows],
-        )
-
-
-def queue_entries(session: Session, entry_ids: Iterable[int]) -> None:
-    """Queue entries to be indexed again (e.g. after a repair); committed by the caller."""
-    now = utcnow()
-    session.add_all(SearchQueueItem(entry_id=entry_id, queued_at=now) for entry_id in entry_ids)
+    return compare(indexed_fingerprints(store), batch_size=batch_size)

@@ -12,9 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, insert, inspect, select
@@ -25,27 +23,19 @@ from kb.comments.models import Comment
 from kb.dates import utcnow
 from kb.entries.models import Entry, Revision, entry_tags
 from kb.extensions import db
-from kb.search.backend import configure, uses_postgresql
-from kb.search.indexing import DrainReport, drain, has_retryable, has_untried, rebuild, record_index_failure
+from kb.search.backend import backend, build
 from kb.search.models import SearchQueueItem
-from kb.search.pg import indexing as pg_indexing
-from kb.search.storage import IndexStore, IndexUnavailableError, LockTimeoutError
+from kb.search.queue import has_retryable, has_untried, record_index_failure
+from kb.search.types import IndexUnavailableError, LockTimeoutError
 from kb.taxonomy.models import Tag, Theme
 
 log = logging.getLogger(__name__)
 
 _QUEUED = "kb_search_queued"
 """Session info key: ids of the entries queued in the open transaction (one row each is enough)."""
-_EXTENSION = "kb_search"
 _RETRIES = "kb_search_retries"
-_CHECKING = "kb_search_checking"
 PENDING_LOCK_WAIT = 0.25
 """Seconds a search waits for the writer lock to index changes left queued; then it searches anyway."""
-
-
-def index_store(app: Flask | None = None) -> IndexStore:
-    """The app's index store."""
-    return (app or current_app).extensions[_EXTENSION]
 
 
 @dataclass
@@ -176,10 +166,7 @@ def drain_now(app: Flask, timeout: float | None = None) -> bool:
     """
     wait = app.config["SEARCH_LOCK_TIMEOUT"] if timeout is None else timeout
     try:
-        if uses_postgresql(app):
-            report: DrainReport = pg_indexing.drain(timeout=wait)
-        else:
-            report = drain(index_store(app), timeout=wait)
+        report = backend(app).drain(timeout=wait)
     except LockTimeoutError:
         log.warning("Search index is busy; queued changes will be indexed by the next save or search")
         return False
@@ -231,87 +218,18 @@ def drain_if_pending(app: Flask) -> None:
 
 
 def ensure_index(app: Flask, mode: str | None = None) -> str | None:
-    """Check the index in use; when it is missing or damaged, rebuild it.
+    """Check the backend in use; when its index is missing or damaged, rebuild it.
 
     `mode` is "inline", "background" or "off" (default: the `SEARCH_REBUILD_AT_START`
-    setting). Returns what was wrong, or None when the index was fine. With the PostgreSQL
-    backend there are no files to rebuild: it only says whether the documents can be read.
+    setting). Returns what was wrong, or None when the backend can serve.
     """
-    if uses_postgresql(app):
-        return pg_indexing.ready()
-    store = index_store(app)
-    problem = store.status()
-    if problem is None:
-        return None
-    if store.rebuild_running():
-        return problem
-    mode = mode or app.config["SEARCH_REBUILD_AT_START"]
-    if mode == "off":
-        log.warning("%s; run `flask --app kb search rebuild`", problem)
-        return problem
-    log.warning("%s; rebuilding it from the database", problem)
-    _run(mode, _rebuild_logged, app)
-    return problem
-
-
-def index_failed(app: Flask) -> None:
-    """A search failed while reading the index: read all of it, and rebuild it if it is damaged.
-
-    The full read takes a while on a large index, so outside "inline" mode it runs in
-    the background while the reader is told search is being rebuilt. One check at a time
-    per process, and none while a rebuild runs: every search on a damaged index fails,
-    and each would otherwise start another full read.
-    """
-    store = index_store(app)
-    store.close_searchers()  # This thread's searcher read the damage; the next search opens the index afresh.
-    checking: threading.Lock = app.extensions[_CHECKING]
-    if store.rebuild_running() or not checking.acquire(blocking=False):
-        return
-    mode = app.config["SEARCH_REBUILD_AT_START"]
-    _run("inline" if mode == "inline" else "background", _check_fully_once, app)
-
-
-def _check_fully_once(app: Flask) -> None:
-    try:
-        _check_fully(app)
-    finally:
-        app.extensions[_CHECKING].release()
-
-
-def _check_fully(app: Flask) -> None:
-    store = index_store(app)
-    problem = store.status(full=True)
-    if problem is None or store.rebuild_running():
-        return
-    log.warning("%s; rebuilding it from the database", problem)
-    _rebuild_logged(app)
-
-
-def _run(mode: str, work: Callable[[Flask], None], app: Flask) -> None:
-    if mode == "inline":
-        work(app)
-    else:
-        threading.Thread(target=work, args=(app,), name="kb-search-repair", daemon=True).start()
-
-
-def _rebuild_logged(app: Flask) -> None:
-    with app.app_context():  # A thread of its own needs one.
-        try:
-            count = rebuild(index_store(app))
-        except LockTimeoutError:
-            return
-        except Exception:
-            log.exception("Rebuilding the search index failed")
-            return
-        log.warning("Search index rebuilt: %s entries", count)
+    return backend(app).ensure_ready(mode)
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its index store, queue index changes on flush, drain after commit, check the index."""
-    configure(app)
-    app.extensions[_EXTENSION] = IndexStore(Path(app.config["SEARCH_INDEX_DIR"]))
+    """Give the app its search backend, queue index changes on flush, drain after commit, check the index."""
+    build(app)
     app.extensions[_RETRIES] = RetrySchedule()
-    app.extensions[_CHECKING] = threading.Lock()
     if not event.contains(Session, "after_flush", _queue_after_flush):
         event.listen(Session, "after_flush", _queue_after_flush)
         event.listen(Session, "after_commit", _drain_after_commit)

@@ -27,6 +27,7 @@ from whoosh import index
 from whoosh.searching import Searcher
 
 from kb.search.schema import build_schema
+from kb.search.types import IndexUnavailableError, LockTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,6 @@ GENERATION_PREFIX = "gen-"
 
 
 _SCHEMA_NAMES = build_schema().names()
-
-
-class IndexUnavailableError(Exception):
-    """There is no usable index: it is missing, damaged, or of an older schema."""
-
-
-class LockTimeoutError(Exception):
-    """Another process held a search lock for longer than we were willing to wait."""
 
 
 @dataclass

@@ -25,7 +25,7 @@ from kb.database import MIGRATIONS_DIR, schema_revision
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.permissions import ANONYMOUS
-from kb.search.lifecycle import index_store
+from kb.search.backend import index_store
 from kb.search.service import SearchRequest, SearchUnavailableError, search
 from kb.search.storage import CURRENT_FILE
 from tests.accounts import Cast, make_user

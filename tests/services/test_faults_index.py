@@ -37,8 +37,9 @@ from kb.dates import utcnow
 from kb.entries.models import Entry, Review
 from kb.extensions import db
 from kb.permissions import viewer_for
+from kb.search.backend import index_store
 from kb.search.indexing import check
-from kb.search.lifecycle import RetrySchedule, drain_now, index_store
+from kb.search.lifecycle import RetrySchedule, drain_now
 from kb.search.models import SearchQueueItem
 from kb.search.service import SearchRequest, search
 from kb.search.storage import IndexStore

@@ -48,8 +48,9 @@ from kb import create_app
 from kb.comments.models import Comment
 from kb.content.service import import_directory
 from kb.extensions import db, limiter
-from kb.search.indexing import CheckReport, check
-from kb.search.lifecycle import index_store
+from kb.search.backend import index_store
+from kb.search.indexing import check
+from kb.search.types import CheckReport
 from tests.accounts import PASSWORD, client_for, csrf_token, make_user
 from tests.conftest import SEED_CONTENT, TEST_DATABASE, make_app
 from tests.pg_search import SEARCH_BACKENDS, check_search, postgres_search_app

@@ -18,9 +18,10 @@ from sqlalchemy import func, insert, select, update
 from kb.entries.models import Entry, Paper
 from kb.extensions import db
 from kb.permissions import Viewer
-from kb.search.indexing import MAX_ATTEMPTS, check, drain, queue_entries
-from kb.search.lifecycle import index_store
+from kb.search.backend import index_store
+from kb.search.indexing import check, drain
 from kb.search.models import SearchQueueItem
+from kb.search.queue import MAX_ATTEMPTS, queue_entries
 from kb.search.service import SearchRequest, search
 from kb.search.storage import CURRENT_FILE, REBUILD_LOCK, WRITE_LOCK, IndexStore
 from tests.web import seed

@@ -34,10 +34,12 @@ from kb.entries.models import Entry, Lesson
 from kb.entries.service import current_revision
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
-from kb.search import service as search_service
-from kb.search.indexing import MAX_ATTEMPTS, check, drain, rebuild
-from kb.search.lifecycle import ensure_index, index_store
+from kb.search import whoosh_search
+from kb.search.backend import backend, index_store
+from kb.search.indexing import check, drain, rebuild
+from kb.search.lifecycle import ensure_index
 from kb.search.models import SearchQueueItem
+from kb.search.queue import MAX_ATTEMPTS
 from kb.search.service import SearchRequest, SearchResults, search
 from kb.search.storage import CURRENT_FILE, REBUILD_LOCK, WRITE_LOCK, IndexStore, SearcherState
 from kb.taxonomy.models import Tag, Theme
@@ -668,7 +670,7 @@ def test_a_read_that_meets_files_removed_by_another_writers_merge_is_retried_on_
         docnums = [state.searcher.document_number(id=str(lesson)) for lesson in lessons]
         return sorted(int(state.searcher.stored_fields(docnum)["id"]) for docnum in docnums)
 
-    found = search_service._on_index(read_while_another_writer_merges)
+    found = whoosh_search._on_index(backend(), read_while_another_writer_merges)
 
     assert found == lessons
     assert len(calls) == 2, "the first read met the removed files; the second, on the merged version, did not"

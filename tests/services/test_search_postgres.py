@@ -19,9 +19,9 @@ from kb.config import ConfigurationError
 from kb.entries.models import Entry, Lesson, Paper
 from kb.extensions import db
 from kb.permissions import ANONYMOUS
-from kb.search.indexing import pending_count
 from kb.search.pg import indexing as pg_indexing
 from kb.search.pg.tables import POSTGRES_ONLY_TABLES, search_documents
+from kb.search.queue import pending_count
 from kb.search.service import SearchRequest, SearchResults, search
 from tests.pg_search import SEARCH_BACKENDS, in_context, postgres_search_app, postgres_server
 from tests.web import seed

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -34,18 +34,15 @@ from kb.entries.models import Entry, Lesson, Paper, Review
 from kb.entries.vocabulary import STATUSES, VISIBILITIES
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, can_view_entry, index_visibility_filter, viewer_for, visible_entries
-from kb.search import related_cache, service
-from kb.search.backend import uses_postgresql
+from kb.search import related_cache, whoosh_search
+from kb.search.backend import POSTGRESQL, backend, index_store
+from kb.search.docsets import docset
 from kb.search.documents import entry_date
-from kb.search.indexing import check
-from kb.search.lifecycle import index_store
-from kb.search.pg import indexing as pg_indexing
 from kb.search.pg import service as pg_service
 from kb.search.pg.tables import search_documents
 from kb.search.service import (
     SearchRequest,
     SearchResults,
-    docset,
     related,
     search,
     similar_lessons_elsewhere,
@@ -211,7 +208,7 @@ def world(
                 entry.review = panel_review[case.panel]
             db.session.add(entry)
         db.session.commit()  # Indexed by the drain that follows the commit.
-        report = pg_indexing.check() if request.param == "postgresql" else check(index_store())
+        report = backend().check()
         assert report.in_step, report
         assert report.indexed == len(CASES) + 2
 
@@ -240,7 +237,7 @@ def index_visible(viewer: Viewer) -> set[int]:
     On PostgreSQL the filter is `visible_entries` joined to the search documents: this
     also checks that every entry the rule lets through has its document.
     """
-    if uses_postgresql():
+    if current_app.config["SEARCH_BACKEND"] == POSTGRESQL:
         joined = select(search_documents.c.entry_id).join(Entry, Entry.id == search_documents.c.entry_id)
         return set(db.session.scalars(joined.where(visible_entries(viewer))))
     state = index_store().searcher_state()
@@ -497,13 +494,13 @@ def chosen_by_index(monkeypatch: pytest.MonkeyPatch, world: World) -> list[tuple
 
         monkeypatch.setattr(pg_service, "load_visible", pg_spy)
         return calls
-    original = service._load_visible
+    original = whoosh_search._load_visible
 
     def spy(viewer: Viewer, state: SearcherState, docnums: list[int]) -> list[Entry]:
         calls.append((viewer, [int(state.searcher.stored_fields(number)["id"]) for number in docnums]))
         return original(viewer, state, docnums)
 
-    monkeypatch.setattr(service, "_load_visible", spy)
+    monkeypatch.setattr(whoosh_search, "_load_visible", spy)
     return calls
 
 

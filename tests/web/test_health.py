@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import make_url, text
 
 from kb.extensions import db
-from kb.search.lifecycle import index_store
+from kb.search.backend import index_store
 from kb.wsgi import production_app
 from tests.accounts import client_for, csrf_token, page_text
 from tests.conftest import make_app

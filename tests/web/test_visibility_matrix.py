@@ -676,10 +676,10 @@ def test_the_matrix_catches_a_surface_that_ignores_the_rule(world, monkeypatch):
 @pytest.mark.parametrize("surface", ["search", "search-suggestion", "search-total", "search-facets"])
 def test_the_matrix_catches_a_search_that_ignores_the_rule(world, monkeypatch, surface):
     """Drop the index's visibility filter (and the database's second check) and the search checks must fail."""
-    import kb.search.service as service
     import kb.search.visible as visible
+    import kb.search.whoosh_search as whoosh_search
 
-    monkeypatch.setattr(service, "index_visibility_filter", lambda viewer: None)
+    monkeypatch.setattr(whoosh_search, "index_visibility_filter", lambda viewer: None)
     monkeypatch.setattr(visible, "visible_entries", lambda viewer: True)
     fresh = World(app=world.app, clients=world.clients, docs=world.docs)
     with pytest.raises(AssertionError):

@@ -19,23 +19,13 @@ from sqlalchemy.orm import Session
 from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
+from kb.search.check import compare
 from kb.search.comment_texts import indexed_comment_bodies
 from kb.search.documents import comment_parts, entry_words, index_document, weighted_parts
-from kb.search.indexing import (
-    BATCH_SIZE,
-    KEEP_DONE,
-    MAX_ATTEMPTS,
-    CheckReport,
-    DrainReport,
-    ProgressCallback,
-    load_entries,
-    pending_count,
-    pending_rows,
-    record_drained,
-)
 from kb.search.models import SearchQueueItem
 from kb.search.pg.tables import search_documents
-from kb.search.storage import LockTimeoutError
+from kb.search.queue import BATCH_SIZE, KEEP_DONE, load_entries, pending_rows, record_drained
+from kb.search.types import CheckReport, DrainReport, LockTimeoutError, ProgressCallback
 
 CONFIG = "english"
 """The text search configuration documents and queries are analysed with (written out in the SQL)."""
@@ -204,37 +194,16 @@ def rebuild(*, on_progress: ProgressCallback | None = None, total: Any = None, t
         return len(ids) - failed
 
 
+def indexed_fingerprints() -> dict[str, str | None]:
+    """Every document's entry id (as text) and fingerprint."""
+    with Session(db.engine) as session:
+        rows = session.execute(select(search_documents.c.entry_id, search_documents.c.fingerprint))
+        return {str(entry_id): fingerprint for entry_id, fingerprint in rows}
+
+
 def check(*, batch_size: int = BATCH_SIZE) -> CheckReport:
     """Compare every entry's document with what the database says it should be now."""
-    with Session(db.engine) as session:
-        indexed = dict(session.execute(select(search_documents.c.entry_id, search_documents.c.fingerprint)).all())
-        ids = list(session.scalars(select(Entry.id).order_by(Entry.id)))
-        missing: list[int] = []
-        stale: list[int] = []
-        for start in range(0, len(ids), batch_size):
-            entries = load_entries(session, ids[start : start + batch_size])
-            comments = indexed_comment_bodies(session, entries)
-            for entry_id, entry in entries.items():
-                stored = indexed.get(entry_id)
-                if stored is None:
-                    missing.append(entry_id)
-                elif stored != index_document(entry, comments.get(entry_id, ()))["fingerprint"]:
-                    stale.append(entry_id)
-            session.expunge_all()
-        failed_rows = session.execute(
-            select(SearchQueueItem.entry_id, SearchQueueItem.last_error).where(
-                SearchQueueItem.indexed_at.is_(None), SearchQueueItem.attempts >= MAX_ATTEMPTS
-            )
-        ).all()
-        return CheckReport(
-            indexed=len(indexed),
-            entries=len(ids),
-            missing=sorted(missing),
-            stale=sorted(stale),
-            extra=sorted(str(entry_id) for entry_id in set(indexed) - set(ids)),
-            pending=pending_count(session),
-            failed=[(row.entry_id, row.last_error or "") for row in failed_rows],
-        )
+    return compare(indexed_fingerprints(), batch_size=batch_size)
 
 
 def ready() -> str | None:

@@ -1,7 +1,7 @@
 """Search, facets, suggestions, snippets and related entries from the PostgreSQL search documents.
 
-The same calls as `kb.search.service` (which hands them here when `SEARCH_BACKEND` is
-`postgresql`), with the same results shape. Visibility is `permissions.visible_entries`
+The PostgreSQL side of `kb.search.interface.SearchBackend` (`pg.backend` calls these), with
+the same results as Whoosh's. Visibility is `permissions.visible_entries`
 itself, joined to every query: totals, facet counts, pages, suggestions and related
 entries are all counted among the entries the viewer may see, in SQL, before paging.
 Results are ranked by `ts_rank_cd` over the weighted document, snippets come from
@@ -26,7 +26,7 @@ from kb.extensions import db
 from kb.permissions import Viewer, listed_entries, visible_entries
 from kb.search.comment_texts import comments_of_hits
 from kb.search.documents import entry_date, entry_texts, weighted_parts
-from kb.search.hits import SNIPPET_LABELS, Hit, build_hit
+from kb.search.hits import SNIPPET_LABELS, build_hit
 from kb.search.pg.indexing import grouped_texts
 from kb.search.pg.query import (
     DOCUMENT,
@@ -43,6 +43,7 @@ from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import CUE_LETTERS, LEAD_CHARS, SCAN_CHARS, may_match
 from kb.search.spelling import correct, edit_distance
 from kb.search.text import facet_key, plain_text
+from kb.search.types import FEW_RESULTS, FacetCount, Hit, SearchRequest, SearchResults, page_number
 from kb.search.visible import load_visible
 
 MARK_START, MARK_END = "\ue000", "\ue001"
@@ -115,9 +116,7 @@ class _Search:
             query = query.order_by(search_documents.c.sort_date.desc(), search_documents.c.entry_id.desc())
         return list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
 
-    def facets(self, compiled: Compiled | None, chosen: dict[str, list[str]]) -> dict[str, list[Any]]:
-        from kb.search.service import FacetCount
-
+    def facets(self, compiled: Compiled | None, chosen: dict[str, list[str]]) -> dict[str, list[FacetCount]]:
         matched = (
             _joined(
                 select(
@@ -148,7 +147,7 @@ class _Search:
         counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
         for facet, value, number in db.session.execute(union_all(*counted)):
             counts[facet][value] = number
-        facets: dict[str, list[Any]] = {}
+        facets: dict[str, list[FacetCount]] = {}
         for name in FACET_FIELDS:
             selected = set(chosen.get(name, ()))
             facets[name] = [
@@ -192,10 +191,8 @@ def _suggest(scope: _Search, parsed: ParsedQuery, found: int) -> tuple[str, Pars
     return (" ".join(corrected_text.split()), corrected, compiled, total) if total > found else None
 
 
-def search(viewer: Viewer, request: Any) -> Any:
-    """Search as `viewer`, as `kb.search.service.search` does, from the PostgreSQL documents."""
-    from kb.search.service import FEW_RESULTS, SearchResults, page_number
-
+def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
+    """Search as `viewer` from the PostgreSQL documents: a page of results, facet counts and any suggestion."""
     scope = _Search(viewer, request.facets)
     parsed = read_query(request.text)
     compiled = compile_query(parsed)

@@ -1,0 +1,306 @@
+"""Searching the Whoosh index: results with facets, suggestions and snippets; related entries.
+
+The Whoosh side of `kb.search.interface.SearchBackend` (`whoosh_backend` calls these). Every
+call takes a `Viewer` and builds the visibility filter from it
+(`permissions.index_visibility_filter`), a Whoosh query whose document set is computed once per
+searcher and passed to Whoosh as the search's filter. Nothing is filtered after paging:
+results, totals, facet counts, suggestions and snippets all come from entries inside
+that set. Entries shown are then loaded from the database through the same rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+from whoosh import collectors
+from whoosh import query as q
+
+from kb.entries.models import Entry, Lesson
+from kb.extensions import db
+from kb.permissions import Viewer, index_listing_filter, index_visibility_filter
+from kb.search.comment_texts import comments_of_hits
+from kb.search.corrections import corrected_text, with_fuzzy_words
+from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
+from kb.search.documents import entry_date, weighted_parts
+from kb.search.hits import build_hit, matched_in_entry, positive_terms
+from kb.search.query import (
+    ParsedQuery,
+    facet_filter,
+    is_only_negative,
+    parse_user_query,
+)
+from kb.search.schema import FACET_FIELDS
+from kb.search.snippets import CUE_LETTERS
+from kb.search.storage import SearcherState
+from kb.search.text import facet_key
+from kb.search.types import (
+    FEW_RESULTS,
+    MAX_PAGE,
+    FacetCount,
+    Hit,
+    IndexUnavailableError,
+    SearchRequest,
+    SearchResults,
+    SearchUnavailableError,
+    page_number,
+)
+from kb.search.visible import load_visible
+
+if TYPE_CHECKING:
+    from kb.search.whoosh_backend import WhooshBackend
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RELATED_KEY_TERMS = 12
+
+
+def _state(whoosh: WhooshBackend) -> SearcherState:
+    try:
+        state = whoosh.store.searcher_state()
+    except IndexUnavailableError as problem:
+        whoosh.ensure_ready()
+        raise SearchUnavailableError(str(problem)) from problem
+    if "segments" not in state.cache:
+        state.cache["segments"] = live_segments(state)
+        forget_old_segments(state.cache["segments"])
+    return state
+
+
+def _on_index(whoosh: WhooshBackend, work: Callable[[SearcherState], T]) -> T:
+    """Run `work` on this thread's searcher; when reading fails, once more on a freshly opened one.
+
+    Another process's merge deletes the files of the segments it merged once its new
+    version is committed; a searcher opened on the version before, which has not yet
+    opened those files, finds them gone. The current version has what it needs, so one
+    failure is retried on it. A second failure is the index's own: the reader gets "search
+    is being rebuilt", never an error page, while the whole index is read and rebuilt if
+    needed. Database errors are not the index's fault and pass through.
+    """
+    try:
+        return work(_state(whoosh))
+    except (SearchUnavailableError, SQLAlchemyError):
+        raise
+    except Exception as error:
+        log.info("Reading the search index failed (%s); trying again on its latest version", type(error).__name__)
+    whoosh.store.close_searchers()
+    try:
+        return work(_state(whoosh))
+    except (SearchUnavailableError, SQLAlchemyError):
+        raise
+    except Exception as error:
+        log.exception("Reading the search index failed")
+        whoosh.index_failed()
+        raise SearchUnavailableError(f"the search index could not be read: {error}") from error
+
+
+def facet_counts(
+    state: SearcherState, matched: frozenset[int], chosen: dict[str, list[str]]
+) -> dict[str, list[FacetCount]]:
+    """For each facet field, its values with how many of `matched` carry each.
+
+    Values no result has are left out, except chosen ones, which are always listed
+    (whether or not any entry has them, so the page tells nothing about hidden ones).
+    """
+    facets: dict[str, list[FacetCount]] = {}
+    for fieldname in FACET_FIELDS:
+        selected = set(chosen.get(fieldname, ()))
+        counts = []
+        for value in sorted(set(facet_values(state, fieldname)) | selected):
+            count = len(matched & docset(state, q.Term(fieldname, value)))
+            if count or value in selected:
+                counts.append(FacetCount(value=value, count=count, selected=value in selected))
+        facets[fieldname] = counts
+    return facets
+
+
+# Searching
+
+
+def _matched(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int]) -> frozenset[int]:
+    if parsed.query is None:
+        return allowed
+    if is_only_negative(parsed.query):
+        return allowed & docset(state, parsed.query)
+    return allowed & frozenset(state.searcher.docs_for_query(parsed.query))
+
+
+def _ranked(state: SearcherState, parsed: ParsedQuery, matched: frozenset[int], request: SearchRequest) -> list[int]:
+    """The document numbers of the requested page among `matched`, best first (or by date)."""
+    page = page_number(request, len(matched))
+    limit = page * request.per_page
+    sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
+    ranks_by_words = parsed.query is not None and not is_only_negative(parsed.query)
+    node = parsed.query if ranks_by_words else q.Every()
+    options: dict[str, object] = {"filter": set(matched), "limit": limit, "terms": False}
+    if sort != "relevance" or not ranks_by_words:
+        options |= {"sortedby": "date", "reverse": sort != "oldest"}
+    results = state.searcher.search(node, **options)
+    start = (page - 1) * request.per_page
+    return [hit.docnum for hit in results[start:limit]]
+
+
+class _RecordingTopCollector(collectors.TopCollector):
+    """The best `limit` documents by score, keeping every match's number on the way.
+
+    One pass gives both the page and the full set of matches that totals and facet
+    counts need; Whoosh's block skipping is off so no match goes unseen.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit, usequality=False)
+        self.matched: list[int] = []
+
+    def _collect(self, global_docnum: int, score: float) -> float:
+        self.matched.append(global_docnum)
+        return super()._collect(global_docnum, score)
+
+
+def _matched_and_ranked(
+    state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], request: SearchRequest
+) -> tuple[frozenset[int], list[int]]:
+    """Every visible match of the query, and the page asked for, best first or by date."""
+    by_score = request.sort == "relevance" and parsed.query is not None and not is_only_negative(parsed.query)
+    if not by_score:
+        matched = _matched(state, parsed, allowed)
+        return matched, _ranked(state, parsed, matched, request) if matched else []
+    if not allowed:  # Whoosh reads an empty filter as no filter at all.
+        return frozenset(), []
+    limit = min(max(request.page, 1), MAX_PAGE) * request.per_page
+    collector = _RecordingTopCollector(limit)
+    state.searcher.search_with_collector(parsed.query, collectors.FilterCollector(collector, allow=set(allowed)))
+    matched = frozenset(collector.matched)
+    start = (page_number(request, len(matched)) - 1) * request.per_page
+    ranked = [hit.docnum for hit in collector.results()]
+    return matched, ranked[start : start + request.per_page]
+
+
+def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> list[Entry]:
+    return load_visible(viewer, _ids_of(state, docnums))
+
+
+def _suggest(
+    state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], found: int
+) -> tuple[str, ParsedQuery, frozenset[int]] | None:
+    """A corrected query from the visible entries' words that finds more of them, if there is one."""
+    if parsed.query is None:
+        return None
+    text = corrected_text(state, parsed.typed, allowed)
+    if text is None:
+        return None
+    corrected = with_fuzzy_words(parse_user_query(text), state.searcher)
+    if corrected.query is None:
+        return None
+    matched = _matched(state, corrected, allowed)
+    return (" ".join(text.split()), corrected, matched) if len(matched) > found else None
+
+
+def search(whoosh: WhooshBackend, viewer: Viewer, request: SearchRequest) -> SearchResults:
+    """Search as `viewer`: a page of results, facet counts and any suggestion, all within what they may see.
+
+    Raises `SearchUnavailableError` while there is no readable index.
+    """
+    return _on_index(whoosh, lambda state: _search(state, viewer, request))
+
+
+def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> SearchResults:
+    parsed = with_fuzzy_words(parse_user_query(request.text), state.searcher)
+    allowed = docset(state, index_visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
+    matched, docnums = _matched_and_ranked(state, parsed, allowed, request)
+    first_parsed = parsed
+    results = SearchResults(request=request, parsed=parsed, hits=[], total=len(matched), facets={})
+    if parsed.query is not None and len(matched) < FEW_RESULTS and not request.exact:
+        suggestion = _suggest(state, parsed, allowed, len(matched))
+        if suggestion is not None and not matched:
+            results.corrected_from, parsed, matched = parsed.text, suggestion[1], suggestion[2]
+            results.parsed = parsed
+        elif suggestion is not None:
+            results.suggestion = suggestion[0]
+    if parsed.query is not None and not matched and not request.exact:
+        broader = with_fuzzy_words(parse_user_query(parsed.text, group="or"), state.searcher)
+        broader_matched = _matched(state, broader, allowed) if broader.query is not None else frozenset()
+        if broader_matched:
+            results.broadened, parsed, matched = True, broader, broader_matched
+            results.parsed = parsed
+    if parsed is not first_parsed:
+        matched, docnums = _matched_and_ranked(state, parsed, allowed, request)
+    results.total = len(matched)
+    results.facets = facet_counts(state, matched, request.facets)
+    terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
+    results.hits = _with_comment_snippets(
+        [build_hit(entry, terms) for entry in _load_visible(viewer, state, docnums)], terms
+    )
+    return results
+
+
+def _with_comment_snippets(hits: list[Hit], terms: set[str]) -> list[Hit]:
+    """Hits whose entry texts hold none of the words, remade from their comments (loaded in one query)."""
+    unmatched = [hit.entry.id for hit in hits if not matched_in_entry(hit)]
+    if not terms or not unmatched:
+        return hits
+    comments = comments_of_hits(db.session, unmatched, {term[:CUE_LETTERS] for term in terms})
+    return [build_hit(hit.entry, terms, comments[hit.entry.id]) if hit.entry.id in comments else hit for hit in hits]
+
+
+# Related entries
+
+
+def _related_docnums(state: SearcherState, entry: Entry, allowed: frozenset[int], limit: int) -> list[int]:
+    own = state.searcher.document_number(id=str(entry.id))
+    candidates = allowed - {own}
+    if not candidates:  # Whoosh reads an empty filter as no filter at all.
+        return []
+    key = ("related", entry.id, hash(candidates), limit)
+    if key not in state.cache:
+        results = state.searcher.more_like(
+            own if own is not None else -1,
+            "text",
+            text=weighted_parts(entry),
+            top=limit,
+            numterms=RELATED_KEY_TERMS,
+            filter=set(candidates),
+        )
+        state.cache[key] = [hit.docnum for hit in results]
+    return state.cache[key]
+
+
+def related_ids(
+    whoosh: WhooshBackend, viewer: Viewer, entry: Entry, *, limit: int, exclude: Sequence[int]
+) -> list[int]:
+    """Ids of up to `limit` entries most like `entry` in their words, among those `viewer` may see, best first."""
+
+    def related_in(state: SearcherState) -> list[int]:
+        allowed = docset(state, index_listing_filter(viewer)) - _docnums_of(state, [entry.id, *exclude])
+        return _ids_of(state, _related_docnums(state, entry, allowed, limit))
+
+    return _on_index(whoosh, related_in)
+
+
+def similar_lesson_ids(
+    whoosh: WhooshBackend, viewer: Viewer, lesson: Lesson, *, limit: int, exclude: Sequence[int]
+) -> list[int]:
+    """Ids of lessons like this one from another region or another year: the same problem seen again."""
+
+    def similar_in(state: SearcherState) -> list[int]:
+        place_and_time = [q.Term("year", str(entry_date(lesson).year))]
+        if lesson.region:
+            place_and_time.append(q.Term("region", facet_key(lesson.region)))
+        lessons = docset(state, index_listing_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
+        same_place_and_time = docset(state, q.And(place_and_time))
+        allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *exclude])
+        return _ids_of(state, _related_docnums(state, lesson, allowed, limit))
+
+    return _on_index(whoosh, similar_in)
+
+
+def _ids_of(state: SearcherState, docnums: list[int]) -> list[int]:
+    """The entry ids stored with `docnums` (read inside `_on_index`: the index may fail here too)."""
+    return [int(state.searcher.stored_fields(docnum)["id"]) for docnum in docnums]
+
+
+def _docnums_of(state: SearcherState, entry_ids: Iterable[int]) -> frozenset[int]:
+    numbers = (state.searcher.document_number(id=str(entry_id)) for entry_id in entry_ids)
+    return frozenset(number for number in numbers if number is not None)
