@@ -13,13 +13,10 @@ from kb.dates import LONDON
 from kb.entries.models import Review
 from kb.extensions import db
 from kb.pagination import Page, paginate
+from kb.states import AccountStatus
 from kb.users.models import Organisation, User
 
-ACCOUNT_STATUSES: dict[str, str] = {
-    "active": "Active",
-    "invited": "Invited, not accepted",
-    "deactivated": "Deactivated",
-}
+ACCOUNT_STATUSES: dict[str, str] = AccountStatus.labels()
 
 
 def account_status(user: User) -> str:
