@@ -40,6 +40,7 @@ from kb.extensions import db
 from kb.moderation.curation import carry_out_merge
 from kb.moderation.service import ModerationError
 from kb.permissions import Viewer, visible_entries
+from kb.states import EntryStatus
 from kb.taxonomy.models import Tag, Theme
 
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -263,7 +264,7 @@ def _merge_replaced_entries(candidates: list[_Candidate], report: ImportReport) 
             continue
         target = db.session.scalar(select(Entry).where(Entry.slug == candidate.document.slug))
         for duplicate in db.session.scalars(select(Entry).where(Entry.slug.in_(candidate.document.replaces))):
-            if target is None or (duplicate.status == "merged" and duplicate.merged_into_id == target.id):
+            if target is None or (duplicate.status == EntryStatus.MERGED and duplicate.merged_into_id == target.id):
                 continue
             try:
                 carry_out_merge(duplicate, target, actor=None)
