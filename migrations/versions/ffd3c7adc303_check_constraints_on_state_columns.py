@@ -63,6 +63,7 @@ STATES: dict[str, dict[str, tuple[str, ...]]] = {
     "notifications": {"kind": ("mention", "reply", "moderation", "flag", "follow", "outcome")},
 }
 
+
 def _condition(column, values):
     listed = ", ".join(f"'{value}'" for value in values)
     return f"{column} IN ({listed})"
@@ -84,7 +85,7 @@ def _refuse_unknown_states():
 
 
 def _recreate_users_email_index(action):
-    """SQLite's batch mode rebuilds `users` without its expression index on lower(email): drop it, then make it again."""
+    """SQLite's batch mode rebuilds `users` without its index on lower(email): drop it, then make it again."""
     if op.get_bind().dialect.name != "sqlite":
         return
     if action == "drop":
