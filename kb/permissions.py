@@ -41,12 +41,13 @@ from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
 from kb.panels.models import Finding
+from kb.states import CommentStatus, EntryKind, EntryStatus, FindingStatus, ResponseStatus, Role, Visibility
 
 if TYPE_CHECKING:
     from kb.users.models import User
 
-STAFF_ROLES = frozenset({"moderator", "admin"})
-AUTHOR_EDITABLE_STATUSES = frozenset({"draft", "returned"})
+STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
+AUTHOR_EDITABLE_STATUSES = frozenset({EntryStatus.DRAFT, EntryStatus.RETURNED})
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Viewer:
     @property
     def is_admin(self) -> bool:
         """Admins, who run accounts and read the audit log."""
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
 
 ANONYMOUS = Viewer()
@@ -86,7 +87,7 @@ def viewer_for(user: User | None) -> Viewer:
 
 def _panel_review_id(entry: Entry) -> int | None:
     """The review whose panel a `panel` entry belongs to: its own id for a review."""
-    return entry.id if entry.kind == "review" else entry.review_id
+    return entry.id if entry.kind == EntryKind.REVIEW else entry.review_id
 
 
 def visible_entries(viewer: Viewer | None) -> ColumnElement[bool]:
@@ -100,16 +101,17 @@ def _visible_entries(viewer: Viewer) -> ColumnElement[bool]:
     # SQLAlchemy from building it and its cache key again in every statement of every page.
     if viewer.is_staff:
         return true()
-    published = Entry.status == "published"
+    published = Entry.status == EntryStatus.PUBLISHED
     if not viewer.is_authenticated:
-        return and_(published, Entry.visibility == "public")
-    audience: list[ColumnElement[bool]] = [Entry.visibility.in_(("public", "members"))]
+        return and_(published, Entry.visibility == Visibility.PUBLIC)
+    audience: list[ColumnElement[bool]] = [Entry.visibility.in_((Visibility.PUBLIC, Visibility.MEMBERS))]
     if viewer.panel_review_ids:
         ids = sorted(viewer.panel_review_ids)
         on_panel = or_(
-            and_(Entry.kind != "review", Entry.review_id.in_(ids)), and_(Entry.kind == "review", Entry.id.in_(ids))
+            and_(Entry.kind != EntryKind.REVIEW, Entry.review_id.in_(ids)),
+            and_(Entry.kind == EntryKind.REVIEW, Entry.id.in_(ids)),
         )
-        audience.append(and_(Entry.visibility == "panel", on_panel))
+        audience.append(and_(Entry.visibility == Visibility.PANEL, on_panel))
     own = and_(Entry.author_id == viewer.user_id, Entry.status.not_in(sorted(AUTHOR_HIDDEN_STATUSES)))
     return or_(and_(published, or_(*audience)), own)
 
@@ -127,7 +129,7 @@ def listed_entries(viewer: Viewer | None) -> ColumnElement[bool]:
 @lru_cache(maxsize=1024)
 def _listed_entries(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.is_staff:
-        return Entry.status != "merged"
+        return Entry.status != EntryStatus.MERGED
     return _visible_entries(viewer)
 
 
@@ -153,15 +155,15 @@ def can_view_entry(viewer: Viewer | None, entry: Entry) -> bool:
         return True
     if viewer.is_authenticated and entry.author_id == viewer.user_id:
         return entry.status not in AUTHOR_HIDDEN_STATUSES
-    if entry.status != "published":
+    if entry.status != EntryStatus.PUBLISHED:
         return False
-    if entry.visibility == "public":
+    if entry.visibility == Visibility.PUBLIC:
         return True
     if not viewer.is_authenticated:
         return False
-    if entry.visibility == "members":
+    if entry.visibility == Visibility.MEMBERS:
         return True
-    if entry.visibility == "panel":
+    if entry.visibility == Visibility.PANEL:
         return _panel_review_id(entry) in viewer.panel_review_ids
     return False
 
@@ -193,7 +195,7 @@ def index_listing_filter(viewer: Viewer | None) -> whoosh_query.Query:
     """`listed_entries` over the search index's fields: the visibility rule, less merged duplicates for staff."""
     viewer = viewer or ANONYMOUS
     if viewer.is_staff:
-        return whoosh_query.Or([whoosh_query.Term("status", status) for status in STATUSES if status != "merged"])
+        return whoosh_query.Or([whoosh_query.Term("status", status) for status in STATUSES if status != EntryStatus.MERGED])
     return index_visibility_filter(viewer)
 
 
@@ -204,18 +206,18 @@ def can_view_if_published(viewer: Viewer | None, entry: Entry) -> bool:
     whether a reader was ever meant to know of it.
     """
     viewer = viewer or ANONYMOUS
-    if viewer.is_staff or entry.visibility == "public":
+    if viewer.is_staff or entry.visibility == Visibility.PUBLIC:
         return True
     if not viewer.is_authenticated:
         return False
-    if entry.visibility == "members" or entry.author_id == viewer.user_id:
+    if entry.visibility == Visibility.MEMBERS or entry.author_id == viewer.user_id:
         return True
-    return entry.visibility == "panel" and _panel_review_id(entry) in viewer.panel_review_ids
+    return entry.visibility == Visibility.PANEL and _panel_review_id(entry) in viewer.panel_review_ids
 
 
 def _audience(entry: Entry) -> str:
     """Who besides staff reads an entry: `public`, `members`, `panel`, or `author` (not published, or draft)."""
-    if entry.status != "published" or entry.visibility == "draft":
+    if entry.status != EntryStatus.PUBLISHED or entry.visibility == Visibility.DRAFT:
         return "author"
     return entry.visibility
 
@@ -310,9 +312,9 @@ def can_read_comment(viewer: Viewer | None, comment: Comment) -> bool:
     a removed one by moderators alone. Everyone else sees a placeholder in its place.
     """
     viewer = viewer or ANONYMOUS
-    if comment.status == "visible" or viewer.is_staff:
+    if comment.status == CommentStatus.VISIBLE or viewer.is_staff:
         return True
-    return comment.status == "hidden" and viewer.is_authenticated and comment.author_id == viewer.user_id
+    return comment.status == CommentStatus.HIDDEN and viewer.is_authenticated and comment.author_id == viewer.user_id
 
 
 def readable_comments(viewer: Viewer | None) -> ColumnElement[bool]:
@@ -324,9 +326,9 @@ def readable_comments(viewer: Viewer | None) -> ColumnElement[bool]:
     if viewer.is_staff:
         return true()
     if not viewer.is_authenticated:
-        return Comment.status == "visible"
-    own_hidden = and_(Comment.status == "hidden", Comment.author_id == viewer.user_id)
-    return or_(Comment.status == "visible", own_hidden)
+        return Comment.status == CommentStatus.VISIBLE
+    own_hidden = and_(Comment.status == CommentStatus.HIDDEN, Comment.author_id == viewer.user_id)
+    return or_(Comment.status == CommentStatus.VISIBLE, own_hidden)
 
 
 def can_edit_comment(viewer: Viewer | None, comment: Comment) -> bool:
@@ -335,7 +337,7 @@ def can_edit_comment(viewer: Viewer | None, comment: Comment) -> bool:
     return (
         viewer.is_authenticated
         and comment.author_id == viewer.user_id
-        and comment.status == "visible"
+        and comment.status == CommentStatus.VISIBLE
         and can_view_entry(viewer, comment.entry)
     )
 
@@ -349,18 +351,18 @@ def can_view_finding(viewer: Viewer | None, finding: Finding) -> bool:
     review = finding.review
     if not can_view_entry(viewer, review):
         return False
-    return finding.status == "published" or on_panel_of(viewer, review)
+    return finding.status == FindingStatus.PUBLISHED or on_panel_of(viewer, review)
 
 
 def visible_findings(viewer: Viewer | None) -> ColumnElement[bool]:
     """SQL condition on `Finding`: the findings `viewer` may read, the rule of `can_view_finding`."""
     viewer = viewer or ANONYMOUS
-    readable_reviews = select(Entry.id).where(Entry.kind == "review", visible_entries(viewer))
+    readable_reviews = select(Entry.id).where(Entry.kind == EntryKind.REVIEW, visible_entries(viewer))
     in_readable_review = Finding.review_id.in_(readable_reviews)
     if viewer.is_staff:
         return true()
     on_panel = Finding.review_id.in_(sorted(viewer.panel_review_ids)) if viewer.panel_review_ids else false()
-    return and_(in_readable_review, or_(Finding.status == "published", on_panel))
+    return and_(in_readable_review, or_(Finding.status == FindingStatus.PUBLISHED, on_panel))
 
 
 def can_view_consultation(viewer: Viewer | None, consultation: Consultation) -> bool:
@@ -387,7 +389,7 @@ def can_read_response(viewer: Viewer | None, response: Response) -> bool:
         return True
     # Nobody reads answers their authors may still change: the panel reads them once it has closed.
     closed = state_at(consultation.opens_at, consultation.closes_at, utcnow()) == CLOSED
-    return closed and response.status == "submitted" and on_panel_of(viewer, consultation.entry)
+    return closed and response.status == ResponseStatus.SUBMITTED and on_panel_of(viewer, consultation.entry)
 
 
 def can_view_recurrence(viewer: Viewer | None, recurrence: Recurrence) -> bool:
@@ -423,15 +425,15 @@ def link_is_shown(source: LinkEnd, target: LinkEnd) -> bool:
     Rendered text is stored once for every reader, so a link is shown only when everyone
     who can read the published linking entry can also read the target.
     """
-    if target.status != "published":
+    if target.status != EntryStatus.PUBLISHED:
         return False
-    if target.visibility == "public":
+    if target.visibility == Visibility.PUBLIC:
         return True
-    if target.visibility == "members":
-        return source.visibility != "public"
-    if target.visibility == "panel":
+    if target.visibility == Visibility.MEMBERS:
+        return source.visibility != Visibility.PUBLIC
+    if target.visibility == Visibility.PANEL:
         return (
-            source.visibility == "panel"
+            source.visibility == Visibility.PANEL
             and not source.author_off_panel
             and target.panel_review_id is not None
             and source.panel_review_id == target.panel_review_id
@@ -441,7 +443,7 @@ def link_is_shown(source: LinkEnd, target: LinkEnd) -> bool:
 
 def link_end(entry_id: int | None, kind: str, status: str, visibility: str, review_id: int | None) -> LinkEnd:
     """A `LinkEnd` from an entry's stored fields; a review's panel is its own."""
-    return LinkEnd(kind, status, visibility, entry_id if kind == "review" else review_id)
+    return LinkEnd(kind, status, visibility, entry_id if kind == EntryKind.REVIEW else review_id)
 
 
 def link_end_for(entry: Entry) -> LinkEnd:

@@ -15,6 +15,7 @@ from kb.entries import vocabulary
 from kb.entries.models import Entry
 from kb.moderation.queries import open_flag_count
 from kb.permissions import can, current_viewer
+from kb.states import STATE_ENUMS
 
 
 def _moderation_context() -> dict[str, int]:
@@ -56,6 +57,8 @@ def init_app(app: Flask) -> None:
     app.context_processor(_moderation_context)
     app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
     app.jinja_env.globals["site_tagline"] = app.config["SITE_TAGLINE"]
+    for states in STATE_ENUMS:
+        app.jinja_env.globals[states.__name__] = states
     nhsuk_dir = Path(app.config["NHSUK_FRONTEND_DIR"])
 
     @app.get("/assets/nhsuk/<path:filename>")

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
 from kb.extensions import db
+from kb.states import RecurrenceDecision, allowed
 
 if TYPE_CHECKING:
     from kb.entries.models import Lesson
     from kb.users.models import User
 
-RECURRENCE_DECISIONS: dict[str, str] = {"confirmed": "The same lesson again", "rejected": "Not the same lesson"}
+RECURRENCE_DECISIONS: dict[str, str] = RecurrenceDecision.labels()
 
 
 class Recurrence(db.Model):
@@ -25,6 +26,7 @@ class Recurrence(db.Model):
     __table_args__ = (
         UniqueConstraint("first_id", "second_id"),
         CheckConstraint("first_id < second_id", name="ordered_pair"),
+        CheckConstraint(allowed("decision", RecurrenceDecision), name="decision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -22,6 +22,7 @@ from kb.extensions import db
 from kb.markdown import render
 from kb.pagination import Page, paginate
 from kb.permissions import Viewer, can, visible_entries
+from kb.states import EntryStatus
 from kb.users.models import Organisation
 
 OPEN_ACTIONS_PER_PAGE = 50
@@ -136,7 +137,11 @@ class ActionCounts:
 
 def _open_lessons(viewer: Viewer | None) -> ColumnElement[bool]:
     """Published lessons `viewer` may read whose action is still open."""
-    return visible_entries(viewer) & (Entry.status == "published") & Lesson.action_status.in_(rules.OPEN_STATUSES)
+    return (
+        visible_entries(viewer)
+        & (Entry.status == EntryStatus.PUBLISHED)
+        & Lesson.action_status.in_(rules.OPEN_STATUSES)
+    )
 
 
 def overdue_condition(today: dt.date) -> ColumnElement[bool]:

@@ -14,6 +14,7 @@ from kb.dates import utcnow
 from kb.entries.models import Lesson
 from kb.extensions import db
 from kb.permissions import require
+from kb.states import RecurrenceDecision
 from kb.users.models import User
 
 NOTE_MAX = 1_000
@@ -68,7 +69,7 @@ def decide_recurrence(lesson: Lesson, other: Lesson, decision: str, *, actor: Us
     db.session.flush()
     first, second = (lesson, other) if lesson.id < other.id else (other, lesson)
     record_event(
-        "recurrence.confirm" if decision == "confirmed" else "recurrence.reject",
+        "recurrence.confirm" if decision == RecurrenceDecision.CONFIRMED else "recurrence.reject",
         actor=actor,
         target=recurrence,
         target_label=f"{first.slug} and {second.slug}",

@@ -20,6 +20,7 @@ from kb.extensions import db
 from kb.pagination import Page, paginate
 from kb.permissions import Viewer, can, listed_entries, visible_entries
 from kb.search import service as search
+from kb.states import EntryKind, RecurrenceDecision
 
 
 class Dated(Protocol):
@@ -49,7 +50,7 @@ class SimilarLesson:
     @property
     def confirmed(self) -> bool:
         """Whether a moderator confirmed the two as the same lesson again."""
-        return self.decision == "confirmed"
+        return self.decision == RecurrenceDecision.CONFIRMED
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def timeline_order(lessons: Iterable[DatedT]) -> list[DatedT]:
 
 
 def _visible_lesson_ids(viewer: Viewer | None) -> Select[tuple[int]]:
-    return select(Entry.id).where(Entry.kind == "lesson", listed_entries(viewer))
+    return select(Entry.id).where(Entry.kind == EntryKind.LESSON, listed_entries(viewer))
 
 
 def visible_pairs(viewer: Viewer | None) -> ColumnElement[bool]:
@@ -138,7 +139,7 @@ def decisions_on(viewer: Viewer | None, lesson: Lesson) -> list[SimilarLesson]:
         select(Recurrence.decision, Recurrence.note, Lesson)
         .join(Lesson, Lesson.id == other_id)
         .where(or_(Recurrence.first_id == lesson.id, Recurrence.second_id == lesson.id), visible_entries(viewer))
-        .order_by(Recurrence.decision != "confirmed", Lesson.title)
+        .order_by(Recurrence.decision != RecurrenceDecision.CONFIRMED, Lesson.title)
     ).all()
     return [SimilarLesson(other, decision, note) for decision, note, other in rows]
 
@@ -167,7 +168,7 @@ def confirmed_recurrences(viewer: Viewer | None, number: int, per_page: int) -> 
     """One page of confirmed recurrences whose two lessons `viewer` may see, most recently decided first."""
     query = (
         select(Recurrence)
-        .where(Recurrence.decision == "confirmed", visible_pairs(viewer))
+        .where(Recurrence.decision == RecurrenceDecision.CONFIRMED, visible_pairs(viewer))
         .order_by(Recurrence.decided_at.desc(), Recurrence.id.desc())
         .options(selectinload(Recurrence.first), selectinload(Recurrence.second))
     )
@@ -176,13 +177,15 @@ def confirmed_recurrences(viewer: Viewer | None, number: int, per_page: int) -> 
 
 def confirmed_count(viewer: Viewer | None) -> int:
     """How many confirmed recurrences `viewer` may see (both lessons visible)."""
-    query = select(func.count(Recurrence.id)).where(Recurrence.decision == "confirmed", visible_pairs(viewer))
+    query = select(func.count(Recurrence.id)).where(
+        Recurrence.decision == RecurrenceDecision.CONFIRMED, visible_pairs(viewer)
+    )
     return db.session.scalar(query) or 0
 
 
 def most_recurring(viewer: Viewer | None, limit: int = 10) -> list[tuple[str, int]]:
     """The lessons with the most confirmed recurrences `viewer` may see, as (title, count), most first."""
-    confirmed = and_(Recurrence.decision == "confirmed", visible_pairs(viewer))
+    confirmed = and_(Recurrence.decision == RecurrenceDecision.CONFIRMED, visible_pairs(viewer))
     ends = union_all(
         select(Recurrence.first_id.label("lesson_id")).where(confirmed),
         select(Recurrence.second_id.label("lesson_id")).where(confirmed),

@@ -15,17 +15,18 @@ from dataclasses import dataclass
 
 from kb.dates import BadDateError, PartialDate
 from kb.entries.vocabulary import ACTION_STATUSES
+from kb.states import ActionStatus
 
 CHAIN: tuple[str, ...] = ("identified", "accepted", "action-planned", "actioned", "verified")
 """The statuses of an accepted action, in order."""
 NOT_ACCEPTED = "not-accepted"
-REFUSABLE_FROM = frozenset({"identified", "accepted"})
+REFUSABLE_FROM = frozenset({ActionStatus.IDENTIFIED, ActionStatus.ACCEPTED})
 """An action may be not accepted only before anything was planned."""
-CLOSED_STATUSES = frozenset({"verified", NOT_ACCEPTED})
+CLOSED_STATUSES = frozenset({ActionStatus.VERIFIED, NOT_ACCEPTED})
 OPEN_STATUSES: tuple[str, ...] = tuple(status for status in ACTION_STATUSES if status not in CLOSED_STATUSES)
 """Statuses of an action still to be finished, in the order of the path."""
-NEEDS_OWNER_AND_DUE = frozenset({"action-planned", "actioned", "verified"})
-NEEDS_EVIDENCE = frozenset({"actioned", "verified"})
+NEEDS_OWNER_AND_DUE = frozenset({ActionStatus.ACTION_PLANNED, ActionStatus.ACTIONED, ActionStatus.VERIFIED})
+NEEDS_EVIDENCE = frozenset({ActionStatus.ACTIONED, ActionStatus.VERIFIED})
 LEARNED = "learned"
 AFTER_LEARNED = "lesson"
 SELF_CHECK_MESSAGE = (
@@ -64,7 +65,7 @@ def allowed_next(status: str) -> tuple[str, ...]:
     elif status in CHAIN:
         position = CHAIN.index(status)
         forward = set(CHAIN[position + 1 : CHAIN.index("actioned") + 1])
-        if status == "actioned":
+        if status == ActionStatus.ACTIONED:
             forward = {"verified"}
         targets = forward | set(CHAIN[:position])
         if status in REFUSABLE_FROM:
@@ -124,7 +125,9 @@ def check_change(
         return problems
     problems = _requirement_problems(new)
     said_why = bool(message.strip())
-    verifying_own = new.status == "verified" and old.status != "verified" and actioned_by == actor_id
+    verifying_own = (
+        new.status == ActionStatus.VERIFIED and old.status != ActionStatus.VERIFIED and actioned_by == actor_id
+    )
     if verifying_own and actioned_by is not None and not said_why:
         problems.append(RuleProblem("message", SELF_CHECK_MESSAGE))
     if is_backward(old.status, new.status) and not said_why:
@@ -137,7 +140,7 @@ def check_change(
 
 def maturity_after(maturity: str, status: str) -> str:
     """The lesson's maturity once its action has `status`: verified makes it learned, leaving verified undoes that."""
-    if status == "verified":
+    if status == ActionStatus.VERIFIED:
         return LEARNED
     if maturity == LEARNED:
         return AFTER_LEARNED
@@ -146,9 +149,9 @@ def maturity_after(maturity: str, status: str) -> str:
 
 def maturity_problem(maturity: str, status: str) -> str | None:
     """Why a lesson whose action has `status` may not be given `maturity`; None when it may."""
-    if maturity == LEARNED and status != "verified":
+    if maturity == LEARNED and status != ActionStatus.VERIFIED:
         return f"A lesson is learned only once action on it is verified; its action is {label(status).lower()}."
-    if maturity != LEARNED and status == "verified":
+    if maturity != LEARNED and status == ActionStatus.VERIFIED:
         return "A lesson whose action is verified is learned; to change its maturity, change its action status first."
     return None
 

@@ -13,13 +13,10 @@ from kb.dates import LONDON
 from kb.entries.models import Review
 from kb.extensions import db
 from kb.pagination import Page, paginate
+from kb.states import AccountStatus
 from kb.users.models import Organisation, User
 
-ACCOUNT_STATUSES: dict[str, str] = {
-    "active": "Active",
-    "invited": "Invited, not accepted",
-    "deactivated": "Deactivated",
-}
+ACCOUNT_STATUSES: dict[str, str] = AccountStatus.labels()
 
 
 def account_status(user: User) -> str:
@@ -34,9 +31,9 @@ def account_status(user: User) -> str:
 def _status_condition(status: str) -> ColumnElement[bool]:
     """The SQL form of `account_status(user) == status`."""
     invited = and_(User.password_hash.is_(None), User.is_demo.is_(False))
-    if status == "deactivated":
+    if status == AccountStatus.DEACTIVATED:
         return User.active.is_(False)
-    if status == "invited":
+    if status == AccountStatus.INVITED:
         return and_(User.active.is_(True), invited)
     return and_(User.active.is_(True), not_(invited))
 

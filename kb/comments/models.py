@@ -6,23 +6,19 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
 from kb.extensions import db
+from kb.states import CommentStatus, allowed
 
 if TYPE_CHECKING:
     from kb.entries.models import Entry
     from kb.users.models import User
 
-COMMENT_STATUSES: dict[str, str] = {
-    "visible": "Visible",
-    "hidden": "Hidden by a moderator",
-    "removed": "Removed",
-}
-"""A hidden comment is read only by moderators and its author; a removed one only by moderators.
-Either leaves a placeholder in the thread, and its replies stay where they are."""
+COMMENT_STATUSES: dict[str, str] = CommentStatus.labels()
+"""A comment's states and their labels (see `kb.states.CommentStatus`)."""
 
 PATH_DIGITS = 10
 """Each step of a comment's `thread_path` is its id, zero-padded to this many digits."""
@@ -56,7 +52,10 @@ class Comment(db.Model):
     """
 
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_entry_path", "entry_id", "thread_path"),)
+    __table_args__ = (
+        Index("ix_comments_entry_path", "entry_id", "thread_path"),
+        CheckConstraint(allowed("status", CommentStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)

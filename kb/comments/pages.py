@@ -24,6 +24,7 @@ from kb.comments.tree import ORDERS, SHOWN_DEPTH, Node, build_tree, walk
 from kb.dates import london_time
 from kb.entries.models import Entry
 from kb.permissions import Viewer, can, can_edit_comment, can_read_comment
+from kb.states import CommentStatus
 
 FORMER_MEMBER = "A former member"
 PLACEHOLDER_HEADINGS = {"hidden": "Hidden comment", "removed": "Removed comment"}
@@ -103,10 +104,10 @@ def _tools_template() -> Template | None:
 
 def _status_note(comment: ThreadComment, viewer: Viewer) -> str:
     """Why a comment the viewer can read is not visible to everyone, for its author and moderators."""
-    if comment.status == "visible":
+    if comment.status == CommentStatus.VISIBLE:
         return ""
     reason = f": {comment.status_reason}" if comment.status_reason else "."
-    if comment.status == "hidden":
+    if comment.status == CommentStatus.HIDDEN:
         who = "Only you and the moderators" if comment.author_id == viewer.user_id else "Only its author and moderators"
         return f"Hidden by a moderator{reason} {who} can read it."
     return f"Removed by a moderator{reason} Only moderators can read it."
@@ -121,7 +122,7 @@ def _row(node: Node[ThreadComment], viewer: Viewer, *, replies_open: bool) -> Ro
     """A row for one comment; the page has already checked that the viewer may see its entry."""
     comment = node.comment
     status = comment.status
-    readable = status == "visible" or can_read_comment(viewer, comment)
+    readable = status == CommentStatus.VISIBLE or can_read_comment(viewer, comment)
     author = comment.author
     own = author is not None and author.id == viewer.user_id
     organisation = ""
@@ -130,7 +131,7 @@ def _row(node: Node[ThreadComment], viewer: Viewer, *, replies_open: bool) -> Ro
         organisation = author.organisation.name if author is not None and author.organisation is not None else ""
     else:
         heading = PLACEHOLDER_HEADINGS[status]
-    classes = "kb-comment" if status == "visible" else f"kb-comment kb-comment--{status}"
+    classes = "kb-comment" if status == CommentStatus.VISIBLE else f"kb-comment kb-comment--{status}"
     return Row(
         comment=comment,
         depth=node.depth,
@@ -145,7 +146,7 @@ def _row(node: Node[ThreadComment], viewer: Viewer, *, replies_open: bool) -> Ro
         status_note=_status_note(comment, viewer) if readable else "",
         placeholder="" if readable else PLACEHOLDERS[status],
         can_edit=readable and own and takes_comments(comment.entry) and can_edit_comment(viewer, comment),
-        can_reply=replies_open and status == "visible",
+        can_reply=replies_open and status == CommentStatus.VISIBLE,
         can_see_versions=viewer.is_staff and comment.edited_at is not None,
         more=_replies_below(node) if node.depth >= SHOWN_DEPTH - 1 and node.replies else 0,
     )
@@ -190,7 +191,7 @@ def _draft_parent(
     if draft is None or not draft.parent_id:
         return None
     parent = next((comment for comment in comments if comment.id == draft.parent_id), None)
-    if parent is None or parent.status != "visible" or not can_read_comment(viewer, parent):
+    if parent is None or parent.status != CommentStatus.VISIBLE or not can_read_comment(viewer, parent):
         return None
     return parent
 

@@ -41,6 +41,7 @@ from kb.errors import error_page
 from kb.extensions import csrf, db, limiter, per_person
 from kb.panels.cited_by import findings_citing
 from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_read_comment, current_viewer
+from kb.states import CommentStatus
 
 blueprint = Blueprint("comments", __name__)
 PLURALS = "any(lessons, reviews, papers)"
@@ -251,7 +252,7 @@ def reply(comment_id: int) -> Page:
     message = None
     if not takes_comments(entry):
         status, message = 409, CLOSED_NOTICE
-    elif parent.status != "visible":
+    elif parent.status != CommentStatus.VISIBLE:
         status, message = 409, "That comment was hidden or removed by a moderator, so it takes no replies."
     return _form_page(form, entry, parent, status=status, message=message)
 

@@ -21,6 +21,7 @@ from kb.markdown import render
 from kb.notifications import service as notifications
 from kb.notifications.mentions import mark_mentions
 from kb.permissions import PermissionDeniedError, can_edit_comment, require, viewer_for
+from kb.states import CommentStatus
 from kb.users.throttle import client_group
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def _check_open(entry: Entry) -> None:
 def _check_parent(entry: Entry, parent: Comment) -> None:
     if parent.entry_id != entry.id:
         raise CommentError("That comment belongs to another entry; reply to it on its own page.")
-    if parent.status != "visible":
+    if parent.status != CommentStatus.VISIBLE:
         raise CommentError("That comment was hidden or removed by a moderator, so it takes no replies.")
     limit = max_depth()
     if parent.depth + 1 > limit:
@@ -183,7 +184,7 @@ def new_draft_token() -> str:
 
 def _draft_parent(parent: Comment | None, entry: Entry) -> bool:
     """Whether a draft may keep `parent` as the comment it replies to: a visible one on the same entry."""
-    return parent is not None and parent.entry_id == entry.id and parent.status == "visible"
+    return parent is not None and parent.entry_id == entry.id and parent.status == CommentStatus.VISIBLE
 
 
 def max_drafts_per_address() -> int:

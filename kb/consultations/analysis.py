@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kb.charts import Bar, BarChart, chart_from_counts
+from kb.states import QuestionKind
 
 NO_ANSWER = "No answer"
 """The bar for submitted responses that left a scale or choice question unanswered."""
@@ -42,7 +43,7 @@ class QuestionData:
     @property
     def is_counted(self) -> bool:
         """Whether answers are counted per option (scale and choice), not read as text."""
-        return self.kind in ("scale", "choice")
+        return self.kind in (QuestionKind.SCALE, QuestionKind.CHOICE)
 
     def label_of(self, choice: str | None) -> str:
         """The label shown for a stored choice; an unknown key is shown as stored, a missing one as no answer."""

@@ -34,6 +34,7 @@ from kb.permissions import (
     can_view_finding,
     current_viewer,
 )
+from kb.states import ResponseStatus
 
 blueprint = Blueprint("consultation_analysis", __name__)
 Page = tuple[str, int]
@@ -241,7 +242,7 @@ def _findings_shown(viewer: Viewer, consultation: Consultation, change: OutcomeC
 def _outcome_changes(viewer: Viewer, consultation: Consultation, manages: bool) -> list[dict[str, Any]]:
     items = []
     for change in outcome.changes_of(consultation):
-        submitted = [r for r in change.responses if r.status == "submitted"]
+        submitted = [r for r in change.responses if r.status == ResponseStatus.SUBMITTED]
         yours = next((r for r in submitted if viewer.user_id is not None and r.user_id == viewer.user_id), None)
         items.append(
             {

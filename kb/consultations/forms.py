@@ -32,6 +32,7 @@ from kb.consultations.windows import WindowError, check_window, london_to_utc, p
 from kb.contributions.forms import CheckboxesField, MaxChars
 from kb.inputs import one_line, visible_text
 from kb.pages import AsciiIndexFieldList
+from kb.states import QuestionKind
 
 FIRST_BLOCKS = 3
 """Question blocks offered on a new form; "Add another question" adds one at a time."""
@@ -63,7 +64,7 @@ class QuestionForm(Form):
         if not (self.prompt.data or "").strip():
             self.prompt.errors = [*self.prompt.errors, "Write the question, or clear this block to leave it out."]
             return False
-        if self.kind.data != "choice":
+        if self.kind.data != QuestionKind.CHOICE:
             return True
         options = self.option_lines()
         if not 2 <= len(options) <= OPTIONS_MAX or len(set(options)) != len(options):
@@ -80,7 +81,7 @@ class QuestionForm(Form):
             kind=self.kind.data or "text",
             prompt=(self.prompt.data or "").strip(),
             hint=(self.hint.data or "").strip(),
-            options=tuple(self.option_lines()) if self.kind.data == "choice" else (),
+            options=tuple(self.option_lines()) if self.kind.data == QuestionKind.CHOICE else (),
             required=bool(self.required.data),
         )
 

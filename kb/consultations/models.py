@@ -6,23 +6,32 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Table, Text, UniqueConstraint, event, inspect
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
 from kb.extensions import db
 from kb.markdown import render
+from kb.states import QuestionKind, ResponseStatus, allowed
 
 if TYPE_CHECKING:
     from kb.entries.models import Entry
     from kb.panels.models import Finding
     from kb.users.models import User
 
-QUESTION_KINDS: dict[str, str] = {
-    "text": "Free text",
-    "scale": "Agree or disagree (five points)",
-    "choice": "Choose one of several",
-}
+QUESTION_KINDS: dict[str, str] = QuestionKind.labels()
 SCALE_OPTIONS: dict[str, str] = {
     "strongly-agree": "Strongly agree",
     "agree": "Agree",
@@ -31,7 +40,7 @@ SCALE_OPTIONS: dict[str, str] = {
     "strongly-disagree": "Strongly disagree",
 }
 """The five points of an agree/disagree question, in the order they are offered and counted."""
-RESPONSE_STATUSES: dict[str, str] = {"draft": "Draft", "submitted": "Submitted"}
+RESPONSE_STATUSES: dict[str, str] = ResponseStatus.labels()
 
 
 class Consultation(db.Model):
@@ -99,6 +108,7 @@ class Question(db.Model):
     """One question: free text, a five-point agree/disagree scale, or one choice of several `options`."""
 
     __tablename__ = "consultation_questions"
+    __table_args__ = (CheckConstraint(allowed("kind", QuestionKind), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
@@ -120,7 +130,10 @@ class Response(db.Model):
     """
 
     __tablename__ = "consultation_responses"
-    __table_args__ = (UniqueConstraint("consultation_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("consultation_id", "user_id"),
+        CheckConstraint(allowed("status", ResponseStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)

@@ -33,6 +33,7 @@ from kb.notifications.models import Notification
 from kb.notifications.service import outcome_published
 from kb.panels.models import Finding
 from kb.permissions import Viewer, require, viewer_for, visible_findings
+from kb.states import EntryKind, QuestionKind, ResponseStatus
 from kb.users.models import ORGANISATION_TYPES, User
 
 WE_ASKED_MAX = 20_000
@@ -70,7 +71,7 @@ def submitted_responses(consultation: Consultation) -> list[Response]:
     """The consultation's submitted responses, oldest submission first, with answers and themes loaded (3 queries)."""
     query = (
         select(Response)
-        .where(Response.consultation_id == consultation.id, Response.status == "submitted")
+        .where(Response.consultation_id == consultation.id, Response.status == ResponseStatus.SUBMITTED)
         .options(selectinload(Response.answers).selectinload(Answer.themes))
         .order_by(Response.submitted_at, Response.id)
     )
@@ -79,9 +80,9 @@ def submitted_responses(consultation: Consultation) -> list[Response]:
 
 def question_data(question: Question, number: int) -> QuestionData:
     """A question as the analysis reads it, its options as (stored key, label) pairs."""
-    if question.kind == "scale":
+    if question.kind == QuestionKind.SCALE:
         options = tuple(SCALE_OPTIONS.items())
-    elif question.kind == "choice":
+    elif question.kind == QuestionKind.CHOICE:
         options = tuple((option, option) for option in question.options or ())
     else:
         options = ()
@@ -142,14 +143,18 @@ def submitted_answer(consultation: Consultation, answer_id: int) -> Answer | Non
     return db.session.scalar(
         select(Answer)
         .join(Response, Response.id == Answer.response_id)
-        .where(Answer.id == answer_id, Response.consultation_id == consultation.id, Response.status == "submitted")
+        .where(
+            Answer.id == answer_id,
+            Response.consultation_id == consultation.id,
+            Response.status == ResponseStatus.SUBMITTED,
+        )
         .options(selectinload(Answer.themes))
     )
 
 
 def reviewed_by(entry: Entry) -> int | None:
     """The review whose findings a consultation on `entry` speaks to: a review itself, or a paper's review."""
-    return entry.id if entry.kind == "review" else entry.review_id
+    return entry.id if entry.kind == EntryKind.REVIEW else entry.review_id
 
 
 def linkable_findings(viewer: Viewer, consultation: Consultation) -> list[Finding]:

@@ -15,6 +15,7 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from kb.panels.models import Finding
 from kb.permissions import Viewer, can, visible_consultations, visible_findings
+from kb.states import EntryKind, ResponseStatus
 
 
 def visible_consultation(viewer: Viewer, consultation_id: int) -> Consultation | None:
@@ -72,14 +73,14 @@ def response_of(consultation: Consultation, user_id: int | None) -> Response | N
 def submitted_count(consultation: Consultation) -> int:
     """How many responses to a consultation have been submitted."""
     query = select(func.count(Response.id)).where(
-        Response.consultation_id == consultation.id, Response.status == "submitted"
+        Response.consultation_id == consultation.id, Response.status == ResponseStatus.SUBMITTED
     )
     return db.session.scalar(query) or 0
 
 
 def findings_to_offer(viewer: Viewer, review: Entry) -> list[Finding]:
     """The findings of `review` that `viewer` may read, by number: those that can be put to members."""
-    if review.kind != "review":
+    if review.kind != EntryKind.REVIEW:
         return []
     query = select(Finding).where(Finding.review_id == review.id, visible_findings(viewer)).order_by(Finding.number)
     return list(db.session.scalars(query))
@@ -87,7 +88,7 @@ def findings_to_offer(viewer: Viewer, review: Entry) -> list[Finding]:
 
 def entry_consultations(viewer: Viewer, entry: Entry) -> dict[str, Any]:
     """Entry-page context: the consultations on `entry` with their state, and whether `viewer` may open one."""
-    if entry.kind not in ("paper", "review"):
+    if entry.kind not in (EntryKind.PAPER, EntryKind.REVIEW):
         return {}
     now = utcnow()
     found = [

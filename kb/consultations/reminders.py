@@ -34,6 +34,7 @@ from kb.notifications import mails
 from kb.notifications.models import Follow
 from kb.notifications.queries import wants_mail
 from kb.permissions import can_view_consultation, viewer_for
+from kb.states import EntryKind, FollowTarget, ResponseStatus
 from kb.users.models import User
 
 MAIL_CATEGORY = "digest"
@@ -96,12 +97,14 @@ def claim(consultation_id: int, now: dt.datetime) -> bool:
 def recipients(consultation: Consultation) -> list[User]:
     """Active followers of the consulted entry or its review who may read the consultation and have not submitted."""
     entry = consultation.entry
-    targets = [and_(Follow.target_type == "entry", Follow.target_id == entry.id)]
-    review_id = entry.id if entry.kind == "review" else entry.review_id
+    targets = [and_(Follow.target_type == FollowTarget.ENTRY, Follow.target_id == entry.id)]
+    review_id = entry.id if entry.kind == EntryKind.REVIEW else entry.review_id
     if review_id is not None:
-        targets.append(and_(Follow.target_type == "review", Follow.target_id == review_id))
+        targets.append(and_(Follow.target_type == FollowTarget.REVIEW, Follow.target_id == review_id))
     submitted = select(Response.user_id).where(
-        Response.consultation_id == consultation.id, Response.status == "submitted", Response.user_id.is_not(None)
+        Response.consultation_id == consultation.id,
+        Response.status == ResponseStatus.SUBMITTED,
+        Response.user_id.is_not(None),
     )
     query = (
         select(User)

@@ -40,6 +40,7 @@ from kb.entries.models import Entry
 from kb.extensions import csrf, db
 from kb.mail import site_link
 from kb.permissions import PermissionDeniedError, can, current_viewer
+from kb.states import QuestionKind, ResponseStatus
 
 blueprint = Blueprint("consultations", __name__)
 Page = tuple[str, int]
@@ -161,7 +162,7 @@ def edit(consultation_id: int) -> Page | HttpResponse:
 
 def _choices(question: Question) -> list[tuple[str, str]]:
     """The (value, label) pairs a scale or choice question offers."""
-    if question.kind == "scale":
+    if question.kind == QuestionKind.SCALE:
         return list(SCALE_OPTIONS.items())
     return [(option, option) for option in question.options or []]
 
@@ -237,7 +238,7 @@ def answer(consultation_id: int) -> Page | HttpResponse:
         db.session.rollback()
         message = "Your response was being saved from another window at the same moment. Send it again."
         return _show_page(consultation, typed=typed, message=message, status=409)
-    if response.status == "submitted":
+    if response.status == ResponseStatus.SUBMITTED:
         flash("Your response has been submitted. You can change it until the consultation closes.", "success")
     else:
         flash("Your draft has been saved. It is not counted until you submit it.", "success")

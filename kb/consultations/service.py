@@ -30,12 +30,13 @@ from kb.dates import london_time, utcnow
 from kb.extensions import db
 from kb.panels.models import Finding
 from kb.permissions import require, viewer_for, visible_findings
+from kb.states import EntryKind, QuestionKind, ResponseStatus
 
 if TYPE_CHECKING:
     from kb.entries.models import Entry
     from kb.users.models import User
 
-CONSULTED_KINDS = frozenset({"paper", "review"})
+CONSULTED_KINDS = frozenset({EntryKind.PAPER, EntryKind.REVIEW})
 """What a consultation can be about: a meeting paper, or a review (its draft findings)."""
 TITLE_MAX = 300
 INTRODUCTION_MAX = 20_000
@@ -98,7 +99,7 @@ def check_question(question: QuestionDraft) -> None:
         raise ConsultationError("Every question needs its text.")
     if len(question.prompt) > PROMPT_MAX or len(question.hint) > HINT_MAX:
         raise ConsultationError(f"A question must be {PROMPT_MAX:,} characters or fewer and its hint {HINT_MAX}.")
-    if question.kind != "choice":
+    if question.kind != QuestionKind.CHOICE:
         return
     options = [option.strip() for option in question.options if option.strip()]
     if not 2 <= len(options) <= OPTIONS_MAX or len(set(options)) != len(options):
@@ -135,7 +136,7 @@ def _set_questions(consultation: Consultation, questions: Sequence[QuestionDraft
             prompt=question.prompt.strip(),
             hint=question.hint.strip(),
             options=[option.strip() for option in question.options if option.strip()]
-            if question.kind == "choice"
+            if question.kind == QuestionKind.CHOICE
             else [],
             required=question.required,
         )
@@ -146,7 +147,7 @@ def _set_questions(consultation: Consultation, questions: Sequence[QuestionDraft
 def _set_findings(consultation: Consultation, entry: Entry, finding_ids: Sequence[int], actor: User) -> None:
     """Snapshot the chosen findings of a review, as the actor may read them, in number order."""
     consultation.consulted_findings = []
-    if entry.kind != "review" or not finding_ids:
+    if entry.kind != EntryKind.REVIEW or not finding_ids:
         return
     query = (
         select(Finding)
@@ -226,9 +227,9 @@ def update_consultation(consultation: Consultation, draft: ConsultationDraft, *,
 
 def allowed_choices(question: Question) -> list[str]:
     """The values an answer to a scale or choice question may take, in the order offered."""
-    if question.kind == "scale":
+    if question.kind == QuestionKind.SCALE:
         return list(SCALE_OPTIONS)
-    return list(question.options) if question.kind == "choice" else []
+    return list(question.options) if question.kind == QuestionKind.CHOICE else []
 
 
 def check_answers(questions: Sequence[Question], answers: Mapping[int, str], *, submit: bool) -> dict[int, str]:
@@ -295,8 +296,8 @@ def _store_answers(response: Response, questions: Sequence[Question], cleaned: M
         if answer is None:
             answer = Answer(question_id=question.id)
             response.answers.append(answer)
-        answer.text = value if question.kind == "text" else ""
-        answer.choice = None if question.kind == "text" else value
+        answer.text = value if question.kind == QuestionKind.TEXT else ""
+        answer.choice = None if question.kind == QuestionKind.TEXT else value
 
 
 def save_response(
@@ -315,7 +316,7 @@ def save_response(
     if state != OPEN:
         raise WindowClosedError(_closed_message(consultation, state))
     response = _find_or_start_response(consultation, actor)
-    submit = submit or response.status == "submitted"
+    submit = submit or response.status == ResponseStatus.SUBMITTED
     cleaned = check_answers(consultation.questions, answers, submit=submit)
     _store_answers(response, consultation.questions, cleaned)
     response.updated_at = now

@@ -32,6 +32,7 @@ from kb.entries.vocabulary import (
     VISIBILITIES,
 )
 from kb.markdown import INTERNAL_LINK
+from kb.states import EntryKind, Visibility
 from kb.text import clean_line, describe_character, fold_case, forbidden_character
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -119,7 +120,7 @@ class EntryDocument:
 
     def markdown_texts(self) -> dict[str, str]:
         """Every Markdown text of the entry, keyed by where it is shown on the page."""
-        texts = dict(self.sections) if self.kind == "lesson" else {"body": self.body}
+        texts = dict(self.sections) if self.kind == EntryKind.LESSON else {"body": self.body}
         if self.action_evidence:
             texts["action_evidence"] = self.action_evidence
         if self.terms_of_reference:
@@ -460,7 +461,7 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
     body = body.lstrip("\n")
     first_body_line = closing_line + 1 + _leading_blank_lines(text, closing_line)
     last_line = len(text.rstrip("\n").split("\n"))
-    if kind == "lesson":
+    if kind == EntryKind.LESSON:
         values["sections"] = _split_lesson_body(body.strip(), min(first_body_line, last_line), report)
     else:
         values["body"] = body.strip()
@@ -471,11 +472,15 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
             report(1, f"no slug, and the file name '{default_slug}' is not a valid slug")
     if values.get("slug") in values.get("replaces", []):
         report(located.line_of("replaces"), "an entry cannot replace itself; 'replaces:' lists the slugs of others")
-    if kind == "review" and values.get("review"):
+    if kind == EntryKind.REVIEW and values.get("review"):
         report(
             located.line_of("review"), "a review cannot belong to another review; 'review:' is for lessons and papers"
         )
-    if values.get("visibility") == "panel" and kind not in (None, "review") and not values.get("review"):
+    if (
+        values.get("visibility") == Visibility.PANEL
+        and kind not in (None, EntryKind.REVIEW)
+        and not values.get("review")
+    ):
         report(located.line_of("visibility"), "visibility 'panel' needs 'review:', the review whose panel may see it")
     if problems or kind is None:
         return ParseResult(None, problems)
@@ -600,7 +605,7 @@ def serialise_document(document: EntryDocument) -> str:
         width=1_000_000,
         default_flow_style=False,
     )
-    if document.kind == "lesson":
+    if document.kind == EntryKind.LESSON:
         body = "\n\n".join(f"## {label}\n\n{document.sections.get(key, '')}" for key, label in LESSON_SECTIONS.items())
     else:
         body = document.body

@@ -40,6 +40,7 @@ from kb.extensions import db
 from kb.moderation.curation import carry_out_merge
 from kb.moderation.service import ModerationError
 from kb.permissions import Viewer, visible_entries
+from kb.states import EntryStatus
 from kb.taxonomy.models import Tag, Theme
 
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -263,7 +264,7 @@ def _merge_replaced_entries(candidates: list[_Candidate], report: ImportReport) 
             continue
         target = db.session.scalar(select(Entry).where(Entry.slug == candidate.document.slug))
         for duplicate in db.session.scalars(select(Entry).where(Entry.slug.in_(candidate.document.replaces))):
-            if target is None or (duplicate.status == "merged" and duplicate.merged_into_id == target.id):
+            if target is None or (duplicate.status == EntryStatus.MERGED and duplicate.merged_into_id == target.id):
                 continue
             try:
                 carry_out_merge(duplicate, target, actor=None)
@@ -350,7 +351,7 @@ def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> in
     if visible_to is not None:
         query = query.where(visible_entries(visible_to))
     for entry in db.session.scalars(query):
-        if entry.id not in revisions or (entry.slug in replaced and entry.status == "merged"):
+        if entry.id not in revisions or (entry.slug in replaced and entry.status == EntryStatus.MERGED):
             # A merged slug lives on as its replacement's `replaces:` line; one whose merge was
             # refused (its comments had fewer readers) is still an entry and keeps its file.
             continue

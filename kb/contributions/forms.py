@@ -26,6 +26,7 @@ from kb.dates import BadDateError, PartialDate
 from kb.entries.limits import FREE_TAG_COUNT_MAX, TAG_MAX_CHARS, TITLE_MAX
 from kb.entries.vocabulary import LESSON_SECTIONS
 from kb.inputs import one_line
+from kb.states import Visibility
 
 SUMMARY_MAX = 1_000
 SECTION_MAX = 20_000
@@ -188,7 +189,7 @@ class PublishForm(FlaskForm):
 
     def validate_review(self, field: Field) -> None:
         """A panel audience needs a review. Raises ValidationError when none is chosen."""
-        if self.visibility.data == "panel" and not field.data:
+        if self.visibility.data == Visibility.PANEL and not field.data:
             raise ValidationError("Choose the review whose panel may read it.")
         if field.data and field.data not in {choice.value for choice in field.choices}:
             raise ValidationError("Choose one of the reviews listed.")

@@ -19,6 +19,7 @@ from kb.entries.service import rerender_entries_linking_to
 from kb.entries.vocabulary import STATUSES, VISIBILITIES
 from kb.extensions import db
 from kb.permissions import require, viewer_for, visible_entries
+from kb.states import EntryStatus, Visibility
 from kb.users.models import User
 
 PUBLISHABLE_VISIBILITIES = ("public", "members", "panel")
@@ -29,7 +30,7 @@ def submitted_lessons() -> list[Lesson]:
     """Lessons waiting for a moderator, the longest-waiting first, with their authors."""
     query = (
         select(Lesson)
-        .where(Lesson.status == "submitted")
+        .where(Lesson.status == EntryStatus.SUBMITTED)
         .options(selectinload(Lesson.author).selectinload(User.organisation))
         .order_by(Lesson.status_changed_at.asc().nulls_first(), Lesson.created_at, Lesson.id)
     )
@@ -38,7 +39,7 @@ def submitted_lessons() -> list[Lesson]:
 
 def waiting_count() -> int:
     """How many entries wait for a moderator's decision."""
-    return db.session.scalar(select(func.count(Entry.id)).where(Entry.status == "submitted")) or 0
+    return db.session.scalar(select(func.count(Entry.id)).where(Entry.status == EntryStatus.SUBMITTED)) or 0
 
 
 def reviews_for_panels() -> list[Review]:
@@ -57,7 +58,7 @@ def contributions_of(user: User) -> list[Entry]:
 
 
 def _check_waiting(entry: Entry) -> None:
-    if entry.status != "submitted":
+    if entry.status != EntryStatus.SUBMITTED:
         raise ContributionError(
             f'"{entry.title}" is not waiting for a decision: it is {STATUSES[entry.status].lower()}.'
         )
@@ -78,7 +79,7 @@ def publish_entry(entry: Entry, *, actor: User, visibility: str, review: Review 
     _check_waiting(entry)
     if visibility not in PUBLISHABLE_VISIBILITIES:
         raise ContributionError(f"Choose who may read it: {', '.join(PUBLISHABLE_VISIBILITIES)}.")
-    if visibility == "panel" and review is None:
+    if visibility == Visibility.PANEL and review is None:
         raise ContributionError("Choose the review whose panel may read it.")
     _, document = current_document(entry)
     old_visibility = entry.visibility

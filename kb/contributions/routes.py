@@ -37,6 +37,7 @@ from kb.entries.service import current_revision
 from kb.entries.vocabulary import KIND_PLURALS, STATUSES, VISIBILITIES
 from kb.extensions import csrf, db
 from kb.permissions import PermissionDeniedError, can, current_viewer, is_author
+from kb.states import EntryStatus, Visibility
 from kb.users.routes import safe_next
 
 blueprint = Blueprint("contributions", __name__)
@@ -241,7 +242,7 @@ def submit(slug: str) -> Response:
     """Send the author's draft or returned lesson to the moderators, unchanged."""
     entry = _load("lessons", slug)
     back = safe_next(request.form.get("back")) or url_for(".mine")
-    if entry.status == "submitted" and is_author(current_viewer(), entry):
+    if entry.status == EntryStatus.SUBMITTED and is_author(current_viewer(), entry):
         flash(f'"{entry.title}" is already waiting for the moderators.', "info")
         return redirect(back, code=303)
     try:
@@ -295,7 +296,7 @@ def _decide(entry: Entry, decision: str, forms: pages.ModerationForms) -> str:
     if decision == "publish":
         visibility = forms.publish.visibility.data or "members"
         review = None
-        if visibility == "panel":
+        if visibility == Visibility.PANEL:
             review = db.session.scalar(db.select(Review).where(Review.slug == forms.publish.review.data))
         moderation.publish_entry(entry, actor=current_user, visibility=visibility, review=review)
         return f'"{entry.title}" is published for {VISIBILITIES[visibility].lower()}. Its author was told.'

@@ -45,6 +45,7 @@ from kb.entries.vocabulary import KIND_PLURALS, LESSON_SECTIONS
 from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
 from kb.permissions import require, viewer_for, visible_entries
+from kb.states import EntryKind
 from kb.taxonomy.models import Tag
 from kb.users.models import User
 
@@ -252,7 +253,7 @@ def update_lesson(
     require(actor, "entry.edit", entry)
     if submit:
         require(actor, "entry.submit", entry)
-    if entry.kind != "lesson":
+    if entry.kind != EntryKind.LESSON:
         raise ContributionError("Only a lesson can be edited with the lesson form.")
     check_base(entry, base_number)
     _check_links(fields, actor)

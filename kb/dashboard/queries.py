@@ -24,6 +24,7 @@ from kb.dates import utcnow
 from kb.entries.models import Entry, entry_tags
 from kb.extensions import db
 from kb.permissions import Viewer, visible_consultations, visible_entries
+from kb.states import EntryKind, EntryStatus
 from kb.taxonomy.models import Tag, Theme
 
 NO_REGION = "Region not given"
@@ -82,7 +83,7 @@ class Dashboard:
 
 
 def _readable_lessons(viewer: Viewer | None) -> ColumnElement[bool]:
-    return and_(Entry.kind == "lesson", Entry.status == "published", visible_entries(viewer))
+    return and_(Entry.kind == EntryKind.LESSON, Entry.status == EntryStatus.PUBLISHED, visible_entries(viewer))
 
 
 def lessons_by_theme(viewer: Viewer | None) -> list[tuple[str, int]]:

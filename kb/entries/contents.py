@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kb.entries.vocabulary import LESSON_SECTIONS
+from kb.states import EntryKind
 
 MIN_ITEMS = 3
 MIN_WORDS = 300
@@ -13,9 +14,9 @@ MIN_WORDS = 300
 def page_contents(kind: str, rendered: dict[str, Any], words: int) -> list[dict[str, str]]:
     """Links to the page's main headings; empty for short entries that need no contents list."""
     items: list[dict[str, str]] = []
-    if kind == "lesson":
+    if kind == EntryKind.LESSON:
         items = [{"anchor": key.replace("_", "-"), "title": label} for key, label in LESSON_SECTIONS.items()]
-    elif kind == "review":
+    elif kind == EntryKind.REVIEW:
         if "terms_of_reference" in rendered:
             items.append({"anchor": "terms-of-reference", "title": "Terms of reference"})
         items.append({"anchor": "about-review", "title": "About this review"})

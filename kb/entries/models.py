@@ -5,12 +5,36 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, String, Table, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import PartialDate, utcnow
 from kb.entries.vocabulary import entry_path
 from kb.extensions import db
+from kb.states import (
+    ActionStatus,
+    EntryKind,
+    EntryStatus,
+    LinkRelation,
+    Maturity,
+    PaperStatus,
+    PaperType,
+    ReviewStatus,
+    Visibility,
+    allowed,
+)
 from kb.taxonomy.models import Tag
 
 if TYPE_CHECKING:
@@ -28,6 +52,11 @@ class Entry(db.Model):
     """What every lesson, review and paper has: identity, text, metadata and state."""
 
     __tablename__ = "entries"
+    __table_args__ = (
+        CheckConstraint(allowed("kind", EntryKind), name="kind"),
+        CheckConstraint(allowed("status", EntryStatus), name="status"),
+        CheckConstraint(allowed("visibility", Visibility), name="visibility"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
@@ -85,6 +114,10 @@ class Lesson(Entry):
     """A lesson: its four sections, its maturity and the state of action on it."""
 
     __tablename__ = "lessons"
+    __table_args__ = (
+        CheckConstraint(allowed("maturity", Maturity), name="maturity"),
+        CheckConstraint(allowed("action_status", ActionStatus), name="action_status"),
+    )
 
     id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
     driving_event: Mapped[str] = mapped_column(Text, default="")
@@ -108,6 +141,7 @@ class Review(Entry):
     """A review commissioned to learn from what happened."""
 
     __tablename__ = "reviews"
+    __table_args__ = (CheckConstraint(allowed("review_status", ReviewStatus), name="review_status"),)
 
     id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
     commissioning_body: Mapped[str] = mapped_column(String(200), default="")
@@ -121,6 +155,10 @@ class Paper(Entry):
     """A meeting paper: agenda, minutes, discussion paper, briefing or report."""
 
     __tablename__ = "papers"
+    __table_args__ = (
+        CheckConstraint(allowed("paper_type", PaperType), name="paper_type"),
+        CheckConstraint(allowed("paper_status", PaperStatus), name="paper_status"),
+    )
 
     id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
     meeting: Mapped[str | None] = mapped_column(String(300))
@@ -141,7 +179,10 @@ class EntryLink(db.Model):
     """A link from one entry to another; shown as a backlink on the target."""
 
     __tablename__ = "entry_links"
-    __table_args__ = (UniqueConstraint("source_id", "target_id", "relation"),)
+    __table_args__ = (
+        UniqueConstraint("source_id", "target_id", "relation"),
+        CheckConstraint(allowed("relation", LinkRelation), name="relation"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)

@@ -17,6 +17,7 @@ from kb.entries.vocabulary import BACKLINK_RELATIONS
 from kb.extensions import db
 from kb.pagination import Page, paginate
 from kb.permissions import Viewer, can_view_entry, can_view_if_published, visible_entries
+from kb.states import EntryStatus, LinkRelation, ReviewStatus
 from kb.taxonomy.models import Tag, Theme
 from kb.users.models import User
 
@@ -68,7 +69,7 @@ def merged_target(viewer: Viewer | None, slug: str) -> Entry | None:
     Only for a viewer who may see the target and could have read the duplicate were it
     published, so a redirect never tells anyone of an entry they were never meant to see.
     """
-    duplicate = db.session.scalar(select(Entry).where(Entry.slug == slug, Entry.status == "merged"))
+    duplicate = db.session.scalar(select(Entry).where(Entry.slug == slug, Entry.status == EntryStatus.MERGED))
     target = duplicate.merged_into if duplicate is not None else None
     if target is None or not can_view_if_published(viewer, duplicate):
         return None
@@ -169,7 +170,11 @@ def related_entries(viewer: Viewer | None, entry: Entry) -> dict[str, list[Entry
     rows = db.session.execute(
         select(EntryLink.relation, Entry)
         .join(Entry, Entry.id == EntryLink.target_id)
-        .where(EntryLink.source_id == entry.id, EntryLink.relation.in_(("source", "see_also")), visible_entries(viewer))
+        .where(
+            EntryLink.source_id == entry.id,
+            EntryLink.relation.in_((LinkRelation.SOURCE, LinkRelation.SEE_ALSO)),
+            visible_entries(viewer),
+        )
         .order_by(EntryLink.position)
     ).all()
     related: dict[str, list[Entry]] = {"source": [], "see_also": []}
@@ -188,7 +193,7 @@ def recent_entries(viewer: Viewer | None, limit: int = 6, exclude_kind: str | No
 
 def open_reviews(viewer: Viewer | None) -> list[Review]:
     """Visible reviews not yet published: commissioned, in progress or consulting."""
-    query = select(Review).where(visible_entries(viewer), Review.review_status != "published")
+    query = select(Review).where(visible_entries(viewer), Review.review_status != ReviewStatus.PUBLISHED)
     return list(db.session.scalars(query.options(selectinload(Review.tags)).order_by(Review.title)))
 
 

@@ -21,6 +21,7 @@ from kb.pages import int_arg
 from kb.pagination import pagination_params
 from kb.permissions import Viewer, current_viewer
 from kb.search import service as search
+from kb.states import EntryKind
 
 blueprint = Blueprint("entries", __name__)
 KIND_BY_PLURAL = {plural: kind for kind, plural in KIND_PLURALS.items()}
@@ -118,7 +119,7 @@ def show(plural: str, slug: str) -> str | Response:
     viewer = current_viewer()
     revision = current_revision(entry)
     rendered = revision.rendered if revision else {}
-    if revision is not None and entry.kind == "paper" and "paragraphs" not in rendered.get("body", {}):
+    if revision is not None and entry.kind == EntryKind.PAPER and "paragraphs" not in rendered.get("body", {}):
         # Stored before paragraphs were anchored: render afresh so links to a cited paragraph land.
         rendered = past_rendering(entry, revision)
     related = queries.related_entries(viewer, entry)

@@ -21,6 +21,7 @@ from kb.extensions import db
 from kb.markdown import LinkResolver, LinkTarget, render
 from kb.panels.rendering import rerender_findings_linking_to
 from kb.permissions import link_end, link_end_for, link_is_shown
+from kb.states import EntryKind, EntryStatus, LinkRelation
 from kb.taxonomy.models import Tag
 
 MODEL_BY_KIND: dict[str, type[Entry]] = {"lesson": Lesson, "review": Review, "paper": Paper}
@@ -176,7 +177,7 @@ def render_document(document: EntryDocument, resolve: LinkResolver) -> tuple[dic
     for key, text in document.markdown_texts().items():
         prefix = "" if key == "body" else f"{key.replace('_', '-')}-"
         # A paper's paragraphs can be cited one by one, so its text carries stable paragraph anchors.
-        anchored = document.kind == "paper" and key == "body"
+        anchored = document.kind == EntryKind.PAPER and key == "body"
         result = render(text, resolve, anchor_prefix=prefix, paragraph_anchors=anchored)
         rendered[key] = {
             "html": result.html,
@@ -237,8 +238,8 @@ def current_revision(entry: Entry) -> Revision | None:
 
 def assign_review(entry: Entry, document: EntryDocument, targets: dict[str, TargetInfo]) -> None:
     """Point a paper or lesson at the review its document names (none when that is not a review)."""
-    review = targets.get(document.review) if document.review and entry.kind != "review" else None
-    entry.review_id = review.id if review is not None and review.kind == "review" else None
+    review = targets.get(document.review) if document.review and entry.kind != EntryKind.REVIEW else None
+    entry.review_id = review.id if review is not None and review.kind == EntryKind.REVIEW else None
 
 
 def record_revision(
@@ -273,7 +274,7 @@ def record_revision(
     )
     db.session.add(revision)
     entry.updated_at = now
-    if entry.status == "published" and entry.published_at is None:
+    if entry.status == EntryStatus.PUBLISHED and entry.published_at is None:
         entry.published_at = now
     db.session.flush()
     return revision
@@ -315,7 +316,9 @@ def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetI
     """
     changed_ids = {entry.id for entry in changed}
     # Entries are picked by id, not by DISTINCT over whole rows: PostgreSQL cannot compare JSON columns.
-    linking = select(EntryLink.source_id).where(EntryLink.target_id.in_(changed_ids), EntryLink.relation == "mention")
+    linking = select(EntryLink.source_id).where(
+        EntryLink.target_id.in_(changed_ids), EntryLink.relation == LinkRelation.MENTION
+    )
     sources = db.session.scalars(
         select(Entry).where(Entry.id.in_(linking), Entry.id.not_in(changed_ids)).order_by(Entry.id)
     ).all()

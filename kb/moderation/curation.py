@@ -23,10 +23,20 @@ from kb.notifications import service as notifications
 from kb.notifications.models import Follow, Notification
 from kb.panels.models import Citation
 from kb.permissions import audience_contains, can_view_entry, require, viewer_for
+from kb.states import EntryStatus, FollowTarget
 from kb.users.models import User
 
-MERGEABLE_FROM = frozenset({"published", "hidden", "draft", "submitted", "returned", "rejected"})
-MERGEABLE_INTO = frozenset({"published", "hidden"})
+MERGEABLE_FROM = frozenset(
+    {
+        EntryStatus.PUBLISHED,
+        EntryStatus.HIDDEN,
+        EntryStatus.DRAFT,
+        EntryStatus.SUBMITTED,
+        EntryStatus.RETURNED,
+        EntryStatus.REJECTED,
+    }
+)
+MERGEABLE_INTO = frozenset({EntryStatus.PUBLISHED, EntryStatus.HIDDEN})
 
 
 # --- Merging -------------------------------------------------------------------------------------
@@ -168,10 +178,12 @@ def _move_flags(duplicate: Entry, target: Entry) -> None:
 
 def _move_follows(duplicate: Entry, target: Entry) -> None:
     followers = set(
-        db.session.scalars(select(Follow.user_id).where(Follow.target_type == "entry", Follow.target_id == target.id))
+        db.session.scalars(
+            select(Follow.user_id).where(Follow.target_type == FollowTarget.ENTRY, Follow.target_id == target.id)
+        )
     )
     for follow in db.session.scalars(
-        select(Follow).where(Follow.target_type == "entry", Follow.target_id == duplicate.id)
+        select(Follow).where(Follow.target_type == FollowTarget.ENTRY, Follow.target_id == duplicate.id)
     ):
         if follow.user_id in followers:
             db.session.delete(follow)
@@ -207,7 +219,7 @@ def merged_into(entry: Entry) -> list[Entry]:
 def feature_entry(entry: Entry, *, actor: User) -> None:
     """Show a published entry in the home page's Featured section. Raises PermissionDeniedError, ModerationError."""
     require(actor, "entry.curate", entry)
-    if entry.status != "published":
+    if entry.status != EntryStatus.PUBLISHED:
         raise ModerationError(f'Only published entries can be featured: "{entry.title}" is {entry.status}.')
     if entry.featured_at is not None:
         raise ModerationError(f'"{entry.title}" is already featured.')

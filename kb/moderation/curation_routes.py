@@ -22,6 +22,7 @@ from kb.moderation import curation, queries
 from kb.moderation.forms import ActionStatusForm, MaturityForm, MergeForm, MergeSearchForm
 from kb.moderation.service import ModerationError
 from kb.permissions import can, current_viewer
+from kb.states import EntryKind
 from kb.users.routes import safe_next
 
 blueprint = Blueprint("curation", __name__)
@@ -112,7 +113,7 @@ def set_lesson_field(slug: str, field: str) -> Response:
 @blueprint.app_template_global("curation_forms")
 def curation_forms(entry: Entry) -> dict[str, FlaskForm]:
     """The maturity and action status forms for a lesson's page, filled with its values."""
-    if entry.kind != "lesson":
+    if entry.kind != EntryKind.LESSON:
         return {}
     return {
         "maturity": MaturityForm(formdata=None, data={"maturity": getattr(entry, "maturity", None)}),

@@ -14,6 +14,7 @@ from kb.contributions.forms import MaxChars
 from kb.entries.vocabulary import ACTION_STATUSES, MATURITIES
 from kb.moderation.models import FLAG_REASONS
 from kb.moderation.service import DECISIONS, NOTE_MAX, REASON_MAX, REASON_NEEDED
+from kb.states import FlagReason
 
 
 class FlagForm(FlaskForm):
@@ -28,7 +29,7 @@ class FlagForm(FlaskForm):
 
     def validate_note(self, field: Field) -> None:
         """Raises ValidationError when "something else" is chosen without saying what."""
-        if self.reason.data == "other" and not (field.data or "").strip():
+        if self.reason.data == FlagReason.OTHER and not (field.data or "").strip():
             raise ValidationError("Say what is wrong: you chose something else.")
 
 

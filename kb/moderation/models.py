@@ -5,30 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
 from kb.extensions import db
+from kb.states import FlagReason, FlagResolution, allowed
 
 if TYPE_CHECKING:
     from kb.comments.models import Comment
     from kb.entries.models import Entry
     from kb.users.models import User
 
-FLAG_REASONS: dict[str, str] = {
-    "off-topic": "Off-topic",
-    "inaccurate": "Inaccurate",
-    "personal-data": "Contains personal data",
-    "abusive": "Abusive",
-    "other": "Something else",
-}
-FLAG_RESOLUTIONS: dict[str, str] = {
-    "hidden": "Hidden",
-    "restored": "Restored",
-    "dismissed": "Dismissed",
-    "removed": "Removed",
-}
+FLAG_REASONS: dict[str, str] = FlagReason.labels()
+FLAG_RESOLUTIONS: dict[str, str] = FlagResolution.labels()
 
 
 def flag_target_key(entry_id: int, comment_id: int | None) -> str:
@@ -44,7 +34,11 @@ class Flag(db.Model):
     """
 
     __tablename__ = "flags"
-    __table_args__ = (UniqueConstraint("reporter_id", "target_key"),)
+    __table_args__ = (
+        UniqueConstraint("reporter_id", "target_key"),
+        CheckConstraint(allowed("reason", FlagReason), name="reason"),
+        CheckConstraint(allowed("resolution", FlagResolution), name="resolution"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     target_key: Mapped[str] = mapped_column(String(40), index=True)

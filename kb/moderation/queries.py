@@ -18,6 +18,7 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from kb.moderation.models import FLAG_REASONS, Flag, flag_target_key
 from kb.permissions import Viewer, visible_entries
+from kb.states import EntryStatus
 
 CURATION_LIST_LIMIT = 50
 MERGE_CANDIDATES_LIMIT = 20
@@ -123,7 +124,7 @@ def recently_merged(viewer: Viewer) -> list[Entry]:
     """Duplicates merged into other entries, the most recently merged first, with their targets."""
     query = (
         select(Entry)
-        .where(Entry.status == "merged", visible_entries(viewer))
+        .where(Entry.status == EntryStatus.MERGED, visible_entries(viewer))
         .order_by(Entry.status_changed_at.desc().nulls_last(), Entry.id.desc())
         .options(selectinload(Entry.merged_into))
         .limit(CURATION_LIST_LIMIT)
@@ -140,7 +141,7 @@ def merge_candidates(viewer: Viewer, duplicate: Entry, text: str) -> list[Entry]
         visible_entries(viewer),
         Entry.kind == duplicate.kind,
         Entry.id != duplicate.id,
-        Entry.status.in_(("published", "hidden")),
+        Entry.status.in_((EntryStatus.PUBLISHED, EntryStatus.HIDDEN)),
     )
     for word in words[:8]:
         pattern = f"%{word.replace('%', '').replace('_', '')}%"

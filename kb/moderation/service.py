@@ -25,6 +25,7 @@ from kb.moderation.models import FLAG_REASONS, Flag, flag_target_key
 from kb.moderation.revisions import save_entry_state
 from kb.notifications import service as notifications
 from kb.permissions import PermissionDeniedError, can_read_comment, require, viewer_for
+from kb.states import CommentStatus, EntryStatus, FlagReason
 from kb.users.models import User
 
 NOTE_MAX = 2_000
@@ -70,7 +71,7 @@ def _check_flag_input(reason: str, note: str) -> str:
     if reason not in FLAG_REASONS:
         raise ModerationError("Choose why this needs a moderator's look.")
     note = note.strip()
-    if reason == "other" and not note:
+    if reason == FlagReason.OTHER and not note:
         raise ModerationError("Say what is wrong: you chose something else.")
     if len(note) > NOTE_MAX:
         raise ModerationError(f"The note must be {NOTE_MAX:,} characters or fewer; it has {len(note):,}.")
@@ -156,9 +157,9 @@ def _check_reason(decision: str, reason: str) -> str:
 
 COMMENT_STATUS_AFTER = {"hide": "hidden", "restore": "visible", "remove": "removed"}
 COMMENT_ALLOWED_FROM = {
-    "hide": frozenset({"visible"}),
-    "restore": frozenset({"hidden", "removed"}),
-    "remove": frozenset({"visible", "hidden"}),
+    "hide": frozenset({CommentStatus.VISIBLE}),
+    "restore": frozenset({CommentStatus.HIDDEN, CommentStatus.REMOVED}),
+    "remove": frozenset({CommentStatus.VISIBLE, CommentStatus.HIDDEN}),
 }
 
 
@@ -215,9 +216,9 @@ def _comment_message(decision: str, entry: Entry, reason: str) -> str:
 
 ENTRY_STATUS_AFTER = {"hide": "hidden", "restore": "published", "remove": "removed"}
 ENTRY_ALLOWED_FROM = {
-    "hide": frozenset({"published"}),
-    "restore": frozenset({"hidden", "removed"}),
-    "remove": frozenset({"published", "hidden"}),
+    "hide": frozenset({EntryStatus.PUBLISHED}),
+    "restore": frozenset({EntryStatus.HIDDEN, EntryStatus.REMOVED}),
+    "remove": frozenset({EntryStatus.PUBLISHED, EntryStatus.HIDDEN}),
 }
 
 

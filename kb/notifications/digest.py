@@ -26,6 +26,7 @@ from kb.mail import Mail, site_link
 from kb.notifications import mails, queries
 from kb.notifications.models import Notification
 from kb.permissions import viewer_for
+from kb.states import NotificationKind
 from kb.users.models import User
 
 
@@ -60,7 +61,7 @@ def people_waiting() -> list[int]:
     query = (
         select(Notification.user_id)
         .join(User, User.id == Notification.user_id)
-        .where(Notification.kind == "follow", Notification.digest_at.is_(None), User.active)
+        .where(Notification.kind == NotificationKind.FOLLOW, Notification.digest_at.is_(None), User.active)
         .distinct()
         .order_by(Notification.user_id)
     )
@@ -70,7 +71,7 @@ def people_waiting() -> list[int]:
 def items_for(user: User) -> list[int]:
     """The ids of the person's unclaimed follow notifications that they may still see."""
     query = queries.shown_notifications(viewer_for(user)).where(
-        Notification.kind == "follow", Notification.digest_at.is_(None)
+        Notification.kind == NotificationKind.FOLLOW, Notification.digest_at.is_(None)
     )
     return list(db.session.scalars(query.with_only_columns(Notification.id)))
 

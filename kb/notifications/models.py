@@ -5,33 +5,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
 from kb.extensions import db
+from kb.states import FollowTarget, NotificationKind, allowed
 
 if TYPE_CHECKING:
     from kb.users.models import User
 
-FOLLOW_TARGETS: dict[str, str] = {"entry": "Entry", "theme": "Theme", "review": "Review"}
+FOLLOW_TARGETS: dict[str, str] = FollowTarget.labels()
 """What can be followed. Following a review also follows the entries of its panel's work."""
 
-NOTIFICATION_KINDS: dict[str, str] = {
-    "mention": "Mentioned you",
-    "reply": "Replied to you",
-    "moderation": "Moderation decision",
-    "flag": "New flag",
-    "follow": "Activity on something you follow",
-    "outcome": "A consultation you answered reported back",
-}
+NOTIFICATION_KINDS: dict[str, str] = NotificationKind.labels()
 
 
 class Follow(db.Model):
     """One person following an entry, a theme or a review."""
 
     __tablename__ = "follows"
-    __table_args__ = (UniqueConstraint("user_id", "target_type", "target_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "target_type", "target_id"),
+        CheckConstraint(allowed("target_type", FollowTarget), name="target_type"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -52,6 +49,7 @@ class Notification(db.Model):
     __table_args__ = (
         Index("ix_notifications_user_unread", "user_id", "read_at"),
         Index("ix_notifications_digest", "digest_at", "kind"),
+        CheckConstraint(allowed("kind", NotificationKind), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,6 +19,7 @@ from kb.extensions import db
 from kb.notifications.models import Follow, Notification, NotificationSettings
 from kb.pagination import Page, paginate
 from kb.permissions import Viewer, readable_comments, visible_entries
+from kb.states import EntryKind, FollowTarget, NotificationKind, Role
 from kb.taxonomy.models import Tag, Theme
 from kb.users.models import User
 
@@ -40,7 +41,7 @@ def shown_notifications(viewer: Viewer) -> Select[tuple[Notification]]:
         .outerjoin(Entry, Entry.id == Notification.entry_id)
         .outerjoin(Comment, Comment.id == Notification.comment_id)
         .where(Notification.user_id == viewer.user_id)
-        .where(or_(Notification.kind == "moderation", and_(entry_seen, comment_seen)))
+        .where(or_(Notification.kind == NotificationKind.MODERATION, and_(entry_seen, comment_seen)))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
 
@@ -112,13 +113,13 @@ def entry_theme_ids(entry_id: int) -> list[int]:
 
 def followers_of_entry(entry: Entry) -> set[int]:
     """Everyone following the entry, one of its themes, or its review (a review's own entry too)."""
-    targets = [and_(Follow.target_type == "entry", Follow.target_id == entry.id)]
-    review_id = entry.id if entry.kind == "review" else entry.review_id
+    targets = [and_(Follow.target_type == FollowTarget.ENTRY, Follow.target_id == entry.id)]
+    review_id = entry.id if entry.kind == EntryKind.REVIEW else entry.review_id
     if review_id is not None:
-        targets.append(and_(Follow.target_type == "review", Follow.target_id == review_id))
+        targets.append(and_(Follow.target_type == FollowTarget.REVIEW, Follow.target_id == review_id))
     theme_ids = entry_theme_ids(entry.id)
     if theme_ids:
-        targets.append(and_(Follow.target_type == "theme", Follow.target_id.in_(theme_ids)))
+        targets.append(and_(Follow.target_type == FollowTarget.THEME, Follow.target_id.in_(theme_ids)))
     return set(db.session.scalars(select(Follow.user_id).where(or_(*targets))))
 
 
@@ -135,8 +136,10 @@ class FollowedItem:
 def followed_items(viewer: Viewer) -> list[FollowedItem]:
     """What the viewer follows, with titles and addresses; entries they can no longer see are left out."""
     follows = list(db.session.scalars(select(Follow).where(Follow.user_id == viewer.user_id).order_by(Follow.id)))
-    entry_ids = [follow.target_id for follow in follows if follow.target_type in ("entry", "review")]
-    theme_ids = [follow.target_id for follow in follows if follow.target_type == "theme"]
+    entry_ids = [
+        follow.target_id for follow in follows if follow.target_type in (FollowTarget.ENTRY, FollowTarget.REVIEW)
+    ]
+    theme_ids = [follow.target_id for follow in follows if follow.target_type == FollowTarget.THEME]
     entries = {
         entry.id: entry
         for entry in db.session.scalars(select(Entry).where(Entry.id.in_(entry_ids), visible_entries(viewer)))
@@ -144,12 +147,12 @@ def followed_items(viewer: Viewer) -> list[FollowedItem]:
     themes = {theme.id: theme for theme in db.session.scalars(select(Theme).where(Theme.id.in_(theme_ids)))}
     items: list[FollowedItem] = []
     for follow in follows:
-        if follow.target_type == "theme" and follow.target_id in themes:
+        if follow.target_type == FollowTarget.THEME and follow.target_id in themes:
             theme = themes[follow.target_id]
             items.append(FollowedItem(follow, theme.label, f"/themes/{theme.slug}", "Theme"))
-        elif follow.target_type != "theme" and follow.target_id in entries:
+        elif follow.target_type != FollowTarget.THEME and follow.target_id in entries:
             entry = entries[follow.target_id]
-            label = "Review and its entries" if follow.target_type == "review" else entry.kind.capitalize()
+            label = "Review and its entries" if follow.target_type == FollowTarget.REVIEW else entry.kind.capitalize()
             items.append(FollowedItem(follow, entry.title, entry.path, label))
     return items
 
@@ -163,4 +166,4 @@ def active_people() -> list[tuple[int, str]]:
 
 def staff_to_tell() -> list[User]:
     """Every active moderator and admin."""
-    return list(db.session.scalars(select(User).where(User.active, User.role.in_(("moderator", "admin")))))
+    return list(db.session.scalars(select(User).where(User.active, User.role.in_((Role.MODERATOR, Role.ADMIN)))))

@@ -26,6 +26,7 @@ from kb.notifications.tokens import CATEGORIES, UnsubscribeClaim, UnsubscribeTok
 from kb.pages import int_arg
 from kb.pagination import pagination_params
 from kb.permissions import PermissionDeniedError, current_viewer
+from kb.states import EntryKind
 from kb.taxonomy.models import Theme
 from kb.users.models import User
 from kb.users.routes import safe_next
@@ -53,8 +54,8 @@ def follow_target(thing: Entry | Theme) -> FollowTarget | None:
     if isinstance(thing, Theme):
         target_type, noun = "theme", "theme"
     else:
-        target_type = "review" if thing.kind == "review" else "entry"
-        noun = "review and its entries" if thing.kind == "review" else thing.kind
+        target_type = "review" if thing.kind == EntryKind.REVIEW else "entry"
+        noun = "review and its entries" if thing.kind == EntryKind.REVIEW else thing.kind
     following = queries.find_follow(viewer.user_id, target_type, thing.id) is not None
     return FollowTarget(target_type, thing.id, following, noun)
 

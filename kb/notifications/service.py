@@ -28,6 +28,7 @@ from kb.notifications import mails, queries
 from kb.notifications.mentions import find_handles, resolve_handles
 from kb.notifications.models import FOLLOW_TARGETS, Follow, Notification, NotificationSettings
 from kb.permissions import PermissionDeniedError, can_read_comment, can_view_consultation, can_view_entry, viewer_for
+from kb.states import EntryKind, FollowTarget, NotificationKind, ResponseStatus
 from kb.taxonomy.models import Theme
 from kb.users.models import User
 
@@ -144,7 +145,7 @@ def _tell_about_comment(comment: Comment, reasons: dict[int, str], *, actor: Use
         written.append((person, notification))
     db.session.flush()
     for person, notification in written:
-        if notification.kind != "follow":
+        if notification.kind != NotificationKind.FOLLOW:
             _mail_now(person, notification, _comment_paragraphs(notification, comment))
     return [notification for _, notification in written]
 
@@ -233,7 +234,10 @@ def outcome_published(consultation: Consultation, *, actor: User | None, link: s
     people = db.session.scalars(
         select(User)
         .join(ConsultationResponse, ConsultationResponse.user_id == User.id)
-        .where(ConsultationResponse.consultation_id == consultation.id, ConsultationResponse.status == "submitted")
+        .where(
+            ConsultationResponse.consultation_id == consultation.id,
+            ConsultationResponse.status == ResponseStatus.SUBMITTED,
+        )
         .where(User.active)
         .options(selectinload(User.panel_seats))
         .order_by(User.id)
@@ -289,14 +293,14 @@ def _check_target(user: User, target_type: str, target_id: int) -> None:
     """Raise `FollowError` unless `target_type` can be followed and the person may see the target."""
     if target_type not in FOLLOW_TARGETS:
         raise FollowError(f"cannot follow a {target_type}")
-    if target_type == "theme":
+    if target_type == FollowTarget.THEME:
         if db.session.get(Theme, target_id) is None:
             raise FollowError("no such theme")
         return
     entry = db.session.get(Entry, target_id)
     if entry is None or not can_view_entry(viewer_for(user), entry):
         raise FollowError("no such entry")
-    if (target_type == "review") != (entry.kind == "review"):
+    if (target_type == FollowTarget.REVIEW) != (entry.kind == EntryKind.REVIEW):
         raise FollowError("only a review is followed as a review")
 
 

@@ -38,6 +38,7 @@ from kb.permissions import (
     require,
     viewer_for,
 )
+from kb.states import CitationKind, EntryKind, FindingStatus, ResponseStatus
 from kb.users.models import User
 
 CITABLE_ENTRY_KINDS = frozenset({"lesson", "paper"})
@@ -58,7 +59,7 @@ def paragraphs_of(entries: Collection[Entry]) -> dict[int, list[Paragraph]]:
 
     A rendering stored before paragraphs were anchored is rendered again from its document.
     """
-    papers = [entry for entry in entries if entry.kind == "paper"]
+    papers = [entry for entry in entries if entry.kind == EntryKind.PAPER]
     revisions = current_revisions([paper.id for paper in papers]) if papers else {}
     found: dict[int, list[Paragraph]] = {}
     for paper in papers:
@@ -103,7 +104,7 @@ def citable_responses(viewer: Viewer, review: Review, entry: Entry) -> list[Resp
     query = (
         select(Response)
         .join(Consultation, Consultation.id == Response.consultation_id)
-        .where(Consultation.entry_id == entry.id, Response.status == "submitted")
+        .where(Consultation.entry_id == entry.id, Response.status == ResponseStatus.SUBMITTED)
         .options(selectinload(Response.consultation))
         .order_by(Consultation.closes_at.desc(), Response.submitted_at, Response.id)
     )
@@ -123,17 +124,17 @@ def cited_keys(finding: Finding) -> set[tuple[str, int | None, str | None, int |
 
 def _require_editable(finding: Finding, actor: User | None) -> None:
     require(actor, "review.work", finding.review)
-    if finding.status == "published":
+    if finding.status == FindingStatus.PUBLISHED:
         raise CitationError(f"Finding {finding.number} is published: its citations can no longer change.")
 
 
 def _describe(citation: Citation) -> str:
     """A short, audit-log description of what a citation points at."""
-    if citation.kind == "paragraph":
+    if citation.kind == CitationKind.PARAGRAPH:
         return f"paragraph {citation.paragraph_anchor} of entry {citation.entry_id}"
-    if citation.kind == "comment":
+    if citation.kind == CitationKind.COMMENT:
         return f"comment {citation.comment_id}"
-    if citation.kind == "response":
+    if citation.kind == CitationKind.RESPONSE:
         return f"response {citation.response_id}"
     return f"entry {citation.entry_id}"
 
@@ -143,7 +144,7 @@ def _audit_label(finding: Finding) -> str:
 
 
 def _check_response(viewer: Viewer, review: Review, response: Response) -> None:
-    if not can_read_response(viewer, response) or response.status != "submitted":
+    if not can_read_response(viewer, response) or response.status != ResponseStatus.SUBMITTED:
         raise PermissionDeniedError("citation.response")
     consulted = response.consultation.entry
     if consulted.id != review.id and consulted.review_id != review.id:
@@ -161,24 +162,24 @@ def _new_citation(
     response: Response | None,
 ) -> Citation:
     """An unsaved citation of `kind`, once `viewer` is known to see what it cites."""
-    if kind in ("entry", "paragraph"):
+    if kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH):
         if entry is None or not can_view_entry(viewer, entry):
             raise PermissionDeniedError("citation.entry")
-        if kind == "entry":
+        if kind == CitationKind.ENTRY:
             if entry.kind not in CITABLE_ENTRY_KINDS:
                 raise CitationError("Only lessons and papers can be cited whole.")
             return Citation(kind=kind, entry_id=entry.id)
-        if entry.kind != "paper":
+        if entry.kind != EntryKind.PAPER:
             raise CitationError("Only a paper's paragraphs can be cited one by one.")
         paragraph = next((p for p in paper_paragraphs(entry) if p.anchor == anchor), None)
         if paragraph is None:
             raise CitationError("That paragraph is no longer in the paper. Choose it from the paper as it is now.")
         return Citation(kind=kind, entry_id=entry.id, paragraph_anchor=paragraph.anchor, quote=paragraph.text)
-    if kind == "comment":
+    if kind == CitationKind.COMMENT:
         if comment is None or not can_view_entry(viewer, comment.entry) or not can_read_comment(viewer, comment):
             raise PermissionDeniedError("citation.comment")
         return Citation(kind=kind, comment_id=comment.id, quote=comment.body)
-    if kind == "response":
+    if kind == CitationKind.RESPONSE:
         if response is None:
             raise PermissionDeniedError("citation.response")
         _check_response(viewer, review, response)
@@ -320,7 +321,7 @@ def _shown_entry(
         return ShownCitation(citation, number, kind_label, True, "A source no longer in kb", quote=citation.quote)
     if not can_view_entry(viewer, entry):
         return _held(citation, number)
-    if citation.kind == "entry":
+    if citation.kind == CitationKind.ENTRY:
         return ShownCitation(citation, number, kind_label, True, entry.title, entry.path, entry_slug=entry.slug)
     resolution = resolve(citation.paragraph_anchor or "", citation.quote, paragraphs.get(entry.id, []))
     link = entry.path if resolution.current is None else f"{entry.path}#{resolution.current.anchor}"
@@ -386,15 +387,15 @@ def shown_citations(viewer: Viewer, citations: Sequence[Citation], *, first_numb
     A source the viewer may not see (or may no longer see) is shown only as `HELD_BY_PANEL`.
     """
     ordered = _in_order(citations)
-    papers = [c.entry for c in ordered if c.kind == "paragraph" and c.entry is not None]
+    papers = [c.entry for c in ordered if c.kind == CitationKind.PARAGRAPH and c.entry is not None]
     paragraphs = paragraphs_of(papers) if papers else {}
     shown: list[ShownCitation] = []
     for number, citation in enumerate(ordered, start=first_number):
-        if citation.kind in ("entry", "paragraph"):
+        if citation.kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH):
             shown.append(_shown_entry(viewer, citation, number, paragraphs))
-        elif citation.kind == "comment":
+        elif citation.kind == CitationKind.COMMENT:
             shown.append(_shown_comment(viewer, citation, number))
-        elif citation.kind == "response":
+        elif citation.kind == CitationKind.RESPONSE:
             shown.append(_shown_response(viewer, citation, number))
     return shown
 
@@ -411,7 +412,7 @@ def citation_panel(viewer: Viewer, finding: Finding) -> CitationPanel:
     """The citations section of a finding's page; empty for a viewer who may not read the finding."""
     if not can_view_finding(viewer, finding):
         return CitationPanel([], False)
-    editable = finding.status != "published" and on_panel_of(viewer, finding.review)
+    editable = finding.status != FindingStatus.PUBLISHED and on_panel_of(viewer, finding.review)
     return CitationPanel(shown_citations(viewer, finding.citations), editable)
 
 

@@ -20,6 +20,7 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from kb.panels.models import Citation, Finding
 from kb.permissions import Viewer, visible_findings
+from kb.states import CitationKind
 
 
 def finding_path(review_slug: str, number: int) -> str:
@@ -93,13 +94,13 @@ def _citing(viewer: Viewer, condition: ColumnElement[bool]) -> CitedBy:
     cited = CitedBy()
     for kind, entry_id, anchor, comment_id, response_id, *finding in rows:
         citing = _citing_finding(viewer, *finding)
-        if kind in ("entry", "paragraph") and entry_id is not None:
+        if kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH) and entry_id is not None:
             _add(cited.entries.setdefault(entry_id, []), citing)
-            if kind == "paragraph" and anchor:
+            if kind == CitationKind.PARAGRAPH and anchor:
                 _add(cited.paragraphs.setdefault(entry_id, {}).setdefault(anchor, []), citing)
-        elif kind == "comment" and comment_id is not None:
+        elif kind == CitationKind.COMMENT and comment_id is not None:
             _add(cited.comments.setdefault(comment_id, []), citing)
-        elif kind == "response" and response_id is not None:
+        elif kind == CitationKind.RESPONSE and response_id is not None:
             _add(cited.responses.setdefault(response_id, []), citing)
     return cited
 
@@ -134,11 +135,16 @@ def findings_citing(
     """The findings `viewer` may read that cite each of these entries, comments and responses (one query)."""
     conditions: list[ColumnElement[bool]] = []
     if entry_ids:
-        conditions.append(Citation.kind.in_(("entry", "paragraph")) & Citation.entry_id.in_(sorted(set(entry_ids))))
+        conditions.append(
+            Citation.kind.in_((CitationKind.ENTRY, CitationKind.PARAGRAPH))
+            & Citation.entry_id.in_(sorted(set(entry_ids)))
+        )
     if comment_ids:
-        conditions.append((Citation.kind == "comment") & Citation.comment_id.in_(sorted(set(comment_ids))))
+        conditions.append((Citation.kind == CitationKind.COMMENT) & Citation.comment_id.in_(sorted(set(comment_ids))))
     if response_ids:
-        conditions.append((Citation.kind == "response") & Citation.response_id.in_(sorted(set(response_ids))))
+        conditions.append(
+            (Citation.kind == CitationKind.RESPONSE) & Citation.response_id.in_(sorted(set(response_ids)))
+        )
     if not conditions:
         return CitedBy()
     return _citing(viewer, or_(*conditions))
@@ -148,8 +154,8 @@ def cited_on_entry_page(viewer: Viewer, entry: Entry) -> CitedBy:
     """The findings citing `entry`, its paragraphs and its comments, in one query whatever the thread's size."""
     comments_here = select(Comment.id).where(Comment.entry_id == entry.id)
     condition = or_(
-        Citation.kind.in_(("entry", "paragraph")) & (Citation.entry_id == entry.id),
-        (Citation.kind == "comment") & Citation.comment_id.in_(comments_here),
+        Citation.kind.in_((CitationKind.ENTRY, CitationKind.PARAGRAPH)) & (Citation.entry_id == entry.id),
+        (Citation.kind == CitationKind.COMMENT) & Citation.comment_id.in_(comments_here),
     )
     return _citing(viewer, condition)
 

@@ -26,6 +26,7 @@ from kb.panels.citations import HELD_BY_PANEL, ShownCitation, shown_citations
 from kb.panels.models import FINDING_STATUSES, Finding
 from kb.panels.paragraphs import CHANGED, GONE, excerpt
 from kb.permissions import Viewer, can_view_entry, visible_entries
+from kb.states import CitationKind, FindingStatus
 
 QUOTE_LIMIT = 300
 """The longest quote a footnote carries; longer ones are cut at a word with an ellipsis."""
@@ -41,24 +42,24 @@ def footnote_text(shown: ShownCitation) -> str:
     citation = shown.citation
     if not shown.shown:
         return f"{HELD_BY_PANEL}."
-    if citation.kind == "entry" and shown.entry_slug:
+    if citation.kind == CitationKind.ENTRY and shown.entry_slug:
         return f"[[{shown.entry_slug}]]."
-    if citation.kind == "paragraph" and shown.entry_slug:
+    if citation.kind == CitationKind.PARAGRAPH and shown.entry_slug:
         state = shown.resolution.state if shown.resolution else GONE
         after = {CHANGED: " (changed since it was cited)", GONE: " (no longer in the paper)"}.get(state, "")
         return f"[[{shown.entry_slug}]], the paragraph {_quoted(citation.quote)}{after}."
-    if citation.kind == "comment" and shown.entry_slug and citation.comment is not None:
+    if citation.kind == CitationKind.COMMENT and shown.entry_slug and citation.comment is not None:
         author = citation.comment.author
         by = author.display_name if author is not None else "a former member"
         return f"A comment by {by} on [[{shown.entry_slug}]]: {_quoted(shown.quote)}"
-    if citation.kind == "response":
+    if citation.kind == CitationKind.RESPONSE:
         return f"{shown.title}."
     return f"{shown.title}. {_quoted(shown.quote)}".strip()
 
 
 def _finding_section(finding: Finding, notes: Sequence[ShownCitation]) -> tuple[str, list[str]]:
     """A finding as Markdown under a level-three heading, and its footnote definitions."""
-    status = "" if finding.status == "published" else f" ({FINDING_STATUSES[finding.status].lower()})"
+    status = "" if finding.status == FindingStatus.PUBLISHED else f" ({FINDING_STATUSES[finding.status].lower()})"
     parts = [f"### Finding {finding.number}: {finding.title}{status}"]
     if finding.body.strip():
         parts.append(finding.body.strip())
@@ -90,8 +91,8 @@ def _cited_entries(viewer: Viewer, findings: Sequence[Finding]) -> list[Entry]:
     found: dict[int, Entry] = {}
     for finding in findings:
         for citation in finding.citations:
-            entry = citation.entry if citation.kind in ("entry", "paragraph") else None
-            if citation.kind == "comment" and citation.comment is not None:
+            entry = citation.entry if citation.kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH) else None
+            if citation.kind == CitationKind.COMMENT and citation.comment is not None:
                 entry = citation.comment.entry
             if entry is not None and entry.id not in found and can_view_entry(viewer, entry):
                 found[entry.id] = entry

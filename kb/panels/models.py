@@ -6,11 +6,12 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
-from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
 from kb.extensions import db
+from kb.states import CitationKind, FindingStatus, allowed
 
 if TYPE_CHECKING:
     from kb.comments.models import Comment
@@ -18,23 +19,10 @@ if TYPE_CHECKING:
     from kb.entries.models import Entry, Review
     from kb.users.models import User
 
-FINDING_STATUSES: dict[str, str] = {
-    "draft": "Draft",
-    "agreed": "Agreed",
-    "published": "Published",
-    "withdrawn": "Withdrawn",
-}
-"""A finding is drafted by its panel, agreed by two of its members, then published with the review.
+FINDING_STATUSES: dict[str, str] = FindingStatus.labels()
+"""A finding's states and their labels (see `kb.states.FindingStatus`)."""
 
-A draft or agreed finding the panel sets aside is `withdrawn`: kept, with its history, in
-the workspace, but neither published nor in the way of publishing the others."""
-
-CITATION_KINDS: dict[str, str] = {
-    "entry": "Lesson or paper",
-    "paragraph": "Paragraph of a paper",
-    "comment": "Comment",
-    "response": "Consultation response",
-}
+CITATION_KINDS: dict[str, str] = CitationKind.labels()
 
 
 class RenderedTexts:
@@ -62,7 +50,10 @@ class Finding(RenderedTexts, db.Model):
     """One numbered finding of a review, with its recommendations; read by the panel until published."""
 
     __tablename__ = "findings"
-    __table_args__ = (UniqueConstraint("review_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("review_id", "number"),
+        CheckConstraint(allowed("status", FindingStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
@@ -140,6 +131,7 @@ class Citation(db.Model):
     """
 
     __tablename__ = "citations"
+    __table_args__ = (CheckConstraint(allowed("kind", CitationKind), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)

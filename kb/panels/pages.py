@@ -18,6 +18,7 @@ from kb.panels.merge import merge_line, merge_texts
 from kb.panels.models import FINDING_STATUSES, Finding, FindingRevision
 from kb.panels.service import FindingConflictError, FindingText
 from kb.permissions import Viewer, can
+from kb.states import ReviewStatus
 
 
 def finding_document(text: FindingText) -> str:
@@ -108,7 +109,7 @@ def publishable(rows: list[WorkspaceFinding]) -> bool:
 
 def report_url(review: Review) -> str | None:
     """The address of the review's report page, which exists once the review is published."""
-    if review.review_status != "published":
+    if review.review_status != ReviewStatus.PUBLISHED:
         return None
     return url_for("traceability.report", slug=review.slug)
 

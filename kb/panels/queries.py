@@ -14,6 +14,7 @@ from kb.entries.models import Entry, Review
 from kb.extensions import db
 from kb.panels.models import Citation, Finding, FindingRevision
 from kb.permissions import Viewer, can, can_view_entry, visible_entries, visible_findings
+from kb.states import EntryKind
 from kb.users.models import PanelMembership, User
 
 
@@ -45,7 +46,7 @@ def review_entries(viewer: Viewer, review: Review) -> list[Entry]:
     """The papers and lessons of the review's work that `viewer` may see, papers first, then by title."""
     query = (
         select(Entry)
-        .where(Entry.review_id == review.id, Entry.kind != "review", visible_entries(viewer))
+        .where(Entry.review_id == review.id, Entry.kind != EntryKind.REVIEW, visible_entries(viewer))
         .order_by(Entry.kind.desc(), Entry.title)
     )
     return list(db.session.scalars(query))

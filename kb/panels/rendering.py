@@ -19,6 +19,7 @@ from kb.extensions import db
 from kb.markdown import LinkResolver, LinkTarget, render
 from kb.panels.models import Finding, FindingLink, FindingRevision
 from kb.permissions import LinkEnd, link_end, link_end_for, link_is_shown
+from kb.states import FindingStatus
 
 if TYPE_CHECKING:
     from kb.entries.service import TargetInfo
@@ -31,7 +32,7 @@ def reader_end(finding: Finding, *, revision: bool = False) -> LinkEnd:
     the review's readers do (the review's author among them, on its panel or not).
     """
     review = finding.review
-    if finding.status == "published" and not revision:
+    if finding.status == FindingStatus.PUBLISHED and not revision:
         end = link_end_for(review)
         return LinkEnd("finding", "published", end.visibility, review.id, end.author_off_panel)
     return LinkEnd("finding", "published", "panel", review.id)

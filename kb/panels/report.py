@@ -14,6 +14,7 @@ from kb.panels import queries
 from kb.panels.citations import HELD_BY_PANEL, ShownCitation, shown_citations
 from kb.panels.models import Finding
 from kb.permissions import Viewer, can
+from kb.states import CitationKind, EntryKind, ReviewStatus
 
 SOURCE_GROUPS: dict[str, str] = {
     "lesson": "Lessons",
@@ -28,7 +29,7 @@ SOURCE_GROUPS: dict[str, str] = {
 
 def may_trace(viewer: Viewer, review: Review) -> bool:
     """Whether `viewer` may see the review's matrix and export: its panel and staff, or anyone once it is published."""
-    return can(viewer, "review.work", review) or review.review_status == "published"
+    return can(viewer, "review.work", review) or review.review_status == ReviewStatus.PUBLISHED
 
 
 # --- The matrix ------------------------------------------------------------------------------------
@@ -95,18 +96,18 @@ def _row_key(shown: ShownCitation) -> tuple[str, str, int, str | None]:
     citation = shown.citation
     if not shown.shown:
         return "held", "held", 0, None
-    if citation.kind in ("entry", "paragraph") and citation.entry is not None:
+    if citation.kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH) and citation.entry is not None:
         entry = citation.entry
-        return ("lesson" if entry.kind == "lesson" else "paper"), "entry", entry.id, entry.path
-    if citation.kind == "comment" and citation.comment_id is not None:
+        return ("lesson" if entry.kind == EntryKind.LESSON else "paper"), "entry", entry.id, entry.path
+    if citation.kind == CitationKind.COMMENT and citation.comment_id is not None:
         return "comment", "comment", citation.comment_id, shown.link
-    if citation.kind == "response" and citation.response_id is not None:
+    if citation.kind == CitationKind.RESPONSE and citation.response_id is not None:
         return "response", "response", citation.response_id, shown.link
     return "missing", "missing", citation.id, None
 
 
 def _row_title(shown: ShownCitation) -> str:
-    if shown.citation.kind == "paragraph" and shown.shown and shown.citation.entry is not None:
+    if shown.citation.kind == CitationKind.PARAGRAPH and shown.shown and shown.citation.entry is not None:
         return shown.citation.entry.title
     return shown.title
 
@@ -122,9 +123,9 @@ def build_matrix(viewer: Viewer, review: Review) -> Matrix:
             row = rows.setdefault((key_kind, key_id), MatrixRow((key_kind, key_id), group, title, link))
             cell = row.cells.setdefault(finding.id, MatrixCell())
             kind = shown.citation.kind
-            if group == "held" or kind in ("comment", "response") or group == "missing":
+            if group == "held" or kind in (CitationKind.COMMENT, CitationKind.RESPONSE) or group == "missing":
                 cell.others += 1
-            elif kind == "paragraph":
+            elif kind == CitationKind.PARAGRAPH:
                 cell.paragraphs += 1
             else:
                 cell.whole += 1

@@ -28,6 +28,7 @@ from kb.panels.forms import FindingForm
 from kb.panels.models import FINDING_STATUSES, Finding
 from kb.panels.service import FindingConflictError, FindingError, FindingText
 from kb.permissions import PermissionDeniedError, can, current_viewer
+from kb.states import FindingStatus
 
 blueprint = Blueprint("panels", __name__)
 FINDING = "/reviews/<slug>/findings/<int:number>"
@@ -206,7 +207,7 @@ def finding(slug: str, number: int) -> str:
         finding=found,
         revisions=queries.revisions_of(found) if working else [],
         working=working,
-        report_url=pages.report_url(review) if found.status == "published" else None,
+        report_url=pages.report_url(review) if found.status == FindingStatus.PUBLISHED else None,
     )
 
 

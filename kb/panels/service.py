@@ -24,6 +24,7 @@ from kb.panels.merge import conflict_marker_line
 from kb.panels.models import Finding, FindingRevision
 from kb.panels.rendering import render_saved, rerender_finding
 from kb.permissions import require
+from kb.states import FindingStatus, ReviewStatus
 
 if TYPE_CHECKING:
     from kb.users.models import User
@@ -150,7 +151,7 @@ def edit_finding(
     `FindingError` for a published finding, a missing title or a leftover conflict marker.
     """
     require(actor, "review.work", finding.review)
-    if finding.status == "published":
+    if finding.status == FindingStatus.PUBLISHED:
         raise FindingError("This finding is published with the review's report, so it is no longer edited.")
     current = current_revision(finding)
     if current is not None and base_number != current.number:
@@ -181,9 +182,9 @@ def reopen_agreement(finding: Finding) -> bool:
 
     Called for every change to a finding's text or citations; returns whether anything was cleared.
     """
-    cleared = finding.agreement_proposed_by_id is not None or finding.status == "agreed"
+    cleared = finding.agreement_proposed_by_id is not None or finding.status == FindingStatus.AGREED
     finding.agreement_proposed_by, finding.agreement_proposed_at = None, None
-    if finding.status == "agreed":
+    if finding.status == FindingStatus.AGREED:
         finding.status, finding.agreed_by, finding.agreed_at = "draft", None, None
     return cleared
 
@@ -195,7 +196,7 @@ def propose_agreement(finding: Finding, *, actor: User) -> None:
     `FindingError` when the finding is not a draft or agreement was already proposed.
     """
     require(actor, "review.work", finding.review)
-    if finding.status != "draft":
+    if finding.status != FindingStatus.DRAFT:
         raise FindingError(f"Finding {finding.number} is already {finding.status}.")
     if finding.agreement_proposed_by_id is not None:
         raise FindingError(f"Agreement on finding {finding.number} has already been proposed.")
@@ -213,7 +214,7 @@ def agree_finding(finding: Finding, *, actor: User) -> None:
     themselves, or the finding is not a draft.
     """
     require(actor, "review.work", finding.review)
-    if finding.status != "draft":
+    if finding.status != FindingStatus.DRAFT:
         raise FindingError(f"Finding {finding.number} is already {finding.status}.")
     if finding.agreement_proposed_by_id is None:
         raise FindingError(f"Nobody has proposed agreeing finding {finding.number} yet; propose it first.")
@@ -235,7 +236,7 @@ def withdraw_finding(finding: Finding, *, actor: User) -> None:
     `FindingError` for a finding already published or withdrawn.
     """
     require(actor, "review.work", finding.review)
-    if finding.status not in ("draft", "agreed"):
+    if finding.status not in (FindingStatus.DRAFT, FindingStatus.AGREED):
         raise FindingError(f"Finding {finding.number} is {finding.status}, so it cannot be withdrawn.")
     old = finding.status
     reopen_agreement(finding)
@@ -249,7 +250,7 @@ def withdraw_finding(finding: Finding, *, actor: User) -> None:
 def reinstate_finding(finding: Finding, *, actor: User) -> None:
     """Bring a withdrawn finding back as a draft. Raises `PermissionDeniedError`, or `FindingError` if not withdrawn."""
     require(actor, "review.work", finding.review)
-    if finding.status != "withdrawn":
+    if finding.status != FindingStatus.WITHDRAWN:
         raise FindingError(f"Finding {finding.number} is not withdrawn.")
     finding.status, finding.updated_at = "draft", utcnow()
     db.session.flush()
@@ -269,16 +270,18 @@ def publish_findings(review: Review, *, actor: User) -> list[Finding]:
     """
     require(actor, "review.work", review)
     findings = list(
-        db.session.scalars(db.select(Finding).where(Finding.review_id == review.id, Finding.status != "withdrawn"))
+        db.session.scalars(
+            db.select(Finding).where(Finding.review_id == review.id, Finding.status != FindingStatus.WITHDRAWN)
+        )
     )
     findings.sort(key=lambda finding: finding.number)
-    waiting = [finding.number for finding in findings if finding.status == "draft"]
+    waiting = [finding.number for finding in findings if finding.status == FindingStatus.DRAFT]
     if not findings:
         raise FindingError("This review has no findings yet, so there is nothing to publish.")
     if waiting:
         numbers = ", ".join(str(number) for number in waiting)
         raise FindingError(f"Every finding must be agreed before the review is published. Not yet agreed: {numbers}.")
-    to_publish = [finding for finding in findings if finding.status == "agreed"]
+    to_publish = [finding for finding in findings if finding.status == FindingStatus.AGREED]
     if not to_publish:
         raise FindingError("Every finding of this review is already published.")
     now = utcnow()
@@ -288,7 +291,7 @@ def publish_findings(review: Review, *, actor: User) -> list[Finding]:
         # Its readers are now the review's, so its links are shown for them.
         rerender_finding(finding, targets)
     old_status = review.review_status
-    if old_status != "published":
+    if old_status != ReviewStatus.PUBLISHED:
         save_entry_state(review, actor=actor, message="Findings published", review_status="published")
     db.session.flush()
     record_event(

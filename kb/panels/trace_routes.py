@@ -42,6 +42,7 @@ from kb.panels.paragraphs import excerpt
 from kb.panels.report import build_matrix, build_report, may_trace
 from kb.permissions import PermissionDeniedError, can, current_viewer
 from kb.search.service import SearchRequest, SearchUnavailableError, search
+from kb.states import CitationKind, EntryKind, ReviewStatus
 
 blueprint = Blueprint("traceability", __name__)
 FINDING = "/reviews/<slug>/findings/<int:number>"
@@ -127,7 +128,7 @@ def cite_from(slug: str, number: int, entry_slug: str) -> str:
         review=review,
         finding=finding,
         entry=entry,
-        paragraphs=paper_paragraphs(entry) if entry.kind == "paper" else [],
+        paragraphs=paper_paragraphs(entry) if entry.kind == EntryKind.PAPER else [],
         comments=citable_comments(viewer, entry),
         responses=citable_responses(viewer, review, entry),
         cited=cited_keys(finding),
@@ -143,11 +144,11 @@ def _cited_object(form: CiteForm) -> dict[str, Any]:
     kind, target = form.kind.data, form.target_id()
     if target is None:
         return {}
-    if kind in ("entry", "paragraph"):
+    if kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH):
         return {"entry": db.session.get(Entry, target), "anchor": (form.anchor.data or "").strip()}
-    if kind == "comment":
+    if kind == CitationKind.COMMENT:
         return {"comment": db.session.get(Comment, target)}
-    if kind == "response":
+    if kind == CitationKind.RESPONSE:
         return {"response": db.session.get(ConsultationResponse, target)}
     return {}
 
@@ -239,7 +240,7 @@ def report(slug: str) -> str:
     """A published review's report: its findings, recommendations and numbered notes to their sources."""
     viewer = current_viewer()
     review = queries.visible_review(viewer, slug)
-    if review is None or review.review_status != "published":
+    if review is None or review.review_status != ReviewStatus.PUBLISHED:
         abort(404)
     return _render("panels/report.html", review=review, findings=build_report(viewer, review))
 

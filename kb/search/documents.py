@@ -11,6 +11,7 @@ from typing import Any
 from kb.entries.models import Entry, Lesson, Review
 from kb.search.schema import words_of
 from kb.search.text import facet_key, plain_text
+from kb.states import EntryKind
 
 PART_WEIGHTS: dict[str, float] = {
     "title": 3.0,
@@ -72,7 +73,7 @@ def entry_date(entry: Entry) -> dt.datetime:
 
 def panel_of(entry: Entry) -> int | None:
     """The review whose panel may read the entry when its visibility is `panel`."""
-    return entry.id if entry.kind == "review" else entry.review_id
+    return entry.id if entry.kind == EntryKind.REVIEW else entry.review_id
 
 
 def comment_parts(comments: Sequence[str]) -> list[tuple[str, float]]:

@@ -6,28 +6,20 @@ import datetime as dt
 import secrets
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
 from kb.extensions import db
+from kb.states import OrganisationType, Role, allowed
 
 if TYPE_CHECKING:
     from kb.entries.models import Review
 
-ROLES: dict[str, str] = {"member": "Member", "moderator": "Moderator", "admin": "Admin"}
-STAFF_ROLES = frozenset({"moderator", "admin"})
+ROLES: dict[str, str] = Role.labels()
+STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
 
-ORGANISATION_TYPES: dict[str, str] = {
-    "gp-federation": "GP federation",
-    "out-of-hours-provider": "Out-of-hours provider",
-    "ambulance-service": "Ambulance service",
-    "commissioner": "Commissioner",
-    "national-body": "National body",
-    "provider": "Other provider",
-    "professional-body": "Professional body",
-    "patient-group": "Patient group",
-}
+ORGANISATION_TYPES: dict[str, str] = OrganisationType.labels()
 
 
 def new_session_token() -> str:
@@ -39,6 +31,7 @@ class Organisation(db.Model):
     """A member organisation of the alliance."""
 
     __tablename__ = "organisations"
+    __table_args__ = (CheckConstraint(allowed("type", OrganisationType), name="type"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -72,7 +65,10 @@ class User(db.Model):
     panel_seats: Mapped[list[PanelMembership]] = relationship(back_populates="user", cascade="all, delete-orphan")
     recovery_codes: Mapped[list[RecoveryCode]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
-    __table_args__ = (db.Index("uq_users_email_lower", func.lower(email), unique=True),)
+    __table_args__ = (
+        db.Index("uq_users_email_lower", func.lower(email), unique=True),
+        CheckConstraint(allowed("role", Role), name="role"),
+    )
 
     # Flask-Login's interface. The id it stores in the session and the remember-me cookie
     # is the rotating session token, so rotating the token revokes every copy of either.

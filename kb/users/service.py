@@ -24,6 +24,7 @@ from kb.entries.models import Entry, Review
 from kb.extensions import db
 from kb.mail import Mail, queue_mail, send_after_response, site_link
 from kb.permissions import require
+from kb.states import Role, Visibility
 from kb.users import identity, totp
 from kb.users.models import (
     ROLES,
@@ -386,7 +387,7 @@ def set_role(user: User, role: str, *, actor: User) -> None:
     require(actor, "users.manage")
     if role not in ROLES:
         raise AccountError(f"Unknown role '{role}'.")
-    if user.id == actor.id and role != "admin":
+    if user.id == actor.id and role != Role.ADMIN:
         raise AccountError("You cannot remove your own admin role; ask another admin.")
     if role == user.role:
         return
@@ -477,7 +478,7 @@ def create_first_admin(email: str, display_name: str) -> tuple[User, str]:
     if user is None:
         user = create_user(email, display_name, role="admin")
         record_event("invite.send", actor=None, target=user, new="admin")
-    elif user.role != "admin" or user.has_password:
+    elif user.role != Role.ADMIN or user.has_password:
         raise AccountError(f"{user.email} already has an account; an admin can change its role on the Users page.")
     return user, invite_link(user)
 
@@ -511,7 +512,7 @@ def ensure_demo_accounts() -> list[User]:
         organisations.append(organisation)
     material = aliased(Entry)
     panel_material = select(func.count(material.id)).where(
-        material.review_id == Review.id, material.visibility == "panel"
+        material.review_id == Review.id, material.visibility == Visibility.PANEL
     )
     first_review = db.session.scalar(
         select(Review).order_by(panel_material.scalar_subquery().desc(), Review.title).limit(1)

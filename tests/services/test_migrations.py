@@ -7,6 +7,7 @@ migrating one empty PostgreSQL database at once take turns and both succeed.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -21,7 +22,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import func, inspect, select, table
+from sqlalchemy import CheckConstraint, column, func, insert, inspect, select, table
+from sqlalchemy.exc import IntegrityError
 
 from kb import create_app
 from kb.config import PROJECT_ROOT
@@ -208,3 +210,69 @@ def test_the_stored_renderings_migration_renders_existing_texts_as_saving_does(s
     assert saved[2] == "<p>We asked <em>this</em>.</p>"
     assert 'href="/lessons/procurement-weighted-towards-cost"' in saved[0]
     assert db.session.scalar(select(func.count()).select_from(FindingLink)) == 1
+
+
+STATE_MIGRATION = "ffd3c7adc303"
+
+
+def _insert(table_name: str, **values: object) -> None:
+    """Insert one row in its own transaction (so a refused one leaves nothing behind)."""
+    columns = [column(name) for name in values]
+    with db.engine.begin() as connection:
+        connection.execute(insert(table(table_name, *columns)).values(**values))
+
+
+def _organisation(name: str, kind: str) -> dict[str, object]:
+    return {"name": name, "type": kind, "created_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}
+
+
+def _entry(slug: str, **states: str) -> dict[str, object]:
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    row: dict[str, object] = {"kind": "lesson", "status": "published", "visibility": "public"}
+    row |= {"slug": slug, "title": slug, "summary": "", "body": "", "sources": "[]", "created_at": when}
+    return row | {"updated_at": when, "locked": False} | states
+
+
+def test_the_database_refuses_a_state_it_does_not_know(blank_app):
+    upgrade(directory=str(MIGRATIONS_DIR))
+    _insert("organisations", **_organisation("Known", "ambulance-service"))
+    _insert("entries", **_entry("known"))
+    refused = [
+        ("organisations", _organisation("Unknown", "ambulance")),
+        ("entries", _entry("misspelt-status", status="publshed")),
+        ("entries", _entry("unknown-visibility", visibility="everyone")),
+        ("entries", _entry("unknown-kind", kind="note")),
+    ]
+    for table_name, row in refused:
+        with pytest.raises(IntegrityError):
+            _insert(table_name, **row)
+    with db.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(table("entries"))).scalar() == 1
+
+
+def test_every_state_constraint_of_the_models_is_in_the_migrated_database(blank_app):
+    upgrade(directory=str(MIGRATIONS_DIR))
+    inspector = inspect(db.engine)
+    declared = {
+        (model_table.name, constraint.name)
+        for model_table in db.metadata.tables.values()
+        for constraint in model_table.constraints
+        if isinstance(constraint, CheckConstraint)
+    }
+    migrated = {
+        (model_table.name, reflected["name"])
+        for model_table in db.metadata.tables.values()
+        for reflected in inspector.get_check_constraints(model_table.name)
+    }
+    assert ("entries", "ck_entries_status") in declared
+    assert declared == migrated
+
+
+def test_the_state_migration_stops_naming_a_stored_state_it_does_not_know(blank_app, caplog):
+    before = migrations_in_order()[migrations_in_order().index(STATE_MIGRATION) - 1]
+    upgrade(directory=str(MIGRATIONS_DIR), revision=before)
+    _insert("organisations", **_organisation("Odd", "charity"))
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's error and exits
+        upgrade(directory=str(MIGRATIONS_DIR), revision=STATE_MIGRATION)
+    assert "organisations.type = 'charity'" in caplog.text
+    assert schema_revision() == before

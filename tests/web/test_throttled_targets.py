@@ -76,7 +76,7 @@ def test_a_throttled_comment_on_a_missing_or_hidden_target_answers_404(throttled
     if target == "missing entry":
         path = "/lessons/no-such-lesson"
     elif target == "hidden entry":
-        entry.visibility = "restricted"
+        entry.visibility = "draft"
         entry.status = "draft"
         db.session.commit()
     elif target == "missing parent":

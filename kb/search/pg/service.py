@@ -45,6 +45,7 @@ from kb.search.spelling import correct, edit_distance
 from kb.search.text import facet_key, plain_text
 from kb.search.types import FEW_RESULTS, FacetCount, Hit, SearchRequest, SearchResults, page_number
 from kb.search.visible import load_visible
+from kb.states import EntryKind
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 """Private-use characters `ts_headline` puts around matched words, turned into `<mark>` after escaping."""
@@ -434,4 +435,4 @@ def similar_lesson_ids(viewer: Viewer, lesson: Lesson, *, limit: int = 5, exclud
     same_year = search_documents.c.year == str(entry_date(lesson).year)
     same_place = search_documents.c.region == facet_key(lesson.region) if lesson.region else None
     same = same_year if same_place is None else same_year & same_place
-    return _related_ids(viewer, lesson, limit, exclude, Entry.kind == "lesson", ~same)
+    return _related_ids(viewer, lesson, limit, exclude, Entry.kind == EntryKind.LESSON, ~same)
