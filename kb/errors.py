@@ -1,4 +1,12 @@
-"""Domain exceptions and the site's error pages."""
+"""Domain exceptions and the site's error pages.
+
+Every exception kb raises on purpose derives from `KbError`, most through one of five
+kinds: `NotFoundError`, `NotAllowedError`, `ConflictError`, `InvalidInputError`,
+`UnavailableError`. A kind that leaves a view unhandled is answered here, once: the
+request's work is rolled back and the kind's page is shown with its status. Views catch
+a domain error only to do something else with it (show the form again with what was
+typed and the message).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,43 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from kb.extensions import db
+
+
+class KbError(Exception):
+    """Base of every exception kb raises on purpose; `status` is the HTTP status its kind answers with."""
+
+    status = 500
+
+
+class NotFoundError(KbError, LookupError):
+    """The thing asked for does not exist, or the viewer may not know it does."""
+
+    status = 404
+
+
+class NotAllowedError(KbError):
+    """The actor may not do this. Answered 404 (a refusal hides the thing) except where `REFUSED_OPENLY` says."""
+
+    status = 404
+
+
+class ConflictError(KbError):
+    """The thing changed under the person, or is in a state that does not allow this now."""
+
+    status = 409
+
+
+class InvalidInputError(KbError, ValueError):
+    """What was sent cannot be accepted as it is; the message says why, in words for the person."""
+
+    status = 400
+
+
+class UnavailableError(KbError):
+    """Something kb depends on (the index, the mail server) cannot be used now."""
+
+    status = 503
+
 
 SECRET_FIELDS = frozenset({"csrf_token", "password", "current", "confirm", "code"})
 

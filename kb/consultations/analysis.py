@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kb.charts import Bar, BarChart, chart_from_counts
+from kb.errors import InvalidInputError
 
 NO_ANSWER = "No answer"
 """The bar for submitted responses that left a scale or choice question unanswered."""
@@ -25,7 +26,7 @@ THEME_MAX = 80
 _SPACES = re.compile(r"\s+")
 
 
-class ThemeLabelError(ValueError):
+class ThemeLabelError(InvalidInputError):
     """A theme label that is empty or too long once its spaces are tidied."""
 
 

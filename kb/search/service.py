@@ -21,6 +21,7 @@ from whoosh import collectors
 from whoosh import query as q
 
 from kb.entries.models import Entry, Lesson
+from kb.errors import UnavailableError
 from kb.extensions import db
 from kb.permissions import Viewer, index_visibility_filter
 from kb.search.backend import uses_postgresql
@@ -53,7 +54,7 @@ MAX_PAGE = 100
 RELATED_KEY_TERMS = 12
 
 
-class SearchUnavailableError(Exception):
+class SearchUnavailableError(UnavailableError):
     """The index cannot be read now (it is being built or rebuilt)."""
 
 

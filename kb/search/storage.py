@@ -26,6 +26,7 @@ from typing import Any
 from whoosh import index
 from whoosh.searching import Searcher
 
+from kb.errors import UnavailableError
 from kb.search.schema import build_schema
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,11 @@ GENERATION_PREFIX = "gen-"
 _SCHEMA_NAMES = build_schema().names()
 
 
-class IndexUnavailableError(Exception):
+class IndexUnavailableError(UnavailableError):
     """There is no usable index: it is missing, damaged, or of an older schema."""
 
 
-class LockTimeoutError(Exception):
+class LockTimeoutError(UnavailableError):
     """Another process held a search lock for longer than we were willing to wait."""
 
 
