@@ -33,6 +33,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from kb.errors import KbError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,7 +51,7 @@ def _secret_key(instance_dir: Path) -> str:
     return key_file.read_text().strip()
 
 
-class ConfigurationError(RuntimeError):
+class ConfigurationError(KbError, RuntimeError):
     """Raised at start when settings are unsafe or contradictory; the message says which."""
 
 

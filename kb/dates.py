@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from kb.errors import InvalidInputError
+
 LONDON = ZoneInfo("Europe/London")
 PRECISIONS = ("year", "month", "day")
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
-class BadDateError(ValueError):
+class BadDateError(InvalidInputError):
     """Raised when a value is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD."""
 
 

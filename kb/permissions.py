@@ -40,6 +40,7 @@ from kb.consultations.windows import CLOSED, state_at
 from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
+from kb.errors import NotAllowedError
 from kb.panels.models import Finding
 from kb.states import CommentStatus, EntryKind, EntryStatus, FindingStatus, ResponseStatus, Role, Visibility
 
@@ -398,7 +399,7 @@ def can_view_recurrence(viewer: Viewer | None, recurrence: Recurrence) -> bool:
     return can_view_entry(viewer, recurrence.first) and can_view_entry(viewer, recurrence.second)
 
 
-class PermissionDeniedError(PermissionError):
+class PermissionDeniedError(NotAllowedError):
     """The actor may not do this; raised by services through `require`."""
 
 

@@ -12,6 +12,7 @@ from kb.actions.models import RECURRENCE_DECISIONS, Recurrence
 from kb.audit.service import record_event
 from kb.dates import utcnow
 from kb.entries.models import Lesson
+from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.permissions import require
 from kb.states import RecurrenceDecision
@@ -20,7 +21,7 @@ from kb.users.models import User
 NOTE_MAX = 1_000
 
 
-class RecurrenceError(ValueError):
+class RecurrenceError(InvalidInputError):
     """A decision that cannot be recorded, with a message fit to show the moderator."""
 
 

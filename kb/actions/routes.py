@@ -19,10 +19,10 @@ from kb.contributions.service import EditConflictError
 from kb.entries import queries as entry_queries
 from kb.entries.models import Lesson
 from kb.entries.service import current_revision
-from kb.extensions import db
+from kb.errors import unit_of_work
 from kb.pages import int_arg
 from kb.pagination import pagination_params
-from kb.permissions import PermissionDeniedError, can, current_viewer
+from kb.permissions import can, current_viewer
 
 blueprint = Blueprint("actions", __name__)
 Page = tuple[str, int]
@@ -92,25 +92,20 @@ def edit(slug: str) -> Page | Response:
     if not valid:
         return _edit_page(form, lesson, status=400)
     try:
-        update_action(
-            lesson,
-            _posted_state(form),
-            actor=current_user,
-            message=form.message.data or "",
-            base_number=form.base_number(),
-        )
-        db.session.commit()
+        with unit_of_work():
+            update_action(
+                lesson,
+                _posted_state(form),
+                actor=current_user,
+                message=form.message.data or "",
+                base_number=form.base_number(),
+            )
     except ActionError as error:
-        db.session.rollback()
         for problem in error.problems:
             form[problem.field].errors.append(problem.message)
         return _edit_page(form, lesson, status=400)
     except (EditConflictError, IntegrityError):
-        db.session.rollback()
         return _conflict(form, lesson)
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
     flash(f'The action on "{lesson.title}" was saved.', "success")
     return redirect(f"{lesson.path}#lesson-action", code=303)
 
@@ -182,13 +177,13 @@ def decide_recurrence(slug: str, other_slug: str) -> tuple[str, int] | Response:
     form = RecurrenceForm(data={"decision": existing.decision, "note": existing.note} if existing else None)
     if request.method == "POST" and form.validate():
         try:
-            decide_recurrence_of(lesson, other, form.decision.data or "", actor=current_user, note=form.note.data or "")
-            db.session.commit()
+            with unit_of_work():
+                decide_recurrence_of(
+                    lesson, other, form.decision.data or "", actor=current_user, note=form.note.data or ""
+                )
         except RecurrenceError as error:
-            db.session.rollback()
             form.decision.errors = [*form.decision.errors, str(error)]
         except IntegrityError:
-            db.session.rollback()
             existing = find_recurrence(lesson, other)
             form.decision.errors = [*form.decision.errors, RECURRENCE_RACE_MESSAGE]
         else:

@@ -18,13 +18,14 @@ from kb.dates import PartialDate
 from kb.entries.models import Entry, Lesson, Revision
 from kb.entries.service import current_revision
 from kb.entries.vocabulary import MATURITIES
+from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.moderation.revisions import save_entry_state
 from kb.permissions import require
 from kb.users.models import User
 
 
-class ActionError(ValueError):
+class ActionError(InvalidInputError):
     """A change to a lesson's action that the rules refuse; `problems` name the fields at fault."""
 
     def __init__(self, problems: list[rules.RuleProblem]) -> None:

@@ -33,10 +33,11 @@ from kb.admin.forms import (
 )
 from kb.audit.models import ACTIONS
 from kb.entries.models import Review
+from kb.errors import unit_of_work
 from kb.extensions import db
 from kb.pages import int_arg
 from kb.pagination import pagination_params
-from kb.permissions import PermissionDeniedError, can, current_viewer
+from kb.permissions import can, current_viewer
 from kb.users import service
 from kb.users.forms import ConfirmForm
 from kb.users.models import ORGANISATION_TYPES, ROLES, Organisation, User
@@ -90,14 +91,10 @@ def _load_organisation(organisation_id: int) -> Organisation:
 def _commit_or_message(change: Callable[[], object]) -> str | None:
     """Run one service verb and commit; on `AccountError` roll back and return its message."""
     try:
-        change()
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
+        with unit_of_work():
+            change()
     except service.AccountError as error:
-        db.session.rollback()
         return str(error)
-    db.session.commit()
     return None
 
 
@@ -166,18 +163,17 @@ def invite() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _users_page(form)
     try:
-        invited = service.invite_user(
-            form.email.data or "",
-            form.display_name.data or "",
-            role=form.role.data or "",
-            organisation=_chosen_organisation(form.organisation.data),
-            actor=_actor(),
-        )
+        with unit_of_work():
+            invited = service.invite_user(
+                form.email.data or "",
+                form.display_name.data or "",
+                role=form.role.data or "",
+                organisation=_chosen_organisation(form.organisation.data),
+                actor=_actor(),
+            )
     except service.AccountError as error:
-        db.session.rollback()
         _add_error(getattr(form, error.field or "email", form.email), str(error))
         return _users_page(form)
-    db.session.commit()
     flash(f"Invitation sent to {invited.email}.", "success")
     return redirect(url_for(".user", user_id=invited.id))
 

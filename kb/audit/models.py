@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kb.dates import utcnow
+from kb.errors import KbError
 from kb.extensions import db
 
 ACTIONS: dict[str, str] = {
@@ -99,7 +100,7 @@ class AuditEvent(db.Model):
     address: Mapped[str | None] = mapped_column(String(64))
 
 
-class AuditLogIsAppendOnlyError(RuntimeError):
+class AuditLogIsAppendOnlyError(KbError, RuntimeError):
     """Raised when code tries to change or delete a recorded audit event."""
 
 

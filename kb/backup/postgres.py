@@ -17,6 +17,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
+from kb.errors import KbError
+
 ARCHIVE_MAGIC = b"PGDMP"
 DEBIAN_BIN_DIRS = "/usr/lib/postgresql/*/bin"
 DUMPED_TABLE = re.compile(r'dumping contents of table "([^"]+)"')
@@ -26,7 +28,7 @@ ERROR_LINES_KEPT = 8
 Progress = Callable[[int, int], None]
 
 
-class PostgresBackupError(Exception):
+class PostgresBackupError(KbError):
     """A PostgreSQL tool is missing, or it failed; the message carries what it said."""
 
 

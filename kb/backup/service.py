@@ -26,12 +26,13 @@ from sqlalchemy.engine import URL
 from kb.backup import postgres, sqlite
 from kb.backup.facts import TableFacts
 from kb.database import MIGRATIONS_DIR, schema_revision, upgrade_database
+from kb.errors import KbError
 
 Progress = Callable[[int, int], None]
 SUFFIXES = {"sqlite": ".sqlite3", "postgresql": ".dump"}
 
 
-class BackupError(Exception):
+class BackupError(KbError):
     """A backup or restore cannot be done; the message says why and what to do."""
 
 

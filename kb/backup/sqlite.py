@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kb.backup.facts import TableFacts
+from kb.errors import KbError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PAGES_PER_STEP = 256
@@ -24,7 +25,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 Progress = Callable[[int, int], None]
 
 
-class SQLiteBackupError(Exception):
+class SQLiteBackupError(KbError):
     """The file is not a SQLite database, or it cannot be read or written."""
 
 

@@ -37,7 +37,7 @@ from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
-from kb.errors import error_page
+from kb.errors import error_page, unit_of_work
 from kb.extensions import csrf, db, limiter, per_person
 from kb.panels.cited_by import findings_citing
 from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_read_comment, current_viewer
@@ -177,14 +177,10 @@ def post(plural: str, slug: str) -> Page | Response:
     if not valid:
         return _form_page(form, entry, parent, status=400)
     try:
-        comment = post_comment(entry, form.body.data or "", actor=current_user, parent=parent)
-        discard_draft(form.draft.data)
-        db.session.commit()
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(403)
+        with unit_of_work():
+            comment = post_comment(entry, form.body.data or "", actor=current_user, parent=parent)
+            discard_draft(form.draft.data)
     except CommentError as error:
-        db.session.rollback()
         return _form_page(form, entry, parent, status=error.status, message=str(error))
     flash("Your comment has been posted.", "success")
     return redirect(pages.permalink_for(comment), code=303)
@@ -291,13 +287,11 @@ def edit(comment_id: int) -> Page | Response:
     if not valid:
         return _edit_page(form, comment, status=400)
     try:
-        edit_comment(comment, form.body.data or "", actor=current_user)
-        db.session.commit()
+        with unit_of_work():
+            edit_comment(comment, form.body.data or "", actor=current_user)
     except PermissionDeniedError:
-        db.session.rollback()
         return _refused_edit(comment)
     except CommentError as error:
-        db.session.rollback()
         return _edit_page(form, comment, status=error.status, message=str(error))
     flash("Your comment has been saved.", "success")
     return redirect(pages.permalink_for(comment), code=303)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from kb.audit.service import client_address, record_event
 from kb.comments.models import DRAFT_MAX_AGE, Comment, CommentDraft, CommentVersion, path_step
 from kb.dates import utcnow
+from kb.errors import ConflictError, InvalidInputError
 from kb.extensions import db
 from kb.markdown import render
 from kb.notifications import service as notifications
@@ -34,13 +35,13 @@ PATH_SEPARATOR = "/"
 DEFAULT_MAX_DEPTH = 50
 
 
-class CommentError(ValueError):
+class CommentError(InvalidInputError):
     """A comment that cannot be posted or saved as it is; the message says why and what to do."""
 
     status = 400
 
 
-class CommentLockedError(CommentError):
+class CommentLockedError(CommentError, ConflictError):
     """The entry's discussion is locked: no new comments, replies or edits."""
 
     status = 409

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kb.charts import Bar, BarChart, chart_from_counts
+from kb.errors import InvalidInputError
 from kb.states import QuestionKind
 
 NO_ANSWER = "No answer"
@@ -26,7 +27,7 @@ THEME_MAX = 80
 _SPACES = re.compile(r"\s+")
 
 
-class ThemeLabelError(ValueError):
+class ThemeLabelError(InvalidInputError):
     """A theme label that is empty or too long once its spaces are tidied."""
 
 

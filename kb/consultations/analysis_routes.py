@@ -22,11 +22,11 @@ from kb.consultations.analysis_forms import MAX_CHANGES, OutcomeForm, PublishOut
 from kb.consultations.models import Answer, Consultation, OutcomeChange, Response
 from kb.consultations.responses_csv import responses_csv
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
+from kb.errors import unit_of_work
 from kb.extensions import csrf, db
 from kb.panels.cited_by import finding_path, findings_citing
 from kb.panels.models import Finding
 from kb.permissions import (
-    PermissionDeniedError,
     Viewer,
     can,
     can_read_response,
@@ -134,20 +134,16 @@ def add_theme(consultation_id: int, answer_id: int) -> Page | HttpResponse:
     form = ThemeForm()
     typed = form.label.data or ""
     try:
-        outcome.tag_answer(answer, typed, actor=current_user)
-        db.session.commit()
+        with unit_of_work():
+            outcome.tag_answer(answer, typed, actor=current_user)
     except analysis.ThemeLabelError as error:
-        db.session.rollback()
         query, theme = _arg("q"), _arg("theme_filter")
         return _analysis_page(
             consultation, query=query, theme=theme, problem=(answer_id, str(error), typed), status=400
         )
     except IntegrityError:
         # Someone else added the same theme to this answer at the same moment: it is there either way.
-        db.session.rollback()
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
+        pass
     return _back_to_analysis(consultation, form, answer_id)
 
 
@@ -157,12 +153,8 @@ def remove_theme(consultation_id: int, answer_id: int) -> HttpResponse:
     """Take a theme off a free-text answer, then go back to the same view of the analysis."""
     consultation, answer = _theme_target(consultation_id, answer_id)
     form = ThemeForm()
-    try:
+    with unit_of_work():
         removed = outcome.untag_answer(answer, form.label.data or "", actor=current_user)
-        db.session.commit()
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
     if not removed:
         flash("That answer did not carry that theme; nothing was changed.", "info")
     return _back_to_analysis(consultation, form, answer_id)
@@ -356,20 +348,16 @@ def edit_outcome(consultation_id: int) -> Page | HttpResponse:
     if not valid:
         return _editor(consultation, form, status=400)
     try:
-        outcome.save_outcome(
-            consultation,
-            actor=current_user,
-            we_asked=form.we_asked.data or "",
-            you_said=form.you_said.data or "",
-            changes=_drafts(form),
-        )
-        db.session.commit()
+        with unit_of_work():
+            outcome.save_outcome(
+                consultation,
+                actor=current_user,
+                we_asked=form.we_asked.data or "",
+                you_said=form.you_said.data or "",
+                changes=_drafts(form),
+            )
     except outcome.OutcomeError as error:
-        db.session.rollback()
         return _editor(consultation, form, message=str(error), status=400)
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
     if request.form.get("then") == "add":
         flash("Saved. Write the next change below.", "success")
         target = url_for("consultation_analysis.edit_outcome", consultation_id=consultation.id)
@@ -387,14 +375,10 @@ def publish_outcome(consultation_id: int) -> HttpResponse:
     """Publish the outcome page and tell everyone who responded."""
     consultation = _managed(consultation_id)
     try:
-        told = outcome.publish_outcome(consultation, actor=current_user)
-        db.session.commit()
+        with unit_of_work():
+            told = outcome.publish_outcome(consultation, actor=current_user)
     except outcome.OutcomeError as error:
-        db.session.rollback()
         flash(str(error), "error")
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
     else:
         flash(
             f"The outcome is published; {len(told)} {'person who' if len(told) == 1 else 'people who'} responded "

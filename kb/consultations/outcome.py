@@ -28,6 +28,7 @@ from kb.consultations.models import SCALE_OPTIONS, Answer, AnswerTheme, Consulta
 from kb.consultations.windows import CLOSED, state_at
 from kb.dates import utcnow
 from kb.entries.models import Entry
+from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.notifications.models import Notification
 from kb.notifications.service import outcome_published
@@ -40,7 +41,7 @@ WE_ASKED_MAX = 20_000
 CHANGE_TEXT_MAX = 10_000
 
 
-class OutcomeError(ValueError):
+class OutcomeError(InvalidInputError):
     """What the panel asked cannot be done now (not closed yet, nothing to publish, a bad link); says why."""
 
 

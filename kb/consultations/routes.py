@@ -37,9 +37,10 @@ from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.dates import utcnow
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
-from kb.extensions import csrf, db
+from kb.errors import unit_of_work
+from kb.extensions import csrf
 from kb.mail import site_link
-from kb.permissions import PermissionDeniedError, can, current_viewer
+from kb.permissions import can, current_viewer
 from kb.states import QuestionKind, ResponseStatus
 
 blueprint = Blueprint("consultations", __name__)
@@ -108,13 +109,9 @@ def new() -> Page | HttpResponse:
     if problem is not None:
         return _form_page(form, entry, status=400, message=problem or None)
     try:
-        consultation = open_consultation(entry, form.to_draft(), actor=current_user)
-        db.session.commit()
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(403)
+        with unit_of_work():
+            consultation = open_consultation(entry, form.to_draft(), actor=current_user)
     except ConsultationError as error:
-        db.session.rollback()
         return _form_page(form, entry, status=error.status, message=str(error))
     flash(
         "The consultation is set up. Members who may read it can answer between its opening and closing times.",
@@ -145,13 +142,9 @@ def edit(consultation_id: int) -> Page | HttpResponse:
     if problem is not None:
         return _form_page(form, entry, consultation=consultation, status=400, message=problem or None, locked=locked)
     try:
-        update_consultation(consultation, form.to_draft(), actor=current_user)
-        db.session.commit()
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(403)
+        with unit_of_work():
+            update_consultation(consultation, form.to_draft(), actor=current_user)
     except ConsultationError as error:
-        db.session.rollback()
         locked = isinstance(error, WindowClosedError)
         return _form_page(
             form, entry, consultation=consultation, status=error.status, message=str(error), locked=locked
@@ -223,19 +216,13 @@ def answer(consultation_id: int) -> Page | HttpResponse:
         return _show_page(consultation, typed=typed, message=EXPIRED_MESSAGE, status=400)
     submit = request.form.get("action") == "submit"
     try:
-        response = save_response(consultation, typed, actor=current_user, submit=submit)
-        db.session.commit()
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(403)
+        with unit_of_work():
+            response = save_response(consultation, typed, actor=current_user, submit=submit)
     except AnswerProblemsError as error:
-        db.session.rollback()
         return _show_page(consultation, typed=typed, problems=error.problems, message=str(error), status=400)
     except ConsultationError as error:
-        db.session.rollback()
         return _show_page(consultation, typed=typed, message=str(error), status=error.status)
     except IntegrityError:
-        db.session.rollback()
         message = "Your response was being saved from another window at the same moment. Send it again."
         return _show_page(consultation, typed=typed, message=message, status=409)
     if response.status == ResponseStatus.SUBMITTED:

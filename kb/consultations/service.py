@@ -27,6 +27,7 @@ from kb.consultations.models import (
 )
 from kb.consultations.windows import OPEN, UPCOMING, WindowError, as_utc, check_window, state_at
 from kb.dates import london_time, utcnow
+from kb.errors import ConflictError, InvalidInputError
 from kb.extensions import db
 from kb.panels.models import Finding
 from kb.permissions import require, viewer_for, visible_findings
@@ -48,13 +49,13 @@ QUESTIONS_MAX = 30
 ANSWER_MAX = 10_000
 
 
-class ConsultationError(ValueError):
+class ConsultationError(InvalidInputError):
     """A consultation or response that cannot be saved as it is; the message says why and what to do."""
 
     status = 400
 
 
-class WindowClosedError(ConsultationError):
+class WindowClosedError(ConsultationError, ConflictError):
     """The consultation is not open (not yet, or no longer), or has opened and can no longer be changed."""
 
     status = 409

@@ -16,6 +16,7 @@ import datetime as dt
 import re
 
 from kb.dates import LONDON
+from kb.errors import InvalidInputError
 
 UPCOMING, OPEN, CLOSED = "upcoming", "open", "closed"
 STATES: dict[str, str] = {UPCOMING: "Not open yet", OPEN: "Open", CLOSED: "Closed"}
@@ -25,7 +26,7 @@ _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
 
 
-class WindowError(ValueError):
+class WindowError(InvalidInputError):
     """A date, time or window that cannot be used; the message says what is wrong and what to do."""
 
 

@@ -35,6 +35,7 @@ from kb.entries.models import Entry, Lesson, Review
 from kb.entries.queries import revision_of
 from kb.entries.service import current_revision
 from kb.entries.vocabulary import KIND_PLURALS, STATUSES, VISIBILITIES
+from kb.errors import unit_of_work
 from kb.extensions import csrf, db
 from kb.permissions import PermissionDeniedError, can, current_viewer, is_author
 from kb.states import EntryStatus, Visibility
@@ -90,34 +91,30 @@ def _handle_lesson_post(form: LessonForm, groups: pages.TagGroups | None, entry:
         return _lesson_page(form, groups, entry=entry, status=400)
     submit = action == "submit"
     try:
-        if entry is None:
-            entry = create_lesson(fields, actor=current_user, submit=submit)
-        else:
-            update_lesson(
-                entry,
-                fields,
-                actor=current_user,
-                base_number=pages.base_number(form.base_revision.data),
-                message=(form.message.data or "").strip(),
-                submit=submit,
-            )
-        db.session.commit()
+        with unit_of_work():
+            if entry is None:
+                entry = create_lesson(fields, actor=current_user, submit=submit)
+            else:
+                update_lesson(
+                    entry,
+                    fields,
+                    actor=current_user,
+                    base_number=pages.base_number(form.base_revision.data),
+                    message=(form.message.data or "").strip(),
+                    submit=submit,
+                )
     except EditConflictError as conflict:
         return _conflict(form, groups, entry, conflict)
     except FieldError as error:
-        db.session.rollback()
         form[error.field].errors.append(str(error))
         return _lesson_page(form, groups, entry=entry, status=400)
     except PermissionDeniedError:
-        db.session.rollback()
         status = STATUSES[entry.status].lower() if entry else ""
         message = f"You can no longer change this lesson: it is {status}. Your text is below, so you can copy it."
         return _lesson_page(form, groups, entry=entry, status=403, message=message)
     except ContributionError as error:
-        db.session.rollback()
         return _lesson_page(form, groups, entry=entry, status=400, message=str(error))
     except IntegrityError:
-        db.session.rollback()
         if entry is None:
             message = "Another lesson with the same title was saved at the same moment. Send the form again."
             return _lesson_page(form, groups, status=409, message=message)
@@ -139,7 +136,6 @@ def _conflict(
     form: FlaskForm, groups: pages.TagGroups | None, entry: Entry | None, conflict: EditConflictError
 ) -> Page:
     """Show the other change as a diff, keep the editor's text, and rebase the form on it."""
-    db.session.rollback()
     form.base_revision.data = str(conflict.current.number)
     message = (
         f"{conflict.current.author_name} saved a newer version (revision {conflict.current.number}) "
@@ -213,21 +209,19 @@ def _edit_document(entry: Entry) -> Page | Response:
     if not valid:
         return _document_page(form, entry, status=400)
     try:
-        save_document(
-            entry,
-            form.text.data or "",
-            actor=current_user,
-            base_number=pages.base_number(form.base_revision.data),
-            message=(form.message.data or "").strip(),
-        )
-        db.session.commit()
+        with unit_of_work():
+            save_document(
+                entry,
+                form.text.data or "",
+                actor=current_user,
+                base_number=pages.base_number(form.base_revision.data),
+                message=(form.message.data or "").strip(),
+            )
     except EditConflictError as conflict:
         return _conflict(form, None, entry, conflict)
     except DocumentProblemsError as error:
-        db.session.rollback()
         return _document_page(form, entry, status=400, problems=error.problems)
     except IntegrityError:
-        db.session.rollback()
         return _conflict(form, None, entry, _race(entry, form))
     flash(f'"{entry.title}" was saved.', "success")
     return redirect(entry.path, code=303)
@@ -245,11 +239,8 @@ def submit(slug: str) -> Response:
     if entry.status == EntryStatus.SUBMITTED and is_author(current_viewer(), entry):
         flash(f'"{entry.title}" is already waiting for the moderators.', "info")
         return redirect(back, code=303)
-    try:
+    with unit_of_work():
         submit_entry(entry, actor=current_user)
-    except PermissionDeniedError:
-        abort(403)
-    db.session.commit()
     flash(_saved_message(entry, True), "success")
     return redirect(back, code=303)
 
@@ -320,10 +311,9 @@ def decide(slug: str, decision: str) -> Page | Response:
     if not form.validate():
         return _queue_page(400, (entry, forms, form))
     try:
-        message = _decide(entry, decision, forms)
-        db.session.commit()
+        with unit_of_work():
+            message = _decide(entry, decision, forms)
     except ContributionError as error:
-        db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for(".queue"), code=303)
     flash(message, "success")

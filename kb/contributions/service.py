@@ -42,6 +42,7 @@ from kb.entries.service import (
     shown_rendering,
 )
 from kb.entries.vocabulary import KIND_PLURALS, LESSON_SECTIONS
+from kb.errors import ConflictError, InvalidInputError
 from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
 from kb.permissions import require, viewer_for, visible_entries
@@ -52,7 +53,7 @@ from kb.users.models import User
 SLUG_MAX = 80
 
 
-class ContributionError(ValueError):
+class ContributionError(InvalidInputError):
     """Something asked for cannot be done; the message says why, for the person."""
 
 
@@ -72,7 +73,7 @@ class DocumentProblemsError(ContributionError):
         self.problems = problems
 
 
-class EditConflictError(Exception):
+class EditConflictError(ConflictError):
     """The entry changed after the editor opened it: `base` is what they started from."""
 
     def __init__(self, base: Revision | None, current: Revision) -> None:

@@ -17,6 +17,7 @@ from kb.content.document import EntryDocument, SourceRef, normalise_tag, parse_d
 from kb.dates import PartialDate, utcnow
 from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
 from kb.entries.vocabulary import entry_path
+from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.markdown import LinkResolver, LinkTarget, render
 from kb.panels.rendering import rerender_findings_linking_to
@@ -27,7 +28,7 @@ from kb.taxonomy.models import Tag
 MODEL_BY_KIND: dict[str, type[Entry]] = {"lesson": Lesson, "review": Review, "paper": Paper}
 
 
-class KindChangeError(ValueError):
+class KindChangeError(InvalidInputError):
     """Raised when a document would change the kind of an existing entry."""
 
 

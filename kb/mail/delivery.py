@@ -15,10 +15,11 @@ from typing import Any
 
 from flask import current_app
 
+from kb.errors import UnavailableError
 from kb.mail.messages import Mail, build_message
 
 
-class MailNotSentError(Exception):
+class MailNotSentError(UnavailableError):
     """Raised when the mail server could not be reached or refused the message; says why."""
 
 

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KINDS
-from kb.extensions import db
+from kb.errors import unit_of_work
 from kb.moderation import curation, queries
 from kb.moderation.forms import ActionStatusForm, MaturityForm, MergeForm, MergeSearchForm
 from kb.moderation.service import ModerationError
@@ -72,13 +72,12 @@ def curate(slug: str, action: str) -> Response:
         "unlock": f'The discussion of "{entry.title}" is open again.',
     }[action]
     try:
-        if action in ("feature", "unfeature"):
-            (curation.feature_entry if action == "feature" else curation.unfeature_entry)(entry, actor=current_user)
-        else:
-            curation.set_locked(entry, action == "lock", actor=current_user)
-        db.session.commit()
+        with unit_of_work():
+            if action in ("feature", "unfeature"):
+                (curation.feature_entry if action == "feature" else curation.unfeature_entry)(entry, actor=current_user)
+            else:
+                curation.set_locked(entry, action == "lock", actor=current_user)
     except ModerationError as error:
-        db.session.rollback()
         flash(str(error), "error")
         return redirect(_back_to(entry), code=303)
     flash(done, "success")
@@ -96,13 +95,12 @@ def set_lesson_field(slug: str, field: str) -> Response:
         flash(" ".join(str(error) for error in errors) or "Choose one of the values listed.", "error")
         return redirect(_back_to(entry), code=303)
     try:
-        if isinstance(form, MaturityForm):
-            curation.set_maturity(entry, form.maturity.data or "", actor=current_user)
-        else:
-            curation.set_action_status(entry, form.action_status.data or "", actor=current_user)
-        db.session.commit()
+        with unit_of_work():
+            if isinstance(form, MaturityForm):
+                curation.set_maturity(entry, form.maturity.data or "", actor=current_user)
+            else:
+                curation.set_action_status(entry, form.action_status.data or "", actor=current_user)
     except ModerationError as error:
-        db.session.rollback()
         flash(str(error), "error")
         return redirect(_back_to(entry), code=303)
     label = "maturity" if field == "maturity" else "action status"
@@ -153,10 +151,9 @@ def merge(slug: str) -> Page | Response:
         curation.check_merge(duplicate, target)
         if request.method == "GET" or not form.validate():
             return _merge_page(duplicate, target=target, form=form)
-        curation.merge_entry(duplicate, target, actor=current_user)
-        db.session.commit()
+        with unit_of_work():
+            curation.merge_entry(duplicate, target, actor=current_user)
     except ModerationError as error:
-        db.session.rollback()
         return _merge_page(duplicate, status=409, message=str(error))
     flash(f'"{duplicate.title}" was merged into "{target.title}". Its address now leads here.', "success")
     return redirect(target.path, code=303)

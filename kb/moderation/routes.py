@@ -25,13 +25,13 @@ from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
-from kb.errors import error_page
-from kb.extensions import csrf, db, limiter, per_person
+from kb.errors import error_page, unit_of_work
+from kb.extensions import csrf, limiter, per_person
 from kb.moderation import queries, service
 from kb.moderation.forms import DecisionForm, FlagForm
 from kb.moderation.models import FLAG_REASONS
 from kb.moderation.service import DECISIONS, AlreadyFlaggedError, ModerationError
-from kb.permissions import PermissionDeniedError, can, can_read_comment, current_viewer
+from kb.permissions import can, can_read_comment, current_viewer
 from kb.users.routes import safe_next
 
 blueprint = Blueprint("moderation", __name__)
@@ -106,19 +106,14 @@ def _flag(entry: Entry, comment: Comment | None) -> Page | Response:
         return _flag_page(form, entry, comment, status=400)
     back = url_for("comments.permalink", comment_id=comment.id) if comment is not None else entry.path
     try:
-        service.raise_flag(
-            entry, actor=current_user, reason=form.reason.data or "", note=form.note.data or "", comment=comment
-        )
-        db.session.commit()
+        with unit_of_work():
+            service.raise_flag(
+                entry, actor=current_user, reason=form.reason.data or "", note=form.note.data or "", comment=comment
+            )
     except AlreadyFlaggedError as error:
-        db.session.rollback()
         flash(str(error), "info")
         return redirect(back, code=303)
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
     except ModerationError as error:
-        db.session.rollback()
         return _flag_page(form, entry, comment, status=400, message=str(error))
     flash("Thank you: the moderators have been told and will look at it.", "success")
     return redirect(back, code=303)
@@ -201,16 +196,12 @@ def _decide(entry: Entry, comment: Comment | None) -> Page | Response:
         return _item_page(entry, comment, form, status=400)
     decision, reason = form.decision.data, form.reason.data or ""
     try:
-        if comment is not None:
-            decided = service.decide_comment(comment, decision, actor=current_user, reason=reason)
-        else:
-            decided = service.decide_entry(entry, decision, actor=current_user, reason=reason)
-        db.session.commit()
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
+        with unit_of_work():
+            if comment is not None:
+                decided = service.decide_comment(comment, decision, actor=current_user, reason=reason)
+            else:
+                decided = service.decide_entry(entry, decision, actor=current_user, reason=reason)
     except ModerationError as error:
-        db.session.rollback()
         return _item_page(entry, comment, form, status=409, message=str(error))
     resolved = f" {decided.flags_resolved} flag{'s' if decided.flags_resolved != 1 else ''} resolved."
     flash(decided.summary + (resolved if decided.flags_resolved else ""), "success")

@@ -20,6 +20,7 @@ from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.entries.service import rerender_entries_linking_to
 from kb.entries.vocabulary import KINDS
+from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.moderation.models import FLAG_REASONS, Flag, flag_target_key
 from kb.moderation.revisions import save_entry_state
@@ -47,7 +48,7 @@ REASON_NEEDED = frozenset({"hide", "remove"})
 """Decisions whose reason is required: the author is shown it."""
 
 
-class ModerationError(ValueError):
+class ModerationError(InvalidInputError):
     """A flag or a decision that cannot be taken; the message says why, for the person asking."""
 
 

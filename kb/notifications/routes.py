@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from kb.entries.models import Entry
+from kb.errors import unit_of_work
 from kb.extensions import csrf, db
 from kb.notifications import queries, service
 from kb.notifications.forms import SWITCH_LABELS, SettingsForm
@@ -25,7 +26,7 @@ from kb.notifications.mails import SETTINGS_PATH
 from kb.notifications.tokens import CATEGORIES, UnsubscribeClaim, UnsubscribeTokenError, read_unsubscribe_token
 from kb.pages import int_arg
 from kb.pagination import pagination_params
-from kb.permissions import PermissionDeniedError, current_viewer
+from kb.permissions import current_viewer
 from kb.states import EntryKind
 from kb.taxonomy.models import Theme
 from kb.users.models import User
@@ -116,12 +117,8 @@ def mark_all_read() -> Response:
 @login_required
 def follow(target_type: str, target_id: int) -> Response:
     """Start following an entry, a theme or a review, then go back where the button was."""
-    try:
+    with unit_of_work():
         service.follow(current_user, target_type, target_id)
-    except (service.FollowError, PermissionDeniedError):
-        db.session.rollback()
-        abort(404)
-    db.session.commit()
     flash("You are following it. New comments will be in your notifications and your daily digest.", "success")
     return redirect(safe_next(request.form.get("next")) or url_for(".settings"), code=303)
 

@@ -22,6 +22,7 @@ from kb.consultations.models import Consultation
 from kb.consultations.models import Response as ConsultationResponse
 from kb.dates import utcnow
 from kb.entries.models import Entry
+from kb.errors import NotFoundError
 from kb.extensions import db
 from kb.mail import queue_mail, site_link
 from kb.notifications import mails, queries
@@ -49,7 +50,7 @@ MAIL_CATEGORY: dict[str, str] = {
 """The settings switch that decides whether each kind of notification is mailed at once."""
 
 
-class FollowError(LookupError):
+class FollowError(NotFoundError):
     """The thing to follow does not exist, or the person may not see it."""
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from kb.errors import InvalidInputError
+
 SALT = "kb-unsubscribe"
 CATEGORIES: dict[str, str] = {
     "mentions": "mail when someone mentions you",
@@ -21,7 +23,7 @@ CATEGORIES: dict[str, str] = {
 """Each kind of mail a person can turn off, with how the pages name it."""
 
 
-class UnsubscribeTokenError(ValueError):
+class UnsubscribeTokenError(InvalidInputError):
     """A token that was altered, cut short or names no kind of mail."""
 
 

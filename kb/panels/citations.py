@@ -21,6 +21,7 @@ from kb.consultations.models import Consultation, Response
 from kb.content.document import parse_document
 from kb.entries.models import Entry, Review
 from kb.entries.service import current_revisions
+from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.markdown import render
 from kb.panels.models import CITATION_KINDS, Citation, Finding
@@ -47,7 +48,7 @@ HELD_BY_PANEL = "Evidence held by the panel"
 """What a reader who may not see a cited source is shown instead of its title or words."""
 
 
-class CitationError(ValueError):
+class CitationError(InvalidInputError):
     """A citation cannot be made or changed; the message says why, for the person trying."""
 
 

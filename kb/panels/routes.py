@@ -21,13 +21,14 @@ from werkzeug.wrappers import Response
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.entries.diff import diff_texts
 from kb.entries.models import Review
+from kb.errors import unit_of_work
 from kb.extensions import csrf, db
 from kb.pages import int_arg
 from kb.panels import pages, queries, service
 from kb.panels.forms import FindingForm
 from kb.panels.models import FINDING_STATUSES, Finding
 from kb.panels.service import FindingConflictError, FindingError, FindingText
-from kb.permissions import PermissionDeniedError, can, current_viewer
+from kb.permissions import can, current_viewer
 from kb.states import FindingStatus
 
 blueprint = Blueprint("panels", __name__)
@@ -113,13 +114,11 @@ def new_finding(slug: str) -> Page | Response:
     if not valid:
         return _form_page(form, review, None, status=400)
     try:
-        finding = service.create_finding(review, _typed(form), actor=current_user, message=form.message.data or "")
-        db.session.commit()
+        with unit_of_work():
+            finding = service.create_finding(review, _typed(form), actor=current_user, message=form.message.data or "")
     except FindingError as error:
-        db.session.rollback()
         return _form_page(form, review, None, status=400, message=str(error))
     except IntegrityError:
-        db.session.rollback()
         message = "Another finding was numbered at the same moment. Your text is below; send the form again."
         return _form_page(form, review, None, status=409, message=message)
     flash(f"Finding {finding.number} was saved as a draft.", "success")
@@ -169,21 +168,19 @@ def edit_finding(slug: str, number: int) -> Page | Response:
         return _form_page(form, review, finding, status=400)
     was, proposed = finding.status, finding.agreement_proposed_by_id is not None
     try:
-        revision = service.edit_finding(
-            finding,
-            _typed(form),
-            actor=current_user,
-            base_number=pages.base_number(form.base_revision.data),
-            message=form.message.data or "",
-        )
-        db.session.commit()
+        with unit_of_work():
+            revision = service.edit_finding(
+                finding,
+                _typed(form),
+                actor=current_user,
+                base_number=pages.base_number(form.base_revision.data),
+                message=form.message.data or "",
+            )
     except FindingConflictError as conflict:
         return _merge_page(form, review, finding, conflict)
     except FindingError as error:
-        db.session.rollback()
         return _form_page(form, review, finding, status=400, message=str(error))
     except IntegrityError:
-        db.session.rollback()
         return _merge_page(form, review, finding, _race(finding, form))
     if revision is None:
         flash(f"Nothing was changed, so finding {finding.number} was not saved again.", "info")
@@ -259,14 +256,10 @@ def _change_state(slug: str, number: int, verb: Callable[..., None], done: str) 
     """
     _, found = _working_finding(slug, number)
     try:
-        verb(found, actor=current_user)
-        db.session.commit()
+        with unit_of_work():
+            verb(found, actor=current_user)
     except FindingError as error:
-        db.session.rollback()
         flash(str(error), "error")
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
     else:
         flash(done.format(number=found.number), "success")
     return redirect(_finding_url(found), code=303)
@@ -303,15 +296,11 @@ def publish(slug: str) -> Response:
     """Publish the review's findings, once every one is agreed, and mark the review published."""
     review = _workspace_review(slug)
     try:
-        published = service.publish_findings(review, actor=current_user)
-        db.session.commit()
+        with unit_of_work():
+            published = service.publish_findings(review, actor=current_user)
     except FindingError as error:
-        db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for(".workspace", slug=slug), code=303)
-    except PermissionDeniedError:
-        db.session.rollback()
-        abort(404)
     count = len(published)
     flash(f"{count} finding{'s' if count != 1 else ''} published; the review is now published.", "success")
     return redirect(url_for(".workspace", slug=slug), code=303)

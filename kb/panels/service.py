@@ -17,6 +17,7 @@ from kb.audit.service import record_event
 from kb.dates import utcnow
 from kb.entries.models import Review
 from kb.entries.service import link_targets
+from kb.errors import ConflictError, InvalidInputError
 from kb.extensions import db
 from kb.moderation.revisions import save_entry_state
 from kb.panels import queries
@@ -32,11 +33,11 @@ if TYPE_CHECKING:
 MESSAGE_MAX = 500
 
 
-class FindingError(ValueError):
+class FindingError(InvalidInputError):
     """A change to a finding that cannot be made as asked; the message says why."""
 
 
-class FindingConflictError(Exception):
+class FindingConflictError(ConflictError):
     """The finding was saved by someone else after the editor opened it.
 
     `base` is the revision the editor started from (None when the form did not say or

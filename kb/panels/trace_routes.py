@@ -19,6 +19,7 @@ from kb.comments.models import Comment
 from kb.consultations.models import Response as ConsultationResponse
 from kb.entries.models import Entry, Review
 from kb.entries.queries import visible_entry
+from kb.errors import unit_of_work
 from kb.extensions import db
 from kb.pages import int_arg
 from kb.panels import queries
@@ -40,7 +41,7 @@ from kb.panels.export import export_review
 from kb.panels.models import FINDING_STATUSES, Citation, Finding
 from kb.panels.paragraphs import excerpt
 from kb.panels.report import build_matrix, build_report, may_trace
-from kb.permissions import PermissionDeniedError, can, current_viewer
+from kb.permissions import can, current_viewer
 from kb.search.service import SearchRequest, SearchUnavailableError, search
 from kb.states import CitationKind, EntryKind, ReviewStatus
 
@@ -165,13 +166,11 @@ def add(slug: str, number: int) -> Response:
         )
         return redirect(url_for(".cite", slug=review.slug, number=finding.number), code=303)
     try:
-        add_citation(finding, actor=current_user, kind=form.kind.data, **_cited_object(form))
-    except PermissionDeniedError:
-        abort(404)
+        with unit_of_work():
+            add_citation(finding, actor=current_user, kind=form.kind.data, **_cited_object(form))
     except CitationError as error:
         flash(str(error), "error")
         return redirect(url_for(".cite", slug=review.slug, number=finding.number), code=303)
-    db.session.commit()
     flash(f"Finding {finding.number} now cites it: see citation {len(finding.citations)} below.", "success")
     return _back_to_finding(finding)
 
@@ -190,11 +189,11 @@ def remove(slug: str, number: int, citation_id: int) -> Response:
     citation = _citation_of(finding, citation_id)
     if RemoveCitationForm().validate():
         try:
-            remove_citation(citation, actor=current_user)
+            with unit_of_work():
+                remove_citation(citation, actor=current_user)
         except CitationError as error:
             flash(str(error), "error")
             return _back_to_finding(finding)
-        db.session.commit()
         flash("The citation was removed.", "success")
     return _back_to_finding(finding)
 
@@ -209,11 +208,11 @@ def move(slug: str, number: int, citation_id: int) -> Response:
         flash("Choose whether to move the citation up or down.", "error")
         return _back_to_finding(finding)
     try:
-        moved = move_citation(citation, actor=current_user, offset=-1 if form.direction.data == "up" else 1)
+        with unit_of_work():
+            moved = move_citation(citation, actor=current_user, offset=-1 if form.direction.data == "up" else 1)
     except CitationError as error:
         flash(str(error), "error")
         return _back_to_finding(finding)
-    db.session.commit()
     if not moved:
         flash(f"That citation is already {'first' if form.direction.data == 'up' else 'last'}.", "error")
     return _back_to_finding(finding)

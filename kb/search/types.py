@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from kb.entries.models import Entry
+from kb.errors import UnavailableError
 from kb.search.query import ParsedQuery
 
 SORTS = ("relevance", "newest", "oldest")
@@ -24,15 +25,15 @@ ProgressCallback = Callable[[int], None]
 """Called with how many more entries a rebuild has written."""
 
 
-class SearchUnavailableError(Exception):
+class SearchUnavailableError(UnavailableError):
     """The index cannot be read now (it is being built or rebuilt)."""
 
 
-class IndexUnavailableError(Exception):
+class IndexUnavailableError(UnavailableError):
     """There is no usable index: it is missing, damaged, or of an older schema."""
 
 
-class LockTimeoutError(Exception):
+class LockTimeoutError(UnavailableError):
     """Another process held a search lock for longer than we were willing to wait."""
 
 

@@ -13,6 +13,7 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from kb.errors import InvalidInputError
 from kb.text import INVISIBLE, clean_line, describe_character, fold_case, forbidden_character
 
 EMAIL_MAX = 254
@@ -72,7 +73,7 @@ _CONFUSABLES = str.maketrans(
 )
 
 
-class IdentityError(ValueError):
+class IdentityError(InvalidInputError):
     """An address or name that cannot be accepted; the message says why, for the person typing it."""
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from kb.audit.service import record_event
 from kb.dates import utcnow
 from kb.entries.models import Entry, Review
+from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.mail import Mail, queue_mail, send_after_response, site_link
 from kb.permissions import require
@@ -42,7 +43,7 @@ INVITE_PATH = "/account/invite/"
 RESET_PATH = "/account/reset/"
 
 
-class AccountError(ValueError):
+class AccountError(InvalidInputError):
     """Something the person asked for cannot be done; the message says why, `field` which form field it is about."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from kb.errors import InvalidInputError
+
 PURPOSES = ("invite", "reset")
 
 
-class TokenError(ValueError):
+class TokenError(InvalidInputError):
     """A link that cannot be used; the message says why, in words for the person."""
 
 
