@@ -4,7 +4,7 @@ The verbs take `actor=`, check `review.work` on the finding's review and that th
 may see what they cite, change the citations, audit and flush; the caller commits.
 A citation of a paragraph keeps the paragraph's anchor and its words (`quote`), so it can
 be found again, or shown as changed or gone, after the paper is edited
-(`kb.panels.paragraphs.resolve`).
+(`kb.paragraphs.resolve`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from kb.entries.service import current_revisions
 from kb.extensions import db
 from kb.markdown import render
 from kb.panels.models import CITATION_KINDS, Citation, Finding
-from kb.panels.paragraphs import GONE, Paragraph, Resolution, excerpt, resolve
 from kb.panels.service import reopen_agreement
+from kb.paragraphs import GONE, Paragraph, Resolution, excerpt, resolve
 from kb.permissions import (
     PermissionDeniedError,
     Viewer,

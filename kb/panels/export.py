@@ -24,7 +24,7 @@ from kb.extensions import db
 from kb.panels import queries
 from kb.panels.citations import HELD_BY_PANEL, ShownCitation, shown_citations
 from kb.panels.models import FINDING_STATUSES, Finding
-from kb.panels.paragraphs import CHANGED, GONE, excerpt
+from kb.paragraphs import CHANGED, GONE, excerpt
 from kb.permissions import Viewer, can_view_entry, visible_entries
 
 QUOTE_LIMIT = 300

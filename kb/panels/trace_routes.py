@@ -38,8 +38,8 @@ from kb.panels.cite_forms import CiteForm, MoveCitationForm, RemoveCitationForm
 from kb.panels.cited_by import finding_path, mark_cited_paragraphs
 from kb.panels.export import export_review
 from kb.panels.models import FINDING_STATUSES, Citation, Finding
-from kb.panels.paragraphs import excerpt
 from kb.panels.report import build_matrix, build_report, may_trace
+from kb.paragraphs import excerpt
 from kb.permissions import PermissionDeniedError, can, current_viewer
 from kb.search.service import SearchRequest, SearchUnavailableError, search
 

@@ -25,8 +25,8 @@ from kb.panels.citations import (
 )
 from kb.panels.cited_by import findings_citing
 from kb.panels.export import export_review
-from kb.panels.paragraphs import CHANGED, EXACT, GONE
 from kb.panels.service import agree_finding, propose_agreement
+from kb.paragraphs import CHANGED, EXACT, GONE
 from kb.permissions import ANONYMOUS, PermissionDeniedError, viewer_for
 from tests.accounts import Cast, make_user
 from tests.citation_factory import (
