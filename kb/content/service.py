@@ -22,7 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from kb.content.document import EntryDocument, Problem, Reference, parse_document, serialise_document
+from kb.content.document import EntryDocument, Reference, parse_document, serialise_document
+from kb.content.fields import Problem
 from kb.content.taxonomy import parse_taxonomy, serialise_taxonomy
 from kb.dates import utcnow
 from kb.entries.models import Entry, Revision

@@ -20,11 +20,10 @@ from kb.audit.service import record_event
 from kb.content.document import (
     EntryDocument,
     ParseResult,
-    Problem,
-    normalise_tag,
     parse_document,
     serialise_document,
 )
+from kb.content.fields import Problem, normalise_tag
 from kb.contributions.notices import tell_status_changed
 from kb.dates import PartialDate, utcnow
 from kb.entries import limits

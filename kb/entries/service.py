@@ -13,7 +13,8 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy import delete, func, select
 
-from kb.content.document import EntryDocument, SourceRef, normalise_tag, parse_document
+from kb.content.document import EntryDocument, parse_document
+from kb.content.fields import SourceRef, normalise_tag
 from kb.dates import PartialDate, utcnow
 from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
 from kb.entries.vocabulary import entry_path
