@@ -22,13 +22,12 @@ from kb.entries.queries import visible_entry
 from kb.extensions import db
 from kb.pages import int_arg
 from kb.panels import queries
+from kb.panels.citation_view import CitationPanel, citation_panel
 from kb.panels.citations import (
     CitationError,
-    CitationPanel,
     add_citation,
     citable_comments,
     citable_responses,
-    citation_panel,
     cited_keys,
     move_citation,
     paper_paragraphs,

@@ -14,14 +14,13 @@ from kb.audit.models import AuditEvent
 from kb.content.document import parse_document
 from kb.content.service import import_directory
 from kb.extensions import db
+from kb.panels.citation_view import HELD_BY_PANEL, shown_citations
 from kb.panels.citations import (
-    HELD_BY_PANEL,
     CitationError,
     add_citation,
     move_citation,
     paper_paragraphs,
     remove_citation,
-    shown_citations,
 )
 from kb.panels.cited_by import findings_citing
 from kb.panels.export import export_review
