@@ -17,7 +17,8 @@ from kb.actions import rules
 from kb.audit.models import AuditEvent
 from kb.dates import LONDON, utcnow
 from kb.entries.models import Entry, Lesson
-from kb.entries.service import current_revision, link_targets, resolver_for, shown_rendering
+from kb.entries.service import current_revision, resolver_for, shown_rendering
+from kb.entries.targets import targets_for
 from kb.extensions import db
 from kb.markdown import render
 from kb.pagination import Page, paginate
@@ -90,7 +91,7 @@ def stored_evidence(lesson: Lesson) -> Markup | None:
     revision = current_revision(lesson)
     part = (revision.rendered or {}).get("action_evidence") if revision is not None else None
     if part is None:
-        resolve = resolver_for(lesson, link_targets())
+        resolve = resolver_for(lesson, targets_for([lesson.action_evidence]))
         part = {"html": render(lesson.action_evidence, resolve, anchor_prefix="action-evidence-").html}
     return shown_rendering({"action_evidence": part})["action_evidence"]["html"]
 

@@ -32,10 +32,10 @@ from kb.entries.service import (
     apply_document,
     assign_review,
     current_revisions,
-    link_targets,
     record_revision,
     rerender_entries_linking_to,
 )
+from kb.entries.targets import link_targets
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.moderation.curation import carry_out_merge
