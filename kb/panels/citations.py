@@ -17,11 +17,9 @@ from sqlalchemy.orm import selectinload
 from kb.audit.service import record_event
 from kb.comments.models import Comment
 from kb.consultations.models import Consultation, Response
-from kb.content.document import parse_document
 from kb.entries.models import Entry, Review
 from kb.entries.service import current_revisions
 from kb.extensions import db
-from kb.markdown import render
 from kb.panels.models import Citation, Finding
 from kb.panels.service import reopen_agreement
 from kb.paragraphs import Paragraph
@@ -49,24 +47,14 @@ class CitationError(ValueError):
 
 
 def paragraphs_of(entries: Collection[Entry]) -> dict[int, list[Paragraph]]:
-    """The current anchored paragraphs of each paper, from its stored rendering (one query).
-
-    A rendering stored before paragraphs were anchored is rendered again from its document.
-    """
+    """The current anchored paragraphs of each paper, from its stored rendering (one query)."""
     papers = [entry for entry in entries if entry.kind == "paper"]
     revisions = current_revisions([paper.id for paper in papers]) if papers else {}
     found: dict[int, list[Paragraph]] = {}
     for paper in papers:
         revision = revisions.get(paper.id)
-        if revision is None:
-            found[paper.id] = []
-            continue
-        stored = (revision.rendered or {}).get("body", {}).get("paragraphs")
-        if stored is not None:
-            found[paper.id] = [Paragraph(item["anchor"], item["text"]) for item in stored]
-            continue
-        document = parse_document(revision.document, paper.slug).document
-        found[paper.id] = render(document.body, paragraph_anchors=True).paragraphs if document else []
+        stored = (revision.rendered or {}).get("body", {}).get("paragraphs", []) if revision is not None else []
+        found[paper.id] = [Paragraph(item["anchor"], item["text"]) for item in stored]
     return found
 
 
