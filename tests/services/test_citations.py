@@ -40,8 +40,8 @@ from tests.citation_factory import (
     second_member,
     submitted_response,
 )
-from tests.comment_factory import add_comment
 from tests.conftest import make_app
+from tests.factories import add_comment
 
 
 def _anchor_of(paper, text: str) -> str:

@@ -21,7 +21,7 @@ from kb.panels.citations import add_citation
 from kb.panels.models import Citation
 from tests.accounts import make_cast
 from tests.citation_factory import draft_finding
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 from tests.services.content_files import lesson_text, paper_text, write
 
 CONTENT = PROJECT_ROOT / "content"

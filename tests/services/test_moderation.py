@@ -19,7 +19,7 @@ from kb.moderation.queries import flagged_item, open_flag_count, open_flag_items
 from kb.moderation.service import AlreadyFlaggedError, ModerationError, decide_comment, decide_entry, raise_flag
 from kb.permissions import PermissionDeniedError, can_read_comment, can_view_entry, viewer_for
 from tests.accounts import Cast
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 
 PUBLIC_LESSON = "procurement-weighted-towards-cost"
 DRAFT_LESSON = "who-decides-a-service-is-ready-to-go-live"

@@ -21,7 +21,7 @@ from kb.notifications.models import Follow
 from kb.permissions import PermissionDeniedError, can_view_entry, viewer_for
 from kb.search.service import SearchRequest, search
 from tests.accounts import Cast
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 
 DUPLICATE = "procurement-weighted-towards-cost"
 TARGET = "north-west-contract-won-on-cheaper-bid"

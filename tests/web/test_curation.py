@@ -13,7 +13,7 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from kb.notifications.models import Follow
 from tests.accounts import Cast, client_for, csrf_token, page_text
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 
 DUPLICATE = "procurement-weighted-towards-cost"
 TARGET = "north-west-contract-won-on-cheaper-bid"

@@ -19,8 +19,8 @@ from kb.moderation.models import Flag
 from kb.notifications import service as notifications
 from kb.notifications.models import Notification
 from tests.accounts import Cast, client_for, make_cast, page_text
-from tests.comment_factory import add_comment
 from tests.conftest import make_app
+from tests.factories import add_comment
 
 PUBLIC_LESSON = "procurement-weighted-towards-cost"
 DRAFT_LESSON = "who-decides-a-service-is-ready-to-go-live"

@@ -30,8 +30,8 @@ from tests.citation_factory import (
     entry,
     publish,
 )
-from tests.comment_factory import add_comment
 from tests.conftest import import_files
+from tests.factories import add_comment
 from tests.outcome_factory import answer, make_consultation
 
 SEEDED_LESSON = "procurement-weighted-towards-cost"

@@ -1,4 +1,7 @@
-"""Test helper: comments made straight through the model, as the comment service would store them."""
+"""Test helpers shared by the test files: entries and lessons found by slug, and comments made straight through the model.
+
+Accounts are made by `tests.accounts`, findings and citations by `tests.citation_factory`.
+"""
 
 from __future__ import annotations
 
