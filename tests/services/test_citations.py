@@ -35,13 +35,12 @@ from tests.citation_factory import (
     add_paper_and_lesson,
     draft_finding,
     edit_paper,
-    entry,
     publish,
     second_member,
     submitted_response,
 )
 from tests.conftest import make_app
-from tests.factories import add_comment
+from tests.factories import add_comment, entry
 
 
 def _anchor_of(paper, text: str) -> str:
