@@ -11,7 +11,7 @@ Every setting can be changed from the environment without editing this file:
 | `KB_LOG_LEVEL`     | `info`                           | level of kb's and gunicorn's logs           |
 | `KB_ACCESS_LOG`    | `1`                              | `0` leaves out the one line per request     |
 | `KB_PROXY_HOPS`    | `0`                              | proxies in front whose `X-Forwarded-For` is believed |
-| `RATELIMIT_STORAGE_URI` | `database` here (`memory://` elsewhere) | rate-limit counters (`kb.ratelimits`) |
+| `RATELIMIT_STORAGE_URI` | `database` here (`kb.config.PRODUCTION_DEFAULTS`) | rate-limit counters (`kb.ratelimits`) |
 
 Logs are JSON lines with the request id (`kb.logs`). The app is loaded once in the
 master before the workers are forked, so migrations run once per host and the workers
@@ -30,9 +30,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from kb.logs import logging_config  # noqa: E402
-
-# Several workers must count sign-in and posting attempts together: in memory each would count alone.
-os.environ.setdefault("RATELIMIT_STORAGE_URI", "database")
 
 
 def _int(name: str, default: int) -> int:

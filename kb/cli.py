@@ -108,7 +108,7 @@ def create_admin_command(email: str, name: str) -> None:
 @users_cli.command("demo")
 def demo_command() -> None:
     """Add the demo organisations and one account per role (only when KB_DEMO=1)."""
-    from kb.users.service import ensure_demo_accounts
+    from kb.users.demo import ensure_demo_accounts
 
     if not current_app.config["DEMO_MODE"]:
         raise click.ClickException("demo mode is off: set KB_DEMO=1 (never in production)")

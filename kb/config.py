@@ -19,7 +19,7 @@
 | `SEARCH_BACKEND`   | `whoosh`; `postgresql` with more than one host (`kb.search.backend`) |
 | `SEARCH_ONE_HOST`  | `0`; `1` says one host serves the PostgreSQL database, so Whoosh is right |
 | `MAIL_REQUEST_SECONDS` | `5`: seconds a request may spend sending mail after its commit |
-| `RATELIMIT_STORAGE_URI` | `memory://`; e.g. `redis://...` to share limits between processes |
+| `RATELIMIT_STORAGE_URI` | `memory://`; `database` under gunicorn (`PRODUCTION_DEFAULTS`); or `redis://...` |
 | `SESSION_IDLE_MINUTES`, `SESSION_ABSOLUTE_HOURS`, `REMEMBER_DAYS` | `60`, `12`, `14` |
 | `LOGIN_FREE_FAILURES`, `LOGIN_FIRST_DELAY_SECONDS`, `LOGIN_MAX_DELAY_SECONDS` | `5`, `30`, `900` (docs/accounts.md) |
 | `LOGIN_FAILURE_WINDOW_MINUTES`, `LOGIN_ACCOUNT_FAILURES` | `60`, `100` |
@@ -30,12 +30,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION_DEFAULTS: dict[str, str] = {
+    # Several workers must count sign-in and posting attempts together: in memory each would count alone.
+    "RATELIMIT_STORAGE_URI": "database",
+}
+"""Defaults that differ when kb is served by gunicorn (`kb.wsgi.production_app`); the environment still wins."""
 
 
 def _secret_key(instance_dir: Path) -> str:
@@ -143,6 +150,11 @@ def engine_options(uri: str) -> dict[str, Any]:
         # instead of holding the worker until gunicorn's timeout kills it.
         options["connect_args"] = {"connect_timeout": 5}
     return options
+
+
+def production_defaults(environ: Mapping[str, str]) -> dict[str, str]:
+    """The `PRODUCTION_DEFAULTS` the environment does not set itself."""
+    return {name: value for name, value in PRODUCTION_DEFAULTS.items() if not environ.get(name)}
 
 
 def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

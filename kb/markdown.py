@@ -6,7 +6,7 @@ text. The output is then cleaned by nh3 with an allowlist, so only http, https, 
 relative links survive, and the only ids are the ones this module generates.
 
 With `paragraph_anchors=True` (papers) every paragraph and list item gets an id made
-from its own words (`kb.panels.paragraphs`), so a citation of one paragraph keeps
+from its own words (`kb.paragraphs`), so a citation of one paragraph keeps
 pointing at it whatever is edited around it; `Rendered.paragraphs` lists them.
 
 Links to other entries are written `[[slug]]` or `[[slug|words]]`. The caller passes a
@@ -31,7 +31,7 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
 from kb.markdown_guard import NeutraliseInline, Placeholders, RestorePlaceholders, neutralise_containers
-from kb.panels.paragraphs import Paragraph, assign_anchors
+from kb.paragraphs import Paragraph, assign_anchors
 
 INTERNAL_LINK = re.compile(r"\[\[([a-z0-9][a-z0-9-]*)(?:\|([^\]\n]+))?\]\]")
 """`[[slug]]` or `[[slug|words]]`; used by the renderer and by the importer's checks."""

@@ -9,10 +9,10 @@ from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLo
 from werkzeug.wrappers import Response
 
 from kb.charts import bar_chart_svg
-from kb.contributions.moderation import waiting_count
 from kb.dates import PartialDate, london_time
 from kb.entries import vocabulary
 from kb.entries.models import Entry
+from kb.moderation.lessons import waiting_count
 from kb.moderation.queries import open_flag_count
 from kb.permissions import can, current_viewer
 from kb.states import STATE_ENUMS

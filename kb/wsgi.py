@@ -19,6 +19,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kb import create_app, freeze_startup_objects
+from kb.config import production_defaults
 from kb.health import watch_for_an_undeclared_proxy
 from kb.search.backend import divergence_warning
 
@@ -34,8 +35,11 @@ def proxy_hops(value: str | None) -> int:
 
 
 def production_app(config: dict[str, Any] | None = None) -> Flask:
-    """A kb app for gunicorn: `create_app(config)`, reading client addresses through `KB_PROXY_HOPS` proxies."""
-    app = create_app(config)
+    """A kb app for gunicorn: `create_app(config)` over `kb.config.PRODUCTION_DEFAULTS`.
+
+    Client addresses are read through `KB_PROXY_HOPS` proxies.
+    """
+    app = create_app({**production_defaults(os.environ), **(config or {})})
     warning = divergence_warning(app)
     if warning:
         log.warning(warning)

@@ -11,7 +11,7 @@ from kb.extensions import db
 from kb.panels.citations import add_citation
 from tests.accounts import Cast
 from tests.citation_factory import add_paper_and_lesson, draft_finding, publish
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 from tests.outcome_factory import answer, make_consultation
 
 COMMENT_WORDS = "Handover notes went missing between the evening and night shifts"

@@ -15,6 +15,7 @@ from kb.panels.service import FindingText, agree_finding, create_finding, propos
 from kb.users.models import User
 from tests.accounts import Cast, make_user
 from tests.conftest import import_files
+from tests.factories import entry
 
 PAPER_SLUG = "panel-evidence-on-call-handling"
 LESSON_SLUG = "scripts-need-local-knowledge"
@@ -87,13 +88,6 @@ def edit_paper(folder: Path, cast: Cast, paragraphs: list[str], *, visibility: s
     import_files(
         folder, {f"papers/{PAPER_SLUG}.md": paper_text(paragraphs, review=cast.review.slug, visibility=visibility)}
     )
-
-
-def entry(slug: str) -> Entry:
-    """The entry with this slug."""
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None
-    return found
 
 
 def draft_finding(cast: Cast, title: str = "Scripts did not know the area") -> Finding:

@@ -17,9 +17,8 @@ from kb.actions import rules
 from kb.audit.models import AuditEvent
 from kb.dates import LONDON, utcnow
 from kb.entries.models import Entry, Lesson
-from kb.entries.service import current_revision, link_targets, resolver_for, shown_rendering
+from kb.entries.service import current_revision, shown_rendering
 from kb.extensions import db
-from kb.markdown import render
 from kb.pagination import Page, paginate
 from kb.permissions import Viewer, can, visible_entries
 from kb.states import EntryStatus
@@ -82,17 +81,14 @@ class ActionRecord:
 def stored_evidence(lesson: Lesson) -> Markup | None:
     """The evidence of action as the lesson's current revision stored it (rendered with the lesson's texts).
 
-    Its links show a target only where every reader of the lesson may see it. A revision
-    saved before evidence was stored with the texts is rendered here, until
-    `flask --app kb content rerender` stores it.
+    Its links show a target only where every reader of the lesson may see it.
     """
     if not lesson.action_evidence:
         return None
     revision = current_revision(lesson)
     part = (revision.rendered or {}).get("action_evidence") if revision is not None else None
     if part is None:
-        resolve = resolver_for(lesson, link_targets())
-        part = {"html": render(lesson.action_evidence, resolve, anchor_prefix="action-evidence-").html}
+        return None
     return shown_rendering({"action_evidence": part})["action_evidence"]["html"]
 
 

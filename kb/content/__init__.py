@@ -1,1 +1,1 @@
-"""Entries as Markdown files with YAML front matter: parsing, checking, import and export."""
+"""Entries and the taxonomy as files (Markdown with front matter, `taxonomy.yaml`): parsing, checks, import, export."""

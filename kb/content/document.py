@@ -4,40 +4,25 @@ This module has no app and no database. `parse_document` reads a file's text int
 `EntryDocument` or reports every problem it finds as `path:line: message`;
 `serialise_document` writes a document in the one canonical form, so that
 `parse_document(serialise_document(doc))` gives `doc` back unchanged. The format is
-described in docs/content-format.md.
+described in docs/content-format.md; the keys and their values are checked by
+`kb.content.fields`, a lesson's sections cut by `kb.content.lesson_body`.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 import frontmatter
 import yaml
 
-from kb.dates import BadDateError, PartialDate
-from kb.entries.vocabulary import (
-    ACTION_STATUSES,
-    KINDS,
-    LESSON_SECTIONS,
-    MATURITIES,
-    PAPER_STATUSES,
-    PAPER_TYPES,
-    REVIEW_STATUSES,
-    STATUSES,
-    VISIBILITIES,
-)
+from kb.content.fields import FIELDS, FIELDS_BY_KEY, SLUG, InvalidValueError, Problem, SourceRef, forbidden_characters
+from kb.content.lesson_body import split_lesson_body
+from kb.dates import PartialDate
+from kb.entries.vocabulary import LESSON_SECTIONS
 from kb.markdown import INTERNAL_LINK
 from kb.states import EntryKind, Visibility
-from kb.text import clean_line, describe_character, fold_case, forbidden_character
-
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_HEADING_2 = re.compile(r"^##(?!#)\s*(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 
 
 class _ContentLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -51,28 +36,6 @@ _ContentLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong in a content file, located by path and line."""
-
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-@dataclass
-class SourceRef:
-    """An outside source an entry rests on (a report, an article)."""
-
-    title: str
-    publisher: str | None = None
-    date: PartialDate | None = None
-    url: str | None = None
 
 
 @dataclass
@@ -137,172 +100,6 @@ class ParseResult:
     references: list[Reference] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Field:
-    key: str
-    read: Callable[[Any], Any]
-    kinds: tuple[str, ...] = ("lesson", "review", "paper")
-    required: bool = False
-    default: Any = None
-
-
-class _InvalidValueError(ValueError):
-    """A front matter value of the wrong form; the message names what was expected.
-
-    `where` leads from the key's value to the part at fault (list positions and mapping
-    keys), so the problem can name that part's own line.
-    """
-
-    def __init__(self, message: str, where: tuple[int | str, ...] = ()):
-        super().__init__(message)
-        self.where = where
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _InvalidValueError("expected text")
-    text = clean_line(str(value))
-    if not text:
-        raise _InvalidValueError("is empty")
-    return text
-
-
-def _choice(choices: dict[str, str]) -> Callable[[Any], str]:
-    def read(value: Any) -> str:
-        text = _text(value)
-        if text not in choices:
-            raise _InvalidValueError(f"'{text}' is not one of: {', '.join(choices)}")
-        return text
-
-    return read
-
-
-def _date(value: Any) -> PartialDate:
-    try:
-        return PartialDate.parse(value)
-    except BadDateError as error:
-        raise _InvalidValueError(f"bad date: {error}") from None
-
-
-def _slug(value: Any) -> str:
-    text = _text(value)
-    if not SLUG.match(text):
-        raise _InvalidValueError(f"'{text}' is not a slug (lower-case letters, digits and single hyphens)")
-    return text
-
-
-def _slug_list(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        raise _InvalidValueError("expected a list of slugs")
-    return list(dict.fromkeys(_slug(item) for item in value))
-
-
-def slug_words(text: str) -> str:
-    """Text as slug letters: invisible characters dropped, case folded one way, accents dropped, ASCII only.
-
-    Folding before dropping accents makes "Straße" and "STRASSE" both "strasse", and "İ" and "i" both "i".
-    """
-    folded = unicodedata.normalize("NFKD", fold_case(clean_line(text)))
-    return "".join(character for character in folded if not unicodedata.combining(character)).lower()
-
-
-def normalise_tag(text: str) -> str:
-    """A tag's slug: case folded (`slug_words`), runs of other characters become one hyphen."""
-    return re.sub(r"[^a-z0-9]+", "-", slug_words(text)).strip("-")
-
-
-def forbidden_characters(text: str, path: str) -> list[Problem]:
-    """A problem for each line of a content file holding a character kb never accepts (`kb.text`)."""
-    problems = []
-    for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): it splits at U+0085 and others
-        character = forbidden_character(line.removesuffix("\r"), multiline=False)
-        if character is not None:
-            problems.append(Problem(path, number, f"the character {describe_character(character)} is not allowed"))
-    return problems
-
-
-def _tag_list(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        raise _InvalidValueError("expected a list of tags")
-    tags = [normalise_tag(_text(item)) for item in value]
-    if not all(tags):
-        raise _InvalidValueError("a tag needs at least one letter or digit")
-    return list(dict.fromkeys(tags))
-
-
-def _url(value: Any) -> str:
-    text = _text(value)
-    if not re.match(r"^https?://\S+$", text):
-        raise _InvalidValueError(f"'{text}' is not an http or https address")
-    return text
-
-
-_SOURCE_FIELDS: dict[str, Callable[[Any], Any]] = {"title": _text, "publisher": _text, "date": _date, "url": _url}
-
-
-def _sources(value: Any) -> list[SourceRef]:
-    if not isinstance(value, list):
-        raise _InvalidValueError("expected a list of sources, each with a title")
-    refs = []
-    for index, item in enumerate(value):
-        number = index + 1
-        if not isinstance(item, dict) or "title" not in item:
-            raise _InvalidValueError(f"source {number} needs a title")
-        unknown = set(item) - set(_SOURCE_FIELDS)
-        if unknown:
-            names = ", ".join(sorted(map(str, unknown)))
-            raise _InvalidValueError(f"source {number} has unknown keys: {names}", (index,))
-        fields = {}
-        for key, read in _SOURCE_FIELDS.items():
-            if item.get(key) is None:
-                continue
-            try:
-                fields[key] = read(item[key])
-            except _InvalidValueError as error:
-                raise _InvalidValueError(f"source {number}: {error}", (index, key)) from None
-        refs.append(SourceRef(**fields))
-    return refs
-
-
-def _markdown_text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _InvalidValueError("expected Markdown text")
-    return value.strip()
-
-
-FIELDS: tuple[_Field, ...] = (
-    _Field("kind", _choice(KINDS), required=True),
-    _Field("slug", _slug),
-    _Field("replaces", _slug_list, default=[]),
-    _Field("title", _text, required=True),
-    _Field("summary", _text, required=True),
-    _Field("status", _choice(STATUSES), default="published"),
-    _Field("visibility", _choice(VISIBILITIES), default="public"),
-    _Field("review", _slug),
-    _Field("region", _text),
-    _Field("event_date", _date),
-    _Field("organisation", _text),
-    _Field("tags", _tag_list, default=[]),
-    _Field("source", _slug),
-    _Field("see_also", _slug_list, default=[]),
-    _Field("sources", _sources, default=[]),
-    _Field("maturity", _choice(MATURITIES), ("lesson",), default="observation"),
-    _Field("action_status", _choice(ACTION_STATUSES), ("lesson",), default="identified"),
-    _Field("action_owner", _text, ("lesson",)),
-    _Field("action_due", _date, ("lesson",)),
-    _Field("action_note", _text, ("lesson",)),
-    _Field("action_evidence", _markdown_text, ("lesson",)),
-    _Field("commissioning_body", _text, ("review",), required=True),
-    _Field("review_status", _choice(REVIEW_STATUSES), ("review",), default="commissioned"),
-    _Field("terms_of_reference", _markdown_text, ("review",)),
-    _Field("meeting", _text, ("paper",)),
-    _Field("meeting_date", _date, ("paper",)),
-    _Field("paper_type", _choice(PAPER_TYPES), ("paper",), required=True),
-    _Field("paper_status", _choice(PAPER_STATUSES), ("paper",), default="final"),
-)
-_FIELDS_BY_KEY = {spec.key: spec for spec in FIELDS}
-
-
 @dataclass
 class _FrontMatterMap:
     """Where each top-level key and its value sit in the file, for locating problems."""
@@ -350,64 +147,6 @@ def _map_front_matter(node: yaml.Node | None) -> _FrontMatterMap:
             mapped.key_lines[key] = line
             mapped.values[key] = value_node
     return mapped
-
-
-def level_two_headings(lines: list[str]) -> list[re.Match[str] | None]:
-    """For each line, its `## heading` match, or None; lines inside code fences never match."""
-    matches: list[re.Match[str] | None] = []
-    fence: str | None = None
-    for line in lines:
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            fence = None if fence and marker.startswith(fence) else (fence or marker)
-        matches.append(None if fence or fence_match else _HEADING_2.match(line))
-    return matches
-
-
-def _split_lesson_body(body: str, first_line: int, report: Callable[[int, str], None]) -> dict[str, str]:
-    """Cut a lesson's body into its four sections, reporting any that are missing or odd."""
-    by_label = {label.lower(): key for key, label in LESSON_SECTIONS.items()}
-    sections: dict[str, list[str]] = {}
-    heading_lines: dict[str, int] = {}
-    current: str | None = None
-    lines = body.split("\n")
-    for offset, (line, heading) in enumerate(zip(lines, level_two_headings(lines), strict=True)):
-        if heading:
-            label = heading.group(1)
-            key = by_label.get(label.lower())
-            if key is None:
-                report(
-                    first_line + offset,
-                    f"unknown lesson section '## {label}'; the sections are "
-                    + ", ".join(LESSON_SECTIONS.values())
-                    + " (use ### for headings inside one)",
-                )
-            elif key in sections:
-                report(first_line + offset, f"section '## {label}' appears twice")
-            else:
-                current = key
-                sections[key] = []
-                heading_lines[key] = first_line + offset
-            continue
-        if current is None:
-            if line.strip():
-                report(first_line + offset, "text before the first section; a lesson starts with '## Driving event'")
-        else:
-            sections[current].append(line)
-    texts = {key: "\n".join(lines).strip() for key, lines in sections.items()}
-    for key, label in LESSON_SECTIONS.items():
-        if key not in texts:
-            report(first_line, f"missing section '## {label}'")
-        elif not texts[key]:
-            report(heading_lines[key], f"section '## {label}' is empty")
-    order = list(LESSON_SECTIONS)
-    found = list(texts)
-    misplaced = [key for before, key in pairwise(found) if order.index(key) < order.index(before)]
-    if misplaced:
-        expected = ", ".join(LESSON_SECTIONS.values())
-        report(heading_lines[misplaced[0]], f"sections are out of order; the order is {expected}")
-    return texts
 
 
 def _find_references(text: str, document: EntryDocument, located: _FrontMatterMap) -> list[Reference]:
@@ -462,7 +201,7 @@ def parse_document(text: str, path: str, *, default_slug: str | None = None) -> 
     first_body_line = closing_line + 1 + _leading_blank_lines(text, closing_line)
     last_line = len(text.rstrip("\n").split("\n"))
     if kind == EntryKind.LESSON:
-        values["sections"] = _split_lesson_body(body.strip(), min(first_body_line, last_line), report)
+        values["sections"] = split_lesson_body(body.strip(), min(first_body_line, last_line), report)
     else:
         values["body"] = body.strip()
     if "slug" not in metadata:
@@ -519,18 +258,18 @@ def _read_fields(
     metadata: dict[str, Any], located: _FrontMatterMap, report: Callable[[int, str], None]
 ) -> dict[str, Any]:
     """Check each front matter key against the field table and convert its value."""
-    kind_spec = _FIELDS_BY_KEY["kind"]
+    kind_spec = FIELDS_BY_KEY["kind"]
     kind = None
     if "kind" not in metadata:
         report(1, "missing kind (lesson, review or paper)")
     else:
         try:
             kind = kind_spec.read(metadata["kind"])
-        except _InvalidValueError as error:
+        except InvalidValueError as error:
             report(located.line_of("kind"), f"unknown kind: {error}")
     values: dict[str, Any] = {"kind": kind} if kind else {}
     for key, value in metadata.items():
-        spec = _FIELDS_BY_KEY.get(str(key))
+        spec = FIELDS_BY_KEY.get(str(key))
         line = located.line_of(str(key))
         if spec is None:
             report(line, f"unknown key '{key}'")
@@ -539,7 +278,7 @@ def _read_fields(
         elif key != "kind" and value is not None:
             try:
                 values[spec.key] = spec.read(value)
-            except _InvalidValueError as error:
+            except InvalidValueError as error:
                 report(located.line_of(str(key), error.where), f"{key}: {error}")
     for spec in FIELDS:
         if kind and kind in spec.kinds and spec.key not in values:

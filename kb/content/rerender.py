@@ -16,7 +16,8 @@ from kb.comments.models import Comment
 from kb.comments.service import render_body
 from kb.consultations.models import RENDERED_TEXTS, render_texts
 from kb.entries.models import Entry
-from kb.entries.service import current_revisions, link_targets, rerender_entry
+from kb.entries.service import current_revisions, rerender_entry
+from kb.entries.targets import link_targets
 from kb.extensions import db
 from kb.panels.models import Finding
 from kb.panels.rendering import rerender_finding

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from kb.content.document import EntryDocument, Problem, Reference, parse_document, serialise_document
-from kb.content.taxonomy import TagSpec, ThemeSpec, parse_taxonomy, serialise_taxonomy
+from kb.content.document import EntryDocument, Reference, parse_document, serialise_document
+from kb.content.fields import Problem
+from kb.content.taxonomy import parse_taxonomy, serialise_taxonomy
 from kb.dates import utcnow
 from kb.entries.models import Entry, Revision
 from kb.entries.service import (
@@ -31,17 +32,17 @@ from kb.entries.service import (
     apply_document,
     assign_review,
     current_revisions,
-    link_targets,
     record_revision,
     rerender_entries_linking_to,
 )
+from kb.entries.targets import link_targets
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.moderation.curation import carry_out_merge
 from kb.moderation.service import ModerationError
 from kb.permissions import Viewer, visible_entries
 from kb.states import EntryStatus
-from kb.taxonomy.models import Tag, Theme
+from kb.taxonomy.service import apply_taxonomy, taxonomy_specs
 
 TAXONOMY_FILE = "taxonomy.yaml"
 IMPORT_AUTHOR = "content import"
@@ -95,17 +96,7 @@ def import_taxonomy(directory: Path, report: ImportReport) -> None:
         return
     themes, problems = parse_taxonomy(path.read_text(encoding="utf-8"), display_path(path))
     report.problems.extend(problems)
-    existing = {theme.slug: theme for theme in db.session.scalars(select(Theme))}
-    tags = {tag.slug: tag for tag in db.session.scalars(select(Tag))}
-    for position, spec in enumerate(themes):
-        theme = existing.get(spec.slug) or Theme(slug=spec.slug)
-        theme.label, theme.description, theme.position = spec.label, spec.description, position
-        db.session.add(theme)
-        for tag_position, tag_spec in enumerate(spec.tags):
-            tag = tags.get(tag_spec.slug) or Tag(slug=tag_spec.slug)
-            tag.label, tag.theme, tag.position = tag_spec.label, theme, tag_position
-            db.session.add(tag)
-    db.session.flush()
+    apply_taxonomy(themes)
 
 
 def _read_candidates(files: list[Path], report: ImportReport, on_file: Callable[[Path], None]) -> list[_Candidate]:
@@ -336,11 +327,7 @@ def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> in
     every page, `permissions.visible_entries`); without it, every entry is, for an
     operator's archive. The taxonomy is always written whole: themes are not restricted.
     """
-    themes = db.session.scalars(select(Theme).order_by(Theme.position, Theme.label))
-    specs = [
-        ThemeSpec(theme.slug, theme.label, theme.description, [TagSpec(tag.slug, tag.label) for tag in theme.tags])
-        for theme in themes
-    ]
+    specs = taxonomy_specs()
     directory.mkdir(parents=True, exist_ok=True)
     if specs:
         (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs), encoding="utf-8")

@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from kb.content.document import SLUG, CanonicalDumper, Problem, forbidden_characters
+from kb.content.document import CanonicalDumper
+from kb.content.fields import SLUG, Problem, forbidden_characters
 from kb.text import clean_line
 
 

@@ -21,7 +21,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from kb.content.document import level_two_headings, normalise_tag
+from kb.content.fields import normalise_tag
+from kb.content.lesson_body import level_two_headings
 from kb.dates import BadDateError, PartialDate
 from kb.entries.limits import FREE_TAG_COUNT_MAX, TAG_MAX_CHARS, TITLE_MAX
 from kb.entries.vocabulary import LESSON_SECTIONS

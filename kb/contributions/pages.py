@@ -15,12 +15,12 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from kb.contributions.forms import LessonForm, PublishForm, ReasonForm, split_free_tags
-from kb.contributions.moderation import reviews_for_panels
 from kb.contributions.service import EditConflictError, LessonFields, clean_text
 from kb.dates import BadDateError, PartialDate
 from kb.entries.diff import Diff, diff_texts
 from kb.entries.models import Entry, Lesson, Revision
 from kb.extensions import db
+from kb.moderation.lessons import reviews_for_panels
 from kb.pages import whole_number
 from kb.taxonomy.models import Tag, Theme
 from kb.text import one_line

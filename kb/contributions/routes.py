@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from kb.contributions import moderation, pages
+from kb.contributions import pages
 from kb.contributions.forms import EXPIRED_MESSAGE, DocumentForm, LessonForm, over_limit, token_expired
 from kb.contributions.service import (
     ContributionError,
@@ -37,6 +37,7 @@ from kb.entries.service import current_revision
 from kb.entries.vocabulary import KIND_PLURALS, STATUSES, VISIBILITIES
 from kb.errors import unit_of_work
 from kb.extensions import csrf, db
+from kb.moderation import lessons as moderation
 from kb.permissions import PermissionDeniedError, can, current_viewer, is_author
 from kb.states import EntryStatus, Visibility
 from kb.users.routes import safe_next

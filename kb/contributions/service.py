@@ -11,6 +11,7 @@ queue audit events and flush; the route commits once.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,10 @@ from kb.audit.service import record_event
 from kb.content.document import (
     EntryDocument,
     ParseResult,
-    Problem,
-    normalise_tag,
     parse_document,
     serialise_document,
 )
+from kb.content.fields import Problem, normalise_tag
 from kb.contributions.notices import tell_status_changed
 from kb.dates import PartialDate, utcnow
 from kb.entries import limits
@@ -34,13 +34,13 @@ from kb.entries.service import (
     KindChangeError,
     apply_document,
     current_revision,
-    link_targets,
     record_revision,
     render_document,
     rerender_entries_linking_to,
     resolver_for,
     shown_rendering,
 )
+from kb.entries.targets import TargetInfo, named_slugs, targets_for
 from kb.entries.vocabulary import KIND_PLURALS, LESSON_SECTIONS
 from kb.errors import ConflictError, InvalidInputError
 from kb.extensions import db
@@ -165,15 +165,19 @@ def store_document(
     return entry, revision
 
 
-def _visible_targets(actor: User) -> dict[str, Any]:
-    """Link targets the actor may see; the others answer as if they did not exist."""
-    visible = set(db.session.scalars(select(Entry.id).where(visible_entries(viewer_for(actor)))))
-    return {slug: target for slug, target in link_targets().items() if target.id in visible}
+def _visible_targets(actor: User, texts: Iterable[str]) -> dict[str, TargetInfo]:
+    """Link targets the texts name that the actor may see; the others answer as if they did not exist."""
+    texts = list(texts)
+    targets = targets_for(texts)
+    named = {slug: target for slug in named_slugs(texts) if (target := targets.get(slug)) is not None}
+    ids = {target.id for target in named.values()}
+    visible = set(db.session.scalars(select(Entry.id).where(Entry.id.in_(ids), visible_entries(viewer_for(actor)))))
+    return {slug: target for slug, target in named.items() if target.id in visible}
 
 
 def _check_links(fields: LessonFields, actor: User) -> None:
     """Raise FieldError for a `[[slug]]` the actor cannot link to (unknown, or hidden from them)."""
-    targets = _visible_targets(actor)
+    targets = _visible_targets(actor, fields.sections.values())
     for key, text in fields.sections.items():
         for match in INTERNAL_LINK.finditer(text):
             if match.group(1) not in targets:
@@ -213,7 +217,9 @@ def preview_lesson(fields: LessonFields, *, actor: User, entry: Entry | None = N
     """Render the lesson's sections as they would be stored, with the site's one sanitiser, for the page."""
     document = new_lesson_document(fields, slug=entry.slug if entry else "preview", actor=actor)
     source = entry or Lesson(kind="lesson", status="draft", visibility="members", review_id=None)
-    rendered, _ = render_document(document, resolver_for(source, _visible_targets(actor)))
+    rendered, _ = render_document(
+        document, resolver_for(source, _visible_targets(actor, document.markdown_texts().values()))
+    )
     return shown_rendering(rendered)
 
 

@@ -6,17 +6,17 @@ Services change models and flush; the caller (a route or a CLI command) commits 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import delete, func, select
 
-from kb.content.document import EntryDocument, SourceRef, normalise_tag, parse_document
+from kb.content.document import EntryDocument, parse_document
+from kb.content.fields import SourceRef, normalise_tag
 from kb.dates import PartialDate, utcnow
 from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
-from kb.entries.vocabulary import entry_path
+from kb.entries.targets import LinkTargets, TargetInfo, targets_for
 from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.markdown import LinkResolver, LinkTarget, render
@@ -107,55 +107,12 @@ def _apply_kind_fields(entry: Entry, document: EntryDocument) -> None:
         entry.paper_status = document.paper_status or "final"
 
 
-@dataclass(frozen=True)
-class TargetInfo:
-    """What rendering a link needs to know about the entry it points to."""
-
-    id: int
-    kind: str
-    path: str
-    title: str
-    status: str
-    visibility: str
-    review_id: int | None
+def document_targets(document: EntryDocument) -> LinkTargets:
+    """Link targets for one document: the entries its texts, review, source and see-also name."""
+    return targets_for(document.markdown_texts().values(), [document.review, document.source, *document.see_also])
 
 
-def link_targets() -> dict[str, TargetInfo]:
-    """Every entry as a possible link target, loaded in one query.
-
-    The slug of a duplicate merged into another entry resolves to that entry (through
-    any chain of merges), so texts naming the duplicate keep linking to what replaced it.
-    """
-    rows = db.session.execute(
-        select(
-            Entry.id,
-            Entry.slug,
-            Entry.kind,
-            Entry.title,
-            Entry.status,
-            Entry.visibility,
-            Entry.review_id,
-            Entry.merged_into_id,
-        )
-    ).all()
-    by_id = {
-        entry_id: TargetInfo(entry_id, kind, entry_path(kind, slug), title, status, visibility, review_id)
-        for entry_id, slug, kind, title, status, visibility, review_id, _ in rows
-    }
-    merged_into = {row.id: row.merged_into_id for row in rows if row.merged_into_id is not None}
-    return {row.slug: by_id[_final_target(row.id, merged_into)] for row in rows}
-
-
-def _final_target(entry_id: int, merged_into: dict[int, int]) -> int:
-    """Where an entry's links lead: itself, or the end of its chain of merges (a loop stops where it closes)."""
-    seen = {entry_id}
-    while entry_id in merged_into and merged_into[entry_id] not in seen:
-        entry_id = merged_into[entry_id]
-        seen.add(entry_id)
-    return entry_id
-
-
-def resolver_for(entry: Entry, targets: dict[str, TargetInfo]) -> LinkResolver:
+def resolver_for(entry: Entry, targets: LinkTargets | Mapping[str, TargetInfo]) -> LinkResolver:
     """Resolve links in `entry`'s text, showing a target only where its readers may see it."""
     source = link_end_for(entry)
 
@@ -201,7 +158,7 @@ def shown_rendering(rendered: dict[str, Any]) -> dict[str, Any]:
     return {key: {**part, "html": Markup(part.get("html", ""))} for key, part in rendered.items()}  # noqa: S704
 
 
-def _replace_links(entry: Entry, document: EntryDocument, mentioned: list[str], targets: dict[str, TargetInfo]) -> None:
+def _replace_links(entry: Entry, document: EntryDocument, mentioned: list[str], targets: LinkTargets) -> None:
     wanted: list[tuple[str, str]] = []
     if document.source:
         wanted.append((document.source, "source"))
@@ -237,7 +194,7 @@ def current_revision(entry: Entry) -> Revision | None:
     return current_revisions([entry.id]).get(entry.id)
 
 
-def assign_review(entry: Entry, document: EntryDocument, targets: dict[str, TargetInfo]) -> None:
+def assign_review(entry: Entry, document: EntryDocument, targets: LinkTargets) -> None:
     """Point a paper or lesson at the review its document names (none when that is not a review)."""
     review = targets.get(document.review) if document.review and entry.kind != EntryKind.REVIEW else None
     entry.review_id = review.id if review is not None and review.kind == EntryKind.REVIEW else None
@@ -251,13 +208,13 @@ def record_revision(
     author_name: str,
     message: str,
     author_id: int | None = None,
-    targets: dict[str, TargetInfo] | None = None,
+    targets: LinkTargets | None = None,
 ) -> Revision:
     """Make the entry's next revision: store the document, render it once, relink.
 
     `targets` (from `link_targets`) saves a query per entry when many are saved at once.
     """
-    targets = targets or link_targets()
+    targets = targets if targets is not None else document_targets(document)
     assign_review(entry, document, targets)
     rendered, mentioned = render_document(document, resolver_for(entry, targets))
     _replace_links(entry, document, mentioned, targets)
@@ -290,11 +247,11 @@ def past_rendering(entry: Entry, revision: Revision) -> dict[str, Any]:
     document = parse_document(revision.document, entry.slug).document
     if document is None:
         return revision.rendered
-    rendered, _ = render_document(document, resolver_for(entry, link_targets()))
+    rendered, _ = render_document(document, resolver_for(entry, document_targets(document)))
     return rendered
 
 
-def rerender_entry(entry: Entry, revision: Revision, targets: dict[str, TargetInfo]) -> bool:
+def rerender_entry(entry: Entry, revision: Revision, targets: LinkTargets) -> bool:
     """Render the entry's current revision again with today's targets, and relink its mentions.
 
     Returns False (changing nothing) when the stored document no longer parses.
@@ -307,7 +264,7 @@ def rerender_entry(entry: Entry, revision: Revision, targets: dict[str, TargetIn
     return True
 
 
-def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetInfo] | None = None) -> int:
+def rerender_entries_linking_to(changed: list[Entry], targets: LinkTargets | None = None) -> int:
     """Render again the current text of entries (and findings) whose links point at `changed` entries.
 
     A target's title, status or visibility decides how links to it appear, so when those
@@ -323,8 +280,9 @@ def rerender_entries_linking_to(changed: list[Entry], targets: dict[str, TargetI
     sources = db.session.scalars(
         select(Entry).where(Entry.id.in_(linking), Entry.id.not_in(changed_ids)).order_by(Entry.id)
     ).all()
-    targets = targets or link_targets()
     revisions = current_revisions([source.id for source in sources])
+    if targets is None:
+        targets = targets_for(revision.document for revision in revisions.values())
     for source in sources:
         revision = revisions.get(source.id)
         if revision is None:

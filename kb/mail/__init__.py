@@ -10,6 +10,7 @@ the settings) or `console` (the message is printed, for development).
 - `messages`: `Mail` and the RFC 5322 message; `delivery`: `transmit`, the one place a
   message leaves kb;
 - `models`: the outbox table; `outbox`: queueing, claiming, sending, retrying, purging;
+  `after_commit`: sending a transaction's mail once it commits;
   `retry`: the waits and limits; `cli`: `flask --app kb mail ...`.
 """
 
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from kb.mail.after_commit import send_after_response
 from kb.mail.delivery import MailNotSentError, transmit
 from kb.mail.messages import Mail, build_message, site_link
-from kb.mail.outbox import queue_mail, send_after_response, send_pending, unsent
+from kb.mail.outbox import queue_mail, send_pending, unsent
 
 __all__ = [
     "Mail",
@@ -37,9 +39,9 @@ __all__ = [
 
 def init_app(app: Flask) -> None:
     """Send each transaction's queued mail after it commits; forget it on rollback."""
-    from kb.mail import outbox
+    from kb.mail import after_commit
 
     if app.extensions.get("kb_mail"):
         return
     app.extensions["kb_mail"] = True
-    outbox.install_hooks(app)
+    after_commit.install_hooks(app)

@@ -1,1 +1,1 @@
-"""Flags, the moderators' queues, and curation of entries (merge, feature, maturity)."""
+"""Flags, the moderators' queues, decisions on submitted lessons, and curation of entries (merge, feature, maturity)."""

@@ -1,16 +1,15 @@
-"""Citing evidence from a finding: add, remove and reorder citations, and show them as a reader may see them.
+"""Citing evidence from a finding: add, remove and reorder citations (`kb.panels.citation_view` shows them).
 
 The verbs take `actor=`, check `review.work` on the finding's review and that the actor
 may see what they cite, change the citations, audit and flush; the caller commits.
 A citation of a paragraph keeps the paragraph's anchor and its words (`quote`), so it can
 be found again, or shown as changed or gone, after the paper is edited
-(`kb.panels.paragraphs.resolve`).
+(`kb.paragraphs.resolve`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -18,23 +17,19 @@ from sqlalchemy.orm import selectinload
 from kb.audit.service import record_event
 from kb.comments.models import Comment
 from kb.consultations.models import Consultation, Response
-from kb.content.document import parse_document
 from kb.entries.models import Entry, Review
 from kb.entries.service import current_revisions
 from kb.errors import InvalidInputError
 from kb.extensions import db
-from kb.markdown import render
-from kb.panels.models import CITATION_KINDS, Citation, Finding
-from kb.panels.paragraphs import GONE, Paragraph, Resolution, excerpt, resolve
+from kb.panels.models import Citation, Finding
 from kb.panels.service import reopen_agreement
+from kb.paragraphs import Paragraph
 from kb.permissions import (
     PermissionDeniedError,
     Viewer,
     can_read_comment,
     can_read_response,
     can_view_entry,
-    can_view_finding,
-    on_panel_of,
     readable_comments,
     require,
     viewer_for,
@@ -44,8 +39,6 @@ from kb.users.models import User
 
 CITABLE_ENTRY_KINDS = frozenset({"lesson", "paper"})
 """Kinds of entry cited whole; a review is evidence only through its papers, comments and responses."""
-HELD_BY_PANEL = "Evidence held by the panel"
-"""What a reader who may not see a cited source is shown instead of its title or words."""
 
 
 class CitationError(InvalidInputError):
@@ -56,24 +49,14 @@ class CitationError(InvalidInputError):
 
 
 def paragraphs_of(entries: Collection[Entry]) -> dict[int, list[Paragraph]]:
-    """The current anchored paragraphs of each paper, from its stored rendering (one query).
-
-    A rendering stored before paragraphs were anchored is rendered again from its document.
-    """
+    """The current anchored paragraphs of each paper, from its stored rendering (one query)."""
     papers = [entry for entry in entries if entry.kind == EntryKind.PAPER]
     revisions = current_revisions([paper.id for paper in papers]) if papers else {}
     found: dict[int, list[Paragraph]] = {}
     for paper in papers:
         revision = revisions.get(paper.id)
-        if revision is None:
-            found[paper.id] = []
-            continue
-        stored = (revision.rendered or {}).get("body", {}).get("paragraphs")
-        if stored is not None:
-            found[paper.id] = [Paragraph(item["anchor"], item["text"]) for item in stored]
-            continue
-        document = parse_document(revision.document, paper.slug).document
-        found[paper.id] = render(document.body, paragraph_anchors=True).paragraphs if document else []
+        stored = (revision.rendered or {}).get("body", {}).get("paragraphs", []) if revision is not None else []
+        found[paper.id] = [Paragraph(item["anchor"], item["text"]) for item in stored]
     return found
 
 
@@ -243,7 +226,7 @@ def remove_citation(citation: Citation, *, actor: User | None) -> None:
     )
     finding.citations.remove(citation)
     reopen_agreement(finding)
-    _renumber(_in_order(finding.citations))
+    _renumber(in_order(finding.citations))
     db.session.flush()
 
 
@@ -251,7 +234,7 @@ def move_citation(citation: Citation, *, actor: User | None, offset: int) -> boo
     """Move a citation `offset` places (-1 up, 1 down) in its finding's list; False when already at that end."""
     finding = citation.finding
     _require_editable(finding, actor)
-    ordered = _in_order(finding.citations)
+    ordered = in_order(finding.citations)
     index = ordered.index(citation)
     target = index + offset
     if offset == 0 or target < 0 or target >= len(ordered):
@@ -270,7 +253,7 @@ def move_citation(citation: Citation, *, actor: User | None, offset: int) -> boo
     return True
 
 
-def _in_order(citations: Sequence[Citation]) -> list[Citation]:
+def in_order(citations: Sequence[Citation]) -> list[Citation]:
     """Citations as their finding lists them (the loaded list may predate a move)."""
     return sorted(citations, key=lambda item: (item.position, item.id))
 
@@ -278,150 +261,3 @@ def _in_order(citations: Sequence[Citation]) -> list[Citation]:
 def _renumber(citations: Sequence[Citation]) -> None:
     for position, item in enumerate(citations):
         item.position = position
-
-
-# --- Showing ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShownCitation:
-    """One citation as a given reader sees it: its source, or that the panel holds it.
-
-    `shown` is false when the reader may not see the source: then `title` is
-    `HELD_BY_PANEL` and nothing else about the source (no link, no words) is given.
-    """
-
-    citation: Citation
-    number: int
-    kind_label: str
-    shown: bool
-    title: str
-    link: str | None = None
-    context: str = ""
-    """Where a comment or paragraph sits (its entry's title), or the consultation of a response."""
-    quote: str = ""
-    resolution: Resolution | None = None
-    entry_slug: str | None = None
-
-
-def response_path(response: Response) -> str:
-    """The address of one consultation response (the analysis pages' endpoint)."""
-    return f"/consultations/{response.consultation_id}/responses/{response.id}"
-
-
-def _held(citation: Citation, number: int) -> ShownCitation:
-    return ShownCitation(citation, number, CITATION_KINDS.get(citation.kind, ""), False, HELD_BY_PANEL)
-
-
-def _shown_entry(
-    viewer: Viewer, citation: Citation, number: int, paragraphs: dict[int, list[Paragraph]]
-) -> ShownCitation:
-    entry = citation.entry
-    kind_label = CITATION_KINDS[citation.kind]
-    if entry is None:
-        return ShownCitation(citation, number, kind_label, True, "A source no longer in kb", quote=citation.quote)
-    if not can_view_entry(viewer, entry):
-        return _held(citation, number)
-    if citation.kind == CitationKind.ENTRY:
-        return ShownCitation(citation, number, kind_label, True, entry.title, entry.path, entry_slug=entry.slug)
-    resolution = resolve(citation.paragraph_anchor or "", citation.quote, paragraphs.get(entry.id, []))
-    link = entry.path if resolution.current is None else f"{entry.path}#{resolution.current.anchor}"
-    return ShownCitation(
-        citation,
-        number,
-        kind_label,
-        True,
-        f"Paragraph of {entry.title}",
-        link,
-        context=entry.title,
-        quote=citation.quote,
-        resolution=resolution,
-        entry_slug=entry.slug,
-    )
-
-
-def _shown_comment(viewer: Viewer, citation: Citation, number: int) -> ShownCitation:
-    comment = citation.comment
-    kind_label = CITATION_KINDS["comment"]
-    if comment is None:
-        return ShownCitation(citation, number, kind_label, True, "A comment no longer in kb")
-    if not can_view_entry(viewer, comment.entry) or not can_read_comment(viewer, comment):
-        return _held(citation, number)
-    # The words as they stand now: a comment's earlier versions are for moderators only.
-    author = comment.author.display_name if comment.author is not None else "a former member"
-    return ShownCitation(
-        citation,
-        number,
-        kind_label,
-        True,
-        f"Comment by {author} on {comment.entry.title}",
-        comment.permalink,
-        context=comment.entry.title,
-        quote=comment.body,
-        entry_slug=comment.entry.slug,
-    )
-
-
-def _shown_response(viewer: Viewer, citation: Citation, number: int) -> ShownCitation:
-    response = citation.response
-    kind_label = CITATION_KINDS["response"]
-    if response is None:
-        return ShownCitation(citation, number, kind_label, True, "A response no longer in kb")
-    if not can_read_response(viewer, response):
-        return _held(citation, number)
-    consultation = response.consultation
-    who = response.organisation_name or "a member"
-    return ShownCitation(
-        citation,
-        number,
-        kind_label,
-        True,
-        f"Response from {who} to {consultation.title}",
-        response_path(response),
-        context=consultation.title,
-    )
-
-
-def shown_citations(viewer: Viewer, citations: Sequence[Citation], *, first_number: int = 1) -> list[ShownCitation]:
-    """Citations in order as `viewer` sees them, numbered from `first_number`.
-
-    A source the viewer may not see (or may no longer see) is shown only as `HELD_BY_PANEL`.
-    """
-    ordered = _in_order(citations)
-    papers = [c.entry for c in ordered if c.kind == CitationKind.PARAGRAPH and c.entry is not None]
-    paragraphs = paragraphs_of(papers) if papers else {}
-    shown: list[ShownCitation] = []
-    for number, citation in enumerate(ordered, start=first_number):
-        if citation.kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH):
-            shown.append(_shown_entry(viewer, citation, number, paragraphs))
-        elif citation.kind == CitationKind.COMMENT:
-            shown.append(_shown_comment(viewer, citation, number))
-        elif citation.kind == CitationKind.RESPONSE:
-            shown.append(_shown_response(viewer, citation, number))
-    return shown
-
-
-@dataclass(frozen=True)
-class CitationPanel:
-    """What the finding page's citations section shows: the list, and whether the viewer may change it."""
-
-    citations: list[ShownCitation]
-    editable: bool
-
-
-def citation_panel(viewer: Viewer, finding: Finding) -> CitationPanel:
-    """The citations section of a finding's page; empty for a viewer who may not read the finding."""
-    if not can_view_finding(viewer, finding):
-        return CitationPanel([], False)
-    editable = finding.status != FindingStatus.PUBLISHED and on_panel_of(viewer, finding.review)
-    return CitationPanel(shown_citations(viewer, finding.citations), editable)
-
-
-def is_gone(shown: ShownCitation) -> bool:
-    """Whether a cited paragraph is no longer in its paper."""
-    return shown.resolution is not None and shown.resolution.state == GONE
-
-
-def quote_excerpt(shown: ShownCitation, limit: int = 240) -> str:
-    """The first words of what was cited, for lists."""
-    return excerpt(shown.quote, limit) if shown.quote else ""

@@ -22,9 +22,9 @@ from kb.entries.service import current_revisions
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.panels import queries
-from kb.panels.citations import HELD_BY_PANEL, ShownCitation, shown_citations
+from kb.panels.citation_view import HELD_BY_PANEL, ShownCitation, shown_citations
 from kb.panels.models import FINDING_STATUSES, Finding
-from kb.panels.paragraphs import CHANGED, GONE, excerpt
+from kb.paragraphs import CHANGED, GONE, excerpt
 from kb.permissions import Viewer, can_view_entry, visible_entries
 from kb.states import CitationKind, FindingStatus
 

@@ -84,6 +84,8 @@ def _apply(base: list[str], start: int, end: int, side_changes: list[Change]) ->
     return out
 
 
+# Written here rather than taken from `merge3`: that library (bzr's merge) marks edits to
+# adjacent lines, and an edit beside a deletion, as conflicts, which this merge combines.
 def merge_lines(
     base: list[str], theirs: list[str], yours: list[str], *, their_label: str, your_label: str
 ) -> tuple[list[str], int]:

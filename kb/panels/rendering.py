@@ -22,7 +22,7 @@ from kb.permissions import LinkEnd, link_end, link_end_for, link_is_shown
 from kb.states import FindingStatus
 
 if TYPE_CHECKING:
-    from kb.entries.service import TargetInfo
+    from kb.entries.targets import LinkTargets
 
 
 def reader_end(finding: Finding, *, revision: bool = False) -> LinkEnd:
@@ -38,7 +38,7 @@ def reader_end(finding: Finding, *, revision: bool = False) -> LinkEnd:
     return LinkEnd("finding", "published", "panel", review.id)
 
 
-def _resolver(source: LinkEnd, targets: dict[str, TargetInfo]) -> LinkResolver:
+def _resolver(source: LinkEnd, targets: LinkTargets) -> LinkResolver:
     def resolve(slug: str) -> LinkTarget | None:
         target = targets.get(slug)
         if target is None:
@@ -59,11 +59,11 @@ def _render_texts(saved: Finding | FindingRevision, resolve: LinkResolver, prefi
     return body.links + recommendations.links
 
 
-def _link_ids(slugs: Collection[str], targets: dict[str, TargetInfo]) -> set[int]:
+def _link_ids(slugs: Collection[str], targets: LinkTargets) -> set[int]:
     return {targets[slug].id for slug in slugs if slug in targets}
 
 
-def render_saved(finding: Finding, revision: FindingRevision | None, targets: dict[str, TargetInfo]) -> None:
+def render_saved(finding: Finding, revision: FindingRevision | None, targets: LinkTargets) -> None:
     """Store the renderings of a finding just saved and of its new revision, and record what they link to.
 
     Links recorded for earlier revisions are kept: those revisions still show them.
@@ -80,7 +80,7 @@ def render_saved(finding: Finding, revision: FindingRevision | None, targets: di
     db.session.flush()
 
 
-def rerender_finding(finding: Finding, targets: dict[str, TargetInfo]) -> None:
+def rerender_finding(finding: Finding, targets: LinkTargets) -> None:
     """Render a finding and every revision of it again, and record afresh the entries they link to."""
     slugs = _render_texts(finding, _resolver(reader_end(finding), targets), f"f{finding.number}")
     past = _resolver(reader_end(finding, revision=True), targets)
@@ -96,7 +96,7 @@ def rerender_finding(finding: Finding, targets: dict[str, TargetInfo]) -> None:
     db.session.add_all(FindingLink(finding_id=finding.id, entry_id=entry_id) for entry_id in wanted - kept)
 
 
-def rerender_findings_linking_to(entry_ids: Collection[int], targets: dict[str, TargetInfo]) -> int:
+def rerender_findings_linking_to(entry_ids: Collection[int], targets: LinkTargets) -> int:
     """Render again the findings that link to these entries, and the findings of these entries if reviews.
 
     A target's title, address, status or visibility decides how links to it appear, and a

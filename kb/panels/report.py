@@ -1,7 +1,7 @@
 """What the traceability pages show: the matrix of findings against their evidence, and the report.
 
 Both read a review's findings through `visible_findings` (so readers who are not on the
-panel see only published findings) and each citation through `citations.shown_citations`,
+panel see only published findings) and each citation through `citation_view.shown_citations`,
 so a source the reader may not see appears only as "evidence held by the panel".
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from kb.entries.models import Review
 from kb.panels import queries
-from kb.panels.citations import HELD_BY_PANEL, ShownCitation, shown_citations
+from kb.panels.citation_view import HELD_BY_PANEL, ShownCitation, shown_citations
 from kb.panels.models import Finding
 from kb.permissions import Viewer, can
 from kb.states import CitationKind, EntryKind, ReviewStatus

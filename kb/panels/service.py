@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from kb.audit.service import record_event
 from kb.dates import utcnow
 from kb.entries.models import Review
-from kb.entries.service import link_targets
+from kb.entries.targets import targets_for
 from kb.errors import ConflictError, InvalidInputError
 from kb.extensions import db
 from kb.moderation.revisions import save_entry_state
@@ -126,7 +126,7 @@ def create_finding(review: Review, text: FindingText, *, actor: User, message: s
     )
     db.session.add(finding)
     revision = _add_revision(finding, text, actor=actor, message=message or "First draft")
-    render_saved(finding, revision, link_targets())
+    render_saved(finding, revision, targets_for([text.body, text.recommendations]))
     record_event("finding.create", actor=actor, target=finding, target_label=_label(finding), new=text.title)
     return finding
 
@@ -166,7 +166,7 @@ def edit_finding(
     finding.updated_at = utcnow()
     reopen_agreement(finding)
     revision = _add_revision(finding, text, actor=actor, message=message)
-    render_saved(finding, revision, link_targets())
+    render_saved(finding, revision, targets_for([text.body, text.recommendations]))
     record_event(
         "finding.edit",
         actor=actor,
@@ -286,7 +286,12 @@ def publish_findings(review: Review, *, actor: User) -> list[Finding]:
     if not to_publish:
         raise FindingError("Every finding of this review is already published.")
     now = utcnow()
-    targets = link_targets()
+    targets = targets_for(
+        text
+        for finding in to_publish
+        for saved in (finding, *finding.revisions)
+        for text in (saved.body, saved.recommendations)
+    )
     for finding in to_publish:
         finding.status, finding.published_at = "published", now
         # Its readers are now the review's, so its links are shown for them.

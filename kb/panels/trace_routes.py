@@ -23,13 +23,12 @@ from kb.errors import unit_of_work
 from kb.extensions import db
 from kb.pages import int_arg
 from kb.panels import queries
+from kb.panels.citation_view import CitationPanel, citation_panel
 from kb.panels.citations import (
     CitationError,
-    CitationPanel,
     add_citation,
     citable_comments,
     citable_responses,
-    citation_panel,
     cited_keys,
     move_citation,
     paper_paragraphs,
@@ -39,8 +38,8 @@ from kb.panels.cite_forms import CiteForm, MoveCitationForm, RemoveCitationForm
 from kb.panels.cited_by import finding_path, mark_cited_paragraphs
 from kb.panels.export import export_review
 from kb.panels.models import FINDING_STATUSES, Citation, Finding
-from kb.panels.paragraphs import excerpt
 from kb.panels.report import build_matrix, build_report, may_trace
+from kb.paragraphs import excerpt
 from kb.permissions import can, current_viewer
 from kb.search.service import SearchRequest, SearchUnavailableError, search
 from kb.states import CitationKind, EntryKind, ReviewStatus

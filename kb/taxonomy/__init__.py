@@ -1,1 +1,1 @@
-"""Themes and tags: the controlled vocabulary that groups entries."""
+"""Themes and tags: the controlled vocabulary that groups entries, its pages, and storing it."""

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from kb.audit.service import record_event
 from kb.extensions import db, limiter
-from kb.users import service, throttle
+from kb.users import service, throttle, two_factor
 from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
 from kb.users.models import User
 from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
@@ -163,7 +163,7 @@ def second_factor() -> str | Response:
     form = SecondFactorForm()
     message = None
     if form.validate_on_submit():
-        if service.verify_second_factor(user, form.code.data or ""):
+        if two_factor.verify_second_factor(user, form.code.data or ""):
             session.pop("pending_login", None)
             return _complete_login(
                 user, remember=pending["remember"], next_path=pending["next"], long_enough=pending["long_enough"]
@@ -196,7 +196,7 @@ def account() -> str:
     return render_template(
         "auth/account.html",
         user=user,
-        recovery_left=service.unused_recovery_codes(user),
+        recovery_left=two_factor.unused_recovery_codes(user),
         form=ConfirmForm(),
     )
 
@@ -284,14 +284,14 @@ def two_factor_setup() -> str | Response:
     """Set up an authenticator app; shows recovery codes once it is confirmed."""
     user: User = current_user._get_current_object()
     # The secret stays on the server; the session holds only the set-up's random id.
-    pending = service.pending_second_factor(user, session.get(PENDING_TOTP))
+    pending = two_factor.pending_second_factor(user, session.get(PENDING_TOTP))
     session[PENDING_TOTP] = pending.id
     secret = pending.secret
     form = SecondFactorForm()
     message = None
     if form.validate_on_submit():
         try:
-            codes = service.enable_totp(user, pending, form.code.data or "")
+            codes = two_factor.enable_totp(user, pending, form.code.data or "")
         except service.AccountError as error:
             message = str(error)
         else:
@@ -304,7 +304,7 @@ def two_factor_setup() -> str | Response:
         "auth/two_factor_setup.html",
         form=form,
         message=message,
-        enrolment=service.totp_enrolment(user, secret),
+        enrolment=two_factor.totp_enrolment(user, secret),
         replacing=user.totp_secret is not None,
     ), 400 if message or form.errors else 200
 
@@ -316,7 +316,7 @@ def new_recovery_codes() -> str:
     user: User = current_user._get_current_object()
     if user.totp_secret is None:
         abort(404)
-    codes = service.replace_recovery_codes(user)
+    codes = two_factor.replace_recovery_codes(user)
     db.session.commit()
     return render_template("auth/recovery_codes.html", codes=codes)
 

@@ -1,4 +1,6 @@
-"""Verbs on accounts: invite, sign in, set and reset passwords, second factors, roles, panels.
+"""Verbs on accounts: invite, sign in, set and reset passwords, roles, panels, organisations.
+
+Second factors are in `kb.users.two_factor`, demo accounts in `kb.users.demo`.
 
 Services change models, queue mail and audit events, and flush; the caller commits once.
 Each raises `AccountError` with a message meant for the person, or `PermissionDeniedError`
@@ -7,33 +9,26 @@ when the actor may not do it.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
-import secrets
-from dataclasses import dataclass
 
 from flask import current_app
-from markupsafe import Markup
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, select
 
 from kb.audit.service import record_event
 from kb.dates import utcnow
-from kb.entries.models import Entry, Review
+from kb.entries.models import Review
 from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.mail import Mail, queue_mail, send_after_response, site_link
 from kb.permissions import require
-from kb.states import Role, Visibility
-from kb.users import identity, totp
+from kb.states import Role
+from kb.users import identity
 from kb.users.models import (
     ROLES,
     STAFF_ROLES,
     Organisation,
     PanelMembership,
-    PendingSecondFactor,
-    RecoveryCode,
     User,
 )
 from kb.users.passwords import hash_password, password_problems, verify_password
@@ -283,106 +278,6 @@ def reset_password(token: str, password: str) -> User:
     return user
 
 
-def needs_second_factor(user: User) -> bool:
-    """Moderators and admins must use a second factor."""
-    return user.role in STAFF_ROLES
-
-
-@dataclass(frozen=True)
-class TotpEnrolment:
-    """What the set-up page shows: the secret, its otpauth address and its QR code."""
-
-    secret: str
-    uri: str
-    qr_svg: Markup
-
-
-def totp_enrolment(user: User, secret: str) -> TotpEnrolment:
-    """The set-up details for `secret`, to be confirmed with a code."""
-    uri = totp.provisioning_uri(secret, user.email, current_app.config["SITE_NAME"])
-    return TotpEnrolment(secret, uri, totp.qr_svg(uri))
-
-
-TOTP_ENROLMENT_MAX_AGE = dt.timedelta(minutes=30)
-"""How long a secret shown for setting up an authenticator app can still be confirmed."""
-
-
-def pending_second_factor(user: User, pending_id: str | None) -> PendingSecondFactor:
-    """The secret `user` is setting up (by the id their session holds), or a fresh one. Flushes.
-
-    The secret stays in the database; only the returned row's random `id` goes into the
-    session. Expired set-ups, and the user's other unconfirmed ones, are deleted.
-    """
-    now = utcnow()
-    db.session.execute(
-        delete(PendingSecondFactor).where(
-            (PendingSecondFactor.expires_at < now)
-            | ((PendingSecondFactor.user_id == user.id) & (PendingSecondFactor.id != (pending_id or "")))
-        ),
-        execution_options={"synchronize_session": False},
-    )
-    pending = db.session.get(PendingSecondFactor, pending_id) if pending_id else None
-    if pending is None or pending.user_id != user.id:
-        pending = PendingSecondFactor(
-            id=secrets.token_urlsafe(32),
-            user_id=user.id,
-            secret=totp.new_secret(),
-            expires_at=now + TOTP_ENROLMENT_MAX_AGE,
-        )
-        db.session.add(pending)
-    db.session.flush()
-    return pending
-
-
-def enable_totp(user: User, pending: PendingSecondFactor, code: str) -> list[str]:
-    """Turn on the second factor once a code from the app matches the secret being set up.
-
-    Returns new recovery codes; the set-up is deleted. Raises `AccountError` when the code
-    does not match.
-    """
-    secret = pending.secret
-    step = totp.matching_step(secret, code, None)
-    if step is None:
-        raise AccountError("That code does not match. Check the time on your phone and enter the newest code.")
-    db.session.delete(pending)
-    user.totp_secret = secret
-    user.totp_last_step = step
-    codes = totp.new_recovery_codes()
-    user.recovery_codes = [RecoveryCode(code_hash=totp.hash_recovery_code(code)) for code in codes]
-    record_event("totp.enable", actor=user, target=user)
-    return codes
-
-
-def verify_second_factor(user: User, code: str) -> bool:
-    """Accept a current authenticator code or an unused recovery code, once."""
-    if user.totp_secret is None:
-        return False
-    step = totp.matching_step(user.totp_secret, code, user.totp_last_step)
-    if step is not None:
-        user.totp_last_step = step
-        return True
-    wanted = totp.hash_recovery_code(code)
-    for recovery in user.recovery_codes:
-        if recovery.used_at is None and recovery.code_hash == wanted:
-            recovery.used_at = utcnow()
-            record_event("totp.recovery-used", actor=user, target=user)
-            return True
-    return False
-
-
-def replace_recovery_codes(user: User) -> list[str]:
-    """Throw away every recovery code and make a fresh set, returned to be shown once."""
-    codes = totp.new_recovery_codes()
-    user.recovery_codes = [RecoveryCode(code_hash=totp.hash_recovery_code(code)) for code in codes]
-    record_event("totp.enable", actor=user, target=user, new="new recovery codes")
-    return codes
-
-
-def unused_recovery_codes(user: User) -> int:
-    """How many recovery codes the person has left."""
-    return sum(1 for code in user.recovery_codes if code.used_at is None)
-
-
 def set_role(user: User, role: str, *, actor: User) -> None:
     """Change a role; the person's sessions end so the new rights apply at once."""
     require(actor, "users.manage")
@@ -482,52 +377,3 @@ def create_first_admin(email: str, display_name: str) -> tuple[User, str]:
     elif user.role != Role.ADMIN or user.has_password:
         raise AccountError(f"{user.email} already has an account; an admin can change its role on the Users page.")
     return user, invite_link(user)
-
-
-DEMO_ORGANISATIONS = (
-    ("Demo out-of-hours provider", "out-of-hours-provider", "South West"),
-    ("Demo clinical commissioning group", "commissioner", "South West"),
-    ("Demo national body", "national-body", None),
-)
-DEMO_ACCOUNTS = (
-    ("demo-member@example.org", "Dana Member", "member", 0, False),
-    ("demo-panel@example.org", "Pat Panel", "member", 1, True),
-    ("demo-moderator@example.org", "Morgan Moderator", "moderator", 2, False),
-    ("demo-admin@example.org", "Alex Admin", "admin", 2, False),
-)
-
-
-def ensure_demo_accounts() -> list[User]:
-    """The sample organisations and one account per role, for demo mode; idempotent.
-
-    Demo accounts have no password: they are entered only through the demo buttons on
-    the sign-in page, which exist only while demo mode is on. The panel account sits on
-    the panel of the review with the most panel-only material (the first by title if none).
-    """
-    organisations = []
-    for name, type_, region in DEMO_ORGANISATIONS:
-        organisation = db.session.scalar(select(Organisation).where(Organisation.name == name))
-        if organisation is None:
-            organisation = Organisation(name=name, type=type_, region=region)
-            db.session.add(organisation)
-        organisations.append(organisation)
-    material = aliased(Entry)
-    panel_material = select(func.count(material.id)).where(
-        material.review_id == Review.id, material.visibility == Visibility.PANEL
-    )
-    first_review = db.session.scalar(
-        select(Review).order_by(panel_material.scalar_subquery().desc(), Review.title).limit(1)
-    )
-    users = []
-    for email, name, role, organisation_index, on_panel in DEMO_ACCOUNTS:
-        user = find_user_by_email(email)
-        if user is None:
-            user = User(email=email, display_name=name, role=role, is_demo=True)
-            user.organisation = organisations[organisation_index]
-            db.session.add(user)
-            db.session.flush()
-        if on_panel and first_review is not None and not user.panel_seats:
-            user.panel_seats.append(PanelMembership(review_id=first_review.id))
-        users.append(user)
-    db.session.flush()
-    return users

@@ -19,8 +19,8 @@ from kb.moderation.service import raise_flag
 from kb.users.models import User
 from tests.browser.conftest import serving
 from tests.browser.people import Site, add_people, axe_blocking, sign_in
-from tests.comment_factory import add_comment
 from tests.conftest import make_app
+from tests.factories import add_comment
 
 pytestmark = pytest.mark.browser
 

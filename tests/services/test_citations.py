@@ -14,19 +14,18 @@ from kb.audit.models import AuditEvent
 from kb.content.document import parse_document
 from kb.content.service import import_directory
 from kb.extensions import db
+from kb.panels.citation_view import HELD_BY_PANEL, shown_citations
 from kb.panels.citations import (
-    HELD_BY_PANEL,
     CitationError,
     add_citation,
     move_citation,
     paper_paragraphs,
     remove_citation,
-    shown_citations,
 )
 from kb.panels.cited_by import findings_citing
 from kb.panels.export import export_review
-from kb.panels.paragraphs import CHANGED, EXACT, GONE
 from kb.panels.service import agree_finding, propose_agreement
+from kb.paragraphs import CHANGED, EXACT, GONE
 from kb.permissions import ANONYMOUS, PermissionDeniedError, viewer_for
 from tests.accounts import Cast, make_user
 from tests.citation_factory import (
@@ -36,13 +35,12 @@ from tests.citation_factory import (
     add_paper_and_lesson,
     draft_finding,
     edit_paper,
-    entry,
     publish,
     second_member,
     submitted_response,
 )
-from tests.comment_factory import add_comment
 from tests.conftest import make_app
+from tests.factories import add_comment, entry
 
 
 def _anchor_of(paper, text: str) -> str:

@@ -34,6 +34,7 @@ from kb.permissions import PermissionDeniedError, can_view_consultation, viewer_
 from kb.users.models import User
 from tests.accounts import Cast, make_cast, make_user, organisation
 from tests.conftest import _in_context, make_app
+from tests.factories import entry
 from tests.smtp import Mailbox, free_port, mail_settings, smtp_server
 
 PUBLIC_PAPER = "nhs-alliance-discussion-paper"
@@ -41,12 +42,6 @@ PANEL_PAPER = "lessons-review-panel-evidence-to-gather"
 """A panel-only paper of the programme lessons review, whose panel is `cast.other_panel`."""
 SITE = "https://kb.example.org"
 DAY = dt.timedelta(days=1)
-
-
-def entry(slug: str) -> Entry:
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None, slug
-    return found
 
 
 def questions() -> list[Question]:

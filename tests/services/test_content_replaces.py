@@ -21,7 +21,7 @@ from kb.panels.citations import add_citation
 from kb.panels.models import Citation
 from tests.accounts import make_cast, make_user
 from tests.citation_factory import draft_finding
-from tests.comment_factory import add_comment
+from tests.factories import add_comment, entry
 from tests.services.content_files import lesson_text, paper_text, write
 
 CONTENT = PROJECT_ROOT / "content"
@@ -48,12 +48,6 @@ def old_content(folder: Path) -> Path:
     for old in replacements():
         write(folder, f"lessons/{old}.md", lesson_text(old, event_date="2013-05"))
     return folder
-
-
-def entry(slug: str) -> Entry:
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None, slug
-    return found
 
 
 def files_below(folder: Path) -> dict[str, bytes]:

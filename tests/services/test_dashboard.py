@@ -17,6 +17,7 @@ from kb.entries.models import Entry, Lesson, Paper
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, can_view_entry, viewer_for
 from tests.accounts import Cast
+from tests.factories import lesson
 
 NOW = dt.datetime(2026, 10, 25, 12, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 10, 25)
@@ -24,12 +25,6 @@ MEMBERS_ONLY = "good-idea-badly-implemented"
 ENGLAND = "providers-pressed-to-go-live-before-ready"
 NORTH_WEST = "north-west-service-failed-within-hours"
 BRISTOL = "bristol-gps-report-inappropriate-triage-responses"
-
-
-def lesson(slug: str) -> Lesson:
-    found = db.session.scalar(select(Lesson).where(Lesson.slug == slug))
-    assert found is not None
-    return found
 
 
 def readable_lessons(viewer: Viewer) -> list[Lesson]:

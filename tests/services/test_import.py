@@ -14,13 +14,8 @@ from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
 from kb.entries.service import KindChangeError, apply_document, current_revision, record_revision
 from kb.extensions import db
 from kb.taxonomy.models import Tag, Theme
+from tests.factories import entry
 from tests.services.content_files import TAXONOMY, lesson_text, line_of, paper_text, review_text, write
-
-
-def entry(slug: str) -> Entry:
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None, slug
-    return found
 
 
 def count(model) -> int:

@@ -30,8 +30,9 @@ from kb.config import PROJECT_ROOT
 from kb.dates import utcnow
 from kb.extensions import db
 from kb.mail import Mail, queue_mail, retry, send_pending
+from kb.mail.after_commit import RETRY_AFTER_COMMIT
 from kb.mail.models import OutboxMail
-from kb.mail.outbox import RETRY_AFTER_COMMIT, claim
+from kb.mail.outbox import claim
 from tests.accounts import make_user
 from tests.conftest import ENVIRONMENT_SETTINGS, make_app
 from tests.serving import SiteSession, gunicorn, wait_until

@@ -276,3 +276,47 @@ def test_the_state_migration_stops_naming_a_stored_state_it_does_not_know(blank_
         upgrade(directory=str(MIGRATIONS_DIR), revision=STATE_MIGRATION)
     assert "organisations.type = 'charity'" in caplog.text
     assert schema_revision() == before
+
+
+def test_the_current_renderings_migration_stores_evidence_and_paragraphs_as_saving_does(seeded_app: Flask) -> None:
+    """Migration f4c2e8a1b9d3 renders a current revision stored without its evidence or paragraphs as saving does."""
+    import dataclasses
+
+    from kb.content.document import parse_document, serialise_document
+    from kb.entries.models import Entry
+    from kb.entries.service import apply_document, current_revision, record_revision
+
+    public = (Entry.status == "published", Entry.visibility == "public")
+    paper = db.session.scalar(select(Entry).where(Entry.kind == "paper", *public).order_by(Entry.id).limit(1))
+    lesson = db.session.scalar(select(Entry).where(Entry.kind == "lesson", *public).order_by(Entry.id).limit(1))
+    assert paper is not None
+    assert lesson is not None
+    revision = current_revision(lesson)
+    assert revision is not None
+    document = parse_document(revision.document, lesson.slug).document
+    assert document is not None
+    document = dataclasses.replace(document, action_evidence=f"Done, as [[{paper.slug}]] shows.")
+    apply_document(document, lesson)
+    record_revision(lesson, document, serialise_document(document), author_name="test", message="Evidence")
+    db.session.commit()
+    saved = {}
+    for entry in (lesson, paper):
+        revision = current_revision(entry)
+        assert revision is not None
+        saved[entry.id] = revision.rendered
+        # As stored before evidence and paragraphs were kept with the texts.
+        old = {key: dict(part) for key, part in revision.rendered.items() if key != "action_evidence"}
+        old.get("body", {}).pop("paragraphs", None)
+        revision.rendered = old
+    db.session.commit()
+    assert f'href="{paper.path}"' in saved[lesson.id]["action_evidence"]["html"]
+    assert saved[paper.id]["body"]["paragraphs"]
+    db.session.remove()
+    downgrade(directory=str(MIGRATIONS_DIR), revision="ffd3c7adc303")
+    upgrade(directory=str(MIGRATIONS_DIR))
+    for entry_id, rendered in saved.items():
+        entry = db.session.get(Entry, entry_id)
+        assert entry is not None
+        revision = current_revision(entry)
+        assert revision is not None
+        assert revision.rendered == rendered

@@ -19,16 +19,10 @@ from kb.moderation.queries import flagged_item, open_flag_count, open_flag_items
 from kb.moderation.service import AlreadyFlaggedError, ModerationError, decide_comment, decide_entry, raise_flag
 from kb.permissions import PermissionDeniedError, can_read_comment, can_view_entry, viewer_for
 from tests.accounts import Cast
-from tests.comment_factory import add_comment
+from tests.factories import add_comment, entry
 
 PUBLIC_LESSON = "procurement-weighted-towards-cost"
 DRAFT_LESSON = "who-decides-a-service-is-ready-to-go-live"
-
-
-def entry(slug: str) -> Entry:
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None
-    return found
 
 
 def audit(action: str) -> list[AuditEvent]:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from kb.audit.models import AuditEvent
 from kb.comments.models import Comment
 from kb.content.document import parse_document
-from kb.entries.models import Entry, EntryLink, Lesson
+from kb.entries.models import EntryLink, Lesson
 from kb.entries.queries import featured_entries, merged_from, merged_target
 from kb.entries.service import current_revision
 from kb.extensions import db
@@ -21,17 +21,11 @@ from kb.notifications.models import Follow
 from kb.permissions import PermissionDeniedError, can_view_entry, viewer_for
 from kb.search.service import SearchRequest, search
 from tests.accounts import Cast
-from tests.comment_factory import add_comment
+from tests.factories import add_comment, entry
 
 DUPLICATE = "procurement-weighted-towards-cost"
 TARGET = "north-west-contract-won-on-cheaper-bid"
 MEMBERS_LESSON = "good-idea-badly-implemented"
-
-
-def entry(slug: str) -> Entry:
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None
-    return found
 
 
 def audit(action: str) -> list[AuditEvent]:

@@ -18,23 +18,17 @@ from kb.actions.recurrence_queries import (
     timeline_order,
 )
 from kb.audit.models import AuditEvent
-from kb.entries.models import Lesson
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, PermissionDeniedError, viewer_for
 from kb.search.service import similar_lessons_elsewhere
 from tests.accounts import Cast
+from tests.factories import lesson
 
 ENGLAND = "providers-pressed-to-go-live-before-ready"
 NORTH_WEST = "north-west-service-failed-within-hours"
 BRISTOL = "bristol-gps-report-inappropriate-triage-responses"
 MEMBERS_ONLY = "good-idea-badly-implemented"
 DRAFT = "who-decides-a-service-is-ready-to-go-live"
-
-
-def lesson(slug: str) -> Lesson:
-    found = db.session.scalar(select(Lesson).where(Lesson.slug == slug))
-    assert found is not None
-    return found
 
 
 def audit(prefix: str) -> list[AuditEvent]:

@@ -24,6 +24,7 @@ from kb.search import related_cache
 from kb.search.service import related, similar_lessons_elsewhere
 from tests.accounts import make_cast
 from tests.conftest import import_files
+from tests.factories import entry
 from tests.pg_search import SEARCH_BACKENDS, in_context, search_app
 from tests.serving import wait_until
 
@@ -56,12 +57,6 @@ def remembering(backend: str, tmp_path: Path, seeded_database: Path) -> Iterator
 def briefly(backend: str, tmp_path: Path, seeded_database: Path) -> Iterator[Flask]:
     """The seeded app remembering lists for one second."""
     yield from in_context(seeded(backend, tmp_path, seeded_database, 1))
-
-
-def entry(slug: str) -> Entry:
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None, slug
-    return found
 
 
 def ids(entries: list[Entry]) -> list[int]:

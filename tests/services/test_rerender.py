@@ -13,7 +13,7 @@ from kb.extensions import db
 from kb.panels.models import Finding, FindingRevision
 from tests.accounts import Cast
 from tests.citation_factory import draft_finding
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 from tests.outcome_factory import make_consultation
 
 

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from kb.content.document import EntryDocument, parse_document, serialise_document
 from kb.content.service import import_directory
 from kb.entries import queries
-from kb.entries.models import Entry, EntryLink
+from kb.entries.models import EntryLink
 from kb.entries.service import apply_document, current_revision, record_revision, render_document
 from kb.extensions import db
 from kb.markdown import LinkTarget
+from tests.factories import entry
 from tests.services.content_files import lesson_text, paper_text, write
 
 PARAGRAPH_ID = re.compile(r' id="p-[0-9a-f]{8}(?:-\d+)?"')
@@ -22,12 +23,6 @@ PARAGRAPH_ID = re.compile(r' id="p-[0-9a-f]{8}(?:-\d+)?"')
 def _unanchored(html: str) -> str:
     """A paper's rendered text without its paragraph anchors (`id="p-…"`), which come from each paragraph's words."""
     return PARAGRAPH_ID.sub("", html)
-
-
-def entry(slug: str) -> Entry:
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None
-    return found
 
 
 def document_of(slug: str) -> EntryDocument:

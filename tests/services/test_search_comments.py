@@ -28,7 +28,7 @@ from kb.search.lifecycle import queue_for_indexing
 from kb.search.service import SearchRequest, SearchResults, search
 from kb.users.models import User
 from tests.accounts import make_user
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 from tests.pg_search import SEARCH_BACKENDS, check_search, rebuild_search, search_app
 
 VIEWERS = ("anonymous", "member", "panel", "moderator")

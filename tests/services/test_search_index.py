@@ -28,11 +28,11 @@ from whoosh import query as q
 
 from kb import create_app
 from kb.content.document import serialise_document
-from kb.contributions.moderation import publish_entry
 from kb.contributions.service import LessonFields, create_lesson, current_document, save_document, update_lesson
 from kb.entries.models import Entry, Lesson
 from kb.entries.service import current_revision
 from kb.extensions import db
+from kb.moderation.lessons import publish_entry
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
 from kb.search import whoosh_search
 from kb.search.backend import backend, index_store

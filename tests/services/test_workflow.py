@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from kb.audit.models import AuditEvent
 from kb.content.document import parse_document, serialise_document
-from kb.contributions.moderation import publish_entry, reject_entry, return_entry, submitted_lessons
 from kb.contributions.service import (
     ContributionError,
     DocumentProblemsError,
@@ -26,6 +25,7 @@ from kb.dates import PartialDate
 from kb.entries.models import Entry
 from kb.entries.service import current_revision
 from kb.extensions import db
+from kb.moderation.lessons import publish_entry, reject_entry, return_entry, submitted_lessons
 from kb.permissions import ANONYMOUS, PermissionDeniedError, can_view_entry, viewer_for
 from tests.web import seed
 

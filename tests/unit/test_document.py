@@ -8,14 +8,12 @@ import pytest
 
 from kb.content.document import (
     EntryDocument,
-    Problem,
     Reference,
-    SourceRef,
     front_matter_of,
-    normalise_tag,
     parse_document,
     serialise_document,
 )
+from kb.content.fields import Problem, SourceRef, normalise_tag
 from kb.dates import PartialDate
 from kb.entries.vocabulary import LESSON_SECTIONS
 from kb.markdown import INTERNAL_LINK

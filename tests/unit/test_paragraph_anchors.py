@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kb.markdown import render
-from kb.panels.paragraphs import (
+from kb.paragraphs import (
     CHANGED,
     EXACT,
     GONE,

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from kb.actions.rules import ActionState
 from kb.actions.service import update_action
@@ -17,6 +16,7 @@ from kb.entries.service import current_revision
 from kb.extensions import db
 from tests.accounts import Cast, client_for, csrf_token, make_user, page_text
 from tests.action_lessons import import_lessons, lesson_file
+from tests.factories import reloaded_lesson
 from tests.web.dom import main_of
 
 OWNER = "Test out-of-hours provider"
@@ -36,13 +36,6 @@ def lessons(cast: Cast, tmp_path: Path) -> dict[str, Lesson]:
     )
 
 
-def lesson(slug: str) -> Lesson:
-    db.session.expire_all()
-    found = db.session.scalar(select(Lesson).where(Lesson.slug == slug))
-    assert found is not None
-    return found
-
-
 def action_path(slug: str) -> str:
     return f"/lessons/{slug}/action"
 
@@ -50,11 +43,11 @@ def action_path(slug: str) -> str:
 def post_action(client: FlaskClient, slug: str, **data: str):
     """Open the action form, then post it with `data` over what it held."""
     page = client.get(action_path(slug)).get_data(as_text=True)
-    revision = current_revision(lesson(slug))
+    revision = current_revision(reloaded_lesson(slug))
     fields = {
         "csrf_token": csrf_token(page),
         "base_revision": str(revision.number),
-        "status": lesson(slug).action_status,
+        "status": reloaded_lesson(slug).action_status,
         "owner": "",
         "due": "",
         "evidence": "",
@@ -74,7 +67,7 @@ def test_the_action_form_is_for_the_panel_and_staff(
     client = client_for(seeded_app, None if who == "anonymous" else getattr(cast, who))
     assert client.get(action_path("acted-on")).status_code == status
     assert client.post(action_path("acted-on"), data={"status": "accepted"}).status_code in (400, 404)
-    assert lesson("acted-on").action_status == "identified"
+    assert reloaded_lesson("acted-on").action_status == "identified"
 
 
 @pytest.mark.parametrize("who", ["panel", "moderator"])
@@ -108,7 +101,7 @@ def test_saving_the_action_shows_it_on_the_lesson(seeded_app: Flask, cast: Cast,
     )
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/lessons/acted-on#lesson-action")
-    saved = lesson("acted-on")
+    saved = reloaded_lesson("acted-on")
     assert (saved.action_status, saved.action_owner, saved.action_due) == ("actioned", OWNER, dt.date(2027, 3, 31))
     page = panel.get("/lessons/acted-on")
     html = page.get_data(as_text=True)
@@ -145,7 +138,7 @@ def test_refused_input_is_explained_and_kept(seeded_app: Flask, cast: Cast, less
     assert "Choose one of the organisations listed." in page_text(response)
     response = post_action(panel, "acted-on", status="ripe")
     assert response.status_code == 400
-    assert lesson("acted-on").action_status == "identified"
+    assert reloaded_lesson("acted-on").action_status == "identified"
 
 
 def test_verifying_your_own_action_asks_why(seeded_app: Flask, cast: Cast, lessons: dict[str, Lesson]) -> None:
@@ -157,7 +150,7 @@ def test_verifying_your_own_action_asks_why(seeded_app: Flask, cast: Cast, lesso
     assert "someone else should verify it" in page_text(refused)
     second = client_for(seeded_app, make_user("second@example.org", panels=(cast.review,)))
     assert post_action(second, "acted-on", status="verified", **done).status_code == 303
-    assert (lesson("acted-on").action_status, lesson("acted-on").maturity) == ("verified", "learned")
+    assert (reloaded_lesson("acted-on").action_status, reloaded_lesson("acted-on").maturity) == ("verified", "learned")
 
 
 def test_a_save_from_an_old_revision_keeps_what_was_typed(
@@ -165,8 +158,8 @@ def test_a_save_from_an_old_revision_keeps_what_was_typed(
 ) -> None:
     panel = client_for(seeded_app, cast.panel)
     page = panel.get(action_path("acted-on")).get_data(as_text=True)
-    base = current_revision(lesson("acted-on")).number
-    update_action(lesson("acted-on"), ActionState("accepted"), actor=cast.moderator)
+    base = current_revision(reloaded_lesson("acted-on")).number
+    update_action(reloaded_lesson("acted-on"), ActionState("accepted"), actor=cast.moderator)
     db.session.commit()
     data = {"csrf_token": csrf_token(page), "base_revision": str(base), "status": "not-accepted"}
     response = panel.post(action_path("acted-on"), data={**data, "note": "Typed reason stays."})
@@ -175,14 +168,16 @@ def test_a_save_from_an_old_revision_keeps_what_was_typed(
     assert "changed this lesson while you were editing" in text
     assert "Typed reason stays." in text
     assert f'value="{base + 1}"' in text
-    assert lesson("acted-on").action_status == "accepted"
+    assert reloaded_lesson("acted-on").action_status == "accepted"
 
 
 def test_open_actions_page(seeded_app: Flask, cast: Cast, lessons: dict[str, Lesson]) -> None:
     update_action(
-        lesson("panel-only"), ActionState("action-planned", OWNER, dt.date(2020, 1, 31)), actor=cast.moderator
+        reloaded_lesson("panel-only"), ActionState("action-planned", OWNER, dt.date(2020, 1, 31)), actor=cast.moderator
     )
-    update_action(lesson("acted-on"), ActionState("action-planned", OWNER, dt.date(2099, 1, 31)), actor=cast.moderator)
+    update_action(
+        reloaded_lesson("acted-on"), ActionState("action-planned", OWNER, dt.date(2099, 1, 31)), actor=cast.moderator
+    )
     db.session.commit()
     panel_page = page_text(client_for(seeded_app, cast.panel).get("/actions"))
     assert panel_page.index("Lesson panel only") < panel_page.index("Lesson acted on")

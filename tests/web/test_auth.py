@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from kb.audit.models import AuditEvent
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.users import service
+from kb.users import demo, service, two_factor
 from kb.users.models import User
 from tests.accounts import PASSWORD, csrf_token, current_code, login_as, make_user, post_form, sign_in
 from tests.conftest import _in_context, make_app
@@ -426,7 +426,7 @@ def test_staff_sign_in_needs_a_current_code_used_once(seeded_app: Flask) -> None
 
 def test_a_recovery_code_stands_in_for_the_phone_once(seeded_app: Flask) -> None:
     admin = make_user("admin@example.org", role="admin", password="a long admin passphrase")
-    codes = service.replace_recovery_codes(admin)
+    codes = two_factor.replace_recovery_codes(admin)
     db.session.commit()
     for expected in (302, 401):
         client = seeded_app.test_client()
@@ -452,7 +452,7 @@ def test_staff_without_a_second_factor_must_set_one_up_first(seeded_app: Flask) 
     assert client.get("/lessons").status_code == 200
     db.session.refresh(moderator)
     assert moderator.totp_secret == secret
-    assert service.unused_recovery_codes(moderator) == 10
+    assert two_factor.unused_recovery_codes(moderator) == 10
 
 
 def test_staff_with_a_short_password_must_choose_a_longer_one(seeded_app: Flask) -> None:
@@ -476,7 +476,7 @@ def test_staff_with_a_short_password_must_choose_a_longer_one(seeded_app: Flask)
 def test_demo_mode_offers_one_account_per_role(tmp_path: Path, seeded_database: Path) -> None:
     application = make_app(tmp_path, seeded_database, DEMO_MODE=True)
     with application.app_context():
-        users = service.ensure_demo_accounts()
+        users = demo.ensure_demo_accounts()
         db.session.commit()
         assert sorted(user.role for user in users) == ["admin", "member", "member", "moderator"]
         (seat,) = [seat for user in users for seat in user.panel_seats]
@@ -493,7 +493,7 @@ def test_demo_mode_offers_one_account_per_role(tmp_path: Path, seeded_database: 
 
 
 def test_demo_sign_in_does_not_exist_outside_demo_mode(seeded_app: Flask) -> None:
-    users = service.ensure_demo_accounts()
+    users = demo.ensure_demo_accounts()
     db.session.commit()
     client = seeded_app.test_client()
     page = client.get("/login").get_data(as_text=True)
@@ -502,7 +502,7 @@ def test_demo_sign_in_does_not_exist_outside_demo_mode(seeded_app: Flask) -> Non
 
 
 def test_demo_accounts_have_no_password(seeded_app: Flask) -> None:
-    service.ensure_demo_accounts()
+    demo.ensure_demo_accounts()
     db.session.commit()
     assert all(user.password_hash is None for user in db.session.scalars(select(User)))
     client = seeded_app.test_client()

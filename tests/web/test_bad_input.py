@@ -32,8 +32,8 @@ from kb.extensions import db
 from kb.taxonomy.models import Tag, Theme
 from kb.users.models import Organisation
 from tests.accounts import Cast, client_for, csrf_token, make_cast, make_user
-from tests.comment_factory import add_comment
 from tests.conftest import make_app
+from tests.factories import add_comment
 from tests.outcome_factory import answer, make_consultation, make_finding
 from tests.web.dom import parse
 

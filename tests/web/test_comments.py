@@ -16,7 +16,7 @@ from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.entries.models import Entry
 from kb.extensions import db
 from tests.accounts import Cast, csrf_token, login_as, page_text
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 from tests.web.dom import parse
 
 

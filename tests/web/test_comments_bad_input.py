@@ -16,7 +16,7 @@ from kb.comments.models import Comment, CommentDraft
 from kb.entries.models import Entry
 from kb.extensions import db
 from tests.accounts import Cast, client_for, csrf_token, login_as, make_user, page_text
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 
 HUGE = "99999999999999999999"
 TEXT = "A reply written while signed out, kept for after the sign-in."

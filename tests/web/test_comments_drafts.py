@@ -18,8 +18,8 @@ from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
 from tests.accounts import PASSWORD, Cast, csrf_token, post_form, sign_in
-from tests.comment_factory import add_comment
 from tests.conftest import make_app
+from tests.factories import add_comment
 
 TEXT = "A long and careful comment, written while the session quietly ran out."
 

@@ -9,22 +9,14 @@ from sqlalchemy import select
 
 from kb.audit.models import AuditEvent
 from kb.comments.models import Comment
-from kb.entries.models import Entry
 from kb.extensions import db
 from kb.notifications.models import Follow
 from tests.accounts import Cast, client_for, csrf_token, page_text
-from tests.comment_factory import add_comment
+from tests.factories import add_comment, reloaded_entry
 
 DUPLICATE = "procurement-weighted-towards-cost"
 TARGET = "north-west-contract-won-on-cheaper-bid"
 MEMBERS_LESSON = "good-idea-badly-implemented"
-
-
-def entry(slug: str) -> Entry:
-    db.session.expire_all()
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None
-    return found
 
 
 def post_from(client: FlaskClient, page: str, path: str, data: dict[str, str] | None = None):
@@ -55,10 +47,10 @@ def test_finding_and_confirming_the_entry_to_keep(seeded_app: Flask, cast: Cast)
     by_slug = page_text(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?q={TARGET}"))
     assert f"into={TARGET}" in by_slug
     confirm = page_text(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?into={TARGET}"))
-    assert entry(DUPLICATE).title in confirm
-    assert entry(TARGET).title in confirm
+    assert reloaded_entry(DUPLICATE).title in confirm
+    assert reloaded_entry(TARGET).title in confirm
     assert "What merging does" in confirm
-    assert entry(DUPLICATE).status == "published"
+    assert reloaded_entry(DUPLICATE).status == "published"
     refused = page_text(moderator.get(f"/moderation/entries/{DUPLICATE}/merge?into={cast.review.slug}"))
     assert "cannot be merged" in refused
     missing = moderator.get(f"/moderation/entries/{DUPLICATE}/merge?into=no-such-entry")
@@ -66,7 +58,7 @@ def test_finding_and_confirming_the_entry_to_keep(seeded_app: Flask, cast: Cast)
 
 
 def test_merging_redirects_the_duplicate_and_moves_its_discussion(seeded_app: Flask, cast: Cast) -> None:
-    duplicate, target = entry(DUPLICATE), entry(TARGET)
+    duplicate, target = reloaded_entry(DUPLICATE), reloaded_entry(TARGET)
     comment = add_comment(duplicate, cast.member, "A comment that should follow the merge.")
     db.session.add(Follow(user_id=cast.member.id, target_type="entry", target_id=duplicate.id))
     db.session.commit()
@@ -106,12 +98,12 @@ def test_merging_redirects_the_duplicate_and_moves_its_discussion(seeded_app: Fl
 def test_a_duplicate_merged_into_an_entry_the_reader_cannot_see_answers_404(seeded_app: Flask, cast: Cast) -> None:
     moderator = client_for(seeded_app, cast.moderator)
     assert merge(moderator, DUPLICATE, MEMBERS_LESSON).status_code == 303
-    duplicate_path = entry(DUPLICATE).path
+    duplicate_path = reloaded_entry(DUPLICATE).path
     assert client_for(seeded_app).get(duplicate_path).status_code == 404
     assert client_for(seeded_app).get(f"{duplicate_path}/history").status_code == 404
     member = client_for(seeded_app, cast.member).get(duplicate_path)
     assert member.status_code == 301
-    assert member.headers["Location"].endswith(entry(MEMBERS_LESSON).path)
+    assert member.headers["Location"].endswith(reloaded_entry(MEMBERS_LESSON).path)
 
 
 # --- Featuring, locking, maturity and action status -----------------------------------------------
@@ -119,7 +111,7 @@ def test_a_duplicate_merged_into_an_entry_the_reader_cannot_see_answers_404(seed
 
 def test_featured_entries_show_on_the_home_page_for_those_who_may_see_them(seeded_app: Flask, cast: Cast) -> None:
     moderator = client_for(seeded_app, cast.moderator)
-    public, members_only = entry(DUPLICATE), entry(MEMBERS_LESSON)
+    public, members_only = reloaded_entry(DUPLICATE), reloaded_entry(MEMBERS_LESSON)
     assert "Featured" not in page_text(client_for(seeded_app).get("/"))
     for lesson in (public, members_only):
         response = post_from(moderator, lesson.path, f"/moderation/entries/{lesson.slug}/feature")
@@ -134,15 +126,15 @@ def test_featured_entries_show_on_the_home_page_for_those_who_may_see_them(seede
     curation = page_text(moderator.get("/moderation/curation"))
     assert public.title in curation
     assert post_from(moderator, "/moderation/curation", f"/moderation/entries/{DUPLICATE}/unfeature").status_code == 303
-    assert entry(DUPLICATE).featured_at is None
+    assert reloaded_entry(DUPLICATE).featured_at is None
     assert [event.action for event in audit("entry.unfeature")] == ["entry.unfeature"]
 
 
 def test_a_locked_discussion_takes_no_new_comments(seeded_app: Flask, cast: Cast) -> None:
     moderator = client_for(seeded_app, cast.moderator)
-    lesson = entry(DUPLICATE)
+    lesson = reloaded_entry(DUPLICATE)
     assert post_from(moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/lock").status_code == 303
-    assert entry(DUPLICATE).locked
+    assert reloaded_entry(DUPLICATE).locked
     assert "Locked: no new comments" in page_text(moderator.get(lesson.path))
     member = client_for(seeded_app, cast.member)
     refused = post_from(member, lesson.path, f"{lesson.path}/comments", {"body": "Can I still post?"})
@@ -156,7 +148,7 @@ def test_a_locked_discussion_takes_no_new_comments(seeded_app: Flask, cast: Cast
 
 def test_maturity_and_action_status_are_set_from_the_lesson_page(seeded_app: Flask, cast: Cast) -> None:
     moderator = client_for(seeded_app, cast.moderator)
-    lesson = entry(DUPLICATE)
+    lesson = reloaded_entry(DUPLICATE)
     old_maturity, old_action = lesson.maturity, lesson.action_status
     maturity = "insight" if old_maturity != "insight" else "lesson"
     action = "accepted" if old_action != "accepted" else "identified"
@@ -166,25 +158,25 @@ def test_maturity_and_action_status_are_set_from_the_lesson_page(seeded_app: Fla
         moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/action-status", {"action_status": action}
     )
     assert response.status_code == 303
-    changed = entry(DUPLICATE)
+    changed = reloaded_entry(DUPLICATE)
     assert (changed.maturity, changed.action_status) == (maturity, action)
     assert [(event.old_value, event.new_value) for event in audit("entry.maturity")] == [(old_maturity, maturity)]
     assert [(event.old_value, event.new_value) for event in audit("entry.action-status")] == [(old_action, action)]
     bad = post_from(moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/maturity", {"maturity": "ripe"})
     assert bad.status_code == 303
     assert "Not a valid choice" in page_text(moderator.get(lesson.path))
-    assert entry(DUPLICATE).maturity == maturity
+    assert reloaded_entry(DUPLICATE).maturity == maturity
     learned = post_from(moderator, lesson.path, f"/moderation/entries/{DUPLICATE}/maturity", {"maturity": "learned"})
     assert learned.status_code == 303
     assert "learned only once action on it is verified" in page_text(moderator.get(lesson.path))
-    assert entry(DUPLICATE).maturity == maturity
+    assert reloaded_entry(DUPLICATE).maturity == maturity
 
 
 @pytest.mark.parametrize("who", ["anonymous", "member", "author"])
 def test_curation_is_for_staff_only(seeded_app: Flask, cast: Cast, who: str) -> None:
     user = None if who == "anonymous" else getattr(cast, who)
     client = client_for(seeded_app, user)
-    lesson = entry(DUPLICATE)
+    lesson = reloaded_entry(DUPLICATE)
     page = page_text(client.get(lesson.path))
     assert "Curate this lesson" not in page
     assert client.get("/moderation/curation").status_code == 404
@@ -197,7 +189,7 @@ def test_curation_is_for_staff_only(seeded_app: Flask, cast: Cast, who: str) -> 
         (f"/moderation/entries/{DUPLICATE}/merge", {"into": TARGET}),
     ):
         assert client.post(path, data={"csrf_token": token, **data}).status_code == 404, path
-    unchanged = entry(DUPLICATE)
+    unchanged = reloaded_entry(DUPLICATE)
     assert (unchanged.featured_at, unchanged.locked, unchanged.status) == (None, False, "published")
     assert "Curate this lesson" in page_text(client_for(seeded_app, cast.moderator).get(lesson.path))
 
@@ -211,7 +203,7 @@ def test_curation_posts_need_the_form_token(seeded_app: Flask, cast: Cast) -> No
         (f"/moderation/entries/{DUPLICATE}/merge", {"into": TARGET}),
     ):
         assert moderator.post(path, data=data).status_code == 400, path
-    unchanged = entry(DUPLICATE)
+    unchanged = reloaded_entry(DUPLICATE)
     assert (unchanged.featured_at, unchanged.locked, unchanged.status) == (None, False, "published")
 
 

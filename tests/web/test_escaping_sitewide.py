@@ -39,7 +39,6 @@ from kb.consultations import outcome
 from kb.consultations.service import ConsultationDraft, QuestionDraft, open_consultation, save_response
 from kb.contributions.service import LessonFields, create_lesson, update_lesson
 from kb.dates import utcnow
-from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS, LESSON_SECTIONS
 from kb.extensions import db
 from kb.moderation.service import raise_flag
@@ -58,6 +57,7 @@ from kb.users.models import User
 from kb.users.service import invite_link, invite_user, reset_link, save_organisation, set_organisation
 from tests.accounts import login_as, make_user, sign_in
 from tests.conftest import import_files, make_app
+from tests.factories import entry
 from tests.outcome_factory import CHOICES, answer, make_consultation, text_answer
 
 MARK = '<i data-x="esc">'
@@ -160,12 +160,6 @@ class World:
     app: Flask
     clients: dict[str, FlaskClient]
     values: dict[frozenset[str], list[dict[str, object]]] = field(default_factory=dict)
-
-
-def entry(slug: str) -> Entry:
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None, slug
-    return found
 
 
 def build(app: Flask, folder: Path) -> dict[frozenset[str], list[dict[str, object]]]:

@@ -20,7 +20,7 @@ from kb.entries.models import Entry, Lesson
 from kb.extensions import db
 from kb.permissions import can_view_entry, viewer_for
 from tests.accounts import Cast, login_as
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 
 SITE = "http://127.0.0.1:5000"
 CASES = ("public", "members", "panel", "draft", "hidden")

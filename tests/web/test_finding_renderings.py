@@ -18,8 +18,9 @@ from kb.extensions import db
 from kb.panels.models import Finding
 from kb.panels.service import FindingText, create_finding
 from tests.accounts import Cast, client_for, page_text
-from tests.citation_factory import LESSON_SLUG, LESSON_TEXT, PANEL_NOTE_SLUG, add_paper_and_lesson, entry, publish
+from tests.citation_factory import LESSON_SLUG, LESSON_TEXT, PANEL_NOTE_SLUG, add_paper_and_lesson, publish
 from tests.conftest import import_files
+from tests.factories import entry
 
 MEMBERS_SLUG = "members-only-lesson-on-rotas"
 PANEL_TITLE = "Panel note on the scripts"

@@ -19,19 +19,12 @@ from kb.moderation.models import Flag
 from kb.notifications import service as notifications
 from kb.notifications.models import Notification
 from tests.accounts import Cast, client_for, make_cast, page_text
-from tests.comment_factory import add_comment
 from tests.conftest import make_app
+from tests.factories import add_comment, reloaded_entry
 
 PUBLIC_LESSON = "procurement-weighted-towards-cost"
 DRAFT_LESSON = "who-decides-a-service-is-ready-to-go-live"
 TOKEN = re.compile(r'name="([\w-]*csrf_token)"[^>]*value="([^"]+)"')
-
-
-def entry(slug: str = PUBLIC_LESSON) -> Entry:
-    db.session.expire_all()
-    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
-    assert found is not None
-    return found
 
 
 def token_of(html: str, prefix: str = "") -> str:
@@ -79,7 +72,7 @@ def told(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def lesson(seeded_app: Flask, cast: Cast) -> Entry:
-    found = entry()
+    found = reloaded_entry(PUBLIC_LESSON)
     found.author_id = cast.author.id
     db.session.commit()
     return found
@@ -160,14 +153,14 @@ def test_flags_on_what_the_member_cannot_see_answer_404(seeded_app, cast, lesson
 
 def test_the_comment_action_row_offers_flag_to_members_and_decisions_to_moderators(seeded_app, cast, thread) -> None:
     top, reply = thread
-    page = page_text(client_for(seeded_app, cast.member).get(entry().path))
+    page = page_text(client_for(seeded_app, cast.member).get(reloaded_entry(PUBLIC_LESSON).path))
     assert f'href="/comments/{top.id}/flag"' in page
     assert f'href="/comments/{reply.id}/flag"' not in page  # the member's own comment
     assert "kb-comment-moderation" not in page
-    staff_page = page_text(client_for(seeded_app, cast.moderator).get(entry().path))
+    staff_page = page_text(client_for(seeded_app, cast.moderator).get(reloaded_entry(PUBLIC_LESSON).path))
     assert f'href="/moderation/comments/{top.id}"' in staff_page
     assert f'href="/comments/{top.id}/flag"' not in staff_page
-    anonymous_page = page_text(client_for(seeded_app).get(entry().path))
+    anonymous_page = page_text(client_for(seeded_app).get(reloaded_entry(PUBLIC_LESSON).path))
     assert "/flag" not in anonymous_page
 
 
@@ -182,7 +175,7 @@ def test_moderation_pages_answer_404_to_everyone_but_staff(seeded_app, cast, thr
         assert client.get(path).status_code == 404, path
     for path in (f"/moderation/comments/{top.id}", f"/moderation/entries/{PUBLIC_LESSON}"):
         assert client.post(path, data={"decision": "hide"}).status_code == 404, path
-    assert entry().status == "published"
+    assert reloaded_entry(PUBLIC_LESSON).status == "published"
     assert db.session.get(Comment, top.id).status == "visible"
 
 
@@ -241,14 +234,14 @@ def test_hiding_a_flagged_comment_from_the_queue(seeded_app, cast, thread, told,
     assert "Keep to the evidence." in to_author[0].body
     assert "Nothing is flagged." in page_text(moderator.get("/moderation/flags"))
     # Who reads it now: the author with the reason, moderators; not other members, whose reply stays.
-    author_page = page_text(client_for(seeded_app, cast.author).get(entry().path))
+    author_page = page_text(client_for(seeded_app, cast.author).get(reloaded_entry(PUBLIC_LESSON).path))
     assert "Scored on" in author_page
     assert "Keep to the evidence." in author_page
-    assert "Scored on" in page_text(moderator.get(entry().path))
-    member_page = page_text(client_for(seeded_app, cast.member).get(entry().path))
+    assert "Scored on" in page_text(moderator.get(reloaded_entry(PUBLIC_LESSON).path))
+    member_page = page_text(client_for(seeded_app, cast.member).get(reloaded_entry(PUBLIC_LESSON).path))
     assert "Scored on" not in member_page
     assert "The minutes agree with that." in member_page
-    assert "Scored on" not in page_text(client_for(seeded_app).get(entry().path))
+    assert "Scored on" not in page_text(client_for(seeded_app).get(reloaded_entry(PUBLIC_LESSON).path))
 
 
 def test_a_decision_needs_a_reason_and_keeps_what_was_typed(seeded_app, cast, thread) -> None:
@@ -272,7 +265,9 @@ def test_moderators_act_on_a_comment_from_its_action_row_without_a_flag(seeded_a
     top, _ = thread
     moderator = client_for(seeded_app, cast.moderator)
     prefix = f"comment-{top.id}-"
-    assert f'href="/moderation/comments/{top.id}"' in moderator.get(entry().path).get_data(as_text=True)
+    assert f'href="/moderation/comments/{top.id}"' in moderator.get(reloaded_entry(PUBLIC_LESSON).path).get_data(
+        as_text=True
+    )
     html = moderator.get(f"/moderation/comments/{top.id}").get_data(as_text=True)
     response = moderator.post(
         f"/moderation/comments/{top.id}",
@@ -287,7 +282,7 @@ def test_moderators_act_on_a_comment_from_its_action_row_without_a_flag(seeded_a
     assert response.headers["Location"].endswith(f"/comments/{top.id}")
     db.session.expire_all()
     assert db.session.get(Comment, top.id).status == "removed"
-    assert "Scored on" not in page_text(client_for(seeded_app, cast.author).get(entry().path))
+    assert "Scored on" not in page_text(client_for(seeded_app, cast.author).get(reloaded_entry(PUBLIC_LESSON).path))
     restore = decide(moderator, f"/moderation/comments/{top.id}", prefix, "restore")
     assert restore.status_code == 303
     db.session.expire_all()
@@ -322,7 +317,7 @@ def test_hiding_a_flagged_entry_leaves_it_to_its_author_and_staff(seeded_app, ca
         moderator, f"/moderation/entries/{PUBLIC_LESSON}", prefix, "hide", "Figures disputed.", page="/moderation/flags"
     )
     assert response.status_code == 303
-    hidden = entry()
+    hidden = reloaded_entry(PUBLIC_LESSON)
     assert (hidden.status, hidden.status_note) == ("hidden", "Figures disputed.")
     assert audit("entry.hide")[-1].target_id == lesson.id
     assert told[-1]["recipient_id"] == cast.author.id
@@ -343,7 +338,7 @@ def test_removing_an_entry_leaves_it_to_staff_and_restore_publishes_it(seeded_ap
     assert client_for(seeded_app, cast.author).get(lesson.path).status_code == 404
     assert client_for(seeded_app, cast.admin).get(lesson.path).status_code == 200
     assert decide(moderator, f"/moderation/entries/{PUBLIC_LESSON}", prefix, "restore").status_code == 303
-    assert entry().status == "published"
+    assert reloaded_entry(PUBLIC_LESSON).status == "published"
     assert client_for(seeded_app).get(lesson.path).status_code == 200
     assert [event.action for event in audit("entry.remove") + audit("entry.restore")] == [
         "entry.remove",
@@ -363,7 +358,7 @@ def test_flags_are_limited_per_member_and_the_note_is_kept(tmp_path, seeded_data
     app = make_app(tmp_path / "limited", seeded_database, FLAG_LIMIT_PER_USER="2 per hour")
     with app.app_context():
         cast = make_cast()
-        lesson = entry()
+        lesson = reloaded_entry(PUBLIC_LESSON)
         comments = [add_comment(lesson, cast.author, f"Comment {number}") for number in range(3)]
         member = client_for(app, cast.member)
         for comment in comments[:2]:

@@ -27,11 +27,10 @@ from tests.citation_factory import (
     PANEL_NOTE_SLUG,
     add_paper_and_lesson,
     draft_finding,
-    entry,
     publish,
 )
-from tests.comment_factory import add_comment
 from tests.conftest import import_files
+from tests.factories import add_comment, entry
 from tests.outcome_factory import answer, make_consultation
 
 SEEDED_LESSON = "procurement-weighted-towards-cost"

@@ -11,6 +11,7 @@ from kb.actions.recurrence import decide_recurrence
 from kb.entries.models import Lesson
 from kb.extensions import db
 from tests.accounts import Cast, client_for, csrf_token, page_text
+from tests.factories import reloaded_lesson
 from tests.web.dom import Node, main_of
 
 ENGLAND = "providers-pressed-to-go-live-before-ready"
@@ -18,13 +19,6 @@ NORTH_WEST = "north-west-service-failed-within-hours"
 BRISTOL = "bristol-gps-report-inappropriate-triage-responses"
 MEMBERS_ONLY = "good-idea-badly-implemented"
 DECIDE = f"/lessons/{ENGLAND}/recurrences/{NORTH_WEST}"
-
-
-def lesson(slug: str) -> Lesson:
-    db.session.expire_all()
-    found = db.session.scalar(select(Lesson).where(Lesson.slug == slug))
-    assert found is not None
-    return found
 
 
 def section_of(html: str | bytes) -> Node | None:
@@ -42,7 +36,7 @@ def listed(section: Node) -> list[str]:
 
 
 def confirm(cast: Cast, one: str, other: str, decision: str = "confirmed") -> None:
-    decide_recurrence(lesson(one), lesson(other), decision, actor=cast.moderator)
+    decide_recurrence(reloaded_lesson(one), reloaded_lesson(other), decision, actor=cast.moderator)
     db.session.commit()
 
 
@@ -145,8 +139,8 @@ def test_a_moderator_compares_and_confirms_then_changes_their_mind(seeded_app: F
     page = moderator.get(DECIDE)
     assert page.status_code == 200
     text = page_text(page)
-    assert lesson(ENGLAND).title in text
-    assert lesson(NORTH_WEST).title in text
+    assert reloaded_lesson(ENGLAND).title in text
+    assert reloaded_lesson(NORTH_WEST).title in text
     token = csrf_token(page.get_data(as_text=True))
     done = moderator.post(DECIDE, data={"csrf_token": token, "decision": "confirmed", "note": "Same pressure."})
     assert done.status_code == 303

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
 from tests.accounts import Cast, login_as
-from tests.comment_factory import add_comment
+from tests.factories import add_comment
 from tests.pg_search import SEARCH_BACKENDS, in_context, search_app
 from tests.web.dom import Node, main_of
 

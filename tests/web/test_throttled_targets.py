@@ -14,8 +14,8 @@ from kb.comments.models import Comment
 from kb.entries.models import Entry
 from kb.extensions import db
 from tests.accounts import Cast, client_for, csrf_token, make_cast, page_text
-from tests.comment_factory import add_comment
 from tests.conftest import make_app
+from tests.factories import add_comment
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from kb.extensions import db
 from kb.panels.citations import add_citation, paper_paragraphs
 from kb.panels.models import Citation
 from tests.accounts import Cast, client_for, csrf_token, page_text, post_form
-from tests.citation_factory import CITED, PANEL_NOTE_SLUG, add_paper_and_lesson, draft_finding, entry, publish
-from tests.comment_factory import add_comment
+from tests.citation_factory import CITED, PANEL_NOTE_SLUG, add_paper_and_lesson, draft_finding, publish
+from tests.factories import add_comment, entry
 
 
 def _finding_url(cast: Cast, number: int = 1, tail: str = "") -> str:

@@ -12,7 +12,7 @@ from werkzeug.test import TestResponse
 
 from kb.dates import utcnow
 from kb.extensions import db
-from kb.users import service
+from kb.users import two_factor
 from kb.users.models import PendingSecondFactor, User
 from tests.accounts import make_user, post_form, sign_in
 
@@ -95,6 +95,6 @@ def test_a_set_up_id_from_someone_elses_session_is_not_theirs(seeded_app: Flask)
     secret_on(client.get("/account/two-factor"))
     stolen_id = session_of(seeded_app, client)["totp_setup"]
     other = make_user("other@example.org")
-    pending = service.pending_second_factor(other, stolen_id)
+    pending = two_factor.pending_second_factor(other, stolen_id)
     assert pending.id != stolen_id
     assert pending.user_id == other.id

@@ -1,14 +1,45 @@
-"""Test helper: comments made straight through the model, as the comment service would store them."""
+"""Shared test helpers: entries and lessons found by slug, and comments made straight through the model.
+
+Accounts are made by `tests.accounts`, findings and citations by `tests.citation_factory`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from kb.comments.models import Comment, path_step
-from kb.entries.models import Entry
+from kb.entries.models import Entry, Lesson
 from kb.extensions import db
 from kb.markdown import render
 from kb.users.models import User
+
+
+def entry(slug: str) -> Entry:
+    """The entry with this slug, as the session has it."""
+    found = db.session.scalar(select(Entry).where(Entry.slug == slug))
+    assert found is not None, slug
+    return found
+
+
+def lesson(slug: str) -> Lesson:
+    """The lesson with this slug, as the session has it."""
+    found = db.session.scalar(select(Lesson).where(Lesson.slug == slug))
+    assert found is not None, slug
+    return found
+
+
+def reloaded_entry(slug: str) -> Entry:
+    """The entry with this slug as the database has it now (after requests changed it)."""
+    db.session.expire_all()
+    return entry(slug)
+
+
+def reloaded_lesson(slug: str) -> Lesson:
+    """The lesson with this slug as the database has it now (after requests changed it)."""
+    db.session.expire_all()
+    return lesson(slug)
 
 
 def add_comment(
