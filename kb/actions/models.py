@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model
 
 if TYPE_CHECKING:
     from kb.entries.models import Lesson
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 RECURRENCE_DECISIONS: dict[str, str] = {"confirmed": "The same lesson again", "rejected": "Not the same lesson"}
 
 
-class Recurrence(db.Model):
+class Recurrence(Model):
     """A moderator's decision on a pair of similar lessons; the pair is stored lower id first."""
 
     __tablename__ = "recurrences"

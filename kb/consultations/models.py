@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Table, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model, db
 from kb.markdown import render
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ SCALE_OPTIONS: dict[str, str] = {
 RESPONSE_STATUSES: dict[str, str] = {"draft": "Draft", "submitted": "Submitted"}
 
 
-class Consultation(db.Model):
+class Consultation(Model):
     """Questions put to members about one entry (a paper, or a review's draft findings) for a set time.
 
     Times are stored in UTC; it is open from `opens_at` (inclusive) until `closes_at`
@@ -75,7 +75,7 @@ class Consultation(db.Model):
     )
 
 
-class ConsultedFinding(db.Model):
+class ConsultedFinding(Model):
     """A draft finding put to members, as its text stood when the consultation was set up."""
 
     __tablename__ = "consulted_findings"
@@ -95,7 +95,7 @@ class ConsultedFinding(db.Model):
     finding: Mapped[Finding | None] = relationship("Finding")
 
 
-class Question(db.Model):
+class Question(Model):
     """One question: free text, a five-point agree/disagree scale, or one choice of several `options`."""
 
     __tablename__ = "consultation_questions"
@@ -112,7 +112,7 @@ class Question(db.Model):
     consultation: Mapped[Consultation] = relationship(back_populates="questions")
 
 
-class Response(db.Model):
+class Response(Model):
     """One member's answers to a consultation: a draft until submitted, editable until the close.
 
     The organisation's name, type and region are copied at submission, so the analysis
@@ -138,7 +138,7 @@ class Response(db.Model):
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
 
-class Answer(db.Model):
+class Answer(Model):
     """The answer to one question: `text` for free text, `choice` (a scale key or an option) otherwise."""
 
     __tablename__ = "consultation_answers"
@@ -157,7 +157,7 @@ class Answer(db.Model):
     )
 
 
-class AnswerTheme(db.Model):
+class AnswerTheme(Model):
     """A theme the panel tagged a free-text answer with while analysing it."""
 
     __tablename__ = "consultation_answer_themes"
@@ -186,7 +186,7 @@ change_findings = Table(
 )
 
 
-class OutcomeChange(db.Model):
+class OutcomeChange(Model):
     """One "you said, we did" item: what was heard, what changed, and the responses and findings behind it."""
 
     __tablename__ = "outcome_changes"
