@@ -43,6 +43,7 @@ from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
 from kb.panels.models import Finding
 
 if TYPE_CHECKING:
+    from kb.comments.queries import ThreadComment
     from kb.users.models import User
 
 STAFF_ROLES = frozenset({"moderator", "admin"})
@@ -278,7 +279,7 @@ def can(viewer: Viewer | None, action: str, entry: Entry | None = None) -> bool:
     return rule(viewer, entry)
 
 
-def can_read_comment(viewer: Viewer | None, comment: Comment) -> bool:
+def can_read_comment(viewer: Viewer | None, comment: Comment | ThreadComment) -> bool:
     """Whether `viewer` may read a comment's text (its entry's visibility is checked separately).
 
     A hidden comment is read by moderators and its author, who sees why it was hidden;
@@ -304,7 +305,7 @@ def readable_comments(viewer: Viewer | None) -> ColumnElement[bool]:
     return or_(Comment.status == "visible", own_hidden)
 
 
-def can_edit_comment(viewer: Viewer | None, comment: Comment) -> bool:
+def can_edit_comment(viewer: Viewer | None, comment: Comment | ThreadComment) -> bool:
     """Whether `viewer` may edit a comment: its author, while it is visible and its entry is readable."""
     viewer = viewer or ANONYMOUS
     return (

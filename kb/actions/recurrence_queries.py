@@ -113,7 +113,7 @@ def timeline_order(lessons: Iterable[DatedT]) -> list[DatedT]:
     )
 
 
-def _visible_lesson_ids(viewer: Viewer | None) -> Select[tuple[int]]:
+def _visible_lesson_ids(viewer: Viewer | None) -> Select[int]:
     return select(Entry.id).where(Entry.kind == "lesson", visible_entries(viewer))
 
 

@@ -6,8 +6,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Table, Text, UniqueConstraint, event, inspect
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import instance_state
 
 from kb.dates import utcnow
 from kb.extensions import Model, db
@@ -210,7 +211,7 @@ class OutcomeChange(Model):
 # saved, into the `*_html` column beside it; pages print that, never rendering per view. None
 # of these texts resolves `[[slug]]` links, so one rendering serves every reader.
 
-RENDERED_TEXTS: dict[type, dict[str, str]] = {
+RENDERED_TEXTS: dict[type[Consultation | ConsultedFinding | OutcomeChange], dict[str, str]] = {
     Consultation: {"introduction": "introduction_html", "we_asked": "we_asked_html", "you_said": "you_said_html"},
     ConsultedFinding: {"body": "body_html", "recommendations": "recommendations_html"},
     OutcomeChange: {"you_said": "you_said_html", "we_did": "we_did_html"},
@@ -232,7 +233,7 @@ def render_texts(saved: Consultation | ConsultedFinding | OutcomeChange, *, ever
 
     Returns how many texts were rendered.
     """
-    state = inspect(saved)
+    state = instance_state(saved)
     count = 0
     for text, column in RENDERED_TEXTS[type(saved)].items():
         if every or state.transient or state.pending or state.attrs[text].history.has_changes():

@@ -94,12 +94,12 @@ def merged_from(viewer: Viewer | None, entry: Entry) -> list[tuple[Entry, list[R
     return [(duplicate, revisions_of(duplicate)) for duplicate in duplicates]
 
 
-def _visible_ids(viewer: Viewer | None, kind: str | None = None) -> Select[tuple[int]]:
+def _visible_ids(viewer: Viewer | None, kind: str | None = None) -> Select[int]:
     query = select(Entry.id).where(visible_entries(viewer))
     return query.where(Entry.kind == kind) if kind else query
 
 
-def _ordered(query: Select[tuple[Entry]], sort: str) -> Select[tuple[Entry]]:
+def _ordered(query: Select[Entry], sort: str) -> Select[Entry]:
     if sort == "title":
         return query.order_by(Entry.title)
     if sort == "oldest":

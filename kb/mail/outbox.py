@@ -21,9 +21,10 @@ import socket
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any, cast
 
 from flask import Flask, after_this_request, current_app, has_app_context, has_request_context
-from sqlalchemy import ColumnElement, Row, and_, delete, event, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Row, Table, and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.wrappers import Response
@@ -43,7 +44,8 @@ _AFTER_RESPONSE = "kb_mail_after_response"
 RETRY_AFTER_COMMIT = 5
 """Due mails a request also sends after its own went out (so the mail server is up)."""
 
-outbox = OutboxMail.__table__
+# A mapped class's __table__ is typed as any FromClause; OutboxMail's is a Table.
+outbox = cast(Table, OutboxMail.__table__)
 
 
 def queue_mail(mail: Mail) -> int:
@@ -64,7 +66,9 @@ def queue_mail(mail: Mail) -> int:
     }
     session = db.session
     result = session.connection().execute(insert(outbox).values(**values))
-    row_id = int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT of one row has its primary key"
+    row_id = int(key[0])
     session.info.setdefault(_QUEUED, []).append(row_id)
     return row_id
 
@@ -318,7 +322,8 @@ def purge(session: Session, now: dt.datetime) -> int:
         outbox.c.queued_at < now - retry.KEEP_GIVEN_UP,
         or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < retry.stale_claims_before(now)),
     )
-    purged = session.execute(delete(outbox).where(or_(sent_long_ago, abandoned))).rowcount
+    # Session.execute is typed to return a Result; a DELETE's is a CursorResult, which counts rows.
+    purged = cast(CursorResult[Any], session.execute(delete(outbox).where(or_(sent_long_ago, abandoned)))).rowcount
     session.commit()
     return purged or 0
 

@@ -36,12 +36,15 @@ def rebuild_command(processes: int) -> None:
         bar = click.progressbar(length=total, label="Indexing entries", file=sys.stderr)
         bar.__enter__()
 
-    progress = {"total": start, "on_progress": lambda done: bar.update(done) if bar else None}
+    def advance(done: int) -> None:
+        if bar is not None:
+            bar.update(done)
+
     try:
         if uses_postgresql():
-            count = pg_indexing.rebuild(**progress)  # type: ignore[arg-type]
+            count = pg_indexing.rebuild(total=start, on_progress=advance)
         else:
-            count = rebuild(store, processes=processes, **progress)  # type: ignore[arg-type]
+            count = rebuild(store, processes=processes, total=start, on_progress=advance)
     except LockTimeoutError:
         raise click.ClickException("another rebuild is running; wait for it to finish") from None
     finally:

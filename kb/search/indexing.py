@@ -47,7 +47,7 @@ VOCABULARY_PREFIX = "vocabulary:"
 ProgressCallback = Callable[[int], None]
 
 
-def _loading_query() -> Select[tuple[Entry]]:
+def _loading_query() -> Select[Entry]:
     return select(Entry).options(selectinload(Entry.tags).selectinload(Tag.theme))
 
 

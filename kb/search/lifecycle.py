@@ -79,7 +79,7 @@ class RetrySchedule:
 
 def retry_schedule(app: Flask) -> RetrySchedule:
     """The app's schedule for retrying failed index writes in this process."""
-    return app.extensions[_RETRIES]  # type: ignore[no-any-return]
+    return app.extensions[_RETRIES]
 
 
 def _changed(session: Session, instance: object) -> bool:
@@ -226,7 +226,7 @@ def drain_if_pending(app: Flask) -> None:
     whose indexing failed (the index could not be written, or an entry could not be
     indexed) once this process's retry schedule allows, so they do not wait for a save.
     """
-    if has_untried(db.session) or (retry_schedule(app).due(time.monotonic()) and has_retryable(db.session)):
+    if has_untried(db.session()) or (retry_schedule(app).due(time.monotonic()) and has_retryable(db.session())):
         drain_now(app, timeout=PENDING_LOCK_WAIT)
 
 

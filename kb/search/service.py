@@ -256,7 +256,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     """
     drain_if_pending(_app())
     if uses_postgresql():
-        return pg_search.search(viewer, request)  # type: ignore[no-any-return]
+        return pg_search.search(viewer, request)
     return _on_index(lambda state: _search(state, viewer, request))
 
 
@@ -295,7 +295,7 @@ def _with_comment_snippets(hits: list[Hit], terms: set[str]) -> list[Hit]:
     unmatched = [hit.entry.id for hit in hits if not matched_in_entry(hit)]
     if not terms or not unmatched:
         return hits
-    comments = comments_of_hits(db.session, unmatched, {term[:CUE_LETTERS] for term in terms})
+    comments = comments_of_hits(db.session(), unmatched, {term[:CUE_LETTERS] for term in terms})
     return [build_hit(hit.entry, terms, comments[hit.entry.id]) if hit.entry.id in comments else hit for hit in hits]
 
 

@@ -84,7 +84,7 @@ def _near_words(word: str, distance: int, prefix: int) -> set[str]:
 def read_query(text: str, *, group: str = "and") -> ParsedQuery:
     """What was typed, parsed as for Whoosh, with `word~` expanded and PostgreSQL's stop words dropped."""
     parsed = with_near_words(parse_user_query(text, group=group), _near_words)
-    return without_stop_words(db.session, parsed)
+    return without_stop_words(db.session(), parsed)
 
 
 # Counting and paging
@@ -337,7 +337,7 @@ def _comment_hits(entries: list[Entry], compiled: Compiled, hits: dict[int, Hit]
     if not entries:
         return {}
     cues = _cues(compiled)
-    comments = comments_of_hits(db.session, [entry.id for entry in entries], cues)
+    comments = comments_of_hits(db.session(), [entry.id for entry in entries], cues)
     by_id = {comment.id: comment for found in comments.values() for comment in found}
     bodies = {comment_id: _clean(plain_text(comment.body)) for comment_id, comment in by_id.items()}
     rows = [
