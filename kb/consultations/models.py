@@ -211,7 +211,10 @@ class OutcomeChange(Model):
 # saved, into the `*_html` column beside it; pages print that, never rendering per view. None
 # of these texts resolves `[[slug]]` links, so one rendering serves every reader.
 
-RENDERED_TEXTS: dict[type[Consultation | ConsultedFinding | OutcomeChange], dict[str, str]] = {
+RenderedModel = Consultation | ConsultedFinding | OutcomeChange
+"""The models whose texts are rendered on save."""
+
+RENDERED_TEXTS: dict[type[RenderedModel], dict[str, str]] = {
     Consultation: {"introduction": "introduction_html", "we_asked": "we_asked_html", "you_said": "you_said_html"},
     ConsultedFinding: {"body": "body_html", "recommendations": "recommendations_html"},
     OutcomeChange: {"you_said": "you_said_html", "we_did": "we_did_html"},
@@ -228,7 +231,7 @@ def anchor_prefix(saved: object, text: str) -> str:
     return ""
 
 
-def render_texts(saved: Consultation | ConsultedFinding | OutcomeChange, *, every: bool = False) -> int:
+def render_texts(saved: RenderedModel, *, every: bool = False) -> int:
     """Store the rendering of each of `saved`'s texts that changed since it was loaded (or all, with `every`).
 
     Returns how many texts were rendered.
@@ -242,7 +245,7 @@ def render_texts(saved: Consultation | ConsultedFinding | OutcomeChange, *, ever
     return count
 
 
-def _render_on_save(mapper: object, connection: object, saved: Consultation | ConsultedFinding | OutcomeChange) -> None:
+def _render_on_save(mapper: object, connection: object, saved: RenderedModel) -> None:
     render_texts(saved)
 
 

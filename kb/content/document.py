@@ -410,7 +410,7 @@ def _split_lesson_body(body: str, first_line: int, report: Callable[[int, str], 
 
 
 def _find_references(text: str, document: EntryDocument, located: _FrontMatterMap) -> list[Reference]:
-    references = []
+    references: list[Reference] = []
     for number, line in enumerate(text.split("\n"), start=1):
         references.extend(Reference(match.group(1), number) for match in INTERNAL_LINK.finditer(line))
     if document.source:

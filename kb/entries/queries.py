@@ -70,7 +70,7 @@ def merged_target(viewer: Viewer | None, slug: str) -> Entry | None:
     """
     duplicate = db.session.scalar(select(Entry).where(Entry.slug == slug, Entry.status == "merged"))
     target = duplicate.merged_into if duplicate is not None else None
-    if target is None or not can_view_if_published(viewer, duplicate):
+    if duplicate is None or target is None or not can_view_if_published(viewer, duplicate):
         return None
     return target if can_view_entry(viewer, target) else None
 
@@ -137,7 +137,8 @@ def filter_options(viewer: Viewer | None, kind: str) -> FilterOptions:
     years = db.session.scalars(
         select(year).where(Entry.id.in_(ids), Entry.event_date.is_not(None)).distinct().order_by(year.desc())
     ).all()
-    return FilterOptions([(slug, label) for slug, label in tags], list(regions), [int(y) for y in years])
+    shown_regions = [region for region in regions if region is not None]
+    return FilterOptions([(slug, label) for slug, label in tags], shown_regions, [int(y) for y in years])
 
 
 @dataclass

@@ -129,7 +129,7 @@ def _entries_touched(session: Session) -> set[int]:
         touched |= set(
             session.connection().scalars(select(entry_tags.c.entry_id).where(entry_tags.c.tag_id.in_(tag_ids)))
         )
-    touched.discard(None)  # type: ignore[arg-type]
+    touched.discard(None)
     return touched
 
 
@@ -198,8 +198,8 @@ def drain_now(app: Flask, timeout: float | None = None) -> bool:
         log.exception("Indexing queued changes failed; they stay queued and are retried by later searches and saves")
         _index_failed_to_write(app, f"writing the search index failed: {type(error).__name__}: {error}")
         return False
-    for entry_id, error in report.failed:
-        log.error("Entry %s could not be indexed: %s", entry_id, error)
+    for entry_id, reason in report.failed:
+        log.error("Entry %s could not be indexed: %s", entry_id, reason)
     if report.failed:
         retry_schedule(app).failed(time.monotonic())
     else:

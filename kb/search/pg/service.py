@@ -220,8 +220,10 @@ def search(viewer: Viewer, request: Any) -> Any:
     sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
     ids = scope.page(compiled, parsed, sort, page_number(request, total), request.per_page) if total else []
     entries = load_visible(viewer, ids)
-    ranking = compiled.ranking if compiled is not None else None
-    results.hits = _hits(entries, compiled) if ranking is not None else [build_hit(entry, set()) for entry in entries]
+    if compiled is not None and compiled.ranking is not None:
+        results.hits = _hits(entries, compiled)
+    else:
+        results.hits = [build_hit(entry, set()) for entry in entries]
     return results
 
 
@@ -244,7 +246,7 @@ def _with_ellipses(text: str, headline: str) -> Markup:
 
 
 def _headlines(
-    ranking: ColumnElement[object], rows: list[tuple[int, str, str]], options: str
+    ranking: ColumnElement[str], rows: list[tuple[int, str, str]], options: str
 ) -> dict[tuple[int, str], str]:
     """`ts_headline` of each (entry id, key, plain text), keyed by (entry id, key)."""
     if not rows:
@@ -318,8 +320,8 @@ def _hits(entries: list[Entry], compiled: Compiled) -> list[Hit]:
         key, headline = best
         snippet = _with_ellipses(texts[entry.id, key], headline)
         hits[entry.id] = Hit(entry, title, snippet, SNIPPET_LABELS[key], entry.path)
-    for entry, hit in _comment_hits(unmatched, compiled, hits).items():
-        hits[entry] = hit
+    for entry_id, hit in _comment_hits(unmatched, compiled, hits).items():
+        hits[entry_id] = hit
     return [hits[entry.id] for entry in entries]
 
 
@@ -386,7 +388,7 @@ def _key_terms(entry: Entry) -> list[str]:
     if not candidates:
         return []
     lexemes = [row.lexeme for row in candidates]
-    frequencies = dict(
+    frequencies: dict[str, int] = dict(
         db.session.execute(
             sql_text(
                 "SELECT lexeme, (SELECT count(*) FROM search_documents WHERE document @@ CAST(tsq AS tsquery)) "
