@@ -67,6 +67,7 @@ serve: .make-runtime.stamp assets
 # by side, one a core; the PostgreSQL pass's report is printed once both have finished.
 test: .make-dev.stamp assets
 	$(BIN)/ruff check .
+	$(BIN)/mypy kb
 	@KB_TEST_DATABASE=postgresql $(BIN)/pytest -p no:cacheprovider -m "not browser" > .test-postgresql.log 2>&1 & \
 	postgresql_pass=$$!; \
 	echo "SQLite pass (the PostgreSQL pass runs alongside; its report follows):"; \
@@ -93,6 +94,7 @@ load: .make-load.stamp assets
 
 lint: .make-dev.stamp
 	$(BIN)/ruff check .
+	$(BIN)/mypy kb
 
 clean:
-	rm -rf $(VENV) node_modules static/build .make-*.stamp .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules static/build .make-*.stamp .pytest_cache .ruff_cache .mypy_cache

@@ -46,6 +46,7 @@ class PartialDate:
         if not match:
             raise BadDateError(f"'{value}' is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD")
         year, month, day = (int(part) if part else None for part in match.groups())
+        assert year is not None, "the pattern requires a year"
         try:
             if month == 0 or day == 0:
                 raise ValueError("month and day start at 01")

@@ -101,7 +101,7 @@ def _with_unwritten_changes(check: Check) -> Check:
     the changes are retried by later searches and saves.
     """
     try:
-        waiting = failing_count(db.session)
+        waiting = failing_count(db.session())
     except Exception:  # The database check reports (and logs) a database that cannot be read.
         return check
     if not waiting:

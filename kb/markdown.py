@@ -132,7 +132,11 @@ class _InternalLinkProcessor(InlineProcessor):
         self.found = found
         self.missing = missing
 
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[ElementTree.Element, int, int]:  # noqa: N802
+    # InlineProcessor's handleMatch takes and returns more than Pattern's, which it derives from;
+    # the Markdown stubs ignore the same override error on InlineProcessor itself.
+    def handleMatch(  # type: ignore[override]  # noqa: N802
+        self, m: re.Match[str], data: str
+    ) -> tuple[ElementTree.Element, int, int]:
         slug, words = m.group(1), m.group(2)
         target = self.resolve(slug) if self.resolve else None
         if target is None:

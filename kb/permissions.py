@@ -45,6 +45,7 @@ from kb.panels.models import Finding
 from kb.states import CommentStatus, EntryKind, EntryStatus, FindingStatus, ResponseStatus, Role, Visibility
 
 if TYPE_CHECKING:
+    from kb.comments.queries import ThreadComment
     from kb.users.models import User
 
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
@@ -307,7 +308,7 @@ def can(viewer: Viewer | None, action: str, entry: Entry | None = None) -> bool:
     return rule(viewer, entry)
 
 
-def can_read_comment(viewer: Viewer | None, comment: Comment) -> bool:
+def can_read_comment(viewer: Viewer | None, comment: Comment | ThreadComment) -> bool:
     """Whether `viewer` may read a comment's text (its entry's visibility is checked separately).
 
     A hidden comment is read by moderators and its author, who sees why it was hidden;
@@ -333,7 +334,7 @@ def readable_comments(viewer: Viewer | None) -> ColumnElement[bool]:
     return or_(Comment.status == CommentStatus.VISIBLE, own_hidden)
 
 
-def can_edit_comment(viewer: Viewer | None, comment: Comment) -> bool:
+def can_edit_comment(viewer: Viewer | None, comment: Comment | ThreadComment) -> bool:
     """Whether `viewer` may edit a comment: its author, while it is visible and its entry is readable."""
     viewer = viewer or ANONYMOUS
     return (

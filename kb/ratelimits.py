@@ -62,7 +62,8 @@ def _with_psycopg(url: str) -> str:
 class DatabaseStorage(Storage):
     """Flask-Limiter storage on a SQL database (SQLite 3.35+ or PostgreSQL): `kb+<SQLAlchemy URL>`."""
 
-    STORAGE_SCHEME: ClassVar[list[str]] = ["kb+sqlite", "kb+postgres", "kb+postgresql", "kb+postgresql+psycopg"]
+    # limits reads the schemes from the class when it registers it, but types them as an instance attribute.
+    STORAGE_SCHEME: ClassVar[list[str]] = ["kb+sqlite", "kb+postgres", "kb+postgresql", "kb+postgresql+psycopg"]  # type: ignore[misc]
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: Any) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from flask import Flask, abort, send_from_directory
-from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2.runtime import Macro
 from werkzeug.wrappers import Response
 
 from kb.charts import bar_chart_svg
@@ -16,6 +20,47 @@ from kb.moderation.lessons import waiting_count
 from kb.moderation.queries import open_flag_count
 from kb.permissions import can, current_viewer
 from kb.states import STATE_ENUMS
+
+MACRO_SUFFIX = ".jinja"
+"""The NHS.UK macros' templates are named so; kb's own end in .html."""
+_MACRO_CALL = Macro.__call__.__code__
+
+
+def _in_macro_template() -> bool:
+    """Whether the template running the caller's code is one of the NHS.UK macros'.
+
+    Jinja keeps each compiled template's `Template` in its module globals as `__jinja_template__`;
+    the nearest frame that has one is the template whose code met the undefined name. A macro
+    called without a `caller` is given an undefined one by Jinja's `Macro.__call__`, before the
+    macro's own code runs: that one belongs to the macro's template.
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is _MACRO_CALL:
+            template = frame.f_locals["self"]._func.__globals__.get("__jinja_template__")
+        else:
+            template = frame.f_globals.get("__jinja_template__")
+        if template is not None:
+            return (template.name or "").endswith(MACRO_SUFFIX)
+        frame = frame.f_back
+    return False
+
+
+class KbUndefined(StrictUndefined):
+    """Strict in kb's templates: a name or attribute that is not there fails the page, so a misspelling fails a test.
+
+    Inside the NHS.UK macros an undefined is chainable instead (it prints as nothing and its
+    attributes are undefined too): they read nested optional parameters that kb leaves out.
+    A value kb passes into a macro keeps the strictness of the template it came from.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """A chainable undefined when met inside an NHS.UK macro, else a strict one (Jinja's arguments)."""
+        if _in_macro_template():
+            return ChainableUndefined(*args, **kwargs)
+        return super().__new__(cls)
 
 
 def _moderation_context() -> dict[str, int]:
@@ -43,8 +88,8 @@ def init_app(app: Flask) -> None:
     # titles raw. Every template kb renders is HTML, so every one is escaped; HTML made on purpose
     # arrives as Markup from the function that built it.
     app.jinja_env.autoescape = True
-    # The NHS.UK macros read nested optional parameters; they need chainable undefineds.
-    app.jinja_env.undefined = ChainableUndefined
+    # Strict in kb's templates, chainable in the NHS.UK macros, which read nested optional parameters.
+    app.jinja_env.undefined = KbUndefined
     app.jinja_env.loader = ChoiceLoader(
         [FileSystemLoader(app.template_folder or "templates"), PackageLoader("nhsuk_frontend_jinja")]
     )

@@ -18,7 +18,7 @@ from sqlalchemy import exc
 from werkzeug.wrappers import Response
 
 from kb.errors import SECRET_FIELDS
-from kb.extensions import db
+from kb.extensions import db, login_manager
 from kb.permissions import ANONYMOUS
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _forget_viewer() -> None:
     Flask-Login would otherwise try to load the signed-in user again for the header,
     and the header's counts would query for them.
     """
-    g._login_user = current_app.login_manager.anonymous_user()
+    g._login_user = login_manager.anonymous_user()
     g.viewer = ANONYMOUS
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model
 from kb.states import RecurrenceDecision, allowed
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 RECURRENCE_DECISIONS: dict[str, str] = RecurrenceDecision.labels()
 
 
-class Recurrence(db.Model):
+class Recurrence(Model):
     """A moderator's decision on a pair of similar lessons; the pair is stored lower id first."""
 
     __tablename__ = "recurrences"

@@ -114,7 +114,7 @@ def timeline_order(lessons: Iterable[DatedT]) -> list[DatedT]:
     )
 
 
-def _visible_lesson_ids(viewer: Viewer | None) -> Select[tuple[int]]:
+def _visible_lesson_ids(viewer: Viewer | None) -> Select[int]:
     return select(Entry.id).where(Entry.kind == EntryKind.LESSON, listed_entries(viewer))
 
 

@@ -45,7 +45,7 @@ class InChoices:
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         """Raise `ValidationError` unless the field's data is one of its choice values."""
-        if field.data not in {choice.value for choice in field.choices or []}:  # type: ignore[attr-defined]
+        if field.data not in {choice.value for choice in field.choices or []}:
             raise ValidationError(self.message)
 
 

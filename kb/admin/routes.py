@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -71,7 +71,7 @@ def admin_only(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 
 def _actor() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+    return current_user._get_current_object()
 
 
 def _load_user(user_id: int) -> User:
@@ -131,7 +131,7 @@ def _users_page(invite_form: InviteForm) -> Rendered:
         status=status if status in queries.ACCOUNT_STATUSES else "",
     )
     page = queries.list_users(filters, int_arg("page", 1) or 1, USERS_PER_PAGE)
-    chosen = {key: request.args[key] for key in USER_FILTER_ARGS if request.args.get(key)}
+    chosen: dict[str, Any] = {key: request.args[key] for key in USER_FILTER_ARGS if request.args.get(key)}
     failed = bool(filter_form.errors or invite_form.errors)
     html = render_template(
         "admin/users.html",
@@ -356,7 +356,7 @@ def create_organisation() -> ResponseReturnValue:
     if message:
         _add_error(form.name, message)
         return _organisations_page(form)
-    flash(f"{form.name.data.strip()} has been added.", "success")  # type: ignore[union-attr]
+    flash(f"{form.name.data.strip()} has been added.", "success")
     return redirect(url_for(".organisations"))
 
 
@@ -408,7 +408,7 @@ def audit() -> ResponseReturnValue:
         day_to=None if form.date_to.errors else parse_day(form.date_to.data),
     )
     page = queries.list_events(filters, int_arg("page", 1) or 1, AUDIT_PER_PAGE)
-    chosen = {key: request.args[key] for key in AUDIT_FILTER_ARGS if request.args.get(key)}
+    chosen: dict[str, Any] = {key: request.args[key] for key in AUDIT_FILTER_ARGS if request.args.get(key)}
     html = render_template(
         "admin/audit.html",
         form=form,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kb.dates import utcnow
 from kb.errors import KbError
-from kb.extensions import db
+from kb.extensions import Model
 
 ACTIONS: dict[str, str] = {
     "login.success": "Signed in",
@@ -82,7 +82,7 @@ ACTIONS: dict[str, str] = {
 }
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what to which object, the old and new value, when and from which address."""
 
     __tablename__ = "audit_events"

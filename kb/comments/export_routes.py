@@ -40,7 +40,7 @@ def _visible_entry(plural: str, slug: str) -> Entry:
     return entry
 
 
-def _comments_query(entry: Entry) -> Select[tuple[Comment]]:
+def _comments_query(entry: Entry) -> Select[Comment]:
     """An entry's comments with their authors and organisations: one query."""
     return (
         select(Comment)
@@ -68,7 +68,7 @@ def exported(comment: Comment, entry: Entry, viewer: Viewer) -> ExportedComment:
     )
 
 
-def _threads(entry: Entry, query: Select[tuple[Comment]], root_id: int | None = None) -> list[Node[ExportedComment]]:
+def _threads(entry: Entry, query: Select[Comment], root_id: int | None = None) -> list[Node[ExportedComment]]:
     viewer = current_viewer()
     comments = [exported(comment, entry, viewer) for comment in db.session.scalars(query).unique()]
     return build_tree(comments, "oldest", root_id=root_id)

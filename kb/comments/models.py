@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model
 from kb.states import CommentStatus, allowed
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def path_step(comment_id: int) -> str:
     return f"{comment_id:0{PATH_DIGITS}d}"
 
 
-class Comment(db.Model):
+class Comment(Model):
     """One comment on an entry, a reply when `parent_id` is set.
 
     `thread_path` is the ids from the top of the thread down to this comment, so a whole
@@ -96,7 +96,7 @@ class Comment(db.Model):
         return Markup(self.html)  # noqa: S704 - rendered and sanitised when saved
 
 
-class CommentVersion(db.Model):
+class CommentVersion(Model):
     """The text a comment had before one of its edits (the current text is on the comment)."""
 
     __tablename__ = "comment_versions"
@@ -112,7 +112,7 @@ class CommentVersion(db.Model):
     comment: Mapped[Comment] = relationship(back_populates="versions")
 
 
-class CommentDraft(db.Model):
+class CommentDraft(Model):
     """What a signed-out visitor tried to post, kept until they sign in again.
 
     A session can end while someone writes; their text is saved here under a random

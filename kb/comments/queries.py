@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, and_, func, select, true
@@ -95,6 +96,10 @@ THREAD_COLUMNS = (
 )
 
 
+@overload
+def _utc(moment: dt.datetime) -> dt.datetime: ...
+@overload
+def _utc(moment: dt.datetime | None) -> dt.datetime | None: ...
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     """Times are stored in UTC; SQLite gives them back without their zone."""
     return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment

@@ -187,7 +187,7 @@ def post(plural: str, slug: str) -> Page | Response:
 
 
 # Lets the session check hand a signed-out post to the view, which keeps its text as a draft.
-post.keeps_text_when_signed_out = True  # type: ignore[attr-defined]
+post.keeps_text_when_signed_out = True
 
 
 @blueprint.errorhandler(RateLimitExceeded)

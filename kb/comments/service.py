@@ -8,10 +8,10 @@ a locked entry) raises a `CommentError` whose message is shown above their kept 
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 
 from kb.audit.service import client_address, record_event
 from kb.comments.models import DRAFT_MAX_AGE, Comment, CommentDraft, CommentVersion, path_step
@@ -183,7 +183,7 @@ def new_draft_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _draft_parent(parent: Comment | None, entry: Entry) -> bool:
+def _draft_parent(parent: Comment | None, entry: Entry) -> TypeGuard[Comment]:
     """Whether a draft may keep `parent` as the comment it replies to: a visible one on the same entry."""
     return parent is not None and parent.entry_id == entry.id and parent.status == CommentStatus.VISIBLE
 
@@ -196,7 +196,11 @@ def max_drafts_per_address() -> int:
 def purge_expired_drafts() -> int:
     """Delete every draft older than `DRAFT_MAX_AGE`; returns how many went. Flushes nothing else."""
     stale = CommentDraft.created_at < utcnow() - DRAFT_MAX_AGE
-    result = db.session.execute(delete(CommentDraft).where(stale), execution_options={"synchronize_session": False})
+    # Session.execute is typed to return a Result; a DELETE's is a CursorResult, which counts rows.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(delete(CommentDraft).where(stale), execution_options={"synchronize_session": False}),
+    )
     return int(result.rowcount or 0)
 
 

@@ -219,7 +219,7 @@ def _finding_label(finding: Finding) -> str:
 def _findings_shown(viewer: Viewer, consultation: Consultation, change: OutcomeChange) -> list[tuple[str, str | None]]:
     """Each finding a change names, as the viewer may know it: with a link, as consulted on, or unnamed."""
     consulted = {item.finding_id: item for item in consultation.consulted_findings if item.finding_id is not None}
-    shown = []
+    shown: list[tuple[str, str | None]] = []
     for finding in change.findings:
         if can_view_finding(viewer, finding):
             shown.append((_finding_label(finding), finding_path(finding.review.slug, finding.number)))

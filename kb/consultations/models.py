@@ -17,12 +17,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
-    inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import instance_state
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model, db
 from kb.markdown import render
 from kb.states import QuestionKind, ResponseStatus, allowed
 
@@ -43,7 +43,7 @@ SCALE_OPTIONS: dict[str, str] = {
 RESPONSE_STATUSES: dict[str, str] = ResponseStatus.labels()
 
 
-class Consultation(db.Model):
+class Consultation(Model):
     """Questions put to members about one entry (a paper, or a review's draft findings) for a set time.
 
     Times are stored in UTC; it is open from `opens_at` (inclusive) until `closes_at`
@@ -84,7 +84,7 @@ class Consultation(db.Model):
     )
 
 
-class ConsultedFinding(db.Model):
+class ConsultedFinding(Model):
     """A draft finding put to members, as its text stood when the consultation was set up."""
 
     __tablename__ = "consulted_findings"
@@ -104,7 +104,7 @@ class ConsultedFinding(db.Model):
     finding: Mapped[Finding | None] = relationship("Finding")
 
 
-class Question(db.Model):
+class Question(Model):
     """One question: free text, a five-point agree/disagree scale, or one choice of several `options`."""
 
     __tablename__ = "consultation_questions"
@@ -122,7 +122,7 @@ class Question(db.Model):
     consultation: Mapped[Consultation] = relationship(back_populates="questions")
 
 
-class Response(db.Model):
+class Response(Model):
     """One member's answers to a consultation: a draft until submitted, editable until the close.
 
     The organisation's name, type and region are copied at submission, so the analysis
@@ -151,7 +151,7 @@ class Response(db.Model):
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
 
-class Answer(db.Model):
+class Answer(Model):
     """The answer to one question: `text` for free text, `choice` (a scale key or an option) otherwise."""
 
     __tablename__ = "consultation_answers"
@@ -170,7 +170,7 @@ class Answer(db.Model):
     )
 
 
-class AnswerTheme(db.Model):
+class AnswerTheme(Model):
     """A theme the panel tagged a free-text answer with while analysing it."""
 
     __tablename__ = "consultation_answer_themes"
@@ -199,7 +199,7 @@ change_findings = Table(
 )
 
 
-class OutcomeChange(db.Model):
+class OutcomeChange(Model):
     """One "you said, we did" item: what was heard, what changed, and the responses and findings behind it."""
 
     __tablename__ = "outcome_changes"
@@ -223,7 +223,10 @@ class OutcomeChange(db.Model):
 # saved, into the `*_html` column beside it; pages print that, never rendering per view. None
 # of these texts resolves `[[slug]]` links, so one rendering serves every reader.
 
-RENDERED_TEXTS: dict[type, dict[str, str]] = {
+RenderedModel = Consultation | ConsultedFinding | OutcomeChange
+"""The models whose texts are rendered on save."""
+
+RENDERED_TEXTS: dict[type[RenderedModel], dict[str, str]] = {
     Consultation: {"introduction": "introduction_html", "we_asked": "we_asked_html", "you_said": "you_said_html"},
     ConsultedFinding: {"body": "body_html", "recommendations": "recommendations_html"},
     OutcomeChange: {"you_said": "you_said_html", "we_did": "we_did_html"},
@@ -240,12 +243,12 @@ def anchor_prefix(saved: object, text: str) -> str:
     return ""
 
 
-def render_texts(saved: Consultation | ConsultedFinding | OutcomeChange, *, every: bool = False) -> int:
+def render_texts(saved: RenderedModel, *, every: bool = False) -> int:
     """Store the rendering of each of `saved`'s texts that changed since it was loaded (or all, with `every`).
 
     Returns how many texts were rendered.
     """
-    state = inspect(saved)
+    state = instance_state(saved)
     count = 0
     for text, column in RENDERED_TEXTS[type(saved)].items():
         if every or state.transient or state.pending or state.attrs[text].history.has_changes():
@@ -254,7 +257,7 @@ def render_texts(saved: Consultation | ConsultedFinding | OutcomeChange, *, ever
     return count
 
 
-def _render_on_save(mapper: object, connection: object, saved: Consultation | ConsultedFinding | OutcomeChange) -> None:
+def _render_on_save(mapper: object, connection: object, saved: RenderedModel) -> None:
     render_texts(saved)
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import selectinload
 
 from kb.audit.service import record_event
@@ -321,11 +322,15 @@ def publish_outcome(consultation: Consultation, *, actor: User) -> list[Notifica
         raise OutcomeError("Write what we asked, what you said and at least one change before publishing.")
     # Claimed with a conditional update, so two panel members publishing at once tell respondents once.
     now = utcnow()
-    claimed = db.session.execute(
-        update(Consultation)
-        .where(Consultation.id == consultation.id, Consultation.outcome_published_at.is_(None))
-        .values(outcome_published_at=now)
-        .execution_options(synchronize_session=False)
+    # Session.execute is typed to return a Result; an UPDATE's is a CursorResult, which counts rows.
+    claimed = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Consultation)
+            .where(Consultation.id == consultation.id, Consultation.outcome_published_at.is_(None))
+            .values(outcome_published_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if not claimed:
         raise OutcomeError("The outcome is already published.")

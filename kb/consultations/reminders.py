@@ -127,7 +127,9 @@ def reminder_mail(user: User, consultation: Consultation) -> Mail:
     return mails.compose(user, MAIL_CATEGORY, subject, paragraphs)
 
 
-def _remind_one(consultation: Consultation, now: dt.datetime, report: ReminderReport, on_line: Callable[[str], None]):
+def _remind_one(
+    consultation: Consultation, now: dt.datetime, report: ReminderReport, on_line: Callable[[str], None]
+) -> None:
     """Claim one consultation's reminder and queue its mails in one transaction; they are sent after the commit."""
     people = recipients(consultation)
     queued: dict[int, User] = {}

@@ -150,7 +150,7 @@ def _map_front_matter(node: yaml.Node | None) -> _FrontMatterMap:
 
 
 def _find_references(text: str, document: EntryDocument, located: _FrontMatterMap) -> list[Reference]:
-    references = []
+    references: list[Reference] = []
     for number, line in enumerate(text.split("\n"), start=1):
         references.extend(Reference(match.group(1), number) for match in INTERNAL_LINK.finditer(line))
     if document.source:

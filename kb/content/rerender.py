@@ -8,13 +8,14 @@ stored rendering up to date. The caller commits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import func, select
 
 from kb.comments.models import Comment
 from kb.comments.service import render_body
-from kb.consultations.models import RENDERED_TEXTS, render_texts
+from kb.consultations.models import RENDERED_TEXTS, RenderedModel, render_texts
 from kb.entries.models import Entry
 from kb.entries.service import current_revisions, rerender_entry
 from kb.entries.targets import link_targets
@@ -31,7 +32,7 @@ class RerenderReport:
     findings: int = 0
     consultation_texts: int = 0
     comments: int = 0
-    failed: list[str] | None = None
+    failed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the command's output."""
@@ -69,7 +70,8 @@ def rerender_everything(on_row: Callable[[], None] = lambda: None) -> RerenderRe
         on_row()
     for model in RENDERED_TEXTS:
         for saved in db.session.scalars(select(model).order_by(model.id)):
-            report.consultation_texts += render_texts(saved, every=True)
+            # select() over a union of models is typed as their common base.
+            report.consultation_texts += render_texts(cast(RenderedModel, saved), every=True)
             on_row()
     for comment in db.session.scalars(select(Comment).order_by(Comment.id)):
         comment.html = render_body(comment.body, comment.id)

@@ -308,7 +308,7 @@ def decide(slug: str, decision: str) -> Page | Response:
     if entry is None:
         abort(404)
     forms = pages.moderation_forms(entry, posted=decision)
-    form = {"publish": forms.publish, "return": forms.return_, "reject": forms.reject}[decision]
+    form: FlaskForm = {"publish": forms.publish, "return": forms.return_, "reject": forms.reject}[decision]
     if not form.validate():
         return _queue_page(400, (entry, forms, form))
     try:

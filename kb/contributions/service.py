@@ -229,7 +229,7 @@ def mark_status(entry: Entry, note: str | None) -> None:
     entry.status_changed_at = utcnow()
 
 
-def create_lesson(fields: LessonFields, *, actor: User, submit: bool = False) -> Entry:
+def create_lesson(fields: LessonFields, *, actor: User, submit: bool = False) -> Lesson:
     """Save a new lesson by `actor` as a draft, or submitted for publication when `submit`.
 
     Raises PermissionDeniedError, FieldError for a link it cannot make, DocumentProblemsError.
@@ -240,6 +240,7 @@ def create_lesson(fields: LessonFields, *, actor: User, submit: bool = False) ->
     document = new_lesson_document(fields, slug=unique_slug(fields.title), actor=actor, status=status)
     message = "Written and submitted for publication" if submit else "Draft written"
     entry, _ = store_document(document, None, actor=actor, message=message)
+    assert isinstance(entry, Lesson), "a lesson document makes a Lesson"
     entry.author_id = actor.id
     mark_status(entry, None)
     record_event("entry.create", actor=actor, target=entry, new=status)

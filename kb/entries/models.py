@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import PartialDate, utcnow
 from kb.entries.vocabulary import entry_path
-from kb.extensions import db
+from kb.extensions import Model, db
 from kb.states import (
     ActionStatus,
     EntryKind,
@@ -48,11 +48,11 @@ entry_tags = Table(
 )
 
 
-class Entry(db.Model):
+class Entry(Model):
     """What every lesson, review and paper has: identity, text, metadata and state."""
 
     __tablename__ = "entries"
-    __table_args__ = (
+    __table_args__: tuple[Any, ...] = (
         CheckConstraint(allowed("kind", EntryKind), name="kind"),
         CheckConstraint(allowed("status", EntryStatus), name="status"),
         CheckConstraint(allowed("visibility", Visibility), name="visibility"),
@@ -175,7 +175,7 @@ class Paper(Entry):
         return PartialDate.from_stored(self.meeting_date, self.meeting_date_precision)
 
 
-class EntryLink(db.Model):
+class EntryLink(Model):
     """A link from one entry to another; shown as a backlink on the target."""
 
     __tablename__ = "entry_links"
@@ -194,7 +194,7 @@ class EntryLink(db.Model):
     target: Mapped[Entry] = relationship(foreign_keys=[target_id])
 
 
-class Revision(db.Model):
+class Revision(Model):
     """One saved state of an entry: the whole document, who saved it, and its rendered HTML."""
 
     __tablename__ = "revisions"

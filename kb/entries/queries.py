@@ -71,7 +71,7 @@ def merged_target(viewer: Viewer | None, slug: str) -> Entry | None:
     """
     duplicate = db.session.scalar(select(Entry).where(Entry.slug == slug, Entry.status == EntryStatus.MERGED))
     target = duplicate.merged_into if duplicate is not None else None
-    if target is None or not can_view_if_published(viewer, duplicate):
+    if duplicate is None or target is None or not can_view_if_published(viewer, duplicate):
         return None
     return target if can_view_entry(viewer, target) else None
 
@@ -95,12 +95,12 @@ def merged_from(viewer: Viewer | None, entry: Entry) -> list[tuple[Entry, list[R
     return [(duplicate, revisions_of(duplicate)) for duplicate in duplicates]
 
 
-def _visible_ids(viewer: Viewer | None, kind: str | None = None) -> Select[tuple[int]]:
+def _visible_ids(viewer: Viewer | None, kind: str | None = None) -> Select[int]:
     query = select(Entry.id).where(visible_entries(viewer))
     return query.where(Entry.kind == kind) if kind else query
 
 
-def _ordered(query: Select[tuple[Entry]], sort: str) -> Select[tuple[Entry]]:
+def _ordered(query: Select[Entry], sort: str) -> Select[Entry]:
     if sort == "title":
         return query.order_by(Entry.title)
     if sort == "oldest":
@@ -138,7 +138,8 @@ def filter_options(viewer: Viewer | None, kind: str) -> FilterOptions:
     years = db.session.scalars(
         select(year).where(Entry.id.in_(ids), Entry.event_date.is_not(None)).distinct().order_by(year.desc())
     ).all()
-    return FilterOptions([(slug, label) for slug, label in tags], list(regions), [int(y) for y in years])
+    shown_regions = [region for region in regions if region is not None]
+    return FilterOptions([(slug, label) for slug, label in tags], shown_regions, [int(y) for y in years])
 
 
 @dataclass

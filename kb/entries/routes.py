@@ -57,7 +57,7 @@ def list_kind(plural: str) -> str:
         sort=sort if sort in queries.SORTS else "newest",
     )
     page = queries.list_entries(viewer, kind, filters, int_arg("page", 1) or 1, current_app.config["ENTRIES_PER_PAGE"])
-    chosen = {key: request.args[key] for key in LIST_FILTER_ARGS if request.args.get(key)}
+    chosen: dict[str, Any] = {key: request.args[key] for key in LIST_FILTER_ARGS if request.args.get(key)}
     return render_template(
         "entries/list.html",
         kind=kind,

@@ -8,10 +8,10 @@ from sqlalchemy import JSON, DateTime, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     """One mail to one person, from the moment its transaction commits until some days after it is sent.
 
     A sender claims a row (`claimed_at`, `claimed_by`, one more `attempts`) with one

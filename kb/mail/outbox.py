@@ -22,8 +22,9 @@ import socket
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Row, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kb.dates import utcnow
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 QUEUED = "kb_mail_queued"
 """Session info key: ids of the outbox rows added in the open transaction."""
 
-outbox = OutboxMail.__table__
+# A mapped class's __table__ is typed as any FromClause; OutboxMail's is a Table.
+outbox = cast(Table, OutboxMail.__table__)
 
 
 def queue_mail(mail: Mail) -> int:
@@ -58,7 +60,9 @@ def queue_mail(mail: Mail) -> int:
     }
     session = db.session
     result = session.connection().execute(insert(outbox).values(**values))
-    row_id = int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT of one row has its primary key"
+    row_id = int(key[0])
     session.info.setdefault(QUEUED, []).append(row_id)
     return row_id
 
@@ -308,7 +312,8 @@ def purge(session: Session, now: dt.datetime) -> int:
         outbox.c.queued_at < now - retry.KEEP_GIVEN_UP,
         or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < retry.stale_claims_before(now)),
     )
-    purged = session.execute(delete(outbox).where(or_(sent_long_ago, abandoned))).rowcount
+    # Session.execute is typed to return a Result; a DELETE's is a CursorResult, which counts rows.
+    purged = cast(CursorResult[Any], session.execute(delete(outbox).where(or_(sent_long_ago, abandoned)))).rowcount
     session.commit()
     return purged or 0
 

@@ -132,7 +132,7 @@ def _move_links(duplicate: Entry, target: Entry) -> None:
             select(EntryLink).where((EntryLink.source_id == duplicate.id) | (EntryLink.target_id == duplicate.id))
         )
     )
-    existing = set(
+    existing: set[tuple[int, int, str]] = set(
         db.session.execute(
             select(EntryLink.source_id, EntryLink.target_id, EntryLink.relation).where(
                 (EntryLink.source_id == target.id) | (EntryLink.target_id == target.id)

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model
 from kb.states import FlagReason, FlagResolution, allowed
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def flag_target_key(entry_id: int, comment_id: int | None) -> str:
     return f"comment:{comment_id}" if comment_id is not None else f"entry:{entry_id}"
 
 
-class Flag(db.Model):
+class Flag(Model):
     """A member's report that a comment or an entry needs a moderator's look.
 
     `entry_id` is always set (the comment's entry for a comment), so a flag is exactly

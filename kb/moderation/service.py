@@ -8,6 +8,7 @@ Services flush; the route commits once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -266,9 +267,7 @@ def _entry_message(decision: str, entry: Entry, reason: str) -> str:
 
 def available_decisions(entry: Entry, comment: Comment | None = None, *, flagged: bool = False) -> list[str]:
     """The decisions that fit the item's status now (dismiss only when it has open flags), in `DECISIONS` order."""
-    if comment is not None:
-        status, allowed_from = comment.status, COMMENT_ALLOWED_FROM
-    else:
-        status, allowed_from = entry.status, ENTRY_ALLOWED_FROM
+    allowed_from: Mapping[str, frozenset[str]] = COMMENT_ALLOWED_FROM if comment is not None else ENTRY_ALLOWED_FROM
+    status = comment.status if comment is not None else entry.status
     fitting = [decision for decision, statuses in allowed_from.items() if status in statuses]
     return [decision for decision in DECISIONS if decision in fitting or (decision == "dismiss" and flagged)]

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model
 from kb.states import FollowTarget, NotificationKind, allowed
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ FOLLOW_TARGETS: dict[str, str] = FollowTarget.labels()
 NOTIFICATION_KINDS: dict[str, str] = NotificationKind.labels()
 
 
-class Follow(db.Model):
+class Follow(Model):
     """One person following an entry, a theme or a review."""
 
     __tablename__ = "follows"
@@ -37,7 +37,7 @@ class Follow(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Notification(db.Model):
+class Notification(Model):
     """One thing one person is told, in the app and, by their settings, by mail.
 
     `entry_id` names the entry it is about, so it is shown and mailed only while the
@@ -69,7 +69,7 @@ class Notification(db.Model):
     actor: Mapped[User | None] = relationship("User", foreign_keys=[actor_id])
 
 
-class NotificationSettings(db.Model):
+class NotificationSettings(Model):
     """How one person wants to be told; a person without a row has the defaults (all on)."""
 
     __tablename__ = "notification_settings"

@@ -32,7 +32,7 @@ SETTING_FIELDS: dict[str, str] = {
 """Each mail category and the `NotificationSettings` switch that turns it on or off."""
 
 
-def shown_notifications(viewer: Viewer) -> Select[tuple[Notification]]:
+def shown_notifications(viewer: Viewer) -> Select[Notification]:
     """The viewer's own notifications that the visibility rule lets them see, newest first."""
     entry_seen = or_(Notification.entry_id.is_(None), visible_entries(viewer))
     comment_seen = or_(Notification.comment_id.is_(None), readable_comments(viewer))

@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model
 from kb.states import CitationKind, FindingStatus, allowed
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class RenderedTexts:
         return Markup(self.recommendations_html or "")  # noqa: S704 - rendered and sanitised by kb.markdown
 
 
-class Finding(RenderedTexts, db.Model):
+class Finding(RenderedTexts, Model):
     """One numbered finding of a review, with its recommendations; read by the panel until published."""
 
     __tablename__ = "findings"
@@ -88,7 +88,7 @@ class Finding(RenderedTexts, db.Model):
     )
 
 
-class FindingRevision(RenderedTexts, db.Model):
+class FindingRevision(RenderedTexts, Model):
     """One saved state of a finding: its text, who saved it, when and why."""
 
     __tablename__ = "finding_revisions"
@@ -110,7 +110,7 @@ class FindingRevision(RenderedTexts, db.Model):
     author: Mapped[User | None] = relationship("User")
 
 
-class FindingLink(db.Model):
+class FindingLink(Model):
     """An entry that some revision of a finding links to with `[[slug]]`.
 
     When that entry's title, address or visibility changes, the finding's stored renderings
@@ -123,7 +123,7 @@ class FindingLink(db.Model):
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
-class Citation(db.Model):
+class Citation(Model):
     """A finding's reference to a lesson, a paper, one paragraph of a paper, a comment or a response.
 
     `quote` keeps the words cited (a paragraph's or comment's text when cited), so the

@@ -86,9 +86,9 @@ def build(app: Flask) -> SearchBackend:
 
 def backend(app: Flask | None = None) -> SearchBackend:
     """The app's search backend, made at start by `build`."""
-    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
+    return (app or current_app).extensions[EXTENSION]
 
 
 def index_store(app: Flask | None = None) -> IndexStore:
     """The app's Whoosh index folder (for tests, benchmarks and commands that handle its files)."""
-    return (app or current_app).extensions[STORE_EXTENSION]  # type: ignore[no-any-return]
+    return (app or current_app).extensions[STORE_EXTENSION]

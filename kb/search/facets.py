@@ -34,7 +34,11 @@ def facet_labels(results: SearchResults) -> dict[str, dict[str, str]]:
         labels["theme"] = dict(rows)
     if shown.get("region"):
         regions = db.session.scalars(select(Entry.region).where(Entry.region.is_not(None)).distinct())
-        labels["region"] = {facet_key(region): region for region in regions if facet_key(region) in shown["region"]}
+        labels["region"] = {
+            facet_key(region): region
+            for region in regions
+            if region is not None and facet_key(region) in shown["region"]
+        }
     return labels
 
 

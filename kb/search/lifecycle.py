@@ -69,7 +69,7 @@ class RetrySchedule:
 
 def retry_schedule(app: Flask) -> RetrySchedule:
     """The app's schedule for retrying failed index writes in this process."""
-    return app.extensions[_RETRIES]  # type: ignore[no-any-return]
+    return app.extensions[_RETRIES]
 
 
 def _changed(session: Session, instance: object) -> bool:
@@ -119,7 +119,7 @@ def _entries_touched(session: Session) -> set[int]:
         touched |= set(
             session.connection().scalars(select(entry_tags.c.entry_id).where(entry_tags.c.tag_id.in_(tag_ids)))
         )
-    touched.discard(None)  # type: ignore[arg-type]
+    touched.discard(None)
     return touched
 
 
@@ -185,8 +185,8 @@ def drain_now(app: Flask, timeout: float | None = None) -> bool:
         log.exception("Indexing queued changes failed; they stay queued and are retried by later searches and saves")
         _index_failed_to_write(app, f"writing the search index failed: {type(error).__name__}: {error}")
         return False
-    for entry_id, error in report.failed:
-        log.error("Entry %s could not be indexed: %s", entry_id, error)
+    for entry_id, reason in report.failed:
+        log.error("Entry %s could not be indexed: %s", entry_id, reason)
     if report.failed:
         retry_schedule(app).failed(time.monotonic())
     else:
@@ -213,7 +213,7 @@ def drain_if_pending(app: Flask) -> None:
     whose indexing failed (the index could not be written, or an entry could not be
     indexed) once this process's retry schedule allows, so they do not wait for a save.
     """
-    if has_untried(db.session) or (retry_schedule(app).due(time.monotonic()) and has_retryable(db.session)):
+    if has_untried(db.session()) or (retry_schedule(app).due(time.monotonic()) and has_retryable(db.session())):
         drain_now(app, timeout=PENDING_LOCK_WAIT)
 
 

@@ -8,10 +8,10 @@ from sqlalchemy import DateTime, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model
 
 
-class SearchQueueItem(db.Model):
+class SearchQueueItem(Model):
     """One entry whose index document must be written (or removed) again.
 
     A row is added whenever an entry, its revision or its tags change, in the same

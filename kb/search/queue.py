@@ -25,7 +25,7 @@ MAX_ATTEMPTS = 5
 KEEP_DONE = dt.timedelta(days=1)
 
 
-def _loading_query() -> Select[tuple[Entry]]:
+def _loading_query() -> Select[Entry]:
     return select(Entry).options(selectinload(Entry.tags).selectinload(Tag.theme))
 
 

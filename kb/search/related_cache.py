@@ -87,7 +87,7 @@ def cache() -> RelatedCache:
         seconds = float(app.config.get("RELATED_CACHE_SECONDS", DEFAULT_SECONDS))
         size = int(app.config.get("RELATED_CACHE_SIZE", DEFAULT_SIZE))
         found = app.extensions.setdefault(EXTENSION, RelatedCache(seconds, size))
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def visibility_class(viewer: Viewer) -> tuple[object, ...]:

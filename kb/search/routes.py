@@ -67,8 +67,8 @@ def results() -> tuple[str, int, dict[str, str]] | str:
     try:
         found = search(viewer, wanted)
     except SearchUnavailableError:
-        page = render_template("search/unavailable.html", wanted=wanted)
-        return page, 503, {"Retry-After": "30"}
+        unavailable = render_template("search/unavailable.html", wanted=wanted)
+        return unavailable, 503, {"Retry-After": "30"}
     page = Page(found.hits, found.page, wanted.per_page, found.total)
     labels = facet_labels(found)
     return render_template(

@@ -241,7 +241,7 @@ def _with_comment_snippets(hits: list[Hit], terms: set[str]) -> list[Hit]:
     unmatched = [hit.entry.id for hit in hits if not matched_in_entry(hit)]
     if not terms or not unmatched:
         return hits
-    comments = comments_of_hits(db.session, unmatched, {term[:CUE_LETTERS] for term in terms})
+    comments = comments_of_hits(db.session(), unmatched, {term[:CUE_LETTERS] for term in terms})
     return [build_hit(hit.entry, terms, comments[hit.entry.id]) if hit.entry.id in comments else hit for hit in hits]
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kb.extensions import db
+from kb.extensions import Model
 
 
-class Theme(db.Model):
+class Theme(Model):
     """A group of tags from the controlled vocabulary, e.g. "Procurement"."""
 
     __tablename__ = "themes"
@@ -21,7 +21,7 @@ class Theme(db.Model):
     tags: Mapped[list[Tag]] = relationship(back_populates="theme", order_by="Tag.position")
 
 
-class Tag(db.Model):
+class Tag(Model):
     """A normalised tag; belongs to a theme when it is part of the controlled vocabulary."""
 
     __tablename__ = "tags"

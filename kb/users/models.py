@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
-from kb.extensions import db
+from kb.extensions import Model, db
 from kb.states import OrganisationType, Role, allowed
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     """A member organisation of the alliance."""
 
     __tablename__ = "organisations"
@@ -42,7 +42,7 @@ class Organisation(db.Model):
     users: Mapped[list[User]] = relationship(back_populates="organisation", order_by="User.display_name")
 
 
-class User(db.Model):
+class User(Model):
     """A person with an account: their role, organisation and sign-in state."""
 
     __tablename__ = "users"
@@ -111,7 +111,7 @@ class User(db.Model):
         self.session_token = new_session_token()
 
 
-class PanelMembership(db.Model):
+class PanelMembership(Model):
     """A seat on one review's panel; a user may sit on one panel and not another."""
 
     __tablename__ = "panel_memberships"
@@ -126,7 +126,7 @@ class PanelMembership(db.Model):
     review: Mapped[Review] = relationship("Review")
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """A single-use code that stands in for the second factor; only its hash is kept."""
 
     __tablename__ = "recovery_codes"
@@ -139,7 +139,7 @@ class RecoveryCode(db.Model):
     user: Mapped[User] = relationship(back_populates="recovery_codes")
 
 
-class PendingSecondFactor(db.Model):
+class PendingSecondFactor(Model):
     """A TOTP secret shown to someone setting up their authenticator app, until they confirm it or it expires.
 
     It stays on the server: the session holds only the random `id`, so the secret never

@@ -152,7 +152,7 @@ def _pending_user() -> tuple[User, dict] | None:
     deduct_when=_attempt_failed,
     error_message=THROTTLED_MESSAGE,
 )
-def second_factor() -> str | Response:
+def second_factor() -> str | Response | tuple[str, int]:
     """The second step for moderators and admins: a code from their app or a recovery code."""
     found = _pending_user()
     if found is None:
@@ -203,7 +203,7 @@ def account() -> str:
 
 @blueprint.route("/account/password", methods=["GET", "POST"])
 @login_required
-def change_password() -> str | Response:
+def change_password() -> str | Response | tuple[str, int]:
     """Change one's password, giving the current one; other sessions end."""
     user: User = current_user._get_current_object()
     form = ChangePasswordForm()
@@ -231,7 +231,7 @@ def _minimum_for(user: User) -> int:
 
 @blueprint.route("/account/reset", methods=["GET", "POST"])
 @limiter.limit(lambda: _throttled_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], error_message=THROTTLED_MESSAGE)
-def reset_request() -> str | Response:
+def reset_request() -> str | Response | tuple[str, int]:
     """Ask for a reset link; the answer is the same whether or not the email has an account."""
     form = EmailForm()
     if form.validate_on_submit():
@@ -280,7 +280,7 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
 
 @blueprint.route("/account/two-factor", methods=["GET", "POST"])
 @fresh_login_required
-def two_factor_setup() -> str | Response:
+def two_factor_setup() -> str | Response | tuple[str, int]:
     """Set up an authenticator app; shows recovery codes once it is confirmed."""
     user: User = current_user._get_current_object()
     # The secret stays on the server; the session holds only the set-up's random id.

@@ -9,7 +9,7 @@ write an older state of an entry over a newer one.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
@@ -163,7 +163,9 @@ def drain(*, timeout: float) -> DrainReport:
     return report
 
 
-def rebuild(*, on_progress: ProgressCallback | None = None, total: Any = None, timeout: float = 60) -> int:
+def rebuild(
+    *, on_progress: ProgressCallback | None = None, total: Callable[[int], None] | None = None, timeout: float = 60
+) -> int:
     """Write every entry's document again in one transaction; returns how many entries were written.
 
     Searches read the old documents until it commits. Changes queued before it started

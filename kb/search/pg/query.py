@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, false, func, literal_column, not_, or_
+from sqlalchemy import ColumnClause, ColumnElement, Text, and_, cast, false, func, literal_column, not_, or_
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import text as sql_text
@@ -29,8 +30,8 @@ _WORD = re.compile(r"^\w+$")
 _QUOTED_LEXEME = "'((?:[^']|'')*)'"
 """A lexeme as `tsquery` text writes it: in single quotes, a quote inside doubled."""
 _ANALYZER = text_analyzer()
-_CONFIG = literal_column("'english'::regconfig")
-_SIMPLE = literal_column("'simple'::regconfig")
+_CONFIG: ColumnClause[Any] = literal_column("'english'::regconfig")
+_SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
 DOCUMENT = search_documents.c.document
 
 
@@ -45,12 +46,12 @@ class Compiled:
     """A query as SQL: the condition documents must meet, and the tsqueries of its wanted words."""
 
     condition: ColumnElement[bool]
-    wanted: list[ColumnElement[object]] = field(default_factory=list)
+    wanted: list[ColumnElement[str]] = field(default_factory=list)
     words: set[str] = field(default_factory=set)
     """The words searched for (as typed or stemmed), whose first letters narrow comments down."""
 
     @property
-    def ranking(self) -> ColumnElement[object] | None:
+    def ranking(self) -> ColumnElement[str] | None:
         """One tsquery matching any wanted word: what results are ranked and snippets marked by."""
         if not self.wanted:
             return None
@@ -78,13 +79,13 @@ def _typed_phrase(node: q.Phrase, typed: str) -> str:
     return " ".join(node.words)
 
 
-def _word_tsquery(word: str, fieldname: str) -> ColumnElement[object]:
+def _word_tsquery(word: str, fieldname: str) -> ColumnElement[str]:
     if fieldname == "title":
         return func.to_tsquery(_CONFIG, lexeme_literal(word, ":A"), type_=TSQUERY)
     return func.websearch_to_tsquery(_CONFIG, word, type_=TSQUERY)
 
 
-def _phrase_tsquery(phrase: str, fieldname: str) -> ColumnElement[object]:
+def _phrase_tsquery(phrase: str, fieldname: str) -> ColumnElement[str]:
     tsquery = func.phraseto_tsquery(_CONFIG, phrase, type_=TSQUERY)
     if fieldname != "title":
         return tsquery
@@ -93,7 +94,7 @@ def _phrase_tsquery(phrase: str, fieldname: str) -> ColumnElement[object]:
     return func.to_tsquery(_SIMPLE, weighted, type_=TSQUERY)
 
 
-def _prefix_tsquery(prefix: str, fieldname: str) -> ColumnElement[object] | None:
+def _prefix_tsquery(prefix: str, fieldname: str) -> ColumnElement[str] | None:
     letters = "".join(re.findall(r"\w", prefix.lower()))
     if not letters:
         return None
@@ -124,10 +125,10 @@ def facet_conditions(chosen: dict[str, list[str]]) -> list[ColumnElement[bool]]:
 class _Compiler:
     def __init__(self, typed: str) -> None:
         self.typed = typed
-        self.wanted: list[ColumnElement[object]] = []
+        self.wanted: list[ColumnElement[str]] = []
         self.words: set[str] = set()
 
-    def matches(self, tsquery: ColumnElement[object], positive: bool) -> ColumnElement[bool]:
+    def matches(self, tsquery: ColumnElement[str], positive: bool) -> ColumnElement[bool]:
         if positive:
             self.wanted.append(tsquery)
         return DOCUMENT.bool_op("@@")(tsquery)

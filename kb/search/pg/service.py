@@ -86,7 +86,7 @@ def _near_words(word: str, distance: int, prefix: int) -> set[str]:
 def read_query(text: str, *, group: str = "and") -> ParsedQuery:
     """What was typed, parsed as for Whoosh, with `word~` expanded and PostgreSQL's stop words dropped."""
     parsed = with_near_words(parse_user_query(text, group=group), _near_words)
-    return without_stop_words(db.session, parsed)
+    return without_stop_words(db.session(), parsed)
 
 
 # Counting and paging
@@ -218,8 +218,10 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
     ids = scope.page(compiled, parsed, sort, page_number(request, total), request.per_page) if total else []
     entries = load_visible(viewer, ids)
-    ranking = compiled.ranking if compiled is not None else None
-    results.hits = _hits(entries, compiled) if ranking is not None else [build_hit(entry, set()) for entry in entries]
+    if compiled is not None and compiled.ranking is not None:
+        results.hits = _hits(entries, compiled)
+    else:
+        results.hits = [build_hit(entry, set()) for entry in entries]
     return results
 
 
@@ -242,7 +244,7 @@ def _with_ellipses(text: str, headline: str) -> Markup:
 
 
 def _headlines(
-    ranking: ColumnElement[object], rows: list[tuple[int, str, str]], options: str
+    ranking: ColumnElement[str], rows: list[tuple[int, str, str]], options: str
 ) -> dict[tuple[int, str], str]:
     """`ts_headline` of each (entry id, key, plain text), keyed by (entry id, key)."""
     if not rows:
@@ -316,8 +318,8 @@ def _hits(entries: list[Entry], compiled: Compiled) -> list[Hit]:
         key, headline = best
         snippet = _with_ellipses(texts[entry.id, key], headline)
         hits[entry.id] = Hit(entry, title, snippet, SNIPPET_LABELS[key], entry.path)
-    for entry, hit in _comment_hits(unmatched, compiled, hits).items():
-        hits[entry] = hit
+    for entry_id, hit in _comment_hits(unmatched, compiled, hits).items():
+        hits[entry_id] = hit
     return [hits[entry.id] for entry in entries]
 
 
@@ -335,7 +337,7 @@ def _comment_hits(entries: list[Entry], compiled: Compiled, hits: dict[int, Hit]
     if not entries:
         return {}
     cues = _cues(compiled)
-    comments = comments_of_hits(db.session, [entry.id for entry in entries], cues)
+    comments = comments_of_hits(db.session(), [entry.id for entry in entries], cues)
     by_id = {comment.id: comment for found in comments.values() for comment in found}
     bodies = {comment_id: _clean(plain_text(comment.body)) for comment_id, comment in by_id.items()}
     rows = [
@@ -384,7 +386,7 @@ def _key_terms(entry: Entry) -> list[str]:
     if not candidates:
         return []
     lexemes = [row.lexeme for row in candidates]
-    frequencies = dict(
+    frequencies: dict[str, int] = dict(
         db.session.execute(
             sql_text(
                 "SELECT lexeme, (SELECT count(*) FROM search_documents WHERE document @@ CAST(tsq AS tsquery)) "
