@@ -30,7 +30,13 @@ from markdown.extensions.toc import slugify_unicode
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
-from kb.markdown_guard import NeutraliseInline, Placeholders, RestorePlaceholders, neutralise_containers
+from kb.markdown_guard import (
+    NeutraliseInline,
+    Placeholders,
+    RestorePlaceholders,
+    limit_inline_matches,
+    neutralise_containers,
+)
 from kb.panels.paragraphs import Paragraph, assign_anchors
 
 INTERNAL_LINK = re.compile(r"\[\[([a-z0-9][a-z0-9-]*)(?:\|([^\]\n]+))?\]\]")
@@ -227,6 +233,8 @@ class _KbExtension(Extension):
         if self.paragraphs is not None:
             # After every other tree step (escapes are put back at priority 0), so the words are final.
             md.treeprocessors.register(_ParagraphAnchors(md, self.paragraphs), "kb_paragraph_anchors", -10)
+        # Last, so every extension's inline patterns are registered (this extension comes last in `render`).
+        limit_inline_matches(md)
 
 
 def _heading_slugify(prefix: str) -> Callable[[str, str], str]:

@@ -13,17 +13,25 @@ for private placeholders that no Markdown rule reads; once the tree is built the
 turn back into the original characters. A scan that would have failed anyway changes nothing
 a reader sees; only links nested more than `MAX_DEPTH` deep, or scans beyond a budget
 proportional to the text, read as plain text instead.
+
+Every inline construct that does match (a link, code span, entity, line break, footnote
+reference, `[[slug]]` link, escape, emphasis) makes Python-Markdown rebuild the whole
+paragraph's string around a placeholder for it, so a paragraph with a match every few
+characters costs the square of its length too. `limit_inline_matches` lets one paragraph make
+at most `MAX_INLINE` such matches and refuses the rest, which then read as the literal text
+they are; emphasis is bounded before parsing instead, by `MAX_EMPHASIS`.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from markdown import Markdown
-from markdown.inlinepatterns import BACKTICK_RE, LinkInlineProcessor
+from markdown.inlinepatterns import BACKTICK_RE, DelimiterProcessor, InlineProcessor, LinkInlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
@@ -38,6 +46,8 @@ MAX_EMPHASIS = 400
 """Most `*` and `_` one paragraph may hold as emphasis; the rest read as text."""
 MAX_ESCAPES = 400
 """Most backslash escapes one paragraph may hold before they are read more cheaply (the same text results)."""
+MAX_INLINE = 400
+"""Most inline matches (links, code spans, entities, line breaks, ...) one paragraph may make; the rest read as text."""
 MAX_TABLE_COLUMNS = 100
 """Most columns a table may have; a wider one reads as text."""
 
@@ -354,3 +364,55 @@ class RestorePlaceholders(Treeprocessor):
                 element.tail = type(element.tail)(restore(element.tail))
             for name, value in element.attrib.items():
                 element.set(name, restore(value))
+
+
+_HandleMatch = Callable[[re.Match[str], str], tuple[ElementTree.Element | str | None, int | None, int | None]]
+
+
+class _InlineBudget:
+    """The inline matches the paragraph being read may still make."""
+
+    def __init__(self) -> None:
+        self.left = MAX_INLINE
+
+    def limit(self, handle_match: _HandleMatch) -> _HandleMatch:
+        """`handle_match`, refusing every match once the budget is spent and counting the matches it makes."""
+
+        def limited(match: re.Match[str], data: str) -> tuple[ElementTree.Element | str | None, int | None, int | None]:
+            if self.left <= 0:
+                return None, None, None
+            node, start, end = handle_match(match, data)
+            if node is not None and start is not None and end is not None:
+                self.left -= 1  # Python-Markdown now copies `data` around a placeholder for the node.
+            return node, start, end
+
+        return limited
+
+
+class _StartOfText(InlineProcessor):
+    """Never matches; tried first on every text Python-Markdown reads, it renews the budget for that text."""
+
+    def __init__(self, budget: _InlineBudget):
+        super().__init__(r"\A")
+        self.budget = budget
+
+    def handleMatch(  # type: ignore[override]  # noqa: N802
+        self, m: re.Match[str], data: str
+    ) -> tuple[None, None, None]:
+        self.budget.left = MAX_INLINE
+        return None, None, None
+
+
+def limit_inline_matches(md: Markdown) -> None:
+    """Let each paragraph (each text or tail the inline patterns read) make at most `MAX_INLINE` inline matches.
+
+    Call it once every inline pattern is registered. The delimiter (emphasis) processor is left
+    alone: its matches are bounded by `MAX_EMPHASIS` before parsing, and it hands out the
+    results of one scan over several calls, so refusing one call would put it out of step.
+    """
+    budget = _InlineBudget()
+    for pattern in md.inlinePatterns:
+        if isinstance(pattern, InlineProcessor) and not isinstance(pattern, DelimiterProcessor):
+            pattern.handleMatch = budget.limit(pattern.handleMatch)  # type: ignore[method-assign]
+    # Above every other pattern, so it is the one tried with each new text (nested texts start further on).
+    md.inlinePatterns.register(_StartOfText(budget), "kb_start_of_text", 1_000)
