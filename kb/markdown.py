@@ -31,6 +31,7 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
 from kb.markdown_guard import (
+    LinearFootnotes,
     NeutraliseInline,
     Placeholders,
     RestorePlaceholders,
@@ -290,15 +291,14 @@ def render(
         extensions=[
             "tables",
             "fenced_code",
-            "footnotes",
+            # Footnote ids are "fn" + separator + name, so the separator carries the prefix.
+            LinearFootnotes(SEPARATOR=f"-{anchor_prefix}", BACKLINK_TITLE="Back to reference %d"),
             "sane_lists",
             "toc",
             _KbExtension(resolve, found, missing, placeholders, paragraphs),
         ],
         extension_configs={
             "tables": {"use_align_attribute": True},
-            # Footnote ids are "fn" + separator + name, so the separator carries the prefix.
-            "footnotes": {"SEPARATOR": f"-{anchor_prefix}", "BACKLINK_TITLE": "Back to reference %d"},
             "toc": {"slugify": _heading_slugify(anchor_prefix), "toc_depth": "2-4"},
         },
         output_format="html",

@@ -20,6 +20,10 @@ paragraph's string around a placeholder for it, so a paragraph with a match ever
 characters costs the square of its length too. `limit_inline_matches` lets one paragraph make
 at most `MAX_INLINE` such matches and refuses the rest, which then read as the literal text
 they are; emphasis is bounded before parsing instead, by `MAX_EMPHASIS`.
+
+The footnotes extension names the k-th reference to one footnote by trying the k-1 names
+before it, so a text citing one footnote thousands of times costs the square of that count;
+`LinearFootnotes` starts where the last search for that footnote stopped, with the same names.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from markdown import Markdown
+from markdown.extensions.footnotes import FootnoteExtension
 from markdown.inlinepatterns import BACKTICK_RE, DelimiterProcessor, InlineProcessor, LinkInlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
@@ -416,3 +421,33 @@ def limit_inline_matches(md: Markdown) -> None:
             pattern.handleMatch = budget.limit(pattern.handleMatch)  # type: ignore[method-assign]
     # Above every other pattern, so it is the one tried with each new text (nested texts start further on).
     md.inlinePatterns.register(_StartOfText(budget), "kb_start_of_text", 1_000)
+
+
+class LinearFootnotes(FootnoteExtension):
+    """The footnotes extension, naming repeated references to one footnote without searching all earlier names."""
+
+    def reset(self) -> None:
+        """Forget every reference, with the base class."""
+        super().reset()
+        self.last_ref: dict[str, str] = {}
+
+    def unique_ref(self, reference: str, found: bool = False) -> str:
+        """The name `FootnoteExtension.unique_ref` gives: the first free one in the chain of names from `reference`.
+
+        Names only ever become used, so every name in that chain up to the one given last time
+        for `reference` is still taken, and the search can start there.
+        """
+        if not found:
+            return reference
+        last = self.last_ref.get(reference)
+        if last is None:
+            unique = super().unique_ref(reference, found)
+        else:
+            # The base class counts the reference under the name it is given: count it under `reference` instead.
+            unique = super().unique_ref(last, found)
+            self.found_refs[last] -= 1
+            if not self.found_refs[last]:
+                del self.found_refs[last]
+            self.found_refs[reference] += 1
+        self.last_ref[reference] = unique
+        return unique

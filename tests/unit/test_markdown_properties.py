@@ -117,6 +117,10 @@ def _lines_executed(text: str) -> int:
     return count
 
 
+_DEFINITIONS = "\n\n[^1]: A note.\n\n[a]: https://example.org\n"
+"""Definitions after the text, so footnote references and reference links in it match."""
+
+
 def _of_length(unit: str, length: int) -> str:
     return (unit * (length // len(unit) + 1))[:length]
 
@@ -133,8 +137,10 @@ def _of_length(unit: str, length: int) -> str:
 @example("[a](")
 @example("``a`")
 @example("- ")
+@example("[^1]")  # Each reference to one footnote searched the names of all those before it.
+@example("[^1]\n\n")
 def test_rendering_work_grows_linearly(unit: str) -> None:
-    small, medium, large = (_lines_executed(_of_length(unit, length)) for length in (400, 800, 1600))
+    small, medium, large = (_lines_executed(_of_length(unit, length) + _DEFINITIONS) for length in (400, 800, 1600))
     # Linear work adds as much from 800 to 1,600 characters as twice the 400 to 800 step;
     # quadratic work adds four times as much. The constant covers small steps.
     assert large - medium <= 3 * (medium - small) + 20_000, (unit, small, medium, large)
@@ -164,10 +170,6 @@ def _characters_copied(text: str) -> int:
     finally:
         InlineProcessor._InlineProcessor__applyPattern = _apply_pattern  # type: ignore[attr-defined]
     return copied
-
-
-_DEFINITIONS = "\n\n[^1]: A note.\n\n[a]: https://example.org\n"
-"""Definitions after the text, so footnote references and reference links in it match."""
 
 
 def _copying_grows_linearly(unit: str, sizes: tuple[int, int, int]) -> None:
