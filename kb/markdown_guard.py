@@ -128,6 +128,8 @@ class _Inline:
         self.chars = list(text)
         self.changed = False
         self.masked = list(text)
+        self.escaped: set[int] = set()
+        """Where characters kept escaped (read by Python-Markdown's escape rule) stand."""
         self.budget = 2 * len(text) + 2_000
 
     def neutralise(self, position: int) -> None:
@@ -149,11 +151,13 @@ class _Inline:
                 if escapes > MAX_ESCAPES and char != "`" and not masked.startswith("`", escape.end()):
                     self.chars[escape.start()] = ""
                     self.neutralise(escape.start(1))
+                else:
+                    self.escaped.add(escape.start(1))
         masked = "".join(self.masked)
         self.internal_links(masked)
         masked = "".join(self.masked)
         self.brackets(masked)
-        self.emphasis(masked)
+        self.emphasis()
         return "".join(self.chars) if self.changed else self.text
 
     def code_spans(self) -> None:
@@ -222,11 +226,21 @@ class _Inline:
             self.masked[start.start() : end] = "x" * (end - start.start())
             position = end
 
-    def emphasis(self, masked: str) -> None:
-        """Beyond `MAX_EMPHASIS` in one paragraph, `*` and `_` read as text (each match copies the paragraph)."""
-        for count, mark in enumerate(_EMPHASIS.finditer(masked)):
-            if count >= MAX_EMPHASIS:
-                self.neutralise(mark.start())
+    def emphasis(self) -> None:
+        """Beyond `MAX_EMPHASIS` in one paragraph, `*` and `_` read as text (each match copies the paragraph).
+
+        Marks inside code spans and `[[slug|words]]` links count too: a span or link refused by
+        `limit_inline_matches` leaves its marks to the emphasis rule. Escaped marks do not count
+        (there are at most `MAX_ESCAPES` of them); a neutralised mark reads the same in code.
+        """
+        count = 0
+        for mark in _EMPHASIS.finditer(self.text):
+            position = mark.start()
+            if position in self.escaped or self.chars[position] != mark.group():
+                continue
+            count += 1
+            if count > MAX_EMPHASIS:
+                self.neutralise(position)
 
     def brackets(self, masked: str) -> None:
         """Neutralise `[` that no `]` closes, pairs nested too deep, and link destinations too costly to scan."""

@@ -190,6 +190,7 @@ def _copying_grows_linearly(unit: str, sizes: tuple[int, int, int]) -> None:
 @example("`a`")
 @example("[[a]]")
 @example("a  \n")
+@example("`*")  # Code spans beyond the limit left their marks to emphasis, which the guard had not counted.
 def test_inline_copying_grows_linearly(unit: str) -> None:
     # Long enough that every unit of a few atoms makes more matches than a paragraph may hold.
     _copying_grows_linearly(unit, (10_000, 20_000, 40_000))
