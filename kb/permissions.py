@@ -24,7 +24,7 @@ Actions other than reading go through `can(viewer, action, entry)`, declared as 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -40,9 +40,11 @@ from kb.consultations.windows import CLOSED, state_at
 from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
+from kb.markdown import LinkResolver, LinkTarget
 from kb.panels.models import Finding
 
 if TYPE_CHECKING:
+    from kb.entries.service import TargetInfo
     from kb.users.models import User
 
 STAFF_ROLES = frozenset({"moderator", "admin"})
@@ -417,6 +419,19 @@ def link_is_shown(source: LinkEnd, target: LinkEnd) -> bool:
 def link_end(entry_id: int | None, kind: str, status: str, visibility: str, review_id: int | None) -> LinkEnd:
     """A `LinkEnd` from an entry's stored fields; a review's panel is its own."""
     return LinkEnd(kind, status, visibility, entry_id if kind == "review" else review_id)
+
+
+def link_resolver(source: LinkEnd, targets: Mapping[str, TargetInfo]) -> LinkResolver:
+    """Resolve the `[[slug]]` links of a text read as `source`, showing a target only where `link_is_shown`."""
+
+    def resolve(slug: str) -> LinkTarget | None:
+        target = targets.get(slug)
+        if target is None:
+            return None
+        end = link_end(target.id, target.kind, target.status, target.visibility, target.review_id)
+        return LinkTarget(target.path, target.title, link_is_shown(source, end))
+
+    return resolve
 
 
 def link_end_for(entry: Entry) -> LinkEnd:
