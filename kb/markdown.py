@@ -30,7 +30,14 @@ from markdown.extensions.toc import slugify_unicode
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
-from kb.markdown_guard import NeutraliseInline, Placeholders, RestorePlaceholders, neutralise_containers
+from kb.markdown_guard import (
+    LinearFootnotes,
+    NeutraliseInline,
+    Placeholders,
+    RestorePlaceholders,
+    limit_inline_matches,
+    neutralise_containers,
+)
 from kb.paragraphs import Paragraph, assign_anchors
 
 INTERNAL_LINK = re.compile(r"\[\[([a-z0-9][a-z0-9-]*)(?:\|([^\]\n]+))?\]\]")
@@ -231,6 +238,8 @@ class _KbExtension(Extension):
         if self.paragraphs is not None:
             # After every other tree step (escapes are put back at priority 0), so the words are final.
             md.treeprocessors.register(_ParagraphAnchors(md, self.paragraphs), "kb_paragraph_anchors", -10)
+        # Last, so every extension's inline patterns are registered (this extension comes last in `render`).
+        limit_inline_matches(md)
 
 
 def _heading_slugify(prefix: str) -> Callable[[str, str], str]:
@@ -286,15 +295,14 @@ def render(
         extensions=[
             "tables",
             "fenced_code",
-            "footnotes",
+            # Footnote ids are "fn" + separator + name, so the separator carries the prefix.
+            LinearFootnotes(SEPARATOR=f"-{anchor_prefix}", BACKLINK_TITLE="Back to reference %d"),
             "sane_lists",
             "toc",
             _KbExtension(resolve, found, missing, placeholders, paragraphs),
         ],
         extension_configs={
             "tables": {"use_align_attribute": True},
-            # Footnote ids are "fn" + separator + name, so the separator carries the prefix.
-            "footnotes": {"SEPARATOR": f"-{anchor_prefix}", "BACKLINK_TITLE": "Back to reference %d"},
             "toc": {"slugify": _heading_slugify(anchor_prefix), "toc_depth": "2-4"},
         },
         output_format="html",

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from flask import g, has_request_context
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
@@ -41,11 +41,13 @@ from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
 from kb.errors import NotAllowedError
+from kb.markdown import LinkResolver, LinkTarget
 from kb.panels.models import Finding
 from kb.states import CommentStatus, EntryKind, EntryStatus, FindingStatus, ResponseStatus, Role, Visibility
 
 if TYPE_CHECKING:
     from kb.comments.queries import ThreadComment
+    from kb.entries.targets import TargetInfo
     from kb.users.models import User
 
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
@@ -447,6 +449,26 @@ def link_is_shown(source: LinkEnd, target: LinkEnd) -> bool:
 def link_end(entry_id: int | None, kind: str, status: str, visibility: str, review_id: int | None) -> LinkEnd:
     """A `LinkEnd` from an entry's stored fields; a review's panel is its own."""
     return LinkEnd(kind, status, visibility, entry_id if kind == EntryKind.REVIEW else review_id)
+
+
+class TargetLookup(Protocol):
+    """Link targets by slug: a dict of them, or `kb.entries.targets.LinkTargets`, which loads them as asked."""
+
+    def get(self, slug: str, /) -> TargetInfo | None:
+        """The target with this slug, or None."""
+
+
+def link_resolver(source: LinkEnd, targets: TargetLookup) -> LinkResolver:
+    """Resolve the `[[slug]]` links of a text read as `source`, showing a target only where `link_is_shown`."""
+
+    def resolve(slug: str) -> LinkTarget | None:
+        target = targets.get(slug)
+        if target is None:
+            return None
+        end = link_end(target.id, target.kind, target.status, target.visibility, target.review_id)
+        return LinkTarget(target.path, target.title, link_is_shown(source, end))
+
+    return resolve
 
 
 def link_end_for(entry: Entry) -> LinkEnd:

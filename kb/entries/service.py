@@ -19,9 +19,9 @@ from kb.entries.models import Entry, EntryLink, Lesson, Paper, Review, Revision
 from kb.entries.targets import LinkTargets, TargetInfo, targets_for
 from kb.errors import InvalidInputError
 from kb.extensions import db
-from kb.markdown import LinkResolver, LinkTarget, render
+from kb.markdown import LinkResolver, render
 from kb.panels.rendering import rerender_findings_linking_to
-from kb.permissions import link_end, link_end_for, link_is_shown
+from kb.permissions import link_end_for, link_resolver
 from kb.states import EntryKind, EntryStatus, LinkRelation
 from kb.taxonomy.models import Tag
 
@@ -114,18 +114,7 @@ def document_targets(document: EntryDocument) -> LinkTargets:
 
 def resolver_for(entry: Entry, targets: LinkTargets | Mapping[str, TargetInfo]) -> LinkResolver:
     """Resolve links in `entry`'s text, showing a target only where its readers may see it."""
-    source = link_end_for(entry)
-
-    def resolve(slug: str) -> LinkTarget | None:
-        target = targets.get(slug)
-        if target is None:
-            return None
-        shown = link_is_shown(
-            source, link_end(target.id, target.kind, target.status, target.visibility, target.review_id)
-        )
-        return LinkTarget(target.path, target.title, shown)
-
-    return resolve
+    return link_resolver(link_end_for(entry), targets)
 
 
 def render_document(document: EntryDocument, resolve: LinkResolver) -> tuple[dict[str, Any], list[str]]:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 
 from kb.extensions import db
-from kb.markdown import LinkResolver, LinkTarget, render
+from kb.markdown import LinkResolver, render
 from kb.panels.models import Finding, FindingLink, FindingRevision
-from kb.permissions import LinkEnd, link_end, link_end_for, link_is_shown
+from kb.permissions import LinkEnd, link_end_for, link_resolver
 from kb.states import FindingStatus
 
 if TYPE_CHECKING:
@@ -36,19 +36,6 @@ def reader_end(finding: Finding, *, revision: bool = False) -> LinkEnd:
         end = link_end_for(review)
         return LinkEnd("finding", "published", end.visibility, review.id, end.author_off_panel)
     return LinkEnd("finding", "published", "panel", review.id)
-
-
-def _resolver(source: LinkEnd, targets: LinkTargets) -> LinkResolver:
-    def resolve(slug: str) -> LinkTarget | None:
-        target = targets.get(slug)
-        if target is None:
-            return None
-        shown = link_is_shown(
-            source, link_end(target.id, target.kind, target.status, target.visibility, target.review_id)
-        )
-        return LinkTarget(target.path, target.title, shown)
-
-    return resolve
 
 
 def _render_texts(saved: Finding | FindingRevision, resolve: LinkResolver, prefix: str) -> list[str]:
@@ -70,9 +57,10 @@ def render_saved(finding: Finding, revision: FindingRevision | None, targets: Li
     Flushes, so the finding has its id.
     """
     db.session.flush()
-    slugs = _render_texts(finding, _resolver(reader_end(finding), targets), f"f{finding.number}")
+    slugs = _render_texts(finding, link_resolver(reader_end(finding), targets), f"f{finding.number}")
     if revision is not None:
-        slugs += _render_texts(revision, _resolver(reader_end(finding, revision=True), targets), f"r{revision.number}")
+        past = link_resolver(reader_end(finding, revision=True), targets)
+        slugs += _render_texts(revision, past, f"r{revision.number}")
     known = set(db.session.scalars(select(FindingLink.entry_id).where(FindingLink.finding_id == finding.id)))
     db.session.add_all(
         FindingLink(finding_id=finding.id, entry_id=entry_id) for entry_id in _link_ids(slugs, targets) - known
@@ -82,8 +70,8 @@ def render_saved(finding: Finding, revision: FindingRevision | None, targets: Li
 
 def rerender_finding(finding: Finding, targets: LinkTargets) -> None:
     """Render a finding and every revision of it again, and record afresh the entries they link to."""
-    slugs = _render_texts(finding, _resolver(reader_end(finding), targets), f"f{finding.number}")
-    past = _resolver(reader_end(finding, revision=True), targets)
+    slugs = _render_texts(finding, link_resolver(reader_end(finding), targets), f"f{finding.number}")
+    past = link_resolver(reader_end(finding, revision=True), targets)
     for revision in finding.revisions:
         slugs += _render_texts(revision, past, f"r{revision.number}")
     wanted = _link_ids(slugs, targets)

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from kb.markdown import INTERNAL_LINK, Heading, LinkTarget, render, sanitise
+from kb.markdown_guard import MAX_INLINE
 
 TARGETS = {
     "known-lesson": LinkTarget("/lessons/known-lesson", "A known lesson"),
@@ -466,3 +467,17 @@ def test_a_table_too_wide_reads_as_text():
     html = render(f"{header}\n{'|'.join(['-'] * 150)}\n").html
     assert "<table>" not in html
     assert "h|h|h" in html
+
+
+def test_beyond_the_inline_limit_the_rest_of_a_paragraph_reads_as_text_and_the_next_paragraph_is_whole():
+    text = "`c` " * (MAX_INLINE + 100) + "*em*\n\n`next` [link](https://example.org) *em*"
+    first, second = render(text).html.split("\n")
+    assert first.count("<code>c</code>") == MAX_INLINE
+    assert first.endswith("`c` " * 100 + "<em>em</em></p>")
+    assert second == (
+        '<p><code>next</code> <a href="https://example.org" rel="noopener noreferrer">link</a> <em>em</em></p>'
+    )
+
+
+def test_entities_beyond_the_inline_limit_render_as_before():
+    assert render("&amp; &copy; x&y; &#64; " * MAX_INLINE).html == "<p>" + "&amp; © x&amp;y; @ " * MAX_INLINE + "</p>"
