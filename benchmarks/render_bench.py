@@ -2,14 +2,16 @@
 
 Each input is built to the given length from one repeated pattern (runs of `[`, `![`, `[[a`,
 `[a](`, `*`, `_`, backticks, `<`, nested `>` and list markers, a table of 2,000 columns, a long
-line without spaces) and rendered with `kb.markdown.render`; the table gives the median of a
-few runs in milliseconds and the ratio per doubling of the length (2 is linear, 4 quadratic).
+line without spaces, and runs of constructs that do match: entities, links, code spans,
+autolinks, `[[slug]]` links, footnote references, line breaks) and rendered with
+`kb.markdown.render`; the table gives the median of a few runs in milliseconds and the ratio
+per doubling of the length (2 is linear, 4 quadratic).
 The longest text a field takes is printed below: the goal is at most 50 ms there.
 
     .venv/bin/python benchmarks/render_bench.py [--sizes 10000,20000,100000] [--runs 3] [--unfixed]
 
-`--unfixed` renders without kb's neutralising of pathological runs (Python-Markdown as it
-is), for the before figures; use small sizes with it, since it is quadratic.
+`--unfixed` renders without kb's neutralising of pathological runs and limit on inline
+matches (Python-Markdown as it is), for the before figures; use small sizes with it, since it is quadratic.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def _nested_lines(unit: str) -> Callable[[int], str]:
     return build
 
 
+_FOOTNOTE = "\n\n[^1]: A note."
+"""Defines the footnote the `[^1]` run refers to, so each reference matches."""
+
 INPUTS: dict[str, Callable[[int], str]] = {
     "[ run": _repeat("["),
     "![ run": _repeat("!["),
@@ -81,6 +86,15 @@ INPUTS: dict[str, Callable[[int], str]] = {
     "table 2,000 columns": _table,
     "long line, no spaces": _repeat("abcdefghij"),
     "\\ run": _repeat("\\"),
+    "&amp; run": _repeat("&amp;"),
+    "x&y; run": _repeat("x&y;"),
+    "[a]() run": _repeat("[a]()"),
+    "`a` run": _repeat("`a`"),
+    "<http://a.b> run": _repeat("<http://a.b>"),
+    "[[a]] run": _repeat("[[a]]"),
+    "[^1] run": lambda size: _repeat("[^1]")(size - len(_FOOTNOTE)) + _FOOTNOTE,
+    "line break run": _repeat("a  \n"),
+    "\\` run": _repeat("\\`"),
     "ordinary prose": _repeat("Some *ordinary* text with a [link](https://example.org) and `code`.\n\n"),
 }
 
@@ -97,9 +111,10 @@ FIELD_LIMITS = {
 
 
 def _unfixed() -> None:
-    """Render as Python-Markdown does on its own: no neutralising."""
+    """Render as Python-Markdown does on its own: no neutralising, no limit on inline matches."""
     kb_markdown.neutralise_containers = lambda text, placeholders: text  # type: ignore[assignment]
     markdown_guard.neutralise_inline = lambda text, placeholders: text  # type: ignore[assignment]
+    kb_markdown.limit_inline_matches = lambda md: None  # type: ignore[assignment]
 
 
 def _median_ms(text: str, runs: int) -> float:
