@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from kb import cli, errors, inputs, logs, mail, ratelimits, security, templating, unavailable
     from kb.actions.routes import blueprint as actions_blueprint
+    from kb.admin import organisation_routes  # noqa: F401 (its views join the admin blueprint on import)
     from kb.admin.routes import blueprint as admin_blueprint
     from kb.comments.export_routes import blueprint as exports_blueprint
     from kb.comments.routes import blueprint as comments_blueprint

@@ -20,16 +20,17 @@ viewer may not see answers 404, exactly like what does not exist.
 
 Actions other than reading go through `can(viewer, action, entry)`, declared as data in
 `ACTION_RULES`, so templates and services ask the same question.
+
+The `Viewer` (`kb.permissions_viewer`) and the link-showing rule (`kb.permissions_links`)
+live in modules of their own; they are re-exported here, the one place callers import from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from flask import g, has_request_context
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from whoosh import query as whoosh_query
 
@@ -41,52 +42,25 @@ from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.entries.vocabulary import AUTHOR_HIDDEN_STATUSES, STATUSES
 from kb.errors import NotAllowedError
-from kb.markdown import LinkResolver, LinkTarget
 from kb.panels.models import Finding
-from kb.states import CommentStatus, EntryKind, EntryStatus, FindingStatus, ResponseStatus, Role, Visibility
+from kb.permissions_links import LinkEnd as LinkEnd
+from kb.permissions_links import TargetLookup as TargetLookup
+from kb.permissions_links import link_end as link_end
+from kb.permissions_links import link_end_for as link_end_for
+from kb.permissions_links import link_is_shown as link_is_shown
+from kb.permissions_links import link_resolver as link_resolver
+from kb.permissions_viewer import ANONYMOUS as ANONYMOUS
+from kb.permissions_viewer import STAFF_ROLES as STAFF_ROLES
+from kb.permissions_viewer import Viewer as Viewer
+from kb.permissions_viewer import current_viewer as current_viewer
+from kb.permissions_viewer import viewer_for as viewer_for
+from kb.states import CommentStatus, EntryKind, EntryStatus, FindingStatus, ResponseStatus, Visibility
 
 if TYPE_CHECKING:
     from kb.comments.queries import ThreadComment
-    from kb.entries.targets import TargetInfo
     from kb.users.models import User
 
-STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
 AUTHOR_EDITABLE_STATUSES = frozenset({EntryStatus.DRAFT, EntryStatus.RETURNED})
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Whoever is looking: anonymous, or a signed-in user with a role and panel seats."""
-
-    user_id: int | None = None
-    role: str | None = None
-    panel_review_ids: frozenset[int] = field(default_factory=frozenset)
-
-    @property
-    def is_authenticated(self) -> bool:
-        """Whether the viewer is signed in."""
-        return self.user_id is not None
-
-    @property
-    def is_staff(self) -> bool:
-        """Moderators and admins, who see every entry."""
-        return self.role in STAFF_ROLES
-
-    @property
-    def is_admin(self) -> bool:
-        """Admins, who run accounts and read the audit log."""
-        return self.role == Role.ADMIN
-
-
-ANONYMOUS = Viewer()
-
-
-def viewer_for(user: User | None) -> Viewer:
-    """The viewer a user acts as; `ANONYMOUS` for None or a deactivated account."""
-    if user is None or not user.active:
-        return ANONYMOUS
-    seats = frozenset(seat.review_id for seat in user.panel_seats)
-    return Viewer(user_id=user.id, role=user.role, panel_review_ids=seats)
 
 
 def _panel_review_id(entry: Entry) -> int | None:
@@ -410,84 +384,3 @@ def require(actor: User | None, action: str, entry: Entry | None = None) -> None
     """Raise `PermissionDeniedError` unless `actor` may do `action` (to `entry`): the services' check."""
     if not can(viewer_for(actor), action, entry):
         raise PermissionDeniedError(action)
-
-
-@dataclass(frozen=True)
-class LinkEnd:
-    """What deciding whether a link is shown needs to know about either end of it."""
-
-    kind: str
-    status: str
-    visibility: str
-    panel_review_id: int | None
-    author_off_panel: bool = False
-    """The entry's author may read it without sitting on its panel (only for a source)."""
-
-
-def link_is_shown(source: LinkEnd, target: LinkEnd) -> bool:
-    """Whether a link may show its target's title and address inside another entry's text.
-
-    Rendered text is stored once for every reader, so a link is shown only when everyone
-    who can read the published linking entry can also read the target.
-    """
-    if target.status != EntryStatus.PUBLISHED:
-        return False
-    if target.visibility == Visibility.PUBLIC:
-        return True
-    if target.visibility == Visibility.MEMBERS:
-        return source.visibility != Visibility.PUBLIC
-    if target.visibility == Visibility.PANEL:
-        return (
-            source.visibility == Visibility.PANEL
-            and not source.author_off_panel
-            and target.panel_review_id is not None
-            and source.panel_review_id == target.panel_review_id
-        )
-    return False
-
-
-def link_end(entry_id: int | None, kind: str, status: str, visibility: str, review_id: int | None) -> LinkEnd:
-    """A `LinkEnd` from an entry's stored fields; a review's panel is its own."""
-    return LinkEnd(kind, status, visibility, entry_id if kind == EntryKind.REVIEW else review_id)
-
-
-class TargetLookup(Protocol):
-    """Link targets by slug: a dict of them, or `kb.entries.targets.LinkTargets`, which loads them as asked."""
-
-    def get(self, slug: str, /) -> TargetInfo | None:
-        """The target with this slug, or None."""
-
-
-def link_resolver(source: LinkEnd, targets: TargetLookup) -> LinkResolver:
-    """Resolve the `[[slug]]` links of a text read as `source`, showing a target only where `link_is_shown`."""
-
-    def resolve(slug: str) -> LinkTarget | None:
-        target = targets.get(slug)
-        if target is None:
-            return None
-        end = link_end(target.id, target.kind, target.status, target.visibility, target.review_id)
-        return LinkTarget(target.path, target.title, link_is_shown(source, end))
-
-    return resolve
-
-
-def link_end_for(entry: Entry) -> LinkEnd:
-    """The linking end of `entry`, knowing whether its author sits on its panel.
-
-    An author reads their own entry whatever its visibility, so a panel entry written by
-    a member off that panel must not show the titles of the panel's other entries.
-    """
-    end = link_end(entry.id, entry.kind, entry.status, entry.visibility, entry.review_id)
-    author = entry.author
-    if author is None or end.panel_review_id is None:
-        return end
-    reader = viewer_for(author)
-    off_panel = not reader.is_staff and end.panel_review_id not in reader.panel_review_ids
-    return LinkEnd(end.kind, end.status, end.visibility, end.panel_review_id, off_panel)
-
-
-def current_viewer() -> Viewer:
-    """The viewer of the current request, set once per request by `kb.users.sessions`."""
-    if has_request_context():
-        return g.get("viewer", ANONYMOUS)
-    return ANONYMOUS

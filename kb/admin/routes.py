@@ -1,10 +1,11 @@
-"""Admin pages: users, organisations, panel membership and the audit log.
+"""Admin pages for accounts: the users list, invitations, and one person's role, status, organisation and panel seats.
 
-Every view is wrapped in `admin_only`, which answers 404 to anyone who may not manage
-accounts (or browse the audit log), anonymous visitors included: the admin area does not
-reveal that it exists. Views parse the form, call one verb of `kb.users.service`, commit
-once, flash and redirect; a refused form is drawn again with what was typed and a message,
-with status 400. The audit log is only read here: no route changes or removes an event.
+This module holds the admin blueprint and what its views share. Every view is wrapped in
+`admin_only`, which answers 404 to anyone who may not manage accounts (or browse the audit
+log), anonymous visitors included: the admin area does not reveal that it exists. Views
+parse the form, call one verb of `kb.users.service`, commit once, flash and redirect; a
+refused form is drawn again with what was typed and a message, with status 400. The
+organisation and audit-log pages are in `kb.admin.organisation_routes`, on the same blueprint.
 """
 
 from __future__ import annotations
@@ -21,17 +22,13 @@ from wtforms import Field, SelectChoice
 
 from kb.admin import queries
 from kb.admin.forms import (
-    AuditFilterForm,
     InviteForm,
     OrganisationChoiceForm,
-    OrganisationForm,
     PanelSeatForm,
     RoleForm,
     UserFilterForm,
     options,
-    parse_day,
 )
-from kb.audit.models import ACTIONS
 from kb.entries.models import Review
 from kb.errors import unit_of_work
 from kb.extensions import db
@@ -40,14 +37,12 @@ from kb.pagination import pagination_params
 from kb.permissions import can, current_viewer
 from kb.users import service
 from kb.users.forms import ConfirmForm
-from kb.users.models import ORGANISATION_TYPES, ROLES, Organisation, User
+from kb.users.models import ROLES, Organisation, User
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 USERS_PER_PAGE = 50
-AUDIT_PER_PAGE = 50
 USER_FILTER_ARGS = ("q", "role", "organisation", "status")
-AUDIT_FILTER_ARGS = ("action", "actor", "target", "date_from", "date_to")
 Rendered = tuple[str, int]
 """A page drawn, with its status: 400 when a form or filter was refused."""
 
@@ -70,7 +65,8 @@ def admin_only(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorate
 
 
-def _actor() -> User:
+def acting_user() -> User:
+    """The signed-in admin doing what the request asks."""
     return current_user._get_current_object()
 
 
@@ -81,14 +77,7 @@ def _load_user(user_id: int) -> User:
     return user
 
 
-def _load_organisation(organisation_id: int) -> Organisation:
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        abort(404)
-    return organisation
-
-
-def _commit_or_message(change: Callable[[], object]) -> str | None:
+def commit_or_message(change: Callable[[], object]) -> str | None:
     """Run one service verb and commit; on `AccountError` roll back and return its message."""
     try:
         with unit_of_work():
@@ -106,12 +95,13 @@ def _chosen_organisation(value: str | None) -> Organisation | None:
     return db.session.get(Organisation, int(value)) if value else None
 
 
-def _add_error(field: Field, message: str) -> None:
+def add_error(field: Field, message: str) -> None:
     """Show a service's refusal next to the field it is about."""
     field.errors = [*field.errors, message]
 
 
-def _text(field: Field) -> str:
+def field_text(field: Field) -> str:
+    """A text field's value, stripped; empty when the field was refused."""
     return "" if field.errors else (field.data or "").strip()
 
 
@@ -125,7 +115,7 @@ def _users_page(invite_form: InviteForm) -> Rendered:
     filter_form.validate()
     role, status = filter_form.role.data or "", filter_form.status.data or ""
     filters = queries.UserFilters(
-        text=_text(filter_form.q),
+        text=field_text(filter_form.q),
         role=role if role in ROLES else "",
         organisation_id=int_arg("organisation"),
         status=status if status in queries.ACCOUNT_STATUSES else "",
@@ -169,10 +159,10 @@ def invite() -> ResponseReturnValue:
                 form.display_name.data or "",
                 role=form.role.data or "",
                 organisation=_chosen_organisation(form.organisation.data),
-                actor=_actor(),
+                actor=acting_user(),
             )
     except service.AccountError as error:
-        _add_error(getattr(form, error.field or "email", form.email), str(error))
+        add_error(getattr(form, error.field or "email", form.email), str(error))
         return _users_page(form)
     flash(f"Invitation sent to {invited.email}.", "success")
     return redirect(url_for(".user", user_id=invited.id))
@@ -211,9 +201,9 @@ def _done(
 
     A refusal is shown next to `field` of `form` when given, else at the top of the page.
     """
-    message = _commit_or_message(change)
+    message = commit_or_message(change)
     if message and field is not None:
-        _add_error(field, message)
+        add_error(field, message)
         return _user_page(user, failed=form)
     if message:
         return _user_page(user, message=message, failed=form)
@@ -238,7 +228,7 @@ def change_role(user_id: int) -> ResponseReturnValue:
         return _user_page(user, failed=form)
     role = form.role.data or ""
     success = f"{user.display_name}'s role is now {ROLES[role]}."
-    return _done(user, lambda: service.set_role(user, role, actor=_actor()), success, form, form.role)
+    return _done(user, lambda: service.set_role(user, role, actor=acting_user()), success, form, form.role)
 
 
 @blueprint.post("/users/<int:user_id>/deactivate")
@@ -247,7 +237,7 @@ def deactivate(user_id: int) -> ResponseReturnValue:
     """Deactivate an account; its sessions end at once."""
     user = _load_user(user_id)
     success = f"{user.display_name}'s account is deactivated. They have been signed out everywhere."
-    return _done(user, lambda: service.set_active(user, False, actor=_actor()), success)
+    return _done(user, lambda: service.set_active(user, False, actor=acting_user()), success)
 
 
 @blueprint.post("/users/<int:user_id>/reactivate")
@@ -256,7 +246,7 @@ def reactivate(user_id: int) -> ResponseReturnValue:
     """Let a deactivated account sign in again."""
     user = _load_user(user_id)
     success = f"{user.display_name}'s account is active again."
-    return _done(user, lambda: service.set_active(user, True, actor=_actor()), success)
+    return _done(user, lambda: service.set_active(user, True, actor=acting_user()), success)
 
 
 @blueprint.post("/users/<int:user_id>/organisation")
@@ -270,7 +260,7 @@ def change_organisation(user_id: int) -> ResponseReturnValue:
         return _user_page(user, failed=form)
     organisation = _chosen_organisation(form.organisation.data)
     success = f"{user.display_name}'s organisation is now {organisation.name if organisation else 'none'}."
-    return _done(user, lambda: service.set_organisation(user, organisation, actor=_actor()), success, form)
+    return _done(user, lambda: service.set_organisation(user, organisation, actor=acting_user()), success, form)
 
 
 @blueprint.post("/users/<int:user_id>/panels")
@@ -286,7 +276,7 @@ def add_panel_seat(user_id: int) -> ResponseReturnValue:
     if review is None:
         abort(404)
     success = f"{user.display_name} now sits on the panel of {review.title}."
-    return _done(user, lambda: service.add_panel_seat(user, review, actor=_actor()), success, form)
+    return _done(user, lambda: service.add_panel_seat(user, review, actor=acting_user()), success, form)
 
 
 @blueprint.post("/users/<int:user_id>/panels/<int:review_id>/remove")
@@ -298,7 +288,7 @@ def remove_panel_seat(user_id: int, review_id: int) -> ResponseReturnValue:
     if review is None:
         abort(404)
     success = f"{user.display_name} no longer sits on the panel of {review.title}."
-    return _done(user, lambda: service.remove_panel_seat(user, review, actor=_actor()), success)
+    return _done(user, lambda: service.remove_panel_seat(user, review, actor=acting_user()), success)
 
 
 @blueprint.post("/users/<int:user_id>/invitation")
@@ -309,112 +299,4 @@ def resend_invite(user_id: int) -> ResponseReturnValue:
     if user.is_demo:
         return _user_page(user, message="Demo accounts are entered from the sign-in page; they need no invitation.")
     success = f"A new invitation has been sent to {user.email}."
-    return _done(user, lambda: service.resend_invite(user, actor=_actor()), success)
-
-
-# --- Organisations ------------------------------------------------------------------
-
-
-def _organisations_page(form: OrganisationForm) -> Rendered:
-    html = render_template(
-        "admin/organisations.html",
-        rows=queries.organisations_with_counts(),
-        types=ORGANISATION_TYPES,
-        form=form,
-    )
-    return html, 400 if form.errors else 200
-
-
-def _save(organisation: Organisation | None, form: OrganisationForm) -> str | None:
-    """Create or change an organisation; the only refusal is a name already taken."""
-    return _commit_or_message(
-        lambda: service.save_organisation(
-            organisation,
-            name=form.name.data or "",
-            type_=form.org_type.data or "",
-            region=(form.region.data or "").strip() or None,
-            actor=_actor(),
-        )
-    )
-
-
-@blueprint.get("/organisations")
-@admin_only("users.manage")
-def organisations() -> ResponseReturnValue:
-    """Every organisation with its number of accounts, and a form to add one."""
-    return _organisations_page(OrganisationForm(formdata=None))
-
-
-@blueprint.post("/organisations")
-@admin_only("users.manage")
-def create_organisation() -> ResponseReturnValue:
-    """Add an organisation."""
-    form = OrganisationForm()
-    if not form.validate_on_submit():
-        return _organisations_page(form)
-    message = _save(None, form)
-    if message:
-        _add_error(form.name, message)
-        return _organisations_page(form)
-    flash(f"{form.name.data.strip()} has been added.", "success")
-    return redirect(url_for(".organisations"))
-
-
-def _organisation_page(organisation: Organisation, form: OrganisationForm) -> Rendered:
-    html = render_template("admin/organisation.html", organisation=organisation, form=form)
-    return html, 400 if form.errors else 200
-
-
-@blueprint.get("/organisations/<int:organisation_id>")
-@admin_only("users.manage")
-def organisation(organisation_id: int) -> ResponseReturnValue:
-    """One organisation's details, to change, and its accounts."""
-    found = _load_organisation(organisation_id)
-    form = OrganisationForm(formdata=None, name=found.name, org_type=found.type, region=found.region or "")
-    return _organisation_page(found, form)
-
-
-@blueprint.post("/organisations/<int:organisation_id>")
-@admin_only("users.manage")
-def update_organisation(organisation_id: int) -> ResponseReturnValue:
-    """Change an organisation's name, type or region."""
-    found = _load_organisation(organisation_id)
-    form = OrganisationForm()
-    if not form.validate_on_submit():
-        return _organisation_page(found, form)
-    message = _save(found, form)
-    if message:
-        _add_error(form.name, message)
-        return _organisation_page(found, form)
-    flash(f"{found.name} has been saved.", "success")
-    return redirect(url_for(".organisation", organisation_id=found.id))
-
-
-# --- Audit log ----------------------------------------------------------------------
-
-
-@blueprint.get("/audit")
-@admin_only("audit.browse")
-def audit() -> ResponseReturnValue:
-    """The audit log, newest first, filtered by action, who, target and dates."""
-    form = AuditFilterForm(request.args)
-    form.validate()
-    action = form.action.data or ""
-    filters = queries.AuditFilters(
-        action=action if action in ACTIONS else "",
-        actor=_text(form.actor),
-        target=_text(form.target),
-        day_from=None if form.date_from.errors else parse_day(form.date_from.data),
-        day_to=None if form.date_to.errors else parse_day(form.date_to.data),
-    )
-    page = queries.list_events(filters, int_arg("page", 1) or 1, AUDIT_PER_PAGE)
-    chosen: dict[str, Any] = {key: request.args[key] for key in AUDIT_FILTER_ARGS if request.args.get(key)}
-    html = render_template(
-        "admin/audit.html",
-        form=form,
-        page=page,
-        pagination=pagination_params(page, lambda n: url_for(".audit", **chosen, page=n)),
-        filtered=any((filters.action, filters.actor, filters.target, filters.day_from, filters.day_to)),
-        actions=ACTIONS,
-    )
-    return html, 400 if form.errors else 200
+    return _done(user, lambda: service.resend_invite(user, actor=acting_user()), success)
