@@ -30,14 +30,8 @@ from markdown.extensions.toc import slugify_unicode
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
-from kb.markdown_guard import (
-    LinearFootnotes,
-    NeutraliseInline,
-    Placeholders,
-    RestorePlaceholders,
-    limit_inline_matches,
-    neutralise_containers,
-)
+from kb.markdown_guard import NeutraliseInline, Placeholders, RestorePlaceholders, neutralise_containers
+from kb.markdown_limits import LinearFootnotes, limit_inline_matches
 from kb.paragraphs import Paragraph, assign_anchors
 
 INTERNAL_LINK = re.compile(r"\[\[([a-z0-9][a-z0-9-]*)(?:\|([^\]\n]+))?\]\]")

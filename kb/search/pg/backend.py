@@ -1,7 +1,8 @@
 """The PostgreSQL backend behind `kb.search.interface.SearchBackend`: documents in the database itself.
 
-`service` reads them and `indexing` writes them; there are no files, so nothing to repair at
-start or to mark for rebuilding (a restored database brings its documents with it).
+`service` searches them, `related` finds related entries in them and `indexing` writes them;
+there are no files, so nothing to repair at start or to mark for rebuilding (a restored
+database brings its documents with it).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 
 from kb.entries.models import Entry, Lesson
 from kb.permissions import Viewer
-from kb.search.pg import indexing, service
+from kb.search.pg import indexing, related, service
 from kb.search.types import CheckReport, DrainReport, IndexStatus, ProgressCallback, SearchRequest, SearchResults
 
 
@@ -23,11 +24,11 @@ class PostgresBackend:
 
     def related_ids(self, viewer: Viewer, entry: Entry, *, limit: int, exclude: Sequence[int]) -> list[int]:
         """Entries sharing `entry`'s most telling lexemes, best ranked first."""
-        return service.related_ids(viewer, entry, limit=limit, exclude=exclude)
+        return related.related_ids(viewer, entry, limit=limit, exclude=exclude)
 
     def similar_lesson_ids(self, viewer: Viewer, lesson: Lesson, *, limit: int, exclude: Sequence[int]) -> list[int]:
         """Lessons like `lesson` from another region or year."""
-        return service.similar_lesson_ids(viewer, lesson, limit=limit, exclude=exclude)
+        return related.similar_lesson_ids(viewer, lesson, limit=limit, exclude=exclude)
 
     def drain(self, *, timeout: float, merge_in_background: bool = True) -> DrainReport:
         """Write every queued entry's document under the advisory lock (there is nothing to merge)."""

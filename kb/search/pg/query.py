@@ -6,6 +6,7 @@ fields a reader may name are the same on both backends. Each word is handed to
 `phraseto_tsquery`, `title:` words are restricted to weight A (the title), `word*` becomes
 a prefix match, and `tag:`, `region:` and `kind:` compare the document's facet values.
 Words PostgreSQL treats as stop words are dropped, as Whoosh's parser drops its own.
+It also holds what every query on the documents shares: `joined` and `RANK_NORMALISATION`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnClause, ColumnElement, Text, and_, cast, false, func, literal_column, not_, or_
+from sqlalchemy import ColumnClause, ColumnElement, Select, Text, and_, cast, false, func, literal_column, not_, or_
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import text as sql_text
@@ -33,6 +34,13 @@ _ANALYZER = text_analyzer()
 _CONFIG: ColumnClause[Any] = literal_column("'english'::regconfig")
 _SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
 DOCUMENT = search_documents.c.document
+RANK_NORMALISATION = 1
+"""`ts_rank_cd` divides by 1 + log(document length), so a long entry does not win by its length alone."""
+
+
+def joined(query: Select[Any]) -> Select[Any]:
+    """`query` selecting from the search documents joined to their entries."""
+    return query.select_from(search_documents).join(Entry, Entry.id == search_documents.c.entry_id)
 
 
 def lexeme_literal(word: str, suffix: str = "") -> str:

@@ -1,39 +1,36 @@
-"""Search, facets, suggestions, snippets and related entries from the PostgreSQL search documents.
+"""Search, facets, suggestions and snippets from the PostgreSQL search documents.
 
-The PostgreSQL side of `kb.search.interface.SearchBackend` (`pg.backend` calls these), with
-the same results as Whoosh's. Visibility is `permissions.visible_entries`
-itself, joined to every query: totals, facet counts, pages, suggestions and related
-entries are all counted among the entries the viewer may see, in SQL, before paging.
+The PostgreSQL side of `kb.search.interface.SearchBackend`'s search (`pg.backend` calls
+`search`), with the same results as Whoosh's; related entries are `pg.related`'s. Visibility
+is `permissions.visible_entries` itself, joined to every query: totals, facet counts, pages
+and suggestions are all counted among the entries the viewer may see, in SQL, before paging.
 Results are ranked by `ts_rank_cd` over the weighted document, snippets come from
 `ts_headline`, facet counts from one grouped query.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Integer, Select, Text, bindparam, column, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Integer, Text, bindparam, column, func, literal, select, union_all
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
-from kb.entries.models import Entry, Lesson
+from kb.entries.models import Entry
 from kb.extensions import db
-from kb.permissions import Viewer, listed_entries, visible_entries
+from kb.permissions import Viewer, visible_entries
 from kb.search.comment_texts import comments_of_hits
-from kb.search.documents import entry_date, entry_texts, weighted_parts
+from kb.search.documents import entry_texts
 from kb.search.hits import SNIPPET_LABELS, build_hit
-from kb.search.pg.indexing import grouped_texts
 from kb.search.pg.query import (
     DOCUMENT,
+    RANK_NORMALISATION,
     Compiled,
     compile_query,
     facet_conditions,
-    lexeme_literal,
+    joined,
     with_near_words,
     without_stop_words,
 )
@@ -42,10 +39,9 @@ from kb.search.query import ParsedQuery, is_only_negative, parse_user_query
 from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import CUE_LETTERS, LEAD_CHARS, SCAN_CHARS, may_match
 from kb.search.spelling import correct, edit_distance
-from kb.search.text import facet_key, plain_text
+from kb.search.text import plain_text
 from kb.search.types import FEW_RESULTS, FacetCount, Hit, SearchRequest, SearchResults, page_number
 from kb.search.visible import load_visible
-from kb.states import EntryKind
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 """Private-use characters `ts_headline` puts around matched words, turned into `<mark>` after escaping."""
@@ -54,16 +50,8 @@ HEADLINE_OPTIONS = (
     'MaxFragments=2, FragmentDelimiter=" … "'
 )
 TITLE_OPTIONS = f'StartSel="{MARK_START}", StopSel="{MARK_END}", HighlightAll=true'
-RELATED_KEY_TERMS = 12
-RELATED_CANDIDATE_TERMS = 40
-RANK_NORMALISATION = 1
-"""`ts_rank_cd` divides by 1 + log(document length), so a long entry does not win by its length alone."""
 
 _CONFIG = sql_text("'english'::regconfig")
-
-
-def _joined(query: Select[Any]) -> Select[Any]:
-    return query.select_from(search_documents).join(Entry, Entry.id == search_documents.c.entry_id)
 
 
 # Reading a query
@@ -102,10 +90,10 @@ class _Search:
         return self.allowed + ([compiled.condition] if compiled is not None else [])
 
     def total(self, compiled: Compiled | None) -> int:
-        return db.session.scalar(_joined(select(func.count())).where(*self.conditions(compiled))) or 0
+        return db.session.scalar(joined(select(func.count())).where(*self.conditions(compiled))) or 0
 
     def page(self, compiled: Compiled | None, parsed: ParsedQuery, sort: str, page: int, per_page: int) -> list[int]:
-        query = _joined(select(search_documents.c.entry_id)).where(*self.conditions(compiled))
+        query = joined(select(search_documents.c.entry_id)).where(*self.conditions(compiled))
         ranking = compiled.ranking if compiled is not None else None
         by_score = sort == "relevance" and ranking is not None and not is_only_negative(parsed.query)
         if by_score:
@@ -119,7 +107,7 @@ class _Search:
 
     def facets(self, compiled: Compiled | None, chosen: dict[str, list[str]]) -> dict[str, list[FacetCount]]:
         matched = (
-            _joined(
+            joined(
                 select(
                     Entry.kind,
                     Entry.status,
@@ -160,7 +148,7 @@ class _Search:
     def frequency(self, word: str) -> int:
         """How many of the allowed entries hold `word` (0 for a word PostgreSQL drops)."""
         tsquery = func.websearch_to_tsquery(_CONFIG, word, type_=TSQUERY)
-        query = _joined(select(func.count())).where(
+        query = joined(select(func.count())).where(
             *self.allowed, func.numnode(tsquery) > 0, DOCUMENT.bool_op("@@")(tsquery)
         )
         return db.session.scalar(query) or 0
@@ -359,82 +347,3 @@ def _comment_hits(entries: list[Entry], compiled: Compiled, hits: dict[int, Hit]
         label = f"Comment by {comment.author}"
         remade[entry.id] = Hit(entry, hits[entry.id].title, snippet, label, comment.link(entry.path))
     return remade
-
-
-# Related entries
-
-
-def _key_terms(entry: Entry) -> list[str]:
-    """The entry's most telling lexemes: weighted counts in its own words, times their rarity."""
-    texts = grouped_texts(weighted_parts(entry))
-    candidates = db.session.execute(
-        sql_text(
-            """
-            SELECT lexeme, (
-                SELECT sum(CASE w::text WHEN 'A' THEN 3 WHEN 'B' THEN 2 WHEN 'C' THEN 1.5 ELSE 1 END)
-                FROM unnest(weights) AS w
-            ) AS tf
-            FROM unnest(
-                setweight(to_tsvector('english', :a), 'A') || setweight(to_tsvector('english', :b), 'B')
-                || setweight(to_tsvector('english', :c), 'C') || setweight(to_tsvector('english', :d), 'D')
-            )
-            ORDER BY tf DESC, lexeme LIMIT :limit
-            """
-        ),
-        {**texts, "limit": RELATED_CANDIDATE_TERMS},
-    ).all()
-    if not candidates:
-        return []
-    lexemes = [row.lexeme for row in candidates]
-    frequencies: dict[str, int] = dict(
-        db.session.execute(
-            sql_text(
-                "SELECT lexeme, (SELECT count(*) FROM search_documents WHERE document @@ CAST(tsq AS tsquery)) "
-                "FROM unnest(CAST(:lexemes AS text[]), CAST(:queries AS text[])) AS t(lexeme, tsq)"
-            ),
-            {"lexemes": lexemes, "queries": [lexeme_literal(lexeme) for lexeme in lexemes]},
-        ).all()
-    )
-    documents = db.session.scalar(select(func.count()).select_from(search_documents)) or 0
-    scored = sorted(
-        candidates,
-        key=lambda row: (
-            -float(row.tf) * math.log((documents + 1) / (frequencies.get(row.lexeme, 0) + 0.5)),
-            row.lexeme,
-        ),
-    )
-    return [row.lexeme for row in scored[:RELATED_KEY_TERMS]]
-
-
-def _related_ids(
-    viewer: Viewer, entry: Entry, limit: int, exclude: Iterable[int], *extra: ColumnElement[bool]
-) -> list[int]:
-    terms = _key_terms(entry)
-    if not terms:
-        return []
-    tsquery = func.to_tsquery(sql_text("'simple'::regconfig"), " | ".join(lexeme_literal(term) for term in terms))
-    query = (
-        _joined(select(search_documents.c.entry_id))
-        .where(
-            listed_entries(viewer),
-            search_documents.c.entry_id.not_in([entry.id, *exclude]),
-            DOCUMENT.bool_op("@@")(tsquery),
-            *extra,
-        )
-        .order_by(func.ts_rank_cd(DOCUMENT, tsquery, RANK_NORMALISATION).desc(), search_documents.c.entry_id)
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
-
-
-def related_ids(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[int]:
-    """The ids of up to `limit` entries most like `entry` in their words, among those `viewer` may see, best first."""
-    return _related_ids(viewer, entry, limit, exclude)
-
-
-def similar_lesson_ids(viewer: Viewer, lesson: Lesson, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[int]:
-    """The ids of lessons like this one from another region or another year: the same problem seen again."""
-    same_year = search_documents.c.year == str(entry_date(lesson).year)
-    same_place = search_documents.c.region == facet_key(lesson.region) if lesson.region else None
-    same = same_year if same_place is None else same_year & same_place
-    return _related_ids(viewer, lesson, limit, exclude, Entry.kind == EntryKind.LESSON, ~same)
