@@ -37,7 +37,7 @@ from kb.permissions import (
 from kb.states import CitationKind, EntryKind, FindingStatus, ResponseStatus
 from kb.users.models import User
 
-CITABLE_ENTRY_KINDS = frozenset({"lesson", "paper"})
+CITABLE_ENTRY_KINDS = frozenset({EntryKind.LESSON, EntryKind.PAPER})
 """Kinds of entry cited whole; a review is evidence only through its papers, comments and responses."""
 
 

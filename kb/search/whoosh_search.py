@@ -48,6 +48,7 @@ from kb.search.types import (
     page_number,
 )
 from kb.search.visible import load_visible
+from kb.states import EntryKind
 
 if TYPE_CHECKING:
     from kb.search.whoosh_backend import WhooshBackend
@@ -288,7 +289,7 @@ def similar_lesson_ids(
         place_and_time = [q.Term("year", str(entry_date(lesson).year))]
         if lesson.region:
             place_and_time.append(q.Term("region", facet_key(lesson.region)))
-        lessons = docset(state, index_listing_filter(viewer)) & docset(state, q.Term("kind", "lesson"))
+        lessons = docset(state, index_listing_filter(viewer)) & docset(state, q.Term("kind", EntryKind.LESSON.value))
         same_place_and_time = docset(state, q.And(place_and_time))
         allowed = lessons - same_place_and_time - _docnums_of(state, [lesson.id, *exclude])
         return _ids_of(state, _related_docnums(state, lesson, allowed, limit))

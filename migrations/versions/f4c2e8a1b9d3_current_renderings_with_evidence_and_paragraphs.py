@@ -6,14 +6,14 @@ Create Date: 2026-12-16 10:00:00.000000
 
 """
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from alembic import op
 
 from kb.content.document import parse_document
 from kb.entries.service import render_document
-from kb.entries.vocabulary import entry_path
 from kb.markdown import LinkTarget
-from kb.permissions import LinkEnd, link_end, link_is_shown
 
 # revision identifiers, used by Alembic.
 revision = "f4c2e8a1b9d3"
@@ -22,6 +22,45 @@ branch_labels = None
 depends_on = None
 
 _STAFF_ROLES = ("moderator", "admin")
+
+# The rule for showing a link as it stood when this migration was written, frozen here so a
+# later change to kb.permissions or kb.entries.vocabulary cannot change what a fresh install
+# runs (`flask content rerender` renders everything again with the rule of the day).
+_KIND_PLURALS = {"lesson": "lessons", "review": "reviews", "paper": "papers"}
+
+
+@dataclass(frozen=True)
+class LinkEnd:
+    kind: str
+    status: str
+    visibility: str
+    panel_review_id: int | None
+    author_off_panel: bool = False
+
+
+def link_is_shown(source, target):
+    if target.status != "published":
+        return False
+    if target.visibility == "public":
+        return True
+    if target.visibility == "members":
+        return source.visibility != "public"
+    if target.visibility == "panel":
+        return (
+            source.visibility == "panel"
+            and not source.author_off_panel
+            and target.panel_review_id is not None
+            and source.panel_review_id == target.panel_review_id
+        )
+    return False
+
+
+def link_end(entry_id, kind, status, visibility, review_id):
+    return LinkEnd(kind, status, visibility, entry_id if kind == "review" else review_id)
+
+
+def entry_path(kind, slug):
+    return f"/{_KIND_PLURALS[kind]}/{slug}"
 
 
 def _link_targets(connection):
