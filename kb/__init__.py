@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.contributions.routes import blueprint as contributions_blueprint
     from kb.dashboard.routes import blueprint as dashboard_blueprint
     from kb.database import init_database
+    from kb.documents import models as document_models  # noqa: F401 (the document tables join the metadata)
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
     from kb.health import blueprint as health_blueprint

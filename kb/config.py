@@ -5,6 +5,8 @@
 | `DATABASE_URL`     | SQLite file `instance/kb.sqlite3`; or PostgreSQL, `postgresql://user:password@host/kb` |
 | `SEARCH_INDEX_DIR` | `search_index/`                           |
 | `CONTENT_DIR`      | `content/`                                |
+| `DOCUMENTS_DIR`    | `instance/documents/`: the bytes of attached documents (docs/deployment.md) |
+| `DOCUMENT_MAX_MB`  | `25`: the largest document a person may attach |
 | `SECRET_KEY`       | generated once into `instance/secret_key` |
 | `KB_AUTO_MIGRATE`  | `1`: upgrade the database at start        |
 | `KB_ENV`           | `development`; `production` turns on HSTS and secure cookies, and refuses demo mode |
@@ -165,6 +167,8 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL") or f"sqlite:///{instance_dir / 'kb.sqlite3'}",
         "SEARCH_INDEX_DIR": env("SEARCH_INDEX_DIR") or str(PROJECT_ROOT / "search_index"),
         "CONTENT_DIR": env("CONTENT_DIR") or str(PROJECT_ROOT / "content"),
+        "DOCUMENTS_DIR": env("DOCUMENTS_DIR") or str(instance_dir / "documents"),
+        "DOCUMENT_MAX_BYTES": int(float(env("DOCUMENT_MAX_MB") or 25) * 1024 * 1024),
         "NHSUK_FRONTEND_DIR": env("NHSUK_FRONTEND_DIR")
         or str(PROJECT_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"),
         "AUTO_MIGRATE": env("KB_AUTO_MIGRATE", "1") != "0",

@@ -196,6 +196,15 @@ class FindingStatus(LabelledEnum):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+class DocumentTextStatus(LabelledEnum):
+    """What became of the text of an attached document when kb read it."""
+
+    PENDING = "pending", "Not read yet"
+    EXTRACTED = "extracted", "Text searchable"
+    NO_TEXT = "no_text", "No text found (a scan or an image)"
+    FAILED = "failed", "Could not be read"
+
+
 class CitationKind(LabelledEnum):
     """What a finding's citation points at."""
 
@@ -263,6 +272,7 @@ STATE_ENUMS: tuple[type[LabelledEnum], ...] = (
     FlagReason,
     FlagResolution,
     FindingStatus,
+    DocumentTextStatus,
     CitationKind,
     QuestionKind,
     ResponseStatus,

@@ -1,0 +1,1 @@
+"""Documents attached to entries: the files, their versions, and the text read from them."""
