@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.dashboard.routes import blueprint as dashboard_blueprint
     from kb.database import init_database
     from kb.documents import models as document_models  # noqa: F401 (the document tables join the metadata)
+    from kb.documents.routes import blueprint as documents_blueprint
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
     from kb.health import blueprint as health_blueprint
@@ -88,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         consultation_analysis_blueprint,
         actions_blueprint,
         dashboard_blueprint,
+        documents_blueprint,
         health_blueprint,
     ):
         app.register_blueprint(blueprint)

@@ -1,4 +1,4 @@
-"""What other domains add to an entry's page: findings citing it, consultations on it, action and recurrence.
+"""What other domains add to an entry's page: documents, citing findings, consultations, action and recurrence.
 
 Each domain offers one function `(viewer, entry) -> dict` of template context for its
 partial in `templates/entries/_layout.html`; the entry page merges what they give.
@@ -12,6 +12,7 @@ from typing import Any
 
 from kb.actions.queries import lesson_action
 from kb.consultations.queries import entry_consultations
+from kb.documents.pages import entry_documents
 from kb.entries.models import Entry
 from kb.panels.cited_by import entry_cited_by
 from kb.panels.pages import entry_findings
@@ -19,7 +20,13 @@ from kb.permissions import Viewer
 
 ContextProvider = Callable[[Viewer, Entry], dict[str, Any]]
 
-PROVIDERS: tuple[ContextProvider, ...] = (entry_findings, lesson_action, entry_consultations, entry_cited_by)
+PROVIDERS: tuple[ContextProvider, ...] = (
+    entry_documents,
+    entry_findings,
+    lesson_action,
+    entry_consultations,
+    entry_cited_by,
+)
 
 
 def entry_extras(viewer: Viewer, entry: Entry) -> dict[str, Any]:
