@@ -39,6 +39,7 @@ from kb.consultations import outcome
 from kb.consultations.service import ConsultationDraft, QuestionDraft, open_consultation, save_response
 from kb.contributions.service import LessonFields, create_lesson, update_lesson
 from kb.dates import utcnow
+from kb.documents.service import attach_document, remove_document
 from kb.entries.vocabulary import KIND_PLURALS, LESSON_SECTIONS
 from kb.extensions import db
 from kb.moderation.service import raise_flag
@@ -264,6 +265,23 @@ def build(app: Flask, folder: Path) -> dict[frozenset[str], list[dict[str, objec
     outcome.publish_outcome(closed, actor=panel)
     db.session.commit()
 
+    first = attach_document(
+        paper, marked("Page one").encode(), filename="notes.txt", title=marked("Notes"), actor=admin
+    )
+    db.session.flush()
+    document = attach_document(
+        paper,
+        marked("Page one, later").encode(),
+        filename="notes.txt",
+        title=marked("Notes"),
+        actor=admin,
+        replaces=first,
+    )
+    removed = attach_document(paper, b"Name,Note\nA,B\n", filename="table.csv", title=marked("Table"), actor=admin)
+    db.session.flush()
+    remove_document(removed, actor=admin)
+    db.session.commit()
+
     secret = app.config["SECRET_KEY"]
     entries = [lesson, members_lesson, recurring, review, paper, entry("escaping-panel-paper"), draft, submitted]
     token = urlsplit(invite_link(invited)).path.rsplit("/", 1)[1]
@@ -275,6 +293,9 @@ def build(app: Flask, folder: Path) -> dict[frozenset[str], list[dict[str, objec
         frozenset({"plural", "slug"}): [{"plural": KIND_PLURALS[e.kind], "slug": e.slug} for e in entries],
         frozenset({"plural", "slug", "number"}): [
             {"plural": KIND_PLURALS[e.kind], "slug": e.slug, "number": n} for e in (lesson, review) for n in (1, 2)
+        ],
+        frozenset({"plural", "slug", "document_id"}): [
+            {"plural": "papers", "slug": paper.slug, "document_id": d.id} for d in (first, document, removed)
         ],
         frozenset({"slug"}): [
             {"slug": slug}
