@@ -27,6 +27,7 @@ from sqlalchemy import func, select, text
 from werkzeug.routing import Rule
 
 from kb.comments.models import Comment
+from kb.documents.service import attach_document
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.taxonomy.models import Tag, Theme
@@ -110,6 +111,7 @@ POST_ROLES = {
     "consultation_analysis.": "panel",
     "notifications.": "member",
     "actions.": "moderator",
+    "documents.": "moderator",
 }
 GET_ROLES = {"panels.": "panel", "traceability.": "panel", "consultation": "panel", "dashboard.": "panel"}
 # Where the form of a POST-only endpoint is shown (path templates as in the url_map).
@@ -163,7 +165,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[World]:
-    """One seeded app for the module, with a comment, a finding, a consultation with a response, and users."""
+    """One seeded app for the module: a comment, a document, a finding, a consultation with a response, and users."""
     folder = tmp_path_factory.mktemp("bad-input")
     application = make_app(folder, seeded_database, **GENEROUS_LIMITS)
     with application.app_context():
@@ -177,6 +179,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> It
         consultation = make_consultation(cast.review, closed=False)
         response = answer(consultation, cast.member, scale="agree", text="Fine.")
         spare = make_user("spare@example.org")
+        document = attach_document(lesson, b"Notes of the meeting.\n", filename="notes.txt", title="Notes", actor=None)
+        db.session.commit()
         tag = db.session.scalars(select(Tag)).first()
         theme = db.session.scalars(select(Theme)).first()
         values = {
@@ -185,6 +189,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> It
             "other_slug": other.slug,
             "entry_slug": lesson.slug,
             "comment_id": str(comment.id),
+            "document_id": str(document.id),
             "number": "1",
             "rev": "1",
             "citation_id": "1",
