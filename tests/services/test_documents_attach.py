@@ -202,3 +202,8 @@ def test_document_of_entry_finds_only_that_entrys_documents(cast):
         document_of_entry(entry("nhs-alliance-crisis-meeting"), document.id)
     with pytest.raises(NotFoundError):
         document_of_entry(entry(PAPER), document.id + 1000)
+
+
+def test_control_characters_are_left_out_of_page_text(cast):
+    document = _attach(cast, b"Bell\x07 rings\rOld Mac line\r\nWindows line\x1b\n", "notes.txt")
+    assert [page.text for page in document.pages] == ["Bell rings\nOld Mac line\nWindows line\n"]
