@@ -80,6 +80,12 @@ def test_docx_pages_split_at_page_breaks(cast):
     ]
 
 
+@pytest.mark.parametrize("hard_breaks", [True, False])
+def test_docx_pages_as_word_saves_them(cast, hard_breaks):
+    document = _attach(cast, files.docx_as_word_saves_it(["One", "Two", "Three"], hard_breaks=hard_breaks), "w.docx")
+    assert _pages(document) == [(1, "One"), (2, "Two"), (3, "Three")]
+
+
 def test_odt_pages_split_at_page_breaks(cast):
     document = _attach(cast, files.odt_bytes(["Opening remarks", "Closing remarks"]), "remarks.odt")
     assert document.media_type == "application/vnd.oasis.opendocument.text"
