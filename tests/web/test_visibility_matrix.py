@@ -9,6 +9,10 @@ rule as the issue states it (`role_sees`), never from `kb.permissions`; counts a
 worked out the same way from the seed files, so a surface that ignores the rule for any
 entry, seed or generated, fails here.
 
+Each lesson also has a document, replaced once, so its documents are surfaces too: the
+text view of the current and of the earlier version, the download, and the list of its
+documents with their history.
+
 Search is a surface too: each lesson has a word of its own, so the search page for that
 word (and for a misspelling of it), the page's totals and facet counts, and the entry
 pages' "More like this" and "Similar lessons" lists are checked the same way.
@@ -27,6 +31,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from kb.documents.service import attach_document
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
@@ -140,6 +145,13 @@ class Target:
     def seen_by(self, role: str) -> bool:
         return role_sees(role, self.status, self.visibility, self.review, self.author)
 
+    @property
+    def document_title(self) -> str:
+        return f"Matrix {self.visibility} document"
+
+    def document_bytes(self, version: int) -> bytes:
+        return f"Minutes of the {self.visibility} meeting, version {version}.\n".encode()
+
     def doc(self) -> Doc:
         return Doc(
             self.slug,
@@ -219,6 +231,8 @@ class World:
     export_root: Path | None = None
     pages: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     exports: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
+    documents: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Each target's document ids by visibility: (the current version, the earlier one it replaced)."""
 
     def get(self, role: str, url: str) -> tuple[int, str]:
         """The status and HTML of `url` as `role` sees it, fetched once per world."""
@@ -262,6 +276,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> It
         db.session.commit()
 
         world = World(app=app, export_root=folder / "exports")
+        for target in TARGETS.values():
+            lesson = db.session.scalar(select(Entry).where(Entry.slug == target.slug))
+            assert lesson is not None
+            title = target.document_title
+            earlier = attach_document(lesson, target.document_bytes(1), filename="minutes.txt", title=title, actor=None)
+            db.session.flush()
+            current = attach_document(
+                lesson, target.document_bytes(2), filename="minutes.txt", title=title, actor=None, replaces=earlier
+            )
+            db.session.commit()
+            world.documents[target.visibility] = (current.id, earlier.id)
         index = Doc(INDEX, "lesson", "published", "public", None, (), frozenset(t.slug for t in TARGETS.values()))
         world.docs = [*seed_docs(), *(t.doc() for t in TARGETS.values()), index]
         for role, user in users.items():
@@ -324,6 +349,36 @@ def check_entry_surface(world: World, role: str, target: Target, surface: str) -
         assert target.title in main_of(html).text()
     else:
         check_not_found(world, role, target.path + suffix, f"/lessons/{MISSING}{suffix}", target)
+
+
+def check_documents(world: World, role: str, target: Target, surface: str) -> None:
+    """A lesson's documents follow the lesson: the text views, the download and the list, or 404 as if missing."""
+    current, earlier = world.documents[target.visibility]
+    base, missing = f"{target.path}/documents", f"/lessons/{MISSING}/documents"
+    version = 1 if surface == "document-earlier" else 2
+    suffix = {"document-text": f"/{current}", "document-earlier": f"/{earlier}", "document-list": ""}.get(surface)
+    if surface == "document-download":
+        status, body = world.get(role, f"{base}/{current}/download")
+        if target.seen_by(role):
+            assert (status, body.encode()) == (200, target.document_bytes(2))
+        else:
+            assert status == 404
+            assert world.get(role, f"{missing}/{current}/download")[0] == 404
+            assert "meeting, version" not in body
+        return
+    assert suffix is not None
+    url = base + suffix
+    if target.seen_by(role):
+        status, html = world.get(role, url)
+        assert status == 200
+        main = main_of(html)
+        assert target.document_title in main.text()
+        assert f"{base}/{earlier}/download" in main.hrefs() or surface == "document-earlier"
+        if surface != "document-list":
+            assert target.document_bytes(version).decode().strip() in main.text()
+    else:
+        check_not_found(world, role, url, missing + suffix, target)
+        assert target.document_title not in world.get(role, url)[1]
 
 
 def shown_or_absent(html: str, block: Node | None, target: Target, shown: bool) -> None:
@@ -611,6 +666,10 @@ SURFACES: dict[str, Callable[[World, str, Target], None]] = {
         name: (lambda surface: lambda world, role, target: check_entry_surface(world, role, target, surface))(name)
         for name in ENTRY_SUFFIXES
     },
+    **{
+        name: (lambda surface: lambda world, role, target: check_documents(world, role, target, surface))(name)
+        for name in ("document-text", "document-earlier", "document-download", "document-list")
+    },
     "list": check_list,
     "home": check_home,
     "theme": check_theme,
@@ -686,6 +745,23 @@ def test_the_matrix_catches_a_search_that_ignores_the_rule(world, monkeypatch, s
         SURFACES[surface](fresh, "anonymous", TARGETS["draft"])
     monkeypatch.undo()
     SURFACES[surface](World(app=world.app, clients=world.clients, docs=world.docs), "anonymous", TARGETS["draft"])
+
+
+@pytest.mark.parametrize("surface", ["document-text", "document-download", "document-list"])
+def test_the_matrix_catches_a_document_page_that_ignores_the_rule(world, monkeypatch, surface):
+    """Load the entry of a document page without the visibility rule and the document checks must fail."""
+    import kb.documents.routes as routes
+
+    def any_entry(viewer, slug):
+        return db.session.scalar(select(Entry).where(Entry.slug == slug))
+
+    monkeypatch.setattr(routes, "visible_entry", any_entry)
+    fresh = World(app=world.app, clients=world.clients, docs=world.docs, documents=world.documents)
+    with pytest.raises(AssertionError):
+        SURFACES[surface](fresh, "anonymous", TARGETS["draft"])
+    monkeypatch.undo()
+    fresh = World(app=world.app, clients=world.clients, docs=world.docs, documents=world.documents)
+    SURFACES[surface](fresh, "anonymous", TARGETS["draft"])
 
 
 def test_export_without_as_writes_every_entry(world, tmp_path):
