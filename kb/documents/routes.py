@@ -85,7 +85,7 @@ def _allow_large_uploads(endpoint: str | None, values: dict[str, Any] | None) ->
 
     A body announced as larger is never read: it is replaced by an empty one, so the
     hooks (the character doorway, the session) run as for any request and the view answers
-    with the form and the limit (`TOO_LARGE`) rather than a bare 413.
+    with the form and the limit rather than a bare 413.
     """
     if endpoint not in UPLOAD_ENDPOINTS or request.method != "POST":
         return

@@ -12,13 +12,13 @@ import re
 import pytest
 from sqlalchemy import select
 
+from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.contributions.service import LessonFields, create_lesson
 from kb.documents.models import Document
 from kb.entries.vocabulary import LESSON_SECTIONS
 from kb.extensions import db
 from kb.states import DocumentTextStatus
 from tests.accounts import client_for, csrf_token, page_text
-from tests.factories import entry
 from tests.upload_files import pdf_with_pages, pdf_without_text, upload
 from tests.web import seed
 from tests.web.dom import main_of, parse
@@ -143,6 +143,15 @@ def test_no_file_chosen_is_a_field_error(seeded_app, moderator):
     assert response.status_code == 400
     assert "Choose a file to upload." in page_text(response)
     assert 'value="Agenda"' in response.get_data(as_text=True)
+
+
+def test_a_stale_form_token_shows_the_form_again_and_saves_nothing(seeded_app, moderator):
+    data = {"csrf_token": "stale", "title": "Agenda", **upload(pdf_with_pages("A."), "agenda.pdf")}
+    response = moderator.post(f"{documents_url()}/new", data=data)
+    assert response.status_code == 400
+    assert EXPIRED_MESSAGE in page_text(response)
+    assert 'value="Agenda"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(Document.id)) is None
 
 
 def test_an_upload_larger_than_the_sites_form_limit_is_taken(seeded_app, moderator):
@@ -299,9 +308,8 @@ def test_a_document_without_text_says_why(seeded_app, moderator, status, message
 
 
 def test_the_entry_page_offers_editors_an_upload_link(seeded_app, moderator):
+    """An entry with no documents shows readers nothing of them, and editors the way to add one."""
+    assert PAPER in seed.documents()  # public: anyone reads it
     section = main_of(moderator.get(f"/papers/{PAPER}").data).one("section", cls="kb-documents")
     assert f"{documents_url()}/new" in section.hrefs()
-    public_paper = seed.documents()[PAPER]
-    assert public_paper.kind == "paper"
     assert main_of(seeded_app.test_client().get(f"/papers/{PAPER}").data).find("section", cls="kb-documents") is None
-    assert entry(PAPER).id
