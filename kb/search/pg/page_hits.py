@@ -1,47 +1,32 @@
 """The document pages a PostgreSQL result lists: the pages with most marked words, each with its headline.
 
 Pages are read only for the entries of the page of results indexed with document pages
-(`search_documents.has_pages`), and of those only the pages holding a searched word's
-first letters, so a results page without documents costs nothing more.
+(`search_documents.has_pages`, read with the page of results), and of those only the pages
+holding a searched word's first letters, so a results page without documents costs nothing more.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
-
-from sqlalchemy import select
 
 from kb.extensions import db
 from kb.search.page_texts import PageText, pages_of_hits
 from kb.search.pg.headlines import HEADLINE_OPTIONS, MARK_START, clean, cues, headlines, window, with_ellipses
 from kb.search.pg.query import Compiled
-from kb.search.pg.tables import search_documents
 from kb.search.types import MAX_PAGE_HITS, PageHit
 
 
-def with_pages(entry_ids: Collection[int]) -> set[int]:
-    """Which of `entry_ids` were indexed with pages of documents."""
-    if not entry_ids:
-        return set()
-    query = select(search_documents.c.entry_id).where(
-        search_documents.c.entry_id.in_(sorted(entry_ids)), search_documents.c.has_pages
-    )
-    return set(db.session.scalars(query))
-
-
 def page_hits(entries: dict[int, str], compiled: Compiled) -> dict[int, tuple[PageHit, ...]]:
-    """For each entry (id to its page's address) with pages matching, its best pages (at most `MAX_PAGE_HITS`).
+    """The best matching pages (at most `MAX_PAGE_HITS`) of each of `entries` (ids to addresses) with pages matching.
 
-    A page ranks by how many words its headline marks, then by its place in the entry's
-    documents.
+    Pass only the entries indexed with pages. A page ranks by how many words its headline
+    marks, then by its place in the entry's documents.
     """
     ranking = compiled.ranking
-    paged = with_pages(entries) if ranking is not None else set()
-    if ranking is None or not paged:
+    if ranking is None or not entries:
         return {}
     page_cues = cues(compiled)
-    found = pages_of_hits(db.session(), paged, page_cues)
+    found = pages_of_hits(db.session(), entries, page_cues)
     by_key: dict[str, PageText] = {}
     texts: dict[str, str] = {}
     rows: list[tuple[int, str, str]] = []

@@ -89,8 +89,12 @@ class _Search:
     def total(self, compiled: Compiled | None) -> int:
         return db.session.scalar(joined(select(func.count())).where(*self.conditions(compiled))) or 0
 
-    def page(self, compiled: Compiled | None, parsed: ParsedQuery, sort: str, page: int, per_page: int) -> list[int]:
-        query = joined(select(search_documents.c.entry_id)).where(*self.conditions(compiled))
+    def page(
+        self, compiled: Compiled | None, parsed: ParsedQuery, sort: str, page: int, per_page: int
+    ) -> list[tuple[int, bool]]:
+        """The (entry id, whether it was indexed with document pages) of one page of results, in order."""
+        query = joined(select(search_documents.c.entry_id, search_documents.c.has_pages))
+        query = query.where(*self.conditions(compiled))
         ranking = compiled.ranking if compiled is not None else None
         by_score = sort == "relevance" and ranking is not None and not is_only_negative(parsed.query)
         if by_score:
@@ -100,7 +104,10 @@ class _Search:
             query = query.order_by(search_documents.c.sort_date, search_documents.c.entry_id)
         else:
             query = query.order_by(search_documents.c.sort_date.desc(), search_documents.c.entry_id.desc())
-        return list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
+        return [
+            (row.entry_id, row.has_pages)
+            for row in db.session.execute(query.offset((page - 1) * per_page).limit(per_page))
+        ]
 
     def facets(self, compiled: Compiled | None, chosen: dict[str, list[str]]) -> dict[str, list[FacetCount]]:
         matched = (
@@ -201,10 +208,11 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     results.total = total
     results.facets = scope.facets(compiled, request.facets)
     sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
-    ids = scope.page(compiled, parsed, sort, page_number(request, total), request.per_page) if total else []
+    rows = scope.page(compiled, parsed, sort, page_number(request, total), request.per_page) if total else []
+    ids = [entry_id for entry_id, _ in rows]
     entries = load_visible(viewer, ids)
     if compiled is not None and compiled.ranking is not None:
-        results.hits = _hits(entries, compiled)
+        results.hits = _hits(entries, compiled, {entry_id for entry_id, has_pages in rows if has_pages})
     else:
         results.hits = [build_hit(entry, set()) for entry in entries]
     return results
@@ -213,7 +221,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
 # Snippets
 
 
-def _hits(entries: list[Entry], compiled: Compiled) -> list[Hit]:
+def _hits(entries: list[Entry], compiled: Compiled, paged: set[int]) -> list[Hit]:
     """Each entry with its title marked, a snippet from its part (or readable comment) with most matches, its pages."""
     ranking = compiled.ranking
     assert ranking is not None
@@ -230,7 +238,7 @@ def _hits(entries: list[Entry], compiled: Compiled) -> list[Hit]:
     by_entry: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for (entry_id, key), headline in headlines.items():
         by_entry[entry_id].append((key, headline))
-    pages = page_hits({entry.id: entry.path for entry in entries}, compiled)
+    pages = page_hits({entry.id: entry.path for entry in entries if entry.id in paged}, compiled)
     hits: dict[int, Hit] = {}
     unmatched: list[Entry] = []
     for entry in entries:
