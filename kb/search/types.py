@@ -62,7 +62,7 @@ class PageHit:
     number: int
     snippet: Markup
     link: str
-    document_id: int = 0
+    document_id: int
 
     @property
     def label(self) -> str:
