@@ -210,6 +210,7 @@ class CitationKind(LabelledEnum):
 
     ENTRY = "entry", "Lesson or paper"
     PARAGRAPH = "paragraph", "Paragraph of a paper"
+    PAGE = "page", "Page of a document"
     COMMENT = "comment", "Comment"
     RESPONSE = "response", "Consultation response"
 

@@ -2,7 +2,8 @@
 
 A source the reader may not see (or may no longer see) is shown only as
 `HELD_BY_PANEL`; a cited paragraph is found again in its paper's current text and shown
-as exact, changed or gone (`kb.paragraphs.resolve`).
+as exact, changed or gone (`kb.paragraphs.resolve`); a cited page of a document links to
+that page of the version cited, and says when the file has since been replaced or removed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kb.consultations.models import Response
+from kb.documents.links import document_page_link
 from kb.panels.citations import in_order, paragraphs_of
 from kb.panels.models import CITATION_KINDS, Citation, Finding
 from kb.paragraphs import GONE, Paragraph, Resolution, excerpt, resolve
@@ -78,6 +80,28 @@ def _shown_entry(
     )
 
 
+def _shown_page(viewer: Viewer, citation: Citation, number: int) -> ShownCitation:
+    entry, document = citation.entry, citation.document
+    kind_label = CITATION_KINDS[citation.kind]
+    if entry is None or document is None:
+        return ShownCitation(citation, number, kind_label, True, "A document no longer in kb", quote=citation.quote)
+    if not can_view_entry(viewer, entry):
+        return _held(citation, number)
+    page = citation.page_number or 1
+    context = entry.title if document.is_current else f"{entry.title} (the file has since been replaced or removed)"
+    return ShownCitation(
+        citation,
+        number,
+        kind_label,
+        True,
+        f"Page {page} of {document.title}",
+        document_page_link(entry.path, document.id, page),
+        context=context,
+        quote=citation.quote,
+        entry_slug=entry.slug,
+    )
+
+
 def _shown_comment(viewer: Viewer, citation: Citation, number: int) -> ShownCitation:
     comment = citation.comment
     kind_label = CITATION_KINDS["comment"]
@@ -132,6 +156,8 @@ def shown_citations(viewer: Viewer, citations: Sequence[Citation], *, first_numb
     for number, citation in enumerate(ordered, start=first_number):
         if citation.kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH):
             shown.append(_shown_entry(viewer, citation, number, paragraphs))
+        elif citation.kind == CitationKind.PAGE:
+            shown.append(_shown_page(viewer, citation, number))
         elif citation.kind == CitationKind.COMMENT:
             shown.append(_shown_comment(viewer, citation, number))
         elif citation.kind == CitationKind.RESPONSE:

@@ -4,7 +4,8 @@ The verbs take `actor=`, check `review.work` on the finding's review and that th
 may see what they cite, change the citations, audit and flush; the caller commits.
 A citation of a paragraph keeps the paragraph's anchor and its words (`quote`), so it can
 be found again, or shown as changed or gone, after the paper is edited
-(`kb.paragraphs.resolve`).
+(`kb.paragraphs.resolve`). A citation of a page of a document keeps the document version,
+the page number and the page's words.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from kb.audit.service import record_event
 from kb.comments.models import Comment
 from kb.consultations.models import Consultation, Response
+from kb.documents.models import Document, DocumentPage
 from kb.entries.models import Entry, Review
 from kb.entries.service import current_revisions
 from kb.errors import InvalidInputError
@@ -38,7 +40,9 @@ from kb.states import CitationKind, EntryKind, FindingStatus, ResponseStatus
 from kb.users.models import User
 
 CITABLE_ENTRY_KINDS = frozenset({EntryKind.LESSON, EntryKind.PAPER})
-"""Kinds of entry cited whole; a review is evidence only through its papers, comments and responses."""
+"""Kinds of entry cited whole; a review is evidence only through its papers, its documents, comments and responses."""
+PAGE_QUOTE_CHARS = 4000
+"""The most characters of a cited page kept as its quote."""
 
 
 class CitationError(InvalidInputError):
@@ -95,6 +99,22 @@ def citable_responses(viewer: Viewer, review: Review, entry: Entry) -> list[Resp
     return [response for response in db.session.scalars(query) if can_read_response(viewer, response)]
 
 
+def citable_documents(entry: Entry) -> list[tuple[Document, list[DocumentPage]]]:
+    """The current documents of `entry` (the route has checked the entry), each with its pages holding text."""
+    documents = db.session.scalars(
+        select(Document)
+        .where(Document.entry_id == entry.id, Document.replaced_by_id.is_(None), Document.removed_at.is_(None))
+        .options(selectinload(Document.pages))
+        .order_by(Document.position, Document.id)
+    )
+    return [(document, [page for page in document.pages if page.text.strip()]) for document in documents]
+
+
+def cited_pages(finding: Finding) -> set[tuple[int | None, int | None]]:
+    """The (document, page number) pairs a finding cites already, to mark them in the picker."""
+    return {(item.document_id, item.page_number) for item in finding.citations if item.kind == CitationKind.PAGE}
+
+
 def cited_keys(finding: Finding) -> set[tuple[str, int | None, str | None, int | None, int | None]]:
     """What a finding cites already, as (kind, entry, anchor, comment, response), to mark it in the picker."""
     return {
@@ -116,6 +136,8 @@ def _describe(citation: Citation) -> str:
     """A short, audit-log description of what a citation points at."""
     if citation.kind == CitationKind.PARAGRAPH:
         return f"paragraph {citation.paragraph_anchor} of entry {citation.entry_id}"
+    if citation.kind == CitationKind.PAGE:
+        return f"page {citation.page_number} of document {citation.document_id} of entry {citation.entry_id}"
     if citation.kind == CitationKind.COMMENT:
         return f"comment {citation.comment_id}"
     if citation.kind == CitationKind.RESPONSE:
@@ -144,8 +166,12 @@ def _new_citation(
     anchor: str,
     comment: Comment | None,
     response: Response | None,
+    document: Document | None = None,
+    page: int | None = None,
 ) -> Citation:
     """An unsaved citation of `kind`, once `viewer` is known to see what it cites."""
+    if kind == CitationKind.PAGE:
+        return _page_citation(viewer, document, page)
     if kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH):
         if entry is None or not can_view_entry(viewer, entry):
             raise PermissionDeniedError("citation.entry")
@@ -168,17 +194,43 @@ def _new_citation(
             raise PermissionDeniedError("citation.response")
         _check_response(viewer, review, response)
         return Citation(kind=kind, response_id=response.id)
-    raise CitationError("Choose a lesson, a paper, a paragraph, a comment or a response to cite.")
+    raise CitationError("Choose a lesson, a paper, a paragraph, a page, a comment or a response to cite.")
+
+
+def _page_citation(viewer: Viewer, document: Document | None, number: int | None) -> Citation:
+    """An unsaved citation of page `number` of `document`, a current document of an entry `viewer` may see."""
+    if document is None or not can_view_entry(viewer, document.entry):
+        raise PermissionDeniedError("citation.document")
+    if not document.is_current:
+        raise CitationError("That file has been replaced or removed. Choose a page of the entry's current files.")
+    if number is None:
+        raise CitationError(f"Choose a page of {document.title} to cite.")
+    page = next((page for page in document.pages if page.number == number), None)
+    if page is None or not page.text.strip():
+        raise CitationError(f"{document.title} has no page {number} with text to cite.")
+    return Citation(
+        kind=CitationKind.PAGE,
+        entry_id=document.entry_id,
+        document_id=document.id,
+        page_number=page.number,
+        quote=page.text.strip()[:PAGE_QUOTE_CHARS],
+    )
+
+
+def _source_key(citation: Citation) -> tuple[object, ...]:
+    return (
+        citation.kind,
+        citation.entry_id,
+        citation.paragraph_anchor,
+        citation.comment_id,
+        citation.response_id,
+        citation.document_id,
+        citation.page_number,
+    )
 
 
 def _same_source(one: Citation, other: Citation) -> bool:
-    return (one.kind, one.entry_id, one.paragraph_anchor, one.comment_id, one.response_id) == (
-        other.kind,
-        other.entry_id,
-        other.paragraph_anchor,
-        other.comment_id,
-        other.response_id,
-    )
+    return _source_key(one) == _source_key(other)
 
 
 def add_citation(
@@ -190,18 +242,28 @@ def add_citation(
     anchor: str = "",
     comment: Comment | None = None,
     response: Response | None = None,
+    document: Document | None = None,
+    page: int | None = None,
     note: str = "",
 ) -> Citation:
-    """Cite a lesson or paper (`entry`), one paragraph of a paper (`paragraph`), a comment or a response.
+    """Cite a lesson or paper (`entry`), a paper's paragraph (`anchor`), a document's `page`, a comment or a response.
 
     Raises `PermissionDeniedError` when the actor may not work on the review or see the
     source, and `CitationError` for a published finding, a source cited already, a
-    paragraph no longer in the paper, or a response from elsewhere.
+    paragraph no longer in the paper, a page not in a current document, or a response from elsewhere.
     """
     _require_editable(finding, actor)
     viewer = viewer_for(actor)
     citation = _new_citation(
-        viewer, finding.review, kind, entry=entry, anchor=anchor, comment=comment, response=response
+        viewer,
+        finding.review,
+        kind,
+        entry=entry,
+        anchor=anchor,
+        comment=comment,
+        response=response,
+        document=document,
+        page=page,
     )
     if any(_same_source(citation, existing) for existing in finding.citations):
         raise CitationError(f"Finding {finding.number} already cites this.")

@@ -11,7 +11,7 @@ from kb.panels.models import CITATION_KINDS
 
 
 class CiteForm(FlaskForm):
-    """Cite one thing: its kind, the id of the entry, comment or response, and a paragraph's anchor."""
+    """Cite one thing: its kind, the id of what is cited, and a paragraph's anchor or a page's number."""
 
     kind = HiddenField(validators=[AnyOf(list(CITATION_KINDS), message="Choose something to cite.")])
     target = HiddenField()

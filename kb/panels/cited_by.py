@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, or_, select
 from kb.comments.models import Comment
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.panels.models import Citation, Finding
+from kb.panels.models import ENTRY_CITATIONS, Citation, Finding
 from kb.permissions import Viewer, visible_findings
 from kb.states import CitationKind
 
@@ -59,7 +59,7 @@ class CitedBy:
     """The findings citing each item asked about; items no visible finding cites are absent."""
 
     entries: dict[int, list[CitingFinding]] = field(default_factory=dict)
-    """Per entry, every finding citing it whole or by one of its paragraphs."""
+    """Per entry, every finding citing it whole, by one of its paragraphs or by a page of one of its documents."""
     paragraphs: dict[int, dict[str, list[CitingFinding]]] = field(default_factory=dict)
     """Per entry, per paragraph anchor, the findings citing that paragraph."""
     comments: dict[int, list[CitingFinding]] = field(default_factory=dict)
@@ -94,7 +94,7 @@ def _citing(viewer: Viewer, condition: ColumnElement[bool]) -> CitedBy:
     cited = CitedBy()
     for kind, entry_id, anchor, comment_id, response_id, *finding in rows:
         citing = _citing_finding(viewer, *finding)
-        if kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH) and entry_id is not None:
+        if kind in ENTRY_CITATIONS and entry_id is not None:
             _add(cited.entries.setdefault(entry_id, []), citing)
             if kind == CitationKind.PARAGRAPH and anchor:
                 _add(cited.paragraphs.setdefault(entry_id, {}).setdefault(anchor, []), citing)
@@ -135,10 +135,7 @@ def findings_citing(
     """The findings `viewer` may read that cite each of these entries, comments and responses (one query)."""
     conditions: list[ColumnElement[bool]] = []
     if entry_ids:
-        conditions.append(
-            Citation.kind.in_((CitationKind.ENTRY, CitationKind.PARAGRAPH))
-            & Citation.entry_id.in_(sorted(set(entry_ids)))
-        )
+        conditions.append(Citation.kind.in_(ENTRY_CITATIONS) & Citation.entry_id.in_(sorted(set(entry_ids))))
     if comment_ids:
         conditions.append((Citation.kind == CitationKind.COMMENT) & Citation.comment_id.in_(sorted(set(comment_ids))))
     if response_ids:
@@ -154,7 +151,7 @@ def cited_on_entry_page(viewer: Viewer, entry: Entry) -> CitedBy:
     """The findings citing `entry`, its paragraphs and its comments, in one query whatever the thread's size."""
     comments_here = select(Comment.id).where(Comment.entry_id == entry.id)
     condition = or_(
-        Citation.kind.in_((CitationKind.ENTRY, CitationKind.PARAGRAPH)) & (Citation.entry_id == entry.id),
+        Citation.kind.in_(ENTRY_CITATIONS) & (Citation.entry_id == entry.id),
         (Citation.kind == CitationKind.COMMENT) & Citation.comment_id.in_(comments_here),
     )
     return _citing(viewer, condition)

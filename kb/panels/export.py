@@ -23,7 +23,7 @@ from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.panels import queries
 from kb.panels.citation_view import HELD_BY_PANEL, ShownCitation, shown_citations
-from kb.panels.models import FINDING_STATUSES, Finding
+from kb.panels.models import ENTRY_CITATIONS, FINDING_STATUSES, Finding
 from kb.paragraphs import CHANGED, GONE, excerpt
 from kb.permissions import Viewer, can_view_entry, visible_entries
 from kb.states import CitationKind, FindingStatus
@@ -48,6 +48,8 @@ def footnote_text(shown: ShownCitation) -> str:
         state = shown.resolution.state if shown.resolution else GONE
         after = {CHANGED: " (changed since it was cited)", GONE: " (no longer in the paper)"}.get(state, "")
         return f"[[{shown.entry_slug}]], the paragraph {_quoted(citation.quote)}{after}."
+    if citation.kind == CitationKind.PAGE and shown.entry_slug:
+        return f"[[{shown.entry_slug}]], {shown.title}: {_quoted(citation.quote)}"
     if citation.kind == CitationKind.COMMENT and shown.entry_slug and citation.comment is not None:
         author = citation.comment.author
         by = author.display_name if author is not None else "a former member"
@@ -91,7 +93,7 @@ def _cited_entries(viewer: Viewer, findings: Sequence[Finding]) -> list[Entry]:
     found: dict[int, Entry] = {}
     for finding in findings:
         for citation in finding.citations:
-            entry = citation.entry if citation.kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH) else None
+            entry = citation.entry if citation.kind in ENTRY_CITATIONS else None
             if citation.kind == CitationKind.COMMENT and citation.comment is not None:
                 entry = citation.comment.entry
             if entry is not None and entry.id not in found and can_view_entry(viewer, entry):

@@ -16,6 +16,7 @@ from kb.states import CitationKind, FindingStatus, allowed
 if TYPE_CHECKING:
     from kb.comments.models import Comment
     from kb.consultations.models import Response
+    from kb.documents.models import Document
     from kb.entries.models import Entry, Review
     from kb.users.models import User
 
@@ -23,6 +24,10 @@ FINDING_STATUSES: dict[str, str] = FindingStatus.labels()
 """A finding's states and their labels (see `kb.states.FindingStatus`)."""
 
 CITATION_KINDS: dict[str, str] = CitationKind.labels()
+ENTRY_CITATIONS = frozenset({CitationKind.ENTRY, CitationKind.PARAGRAPH, CitationKind.PAGE})
+"""Kinds of citation that name an entry (`entry_id`): the whole of it, or a part."""
+PART_CITATIONS = frozenset({CitationKind.PARAGRAPH, CitationKind.PAGE})
+"""Kinds of citation of a part of an entry: a paragraph of a paper, a page of one of its documents."""
 
 
 class RenderedTexts:
@@ -124,10 +129,11 @@ class FindingLink(Model):
 
 
 class Citation(Model):
-    """A finding's reference to a lesson, a paper, one paragraph of a paper, a comment or a response.
+    """A finding's reference to a lesson or paper, a paper's paragraph, a page of a document, a comment or a response.
 
-    `quote` keeps the words cited (a paragraph's or comment's text when cited), so the
-    note still says what was cited if the source later changes or goes.
+    `quote` keeps the words cited (a paragraph's, page's or comment's text when cited), so
+    the note still says what was cited if the source later changes or goes. A page citation
+    names the document version cited (`document_id`), its entry (`entry_id`) and the page.
     """
 
     __tablename__ = "citations"
@@ -143,6 +149,8 @@ class Citation(Model):
     response_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultation_responses.id", ondelete="SET NULL"), index=True
     )
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"), index=True)
+    page_number: Mapped[int | None]
     quote: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(String(500), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -152,3 +160,4 @@ class Citation(Model):
     entry: Mapped[Entry | None] = relationship("Entry")
     comment: Mapped[Comment | None] = relationship("Comment")
     response: Mapped[Response | None] = relationship("Response")
+    document: Mapped[Document | None] = relationship("Document")

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from kb.entries.models import Review
 from kb.panels import queries
 from kb.panels.citation_view import HELD_BY_PANEL, ShownCitation, shown_citations
-from kb.panels.models import Finding
+from kb.panels.models import ENTRY_CITATIONS, PART_CITATIONS, Finding
 from kb.permissions import Viewer, can
 from kb.states import CitationKind, EntryKind, ReviewStatus
 
 SOURCE_GROUPS: dict[str, str] = {
     "lesson": "Lessons",
     "paper": "Papers and their paragraphs",
+    "review": "Reviews' documents",
     "comment": "Comments",
     "response": "Consultation responses",
     "held": "Evidence held by the panel",
@@ -37,16 +38,17 @@ def may_trace(viewer: Viewer, review: Review) -> bool:
 
 @dataclass
 class MatrixCell:
-    """Whether one finding cites one source, and how (whole, or how many of its paragraphs)."""
+    """Whether one finding cites one source, and how (whole, or how many of its paragraphs or document pages)."""
 
     whole: int = 0
     paragraphs: int = 0
     others: int = 0
+    pages: int = 0
 
     @property
     def cited(self) -> bool:
         """Whether the finding cites the source at all."""
-        return bool(self.whole or self.paragraphs or self.others)
+        return bool(self.whole or self.paragraphs or self.others or self.pages)
 
     @property
     def text(self) -> str:
@@ -58,6 +60,8 @@ class MatrixCell:
             parts.append("whole")
         if self.paragraphs:
             parts.append(f"{self.paragraphs} paragraph{'s' if self.paragraphs != 1 else ''}")
+        if self.pages:
+            parts.append(f"{self.pages} document page{'s' if self.pages != 1 else ''}")
         if self.others > 1:
             parts.append(f"{self.others} items")
         return "Cited" + (f": {', '.join(parts)}" if parts and parts != ["whole"] else "")
@@ -96,9 +100,10 @@ def _row_key(shown: ShownCitation) -> tuple[str, str, int, str | None]:
     citation = shown.citation
     if not shown.shown:
         return "held", "held", 0, None
-    if citation.kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH) and citation.entry is not None:
+    if citation.kind in ENTRY_CITATIONS and citation.entry is not None:
         entry = citation.entry
-        return ("lesson" if entry.kind == EntryKind.LESSON else "paper"), "entry", entry.id, entry.path
+        group = {EntryKind.LESSON.value: "lesson", EntryKind.REVIEW.value: "review"}.get(entry.kind, "paper")
+        return group, "entry", entry.id, entry.path
     if citation.kind == CitationKind.COMMENT and citation.comment_id is not None:
         return "comment", "comment", citation.comment_id, shown.link
     if citation.kind == CitationKind.RESPONSE and citation.response_id is not None:
@@ -107,7 +112,7 @@ def _row_key(shown: ShownCitation) -> tuple[str, str, int, str | None]:
 
 
 def _row_title(shown: ShownCitation) -> str:
-    if shown.citation.kind == CitationKind.PARAGRAPH and shown.shown and shown.citation.entry is not None:
+    if shown.citation.kind in PART_CITATIONS and shown.shown and shown.citation.entry is not None:
         return shown.citation.entry.title
     return shown.title
 
@@ -127,6 +132,8 @@ def build_matrix(viewer: Viewer, review: Review) -> Matrix:
                 cell.others += 1
             elif kind == CitationKind.PARAGRAPH:
                 cell.paragraphs += 1
+            elif kind == CitationKind.PAGE:
+                cell.pages += 1
             else:
                 cell.whole += 1
     groups = [

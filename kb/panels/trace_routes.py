@@ -17,19 +17,23 @@ from werkzeug.wrappers import Response
 
 from kb.comments.models import Comment
 from kb.consultations.models import Response as ConsultationResponse
+from kb.documents.links import document_page_link
+from kb.documents.models import Document
 from kb.entries.models import Entry, Review
 from kb.entries.queries import visible_entry
 from kb.errors import unit_of_work
 from kb.extensions import db
-from kb.pages import int_arg
+from kb.pages import int_arg, whole_number
 from kb.panels import queries
 from kb.panels.citation_view import CitationPanel, citation_panel
 from kb.panels.citations import (
     CitationError,
     add_citation,
     citable_comments,
+    citable_documents,
     citable_responses,
     cited_keys,
+    cited_pages,
     move_citation,
     paper_paragraphs,
     remove_citation,
@@ -111,13 +115,14 @@ def cite(slug: str, number: int) -> str:
         unavailable=unavailable,
         review_entries=queries.review_entries(viewer, review),
         cited=cited_keys(finding),
+        cited_pages=cited_pages(finding),
         form=CiteForm(formdata=None),
     )
 
 
 @blueprint.get(f"{FINDING}/cite/<entry_slug>")
 def cite_from(slug: str, number: int, entry_slug: str) -> str:
-    """One entry's citable parts: the whole entry, a paper's paragraphs, its comments and consultation responses."""
+    """One entry's citable parts: the whole entry, a paper's paragraphs, its files' pages, comments and responses."""
     review, finding = _working_finding(slug, number)
     viewer = current_viewer()
     entry = visible_entry(viewer, entry_slug)
@@ -129,9 +134,12 @@ def cite_from(slug: str, number: int, entry_slug: str) -> str:
         finding=finding,
         entry=entry,
         paragraphs=paper_paragraphs(entry) if entry.kind == EntryKind.PAPER else [],
+        documents=citable_documents(entry),
         comments=citable_comments(viewer, entry),
         responses=citable_responses(viewer, review, entry),
         cited=cited_keys(finding),
+        cited_pages=cited_pages(finding),
+        document_page_link=document_page_link,
         form=CiteForm(formdata=None),
     )
 
@@ -146,6 +154,8 @@ def _cited_object(form: CiteForm) -> dict[str, Any]:
         return {}
     if kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH):
         return {"entry": db.session.get(Entry, target), "anchor": (form.anchor.data or "").strip()}
+    if kind == CitationKind.PAGE:
+        return {"document": db.session.get(Document, target), "page": whole_number(form.anchor.data)}
     if kind == CitationKind.COMMENT:
         return {"comment": db.session.get(Comment, target)}
     if kind == CitationKind.RESPONSE:

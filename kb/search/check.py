@@ -14,6 +14,7 @@ from kb.extensions import db
 from kb.search.comment_texts import indexed_comment_bodies
 from kb.search.documents import index_document
 from kb.search.models import SearchQueueItem
+from kb.search.page_texts import indexed_documents
 from kb.search.queue import BATCH_SIZE, MAX_ATTEMPTS, all_entry_ids, batches, load_entries, pending_count
 from kb.search.types import CheckReport
 
@@ -27,11 +28,14 @@ def compare(indexed: dict[str, str | None], *, batch_size: int = BATCH_SIZE) -> 
         for batch in batches(ids, batch_size):
             entries = load_entries(session, batch)
             comments = indexed_comment_bodies(session, entries)
+            documents = indexed_documents(session, entries)
             for entry_id, entry in entries.items():
                 stored = indexed.get(str(entry_id))
                 if stored is None:
                     missing.append(entry_id)
-                elif stored != index_document(entry, comments.get(entry_id, ()))["fingerprint"]:
+                elif (
+                    stored != index_document(entry, comments.get(entry_id, ()), documents.get(entry_id))["fingerprint"]
+                ):
                     stale.append(entry_id)
             session.expunge_all()
         known = {str(entry_id) for entry_id in ids}

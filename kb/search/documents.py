@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kb.entries.models import Entry, Lesson, Review
+from kb.search.page_texts import IndexedDocuments
 from kb.search.schema import words_of
 from kb.search.text import facet_key, plain_text
 from kb.states import EntryKind
@@ -26,9 +27,13 @@ PART_WEIGHTS: dict[str, float] = {
     "organisation": 1.0,
     "sources": 1.0,
     "comments": 0.5,
+    "documents": 1.0,
+    "pages": 0.5,
 }
 """How much a word counts for, by the part of the entry it appears in (`tags`: tag and theme names;
-`comments`: each readable comment on the entry, counting less than the entry's own words)."""
+`comments`: each readable comment on the entry, counting less than the entry's own words;
+`documents`: the titles of its current documents; `pages`: each page of their text, counting
+less than the entry's own words, so a long attachment does not outweigh the summary)."""
 
 
 def entry_texts(entry: Entry) -> dict[str, str]:
@@ -81,14 +86,29 @@ def comment_parts(comments: Sequence[str]) -> list[tuple[str, float]]:
     return [(plain_text(body), PART_WEIGHTS["comments"]) for body in comments if body and body.strip()]
 
 
-def index_document(entry: Entry, comments: Sequence[str] = ()) -> dict[str, Any]:
+def document_parts(documents: IndexedDocuments | None) -> list[tuple[str, float]]:
+    """The titles of an entry's current documents as one part, then each page of their text as a part of its own."""
+    if documents is None:
+        return []
+    parts: list[tuple[str, float]] = []
+    if any(title.strip() for title in documents.titles):
+        parts.append((" ".join(documents.titles), PART_WEIGHTS["documents"]))
+    return parts + [(page, PART_WEIGHTS["pages"]) for page in documents.pages if page.strip()]
+
+
+def index_document(
+    entry: Entry, comments: Sequence[str] = (), documents: IndexedDocuments | None = None
+) -> dict[str, Any]:
     """The fields to index for `entry` (its tags and their themes loaded), with a fingerprint.
 
-    `comments` are the bodies of its readable comments, oldest first; their words are part
-    of the text and so of the fingerprint, which lets `search check` see a stale comment.
+    `comments` are the bodies of its readable comments, oldest first; `documents` the titles
+    and page texts of its current documents. Their words are part of the text and so of the
+    fingerprint, which lets `search check` see a stale comment or page. `pages` (stored) says
+    how many pages were indexed, so a results page reads pages only for entries that have some.
     """
     date = entry_date(entry)
-    parts = [(words_of(text), weight) for text, weight in [*weighted_parts(entry), *comment_parts(comments)]]
+    texts = [*weighted_parts(entry), *comment_parts(comments), *document_parts(documents)]
+    parts = [(words_of(text), weight) for text, weight in texts]
     themes = sorted({tag.theme.slug for tag in entry.tags if tag.theme is not None})
     document: dict[str, Any] = {
         "id": str(entry.id),
@@ -106,6 +126,7 @@ def index_document(entry: Entry, comments: Sequence[str] = ()) -> dict[str, Any]
         "visibility": entry.visibility,
         "author": str(entry.author_id) if entry.author_id is not None else "",
         "panel": str(panel_of(entry) or ""),
+        "pages": len(documents.pages) if documents is not None and documents.pages else "",
     }
     document["fingerprint"] = fingerprint(document)
     return {key: value for key, value in document.items() if value != ""}

@@ -1,4 +1,4 @@
-"""One search result as shown: its title and a snippet from the part of the entry, or the comment, that matched."""
+"""One search result as shown: its title, a snippet from the part of the entry (or comment) that matched, its pages."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from whoosh.searching import Searcher
 from kb.entries.models import Entry
 from kb.search.comment_texts import CommentText
 from kb.search.documents import entry_texts
+from kb.search.page_texts import PageText
 from kb.search.schema import text_analyzer
 from kb.search.snippets import Match, find_matches, mark, may_match, snippet
 from kb.search.text import plain_text
-from kb.search.types import Hit
+from kb.search.types import MAX_PAGE_HITS, Hit, PageHit
 
 _ANALYZER = text_analyzer()
 SNIPPET_LABELS = {
@@ -90,3 +91,27 @@ def build_hit(entry: Entry, terms: set[str], comments: Sequence[CommentText] = (
     key, text, matches = best
     label = SNIPPET_LABELS[key]
     return Hit(entry=entry, title=title, snippet=snippet(text, matches), snippet_label=label, link=entry.path)
+
+
+def matched_words(text: str, matches: Sequence[Match]) -> int:
+    """How many different words of `text` were matched (a page holding all of a phrase's words ranks first)."""
+    return len({text[match.start : match.end].lower() for match in matches})
+
+
+def build_page_hits(pages: Sequence[PageText], terms: set[str], entry_path: str) -> tuple[PageHit, ...]:
+    """The pages holding most of the searched words (then most matches; the first among equals), each with a snippet.
+
+    At most `MAX_PAGE_HITS`; pages without any of `terms` are left out.
+    """
+    scored: list[tuple[int, int, PageText, list[Match]]] = []
+    for page in pages:
+        if not may_match(page.text, terms):
+            continue
+        matches = find_matches(page.text, terms, _ANALYZER)
+        if matches:
+            scored.append((matched_words(page.text, matches), len(matches), page, matches))
+    scored.sort(key=lambda item: (-item[0], -item[1]))
+    return tuple(
+        PageHit(page.document_title, page.number, snippet(page.text, matches), page.link(entry_path), page.document_id)
+        for _, _, page, matches in scored[:MAX_PAGE_HITS]
+    )

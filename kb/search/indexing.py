@@ -25,6 +25,7 @@ from kb.search.check import compare
 from kb.search.comment_texts import indexed_comment_bodies
 from kb.search.documents import entry_words, index_document
 from kb.search.models import SearchQueueItem
+from kb.search.page_texts import indexed_documents
 from kb.search.queue import (
     BATCH_SIZE,
     KEEP_DONE,
@@ -60,13 +61,14 @@ def write_entries(
     failures: list[tuple[int, str]] = []
     entries = load_entries(session, entry_ids)
     comments = indexed_comment_bodies(session, entries)
+    documents = indexed_documents(session, entries)
     for entry_id in entry_ids:
         entry = entries.get(entry_id)
         if entry is None:
             writer.delete_by_term("id", str(entry_id))
             continue
         try:
-            document = index_document(entry, comments.get(entry_id, ()))
+            document = index_document(entry, comments.get(entry_id, ()), documents.get(entry_id))
             writer.update_document(**document)
         except Exception as error:  # One bad entry must not stop the others being indexed.
             log.exception("Could not index entry %s", entry_id)

@@ -1,9 +1,10 @@
 """Keeping the index in step with the database: session hooks, the drain after commit, start-up checks.
 
-A flush that changes an entry (its fields, tags or revisions), a comment on it, or a tag
-or theme queues the entries concerned in the same transaction. After the commit the queue is drained
-under the writer lock, so a save that returns is already searchable; a rollback takes
-its queue rows with it, so the index never sees rolled-back data. Changes whose indexing
+A flush that changes an entry (its fields, tags or revisions), a comment on it, one of its
+documents or their pages, or a tag or theme queues the entries concerned in the same
+transaction. After the commit the queue is drained under the writer lock, so a save that
+returns is already searchable; a rollback takes its queue rows with it, so the index never
+sees rolled-back data. Changes whose indexing
 failed stay queued and are retried by later saves and searches, backing off in each process.
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from kb.comments.models import Comment
 from kb.dates import utcnow
+from kb.documents.models import Document, DocumentPage
 from kb.entries.models import Entry, Revision, entry_tags
 from kb.extensions import db
 from kb.search.backend import backend, build
@@ -102,6 +104,7 @@ def _entries_touched(session: Session) -> set[int]:
     touched: set[int] = set()
     tag_ids: set[int] = set()
     theme_ids: set[int] = set()
+    document_ids: set[int] = set()
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, Entry) and _changed(session, instance):
             touched.add(instance.id)
@@ -109,10 +112,17 @@ def _entries_touched(session: Session) -> set[int]:
             touched.add(instance.entry_id)
         elif isinstance(instance, Comment):
             touched |= _comment_entries(session, instance)
+        elif isinstance(instance, Document) and _changed(session, instance):
+            touched.add(instance.entry_id)
+        elif isinstance(instance, DocumentPage) and _changed(session, instance):
+            document_ids.add(instance.document_id)
         elif isinstance(instance, Tag) and instance not in session.new and _changed(session, instance):
             tag_ids.add(instance.id)
         elif isinstance(instance, Theme) and instance not in session.new and _changed(session, instance):
             theme_ids.add(instance.id)
+    if document_ids - {None}:
+        pages_of = select(Document.entry_id).where(Document.id.in_(sorted(document_ids - {None})))
+        touched |= set(session.connection().scalars(pages_of))
     if theme_ids:
         tag_ids |= set(session.connection().scalars(select(Tag.id).where(Tag.theme_id.in_(theme_ids))))
     if tag_ids:

@@ -100,6 +100,7 @@ def build_schema() -> fields.Schema:
         author=fields.ID(),
         panel=fields.ID(),
         fingerprint=fields.STORED(),
+        pages=fields.STORED(),
     )
 
 

@@ -50,11 +50,33 @@ class SearchRequest:
     """Search for exactly what was typed, even when a correction would find more."""
 
 
+MAX_PAGE_HITS = 3
+"""The most pages of an entry's documents one result lists."""
+
+
+@dataclass(frozen=True)
+class PageHit:
+    """A page of one of a result's documents that holds searched words: which page, a snippet, and its address."""
+
+    document_title: str
+    number: int
+    snippet: Markup
+    link: str
+    document_id: int
+
+    @property
+    def label(self) -> str:
+        """Where the snippet comes from, as the results page says it."""
+        return f"In {self.document_title}, page {self.number}"
+
+
 @dataclass(frozen=True)
 class Hit:
     """One result: the entry, its title with matched words marked, and a snippet from the part that matched.
 
     `link` is the entry's page, or the comment's place on it when the snippet is a comment's.
+    `pages` are the pages of its documents with most matched words, best first (at most
+    `MAX_PAGE_HITS`): an entry is one result however many of its pages match.
     """
 
     entry: Entry
@@ -62,6 +84,7 @@ class Hit:
     snippet: Markup
     snippet_label: str | None
     link: str = ""
+    pages: tuple[PageHit, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,7 +26,8 @@ from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, weighted_parts
-from kb.search.hits import build_hit, matched_in_entry, positive_terms
+from kb.search.hits import build_hit, build_page_hits, matched_in_entry, positive_terms
+from kb.search.page_texts import pages_of_hits
 from kb.search.query import (
     ParsedQuery,
     facet_filter,
@@ -179,8 +181,11 @@ def _matched_and_ranked(
     return matched, ranked[start : start + request.per_page]
 
 
-def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> list[Entry]:
-    return load_visible(viewer, _ids_of(state, docnums))
+def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> tuple[list[Entry], set[int]]:
+    """The entries of `docnums` the viewer may see, in order, and the ids of those indexed with document pages."""
+    stored = [state.searcher.stored_fields(docnum) for docnum in docnums]
+    entries = load_visible(viewer, [int(fields["id"]) for fields in stored])
+    return entries, {int(fields["id"]) for fields in stored if fields.get("pages")}
 
 
 def _suggest(
@@ -231,15 +236,29 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
     results.total = len(matched)
     results.facets = facet_counts(state, matched, request.facets)
     terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
-    results.hits = _with_comment_snippets(
-        [build_hit(entry, terms) for entry in _load_visible(viewer, state, docnums)], terms
-    )
+    entries, with_pages = _load_visible(viewer, state, docnums)
+    hits = _with_page_snippets([build_hit(entry, terms) for entry in entries], with_pages, terms)
+    results.hits = _with_comment_snippets(hits, terms)
     return results
 
 
+def _with_page_snippets(hits: list[Hit], with_pages: set[int], terms: set[str]) -> list[Hit]:
+    """Hits listing their best matching document pages (loaded in one query, only when some result has pages)."""
+    paged = [hit.entry.id for hit in hits if hit.entry.id in with_pages]
+    if not terms or not paged:
+        return hits
+    pages = pages_of_hits(db.session(), paged, {term[:CUE_LETTERS] for term in terms})
+    return [
+        replace(hit, pages=build_page_hits(pages[hit.entry.id], terms, hit.entry.path))
+        if hit.entry.id in pages
+        else hit
+        for hit in hits
+    ]
+
+
 def _with_comment_snippets(hits: list[Hit], terms: set[str]) -> list[Hit]:
-    """Hits whose entry texts hold none of the words, remade from their comments (loaded in one query)."""
-    unmatched = [hit.entry.id for hit in hits if not matched_in_entry(hit)]
+    """Hits whose entry texts and pages hold none of the words, remade from their comments (loaded in one query)."""
+    unmatched = [hit.entry.id for hit in hits if not matched_in_entry(hit) and not hit.pages]
     if not terms or not unmatched:
         return hits
     comments = comments_of_hits(db.session(), unmatched, {term[:CUE_LETTERS] for term in terms})

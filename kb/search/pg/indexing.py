@@ -21,8 +21,9 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from kb.search.check import compare
 from kb.search.comment_texts import indexed_comment_bodies
-from kb.search.documents import comment_parts, entry_words, index_document, weighted_parts
+from kb.search.documents import comment_parts, document_parts, entry_words, index_document, weighted_parts
 from kb.search.models import SearchQueueItem
+from kb.search.page_texts import IndexedDocuments, indexed_documents
 from kb.search.pg.tables import search_documents
 from kb.search.queue import BATCH_SIZE, KEEP_DONE, load_entries, pending_rows, record_drained
 from kb.search.types import CheckReport, DrainReport, LockTimeoutError, ProgressCallback
@@ -39,17 +40,17 @@ DRAIN_LOCK = 0x6B62_5345_4152_4348 & 0x7FFF_FFFF_FFFF_FFFF
 
 _UPSERT = text(
     """
-    INSERT INTO search_documents (entry_id, document, region, year, sort_date, tags, themes, fingerprint)
+    INSERT INTO search_documents (entry_id, document, region, year, sort_date, tags, themes, fingerprint, has_pages)
     VALUES (
         :entry_id,
         setweight(to_tsvector('english', :a), 'A') || setweight(to_tsvector('english', :b), 'B')
         || setweight(to_tsvector('english', :c), 'C') || setweight(to_tsvector('english', :d), 'D'),
-        :region, :year, :sort_date, :tags, :themes, :fingerprint
+        :region, :year, :sort_date, :tags, :themes, :fingerprint, :has_pages
     )
     ON CONFLICT (entry_id) DO UPDATE SET
         document = excluded.document, region = excluded.region, year = excluded.year,
         sort_date = excluded.sort_date, tags = excluded.tags, themes = excluded.themes,
-        fingerprint = excluded.fingerprint
+        fingerprint = excluded.fingerprint, has_pages = excluded.has_pages
     """
 )
 
@@ -72,23 +73,28 @@ def grouped_texts(parts: Sequence[tuple[str, float]]) -> dict[str, str]:
     return {letter.lower(): "".join(texts) for letter, texts in groups.items()}
 
 
-def entry_parts(entry: Entry, comments: Sequence[str] = ()) -> list[tuple[str, float]]:
-    """Every weighted plain text of an entry and its readable comments."""
-    return [*weighted_parts(entry), *comment_parts(comments)]
+def entry_parts(
+    entry: Entry, comments: Sequence[str] = (), documents: IndexedDocuments | None = None
+) -> list[tuple[str, float]]:
+    """Every weighted plain text of an entry, its readable comments and its current documents' pages."""
+    return [*weighted_parts(entry), *comment_parts(comments), *document_parts(documents)]
 
 
-def document_row(entry: Entry, comments: Sequence[str] = ()) -> tuple[dict[str, Any], set[str]]:
+def document_row(
+    entry: Entry, comments: Sequence[str] = (), documents: IndexedDocuments | None = None
+) -> tuple[dict[str, Any], set[str]]:
     """The parameters of `entry`'s document row, and its unstemmed words for the spelling vocabulary."""
-    indexed = index_document(entry, comments)
+    indexed = index_document(entry, comments, documents)
     row = {
         "entry_id": entry.id,
-        **grouped_texts(entry_parts(entry, comments)),
+        **grouped_texts(entry_parts(entry, comments, documents)),
         "region": indexed.get("region", ""),
         "year": indexed["year"],
         "sort_date": indexed["date"],
         "tags": indexed.get("tag", "").split(),
         "themes": indexed.get("theme", "").split(),
         "fingerprint": indexed["fingerprint"],
+        "has_pages": bool(indexed.get("pages")),
     }
     return row, entry_words(indexed)
 
@@ -97,6 +103,7 @@ def write_entries(session: Session, entry_ids: Collection[int]) -> list[tuple[in
     """Write the current document of each entry (deleting those of entries gone); returns the failures."""
     entries = load_entries(session, entry_ids)
     comments = indexed_comment_bodies(session, entries)
+    documents = indexed_documents(session, entries)
     gone = sorted(set(entry_ids) - set(entries))
     if gone:
         session.execute(delete(search_documents).where(search_documents.c.entry_id.in_(gone)))
@@ -105,7 +112,7 @@ def write_entries(session: Session, entry_ids: Collection[int]) -> list[tuple[in
     failures: list[tuple[int, str]] = []
     for entry_id in sorted(entries):
         try:
-            row, entry_words_ = document_row(entries[entry_id], comments.get(entry_id, ()))
+            row, entry_words_ = document_row(entries[entry_id], comments.get(entry_id, ()), documents.get(entry_id))
         except Exception as error:  # One bad entry must not stop the others being indexed.
             failures.append((entry_id, f"{type(error).__name__}: {error}"))
             continue

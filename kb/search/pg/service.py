@@ -10,13 +10,11 @@ Results are ranked by `ts_rank_cd` over the weighted document, snippets come fro
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
-from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Integer, Text, bindparam, column, func, literal, select, union_all
+from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from kb.entries.models import Entry
 from kb.extensions import db
@@ -24,6 +22,16 @@ from kb.permissions import Viewer, visible_entries
 from kb.search.comment_texts import comments_of_hits
 from kb.search.documents import entry_texts
 from kb.search.hits import SNIPPET_LABELS, build_hit
+from kb.search.pg.headlines import CONFIG as _CONFIG
+from kb.search.pg.headlines import HEADLINE_OPTIONS, TITLE_OPTIONS
+from kb.search.pg.headlines import best as _best
+from kb.search.pg.headlines import clean as _clean
+from kb.search.pg.headlines import cues as _cues
+from kb.search.pg.headlines import headlines as _headlines
+from kb.search.pg.headlines import marked as _marked
+from kb.search.pg.headlines import window as _window
+from kb.search.pg.headlines import with_ellipses as _with_ellipses
+from kb.search.pg.page_hits import page_hits
 from kb.search.pg.query import (
     DOCUMENT,
     RANK_NORMALISATION,
@@ -37,22 +45,11 @@ from kb.search.pg.query import (
 from kb.search.pg.tables import search_documents
 from kb.search.query import ParsedQuery, is_only_negative, parse_user_query
 from kb.search.schema import FACET_FIELDS
-from kb.search.snippets import CUE_LETTERS, LEAD_CHARS, SCAN_CHARS, may_match
+from kb.search.snippets import may_match
 from kb.search.spelling import correct, edit_distance
 from kb.search.text import plain_text
 from kb.search.types import FEW_RESULTS, FacetCount, Hit, SearchRequest, SearchResults, page_number
 from kb.search.visible import load_visible
-
-MARK_START, MARK_END = "\ue000", "\ue001"
-"""Private-use characters `ts_headline` puts around matched words, turned into `<mark>` after escaping."""
-HEADLINE_OPTIONS = (
-    f'StartSel="{MARK_START}", StopSel="{MARK_END}", MaxWords=35, MinWords=15, ShortWord=2, '
-    'MaxFragments=2, FragmentDelimiter=" … "'
-)
-TITLE_OPTIONS = f'StartSel="{MARK_START}", StopSel="{MARK_END}", HighlightAll=true'
-
-_CONFIG = sql_text("'english'::regconfig")
-
 
 # Reading a query
 
@@ -92,8 +89,12 @@ class _Search:
     def total(self, compiled: Compiled | None) -> int:
         return db.session.scalar(joined(select(func.count())).where(*self.conditions(compiled))) or 0
 
-    def page(self, compiled: Compiled | None, parsed: ParsedQuery, sort: str, page: int, per_page: int) -> list[int]:
-        query = joined(select(search_documents.c.entry_id)).where(*self.conditions(compiled))
+    def page(
+        self, compiled: Compiled | None, parsed: ParsedQuery, sort: str, page: int, per_page: int
+    ) -> list[tuple[int, bool]]:
+        """The (entry id, whether it was indexed with document pages) of one page of results, in order."""
+        query = joined(select(search_documents.c.entry_id, search_documents.c.has_pages))
+        query = query.where(*self.conditions(compiled))
         ranking = compiled.ranking if compiled is not None else None
         by_score = sort == "relevance" and ranking is not None and not is_only_negative(parsed.query)
         if by_score:
@@ -103,7 +104,10 @@ class _Search:
             query = query.order_by(search_documents.c.sort_date, search_documents.c.entry_id)
         else:
             query = query.order_by(search_documents.c.sort_date.desc(), search_documents.c.entry_id.desc())
-        return list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
+        return [
+            (row.entry_id, row.has_pages)
+            for row in db.session.execute(query.offset((page - 1) * per_page).limit(per_page))
+        ]
 
     def facets(self, compiled: Compiled | None, chosen: dict[str, list[str]]) -> dict[str, list[FacetCount]]:
         matched = (
@@ -204,10 +208,11 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     results.total = total
     results.facets = scope.facets(compiled, request.facets)
     sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
-    ids = scope.page(compiled, parsed, sort, page_number(request, total), request.per_page) if total else []
+    rows = scope.page(compiled, parsed, sort, page_number(request, total), request.per_page) if total else []
+    ids = [entry_id for entry_id, _ in rows]
     entries = load_visible(viewer, ids)
     if compiled is not None and compiled.ranking is not None:
-        results.hits = _hits(entries, compiled)
+        results.hits = _hits(entries, compiled, {entry_id for entry_id, has_pages in rows if has_pages})
     else:
         results.hits = [build_hit(entry, set()) for entry in entries]
     return results
@@ -216,68 +221,8 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
 # Snippets
 
 
-def _marked(headline: str) -> Markup:
-    """The headline escaped, with the words `ts_headline` marked wrapped in `<mark>`."""
-    marked = Markup("")
-    for number, piece in enumerate(re.split(f"[{MARK_START}{MARK_END}]", headline)):
-        marked += Markup("<mark>{}</mark>").format(piece) if number % 2 else escape(piece)
-    return marked
-
-
-def _with_ellipses(text: str, headline: str) -> Markup:
-    plain = headline.replace(MARK_START, "").replace(MARK_END, "")
-    before = "" if text.startswith(plain[:30]) else "… "
-    after = "" if text.endswith(plain[-30:]) else " …"
-    return escape(before) + _marked(headline) + escape(after)
-
-
-def _headlines(
-    ranking: ColumnElement[str], rows: list[tuple[int, str, str]], options: str
-) -> dict[tuple[int, str], str]:
-    """`ts_headline` of each (entry id, key, plain text), keyed by (entry id, key)."""
-    if not rows:
-        return {}
-    # Arrays bound as parameters, so the statement is compiled once and cached, whatever the rows.
-    parts = (
-        func.unnest(
-            bindparam("entry_ids", type_=ARRAY(Integer)),
-            bindparam("keys", type_=ARRAY(Text)),
-            bindparam("bodies", type_=ARRAY(Text)),
-        )
-        .table_valued(column("entry_id", Integer), column("key", Text), column("body", Text))
-        .render_derived(name="parts")
-    )
-    query = select(parts.c.entry_id, parts.c.key, func.ts_headline(_CONFIG, parts.c.body, ranking, options))
-    entry_ids, keys, bodies = (list(values) for values in zip(*rows, strict=True))
-    found = db.session.execute(query, {"entry_ids": entry_ids, "keys": keys, "bodies": bodies})
-    return {(entry_id, key): headline for entry_id, key, headline in found}
-
-
-def _clean(text: str) -> str:
-    return text.replace(MARK_START, "").replace(MARK_END, "").replace("\x00", " ")
-
-
-def _cues(compiled: Compiled) -> set[str]:
-    """The first letters of the searched words: stems keep them, so they show where a match may be."""
-    return {word[:CUE_LETTERS].lower() for word in compiled.words if word}
-
-
-def _window(text: str, cues: set[str]) -> str:
-    """The stretch of `text` a snippet can come from: from a little before its first cue, `SCAN_CHARS` long.
-
-    `ts_headline` reads the whole text it is given, so a long part without any cue is not
-    sent at all and a long one with a cue only from there (as `snippets.find_matches` does).
-    """
-    lowered = text.lower()
-    places = [place for place in (lowered.find(cue) for cue in cues) if place >= 0]
-    if not places:
-        return ""
-    start = max(0, min(places) - LEAD_CHARS)
-    return text[start : start + SCAN_CHARS]
-
-
-def _hits(entries: list[Entry], compiled: Compiled) -> list[Hit]:
-    """Each entry with its title marked and a snippet from its part (or readable comment) with most matches."""
+def _hits(entries: list[Entry], compiled: Compiled, paged: set[int]) -> list[Hit]:
+    """Each entry with its title marked, a snippet from its part (or readable comment) with most matches, its pages."""
     ranking = compiled.ranking
     assert ranking is not None
     titles = _headlines(ranking, [(entry.id, "title", _clean(entry.title)) for entry in entries], TITLE_OPTIONS)
@@ -293,31 +238,24 @@ def _hits(entries: list[Entry], compiled: Compiled) -> list[Hit]:
     by_entry: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for (entry_id, key), headline in headlines.items():
         by_entry[entry_id].append((key, headline))
+    pages = page_hits({entry.id: entry.path for entry in entries if entry.id in paged}, compiled)
     hits: dict[int, Hit] = {}
     unmatched: list[Entry] = []
     for entry in entries:
         title = _marked(titles.get((entry.id, "title"), entry.title))
         best = _best(by_entry[entry.id])
         if best is None:
-            unmatched.append(entry)
-            hits[entry.id] = build_hit(entry, set())
-            hits[entry.id] = Hit(entry, title, hits[entry.id].snippet, None, entry.path)
+            if entry.id not in pages:  # Words only on pages: the pages say where, not a comment.
+                unmatched.append(entry)
+            summary = build_hit(entry, set()).snippet
+            hits[entry.id] = Hit(entry, title, summary, None, entry.path, pages.get(entry.id, ()))
             continue
         key, headline = best
         snippet = _with_ellipses(texts[entry.id, key], headline)
-        hits[entry.id] = Hit(entry, title, snippet, SNIPPET_LABELS[key], entry.path)
+        hits[entry.id] = Hit(entry, title, snippet, SNIPPET_LABELS[key], entry.path, pages.get(entry.id, ()))
     for entry_id, hit in _comment_hits(unmatched, compiled, hits).items():
         hits[entry_id] = hit
     return [hits[entry.id] for entry in entries]
-
-
-def _best(headlines: list[tuple[str, str]]) -> tuple[str, str] | None:
-    """The (key, headline) with most marked words, the first among equals; None when none has any."""
-    best: tuple[str, str] | None = None
-    for key, headline in headlines:
-        if headline.count(MARK_START) and (best is None or headline.count(MARK_START) > best[1].count(MARK_START)):
-            best = (key, headline)
-    return best
 
 
 def _comment_hits(entries: list[Entry], compiled: Compiled, hits: dict[int, Hit]) -> dict[int, Hit]:

@@ -6,7 +6,7 @@ They exist only on PostgreSQL (their migration does nothing on SQLite), so they 
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, false
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 
 metadata = MetaData()
@@ -22,9 +22,11 @@ search_documents = Table(
     Column("tags", ARRAY(Text), nullable=False),
     Column("themes", ARRAY(Text), nullable=False),
     Column("fingerprint", String(16), nullable=False),
+    Column("has_pages", Boolean, nullable=False, server_default=false()),
 )
 """One row per entry: its weighted words (A title, B summary and lesson, C recommendation and
-tags, D everything else and readable comments) and the facet values it was indexed with."""
+tags, D everything else, readable comments and document pages), the facet values it was
+indexed with, and whether it holds pages of documents (so a results page reads pages only then)."""
 
 search_words = Table("search_words", metadata, Column("word", Text, primary_key=True))
 """Every unstemmed word of every indexed entry, for spelling corrections and `word~`."""
