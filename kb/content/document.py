@@ -17,7 +17,16 @@ from typing import Any
 import frontmatter
 import yaml
 
-from kb.content.fields import FIELDS, FIELDS_BY_KEY, SLUG, InvalidValueError, Problem, SourceRef, forbidden_characters
+from kb.content.fields import (
+    FIELDS,
+    FIELDS_BY_KEY,
+    SLUG,
+    AttachmentRef,
+    InvalidValueError,
+    Problem,
+    SourceRef,
+    forbidden_characters,
+)
 from kb.content.lesson_body import split_lesson_body
 from kb.dates import PartialDate
 from kb.entries.vocabulary import LESSON_SECTIONS
@@ -65,6 +74,8 @@ class EntryDocument:
     source: str | None = None
     see_also: list[str] = field(default_factory=list)
     sources: list[SourceRef] = field(default_factory=list)
+    attachments: list[AttachmentRef] = field(default_factory=list)
+    """The entry's current documents, in order: files beside the content file, each with its title."""
     body: str = ""
     sections: dict[str, str] = field(default_factory=dict)
     maturity: str | None = None
@@ -330,6 +341,8 @@ def front_matter_of(document: EntryDocument) -> dict[str, Any]:
             value = value.to_yaml()
         elif spec.key == "sources":
             value = [_source_mapping(ref) for ref in value]
+        elif spec.key == "attachments":
+            value = [{"file": ref.file, "title": ref.title} for ref in value]
         mapping[spec.key] = value
     return mapping
 

@@ -178,6 +178,64 @@ def _sources(value: Any) -> list[SourceRef]:
     return refs
 
 
+ATTACHMENT_FILENAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*$")
+"""A document's file name as kb stores it: ASCII letters, digits, `-`, `_` and single dots, no path."""
+ATTACHMENT_FILENAME_MAX = 200
+
+
+@dataclass
+class AttachmentRef:
+    """A document attached to an entry: its file beside the content file (`<slug>/<filename>`) and its title."""
+
+    file: str
+    title: str
+
+    @property
+    def filename(self) -> str:
+        """The file's own name, without the folder."""
+        return self.file.rsplit("/", 1)[-1]
+
+
+def _attachment_file(value: Any) -> str:
+    text = _text(value)
+    folder, slash, name = text.partition("/")
+    if (
+        not slash
+        or not SLUG.match(folder)
+        or len(name) > ATTACHMENT_FILENAME_MAX
+        or not ATTACHMENT_FILENAME.match(name)
+    ):
+        raise InvalidValueError(
+            f"'{text}' is not a file beside the entry: "
+            "write '<slug>/<name>', the name in letters, digits, '-', '_' and '.'"
+        )
+    return text
+
+
+def _attachments(value: Any) -> list[AttachmentRef]:
+    if not isinstance(value, list):
+        raise InvalidValueError("expected a list of attachments, each with a file and a title")
+    refs: list[AttachmentRef] = []
+    for index, item in enumerate(value):
+        number = index + 1
+        if not isinstance(item, dict) or "file" not in item or "title" not in item:
+            raise InvalidValueError(f"attachment {number} needs a file and a title", (index,))
+        unknown = set(item) - {"file", "title"}
+        if unknown:
+            names = ", ".join(sorted(map(str, unknown)))
+            raise InvalidValueError(f"attachment {number} has unknown keys: {names}", (index,))
+        fields = {}
+        for key in ("file", "title"):
+            try:
+                fields[key] = _attachment_file(item[key]) if key == "file" else _text(item[key])
+            except InvalidValueError as error:
+                raise InvalidValueError(f"attachment {number}: {error}", (index, key)) from None
+        if any(ref.file == fields["file"] for ref in refs):
+            raise InvalidValueError(f"attachment {number}: '{fields['file']}' is listed twice", (index, "file"))
+        refs.append(AttachmentRef(**fields))
+    return refs
+
+
 def _markdown_text(value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidValueError("expected Markdown text")
@@ -200,6 +258,7 @@ FIELDS: tuple[_Field, ...] = (
     _Field("source", _slug),
     _Field("see_also", _slug_list, default=[]),
     _Field("sources", _sources, default=[]),
+    _Field("attachments", _attachments, default=[]),
     _Field("maturity", _choice(MATURITIES), ("lesson",), default="observation"),
     _Field("action_status", _choice(ACTION_STATUSES), ("lesson",), default="identified"),
     _Field("action_owner", _text, ("lesson",)),

@@ -738,3 +738,41 @@ def test_a_forbidden_character_is_a_located_problem(character: str) -> None:
     (problem,) = result.problems
     assert (problem.path, problem.line) == ("papers/x.md", 7)
     assert f"U+{ord(character):04X}" in problem.message
+
+
+# --- Attachments ----------------------------------------------------------------
+
+
+def test_attachments_read_and_write_back_unchanged():
+    text = paper(
+        "attachments:",
+        "  - file: p/minutes.pdf",
+        "    title: Minutes of the meeting",
+        "  - file: p/figures.v2.xlsx",
+        "    title: 'Figures: 2024'",
+    )
+    doc = parse_document(text, "p.md", default_slug="p").document
+    assert doc is not None
+    assert [(ref.file, ref.title, ref.filename) for ref in doc.attachments] == [
+        ("p/minutes.pdf", "Minutes of the meeting", "minutes.pdf"),
+        ("p/figures.v2.xlsx", "Figures: 2024", "figures.v2.xlsx"),
+    ]
+    written = serialise_document(doc)
+    assert "attachments:\n  - file: p/minutes.pdf\n    title: Minutes of the meeting\n" in written
+    assert parse_document(written, "p.md").document == doc
+
+
+@pytest.mark.parametrize(
+    "file", ["minutes.pdf", "p/../minutes.pdf", "p/.hidden", "/p/minutes.pdf", "p/a/b.pdf", "P/x.pdf"]
+)
+def test_an_attachment_outside_its_folder_is_a_problem_on_its_line(file):
+    text = paper("attachments:", f"  - file: '{file}'", "    title: T")
+    [problem] = problems_of(text)
+    assert problem.startswith(f"content/lessons/x.md:{line_of(text, '  - file')}: attachments: attachment 1:")
+    assert "is not a file beside the entry" in problem
+
+
+def test_an_attachment_needs_a_title_and_is_listed_once():
+    assert "attachment 1 needs a file and a title" in problems_of(paper("attachments:", "  - file: x/a.pdf"))[0]
+    twice = paper("attachments:", *["  - file: x/a.pdf", "    title: A"] * 2)
+    assert "attachment 2: 'x/a.pdf' is listed twice" in problems_of(twice)[0]
