@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
 
-import docx
 import pytest
 from flask import Flask
-from fpdf import FPDF
 from sqlalchemy import func, select
 
 from kb.content.service import export_directory, import_directory
@@ -19,6 +16,7 @@ from kb.documents.storage import read_bytes
 from kb.entries.models import Revision
 from kb.extensions import db
 from tests.conftest import make_app
+from tests.document_files import docx_bytes, pdf_bytes
 from tests.factories import entry
 from tests.services.content_files import line_of, paper_text, write
 
@@ -29,26 +27,6 @@ ATTACHMENTS = [
     "  - file: board-paper/report.docx",
     "    title: 'Report: the go-live'",
 ]
-
-
-def pdf_bytes(*pages: str) -> bytes:
-    """A PDF with one page per text, made here so the test needs no stored file."""
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.cell(text=text)
-    return bytes(pdf.output())
-
-
-def docx_bytes(*paragraphs: str) -> bytes:
-    """A Word document holding these paragraphs."""
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 def paper_with(attachments: list[str]) -> str:
