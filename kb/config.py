@@ -7,6 +7,7 @@
 | `CONTENT_DIR`      | `content/`                                |
 | `DOCUMENTS_DIR`    | `instance/documents/`: the bytes of attached documents (docs/deployment.md) |
 | `DOCUMENT_MAX_MB`  | `25`: the largest document a person may attach |
+| `DOCUMENT_EXTRACT_SECONDS`, `DOCUMENT_EXTRACT_MEMORY_MB` | `60`, `768`: limits of the process reading one document's text |
 | `SECRET_KEY`       | generated once into `instance/secret_key` |
 | `KB_AUTO_MIGRATE`  | `1`: upgrade the database at start        |
 | `KB_ENV`           | `development`; `production` turns on HSTS and secure cookies, and refuses demo mode |
@@ -169,6 +170,8 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "CONTENT_DIR": env("CONTENT_DIR") or str(PROJECT_ROOT / "content"),
         "DOCUMENTS_DIR": env("DOCUMENTS_DIR") or str(instance_dir / "documents"),
         "DOCUMENT_MAX_BYTES": int(float(env("DOCUMENT_MAX_MB") or 25) * 1024 * 1024),
+        "DOCUMENT_EXTRACT_SECONDS": float(env("DOCUMENT_EXTRACT_SECONDS") or 60),
+        "DOCUMENT_EXTRACT_MEMORY_MB": int(env("DOCUMENT_EXTRACT_MEMORY_MB") or 768),
         "NHSUK_FRONTEND_DIR": env("NHSUK_FRONTEND_DIR")
         or str(PROJECT_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"),
         "AUTO_MIGRATE": env("KB_AUTO_MIGRATE", "1") != "0",
