@@ -4,7 +4,9 @@ A content file `papers/p.md` lists its files as `p/<name>`, read from beside it
 (`papers/p/<name>`). On import each listed file is compared with the entry's current
 document of that name by SHA-256: the same bytes change nothing (a new title or place in
 the list is taken over), other bytes replace it (the old version stays in the entry's
-history), and a current document the list no longer names is removed. A file that is
+history), and a current document the list no longer names is removed. A file is matched
+by the name kb keeps it under (`kb.documents.service.listed_filename`: `x.PDF` is kept as
+`x.pdf`), and a listed name that differs from it is reported. A file that is
 missing or refused is reported with its path and line; the entry, its other files and the
 document it already had under that name are kept. Export writes each current document's
 bytes to the same place and the list from the entry's current documents.
@@ -21,7 +23,8 @@ from sqlalchemy import select
 from kb.content.document import parse_document, serialise_document
 from kb.content.fields import AttachmentRef, Problem
 from kb.documents.models import Document
-from kb.documents.service import attach_document, remove_document
+from kb.documents.service import attach_document, listed_filename, remove_document
+from kb.documents.sniff import sniff
 from kb.documents.storage import read_bytes
 from kb.entries.models import Entry
 from kb.errors import InvalidInputError
@@ -83,30 +86,38 @@ def sync_attachments(
     missing or refused file.
     """
     current = {document.filename: document for document in current_documents([entry.id]).get(entry.id, [])}
+    listed = {ref.filename for ref in refs}
     for position, ref in enumerate(refs):
         path = content_path.parent / ref.file
-        existing = current.get(ref.filename)
+        line = _line_of(text, ref)
         try:
             data = path.read_bytes()
         except OSError as error:
             reason = "no such file" if isinstance(error, FileNotFoundError) else error.strerror or str(error)
-            message = f"attachment '{ref.file}': {reason}: {path}"
-            report.problems.append(Problem(shown_path, _line_of(text, ref), message))
-            continue
-        if existing is not None and existing.sha256 == hashlib.sha256(data).hexdigest():
-            existing.title, existing.position = ref.title, position
+            report.problems.append(Problem(shown_path, line, f"attachment '{ref.file}': {reason}: {path}"))
             continue
         try:
+            name = listed_filename(ref.filename, sniff(data, ref.filename))
+            existing = current.get(name)
+            listed.add(name)
+            if name != ref.filename:
+                message = (
+                    f"attachment '{ref.file}' is kept as '{name}', the name kb gives a file of its kind: "
+                    f"rename {path} and this line to match, as an export will list it"
+                )
+                report.problems.append(Problem(shown_path, line, message))
+            if existing is not None and existing.sha256 == hashlib.sha256(data).hexdigest():
+                existing.title, existing.position = ref.title, position
+                continue
             document = attach_document(
                 entry, data, filename=ref.filename, title=ref.title, actor=None, replaces=existing
             )
         except InvalidInputError as error:
             message = f"attachment '{ref.file}' ({path}) was not attached: {error}"
-            report.problems.append(Problem(shown_path, _line_of(text, ref), message))
+            report.problems.append(Problem(shown_path, line, message))
             continue
         document.position = position
         (report.replaced if existing is not None else report.added).append(str(path))
-    listed = {ref.filename for ref in refs}
     for filename, document in current.items():
         if filename not in listed:
             remove_document(document, actor=None)

@@ -22,8 +22,8 @@ from kb.documents.storage import documents_dir, path_of, read_bytes
 from kb.extensions import db
 from tests.backup_data import every_row
 from tests.conftest import make_app
-from tests.document_files import docx_bytes, pdf_bytes
 from tests.services.content_files import paper_text, write
+from tests.services.documents_files import docx_bytes, pdf
 
 ATTACHED = (
     "attachments:\n  - file: minutes/minutes.pdf\n    title: Minutes\n  - file: minutes/report.docx\n    title: Report"
@@ -55,9 +55,9 @@ def with_documents(app: Flask, tmp_path: Path) -> dict[str, bytes]:
     write(root, "papers/minutes.md", f"{head}\n{ATTACHED}\n---\n{body}")
     files = root / "papers/minutes"
     files.mkdir()
-    (files / "report.docx").write_bytes(docx_bytes("The report."))
+    (files / "report.docx").write_bytes(docx_bytes(["The report."]))
     for text in ("First minutes.", "Corrected minutes."):
-        (files / "minutes.pdf").write_bytes(pdf_bytes(text, "Second page."))
+        (files / "minutes.pdf").write_bytes(pdf([text, "Second page."]))
         report = import_directory(root)
         assert report.problems == []
         db.session.commit()

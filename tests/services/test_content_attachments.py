@@ -16,9 +16,9 @@ from kb.documents.storage import read_bytes
 from kb.entries.models import Revision
 from kb.extensions import db
 from tests.conftest import make_app
-from tests.document_files import docx_bytes, pdf_bytes
 from tests.factories import entry
 from tests.services.content_files import line_of, paper_text, write
+from tests.services.documents_files import docx_bytes, pdf
 
 ATTACHMENTS = [
     "",
@@ -42,8 +42,8 @@ def folder(tmp_path: Path) -> Path:
     root = tmp_path / "content-in"
     write(root, "papers/board-paper.md", paper_with(ATTACHMENTS))
     (root / "papers/board-paper").mkdir()
-    (root / "papers/board-paper/minutes.pdf").write_bytes(pdf_bytes("Page one.", "Page two.", "Page three."))
-    (root / "papers/board-paper/report.docx").write_bytes(docx_bytes("The service went live."))
+    (root / "papers/board-paper/minutes.pdf").write_bytes(pdf(["Page one.", "Page two.", "Page three."]))
+    (root / "papers/board-paper/report.docx").write_bytes(docx_bytes(["The service went live."]))
     write(root, "papers/other-paper.md", paper_text("other-paper", "Other paper"))
     return root
 
@@ -134,7 +134,7 @@ def test_reimporting_unchanged_files_adds_no_document(app: Flask, folder: Path) 
 def test_a_changed_file_replaces_its_document_and_keeps_the_old_one(app: Flask, folder: Path) -> None:
     import_and_commit(folder)
     old = next(d for d in current() if d.filename == "minutes.pdf")
-    new_bytes = pdf_bytes("Corrected minutes.")
+    new_bytes = pdf(["Corrected minutes."])
     (folder / "papers/board-paper/minutes.pdf").write_bytes(new_bytes)
 
     report = import_and_commit(folder)
@@ -185,7 +185,7 @@ def test_a_missing_file_is_reported_with_its_path_and_the_rest_still_load(app: F
     assert [d.filename for d in current()] == ["report.docx"]
 
     # Once the file is there, importing again attaches it; the text is unchanged.
-    (folder / "papers/board-paper/minutes.pdf").write_bytes(pdf_bytes("Found."))
+    (folder / "papers/board-paper/minutes.pdf").write_bytes(pdf(["Found."]))
     again = import_and_commit(folder)
     assert again.problems == []
     assert again.documents.added == [str(folder / "papers/board-paper/minutes.pdf")]
@@ -210,7 +210,7 @@ def test_a_refused_file_is_reported_and_keeps_the_document_it_would_replace(app:
 def test_export_lists_a_document_attached_on_the_site(app: Flask, folder: Path, tmp_path: Path) -> None:
     write(folder, "papers/board-paper.md", paper_with([]))
     import_and_commit(folder)
-    data = docx_bytes("Agenda item one.")
+    data = docx_bytes(["Agenda item one."])
     attach_document(entry("board-paper"), data, filename="agenda.docx", title="Agenda", actor=None)
     db.session.commit()
 
@@ -218,3 +218,18 @@ def test_export_lists_a_document_attached_on_the_site(app: Flask, folder: Path, 
     text = (tmp_path / "export/papers/board-paper.md").read_text(encoding="utf-8")
     assert "attachments:\n  - file: board-paper/agenda.docx\n    title: Agenda\n" in text
     assert (tmp_path / "export/papers/board-paper/agenda.docx").read_bytes() == data
+
+
+def test_a_file_kb_names_otherwise_is_reported_once_attached_and_matched_on_reimport(app: Flask, folder: Path) -> None:
+    (folder / "papers/board-paper/minutes.pdf").rename(folder / "papers/board-paper/minutes.PDF")
+    text = paper_with([item.replace("minutes.pdf", "minutes.PDF") for item in ATTACHMENTS])
+    write(folder, "papers/board-paper.md", text)
+
+    for attempt in range(2):
+        report = import_and_commit(folder)
+        [problem] = report.problems
+        assert problem.line == line_of(text, "  - file: board-paper/minutes.PDF")
+        assert problem.message.startswith("attachment 'board-paper/minutes.PDF' is kept as 'minutes.pdf'")
+        assert [d.filename for d in current()] == ["minutes.pdf", "report.docx"]
+        assert len(report.documents.added) == (2 if attempt == 0 else 0)
+    assert count(Document) == 2
