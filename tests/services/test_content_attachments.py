@@ -233,3 +233,24 @@ def test_a_file_kb_names_otherwise_is_reported_once_attached_and_matched_on_reim
         assert [d.filename for d in current()] == ["minutes.pdf", "report.docx"]
         assert len(report.documents.added) == (2 if attempt == 0 else 0)
     assert count(Document) == 2
+
+
+def test_the_commands_report_documents_and_a_missing_file(app: Flask, folder: Path, tmp_path: Path) -> None:
+    (folder / "papers/board-paper/report.docx").unlink()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["content", "import", str(folder)])
+    assert result.exit_code == 1
+    missing = folder / "papers/board-paper/report.docx"
+    assert f"attachment 'board-paper/report.docx': no such file: {missing}" in result.stderr
+    assert (
+        "Import finished: 2 files: 2 created, 0 updated, 0 unchanged, 0 failed; "
+        "documents: 1 added, 0 replaced, 0 removed." in result.stdout
+    )
+
+    exported = runner.invoke(args=["content", "export", str(tmp_path / "export")])
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "export/papers/board-paper/minutes.pdf").read_bytes() == (
+        folder / "papers/board-paper/minutes.pdf"
+    ).read_bytes()
+    assert not (tmp_path / "export/papers/board-paper/report.docx").exists()
+    assert "report.docx" not in (tmp_path / "export/papers/board-paper.md").read_text(encoding="utf-8")
