@@ -117,9 +117,7 @@ class _HashingReader(io.RawIOBase):
         return data
 
 
-def write_archive(
-    target: IO[bytes], manifest: Manifest, database_file: Path, locate: Callable[[str], Path]
-) -> None:
+def write_archive(target: IO[bytes], manifest: Manifest, database_file: Path, locate: Callable[[str], Path]) -> None:
     """Write the archive to `target`: the manifest, the database copy, then each document.
 
     `locate` gives the file of a stored name. Raises `ArchiveError` when a document the

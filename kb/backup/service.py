@@ -162,9 +162,7 @@ def backup_database(
     finally:
         partial.unlink(missing_ok=True)
         database_copy.unlink(missing_ok=True)
-    return BackupReport(
-        path=path, kind=kind, facts=facts, size=path.stat().st_size, documents=len(manifest.documents)
-    )
+    return BackupReport(path=path, kind=kind, facts=facts, size=path.stat().st_size, documents=len(manifest.documents))
 
 
 def _write_backup(
@@ -240,9 +238,7 @@ def restore_database(
             database_copy = archive.unpack(path, manifest, staging)
         except (archive.ArchiveError, OSError) as error:
             raise BackupError(f"the restore failed and nothing was changed: {error}") from error
-        restored_revision = _restore_database_file(
-            engine, url, kind, database_copy, path, current, on_progress, bindir
-        )
+        restored_revision = _restore_database_file(engine, url, kind, database_copy, path, current, on_progress, bindir)
         try:
             archive.place_documents(staging, manifest, path_of)
         except OSError as error:

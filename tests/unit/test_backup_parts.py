@@ -86,7 +86,9 @@ def test_the_summaries_say_what_was_written_and_restored() -> None:
         "Backup finished: 2 tables, 1,234 rows at schema abc, 1 document, 3.0 MB written to /b/kb.tar."
     )
     dumped = BackupReport(path=Path("/b/kb.tar"), kind="postgresql", facts=facts, size=900, documents=1200)
-    assert dumped.summary() == "Backup finished: 2 tables at schema abc, 1,200 documents, 900 bytes written to /b/kb.tar."
+    assert dumped.summary() == (
+        "Backup finished: 2 tables at schema abc, 1,200 documents, 900 bytes written to /b/kb.tar."
+    )
     upgraded = RestoreReport(path=Path("/b/kb.tar"), restored_revision="old", facts=facts, documents=2)
     assert upgraded.summary() == (
         "Restore finished: 2 tables, 1,234 rows, 2 documents from /b/kb.tar (schema old, upgraded to abc)."
