@@ -25,10 +25,14 @@ from kb.content.fields import AttachmentRef, Problem
 from kb.documents.models import Document
 from kb.documents.service import attach_document, listed_filename, remove_document
 from kb.documents.sniff import sniff
-from kb.documents.storage import read_bytes
+from kb.documents.storage import path_of, read_bytes
 from kb.entries.models import Entry
-from kb.errors import InvalidInputError
+from kb.errors import InvalidInputError, KbError
 from kb.extensions import db
+
+
+class MissingDocumentError(KbError):
+    """A document the database lists has no file under `DOCUMENTS_DIR`; the message names both."""
 
 
 @dataclass
@@ -147,10 +151,20 @@ def document_with_attachments(stored: str, entry: Entry, documents: list[Documen
 
 
 def export_attachments(folder: Path, entry: Entry, documents: list[Document]) -> None:
-    """Write the bytes of `documents` to `folder/<slug>/<filename>`, beside the entry's content file."""
+    """Write the bytes of `documents` to `folder/<slug>/<filename>`, beside the entry's content file.
+
+    Raises MissingDocumentError when a document's file is gone from `DOCUMENTS_DIR`.
+    """
     if not documents:
         return
     target = folder / entry.slug
     target.mkdir(parents=True, exist_ok=True)
     for document in documents:
-        (target / document.filename).write_bytes(read_bytes(document.stored_name))
+        try:
+            data = read_bytes(document.stored_name)
+        except FileNotFoundError:
+            raise MissingDocumentError(
+                f"{entry.slug}/{document.filename} has no file at {path_of(document.stored_name)}: "
+                "put it back (from a backup) and export again"
+            ) from None
+        (target / document.filename).write_bytes(data)

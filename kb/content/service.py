@@ -363,6 +363,7 @@ def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> in
     With `visible_to` only the entries that viewer may see are written (the same rule as
     every page, `permissions.visible_entries`); without it, every entry is, for an
     operator's archive. The taxonomy is always written whole: themes are not restricted.
+    Raises `MissingDocumentError` when a document's file is gone from `DOCUMENTS_DIR`.
     """
     specs = taxonomy_specs()
     directory.mkdir(parents=True, exist_ok=True)

@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from kb.content.service import export_directory, import_directory
 from kb.documents.models import Document
 from kb.documents.service import attach_document
-from kb.documents.storage import read_bytes
+from kb.documents.storage import path_of, read_bytes
 from kb.entries.models import Revision
 from kb.extensions import db
+from kb.permissions import ANONYMOUS
 from tests.conftest import make_app
 from tests.factories import entry
-from tests.services.content_files import line_of, paper_text, write
+from tests.services.content_files import line_of, paper_text, review_text, write
 from tests.services.documents_files import docx_bytes, pdf
 
 ATTACHMENTS = [
@@ -254,3 +255,29 @@ def test_the_commands_report_documents_and_a_missing_file(app: Flask, folder: Pa
     ).read_bytes()
     assert not (tmp_path / "export/papers/board-paper/report.docx").exists()
     assert "report.docx" not in (tmp_path / "export/papers/board-paper.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("hidden", ["status: draft", "visibility: panel\nreview: the-review"])
+def test_an_export_for_a_reader_leaves_out_the_documents_of_entries_they_cannot_see(
+    app: Flask, folder: Path, tmp_path: Path, hidden: str
+) -> None:
+    text = paper_with(ATTACHMENTS).replace("kind: paper\n", f"kind: paper\n{hidden}\n")
+    write(folder, "papers/board-paper.md", text)
+    write(folder, "reviews/the-review.md", review_text("the-review"))
+    assert import_and_commit(folder).problems == []
+    assert len(current()) == 2
+
+    assert export_directory(tmp_path / "export", visible_to=ANONYMOUS) == 2
+    assert sorted(files_below(tmp_path / "export")) == ["papers/other-paper.md", "reviews/the-review.md"]
+    assert export_directory(tmp_path / "archive") == 3
+    assert "papers/board-paper/minutes.pdf" in files_below(tmp_path / "archive")
+
+
+def test_an_export_names_a_document_whose_file_is_gone(app: Flask, folder: Path, tmp_path: Path) -> None:
+    import_and_commit(folder)
+    gone = next(d for d in current() if d.filename == "report.docx")
+    path_of(gone.stored_name).unlink()
+
+    result = app.test_cli_runner().invoke(args=["content", "export", str(tmp_path / "export")])
+    assert result.exit_code == 1
+    assert f"the export stopped: board-paper/report.docx has no file at {path_of(gone.stored_name)}" in result.stderr
