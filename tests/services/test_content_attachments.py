@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -9,11 +10,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from kb.content.document import parse_document, serialise_document
 from kb.content.service import export_directory, import_directory
 from kb.documents.models import Document
 from kb.documents.service import attach_document
 from kb.documents.storage import path_of, read_bytes
 from kb.entries.models import Revision
+from kb.entries.service import apply_document, current_revision, record_revision
 from kb.extensions import db
 from kb.permissions import ANONYMOUS
 from tests.conftest import make_app
@@ -281,3 +284,21 @@ def test_an_export_names_a_document_whose_file_is_gone(app: Flask, folder: Path,
     result = app.test_cli_runner().invoke(args=["content", "export", str(tmp_path / "export")])
     assert result.exit_code == 1
     assert f"the export stopped: board-paper/report.docx has no file at {path_of(gone.stored_name)}" in result.stderr
+
+
+def test_an_entry_edited_on_the_site_keeps_its_documents_when_its_file_is_unchanged(app: Flask, folder: Path) -> None:
+    import_and_commit(folder)
+    paper = entry("board-paper")
+    document = parse_document(current_revision(paper).document, "db").document
+    assert document is not None
+    edited = dataclasses.replace(document, title="Edited on the site")
+    apply_document(edited, paper)
+    record_revision(paper, edited, serialise_document(edited), author_name="Someone", message="Edited")
+    db.session.commit()
+    before = [(d.id, d.sha256) for d in current()]
+    (folder / "papers/board-paper/minutes.pdf").write_bytes(pdf(["Changed since."]))
+
+    report = import_and_commit(folder)
+    assert report.problems == []
+    assert report.documents.summary() == ""
+    assert [(d.id, d.sha256) for d in current()] == before
