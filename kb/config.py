@@ -7,7 +7,7 @@
 | `CONTENT_DIR`      | `content/`                                |
 | `DOCUMENTS_DIR`    | `instance/documents/`: the bytes of attached documents (docs/deployment.md) |
 | `DOCUMENT_MAX_MB`  | `25`: the largest document a person may attach |
-| `DOCUMENT_EXTRACT_SECONDS`, `DOCUMENT_EXTRACT_MEMORY_MB` | `60`, `768`: limits of the process reading one document's text |
+| `DOCUMENT_EXTRACT_SECONDS`, `DOCUMENT_EXTRACT_MEMORY_MB` | `60`, `768`: limits of the process reading a document |
 | `SECRET_KEY`       | generated once into `instance/secret_key` |
 | `KB_AUTO_MIGRATE`  | `1`: upgrade the database at start        |
 | `KB_ENV`           | `development`; `production` turns on HSTS and secure cookies, and refuses demo mode |

@@ -32,6 +32,7 @@ NOT_READ = {
     FileKind.PNG: "A picture: kb does not read text in images, so this file is not searchable.",
     FileKind.JPEG: "A picture: kb does not read text in images, so this file is not searchable.",
 }
+TOO_LONG = "Reading the text took longer than kb allows, so it was stopped; the file is not searchable."
 NO_TEXT = "No text found in the file: it may be a scan or a picture of pages, which kb cannot search."
 
 
@@ -65,9 +66,9 @@ class Limits:
         )
 
 
-def _died(returncode: int, limits: Limits) -> str:
+def _died(returncode: int) -> str:
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-        return f"Reading the text took longer than the {limits.seconds:g} seconds kb allows; the text was not read."
+        return TOO_LONG
     return "Reading the text failed (the reader stopped), so the file is not searchable; it may be damaged."
 
 
@@ -88,16 +89,15 @@ def run_worker(data: bytes, kind: FileKind, limits: Limits) -> Extraction:
             command, input=data, capture_output=True, timeout=limits.seconds, env={"LANG": "C.UTF-8"}, check=False
         )
     except subprocess.TimeoutExpired:
-        message = f"Reading the text took longer than the {limits.seconds:g} seconds kb allows; the text was not read."
-        return Extraction(DocumentTextStatus.FAILED, message=message)
+        return Extraction(DocumentTextStatus.FAILED, message=TOO_LONG)
     if finished.stderr:
         log.warning("Document text reader said: %s", finished.stderr.decode("utf-8", "replace")[:2000])
     if finished.returncode != 0:
-        return Extraction(DocumentTextStatus.FAILED, message=_died(finished.returncode, limits))
+        return Extraction(DocumentTextStatus.FAILED, message=_died(finished.returncode))
     try:
         answer = json.loads(finished.stdout)
     except ValueError:
-        return Extraction(DocumentTextStatus.FAILED, message=_died(1, limits))
+        return Extraction(DocumentTextStatus.FAILED, message=_died(1))
     peak_kb = answer.get("peak_kb")
     if "error" in answer:
         return Extraction(DocumentTextStatus.FAILED, message=str(answer["error"]), peak_kb=peak_kb)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import resource
 import sys
 import zipfile
@@ -26,6 +27,8 @@ MAX_PAGES = 5000
 MAX_PAGE_CHARS = 200_000
 """Text kept of one page; beyond it a page is cut (a page this long is no reader's page)."""
 MAX_SHEET_ROWS = 20_000
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters other than tab and line ends: no reader's text, and PostgreSQL refuses NUL."""
 
 
 class UnreadableError(Exception):
@@ -65,19 +68,24 @@ def _cut(text: str) -> str:
 
 def _pdf_pages(data: bytes) -> Iterator[str]:
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            try:
-                reader.decrypt("")
-            except (FileNotDecryptedError, NotImplementedError) as error:
-                raise UnreadableError("The PDF is protected by a password, so its text cannot be read.") from error
+            reader.decrypt("")
         for page in reader.pages:
+            # Unpacking the page's content first: pypdf stops at its own size limit and raises here,
+            # where text extraction would quietly give an empty page.
+            page.get_contents()
             yield _cut(page.extract_text() or "")
-    except FileNotDecryptedError as error:
+    except (FileNotDecryptedError, NotImplementedError) as error:
         raise UnreadableError("The PDF is protected by a password, so its text cannot be read.") from error
+    except LimitReachedError as error:
+        raise UnreadableError(
+            "The PDF holds parts that would unpack to far more than kb reads safely (a 'PDF bomb'); "
+            "its text was not read."
+        ) from error
     except PdfReadError as error:
         raise UnreadableError("The PDF is damaged or built in a way kb cannot read.") from error
 
@@ -196,7 +204,9 @@ def read_pages(kind: str, data: bytes, max_unpacked: int) -> list[str]:
     for text in READERS[kind](data):
         if len(pages) >= MAX_PAGES:
             raise UnreadableError(f"The file has more than {MAX_PAGES} pages, more than kb reads.")
-        pages.append(text.replace("\x00", ""))
+        # Lone surrogates (from broken font maps) would not survive the trip to UTF-8 and the database.
+        text = CONTROLS.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+        pages.append(text.encode("utf-8", "replace").decode("utf-8"))
     return pages
 
 

@@ -88,6 +88,24 @@ def docx_bytes(pages: list[str]) -> bytes:
     return buffer.getvalue()
 
 
+def docx_as_word_saves_it(pages: list[str], *, hard_breaks: bool) -> bytes:
+    """A Word document as Word writes one: a rendered page break where each page begins, after a hard break or not."""
+    from docx.oxml import OxmlElement
+
+    document = docx.Document()
+    for number, text in enumerate(pages):
+        if number and hard_breaks:
+            document.add_page_break()
+        paragraph = document.add_paragraph()
+        run = paragraph.add_run()
+        if number:
+            run._r.append(OxmlElement("w:lastRenderedPageBreak"))
+        run.add_text(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
 def docx_zip_bomb(megabytes: int = 256) -> bytes:
     """A Word document whose main part inflates to `megabytes` MB, in a file of a few hundred KB."""
     source = zipfile.ZipFile(io.BytesIO(docx_bytes(["Bomb"])))

@@ -80,6 +80,12 @@ def test_docx_pages_split_at_page_breaks(cast):
     ]
 
 
+@pytest.mark.parametrize("hard_breaks", [True, False])
+def test_docx_pages_as_word_saves_them(cast, hard_breaks):
+    document = _attach(cast, files.docx_as_word_saves_it(["One", "Two", "Three"], hard_breaks=hard_breaks), "w.docx")
+    assert _pages(document) == [(1, "One"), (2, "Two"), (3, "Three")]
+
+
 def test_odt_pages_split_at_page_breaks(cast):
     document = _attach(cast, files.odt_bytes(["Opening remarks", "Closing remarks"]), "remarks.odt")
     assert document.media_type == "application/vnd.oasis.opendocument.text"
@@ -202,3 +208,8 @@ def test_document_of_entry_finds_only_that_entrys_documents(cast):
         document_of_entry(entry("nhs-alliance-crisis-meeting"), document.id)
     with pytest.raises(NotFoundError):
         document_of_entry(entry(PAPER), document.id + 1000)
+
+
+def test_control_characters_are_left_out_of_page_text(cast):
+    document = _attach(cast, b"Bell\x07 rings\rOld Mac line\r\nWindows line\x1b\n", "notes.txt")
+    assert [page.text for page in document.pages] == ["Bell rings\nOld Mac line\nWindows line\n"]
