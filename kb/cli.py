@@ -12,11 +12,13 @@ from flask.cli import AppGroup
 from kb.backup import cli as backup_cli
 from kb.comments.cli import comments_cli
 from kb.consultations.cli import consult_cli
+from kb.content.attachments import MissingDocumentError
 from kb.content.rerender import count_stored, rerender_everything
 from kb.content.service import content_files, export_directory, import_directory
 from kb.extensions import db
 from kb.mail.cli import mail_cli
 from kb.notifications.cli import notify_cli
+from kb.permissions import Viewer
 from kb.search.cli import search_cli
 from kb.search.lifecycle import ensure_index
 
@@ -73,15 +75,23 @@ def export_command(directory: Path, as_email: str | None) -> None:
     from kb.users.service import find_user_by_email
 
     if as_email is None:
-        count = export_directory(directory)
+        count = _export(directory)
         click.echo(f"Export finished: {count} entries written to {directory}.")
         return
     user = find_user_by_email(as_email)
     if user is None:
         raise click.BadParameter(f"no account has the email address {as_email!r}", param_hint="'--as'")
-    count = export_directory(directory, visible_to=viewer_for(user))
+    count = _export(directory, visible_to=viewer_for(user))
     seen_as = user.email if user.active else f"{user.email} (deactivated, so as a signed-out reader)"
     click.echo(f"Export finished: {count} entries visible to {seen_as} written to {directory}.")
+
+
+def _export(directory: Path, visible_to: Viewer | None = None) -> int:
+    """Run the export, turning a missing document file into the command's error message."""
+    try:
+        return export_directory(directory, visible_to=visible_to)
+    except MissingDocumentError as error:
+        raise click.ClickException(f"the export stopped: {error}") from None
 
 
 users_cli = AppGroup("users", help="Manage accounts from the command line.")

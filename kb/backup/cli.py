@@ -51,11 +51,12 @@ class LazyProgress:
 @click.option("--force", is_flag=True, help="Replace PATH when it already exists.")
 @click.option("--pg-bindir", envvar="KB_PG_BINDIR", metavar="FOLDER", help=BINDIR_HELP)
 def backup_command(path: Path | None, force: bool, pg_bindir: str | None) -> None:
-    """Copy the whole database to PATH (default: instance/backups/kb-<time>.sqlite3 or .dump).
+    """Copy the database and every document to PATH (default: instance/backups/kb-<time>.sqlite3.tar or .dump.tar).
 
-    Safe while the site is serving. SQLite: a copy made with SQLite's online backup API.
-    PostgreSQL: a `pg_dump -Fc` archive. For a human-readable archive of the entries,
-    use `flask --app kb content export FOLDER`.
+    Safe while the site is serving. One tar archive: the database copy (SQLite: made with
+    SQLite's online backup API; PostgreSQL: a `pg_dump -Fc` archive), the bytes of every
+    document version and a manifest with their SHA-256. For a human-readable archive of the
+    entries, use `flask --app kb content export FOLDER`.
     """
     path = path or default_backup_path(Path(current_app.instance_path), db.engine.url, utcnow())
     try:
@@ -76,9 +77,10 @@ def backup_command(path: Path | None, force: bool, pg_bindir: str | None) -> Non
 )
 @click.option("--pg-bindir", envvar="KB_PG_BINDIR", metavar="FOLDER", help=BINDIR_HELP)
 def restore_command(path: Path, force: bool, no_rebuild: bool, pg_bindir: str | None) -> None:
-    """Replace the database with the backup at PATH, upgrade it, and rebuild the search index.
+    """Replace the database with the backup at PATH, put back its documents, upgrade it, rebuild the search index.
 
-    Stop the site first. A database that already holds data is replaced only with --force.
+    Stop the site first. The archive is checked whole (every document against its SHA-256)
+    before anything changes. A database that already holds data is replaced only with --force.
     """
     db.session.remove()  # Its connection would hold locks the restore must take.
     try:

@@ -1,17 +1,21 @@
-"""Backup and restore of the app's database, on SQLite or PostgreSQL, with the checks around them.
+"""Backup and restore of the app's database and documents, on SQLite or PostgreSQL, with the checks around them.
 
-A backup is written beside its destination under a temporary name and renamed into place
-only when it is complete and reads back, so a failed backup never leaves a partial file
-where a good one is expected, and an existing file is replaced only when asked to.
-A restore first checks that the file is a backup of the same kind of database, made by
-this or an older version of kb, and that the database it replaces holds nothing (unless
-asked to replace it); afterwards the schema is upgraded to the current migration.
+A backup is one tar archive (`kb.backup.archive`): the database copy, every document's
+bytes and a manifest with their checksums. It is written beside its destination under a
+temporary name and renamed into place only when it is complete, so a failed backup never
+leaves a partial file where a good one is expected, and an existing file is replaced only
+when asked to. A restore first checks that the archive is whole, that it holds the same
+kind of database, made by this or an older version of kb, and that the database it
+replaces holds nothing (unless asked to replace it); afterwards the schema is upgraded to
+the current migration. A bare database file, as older versions of kb wrote, is restored
+as before, without documents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,13 +27,15 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Engine, func, inspect, select, table
 from sqlalchemy.engine import URL
 
-from kb.backup import postgres, sqlite
+from kb.backup import archive, postgres, sqlite
 from kb.backup.facts import TableFacts
 from kb.database import MIGRATIONS_DIR, schema_revision, upgrade_database
+from kb.documents.storage import documents_dir, path_of
 from kb.errors import KbError
 
 Progress = Callable[[int, int], None]
-SUFFIXES = {"sqlite": ".sqlite3", "postgresql": ".dump"}
+SUFFIXES = {"sqlite": ".sqlite3.tar", "postgresql": ".dump.tar"}
+"""The ending of a backup's name: the archive, and the kind of database copy inside it."""
 
 
 class BackupError(KbError):
@@ -44,13 +50,14 @@ class BackupReport:
     kind: str
     facts: TableFacts
     size: int
+    documents: int = 0
 
     def summary(self) -> str:
         """One line for the end of the command."""
         rows = f", {self.facts.total_rows:,} rows" if self.kind == "sqlite" else ""
         return (
             f"Backup finished: {self.facts.tables} tables{rows} at schema {self.facts.revision or 'none'}, "
-            f"{_size(self.size)} written to {self.path}."
+            f"{_documents(self.documents)}, {_size(self.size)} written to {self.path}."
         )
 
 
@@ -61,14 +68,19 @@ class RestoreReport:
     path: Path
     restored_revision: str | None
     facts: TableFacts
+    documents: int = 0
 
     def summary(self) -> str:
         """One line for the end of the command."""
         upgraded = f", upgraded to {self.facts.revision}" if self.facts.revision != self.restored_revision else ""
         return (
-            f"Restore finished: {self.facts.tables} tables, {self.facts.total_rows:,} rows from {self.path} "
-            f"(schema {self.restored_revision}{upgraded})."
+            f"Restore finished: {self.facts.tables} tables, {self.facts.total_rows:,} rows, "
+            f"{_documents(self.documents)} from {self.path} (schema {self.restored_revision}{upgraded})."
         )
+
+
+def _documents(count: int) -> str:
+    return f"{count:,} document{'' if count == 1 else 's'}"
 
 
 def _size(size: int) -> str:
@@ -92,7 +104,7 @@ def database_kind(url: URL) -> str:
 
 
 def default_backup_path(instance_dir: Path, url: URL, now: dt.datetime) -> Path:
-    """`<instance>/backups/kb-<UTC time>.sqlite3` (or `.dump` for PostgreSQL)."""
+    """`<instance>/backups/kb-<UTC time>.sqlite3.tar` (or `.dump.tar` for PostgreSQL)."""
     return instance_dir / "backups" / f"kb-{now.strftime('%Y%m%dT%H%M%SZ')}{SUFFIXES[database_kind(url)]}"
 
 
@@ -114,8 +126,10 @@ def backup_database(
 ) -> BackupReport:
     """Write a backup of the database behind `engine` to `path`; safe while the site serves.
 
-    Raises `BackupError` when `path` exists and `force` is not given, when its folder
-    cannot be made, or when the copy fails or does not read back.
+    The archive holds the database copy and the bytes of every document it names. Raises
+    `BackupError` when `path` exists and `force` is not given, when its folder cannot be
+    made, when the copy fails or does not read back, or when a document's file is missing
+    or no longer matches its checksum.
     """
     url = engine.url
     kind = database_kind(url)
@@ -130,22 +144,31 @@ def backup_database(
     except OSError as error:
         raise BackupError(f"cannot make the folder {path.parent}: {error.strerror}") from error
     partial = _temporary_beside(path)
+    database_copy = _temporary_beside(path.with_name(f"{path.name}.database"))
     try:
         # Readable by its owner alone from the start: it holds password hashes and private discussion.
-        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        facts = _write_backup(engine, url, kind, partial, on_progress, bindir)
+        for private in (partial, database_copy):
+            os.close(os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        facts = _write_backup(engine, url, kind, database_copy, on_progress, bindir)
+        # Listed after the copy: a document row committed meanwhile only adds a file no row names.
+        manifest = archive.Manifest(kind=kind, revision=facts.revision, documents=archive.document_files(engine))
+        with partial.open("wb") as target:
+            archive.write_archive(target, manifest, database_copy, path_of)
+            target.flush()
+            os.fsync(target.fileno())
         os.replace(partial, path)
-    except (sqlite.SQLiteBackupError, postgres.PostgresBackupError, OSError) as error:
+    except (sqlite.SQLiteBackupError, postgres.PostgresBackupError, archive.ArchiveError, OSError) as error:
         raise BackupError(f"the backup failed and {path} was not written: {error}") from error
     finally:
         partial.unlink(missing_ok=True)
-    return BackupReport(path=path, kind=kind, facts=facts, size=path.stat().st_size)
+        database_copy.unlink(missing_ok=True)
+    return BackupReport(path=path, kind=kind, facts=facts, size=path.stat().st_size, documents=len(manifest.documents))
 
 
 def _write_backup(
     engine: Engine, url: URL, kind: str, partial: Path, on_progress: Progress | None, bindir: str | None
 ) -> TableFacts:
-    """Write the backup to `partial` and read it back; returns what it holds."""
+    """Write the database copy to `partial` and read it back; returns what it holds."""
     if kind == "sqlite":
         source = Path(str(url.database))
         if not source.is_file():
@@ -176,12 +199,13 @@ def _check_revision(revision: str | None, path: Path) -> None:
 def restore_database(
     engine: Engine, path: Path, *, force: bool = False, on_progress: Progress | None = None, bindir: str | None = None
 ) -> RestoreReport:
-    """Replace the database behind `engine` with the backup at `path`, then upgrade its schema.
+    """Replace the database behind `engine` with the backup at `path`, put back its documents, upgrade the schema.
 
-    Needs an app context (for the upgrade). Stop the site first: connections open
-    elsewhere would see the database change under them. Raises `BackupError` when the
-    file is missing, of the other database's kind, made by a newer kb, damaged, or when
-    the database holds data and `force` is not given; the database is then left as it was.
+    Needs an app context (for the upgrade and the documents folder). Stop the site first:
+    connections open elsewhere would see the database change under them. Raises
+    `BackupError` when the file is missing, of the other database's kind, made by a newer
+    kb, damaged or not whole (a document it lists is missing or altered), or when the
+    database holds data and `force` is not given; the database is then left as it was.
     """
     url = engine.url
     kind = database_kind(url)
@@ -193,9 +217,59 @@ def restore_database(
             f"the database already holds {current.total_rows:,} rows: add --force to replace all of them "
             "with the backup (make a backup of them first)"
         )
+    if not archive.is_archive(path):  # A bare database file, as kb wrote before documents.
+        restored_revision = _restore_database_file(engine, url, kind, path, path, current, on_progress, bindir)
+        return RestoreReport(path=path, restored_revision=restored_revision, facts=database_facts(engine))
+    try:
+        manifest = archive.read_manifest(path)
+    except archive.ArchiveError as error:
+        raise BackupError(str(error)) from error
+    if manifest.kind != kind:
+        raise BackupError(_wrong_kind(path, "SQLite" if kind == "sqlite" else "PostgreSQL"))
+    folder = documents_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = folder / f".restore-{uuid.uuid4().hex[:8]}"
+        staging.mkdir(mode=0o700)
+    except OSError as error:
+        raise BackupError(f"cannot write to the documents folder {folder}: {error.strerror}") from error
+    try:
+        try:
+            database_copy = archive.unpack(path, manifest, staging)
+        except (archive.ArchiveError, OSError) as error:
+            raise BackupError(f"the restore failed and nothing was changed: {error}") from error
+        restored_revision = _restore_database_file(engine, url, kind, database_copy, path, current, on_progress, bindir)
+        try:
+            archive.place_documents(staging, manifest, path_of)
+        except OSError as error:
+            raise BackupError(f"the database was restored but its documents could not be put back: {error}") from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RestoreReport(
+        path=path,
+        restored_revision=restored_revision,
+        facts=database_facts(engine),
+        documents=len(manifest.documents),
+    )
+
+
+def _restore_database_file(
+    engine: Engine,
+    url: URL,
+    kind: str,
+    database_copy: Path,
+    shown: Path,
+    current: TableFacts,
+    on_progress: Progress | None,
+    bindir: str | None,
+) -> str:
+    """Put the database copy back and upgrade it; returns the schema revision it held.
+
+    `shown` is the backup file as the person named it, for messages.
+    """
     engine.dispose()
     try:
-        restored_revision = _restore(engine, url, kind, path, current, on_progress, bindir)
+        restored_revision = _restore(engine, url, kind, database_copy, shown, current, on_progress, bindir)
     except (sqlite.SQLiteBackupError, postgres.PostgresBackupError, OSError) as error:
         raise BackupError(f"the restore failed: {error}") from error
     finally:
@@ -203,7 +277,7 @@ def restore_database(
     if schema_revision() != restored_revision:
         raise BackupError(f"the restore finished but the database is not at schema {restored_revision}")
     upgrade_database()
-    return RestoreReport(path=path, restored_revision=restored_revision, facts=database_facts(engine))
+    return restored_revision
 
 
 def _restore(
@@ -211,22 +285,23 @@ def _restore(
     url: URL,
     kind: str,
     path: Path,
+    shown: Path,
     current: TableFacts,
     on_progress: Progress | None,
     bindir: str | None,
 ) -> str:
-    """Check the file against this database and put it back; returns the schema revision it held."""
+    """Check the database copy at `path` against this database and put it back; returns its schema revision."""
     if kind == "sqlite":
         if not sqlite.is_sqlite_file(path):
-            raise BackupError(_wrong_kind(path, "SQLite"))
+            raise BackupError(_wrong_kind(shown, "SQLite"))
         revision = sqlite.file_facts(path).revision
-        _check_revision(revision, path)
+        _check_revision(revision, shown)
         sqlite.copy_database(path, Path(str(url.database)), on_progress)
         return str(revision)
     if not postgres.is_archive(path):
-        raise BackupError(_wrong_kind(path, "PostgreSQL"))
+        raise BackupError(_wrong_kind(shown, "PostgreSQL"))
     revision, tables = postgres.archive_facts(path, bindir)
-    _check_revision(revision, path)
+    _check_revision(revision, shown)
     # Tables of a newer schema than the backup's would stand in the way of the upgrade afterwards.
     newer = sorted(set(current.rows) - set(tables))
     if newer:

@@ -8,6 +8,9 @@ followed by an import changes nothing. An export can be limited to what one view
 see (`visible_to`); such an export is a reader's copy, not an archive, and need not
 import on its own, since its entries may link to entries it leaves out.
 
+The documents a file lists under `attachments:` are attached, replaced or removed to match
+the list (`kb.content.attachments`), and export writes them back beside the file.
+
 A file's `replaces:` keeps old slugs working: an entry with one of them is merged into the
 file's entry (`kb.moderation.curation.carry_out_merge`), and a slug no entry has gets a
 merged placeholder, so its address and `[[links]]` lead to the file's entry.
@@ -22,6 +25,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from kb.content.attachments import (
+    AttachmentReport,
+    current_documents,
+    document_with_attachments,
+    export_attachments,
+    sync_attachments,
+)
 from kb.content.document import EntryDocument, Reference, parse_document, serialise_document
 from kb.content.fields import Problem
 from kb.content.taxonomy import parse_taxonomy, serialise_taxonomy
@@ -57,14 +67,20 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    documents: AttachmentReport = field(default_factory=AttachmentReport)
 
     def summary(self) -> str:
-        """One closing line, e.g. `27 files: 3 created, 1 updated, 23 unchanged, 0 failed`."""
+        """One closing line, e.g. `27 files: 3 created, 1 updated, 23 unchanged, 0 failed`.
+
+        When documents were attached, replaced or removed, their counts follow after a `;`.
+        """
         total = len(self.created) + len(self.updated) + len(self.unchanged) + len(self.failed)
-        return (
+        files = (
             f"{total} files: {len(self.created)} created, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.failed)} failed"
         )
+        documents = self.documents.summary()
+        return f"{files}; {documents}" if documents else files
 
 
 @dataclass
@@ -74,6 +90,7 @@ class _Candidate:
     document: EntryDocument
     references: list[Reference]
     kind_line: int
+    file: Path
 
 
 def display_path(path: Path) -> str:
@@ -116,7 +133,7 @@ def _read_candidates(files: list[Path], report: ImportReport, on_file: Callable[
             report.failed.append(shown)
             continue
         kind_line = next((n for n, line in enumerate(text.split("\n"), 1) if line.startswith("kind:")), 1)
-        candidates.append(_Candidate(shown, text, result.document, result.references, kind_line))
+        candidates.append(_Candidate(shown, text, result.document, result.references, kind_line, path))
     return candidates
 
 
@@ -279,16 +296,23 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
     entries = {entry.slug: entry for entry in db.session.scalars(select(Entry))}
     documents = {entry_id: revision.document for entry_id, revision in current_revisions().items()}
     changed: list[tuple[_Candidate, Entry, str, str]] = []
+    # The files whose documents follow their attachments list: every new or changed file, and
+    # an unchanged one whose entry still holds its text (after a later edit on the site, the
+    # site's documents stand, as its text does).
+    attaching: list[tuple[_Candidate, Entry]] = []
     for candidate in candidates:
         document, entry = candidate.document, entries.get(candidate.document.slug)
         file_hash = hashlib.sha256(candidate.text.encode()).hexdigest()
         canonical = serialise_document(document)
         if entry is not None and (entry.imported_hash == file_hash or documents.get(entry.id) == canonical):
             report.unchanged.append(candidate.path)
+            if documents.get(entry.id) == canonical:
+                attaching.append((candidate, entry))
             continue
         (report.updated if entry else report.created).append(candidate.path)
         entry = apply_document(document, entry)
         changed.append((candidate, entry, canonical, file_hash))
+        attaching.append((candidate, entry))
     _place_replaced_slugs(candidates)
     targets = link_targets()
     # Every entry's review first: a paper's links to its panel's other papers are shown only
@@ -305,6 +329,16 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
         entry.imported_hash = file_hash
     if changed:
         rerender_entries_linking_to([entry for _, entry, _, _ in changed], targets)
+    for candidate, entry in attaching:
+        sync_attachments(
+            entry,
+            candidate.document.attachments,
+            content_path=candidate.file,
+            shown_path=candidate.path,
+            text=candidate.text,
+            report=report.documents,
+        )
+    report.problems.extend(report.documents.problems)
     _merge_replaced_entries(candidates, report)
     report.failed = list(dict.fromkeys(report.failed))
     return report
@@ -323,9 +357,13 @@ def _replaced_slugs(revisions: dict[int, Revision]) -> set[str]:
 def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> int:
     """Write the taxonomy and each entry's current document below `directory`; returns how many.
 
+    Each entry's current documents are written beside its file (`kb.content.attachments`),
+    and its `attachments:` list names them.
+
     With `visible_to` only the entries that viewer may see are written (the same rule as
     every page, `permissions.visible_entries`); without it, every entry is, for an
     operator's archive. The taxonomy is always written whole: themes are not restricted.
+    Raises `MissingDocumentError` when a document's file is gone from `DOCUMENTS_DIR`.
     """
     specs = taxonomy_specs()
     directory.mkdir(parents=True, exist_ok=True)
@@ -333,6 +371,7 @@ def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> in
         (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs), encoding="utf-8")
     revisions = current_revisions()
     replaced = _replaced_slugs(revisions)
+    attached = current_documents()
     count = 0
     query = select(Entry).order_by(Entry.kind, Entry.slug)
     if visible_to is not None:
@@ -344,6 +383,9 @@ def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> in
             continue
         folder = directory / KIND_PLURALS[entry.kind]
         folder.mkdir(exist_ok=True)
-        (folder / f"{entry.slug}.md").write_text(revisions[entry.id].document, encoding="utf-8")
+        files = attached.get(entry.id, [])
+        text = document_with_attachments(revisions[entry.id].document, entry, files)
+        (folder / f"{entry.slug}.md").write_text(text, encoding="utf-8")
+        export_attachments(folder, entry, files)
         count += 1
     return count

@@ -6,6 +6,7 @@ import os
 import re
 import sqlite3
 import stat
+import tarfile
 import uuid
 import warnings
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy import exc as sa_exc
 
 from kb import create_app
 from kb.backup import sqlite as backup_sqlite
+from kb.backup.archive import DATABASE_MEMBERS, read_manifest
 from kb.backup.service import SUFFIXES, BackupError, backup_database, restore_database
 from kb.database import MIGRATIONS_DIR, schema_revision
 from kb.entries.models import Entry
@@ -33,9 +35,11 @@ from tests.backup_data import COMMENT_WORDS, every_row, fill_every_part
 from tests.conftest import make_app
 
 BACKUP_SUMMARY = re.compile(
-    r"^Backup finished: (\d+) tables(?:, [\d,]+ rows)? at schema (\w+), [\d.,]+ \w+ written to "
+    r"^Backup finished: (\d+) tables(?:, [\d,]+ rows)? at schema (\w+), [\d,]+ documents?, [\d.,]+ \w+ written to "
 )
-RESTORE_SUMMARY = re.compile(r"^Restore finished: (\d+) tables, ([\d,]+) rows from .+ \(schema (\w+)\)\.$", re.M)
+RESTORE_SUMMARY = re.compile(
+    r"^Restore finished: (\d+) tables, ([\d,]+) rows, [\d,]+ documents? from .+ \(schema (\w+)\)\.$", re.M
+)
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +61,15 @@ def kind() -> str:
 
 def backup_name(folder: Path, stem: str = "backup") -> Path:
     return folder / f"{stem}{SUFFIXES[kind()]}"
+
+
+def database_in(backup: Path, folder: Path) -> Path:
+    """The database copy inside a backup archive, taken out into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = DATABASE_MEMBERS[kind()]
+    with tarfile.open(backup) as tar, tar.extractfile(name) as member:  # type: ignore[union-attr]
+        (folder / name).write_bytes(member.read())
+    return folder / name
 
 
 def wipe() -> None:
@@ -135,7 +148,8 @@ def test_a_backup_never_replaces_a_file_unless_forced(seeded_app: Flask, tmp_pat
     assert not list(tmp_path.glob("*.partial"))
     forced = runner.invoke(args=["backup", "--force", str(target)])
     assert forced.exit_code == 0, forced.output
-    assert target.read_bytes().startswith(MAGIC[kind()])
+    assert read_manifest(target).kind == kind()
+    assert database_in(target, tmp_path / "copy").read_bytes().startswith(MAGIC[kind()])
 
 
 def test_the_default_backup_goes_to_the_instance_folder(seeded_app: Flask) -> None:
@@ -220,7 +234,7 @@ def test_a_backup_finishes_while_the_site_keeps_writing(
     # step, which holds every save but the one made after it.
     assert saves[-1] > saves[0]
     assert len(saves) == 1 + backup_sqlite.RESTARTS_ALLOWED + 1
-    with sqlite3.connect(report.path) as copy:
+    with sqlite3.connect(database_in(report.path, tmp_path / "copy")) as copy:
         title = copy.execute("SELECT title FROM entries ORDER BY id LIMIT 1").fetchone()[0]
     assert title == f"Save {len(saves) - 1}"
 
@@ -242,7 +256,8 @@ def test_a_backup_is_never_written_over_the_database_itself(app: Flask) -> None:
 
 @sqlite_only
 def test_a_backup_from_a_newer_kb_is_refused(app: Flask, tmp_path: Path) -> None:
-    backup = backup_database(db.engine, tmp_path / "backup.sqlite3").path
+    archive = backup_database(db.engine, tmp_path / "backup.sqlite3.tar").path
+    backup = database_in(archive, tmp_path / "copy")  # A bare database file, as kb wrote before documents.
     with sqlite3.connect(backup) as connection:
         connection.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
     with pytest.raises(BackupError, match="at schema ffffffffffff, which this version of kb does not know"):
@@ -259,7 +274,7 @@ def test_a_backup_from_an_older_schema_is_upgraded_after_restoring(app: Flask, t
         db.engine.dispose()
         database_file(older).unlink()
         upgrade(directory=str(MIGRATIONS_DIR), revision=previous)
-        backup = backup_database(db.engine, tmp_path / "older.sqlite3").path
+        backup = backup_database(db.engine, tmp_path / "older.sqlite3.tar").path
         db.engine.dispose()
 
     report = restore_database(db.engine, backup, force=True)
@@ -308,7 +323,7 @@ def backup_of_another_database(tmp_path: Path, revision: str, *, claim: str | No
             if claim is not None:
                 with db.engine.begin() as connection:
                     connection.execute(text("UPDATE alembic_version SET version_num = :claim"), {"claim": claim})
-            path = backup_database(db.engine, tmp_path / f"{name}.dump").path
+            path = backup_database(db.engine, tmp_path / f"{name}.dump.tar").path
             db.engine.dispose()
     finally:
         with psycopg.connect(server, autocommit=True) as connection:

@@ -19,9 +19,9 @@ NOW = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
 @pytest.mark.parametrize(
     ("uri", "name"),
     [
-        ("sqlite:////srv/kb/kb.sqlite3", "kb-20260304T050607Z.sqlite3"),
-        ("postgresql+psycopg://kb:secret@db.example.org/kb", "kb-20260304T050607Z.dump"),
-        ("postgresql://kb@localhost/kb", "kb-20260304T050607Z.dump"),
+        ("sqlite:////srv/kb/kb.sqlite3", "kb-20260304T050607Z.sqlite3.tar"),
+        ("postgresql+psycopg://kb:secret@db.example.org/kb", "kb-20260304T050607Z.dump.tar"),
+        ("postgresql://kb@localhost/kb", "kb-20260304T050607Z.dump.tar"),
     ],
 )
 def test_the_default_name_says_when_and_what(uri: str, name: str) -> None:
@@ -81,11 +81,17 @@ def test_facts_leave_the_migrations_bookkeeping_out_of_the_rows() -> None:
 
 def test_the_summaries_say_what_was_written_and_restored() -> None:
     facts = TableFacts(revision="abc", rows={"alembic_version": 1, "entries": 1234})
-    written = BackupReport(path=Path("/b/kb.sqlite3"), kind="sqlite", facts=facts, size=3 * 1024 * 1024 + 1)
-    assert written.summary() == "Backup finished: 2 tables, 1,234 rows at schema abc, 3.0 MB written to /b/kb.sqlite3."
-    dumped = BackupReport(path=Path("/b/kb.dump"), kind="postgresql", facts=facts, size=900)
-    assert dumped.summary() == "Backup finished: 2 tables at schema abc, 900 bytes written to /b/kb.dump."
-    upgraded = RestoreReport(path=Path("/b/kb.dump"), restored_revision="old", facts=facts)
-    assert upgraded.summary() == "Restore finished: 2 tables, 1,234 rows from /b/kb.dump (schema old, upgraded to abc)."
+    written = BackupReport(path=Path("/b/kb.tar"), kind="sqlite", facts=facts, size=3 * 1024 * 1024 + 1, documents=1)
+    assert written.summary() == (
+        "Backup finished: 2 tables, 1,234 rows at schema abc, 1 document, 3.0 MB written to /b/kb.tar."
+    )
+    dumped = BackupReport(path=Path("/b/kb.tar"), kind="postgresql", facts=facts, size=900, documents=1200)
+    assert dumped.summary() == (
+        "Backup finished: 2 tables at schema abc, 1,200 documents, 900 bytes written to /b/kb.tar."
+    )
+    upgraded = RestoreReport(path=Path("/b/kb.tar"), restored_revision="old", facts=facts, documents=2)
+    assert upgraded.summary() == (
+        "Restore finished: 2 tables, 1,234 rows, 2 documents from /b/kb.tar (schema old, upgraded to abc)."
+    )
     same = RestoreReport(path=Path("/b/kb.dump"), restored_revision="abc", facts=facts)
-    assert same.summary() == "Restore finished: 2 tables, 1,234 rows from /b/kb.dump (schema abc)."
+    assert same.summary() == "Restore finished: 2 tables, 1,234 rows, 0 documents from /b/kb.dump (schema abc)."
