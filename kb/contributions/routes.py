@@ -174,9 +174,9 @@ def new_lesson() -> Page | Response:
 @csrf.exempt
 @login_required
 def new_entry(plural: str) -> Page | Response:
-    """Staff write a new review or meeting paper by its fields."""
+    """Staff write a new review or meeting paper by its fields; for anyone else, as for every staff page, 404."""
     if not can(current_viewer(), "entry.create-any-kind"):
-        abort(403)
+        abort(404)
     return staff_views.new_entry(EntryKind.REVIEW if plural == "reviews" else EntryKind.PAPER)
 
 

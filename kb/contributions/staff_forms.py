@@ -32,7 +32,9 @@ from kb.states import EntryStatus, PaperStatus, Visibility
 BODY_MAX = PREVIEW_MAX_CHARS
 """Characters in the text of a review or a meeting paper."""
 LINE_MAX = 300
-"""Characters in a one-line field: a commissioning body, a meeting, a source's title or publisher."""
+"""Characters in a one-line field: a meeting, a source's title or publisher."""
+BODY_NAME_MAX = 200
+"""Characters in the name of a review's commissioning body (as the column holds)."""
 URL_MAX = 2_000
 SOURCES_MAX = 40
 """Source rows one form takes."""
@@ -115,7 +117,7 @@ class StaffLessonForm(LessonForm, StaffFields):
     """A lesson as staff edit it: the member's fields, plus maturity, sources, review, status and visibility."""
 
     maturity = SelectField("Maturity", choices=_choices(MATURITIES))
-    review = SelectField("Review", choices=[], validate_choice=True)
+    review = SelectField("Review", choices=[], default="")
 
 
 class ReviewForm(StaffFields):
@@ -128,7 +130,7 @@ class ReviewForm(StaffFields):
     commissioning_body = StringField(
         "Commissioning body",
         filters=[one_line],
-        validators=[DataRequired("Enter who commissioned the review."), MaxChars(LINE_MAX)],
+        validators=[DataRequired("Enter who commissioned the review."), MaxChars(BODY_NAME_MAX)],
     )
     review_status = SelectField("Where the review is", choices=_choices(REVIEW_STATUSES))
     terms_of_reference = TextAreaField("Terms of reference", validators=[MaxChars(SECTION_MAX)])
@@ -146,7 +148,7 @@ class PaperForm(StaffFields):
     meeting_date = StringField("Meeting date", validators=[MaxChars(32), partial_date_check])
     paper_type = SelectField("Type of paper", choices=_choices(PAPER_TYPES))
     paper_status = SelectField("Draft or final", choices=_choices(PAPER_STATUSES), default=PaperStatus.FINAL)
-    review = SelectField("Review", choices=[], validate_choice=True)
+    review = SelectField("Review", choices=[], default="")
     body = TextAreaField("Text", validators=[MaxChars(BODY_MAX)])
 
 

@@ -158,7 +158,7 @@ def document_from_form(form: StaffForm, base: EntryDocument) -> EntryDocument:
 
 def new_document(kind: str, slug: str) -> EntryDocument:
     """An empty document of `kind` for a new entry, for `document_from_form` to fill."""
-    return EntryDocument(kind=kind, slug=slug, title="", summary="")
+    return EntryDocument(kind=str(kind), slug=slug, title="", summary="")  # a plain string, as YAML writes it
 
 
 def valid_form(form: StaffForm) -> bool:
