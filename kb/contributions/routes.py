@@ -169,15 +169,28 @@ def new_lesson() -> Page | Response:
     return _handle_lesson_post(form, groups, None)
 
 
-@blueprint.route("/reviews/new", methods=["GET", "POST"], defaults={"plural": "reviews"})
-@blueprint.route("/papers/new", methods=["GET", "POST"], defaults={"plural": "papers"})
-@csrf.exempt
-@login_required
-def new_entry(plural: str) -> Page | Response:
+def _new_entry(kind: str) -> Page | Response:
     """Staff write a new review or meeting paper by its fields; for anyone else, as for every staff page, 404."""
     if not can(current_viewer(), "entry.create-any-kind"):
         abort(404)
-    return staff_views.new_entry(EntryKind.REVIEW if plural == "reviews" else EntryKind.PAPER)
+    return staff_views.new_entry(kind)
+
+
+# Static addresses, so that they win over the entry pages at /<plural>/<slug>.
+@blueprint.route("/reviews/new", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def new_review() -> Page | Response:
+    """Staff write a new review by its fields."""
+    return _new_entry(EntryKind.REVIEW)
+
+
+@blueprint.route("/papers/new", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def new_paper() -> Page | Response:
+    """Staff write a new meeting paper by its fields."""
+    return _new_entry(EntryKind.PAPER)
 
 
 @blueprint.route(f"/<{PLURALS}:plural>/<slug>/edit", methods=["GET", "POST"])

@@ -96,6 +96,13 @@ def edit_with(client, path: str, page=None, **changes: str):
 # --- Who may use the editors ----------------------------------------------------------------
 
 
+def test_the_new_pages_win_over_the_entry_pages(seeded_app):
+    adapter = seeded_app.url_map.bind("localhost")
+    assert adapter.match("/reviews/new") == ("contributions.new_review", {})
+    assert adapter.match("/papers/new") == ("contributions.new_paper", {})
+    assert adapter.match("/reviews/new/edit")[0] == "contributions.edit"
+
+
 @pytest.mark.parametrize("path", ["/reviews/new", "/papers/new"])
 @pytest.mark.parametrize("role", ["member", "author", "panel"])
 def test_only_staff_may_write_reviews_and_papers(seeded_app, cast, path, role):
@@ -383,3 +390,4 @@ def test_the_file_editor_stays_for_staff(seeded_app, cast):
     assert page.status_code == 200
     text = parse(page.data).one("textarea", where=lambda e: e.attrs.get("name") == "text")
     assert f"kind: {EntryKind.PAPER}" in text.text()
+    assert f"{seed.path_of(PAPER)}/edit" in main_of(page.data).hrefs()
