@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.comments.routes import blueprint as comments_blueprint
     from kb.consultations.analysis_routes import blueprint as consultation_analysis_blueprint
     from kb.consultations.routes import blueprint as consultations_blueprint
+    from kb.contributions.preview_routes import blueprint as preview_blueprint
     from kb.contributions.routes import blueprint as contributions_blueprint
     from kb.dashboard.routes import blueprint as dashboard_blueprint
     from kb.database import init_database
@@ -77,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         taxonomy_blueprint,
         auth_blueprint,
         contributions_blueprint,
+        preview_blueprint,
         admin_blueprint,
         comments_blueprint,
         moderation_blueprint,

@@ -196,6 +196,8 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "COMMENT_DRAFTS_PER_ADDRESS": int(env("COMMENT_DRAFTS_PER_ADDRESS") or 20),
         # Flags one signed-in member may raise: each item once, and no more than this many in all.
         "FLAG_LIMIT_PER_USER": env("FLAG_LIMIT_PER_USER") or "20 per hour",
+        # Live previews one signed-in person may ask for while typing (one per pause).
+        "PREVIEW_LIMIT_PER_USER": env("PREVIEW_LIMIT_PER_USER") or "120 per minute",
         # Move the objects made at start-up out of the garbage collector's way once the app
         # is built, so large pages do not pay for scanning them again (not in tests, which
         # build many apps in one process).

@@ -251,6 +251,8 @@ ACTION_RULES: dict[str, Callable[[Viewer, Entry | None], bool]] = {
     # Moderation: publish, return or reject a submission; set visibility and status.
     "entry.moderate": lambda viewer, entry: viewer.is_staff,
     "entry.set-restricted-fields": lambda viewer, entry: viewer.is_staff,
+    # Staff write reviews and meeting papers in the browser (members write only lessons).
+    "entry.create-any-kind": lambda viewer, entry: viewer.is_staff,
     # Discussion: members comment on what they can see and flag what needs a moderator.
     "comment.post": lambda viewer, entry: viewer.is_authenticated,
     "flag.raise": lambda viewer, entry: viewer.is_authenticated,

@@ -9,3 +9,81 @@ const narrow = window.matchMedia('(max-width: 48.0525em)')
 for (const filters of document.querySelectorAll('details.kb-facets-fold')) {
   if (narrow.matches) filters.open = false
 }
+
+// Live preview: under every <textarea data-kb-preview>, the text as kb will show it, rendered by
+// the server's one renderer (POST /preview) a moment after typing stops. The Preview button of
+// each form does the same without this script.
+const PREVIEW_DELAY_MS = 500
+
+function csrfToken (form) {
+  const input = (form && form.querySelector('input[name="csrf_token"]')) || document.querySelector('input[name="csrf_token"]')
+  return input ? input.value : ''
+}
+
+function addLivePreview (textarea) {
+  // A plain division, not a labelled region: the field's label stays the only thing named after it.
+  const region = document.createElement('div')
+  region.className = 'kb-live-preview'
+  const heading = document.createElement('h2')
+  heading.className = 'kb-live-preview__heading'
+  heading.textContent = 'Preview'
+  const label = document.createElement('span')
+  label.className = 'nhsuk-u-visually-hidden'
+  label.textContent = ` of ${textarea.dataset.kbPreview || 'the text'}`
+  heading.append(label)
+  const output = document.createElement('div')
+  output.className = 'kb-prose kb-live-preview__body'
+  output.setAttribute('aria-live', 'polite')
+  region.append(heading, output)
+  textarea.insertAdjacentElement('afterend', region)
+
+  let timer = null
+  let controller = null
+  const say = (text) => {
+    const line = document.createElement('p')
+    line.className = 'kb-live-preview__note'
+    line.textContent = text
+    output.replaceChildren(line)
+  }
+  const update = async () => {
+    if (controller) controller.abort()
+    if (!textarea.value.trim()) {
+      say('Nothing to preview yet.')
+      return
+    }
+    controller = new AbortController()
+    const body = new FormData()
+    body.append('text', textarea.value)
+    try {
+      const response = await fetch('/preview', {
+        method: 'POST',
+        body,
+        headers: { 'X-CSRFToken': csrfToken(textarea.form) },
+        credentials: 'same-origin',
+        redirect: 'manual',
+        signal: controller.signal
+      })
+      const type = response.headers.get('Content-Type') || ''
+      if (!response.ok) {
+        const reason = type.startsWith('text/plain') ? ': ' + (await response.text()) : '.'
+        say('Preview not available' + reason)
+        return
+      }
+      const fragment = document.createElement('template')
+      fragment.innerHTML = await response.text()
+      // Ids belong to the saved page; in a preview they would repeat those of other previews.
+      for (const element of fragment.content.querySelectorAll('[id]')) element.removeAttribute('id')
+      output.replaceChildren(fragment.content)
+    } catch (error) {
+      if (error.name !== 'AbortError') say('Preview not available.')
+    }
+  }
+  textarea.addEventListener('input', () => {
+    clearTimeout(timer)
+    timer = setTimeout(update, PREVIEW_DELAY_MS)
+  })
+  if (textarea.value.trim()) update()
+  else say('Nothing to preview yet.')
+}
+
+document.querySelectorAll('textarea[data-kb-preview]').forEach(addLivePreview)

@@ -1,10 +1,10 @@
 """Writing, submitting, editing and moderating entries in the browser.
 
-The two long forms (the lesson form and the document editor) are exempt from the global
-CSRF check and validate their token themselves, so a stale token re-shows the form with
-everything typed still in it and a clear message, instead of an error page. Bad input
-answers 400, an edit from an old revision 409, a hidden entry 404 and an action the
-role may not take 403.
+The long forms (the lesson form, the staff editors in `staff_views` and the document
+editor) are exempt from the global CSRF check and validate their token themselves, so a
+stale token re-shows the form with everything typed still in it and a clear message,
+instead of an error page. Bad input answers 400, an edit from an old revision 409, a
+hidden entry 404 and an action the role may not take 403.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from kb.contributions import pages
+from kb.contributions import pages, staff_views
 from kb.contributions.forms import EXPIRED_MESSAGE, DocumentForm, LessonForm, over_limit, token_expired
 from kb.contributions.service import (
     ContributionError,
@@ -39,7 +39,7 @@ from kb.errors import unit_of_work
 from kb.extensions import csrf, db
 from kb.moderation import lessons as moderation
 from kb.permissions import PermissionDeniedError, can, current_viewer, is_author
-from kb.states import EntryStatus, Visibility
+from kb.states import EntryKind, EntryStatus, Visibility
 from kb.users.routes import safe_next
 
 blueprint = Blueprint("contributions", __name__)
@@ -169,15 +169,39 @@ def new_lesson() -> Page | Response:
     return _handle_lesson_post(form, groups, None)
 
 
+def _new_entry(kind: str) -> Page | Response:
+    """Staff write a new review or meeting paper by its fields; for anyone else, as for every staff page, 404."""
+    if not can(current_viewer(), "entry.create-any-kind"):
+        abort(404)
+    return staff_views.new_entry(kind)
+
+
+# Static addresses, so that they win over the entry pages at /<plural>/<slug>.
+@blueprint.route("/reviews/new", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def new_review() -> Page | Response:
+    """Staff write a new review by its fields."""
+    return _new_entry(EntryKind.REVIEW)
+
+
+@blueprint.route("/papers/new", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def new_paper() -> Page | Response:
+    """Staff write a new meeting paper by its fields."""
+    return _new_entry(EntryKind.PAPER)
+
+
 @blueprint.route(f"/<{PLURALS}:plural>/<slug>/edit", methods=["GET", "POST"])
 @csrf.exempt
 @login_required
 def edit(plural: str, slug: str) -> Page | Response:
-    """Edit an entry: its author with the lesson form, moderators and admins with the document editor."""
+    """Edit an entry: its author with the lesson form, moderators and admins by its fields."""
     entry = _load(plural, slug)
     viewer = current_viewer()
     if can(viewer, "entry.set-restricted-fields", entry):
-        return _edit_document(entry)
+        return staff_views.edit_fields(entry)
     own_lesson = isinstance(entry, Lesson) and is_author(viewer, entry)
     # An author whose lesson left draft while they typed still gets their text back (below).
     if not isinstance(entry, Lesson) or not (
@@ -192,6 +216,17 @@ def edit(plural: str, slug: str) -> Page | Response:
 
 
 # --- The document editor for moderators and admins --------------------------------------------
+
+
+@blueprint.route(f"/<{PLURALS}:plural>/<slug>/edit-file", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def edit_file(plural: str, slug: str) -> Page | Response:
+    """Edit an entry as one file, front matter and Markdown: moderators and admins only."""
+    entry = _load(plural, slug)
+    if not can(current_viewer(), "entry.set-restricted-fields", entry):
+        abort(403)
+    return _edit_document(entry)
 
 
 def _document_page(form: DocumentForm, entry: Entry | None, *, status: int = 200, **extra: Any) -> Page:

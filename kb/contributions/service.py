@@ -300,16 +300,16 @@ def _line_of(text: str, key: str) -> int:
     return next((number for number, line in enumerate(text.split("\n"), 1) if line.startswith(f"{key}:")), 1)
 
 
-def _document_problems(entry: Entry, text: str, result: ParseResult) -> list[Problem]:
-    """Checks beyond the file format: same slug and kind, links to entries that exist."""
-    path = f"{KIND_PLURALS[entry.kind]}/{entry.slug}.md"
+def document_problems(slug: str, kind: str, text: str, result: ParseResult) -> list[Problem]:
+    """Checks beyond the file format for the entry `slug` of `kind`: same slug and kind, links to entries that exist."""
+    path = f"{KIND_PLURALS[kind]}/{slug}.md"
     document = result.document
     assert document is not None
     problems = []
-    if document.slug != entry.slug:
-        problems.append(Problem(path, _line_of(text, "slug"), f"slug: the slug stays '{entry.slug}'; it cannot change"))
-    if document.kind != entry.kind:
-        problems.append(Problem(path, _line_of(text, "kind"), f"kind: this is a {entry.kind}; its kind cannot change"))
+    if document.slug != slug:
+        problems.append(Problem(path, _line_of(text, "slug"), f"slug: the slug stays '{slug}'; it cannot change"))
+    if document.kind != kind:
+        problems.append(Problem(path, _line_of(text, "kind"), f"kind: this is a {kind}; its kind cannot change"))
     # The member's form holds a lesson to these limits; the document editor holds every entry to them too.
     title_problem = limits.title_problem(document.title)
     if title_problem:
@@ -341,7 +341,7 @@ def save_document(entry: Entry, text: str, *, actor: User, base_number: int | No
     result = parse_document(text, f"{KIND_PLURALS[entry.kind]}/{entry.slug}.md", default_slug=entry.slug)
     if result.document is None:
         raise DocumentProblemsError(result.problems)
-    problems = _document_problems(entry, text, result)
+    problems = document_problems(entry.slug, entry.kind, text, result)
     if problems:
         raise DocumentProblemsError(problems)
     before = (entry.title, entry.status, entry.visibility, entry.review_id)

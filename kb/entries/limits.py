@@ -13,6 +13,8 @@ TAG_MAX_CHARS = 60
 """Characters in one tag."""
 FREE_TAG_COUNT_MAX = 10
 """Tags from outside the controlled list, on one entry."""
+PREVIEW_MAX_CHARS = 100_000
+"""Characters in one text sent for a live preview: the longest Markdown text a form takes (a paper's text)."""
 
 
 def title_problem(title: str) -> str | None:

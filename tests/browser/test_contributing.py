@@ -75,7 +75,7 @@ def test_a_member_writes_a_lesson_and_a_moderator_publishes_it(site: Site, as_ro
 def test_a_moderator_edits_a_document_and_sees_a_conflict_instead_of_overwriting(
     site: Site, as_role: Callable[[str], Page]
 ) -> None:
-    path = "/papers/nhs-alliance-discussion-paper/edit"
+    path = "/papers/nhs-alliance-discussion-paper/edit-file"
     first, second = as_role("moderator"), as_role("admin")
     first.goto(site.url + path)
     _no_axe_violations(first)

@@ -112,6 +112,7 @@ POST_ROLES = {
     "notifications.": "member",
     "actions.": "moderator",
     "documents.": "moderator",
+    "preview.": "member",
 }
 GET_ROLES = {"panels.": "panel", "traceability.": "panel", "consultation": "panel", "dashboard.": "panel"}
 # Where the form of a POST-only endpoint is shown (path templates as in the url_map).
@@ -140,6 +141,7 @@ GENEROUS_LIMITS = {
         "COMMENT_LIMIT_PER_USER",
         "COMMENT_LIMIT_PER_ADDRESS",
         "FLAG_LIMIT_PER_USER",
+        "PREVIEW_LIMIT_PER_USER",
     )
 }
 # Tables a refused request may still change, by endpoint, and why.

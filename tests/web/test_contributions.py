@@ -424,7 +424,7 @@ def test_staff_see_an_edit_button_everywhere(seeded_app, cast):
 
 def test_the_document_editor_reports_problems_by_line(seeded_app, cast):
     moderator = client_for(seeded_app, cast.moderator)
-    path = f"{seed.path_of(PAPER)}/edit"
+    path = f"{seed.path_of(PAPER)}/edit-file"
     page = moderator.get(path)
     assert page.status_code == 200
     textarea = parse(page.data).one("textarea", where=lambda e: e.attrs.get("name") == "text")
@@ -478,7 +478,7 @@ def _save_document(moderator, path: str, change):
 )
 def test_the_document_editor_holds_an_entry_to_the_lesson_forms_limits(seeded_app, cast, key, value, message):
     moderator = client_for(seeded_app, cast.moderator)
-    path = f"{seed.path_of(PUBLIC_LESSON)}/edit"
+    path = f"{seed.path_of(PUBLIC_LESSON)}/edit-file"
     revisions = db.session.scalar(select(func.count(Revision.id)))
     response = _save_document(moderator, path, lambda text: _with_front_matter(text, key, value))
     assert response.status_code == 400
@@ -496,7 +496,7 @@ def test_the_document_editor_accepts_what_the_lesson_form_accepts(seeded_app, ca
     title = "B" * 300
     response = _save_document(
         moderator,
-        f"{seed.path_of(PUBLIC_LESSON)}/edit",
+        f"{seed.path_of(PUBLIC_LESSON)}/edit-file",
         lambda text: _with_front_matter(_with_front_matter(text, "tags", "[" + ", ".join(tags) + "]"), "title", title),
     )
     assert response.status_code == 303, page_text(response)[:2000]
@@ -507,7 +507,7 @@ def test_the_document_editor_accepts_what_the_lesson_form_accepts(seeded_app, ca
 
 def test_the_document_editor_changes_visibility_with_an_audit_record(seeded_app, cast):
     admin = client_for(seeded_app, cast.admin)
-    path = f"{seed.path_of(PAPER)}/edit"
+    path = f"{seed.path_of(PAPER)}/edit-file"
     page = admin.get(path)
     text = (
         parse(page.data).one("textarea", where=lambda e: e.attrs.get("name") == "text").children[0].removeprefix("\r\n")

@@ -1,0 +1,87 @@
+"""Verbs for staff writing entries by their fields: create a review or a paper, save a structured edit, preview.
+
+A structured edit is saved as a whole document through `save_document`, the same path
+as the document editor: every save is a revision, an edit from an old revision is an
+`EditConflictError`, and a change of status or visibility is audited and announced as
+there. Previews render text with kb's one renderer and change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from kb.audit.service import record_event
+from kb.content.document import EntryDocument, parse_document, serialise_document
+from kb.contributions.service import (
+    DocumentProblemsError,
+    _visible_targets,
+    document_problems,
+    mark_status,
+    save_document,
+    store_document,
+)
+from kb.entries.models import Entry, Lesson, Revision
+from kb.entries.service import render_document, resolver_for, shown_rendering
+from kb.entries.vocabulary import KIND_PLURALS
+from kb.extensions import db
+from kb.markdown import render
+from kb.permissions import require
+from kb.states import EntryKind, EntryStatus, Visibility
+from kb.users.models import User
+
+
+def create_entry(document: EntryDocument, *, actor: User) -> Entry:
+    """Save a new review or meeting paper written by staff as its first revision.
+
+    Raises PermissionDeniedError unless `actor` is staff, DocumentProblemsError when the
+    document does not hold together (a link to an entry that does not exist, say).
+    """
+    require(actor, "entry.create-any-kind")
+    text = serialise_document(document)
+    result = parse_document(text, f"{KIND_PLURALS[document.kind]}/{document.slug}.md")
+    if result.document is None:
+        raise DocumentProblemsError(result.problems)
+    problems = document_problems(document.slug, document.kind, text, result)
+    if problems:
+        raise DocumentProblemsError(problems)
+    entry, _ = store_document(result.document, None, actor=actor, message="Written")
+    mark_status(entry, None)
+    record_event("entry.create", actor=actor, target=entry, new=entry.status)
+    db.session.flush()
+    return entry
+
+
+def save_fields(
+    entry: Entry, document: EntryDocument, *, actor: User, base_number: int | None, message: str = ""
+) -> Revision:
+    """Save a structured edit: `document` is the entry's current document with the form's fields put in.
+
+    A changed maturity is audited as the curation page audits it. Raises what
+    `save_document` raises: PermissionDeniedError, EditConflictError, DocumentProblemsError.
+    """
+    maturity = entry.maturity if isinstance(entry, Lesson) else None
+    revision = save_document(entry, serialise_document(document), actor=actor, base_number=base_number, message=message)
+    if isinstance(entry, Lesson) and entry.maturity != maturity:
+        record_event("entry.maturity", actor=actor, target=entry, old=maturity, new=entry.maturity)
+        db.session.flush()
+    return revision
+
+
+def _draft_source(entry: Entry | None) -> Entry:
+    """The entry whose readers a preview's links are shown for: the entry, or an unsaved members-only draft."""
+    return entry or Lesson(kind=EntryKind.LESSON, status=EntryStatus.DRAFT, visibility=Visibility.MEMBERS)
+
+
+def preview_document(document: EntryDocument, *, actor: User, entry: Entry | None = None) -> dict[str, Any]:
+    """Every Markdown text of `document` rendered as it would be stored, keyed as `markdown_texts()`."""
+    targets = _visible_targets(actor, document.markdown_texts().values())
+    rendered, _ = render_document(document, resolver_for(_draft_source(entry), targets))
+    return shown_rendering(rendered)
+
+
+def preview_markdown(text: str, *, actor: User) -> Markup:
+    """One Markdown text rendered by kb's renderer, links shown as for a members-only draft by `actor`."""
+    resolve = resolver_for(_draft_source(None), _visible_targets(actor, [text]))
+    return Markup(render(text, resolve, anchor_prefix="preview-").html)  # noqa: S704 (sanitised by kb.markdown)
