@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.contributions.routes import blueprint as contributions_blueprint
     from kb.dashboard.routes import blueprint as dashboard_blueprint
     from kb.database import init_database
+    from kb.drafts.routes import blueprint as drafts_blueprint
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
     from kb.health import blueprint as health_blueprint
@@ -77,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         contributions_blueprint,
         admin_blueprint,
         comments_blueprint,
+        drafts_blueprint,
         moderation_blueprint,
         curation_blueprint,
         notifications_blueprint,
