@@ -34,6 +34,8 @@ from kb.comments.service import (
     takes_comments,
 )
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
+from kb.drafts.keeping import keeps_typed_text, restored_fields
+from kb.drafts.service import discard_drafts
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
@@ -180,6 +182,9 @@ def post(plural: str, slug: str) -> Page | Response:
         with unit_of_work():
             comment = post_comment(entry, form.body.data or "", actor=current_user, parent=parent)
             discard_draft(form.draft.data)
+            # What autosave kept of this form, on the entry's page or a reply page, is sent now.
+            typed_on = [entry.path] + ([url_for("comments.reply", comment_id=parent.id)] if parent else [])
+            discard_drafts(current_user.id, typed_on)
     except CommentError as error:
         return _form_page(form, entry, parent, status=error.status, message=str(error))
     flash("Your comment has been posted.", "success")
@@ -272,6 +277,7 @@ def _refused_edit(comment: models.Comment) -> Page:
 
 @blueprint.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def edit(comment_id: int) -> Page | Response:
     """Edit one's own comment; the previous text is kept as an earlier version."""
@@ -279,6 +285,9 @@ def edit(comment_id: int) -> Page | Response:
     if not can_edit_comment(current_viewer(), comment):
         return _refused_edit(comment)
     if request.method == "GET":
+        restored = restored_fields()
+        if restored:
+            return _edit_page(EditCommentForm(formdata=restored), comment)
         return _edit_page(EditCommentForm(formdata=None, data={"body": comment.body}), comment)
     form = EditCommentForm()
     valid = form.validate()

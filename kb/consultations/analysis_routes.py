@@ -22,6 +22,7 @@ from kb.consultations.analysis_forms import MAX_CHANGES, OutcomeForm, PublishOut
 from kb.consultations.models import Answer, Consultation, OutcomeChange, Response
 from kb.consultations.responses_csv import responses_csv
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
+from kb.drafts.keeping import keeps_typed_text, restored_fields
 from kb.errors import unit_of_work
 from kb.extensions import csrf, db
 from kb.panels.cited_by import finding_path, findings_citing
@@ -334,11 +335,13 @@ def _drafts(form: OutcomeForm) -> list[outcome.ChangeDraft]:
 
 @blueprint.route("/consultations/<int:consultation_id>/outcome/edit", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 def edit_outcome(consultation_id: int) -> Page | HttpResponse:
     """Write or correct the outcome page; a problem shows the form again with everything typed kept."""
     consultation = _managed(consultation_id)
     if request.method == "GET":
-        return _editor(consultation, _stored_form(consultation))
+        restored = restored_fields()
+        return _editor(consultation, OutcomeForm(formdata=restored) if restored else _stored_form(consultation))
     form = OutcomeForm()
     responses, findings = _choices(consultation)
     form.set_choices(responses, findings)

@@ -1,8 +1,8 @@
 """Writing, submitting, editing and moderating entries in the browser.
 
-The two long forms (the lesson form and the document editor) are exempt from the global
-CSRF check and validate their token themselves, so a stale token re-shows the form with
-everything typed still in it and a clear message, instead of an error page. Bad input
+The two long forms (the lesson form and the document editor) keep what was typed through
+an ended session or a stale form token (`kb.drafts.keeping`): the post is kept as a draft
+and comes back in the form after signing in, instead of an error page. Bad input
 answers 400, an edit from an old revision 409, a hidden entry 404 and an action the
 role may not take 403.
 """
@@ -30,6 +30,7 @@ from kb.contributions.service import (
     submit_entry,
     update_lesson,
 )
+from kb.drafts.keeping import keeps_typed_text, restored_fields
 from kb.entries import queries
 from kb.entries.models import Entry, Lesson, Review
 from kb.entries.queries import revision_of
@@ -157,20 +158,22 @@ def _saved_message(entry: Entry, submitted: bool) -> str:
 
 @blueprint.route("/lessons/new", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def new_lesson() -> Page | Response:
     """Write a new lesson: preview it, save it as a draft, or submit it for publication."""
     if not can(current_viewer(), "entry.create"):
         abort(403)
     groups = pages.tag_groups()
-    form = pages.lesson_form(groups)
     if request.method == "GET":
-        return _lesson_page(form, groups)
+        return _lesson_page(pages.lesson_form(groups, formdata=restored_fields()), groups)
+    form = pages.lesson_form(groups)
     return _handle_lesson_post(form, groups, None)
 
 
 @blueprint.route(f"/<{PLURALS}:plural>/<slug>/edit", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def edit(plural: str, slug: str) -> Page | Response:
     """Edit an entry: its author with the lesson form, moderators and admins with the document editor."""
@@ -186,8 +189,9 @@ def edit(plural: str, slug: str) -> Page | Response:
         abort(403)
     groups = pages.tag_groups()
     if request.method == "GET":
-        form = pages.lesson_form(groups, pages.lesson_form_data(entry, current_revision(entry)))
-        return _lesson_page(form, groups, entry=entry)
+        restored = restored_fields()
+        data = None if restored else pages.lesson_form_data(entry, current_revision(entry))
+        return _lesson_page(pages.lesson_form(groups, data, formdata=restored), groups, entry=entry)
     return _handle_lesson_post(pages.lesson_form(groups), groups, entry)
 
 
@@ -200,6 +204,9 @@ def _document_page(form: DocumentForm, entry: Entry | None, *, status: int = 200
 
 def _edit_document(entry: Entry) -> Page | Response:
     if request.method == "GET":
+        restored = restored_fields()
+        if restored:
+            return _document_page(DocumentForm(formdata=restored), entry)
         revision = current_revision(entry)
         data = {"text": revision.document if revision else "", "base_revision": revision.number if revision else ""}
         return _document_page(DocumentForm(data=data), entry)
