@@ -43,6 +43,7 @@ from kb.errors import unit_of_work
 from kb.extensions import csrf
 from kb.mail import site_link
 from kb.permissions import can, current_viewer
+from kb.previews import preview_parts, wants_preview
 from kb.states import QuestionKind, ResponseStatus
 
 blueprint = Blueprint("consultations", __name__)
@@ -95,6 +96,13 @@ def _checked(form: ConsultationForm) -> str | None:
     return None if valid else ""
 
 
+def _preview_page(form: ConsultationForm, entry: Entry, **extra: Any) -> Page:
+    """The form again with its introduction as it will look; only the introduction's own checks apply."""
+    if not form.introduction.validate(form):
+        return _form_page(form, entry, status=400, **extra)
+    return _form_page(form, entry, preview=preview_parts(form.introduction), **extra)
+
+
 def _new_page(**_: Any) -> str:
     return url_for("consultations.new", entry=request.args.get("entry", ""))
 
@@ -112,6 +120,8 @@ def new() -> Page | HttpResponse:
     if request.form.get("action") == "add-question":
         form.add_block()
         return _form_page(form, entry)
+    if wants_preview():
+        return _preview_page(form, entry)
     problem = _checked(form)
     if problem is not None:
         return _form_page(form, entry, status=400, message=problem or None)
@@ -150,6 +160,8 @@ def edit(consultation_id: int) -> Page | HttpResponse:
     if request.form.get("action") == "add-question" and not locked:
         form.add_block()
         return _form_page(form, entry, consultation=consultation)
+    if wants_preview() and not locked:
+        return _preview_page(form, entry, consultation=consultation)
     problem = _checked(form)
     if problem is not None:
         return _form_page(form, entry, consultation=consultation, status=400, message=problem or None, locked=locked)

@@ -31,6 +31,7 @@ from kb.panels.forms import FindingForm
 from kb.panels.models import FINDING_STATUSES, Finding
 from kb.panels.service import FindingConflictError, FindingError, FindingText
 from kb.permissions import can, current_viewer
+from kb.previews import preview_parts, wants_preview
 from kb.states import FindingStatus
 
 blueprint = Blueprint("panels", __name__)
@@ -116,6 +117,8 @@ def new_finding(slug: str) -> Page | Response:
         return _form_page(form, review, None, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _form_page(form, review, None, status=400)
+    if wants_preview():
+        return _form_page(form, review, None, preview=preview_parts(form.body, form.recommendations))
     try:
         with unit_of_work():
             finding = service.create_finding(review, _typed(form), actor=current_user, message=form.message.data or "")
@@ -172,6 +175,8 @@ def edit_finding(slug: str, number: int) -> Page | Response:
         return _form_page(form, review, finding, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _form_page(form, review, finding, status=400)
+    if wants_preview():
+        return _form_page(form, review, finding, preview=preview_parts(form.body, form.recommendations))
     was, proposed = finding.status, finding.agreement_proposed_by_id is not None
     try:
         with unit_of_work():
