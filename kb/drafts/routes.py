@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from flask import Blueprint, flash, jsonify, redirect, request
+from flask import Blueprint, abort, flash, jsonify, redirect, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -66,11 +66,12 @@ autosave.keeps_text_when_signed_out = True  # type: ignore[attr-defined]
 @blueprint.post("/drafts/<token>/discard")
 @login_required
 def discard(token: str) -> Response:
-    """Set aside one's own draft, and go back to the form's page (`back`)."""
+    """Set aside one's own draft, and go back to the form's page (`back`); 404 for a draft not one's own."""
     with unit_of_work():
         gone = service.discard_draft_by_token(token, owner_id=current_user.id)
-    if gone:
-        flash("Your unsaved text was discarded.", "info")
+    if not gone:
+        abort(404)
+    flash("Your unsaved text was discarded.", "info")
     return redirect(safe_next(request.form.get("back")) or "/", code=303)
 
 
