@@ -33,13 +33,17 @@ def wants_preview() -> bool:
     return request.method == "POST" and request.form.get("action") == PREVIEW_ACTION
 
 
-def preview_parts(*fields: Field) -> list[PreviewPart]:
-    """Each field's text rendered as it will be shown, labelled by the field; empty texts are left out."""
+def preview_parts(*fields: Field | tuple[str, Field]) -> list[PreviewPart]:
+    """Each field's text rendered as it will be shown, labelled by the field (or by the label paired with it).
+
+    Empty texts are left out.
+    """
     parts = []
-    for number, field in enumerate(fields):
+    for number, item in enumerate(fields):
+        label, field = item if isinstance(item, tuple) else (str(item.label.text), item)
         text = field.data or ""
         if text.strip():
             rendered = render(text, anchor_prefix=f"preview{number}-")
             # render() returns HTML already cleaned by its sanitiser.
-            parts.append(PreviewPart(str(field.label.text), Markup(rendered.html)))  # noqa: S704
+            parts.append(PreviewPart(label, Markup(rendered.html)))  # noqa: S704
     return parts

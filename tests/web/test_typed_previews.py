@@ -12,6 +12,7 @@ from kb.extensions import db
 from kb.panels.models import Finding
 from tests.accounts import Cast, client_for, page_text, post_form
 from tests.factories import add_comment
+from tests.outcome_factory import make_consultation as closed_consultation
 from tests.services.test_consultations import PUBLIC_PAPER
 from tests.web.dom import parse
 from tests.web.test_consultations import setup_form
@@ -91,3 +92,17 @@ def test_a_consultation_preview_shows_the_introduction_and_sets_up_nothing(seede
     too_long = post_form(client, new, {**setup_form(introduction="x" * 100_000), "action": "preview"})
     assert too_long.status_code == 400
     assert 'class="kb-preview' not in too_long.get_data(as_text=True)
+
+
+def test_an_outcome_preview_labels_each_change_and_saves_nothing(seeded_app: Flask, cast: Cast) -> None:
+    consultation = closed_consultation(cast.review)
+    client = client_for(seeded_app, cast.panel)
+    edit = f"/consultations/{consultation.id}/outcome/edit"
+    fields = {"we_asked": MARKDOWN, "you_said": "", "changes-0-we_did": "Moved the *date*.", "action": "preview"}
+    shown = post_form(client, edit, fields)
+    text = _preview_of(shown)
+    assert "We asked" in text
+    assert "Change 1: We did" in text
+    assert "<em>date</em>" in shown.get_data(as_text=True)
+    db.session.expire_all()
+    assert not db.session.get(Consultation, consultation.id).we_asked
