@@ -101,6 +101,8 @@ def keeps_typed_text(page: Callable[..., str] | None = None, *, anchor: str = ""
 
         # The session check lets such a post through signed out, so that it is kept here.
         wrapper.keeps_text_when_signed_out = True  # type: ignore[attr-defined]
+        # Marks the view as a long form (the bad-input suite expects a stale token to be kept, not refused).
+        wrapper.keeps_typed_text = True  # type: ignore[attr-defined]
         return cast(View, wrapper)
 
     return decorate
