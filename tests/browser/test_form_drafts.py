@@ -1,7 +1,7 @@
 """A member's lesson survives the end of their session in Chromium: saved as they type, kept when sent
 signed out, back in the form after signing in again, and then saved.
 
-The restored form is checked with axe-core.
+The form offering a draft back and the restored form are checked with axe-core.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def test_a_members_lesson_survives_an_expired_session(site: Site, page: Page) ->
     _fill_lesson(page)
     # kb.js keeps a draft on the server a moment after typing stops.
     expect(page.locator(".kb-autosave-status")).to_contain_text("Draft saved", timeout=15_000)
+    # Opened again elsewhere, the form offers that draft back.
+    other = page.context.new_page()
+    other.goto(site.url + "/lessons/new")
+    expect(other.locator(".kb-draft-offer")).to_contain_text("Bring it back into the form")
+    assert_accessible(other)
+    other.close()
 
     # The session ends while the form is open: its cookie is gone.
     page.context.clear_cookies()
