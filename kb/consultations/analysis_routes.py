@@ -35,7 +35,7 @@ from kb.permissions import (
     can_view_finding,
     current_viewer,
 )
-from kb.previews import PreviewPart, preview_parts, wants_preview
+from kb.previews import preview_parts, wants_preview
 from kb.states import ResponseStatus
 
 blueprint = Blueprint("consultation_analysis", __name__)
@@ -306,12 +306,7 @@ def _form_errors(form: OutcomeForm) -> list[tuple[str, str]]:
 
 
 def _editor(
-    consultation: Consultation,
-    form: OutcomeForm,
-    *,
-    message: str | None = None,
-    status: int = 200,
-    preview: list[PreviewPart] | None = None,
+    consultation: Consultation, form: OutcomeForm, *, message: str | None = None, status: int = 200, **extra: Any
 ) -> Page:
     responses, findings = _choices(consultation)
     form.set_choices(responses, findings)
@@ -324,7 +319,7 @@ def _editor(
         has_responses=bool(responses),
         has_findings=bool(findings),
         errors=_form_errors(form),
-        preview=preview,
+        **extra,
     )
     return page, status
 
@@ -360,12 +355,7 @@ def edit_outcome(consultation_id: int) -> Page | HttpResponse:
     if not valid:
         return _editor(consultation, form, status=400)
     if wants_preview():
-        changes = [
-            (f"Change {number}: {text.label.text}", text)
-            for number, change in enumerate(form.changes, start=1)
-            for text in (change.form.you_said, change.form.we_did)
-        ]
-        return _editor(consultation, form, preview=preview_parts(form.we_asked, form.you_said, *changes))
+        return _editor(consultation, form, preview=preview_parts(*form.markdown_texts()))
     try:
         with unit_of_work():
             outcome.save_outcome(

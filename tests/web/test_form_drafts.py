@@ -165,7 +165,8 @@ def _comment_edit(app: Flask, cast: Cast) -> tuple[str, str]:
 
 
 def _has_lesson(cast: Cast) -> bool:
-    return db.session.scalar(select(func.count()).select_from(Entry).where(Entry.title == "Kept through a sign-in")) == 1
+    found = select(func.count()).select_from(Entry).where(Entry.title == "Kept through a sign-in")
+    return db.session.scalar(found) == 1
 
 
 def _revision_has_text(cast: Cast) -> bool:
