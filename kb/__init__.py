@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.database import init_database
     from kb.documents import models as document_models  # noqa: F401 (the document tables join the metadata)
     from kb.documents.routes import blueprint as documents_blueprint
+    from kb.drafts.routes import blueprint as drafts_blueprint
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
     from kb.health import blueprint as health_blueprint
@@ -81,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         preview_blueprint,
         admin_blueprint,
         comments_blueprint,
+        drafts_blueprint,
         moderation_blueprint,
         curation_blueprint,
         notifications_blueprint,

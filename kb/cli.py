@@ -15,6 +15,7 @@ from kb.consultations.cli import consult_cli
 from kb.content.attachments import MissingDocumentError
 from kb.content.rerender import count_stored, rerender_everything
 from kb.content.service import content_files, export_directory, import_directory
+from kb.drafts.cli import drafts_cli
 from kb.extensions import db
 from kb.mail.cli import mail_cli
 from kb.notifications.cli import notify_cli
@@ -134,6 +135,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(search_cli)
     app.cli.add_command(notify_cli)
     app.cli.add_command(comments_cli)
+    app.cli.add_command(drafts_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(consult_cli)
     backup_cli.init_app(app)

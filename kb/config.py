@@ -194,6 +194,10 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "COMMENT_MAX_DEPTH": int(env("COMMENT_MAX_DEPTH") or 50),
         # Drafts kept for signed-out posters, per client address; the oldest go first.
         "COMMENT_DRAFTS_PER_ADDRESS": int(env("COMMENT_DRAFTS_PER_ADDRESS") or 20),
+        # Drafts of long forms: per account, per client address for those posted signed out, and their size.
+        "FORM_DRAFTS_PER_USER": int(env("FORM_DRAFTS_PER_USER") or 50),
+        "FORM_DRAFTS_PER_ADDRESS": int(env("FORM_DRAFTS_PER_ADDRESS") or 20),
+        "FORM_DRAFT_MAX_CHARS": int(env("FORM_DRAFT_MAX_CHARS") or 500_000),
         # Flags one signed-in member may raise: each item once, and no more than this many in all.
         "FLAG_LIMIT_PER_USER": env("FLAG_LIMIT_PER_USER") or "20 per hour",
         # Live previews one signed-in person may ask for while typing (one per pause).

@@ -1,5 +1,6 @@
 // Progressive enhancement only: every page works without this script.
 import { initAll } from '/assets/nhsuk/nhsuk-frontend.min.js'
+import './kb-drafts.js'
 
 document.body.classList.add('js-enabled', 'nhsuk-frontend-supported')
 initAll()

@@ -22,7 +22,9 @@ from kb.comments.queries import ThreadComment
 from kb.comments.service import PATH_SEPARATOR, find_draft, takes_comments
 from kb.comments.tree import ORDERS, SHOWN_DEPTH, Node, build_tree, walk
 from kb.dates import london_time
+from kb.drafts.keeping import restored_fields
 from kb.entries.models import Entry
+from kb.pages import whole_number
 from kb.permissions import Viewer, can, can_edit_comment, can_read_comment
 from kb.states import CommentStatus
 
@@ -191,9 +193,29 @@ def _draft_parent(
     if draft is None or not draft.parent_id:
         return None
     parent = next((comment for comment in comments if comment.id == draft.parent_id), None)
-    if parent is None or parent.status != CommentStatus.VISIBLE or not can_read_comment(viewer, parent):
+    return parent if parent is not None and _draft_parent_ok(parent, viewer) else None
+
+
+def _draft_parent_ok(parent: ThreadComment, viewer: Viewer) -> bool:
+    """Whether a draft may come back as a reply to `parent`: it is still shown and the viewer may read it."""
+    return parent.status == CommentStatus.VISIBLE and can_read_comment(viewer, parent)
+
+
+def _autosaved_form(
+    comments: Sequence[ThreadComment], viewer: Viewer
+) -> tuple[CommentForm, ThreadComment | None] | None:
+    """The comment form filled from the viewer's own form draft named by `?draft=` (saved as they typed), if any.
+
+    It comes back as a reply only to a comment still shown to them; otherwise as a new comment.
+    """
+    restored = restored_fields()
+    if restored is None:
         return None
-    return parent
+    replied = whole_number(restored.get("parent_id"))
+    parent = next((row for row in comments if row.id == replied), None) if replied else None
+    parent = parent if parent is not None and _draft_parent_ok(parent, viewer) else None
+    data = {"body": restored.get("body", ""), "parent_id": parent.id if parent else ""}
+    return CommentForm(formdata=None, data=data), parent
 
 
 def entry_discussion(entry: Entry, viewer: Viewer) -> Discussion:
@@ -204,13 +226,17 @@ def entry_discussion(entry: Entry, viewer: Viewer) -> Discussion:
     rows = thread_rows(build_tree(comments, order), viewer, replies_open=can_post)
     draft = find_draft(request.args.get("draft"), entry) if can_post else None
     parent = _draft_parent(draft, comments, viewer)
+    form = _form_for(draft, parent) if can_post else None
+    autosaved = _autosaved_form(comments, viewer) if can_post and draft is None else None
+    if autosaved is not None:
+        form, parent = autosaved
     return Discussion(
         entry=entry,
         rows=rows,
         count=sum(1 for comment in comments if can_read_comment(viewer, comment)),
         order=order,
         can_post=can_post,
-        form=_form_for(draft, parent) if can_post else None,
+        form=form,
         replying_to=parent,
         **comment_tools(viewer, entry),
     )

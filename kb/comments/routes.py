@@ -34,6 +34,8 @@ from kb.comments.service import (
     takes_comments,
 )
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
+from kb.drafts.keeping import keeps_typed_text, restored_fields
+from kb.drafts.service import discard_drafts
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
@@ -41,6 +43,7 @@ from kb.errors import error_page, unit_of_work
 from kb.extensions import csrf, db, limiter, per_person
 from kb.panels.cited_by import findings_citing
 from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_read_comment, current_viewer
+from kb.previews import PreviewPart, preview_parts, wants_preview
 from kb.states import CommentStatus
 
 blueprint = Blueprint("comments", __name__)
@@ -55,8 +58,8 @@ def _limit(setting: str) -> str:
 
 
 def _counts(_response: Response) -> bool:
-    """Whether a post counts towards the posting limits: all do except those refused for their form token."""
-    return not g.get("comment_token_refused")
+    """Whether a post counts towards the posting limits: all do except previews and those refused for their token."""
+    return not g.get("comment_token_refused") and not wants_preview()
 
 
 def _find_visible_entry(plural: str, slug: str) -> Entry | None:
@@ -79,9 +82,15 @@ def _visible_comment(comment_id: int) -> models.Comment:
 
 
 def _form_page(
-    form: CommentForm, entry: Entry, parent: models.Comment | None, *, status: int = 200, message: str | None = None
+    form: CommentForm,
+    entry: Entry,
+    parent: models.Comment | None,
+    *,
+    status: int = 200,
+    message: str | None = None,
+    preview: list[PreviewPart] | None = None,
 ) -> Page:
-    """The page with one comment form: a reply, or a comment sent back because of a problem."""
+    """The page with one comment form: a reply, a comment sent back because of a problem, or its preview."""
     viewer = current_viewer()
     can_post = can(viewer, "comment.post", entry) and takes_comments(entry)
     shown_parent = parent if parent is not None and can_read_comment(viewer, parent) else None
@@ -93,6 +102,7 @@ def _form_page(
         shown_parent=shown_parent,
         can_post=can_post,
         message=message,
+        preview=preview,
         action=url_for("comments.post", plural=KIND_PLURALS[entry.kind], slug=entry.slug),
     )
     return page, status
@@ -176,10 +186,15 @@ def post(plural: str, slug: str) -> Page | Response:
         return _form_page(form, entry, parent, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _form_page(form, entry, parent, status=400)
+    if wants_preview():
+        return _form_page(form, entry, parent, preview=preview_parts(form.body))
     try:
         with unit_of_work():
             comment = post_comment(entry, form.body.data or "", actor=current_user, parent=parent)
             discard_draft(form.draft.data)
+            # What autosave kept of this form, on the entry's page or a reply page, is sent now.
+            typed_on = [entry.path] + ([url_for("comments.reply", comment_id=parent.id)] if parent else [])
+            discard_drafts(current_user.id, typed_on)
     except CommentError as error:
         return _form_page(form, entry, parent, status=error.status, message=str(error))
     flash("Your comment has been posted.", "success")
@@ -272,6 +287,7 @@ def _refused_edit(comment: models.Comment) -> Page:
 
 @blueprint.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def edit(comment_id: int) -> Page | Response:
     """Edit one's own comment; the previous text is kept as an earlier version."""
@@ -279,6 +295,9 @@ def edit(comment_id: int) -> Page | Response:
     if not can_edit_comment(current_viewer(), comment):
         return _refused_edit(comment)
     if request.method == "GET":
+        restored = restored_fields()
+        if restored:
+            return _edit_page(EditCommentForm(formdata=restored), comment)
         return _edit_page(EditCommentForm(formdata=None, data={"body": comment.body}), comment)
     form = EditCommentForm()
     valid = form.validate()
@@ -286,6 +305,8 @@ def edit(comment_id: int) -> Page | Response:
         return _edit_page(form, comment, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _edit_page(form, comment, status=400)
+    if wants_preview():
+        return _edit_page(form, comment, preview=preview_parts(form.body))
     try:
         with unit_of_work():
             edit_comment(comment, form.body.data or "", actor=current_user)

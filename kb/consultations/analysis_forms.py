@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    Field,
     Form,
     FormField,
     HiddenField,
@@ -66,6 +67,14 @@ class OutcomeForm(FlaskForm):
         for entry in self.changes:
             entry.form.responses.choices = responses
             entry.form.findings.choices = findings
+
+    def markdown_texts(self) -> list[tuple[str, Field]]:
+        """Every Markdown text of the page with its label for a preview: a change's texts carry its number."""
+        texts: list[tuple[str, Field]] = [(field.label.text, field) for field in (self.we_asked, self.you_said)]
+        for number, entry in enumerate(self.changes, start=1):
+            change = entry.form
+            texts += [(f"Change {number}: {text.label.text}", text) for text in (change.you_said, change.we_did)]
+        return texts
 
 
 class PublishOutcomeForm(FlaskForm):

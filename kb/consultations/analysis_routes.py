@@ -22,6 +22,7 @@ from kb.consultations.analysis_forms import MAX_CHANGES, OutcomeForm, PublishOut
 from kb.consultations.models import Answer, Consultation, OutcomeChange, Response
 from kb.consultations.responses_csv import responses_csv
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
+from kb.drafts.keeping import keeps_typed_text, restored_fields
 from kb.errors import unit_of_work
 from kb.extensions import csrf, db
 from kb.panels.cited_by import finding_path, findings_citing
@@ -34,6 +35,7 @@ from kb.permissions import (
     can_view_finding,
     current_viewer,
 )
+from kb.previews import preview_parts, wants_preview
 from kb.states import ResponseStatus
 
 blueprint = Blueprint("consultation_analysis", __name__)
@@ -303,7 +305,9 @@ def _form_errors(form: OutcomeForm) -> list[tuple[str, str]]:
     return found
 
 
-def _editor(consultation: Consultation, form: OutcomeForm, *, message: str | None = None, status: int = 200) -> Page:
+def _editor(
+    consultation: Consultation, form: OutcomeForm, *, message: str | None = None, status: int = 200, **extra: Any
+) -> Page:
     responses, findings = _choices(consultation)
     form.set_choices(responses, findings)
     page = render_template(
@@ -315,6 +319,7 @@ def _editor(consultation: Consultation, form: OutcomeForm, *, message: str | Non
         has_responses=bool(responses),
         has_findings=bool(findings),
         errors=_form_errors(form),
+        **extra,
     )
     return page, status
 
@@ -334,11 +339,13 @@ def _drafts(form: OutcomeForm) -> list[outcome.ChangeDraft]:
 
 @blueprint.route("/consultations/<int:consultation_id>/outcome/edit", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 def edit_outcome(consultation_id: int) -> Page | HttpResponse:
     """Write or correct the outcome page; a problem shows the form again with everything typed kept."""
     consultation = _managed(consultation_id)
     if request.method == "GET":
-        return _editor(consultation, _stored_form(consultation))
+        restored = restored_fields()
+        return _editor(consultation, OutcomeForm(formdata=restored) if restored else _stored_form(consultation))
     form = OutcomeForm()
     responses, findings = _choices(consultation)
     form.set_choices(responses, findings)
@@ -347,6 +354,8 @@ def edit_outcome(consultation_id: int) -> Page | HttpResponse:
         return _editor(consultation, form, message=EXPIRED_MESSAGE, status=400)
     if not valid:
         return _editor(consultation, form, status=400)
+    if wants_preview():
+        return _editor(consultation, form, preview=preview_parts(*form.markdown_texts()))
     try:
         with unit_of_work():
             outcome.save_outcome(

@@ -1,10 +1,11 @@
 """Consultations: opening one, reading it, answering it, calendar links.
 
 A consultation is seen by whoever may see its entry and answers 404 for everyone else.
-The set-up and answering forms check their own CSRF token (they are exempt from the
-global check only to answer with the form instead of an error page), so a stale token,
-a bad answer or a consultation that closed while someone typed shows the form again with
-everything typed still in it and a clear message.
+The set-up and answering forms keep what was typed through an ended session or a stale
+form token as a draft that comes back in the form (`kb.drafts.keeping`; answers come
+back on the consultation's page, which holds their form); a bad answer or a consultation
+that closed while someone typed shows the form again with everything typed still in it
+and a clear message.
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ from kb.consultations.service import (
 from kb.consultations.windows import OPEN, UPCOMING
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.dates import utcnow
+from kb.drafts.keeping import keeps_typed_text, restored_fields
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.errors import unit_of_work
 from kb.extensions import csrf
 from kb.mail import site_link
 from kb.permissions import can, current_viewer
+from kb.previews import preview_parts, wants_preview
 from kb.states import QuestionKind, ResponseStatus
 
 blueprint = Blueprint("consultations", __name__)
@@ -93,18 +96,32 @@ def _checked(form: ConsultationForm) -> str | None:
     return None if valid else ""
 
 
+def _preview_page(form: ConsultationForm, entry: Entry, **extra: Any) -> Page:
+    """The form again with its introduction as it will look; only the introduction's own checks apply."""
+    if not form.introduction.validate(form):
+        return _form_page(form, entry, status=400, **extra)
+    return _form_page(form, entry, preview=preview_parts(form.introduction), **extra)
+
+
+def _new_page(**_: Any) -> str:
+    return url_for("consultations.new", entry=request.args.get("entry", ""))
+
+
 @blueprint.route("/consultations/new", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text(_new_page)
 @login_required
 def new() -> Page | HttpResponse:
     """Set up a consultation on the paper or review named by `?entry=<slug>`."""
     entry = _manageable_entry(request.args.get("entry", ""))
     if request.method == "GET":
-        return _form_page(_with_findings(ConsultationForm(formdata=None), entry), entry)
+        return _form_page(_with_findings(ConsultationForm(formdata=restored_fields()), entry), entry)
     form = _with_findings(ConsultationForm(), entry)
     if request.form.get("action") == "add-question":
         form.add_block()
         return _form_page(form, entry)
+    if wants_preview():
+        return _preview_page(form, entry)
     problem = _checked(form)
     if problem is not None:
         return _form_page(form, entry, status=400, message=problem or None)
@@ -122,6 +139,7 @@ def new() -> Page | HttpResponse:
 
 @blueprint.route("/consultations/<int:consultation_id>/edit", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def edit(consultation_id: int) -> Page | HttpResponse:
     """Change a consultation until it opens."""
@@ -132,12 +150,18 @@ def edit(consultation_id: int) -> Page | HttpResponse:
     locked = state_of(consultation) != UPCOMING
     message = "This consultation has opened, so it can no longer be changed." if locked else None
     if request.method == "GET":
-        form = _with_findings(ConsultationForm(formdata=None, data=form_data_for(consultation)), entry)
+        restored = restored_fields()
+        if restored:
+            form = _with_findings(ConsultationForm(formdata=restored), entry)
+        else:
+            form = _with_findings(ConsultationForm(formdata=None, data=form_data_for(consultation)), entry)
         return _form_page(form, entry, consultation=consultation, locked=locked, message=message)
     form = _with_findings(ConsultationForm(), entry)
     if request.form.get("action") == "add-question" and not locked:
         form.add_block()
         return _form_page(form, entry, consultation=consultation)
+    if wants_preview() and not locked:
+        return _preview_page(form, entry, consultation=consultation)
     problem = _checked(form)
     if problem is not None:
         return _form_page(form, entry, consultation=consultation, status=400, message=problem or None, locked=locked)
@@ -199,12 +223,25 @@ def _show_page(
 
 @blueprint.get("/consultations/<int:consultation_id>")
 def show(consultation_id: int) -> Page:
-    """A consultation: introduction, what it is about, its window, questions and the viewer's answer form."""
-    return _show_page(_visible(consultation_id))
+    """A consultation: introduction, what it is about, its window, questions and the viewer's answer form.
+
+    `?draft=` brings back answers kept when a post could not be taken (see `answer`).
+    """
+    consultation = _visible(consultation_id)
+    restored = restored_fields()
+    if restored is None:
+        return _show_page(consultation)
+    typed = {question.id: restored.get(f"answer-{question.id}", "") for question in consultation.questions}
+    return _show_page(consultation, typed=typed)
+
+
+def _show_address(consultation_id: int) -> str:
+    return url_for("consultations.show", consultation_id=consultation_id)
 
 
 @blueprint.post("/consultations/<int:consultation_id>/answer")
 @csrf.exempt
+@keeps_typed_text(_show_address, anchor="your-response")
 @login_required
 def answer(consultation_id: int) -> Page | HttpResponse:
     """Save the viewer's answers as a draft (`action=draft`) or submit them (`action=submit`)."""

@@ -12,6 +12,7 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from kb.contributions.forms import LessonForm, PublishForm, ReasonForm, split_free_tags
@@ -38,9 +39,14 @@ def tag_groups() -> TagGroups:
     return [(theme, list(theme.tags)) for theme in themes if theme.tags]
 
 
-def lesson_form(groups: TagGroups, data: dict[str, Any] | None = None) -> LessonForm:
-    """The lesson form, its tag checkboxes offering the controlled tags; `data` fills it on GET."""
-    form = LessonForm(data=data) if data is not None else LessonForm()
+def lesson_form(
+    groups: TagGroups, data: dict[str, Any] | None = None, *, formdata: MultiDict[str, str] | None = None
+) -> LessonForm:
+    """The lesson form offering the controlled tags; on GET filled from `data`, or a kept draft's `formdata`."""
+    if formdata is not None:
+        form = LessonForm(formdata=formdata)
+    else:
+        form = LessonForm(data=data) if data is not None else LessonForm()
     form.tags.choices = [SelectChoice(tag.slug, tag.label) for _, tags in groups for tag in tags]
     return form
 

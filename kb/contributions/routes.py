@@ -1,10 +1,10 @@
 """Writing, submitting, editing and moderating entries in the browser.
 
-The long forms (the lesson form, the staff editors in `staff_views` and the document
-editor) are exempt from the global CSRF check and validate their token themselves, so a
-stale token re-shows the form with everything typed still in it and a clear message,
-instead of an error page. Bad input answers 400, an edit from an old revision 409, a
-hidden entry 404 and an action the role may not take 403.
+The long forms (the lesson form, the staff editors in `staff_views` and the file editor)
+keep what was typed through an ended session or a stale form token (`kb.drafts.keeping`):
+the post is kept as a draft and comes back in the form after signing in, instead of an
+error page. Bad input answers 400, an edit from an old revision 409, a hidden entry 404
+and an action the role may not take 403.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from kb.contributions.service import (
     submit_entry,
     update_lesson,
 )
+from kb.drafts.keeping import keeps_typed_text, restored_fields
 from kb.entries import queries
 from kb.entries.models import Entry, Lesson, Review
 from kb.entries.queries import revision_of
@@ -157,15 +158,16 @@ def _saved_message(entry: Entry, submitted: bool) -> str:
 
 @blueprint.route("/lessons/new", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def new_lesson() -> Page | Response:
     """Write a new lesson: preview it, save it as a draft, or submit it for publication."""
     if not can(current_viewer(), "entry.create"):
         abort(403)
     groups = pages.tag_groups()
-    form = pages.lesson_form(groups)
     if request.method == "GET":
-        return _lesson_page(form, groups)
+        return _lesson_page(pages.lesson_form(groups, formdata=restored_fields()), groups)
+    form = pages.lesson_form(groups)
     return _handle_lesson_post(form, groups, None)
 
 
@@ -179,6 +181,7 @@ def _new_entry(kind: str) -> Page | Response:
 # Static addresses, so that they win over the entry pages at /<plural>/<slug>.
 @blueprint.route("/reviews/new", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def new_review() -> Page | Response:
     """Staff write a new review by its fields."""
@@ -187,6 +190,7 @@ def new_review() -> Page | Response:
 
 @blueprint.route("/papers/new", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def new_paper() -> Page | Response:
     """Staff write a new meeting paper by its fields."""
@@ -195,6 +199,7 @@ def new_paper() -> Page | Response:
 
 @blueprint.route(f"/<{PLURALS}:plural>/<slug>/edit", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def edit(plural: str, slug: str) -> Page | Response:
     """Edit an entry: its author with the lesson form, moderators and admins by its fields."""
@@ -210,8 +215,9 @@ def edit(plural: str, slug: str) -> Page | Response:
         abort(403)
     groups = pages.tag_groups()
     if request.method == "GET":
-        form = pages.lesson_form(groups, pages.lesson_form_data(entry, current_revision(entry)))
-        return _lesson_page(form, groups, entry=entry)
+        restored = restored_fields()
+        data = None if restored else pages.lesson_form_data(entry, current_revision(entry))
+        return _lesson_page(pages.lesson_form(groups, data, formdata=restored), groups, entry=entry)
     return _handle_lesson_post(pages.lesson_form(groups), groups, entry)
 
 
@@ -220,6 +226,7 @@ def edit(plural: str, slug: str) -> Page | Response:
 
 @blueprint.route(f"/<{PLURALS}:plural>/<slug>/edit-file", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def edit_file(plural: str, slug: str) -> Page | Response:
     """Edit an entry as one file, front matter and Markdown: moderators and admins only."""
@@ -235,6 +242,9 @@ def _document_page(form: DocumentForm, entry: Entry | None, *, status: int = 200
 
 def _edit_document(entry: Entry) -> Page | Response:
     if request.method == "GET":
+        restored = restored_fields()
+        if restored:
+            return _document_page(DocumentForm(formdata=restored), entry)
         revision = current_revision(entry)
         data = {"text": revision.document if revision else "", "base_revision": revision.number if revision else ""}
         return _document_page(DocumentForm(data=data), entry)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from werkzeug.datastructures import MultiDict
+
 from wtforms import SelectChoice
 
 from kb.content.document import EntryDocument
@@ -41,11 +43,22 @@ def review_choices(excluding: Entry | None = None) -> list[SelectChoice]:
 
 
 def staff_form(
-    kind: str, groups: pages.TagGroups, *, data: dict[str, Any] | None = None, entry: Entry | None = None
+    kind: str,
+    groups: pages.TagGroups,
+    *,
+    data: dict[str, Any] | None = None,
+    entry: Entry | None = None,
+    formdata: MultiDict[str, str] | None = None,
 ) -> StaffForm:
-    """The staff form for `kind` with its menus filled; `data` fills it on GET, else it reads the request."""
+    """The staff form for `kind` with its menus filled.
+
+    `formdata` (a kept draft) or `data` (the stored entry) fills it on GET; without either it reads the request.
+    """
     form_class = FORM_BY_KIND[kind]
-    form = form_class(data=data) if data is not None else form_class()
+    if formdata is not None:
+        form = form_class(formdata=formdata)
+    else:
+        form = form_class(data=data) if data is not None else form_class()
     if isinstance(form, StaffLessonForm):
         form.tags.choices = [SelectChoice(tag.slug, tag.label) for _, tags in groups for tag in tags]
     form.offer_statuses(entry.status if entry else None)

@@ -31,6 +31,7 @@ from kb.entries.models import Entry, Review
 from kb.entries.queries import revision_of
 from kb.entries.service import current_revision
 from kb.entries.vocabulary import KINDS
+from kb.drafts.keeping import restored_fields
 from kb.errors import unit_of_work
 from kb.panels.queries import panel_members
 from kb.states import EntryKind
@@ -144,6 +145,9 @@ def edit_fields(entry: Entry) -> Page | Response:
     """The structured editor for staff: show the entry's fields, or preview or save what was posted."""
     groups = pages.tag_groups() if entry.kind == EntryKind.LESSON else []
     if request.method == "GET":
+        restored = restored_fields()
+        if restored:
+            return _page(staff_form(entry.kind, groups, entry=entry, formdata=restored), entry.kind, entry)
         revision, document = current_document(entry)
         form = staff_form(entry.kind, groups, data=form_data(document, revision, groups), entry=entry)
         return _page(form, entry.kind, entry)
@@ -153,5 +157,6 @@ def edit_fields(entry: Entry) -> Page | Response:
 def new_entry(kind: str) -> Page | Response:
     """Write a new review or meeting paper: show the empty form, or preview or save what was posted."""
     if request.method == "GET":
-        return _page(staff_form(kind, [], data={}), kind, None)
+        restored = restored_fields()
+        return _page(staff_form(kind, [], data=None if restored else {}, formdata=restored), kind, None)
     return _handle_post(staff_form(kind, []), kind, None)

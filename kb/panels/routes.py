@@ -3,9 +3,10 @@
 The workspace and every drafting page are for the review's panel and staff
 (`review.work`); everyone else gets 404, as for something that does not exist. A
 published finding's own page is read by whoever may read the review. The two finding
-forms check their own CSRF token, so a stale token shows the form again with the text
-kept. A save based on an old revision never overwrites: it answers 409 with the merge
-view (both versions, their difference, and the form filled with a merge of the two).
+forms keep what was typed through an ended session or a stale form token as a draft
+that comes back in the form (`kb.drafts.keeping`). A save based on an old revision never
+overwrites: it answers 409 with the merge view (both versions, their difference, and the
+form filled with a merge of the two).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
+from kb.drafts.keeping import keeps_typed_text, restored_fields
 from kb.entries.diff import diff_texts
 from kb.entries.models import Review
 from kb.errors import unit_of_work
@@ -29,6 +31,7 @@ from kb.panels.forms import FindingForm
 from kb.panels.models import FINDING_STATUSES, Finding
 from kb.panels.service import FindingConflictError, FindingError, FindingText
 from kb.permissions import can, current_viewer
+from kb.previews import preview_parts, wants_preview
 from kb.states import FindingStatus
 
 blueprint = Blueprint("panels", __name__)
@@ -101,18 +104,21 @@ def _typed(form: FindingForm) -> FindingText:
 
 @blueprint.route("/reviews/<slug>/findings/new", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def new_finding(slug: str) -> Page | Response:
     """Draft a new finding of the review."""
     review = _workspace_review(slug)
     if request.method == "GET":
-        return _form_page(FindingForm(), review, None)
+        return _form_page(FindingForm(formdata=restored_fields()), review, None)
     form = FindingForm()
     valid = form.validate()
     if token_expired(form):
         return _form_page(form, review, None, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _form_page(form, review, None, status=400)
+    if wants_preview():
+        return _form_page(form, review, None, preview=preview_parts(form.body, form.recommendations))
     try:
         with unit_of_work():
             finding = service.create_finding(review, _typed(form), actor=current_user, message=form.message.data or "")
@@ -154,18 +160,23 @@ def _saved_message(finding: Finding, was: str, proposed: bool) -> str:
 
 @blueprint.route(f"{FINDING}/edit", methods=["GET", "POST"])
 @csrf.exempt
+@keeps_typed_text()
 @login_required
 def edit_finding(slug: str, number: int) -> Page | Response:
     """Edit a finding; a save based on an old revision shows the merge view instead of overwriting."""
     review, finding = _working_finding(slug, number)
     if request.method == "GET":
-        return _form_page(FindingForm(data=pages.form_data(finding)), review, finding)
+        restored = restored_fields()
+        form = FindingForm(formdata=restored) if restored else FindingForm(data=pages.form_data(finding))
+        return _form_page(form, review, finding)
     form = FindingForm()
     valid = form.validate()
     if token_expired(form):
         return _form_page(form, review, finding, status=400, message=EXPIRED_MESSAGE)
     if not valid:
         return _form_page(form, review, finding, status=400)
+    if wants_preview():
+        return _form_page(form, review, finding, preview=preview_parts(form.body, form.recommendations))
     was, proposed = finding.status, finding.agreement_proposed_by_id is not None
     try:
         with unit_of_work():

@@ -9,8 +9,11 @@
   signed in" sets a remember-me cookie for `REMEMBER_COOKIE_DURATION` (14 days) that
   starts a new session when the old one has ended.
 - A form post that arrives after the session has ended is sent to sign in again, except
-  to a view marked `keeps_text_when_signed_out` (the comment form): that view runs
-  signed out and keeps what was typed as a draft before asking for a sign-in.
+  to a view marked `keeps_text_when_signed_out` (every long form, see `kb.drafts.keeping`):
+  that view runs signed out and keeps what was typed as a draft of the person whose
+  session it was (`g.signed_out_user_id`) before asking for a sign-in.
+- Sent to sign in by `login_required`, a GET comes back to its page afterwards; any
+  other request to the page it came from, never to an address that takes only posts.
 - A moderator or admin without a second factor, or with a password shorter than their
   role needs, can use nothing but the set-up pages until that is put right.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
@@ -125,10 +129,14 @@ def _before_request() -> Response | None:
         if remembered and request.method == "GET":
             # "Keep me signed in": the cookie starts a new session on the next request.
             return redirect(request.full_path)
+        if request.method == "POST" and _keeps_text(request.endpoint):
+            # The view keeps what was typed as this person's draft, then asks for a sign-in.
+            g.signed_out_user_id = current_user.id
+            logout_user()
+            flash(reason, "info")
+            return None
         logout_user()
         flash(reason, "info")
-        if request.method == "POST" and _keeps_text(request.endpoint):
-            return None  # the view keeps what was typed, then asks for a sign-in
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     session["seen_at"] = now
     pending = session.get("setup")
@@ -138,6 +146,22 @@ def _before_request() -> Response | None:
     return None
 
 
+def _back_after_sign_in() -> str | None:
+    """Where to come back to after signing in: a GET's own address, else the page on this site it came from."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or not referrer.path.startswith("/") or referrer.path.startswith("//"):
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+
+
+def _unauthorized() -> Response:
+    """`login_required` met someone signed out: the sign-in page, then back (never to a post-only address)."""
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(url_for("auth.login", next=_back_after_sign_in()))
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Login and the per-request session checks to `app`."""
     login_manager.init_app(app)
@@ -145,6 +169,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."
     login_manager.login_message_category = "info"
+    login_manager.unauthorized_handler(_unauthorized)
     # Second-factor settings need a password typed in this session, not a remember-me cookie.
     login_manager.refresh_view = "auth.login"
     login_manager.needs_refresh_message = "Please sign in again to change your two-step verification."

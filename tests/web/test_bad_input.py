@@ -113,6 +113,7 @@ POST_ROLES = {
     "actions.": "moderator",
     "documents.": "moderator",
     "preview.": "member",
+    "drafts.": "member",
 }
 GET_ROLES = {"panels.": "panel", "traceability.": "panel", "consultation": "panel", "dashboard.": "panel"}
 # Where the form of a POST-only endpoint is shown (path templates as in the url_map).
@@ -445,7 +446,9 @@ def test_every_form_without_a_valid_csrf_token_is_refused_and_saves_nothing(worl
     """Every POST route, as a role allowed to post it, with a forged token: refused, nothing saved.
 
     A route that finds its target missing first (a consultation form without `?entry=`, an
-    unknown unsubscribe token) answers 404; any other refusal is the token's 400.
+    unknown unsubscribe token) answers 404; any other refusal is the token's 400. A long
+    form (`kb.drafts.keeping`) saves nothing either: it keeps what was posted as the
+    poster's draft and sends them back to the form's page with it.
     """
     found = []
     for label, role, rule in post_cases(world):
@@ -454,6 +457,14 @@ def test_every_form_without_a_valid_csrf_token_is_refused_and_saves_nothing(worl
         before = row_counts()
         data = {"csrf_token": "forged", **dict.fromkeys(names, "1")}
         response = client.post(path_of(rule.rule, world.values), data=data)
+        if response.status_code == 303 and getattr(world.app.view_functions[rule.endpoint], "keeps_typed_text", False):
+            if "draft=" not in response.headers["Location"]:
+                found.append(f"{label}: 303 to {response.headers['Location']}, without the kept draft")
+            after = row_counts()
+            changed = {table for table in before if before[table] != after[table] and table != "form_drafts"}
+            if changed:
+                found.append(f"{label}: kept as a draft but changed {changed}")
+            continue
         if response.status_code not in (400, 404):
             found.append(f"{label}: {response.status_code}, not refused")
         found += problems_of(response, label, refused=False, before=before, endpoint=rule.endpoint)
