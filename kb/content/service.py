@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from kb.content.document import EntryDocument, Reference, parse_document, serialise_document
 from kb.content.fields import Problem
-from kb.content.taxonomy import parse_taxonomy, serialise_taxonomy
+from kb.content.taxonomy import parse_regions, parse_taxonomy, serialise_taxonomy
 from kb.dates import utcnow
 from kb.entries.models import Entry, Revision
 from kb.entries.service import (
@@ -42,6 +42,7 @@ from kb.moderation.curation import carry_out_merge
 from kb.moderation.service import ModerationError
 from kb.permissions import Viewer, visible_entries
 from kb.states import EntryStatus
+from kb.taxonomy.regions import apply_regions, canonical_region, region_choices, region_specs
 from kb.taxonomy.service import apply_taxonomy, taxonomy_specs
 
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -57,6 +58,8 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+    """Things worth a look that did not stop a file loading, e.g. a region not in the list."""
 
     def summary(self) -> str:
         """One closing line, e.g. `27 files: 3 created, 1 updated, 23 unchanged, 0 failed`."""
@@ -90,13 +93,35 @@ def content_files(directory: Path) -> list[Path]:
 
 
 def import_taxonomy(directory: Path, report: ImportReport) -> None:
-    """Create or update the themes and tags listed in `taxonomy.yaml`, if there is one."""
+    """Create or update the themes and tags listed in `taxonomy.yaml`, and its regions list, if there is one."""
     path = directory / TAXONOMY_FILE
     if not path.exists():
         return
-    themes, problems = parse_taxonomy(path.read_text(encoding="utf-8"), display_path(path))
-    report.problems.extend(problems)
+    text = path.read_text(encoding="utf-8")
+    themes, problems = parse_taxonomy(text, display_path(path))
+    regions, region_problems = parse_regions(text, display_path(path))
+    report.problems.extend([*problems, *region_problems])
     apply_taxonomy(themes)
+    if regions:
+        apply_regions(regions)
+
+
+def _check_regions(candidates: list[_Candidate], report: ImportReport) -> None:
+    """Write a listed region's other spellings as the list does; note a region the list lacks (kept as written)."""
+    if not region_choices():
+        return
+    for candidate in candidates:
+        written = candidate.document.region
+        if not written:
+            continue
+        listed = canonical_region(written)
+        line = next((n for n, text in enumerate(candidate.text.split("\n"), 1) if text.startswith("region:")), 1)
+        if listed is None:
+            message = f"region '{written}' is not in the regions list ({TAXONOMY_FILE}); it is kept as written"
+            report.notes.append(Problem(candidate.path, line, message))
+        elif listed != written:
+            candidate.document.region = listed
+            report.notes.append(Problem(candidate.path, line, f"region '{written}' is stored as '{listed}'"))
 
 
 def _read_candidates(files: list[Path], report: ImportReport, on_file: Callable[[Path], None]) -> list[_Candidate]:
@@ -275,6 +300,7 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
     candidates = _drop_kind_changes(candidates, stored, report)
     candidates = _drop_broken_links(candidates, stored, report)
     candidates = _drop_wrong_reviews(candidates, stored, report)
+    _check_regions(candidates, report)
 
     entries = {entry.slug: entry for entry in db.session.scalars(select(Entry))}
     documents = {entry_id: revision.document for entry_id, revision in current_revisions().items()}
@@ -327,10 +353,10 @@ def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> in
     every page, `permissions.visible_entries`); without it, every entry is, for an
     operator's archive. The taxonomy is always written whole: themes are not restricted.
     """
-    specs = taxonomy_specs()
+    specs, regions = taxonomy_specs(), region_specs()
     directory.mkdir(parents=True, exist_ok=True)
-    if specs:
-        (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs), encoding="utf-8")
+    if specs or regions:
+        (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs, regions), encoding="utf-8")
     revisions = current_revisions()
     replaced = _replaced_slugs(revisions)
     count = 0

@@ -23,6 +23,7 @@ from kb.extensions import db
 from kb.moderation.lessons import reviews_for_panels
 from kb.pages import whole_number
 from kb.taxonomy.models import Tag, Theme
+from kb.taxonomy.regions import region_choices
 from kb.text import one_line
 
 RESTRICTED_FIELDS = ("status", "visibility", "author", "author_id", "slug", "organisation", "review", "published_at")
@@ -38,10 +39,21 @@ def tag_groups() -> TagGroups:
     return [(theme, list(theme.tags)) for theme in themes if theme.tags]
 
 
-def lesson_form(groups: TagGroups, data: dict[str, Any] | None = None) -> LessonForm:
-    """The lesson form, its tag checkboxes offering the controlled tags; `data` fills it on GET."""
+def lesson_form(
+    groups: TagGroups, data: dict[str, Any] | None = None, *, stored_region: str | None = None
+) -> LessonForm:
+    """The lesson form, its tag checkboxes offering the controlled tags; `data` fills it on GET.
+
+    The region select offers the regions list; a region the lesson already has that the
+    list lacks (`stored_region`) is offered too, marked, so saving never drops it.
+    """
     form = LessonForm(data=data) if data is not None else LessonForm()
     form.tags.choices = [SelectChoice(tag.slug, tag.label) for _, tags in groups for tag in tags]
+    listed = region_choices()
+    form.region.choices = [("", "Not given"), *((name, name) for name in listed)]
+    form.unlisted_region = stored_region if stored_region and stored_region not in listed else None
+    if form.unlisted_region:
+        form.region.choices.append((form.unlisted_region, f"{form.unlisted_region} (not in the list)"))
     return form
 
 

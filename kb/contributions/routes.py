@@ -186,9 +186,10 @@ def edit(plural: str, slug: str) -> Page | Response:
         abort(403)
     groups = pages.tag_groups()
     if request.method == "GET":
-        form = pages.lesson_form(groups, pages.lesson_form_data(entry, current_revision(entry)))
+        data = pages.lesson_form_data(entry, current_revision(entry))
+        form = pages.lesson_form(groups, data, stored_region=entry.region)
         return _lesson_page(form, groups, entry=entry)
-    return _handle_lesson_post(pages.lesson_form(groups), groups, entry)
+    return _handle_lesson_post(pages.lesson_form(groups, stored_region=entry.region), groups, entry)
 
 
 # --- The document editor for moderators and admins --------------------------------------------
