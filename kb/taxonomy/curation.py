@@ -75,7 +75,9 @@ def _retag(entry: Entry, old: Tag, old_slugs: set[str], new: Tag, *, actor: User
         db.session.flush()
         return
     document = parsed.document
-    document.tags = list(dict.fromkeys(new.slug if slug in old_slugs else slug for slug in document.tags))
+    # The entry carries `old` even where its document does not name it (tags set outside a revision).
+    named = [new.slug if slug in old_slugs else slug for slug in document.tags]
+    document.tags = list(dict.fromkeys([*named, new.slug]))
     store_document(document, entry, actor=actor, message=message[:MESSAGE_MAX])
 
 

@@ -73,16 +73,16 @@ def tags() -> str:
     )
 
 
-@blueprint.get("/moderation/tags/<slug>")
-def tag(slug: str) -> Page:
+@blueprint.get("/moderation/tags/<tag_slug>")
+def tag(tag_slug: str) -> Page:
     """One tag's curation page: rename it, merge it into another, move it into a theme."""
-    return _tag_page(_tag(slug))
+    return _tag_page(_tag(tag_slug))
 
 
-@blueprint.post("/moderation/tags/<slug>/rename")
-def rename(slug: str) -> Page | Response:
+@blueprint.post("/moderation/tags/<tag_slug>/rename")
+def rename(tag_slug: str) -> Page | Response:
     """Rename a tag; a new address retags its entries and the old address redirects."""
-    found = _tag(slug)
+    found = _tag(tag_slug)
     form = RenameTagForm()
     if not form.validate():
         return _tag_page(found, status=400, rename=form)
@@ -92,13 +92,13 @@ def rename(slug: str) -> Page | Response:
     except TagCurationError as error:
         return _tag_page(found, status=400, message=str(error), rename=form)
     flash(f"The tag is now “{found.label}”. {_retagged(retagged)}", "success")
-    return redirect(url_for(".tag", slug=found.slug), code=303)
+    return redirect(url_for(".tag", tag_slug=found.slug), code=303)
 
 
-@blueprint.post("/moderation/tags/<slug>/merge")
-def merge(slug: str) -> Page | Response:
+@blueprint.post("/moderation/tags/<tag_slug>/merge")
+def merge(tag_slug: str) -> Page | Response:
     """Merge a tag into another: its entries carry the other instead, and its address redirects there."""
-    found = _tag(slug)
+    found = _tag(tag_slug)
     form = MergeTagForm()
     _forms(found, merge=form)
     if not form.validate():
@@ -113,13 +113,13 @@ def merge(slug: str) -> Page | Response:
     except TagCurationError as error:
         return _tag_page(found, status=400, message=str(error), merge=form)
     flash(f"“{label}” is merged into “{target.label}”. {_retagged(retagged)}", "success")
-    return redirect(url_for(".tag", slug=target.slug), code=303)
+    return redirect(url_for(".tag", tag_slug=target.slug), code=303)
 
 
-@blueprint.post("/moderation/tags/<slug>/move")
-def move(slug: str) -> Page | Response:
+@blueprint.post("/moderation/tags/<tag_slug>/move")
+def move(tag_slug: str) -> Page | Response:
     """Move a tag into a theme, or out of its theme."""
-    found = _tag(slug)
+    found = _tag(tag_slug)
     form = MoveTagForm()
     _forms(found, move=form)
     if not form.validate():
@@ -131,7 +131,7 @@ def move(slug: str) -> Page | Response:
     except TagCurationError as error:
         return _tag_page(found, status=400, message=str(error), move=form)
     flash(f"“{found.label}” is now in {f'the theme “{theme.label}”' if theme else 'no theme'}.", "success")
-    return redirect(url_for(".tag", slug=found.slug), code=303)
+    return redirect(url_for(".tag", tag_slug=found.slug), code=303)
 
 
 def _retagged(count: int) -> str:
