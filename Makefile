@@ -1,5 +1,6 @@
 # kb: two commands do all the set-up.
 #   make run   install into .venv, prepare the database and content, serve on 127.0.0.1:5000
+#              (make run PORT=8123 HOST=...: mailed and exported links then use that address too)
 #   make test  install the test tools and run every test, on SQLite and on PostgreSQL
 #   make serve serve in production with gunicorn (gunicorn.conf.py: KB_BIND, WEB_CONCURRENCY, ...)
 #   make load  the load benchmark: Locust against gunicorn on both databases (docs/performance.md "Load")
@@ -14,6 +15,10 @@ PORT ?= 5000
 DEMO ?= 1
 export FLASK_APP := kb
 run: export KB_DEMO = $(DEMO)
+# `flask run` listens where these say, and kb builds SITE_URL (the address in mailed and
+# exported links) from them unless SITE_URL is set.
+export FLASK_RUN_HOST := $(HOST)
+export FLASK_RUN_PORT := $(PORT)
 
 .PHONY: run serve test test-sqlite test-postgresql lint load import assets clean
 
@@ -55,7 +60,7 @@ run: import
 	fi
 	@echo "  $(BIN)/flask users create-admin you@example.org"
 	@echo ""
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask run
 
 # Production: several workers, JSON logs with request ids, /healthz and /readyz (docs/deployment.md).
 serve: .make-runtime.stamp assets

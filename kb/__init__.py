@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.panels.trace_routes import blueprint as traceability_blueprint
     from kb.search import lifecycle as search_lifecycle
     from kb.search.routes import blueprint as search_blueprint
+    from kb.taxonomy.curation_routes import blueprint as tag_curation_blueprint
     from kb.taxonomy.routes import blueprint as taxonomy_blueprint
     from kb.users import sessions
     from kb.users.routes import blueprint as auth_blueprint
@@ -85,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         drafts_blueprint,
         moderation_blueprint,
         curation_blueprint,
+        tag_curation_blueprint,
         notifications_blueprint,
         exports_blueprint,
         panels_blueprint,

@@ -40,6 +40,8 @@ def import_command(directory: Path | None) -> None:
     db.session.commit()
     for problem in report.problems:
         click.echo(str(problem), err=True)
+    for note in report.notes:
+        click.echo(f"{note} (note)", err=True)
     click.echo(f"Import finished: {report.summary()}.")
     if report.failed or report.problems:
         sys.exit(1)

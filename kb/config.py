@@ -12,7 +12,7 @@
 | `KB_AUTO_MIGRATE`  | `1`: upgrade the database at start        |
 | `KB_ENV`           | `development`; `production` turns on HSTS and secure cookies, and refuses demo mode |
 | `KB_DEMO`          | `0`; `1` adds one demo account per role and a banner saying so |
-| `SITE_URL`         | `http://127.0.0.1:5000`: the address in every emailed link |
+| `SITE_URL`         | `http://FLASK_RUN_HOST:FLASK_RUN_PORT` (`make run` sets both), else `http://127.0.0.1:5000` |
 | `MAIL_BACKEND`     | `console` (print mail), or `smtp` (the default when `SMTP_HOST` is set) |
 | `SMTP_HOST`, `SMTP_PORT` | the mail server (port `587`)            |
 | `SMTP_TLS`         | `starttls` (default), `ssl` or `none`     |
@@ -69,9 +69,26 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})  # noqa: S104 (compared with, never bound to)
+"""Addresses a server listens on but a browser cannot open: links name this machine instead."""
+
+
+def development_site_url(env: Mapping[str, str]) -> str:
+    """The address `flask run` serves on, from `FLASK_RUN_HOST` and `FLASK_RUN_PORT` (`make run` sets both).
+
+    The default for `SITE_URL`, so that mailed and exported links in development use the
+    port the site is really on. A wildcard host becomes 127.0.0.1.
+    """
+    host = env.get("FLASK_RUN_HOST") or "127.0.0.1"
+    host = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{env.get('FLASK_RUN_PORT') or 5000}"
+
+
 def _account_settings(env: dict[str, str]) -> dict[str, Any]:
     """Sign-in, session, mail and rate-limit settings."""
-    site_url = (env.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    site_url = (env.get("SITE_URL") or development_site_url(env)).rstrip("/")
     absolute = dt.timedelta(hours=int(env.get("SESSION_ABSOLUTE_HOURS") or 12))
     remember = dt.timedelta(days=int(env.get("REMEMBER_DAYS") or 14))
     return {

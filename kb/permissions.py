@@ -259,6 +259,8 @@ ACTION_RULES: dict[str, Callable[[Viewer, Entry | None], bool]] = {
     "comment.moderate": lambda viewer, entry: viewer.is_staff,
     # Curation: merge duplicates, feature, lock, and set a lesson's maturity and action status.
     "entry.curate": lambda viewer, entry: viewer.is_staff,
+    # Tags: rename, merge, and move into a theme.
+    "taxonomy.curate": lambda viewer, entry: viewer.is_staff,
     # Review panels: a review's panel (and staff) work in its workspace, draft and agree findings.
     "review.work": lambda viewer, entry: on_panel_of(viewer, entry),
     # Consultations: staff or the consulted entry's panel open one; signed-in readers answer.

@@ -254,6 +254,7 @@ class NotificationKind(LabelledEnum):
     FLAG = "flag", "New flag"
     FOLLOW = "follow", "Activity on something you follow"
     OUTCOME = "outcome", "A consultation you answered reported back"
+    REMINDER = "reminder", "A consultation you follow closes soon"
 
 
 STATE_ENUMS: tuple[type[LabelledEnum], ...] = (

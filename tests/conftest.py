@@ -48,6 +48,8 @@ ENVIRONMENT_SETTINGS = (
     "KB_ENV",
     "KB_DEMO",
     "SITE_URL",
+    "FLASK_RUN_HOST",
+    "FLASK_RUN_PORT",
     "MAIL_BACKEND",
     "SMTP_HOST",
     "SECRET_KEY",

@@ -9,9 +9,9 @@ send-pending` sends it later (the run reports it).
 
 Who is reminded: active people following the consulted entry, or its review, who may
 read the consultation and have not submitted a response (a saved draft does not count).
-The reminder is mail about what they follow, so it goes with the daily digest's switch:
-someone who turned the digest off is not reminded, and the mail's unsubscribe link
-turns that same switch off.
+Each is told on their notifications page; the mail is about what they follow, so it goes
+with the daily digest's switch: someone who turned the digest off is not mailed, and the
+mail's unsubscribe link turns that same switch off.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from kb.mail import Mail, site_link
 from kb.notifications import mails
 from kb.notifications.models import Follow
 from kb.notifications.queries import wants_mail
+from kb.notifications.service import write_notification
 from kb.permissions import can_view_consultation, viewer_for
-from kb.states import EntryKind, FollowTarget, ResponseStatus
+from kb.states import EntryKind, FollowTarget, NotificationKind, ResponseStatus
 from kb.users.models import User
 
 MAIL_CATEGORY = "digest"
@@ -114,6 +115,11 @@ def recipients(consultation: Consultation) -> list[User]:
     return [user for user in db.session.scalars(query) if can_view_consultation(viewer_for(user), consultation)]
 
 
+def reminder_message(consultation: Consultation) -> str:
+    """The line on a follower's notifications page: which consultation closes, and when."""
+    return f"“{consultation.title}” closes on {london_time(consultation.closes_at)} and you have not answered yet"
+
+
 def reminder_mail(user: User, consultation: Consultation) -> Mail:
     """The reminder to one person: what closes when, and where to answer."""
     link = site_link(f"/consultations/{consultation.id}")
@@ -145,8 +151,17 @@ def _remind_one(
                 target_label=consultation.title,
             )
             for person in people:
+                notification = write_notification(
+                    person,
+                    kind=NotificationKind.REMINDER,
+                    entry=consultation.entry,
+                    actor=None,
+                    message=reminder_message(consultation),
+                    link=f"/consultations/{consultation.id}",
+                )
                 if wants_mail(person.id, MAIL_CATEGORY):
                     queued[outgoing.queue_mail(reminder_mail(person, consultation))] = person
+                    notification.mailed_at = now
                 else:
                     switched_off += 1
         db.session.commit()

@@ -34,7 +34,7 @@ from kb.content.attachments import (
 )
 from kb.content.document import EntryDocument, Reference, parse_document, serialise_document
 from kb.content.fields import Problem
-from kb.content.taxonomy import parse_taxonomy, serialise_taxonomy
+from kb.content.taxonomy import parse_regions, parse_taxonomy, serialise_taxonomy
 from kb.dates import utcnow
 from kb.entries.models import Entry, Revision
 from kb.entries.service import (
@@ -52,6 +52,7 @@ from kb.moderation.curation import carry_out_merge
 from kb.moderation.service import ModerationError
 from kb.permissions import Viewer, visible_entries
 from kb.states import EntryStatus
+from kb.taxonomy.regions import apply_regions, canonical_region, region_choices, region_specs
 from kb.taxonomy.service import apply_taxonomy, taxonomy_specs
 
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -68,6 +69,8 @@ class ImportReport:
     failed: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     documents: AttachmentReport = field(default_factory=AttachmentReport)
+    notes: list[Problem] = field(default_factory=list)
+    """Things worth a look that did not stop a file loading, e.g. a region not in the list."""
 
     def summary(self) -> str:
         """One closing line, e.g. `27 files: 3 created, 1 updated, 23 unchanged, 0 failed`.
@@ -107,13 +110,35 @@ def content_files(directory: Path) -> list[Path]:
 
 
 def import_taxonomy(directory: Path, report: ImportReport) -> None:
-    """Create or update the themes and tags listed in `taxonomy.yaml`, if there is one."""
+    """Create or update the themes and tags listed in `taxonomy.yaml`, and its regions list, if there is one."""
     path = directory / TAXONOMY_FILE
     if not path.exists():
         return
-    themes, problems = parse_taxonomy(path.read_text(encoding="utf-8"), display_path(path))
-    report.problems.extend(problems)
+    text = path.read_text(encoding="utf-8")
+    themes, problems = parse_taxonomy(text, display_path(path))
+    regions, region_problems = parse_regions(text, display_path(path))
+    report.problems.extend([*problems, *region_problems])
     apply_taxonomy(themes)
+    if regions:
+        apply_regions(regions)
+
+
+def _check_regions(candidates: list[_Candidate], report: ImportReport) -> None:
+    """Write a listed region's other spellings as the list does; note a region the list lacks (kept as written)."""
+    if not region_choices():
+        return
+    for candidate in candidates:
+        written = candidate.document.region
+        if not written:
+            continue
+        listed = canonical_region(written)
+        line = next((n for n, text in enumerate(candidate.text.split("\n"), 1) if text.startswith("region:")), 1)
+        if listed is None:
+            message = f"region '{written}' is not in the regions list ({TAXONOMY_FILE}); it is kept as written"
+            report.notes.append(Problem(candidate.path, line, message))
+        elif listed != written:
+            candidate.document.region = listed
+            report.notes.append(Problem(candidate.path, line, f"region '{written}' is stored as '{listed}'"))
 
 
 def _read_candidates(files: list[Path], report: ImportReport, on_file: Callable[[Path], None]) -> list[_Candidate]:
@@ -292,6 +317,7 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
     candidates = _drop_kind_changes(candidates, stored, report)
     candidates = _drop_broken_links(candidates, stored, report)
     candidates = _drop_wrong_reviews(candidates, stored, report)
+    _check_regions(candidates, report)
 
     entries = {entry.slug: entry for entry in db.session.scalars(select(Entry))}
     documents = {entry_id: revision.document for entry_id, revision in current_revisions().items()}
@@ -365,10 +391,10 @@ def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> in
     operator's archive. The taxonomy is always written whole: themes are not restricted.
     Raises `MissingDocumentError` when a document's file is gone from `DOCUMENTS_DIR`.
     """
-    specs = taxonomy_specs()
+    specs, regions = taxonomy_specs(), region_specs()
     directory.mkdir(parents=True, exist_ok=True)
-    if specs:
-        (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs), encoding="utf-8")
+    if specs or regions:
+        (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs, regions), encoding="utf-8")
     revisions = current_revisions()
     replaced = _replaced_slugs(revisions)
     attached = current_documents()

@@ -1,4 +1,4 @@
-"""The theme taxonomy file (`content/taxonomy.yaml`): parse, check and write it back.
+"""The taxonomy file (`content/taxonomy.yaml`): themes, tags and the regions list; parse, check, write back.
 
 Pure functions: no app, no database. Problems are located by line like content files.
 """
@@ -31,6 +31,14 @@ class ThemeSpec:
     label: str
     description: str = ""
     tags: list[TagSpec] = field(default_factory=list)
+
+
+@dataclass
+class RegionSpec:
+    """A region of the controlled list, with other spellings that mean it."""
+
+    name: str
+    synonyms: list[str] = field(default_factory=list)
 
 
 def _mapping(node: yaml.Node) -> dict[str, tuple[Any, yaml.Node]]:
@@ -98,9 +106,57 @@ def _parse_theme(node: yaml.Node, seen_tags: set[str], report: Any) -> ThemeSpec
     return theme
 
 
-def serialise_taxonomy(themes: list[ThemeSpec]) -> str:
-    """Write the taxonomy in canonical form."""
-    data = {
+def parse_regions(text: str, path: str) -> tuple[list[RegionSpec], list[Problem]]:
+    """Read the `regions:` list of the taxonomy file (empty when it has none); bad items are left out and reported.
+
+    The themes of the same file are read by `parse_taxonomy`, which reports the file's
+    character and YAML problems, so those are not reported twice here.
+    """
+    problems: list[Problem] = []
+    if forbidden_characters(text, path):
+        return [], problems
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return [], problems
+    if not isinstance(root, yaml.MappingNode) or "regions" not in _mapping(root):
+        return [], problems
+    node = _mapping(root)["regions"][1]
+    if not isinstance(node, yaml.SequenceNode):
+        problems.append(Problem(path, node.start_mark.line + 1, "'regions' must be a list"))
+        return [], problems
+    regions: list[RegionSpec] = []
+    for item in node.value:
+        region = _parse_region(item)
+        line = item.start_mark.line + 1
+        if region is None:
+            problems.append(Problem(path, line, "a region is a name, or a mapping with a name and synonyms"))
+        elif any(other.name.casefold() == region.name.casefold() for other in regions):
+            problems.append(Problem(path, line, f"region '{region.name}' is listed more than once"))
+        else:
+            regions.append(region)
+    return regions, problems
+
+
+def _parse_region(node: yaml.Node) -> RegionSpec | None:
+    if isinstance(node, yaml.ScalarNode):
+        name = clean_line(str(node.value))
+        return RegionSpec(name) if name else None
+    if not isinstance(node, yaml.MappingNode) or set(_mapping(node)) - {"name", "synonyms"}:
+        return None
+    values = _mapping(node)
+    name = clean_line(str(values.get("name", ("", None))[0] or ""))
+    synonyms_node = values.get("synonyms", (None, None))[1]
+    if not name or (synonyms_node is not None and not isinstance(synonyms_node, yaml.SequenceNode)):
+        return None
+    items = synonyms_node.value if synonyms_node is not None else []
+    synonyms = [clean_line(str(item.value)) for item in items if isinstance(item, yaml.ScalarNode)]
+    return RegionSpec(name, [synonym for synonym in synonyms if synonym])
+
+
+def serialise_taxonomy(themes: list[ThemeSpec], regions: list[RegionSpec] | None = None) -> str:
+    """Write the taxonomy in canonical form: the themes, then the regions when there are any."""
+    data: dict[str, Any] = {
         "themes": [
             {
                 "slug": theme.slug,
@@ -111,4 +167,8 @@ def serialise_taxonomy(themes: list[ThemeSpec]) -> str:
             for theme in themes
         ]
     }
+    if regions:
+        data["regions"] = [
+            {"name": region.name, "synonyms": region.synonyms} if region.synonyms else region.name for region in regions
+        ]
     return yaml.dump(data, Dumper=CanonicalDumper, sort_keys=False, allow_unicode=True, width=1_000_000)

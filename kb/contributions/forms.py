@@ -159,10 +159,16 @@ class LessonForm(FlaskForm):
     evidence = _section_field("evidence", LESSON_SECTIONS["evidence"])
     tags = CheckboxesField("Tags", choices=[], validate_choice=True)
     free_tags = StringField("Other tags", filters=[one_line], validators=[MaxChars(FREE_TAGS_MAX), free_tags_check])
-    region = StringField("Region", validators=[MaxChars(REGION_MAX)])
+    region = SelectField("Region", choices=[], validate_choice=False)
     event_date = StringField("When it happened", validators=[MaxChars(32), partial_date_check])
     message = StringField("What you changed (optional)", validators=[MaxChars(MESSAGE_MAX)])
     base_revision = HiddenField()
+    unlisted_region: str | None = None
+
+    def validate_region(self, field: Field) -> None:
+        """The region is one of those offered (the list, and a stored one it lacks). Raises ValidationError."""
+        if field.data and field.data not in {value for value, _ in field.choices}:
+            raise ValidationError("Choose a region from the list.")
 
     def section_texts(self) -> dict[str, str]:
         """The four sections' texts keyed as in `LESSON_SECTIONS`."""

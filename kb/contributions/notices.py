@@ -1,18 +1,22 @@
-"""Mail that tells an author what happened to their contribution.
+"""Telling an author what happened to their contribution: on their notifications page and by mail.
 
-Links are built from the configured `SITE_URL`, never from the request's host, and mail
-is only queued: it goes out after the commit, and not at all if the work is rolled back.
+The notification is written whatever their mail settings; the mail follows them. Links
+are built from the configured `SITE_URL`, never from the request's host, and mail is only
+queued: it goes out after the commit, and not at all if the work is rolled back.
 """
 
 from __future__ import annotations
 
 from flask import current_app
 
+from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KINDS, STATUSES, VISIBILITIES
 from kb.mail import Mail, queue_mail, site_link
 from kb.notifications.mails import unsubscribe_footer, unsubscribe_headers
 from kb.notifications.queries import wants_mail
+from kb.notifications.service import write_notification
+from kb.states import NotificationKind
 from kb.users.models import User
 
 CONTRIBUTIONS_PATH = "/account/contributions"
@@ -24,11 +28,21 @@ def edit_path(entry: Entry) -> str:
     return f"{entry.path}/edit"
 
 
-def _mail_author(entry: Entry, subject: str, paragraphs: list[str]) -> bool:
-    """Queue a message to the entry's author; False when it has no author to tell or they turned it off."""
+def _mail_author(entry: Entry, subject: str, paragraphs: list[str], *, actor: User, link: str) -> bool:
+    """Tell the entry's author in the app (`subject`, linking to `link`) and queue the mail.
+
+    False when it has no active author to tell, or when they turned moderation mail off
+    (the notification is written all the same).
+    """
     author = entry.author
-    if author is None or not author.active or not wants_mail(author.id, "moderation"):
+    if author is None or not author.active:
         return False
+    notification = write_notification(
+        author, kind=NotificationKind.MODERATION, entry=entry, actor=actor, message=subject, link=link
+    )
+    if not wants_mail(author.id, "moderation"):
+        return False
+    notification.mailed_at = utcnow()
     site = current_app.config["SITE_NAME"]
     body = "\n\n".join(
         [
@@ -58,6 +72,8 @@ def tell_published(entry: Entry, *, actor: User) -> bool:
             f'{actor.display_name} published your {_kind(entry)} "{entry.title}". It can now be read by: {audience}.',
             f"Read it here: {site_link(entry.path)}",
         ],
+        actor=actor,
+        link=entry.path,
     )
 
 
@@ -71,6 +87,8 @@ def tell_returned(entry: Entry, *, actor: User, reason: str) -> bool:
             f"The reason they gave:\n\n{reason}",
             f"Change it and submit it again here: {site_link(edit_path(entry))}",
         ],
+        actor=actor,
+        link=edit_path(entry),
     )
 
 
@@ -84,6 +102,8 @@ def tell_rejected(entry: Entry, *, actor: User, reason: str) -> bool:
             f"The reason they gave:\n\n{reason}",
             f"You can still read what you wrote: {site_link(entry.path)}",
         ],
+        actor=actor,
+        link=entry.path,
     )
 
 
@@ -99,4 +119,6 @@ def tell_status_changed(entry: Entry, *, actor: User, old_status: str) -> bool:
             f'from "{STATUSES[old_status]}" to "{STATUSES[entry.status]}".',
             f"See it here: {site_link(entry.path)}",
         ],
+        actor=actor,
+        link=entry.path,
     )

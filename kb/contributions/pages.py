@@ -24,6 +24,7 @@ from kb.extensions import db
 from kb.moderation.lessons import reviews_for_panels
 from kb.pages import whole_number
 from kb.taxonomy.models import Tag, Theme
+from kb.taxonomy.regions import region_choices
 from kb.text import one_line
 
 RESTRICTED_FIELDS = ("status", "visibility", "author", "author_id", "slug", "organisation", "review", "published_at")
@@ -40,15 +41,33 @@ def tag_groups() -> TagGroups:
 
 
 def lesson_form(
-    groups: TagGroups, data: dict[str, Any] | None = None, *, formdata: MultiDict[str, str] | None = None
+    groups: TagGroups,
+    data: dict[str, Any] | None = None,
+    *,
+    formdata: MultiDict[str, str] | None = None,
+    stored_region: str | None = None,
 ) -> LessonForm:
-    """The lesson form offering the controlled tags; on GET filled from `data`, or a kept draft's `formdata`."""
+    """The lesson form offering the controlled tags; on GET filled from `data`, or a kept draft's `formdata`.
+
+    The region select offers the regions list; a region the lesson already has that the
+    list lacks (`stored_region`) is offered too, marked, so saving never drops it.
+    """
     if formdata is not None:
         form = LessonForm(formdata=formdata)
     else:
         form = LessonForm(data=data) if data is not None else LessonForm()
     form.tags.choices = [SelectChoice(tag.slug, tag.label) for _, tags in groups for tag in tags]
+    offer_regions(form, stored_region)
     return form
+
+
+def offer_regions(form: LessonForm, stored_region: str | None) -> None:
+    """Fill the region select from the regions list, offering a stored region the list lacks, marked."""
+    listed = region_choices()
+    form.region.choices = [("", "Not given"), *((name, name) for name in listed)]
+    form.unlisted_region = stored_region if stored_region and stored_region not in listed else None
+    if form.unlisted_region:
+        form.region.choices.append((form.unlisted_region, f"{form.unlisted_region} (not in the list)"))
 
 
 def lesson_form_data(entry: Lesson, revision: Revision | None) -> dict[str, Any]:

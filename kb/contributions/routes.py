@@ -217,8 +217,9 @@ def edit(plural: str, slug: str) -> Page | Response:
     if request.method == "GET":
         restored = restored_fields()
         data = None if restored else pages.lesson_form_data(entry, current_revision(entry))
-        return _lesson_page(pages.lesson_form(groups, data, formdata=restored), groups, entry=entry)
-    return _handle_lesson_post(pages.lesson_form(groups), groups, entry)
+        form = pages.lesson_form(groups, data, formdata=restored, stored_region=entry.region)
+        return _lesson_page(form, groups, entry=entry)
+    return _handle_lesson_post(pages.lesson_form(groups, stored_region=entry.region), groups, entry)
 
 
 # --- The document editor for moderators and admins --------------------------------------------

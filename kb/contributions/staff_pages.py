@@ -61,6 +61,7 @@ def staff_form(
         form = form_class(data=data) if data is not None else form_class()
     if isinstance(form, StaffLessonForm):
         form.tags.choices = [SelectChoice(tag.slug, tag.label) for _, tags in groups for tag in tags]
+        pages.offer_regions(form, entry.region if entry else None)
     form.offer_statuses(entry.status if entry else None)
     form.offer_reviews(review_choices(entry))
     if data is not None or not form.sources.entries:

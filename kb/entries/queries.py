@@ -198,19 +198,25 @@ def open_reviews(viewer: Viewer | None) -> list[Review]:
     return list(db.session.scalars(query.options(selectinload(Review.tags)).order_by(Review.title)))
 
 
+def _counted_ids(viewer: Viewer | None) -> Select[int]:
+    """The entries a count includes: published ones the viewer may see (a draft or submission is never counted)."""
+    return _visible_ids(viewer).where(Entry.status == EntryStatus.PUBLISHED)
+
+
 def kind_counts(viewer: Viewer | None) -> dict[str, int]:
-    """How many visible entries there are of each kind."""
-    rows = db.session.execute(select(Entry.kind, func.count()).where(visible_entries(viewer)).group_by(Entry.kind))
+    """How many published entries the viewer may see there are of each kind."""
+    counted = select(Entry.kind, func.count()).where(visible_entries(viewer), Entry.status == EntryStatus.PUBLISHED)
+    rows = db.session.execute(counted.group_by(Entry.kind))
     return {kind: count for kind, count in rows}
 
 
 def theme_counts(viewer: Viewer | None) -> list[tuple[Theme, int]]:
-    """Every theme with the number of visible entries carrying one of its tags."""
+    """Every theme with the number of published entries the viewer may see carrying one of its tags."""
     counts = dict(
         db.session.execute(
             select(Tag.theme_id, func.count(func.distinct(entry_tags.c.entry_id)))
             .join(entry_tags, entry_tags.c.tag_id == Tag.id)
-            .where(entry_tags.c.entry_id.in_(_visible_ids(viewer)), Tag.theme_id.is_not(None))
+            .where(entry_tags.c.entry_id.in_(_counted_ids(viewer)), Tag.theme_id.is_not(None))
             .group_by(Tag.theme_id)
         ).all()
     )
@@ -219,11 +225,11 @@ def theme_counts(viewer: Viewer | None) -> list[tuple[Theme, int]]:
 
 
 def tag_counts(viewer: Viewer | None, theme: Theme | None = None) -> list[tuple[Tag, int]]:
-    """Tags (of one theme, or all) with their numbers of visible entries; unused tags left out."""
+    """Tags (of one theme, or all) with their numbers of published entries the viewer may see; unused tags left out."""
     query = (
         select(Tag, func.count(entry_tags.c.entry_id))
         .join(entry_tags, entry_tags.c.tag_id == Tag.id)
-        .where(entry_tags.c.entry_id.in_(_visible_ids(viewer)))
+        .where(entry_tags.c.entry_id.in_(_counted_ids(viewer)))
         .group_by(Tag.id)
         .order_by(Tag.label)
     )

@@ -23,7 +23,7 @@ from kb.markdown import LinkResolver, render
 from kb.panels.rendering import rerender_findings_linking_to
 from kb.permissions import link_end_for, link_resolver
 from kb.states import EntryKind, EntryStatus, LinkRelation
-from kb.taxonomy.models import Tag
+from kb.taxonomy.models import Tag, TagAlias
 
 MODEL_BY_KIND: dict[str, type[Entry]] = {"lesson": Lesson, "review": Review, "paper": Paper}
 
@@ -47,14 +47,17 @@ def tag_label_from_slug(slug: str) -> str:
 
 
 def find_or_create_tags(slugs: list[str]) -> list[Tag]:
-    """The tags with these slugs, creating free tags for any not yet known."""
+    """The tags with these slugs (or earlier slugs of theirs), creating free tags for any not yet known; no repeats."""
     slugs = [normalise_tag(slug) for slug in slugs]
     known = {tag.slug: tag for tag in db.session.scalars(select(Tag).where(Tag.slug.in_(slugs)))}
+    # The earlier slug of a renamed or merged tag leads to the tag it became.
+    renamed = select(TagAlias.slug, Tag).join(Tag, Tag.id == TagAlias.tag_id).where(TagAlias.slug.in_(slugs))
+    known |= {slug: tag for slug, tag in db.session.execute(renamed).all() if slug not in known}
     for slug in slugs:
         if slug not in known:
             known[slug] = Tag(slug=slug, label=tag_label_from_slug(slug))
             db.session.add(known[slug])
-    return [known[slug] for slug in slugs]
+    return list(dict.fromkeys(known[slug] for slug in slugs))
 
 
 def apply_document(document: EntryDocument, entry: Entry | None = None) -> Entry:

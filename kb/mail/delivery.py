@@ -18,6 +18,9 @@ from flask import current_app
 from kb.errors import UnavailableError
 from kb.mail.messages import Mail, build_message
 
+WIRE_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+"""Headers about the encoding on the wire, left out of the printed mail: its text is printed decoded."""
+
 
 class MailNotSentError(UnavailableError):
     """Raised when the mail server could not be reached or refused the message; says why."""
@@ -42,6 +45,17 @@ def _smtp_send(message: EmailMessage, config: dict[str, Any]) -> None:
         smtp.send_message(message)
 
 
+def readable(message: EmailMessage) -> str:
+    """`message` as a person reads it: its headers, a blank line, then the decoded text with links whole.
+
+    What the console backend prints: the wire form would be quoted-printable, with long
+    links broken across lines by `=` and impossible to follow.
+    """
+    headers = "\n".join(f"{name}: {value}" for name, value in message.items() if name.lower() not in WIRE_HEADERS)
+    content = message.get_content()
+    return f"{headers}\n\n{content.rstrip()}\n"
+
+
 def transmit(mail: Mail, *, message_id: str | None = None, date: dt.datetime | None = None) -> None:
     """Deliver `mail` through the configured backend now.
 
@@ -50,7 +64,8 @@ def transmit(mail: Mail, *, message_id: str | None = None, date: dt.datetime | N
     config = current_app.config
     message = build_message(mail, config["MAIL_FROM"], message_id=message_id, date=date)
     if config["MAIL_BACKEND"] == "console":
-        print(f"----- mail (console backend) -----\n{message}\n----- end of mail -----", file=sys.stdout, flush=True)
+        printed = f"----- mail (console backend) -----\n{readable(message)}----- end of mail -----"
+        print(printed, file=sys.stdout, flush=True)
         return
     try:
         _smtp_send(message, config)

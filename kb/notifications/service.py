@@ -169,6 +169,27 @@ def _mail_now(person: User, notification: Notification, paragraphs: list[str]) -
     return True
 
 
+def write_notification(
+    recipient: User, *, kind: str, entry: Entry | None, actor: User | None, message: str, link: str
+) -> Notification:
+    """Add one in-app notification for `recipient` (flushed), for a caller that mails about it itself.
+
+    Every event kb mails to a person about their work is listed on their notifications
+    page too; the caller sets `mailed_at` when it queues the mail.
+    """
+    notification = Notification(
+        user_id=recipient.id,
+        kind=kind,
+        entry_id=entry.id if entry is not None else None,
+        actor_id=actor.id if actor is not None else None,
+        message=message,
+        link=link,
+    )
+    db.session.add(notification)
+    db.session.flush()
+    return notification
+
+
 def moderation_decided(
     recipient: User | None, *, entry: Entry, message: str, actor: User | None, comment: Comment | None = None
 ) -> Notification | None:

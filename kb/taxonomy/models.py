@@ -1,10 +1,13 @@
-"""Theme and Tag models."""
+"""Theme, Tag, TagAlias and Region models."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, Text
+import datetime as dt
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kb.dates import utcnow
 from kb.extensions import Model
 
 
@@ -32,3 +35,26 @@ class Tag(Model):
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     theme: Mapped[Theme | None] = relationship(back_populates="tags")
+
+
+class TagAlias(Model):
+    """An earlier slug of a tag, left by a rename or a merge: its address and later imports lead to the tag."""
+
+    __tablename__ = "tag_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    tag: Mapped[Tag] = relationship()
+
+
+class Region(Model):
+    """One region of the controlled list (`regions:` in the taxonomy file), with the other spellings it takes."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    synonyms: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from kb.comments.queries import comment_counts_for
 from kb.entries import queries
@@ -10,6 +11,7 @@ from kb.entries.queries import ListFilters
 from kb.pages import int_arg
 from kb.pagination import pagination_params
 from kb.permissions import current_viewer
+from kb.taxonomy.curation import tag_for_alias
 
 blueprint = Blueprint("taxonomy", __name__)
 
@@ -51,12 +53,15 @@ def tags() -> str:
 
 
 @blueprint.get("/tags/<slug>")
-def tag(slug: str) -> str:
-    """Every entry carrying one tag."""
+def tag(slug: str) -> str | Response:
+    """Every entry carrying one tag; the old address of a renamed or merged tag redirects to the tag."""
     viewer = current_viewer()
     found = queries.visible_tag(viewer, slug)
     if found is None:
-        abort(404)
+        renamed = tag_for_alias(slug)
+        if renamed is None or queries.visible_tag(viewer, renamed.slug) is None:
+            abort(404)
+        return redirect(url_for(".tag", slug=renamed.slug), code=301)
     page = queries.list_entries(
         viewer, None, ListFilters(tag=slug), int_arg("page", 1) or 1, current_app.config["ENTRIES_PER_PAGE"]
     )

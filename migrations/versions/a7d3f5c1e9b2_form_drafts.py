@@ -1,7 +1,7 @@
 """form drafts: what was typed into a long form, kept across a sign-in and while typing
 
 Revision ID: a7d3f5c1e9b2
-Revises: f4c2e8a1b9d3
+Revises: c8f2a6d4e915
 Create Date: 2026-12-07 08:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "a7d3f5c1e9b2"
-down_revision = "f4c2e8a1b9d3"
+down_revision = "c8f2a6d4e915"
 branch_labels = None
 depends_on = None
 

@@ -32,7 +32,7 @@ def _write_lesson(page: Page, site: Site) -> None:
     page.get_by_label("Lesson", exact=True).fill("Members of the public behave differently from staff.")
     page.get_by_label("Recommendation").fill("- Rehearse with members of the public\n- Measure call times")
     page.get_by_label("Evidence").fill("Reported at the time; see [[nhs-alliance-discussion-paper]].")
-    page.get_by_label("Region").fill("South West")
+    page.get_by_label("Region").select_option("South West")
     page.get_by_role("button", name="Preview").click()
 
 

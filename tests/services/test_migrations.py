@@ -320,3 +320,37 @@ def test_the_current_renderings_migration_stores_evidence_and_paragraphs_as_savi
         revision = current_revision(entry)
         assert revision is not None
         assert revision.rendered == rendered
+
+
+REGIONS_MIGRATION = "c5f2a8d3e6b1"
+
+
+def test_the_regions_migration_writes_other_spellings_as_the_list_does_and_logs_the_rest(blank_app, caplog):
+    before = migrations_in_order()[migrations_in_order().index(REGIONS_MIGRATION) - 1]
+    upgrade(directory=str(MIGRATIONS_DIR), revision=before)
+    stored = {"spelt": "North west", "spaced": "  north-WEST ", "listed": "Bristol", "synonym": "National"}
+    stored |= {"unknown": "Atlantis", "none": None}
+    for slug, region in stored.items():
+        _insert("entries", **_entry(slug, region=region))
+    _insert("organisations", **_organisation("Odd place", "provider"), region="Middle Earth")
+    _insert("organisations", **_organisation("Yorkshire", "provider"), region="yorkshire & the humber")
+    upgrade(directory=str(MIGRATIONS_DIR), revision=REGIONS_MIGRATION)
+    with db.engine.connect() as connection:
+        entries = dict(connection.execute(select(column("slug"), column("region")).select_from(table("entries"))).all())
+        organisations = dict(
+            connection.execute(select(column("name"), column("region")).select_from(table("organisations"))).all()
+        )
+        listed = list(connection.execute(select(column("name")).select_from(table("regions"))).scalars())
+    assert entries == {
+        "spelt": "North West",
+        "spaced": "North West",
+        "listed": "Bristol",
+        "synonym": "England",
+        "unknown": "Atlantis",
+        "none": None,
+    }
+    assert organisations == {"Odd place": "Middle Earth", "Yorkshire": "Yorkshire and the Humber"}
+    assert {"England", "North West", "Bristol", "Wales"} <= set(listed)
+    assert "entries.unknown: 'Atlantis'" in caplog.text
+    assert "organisations.Odd place: 'Middle Earth'" in caplog.text
+    assert "spelt" not in caplog.text

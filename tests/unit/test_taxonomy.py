@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kb.config import PROJECT_ROOT
-from kb.content.taxonomy import TagSpec, ThemeSpec, parse_taxonomy, serialise_taxonomy
+from kb.content.taxonomy import RegionSpec, TagSpec, ThemeSpec, parse_regions, parse_taxonomy, serialise_taxonomy
 
 GOOD = """\
 themes:
@@ -175,6 +175,39 @@ def test_round_trip_of_awkward_text():
 def test_real_taxonomy_is_in_canonical_form():
     text = (PROJECT_ROOT / "content" / "taxonomy.yaml").read_text(encoding="utf-8")
     themes, problems = parse_taxonomy(text, "content/taxonomy.yaml")
-    assert problems == []
+    regions, region_problems = parse_regions(text, "content/taxonomy.yaml")
+    assert problems == region_problems == []
     assert len(themes) >= 5
-    assert serialise_taxonomy(themes) == text
+    assert serialise_taxonomy(themes, regions) == text
+
+
+def test_the_real_regions_list_has_the_english_regions_the_nations_and_the_seed_places():
+    text = (PROJECT_ROOT / "content" / "taxonomy.yaml").read_text(encoding="utf-8")
+    names = [region.name for region in parse_regions(text, "content/taxonomy.yaml")[0]]
+    english = ["North East", "North West", "Yorkshire and the Humber", "East Midlands", "West Midlands"]
+    english += ["East of England", "London", "South East", "South West"]
+    assert set(english) | {"England", "Scotland", "Wales", "Northern Ireland", "Bristol"} <= set(names)
+
+
+def test_regions_are_names_or_names_with_synonyms_and_round_trip():
+    text = GOOD + "regions:\n  - name: North West\n    synonyms:\n      - North West England\n  - London\n"
+    regions, problems = parse_regions(text, "t.yaml")
+    assert problems == []
+    assert regions == [RegionSpec("North West", ["North West England"]), RegionSpec("London")]
+    themes, _ = parse_taxonomy(text, "t.yaml")
+    assert serialise_taxonomy(themes, regions) == text
+
+
+def test_a_bad_or_repeated_region_is_reported_by_line_and_left_out():
+    text = "themes: []\nregions:\n  - London\n  - name: ''\n  - london\n  - {name: Wales, colour: red}\n"
+    regions, problems = parse_regions(text, "content/taxonomy.yaml")
+    assert regions == [RegionSpec("London")]
+    assert messages(problems) == [
+        "content/taxonomy.yaml:4: a region is a name, or a mapping with a name and synonyms",
+        "content/taxonomy.yaml:5: region 'london' is listed more than once",
+        "content/taxonomy.yaml:6: a region is a name, or a mapping with a name and synonyms",
+    ]
+
+
+def test_a_taxonomy_without_regions_has_an_empty_list():
+    assert parse_regions(GOOD, "t.yaml") == ([], [])

@@ -301,6 +301,7 @@ def build(app: Flask, folder: Path) -> dict[frozenset[str], list[dict[str, objec
             {"slug": slug}
             for slug in (lesson.slug, review.slug, paper.slug, draft.slug, "escaping-tag", "escaping-theme")
         ],
+        frozenset({"tag_slug"}): [{"tag_slug": "escaping-tag"}],
         frozenset({"slug", "other_slug"}): [{"slug": lesson.slug, "other_slug": recurring.slug}],
         frozenset({"slug", "number"}): [{"slug": review.slug, "number": n} for n in findings],
         frozenset({"slug", "number", "rev"}): [
