@@ -11,7 +11,6 @@ import dataclasses
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
-
 from wtforms import SelectChoice
 
 from kb.content.document import EntryDocument

@@ -27,11 +27,11 @@ from kb.contributions.service import (
 from kb.contributions.staff_forms import SOURCES_MAX, StaffForm
 from kb.contributions.staff_pages import document_from_form, form_data, new_document, staff_form, valid_form
 from kb.contributions.staff_service import create_entry, preview_document, save_fields
+from kb.drafts.keeping import restored_fields
 from kb.entries.models import Entry, Review
 from kb.entries.queries import revision_of
 from kb.entries.service import current_revision
 from kb.entries.vocabulary import KINDS
-from kb.drafts.keeping import restored_fields
 from kb.errors import unit_of_work
 from kb.panels.queries import panel_members
 from kb.states import EntryKind
