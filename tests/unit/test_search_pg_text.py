@@ -7,9 +7,9 @@ from markupsafe import Markup
 from whoosh import query as q
 
 from kb.search.documents import PART_WEIGHTS
+from kb.search.pg.headlines import MARK_END, MARK_START, best, marked
 from kb.search.pg.indexing import PART_GAP, grouped_texts, weight_letter
 from kb.search.pg.query import _typed_phrase, lexeme_literal
-from kb.search.pg.service import MARK_END, MARK_START, _best, _marked
 from kb.search.query import parse_user_query
 
 
@@ -68,12 +68,12 @@ def test_a_phrase_not_found_in_the_typed_text_falls_back_to_its_words():
 
 
 def test_a_headline_is_escaped_before_its_words_are_marked():
-    marked = _marked(f"5 < 7 & {MARK_START}<b>bold</b>{MARK_END} end")
-    assert isinstance(marked, Markup)
-    assert str(marked) == "5 &lt; 7 &amp; <mark>&lt;b&gt;bold&lt;/b&gt;</mark> end"
+    snippet = marked(f"5 < 7 & {MARK_START}<b>bold</b>{MARK_END} end")
+    assert isinstance(snippet, Markup)
+    assert str(snippet) == "5 &lt; 7 &amp; <mark>&lt;b&gt;bold&lt;/b&gt;</mark> end"
 
 
 def test_the_part_with_most_marked_words_gives_the_snippet():
     one, two = f"{MARK_START}a{MARK_END}", f"{MARK_START}a{MARK_END} {MARK_START}b{MARK_END}"
-    assert _best([("summary", one), ("lesson", two), ("body", two)]) == ("lesson", two)
-    assert _best([("summary", "no marks")]) is None
+    assert best([("summary", one), ("lesson", two), ("body", two)]) == ("lesson", two)
+    assert best([("summary", "no marks")]) is None
