@@ -13,8 +13,9 @@ from kb.backup import cli as backup_cli
 from kb.comments.cli import comments_cli
 from kb.consultations.cli import consult_cli
 from kb.content.attachments import MissingDocumentError
+from kb.content.export import export_directory
 from kb.content.rerender import count_stored, rerender_everything
-from kb.content.service import content_files, export_directory, import_directory
+from kb.content.service import content_files, import_directory
 from kb.drafts.cli import drafts_cli
 from kb.extensions import db
 from kb.mail.cli import mail_cli

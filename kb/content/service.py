@@ -1,15 +1,12 @@
-"""Import a folder of content files into the database, and export the database back.
+"""Import a folder of content files into the database (export is `kb.content.export`).
 
 Import upserts by slug and is idempotent: an unchanged file makes no new revision, and a
 file whose text has not changed since it was last imported never overwrites later edits.
 Every file is checked first; each problem is reported as `path:line: message`, and every
-good file is still loaded. Export writes each entry's current document, so an export
-followed by an import changes nothing. An export can be limited to what one viewer may
-see (`visible_to`); such an export is a reader's copy, not an archive, and need not
-import on its own, since its entries may link to entries it leaves out.
+good file is still loaded.
 
 The documents a file lists under `attachments:` are attached, replaced or removed to match
-the list (`kb.content.attachments`), and export writes them back beside the file.
+the list (`kb.content.attachments`).
 
 A file's `replaces:` keeps old slugs working: an entry with one of them is merged into the
 file's entry (`kb.moderation.curation.carry_out_merge`), and a slug no entry has gets a
@@ -27,16 +24,13 @@ from sqlalchemy import select
 
 from kb.content.attachments import (
     AttachmentReport,
-    current_documents,
-    document_with_attachments,
-    export_attachments,
     sync_attachments,
 )
 from kb.content.document import EntryDocument, Reference, parse_document, serialise_document
 from kb.content.fields import Problem
-from kb.content.taxonomy import parse_regions, parse_taxonomy, serialise_taxonomy
+from kb.content.taxonomy import parse_regions, parse_taxonomy
 from kb.dates import utcnow
-from kb.entries.models import Entry, Revision
+from kb.entries.models import Entry
 from kb.entries.service import (
     MODEL_BY_KIND,
     apply_document,
@@ -46,14 +40,12 @@ from kb.entries.service import (
     rerender_entries_linking_to,
 )
 from kb.entries.targets import link_targets
-from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.moderation.curation import carry_out_merge
 from kb.moderation.service import ModerationError
-from kb.permissions import Viewer, visible_entries
 from kb.states import EntryStatus
-from kb.taxonomy.regions import apply_regions, canonical_region, region_choices, region_specs
-from kb.taxonomy.service import apply_taxonomy, taxonomy_specs
+from kb.taxonomy.regions import apply_regions, canonical_region, region_choices
+from kb.taxonomy.service import apply_taxonomy
 
 TAXONOMY_FILE = "taxonomy.yaml"
 IMPORT_AUTHOR = "content import"
@@ -368,50 +360,3 @@ def import_directory(directory: Path, on_file: Callable[[Path], None] = lambda p
     _merge_replaced_entries(candidates, report)
     report.failed = list(dict.fromkeys(report.failed))
     return report
-
-
-def _replaced_slugs(revisions: dict[int, Revision]) -> set[str]:
-    """Slugs some entry's current document replaces: their entries live on as its `replaces:` line."""
-    replaced: set[str] = set()
-    for revision in revisions.values():
-        if "\nreplaces:" in revision.document:
-            parsed = parse_document(revision.document, "export").document
-            replaced.update(parsed.replaces if parsed is not None else [])
-    return replaced
-
-
-def export_directory(directory: Path, *, visible_to: Viewer | None = None) -> int:
-    """Write the taxonomy and each entry's current document below `directory`; returns how many.
-
-    Each entry's current documents are written beside its file (`kb.content.attachments`),
-    and its `attachments:` list names them.
-
-    With `visible_to` only the entries that viewer may see are written (the same rule as
-    every page, `permissions.visible_entries`); without it, every entry is, for an
-    operator's archive. The taxonomy is always written whole: themes are not restricted.
-    Raises `MissingDocumentError` when a document's file is gone from `DOCUMENTS_DIR`.
-    """
-    specs, regions = taxonomy_specs(), region_specs()
-    directory.mkdir(parents=True, exist_ok=True)
-    if specs or regions:
-        (directory / TAXONOMY_FILE).write_text(serialise_taxonomy(specs, regions), encoding="utf-8")
-    revisions = current_revisions()
-    replaced = _replaced_slugs(revisions)
-    attached = current_documents()
-    count = 0
-    query = select(Entry).order_by(Entry.kind, Entry.slug)
-    if visible_to is not None:
-        query = query.where(visible_entries(visible_to))
-    for entry in db.session.scalars(query):
-        if entry.id not in revisions or (entry.slug in replaced and entry.status == EntryStatus.MERGED):
-            # A merged slug lives on as its replacement's `replaces:` line; one whose merge was
-            # refused (its comments had fewer readers) is still an entry and keeps its file.
-            continue
-        folder = directory / KIND_PLURALS[entry.kind]
-        folder.mkdir(exist_ok=True)
-        files = attached.get(entry.id, [])
-        text = document_with_attachments(revisions[entry.id].document, entry, files)
-        (folder / f"{entry.slug}.md").write_text(text, encoding="utf-8")
-        export_attachments(folder, entry, files)
-        count += 1
-    return count

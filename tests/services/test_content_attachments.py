@@ -11,7 +11,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from kb.content.document import parse_document, serialise_document
-from kb.content.service import export_directory, import_directory
+from kb.content.export import export_directory
+from kb.content.service import import_directory
 from kb.documents.models import Document
 from kb.documents.service import attach_document
 from kb.documents.storage import path_of, read_bytes

@@ -12,7 +12,8 @@ from kb.audit.models import AuditEvent
 from kb.comments.models import Comment
 from kb.config import PROJECT_ROOT
 from kb.content.document import parse_document
-from kb.content.service import export_directory, import_directory
+from kb.content.export import export_directory
+from kb.content.service import import_directory
 from kb.entries.models import Entry, EntryLink, Revision
 from kb.entries.service import current_revision
 from kb.extensions import db

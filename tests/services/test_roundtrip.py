@@ -7,7 +7,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from kb.config import PROJECT_ROOT
-from kb.content.service import export_directory, import_directory
+from kb.content.export import export_directory
+from kb.content.service import import_directory
 from kb.entries.models import Entry, Revision
 from kb.extensions import db
 from kb.taxonomy.models import Tag, Theme

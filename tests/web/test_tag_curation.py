@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from kb.audit.models import AuditEvent
-from kb.content.service import export_directory, import_directory
+from kb.content.export import export_directory
+from kb.content.service import import_directory
 from kb.entries.queries import revision_count
 from kb.entries.service import current_revision
 from kb.extensions import db
