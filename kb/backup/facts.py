@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+SCHEMA_ROWS = frozenset({"alembic_version", "regions"})
+"""Tables the migrations themselves fill, in every database."""
+
 
 @dataclass(frozen=True)
 class TableFacts:
@@ -23,5 +26,9 @@ class TableFacts:
         return sum(count for name, count in self.rows.items() if name != "alembic_version")
 
     def holds_data(self) -> bool:
-        """Whether any table other than the migrations' bookkeeping has a row."""
-        return self.total_rows > 0
+        """Whether any table holds rows other than those the migrations write into every database.
+
+        The migrations' bookkeeping and the regions list they fill are in a new, empty
+        database too, so they alone do not make a restore replace someone's data.
+        """
+        return any(count for name, count in self.rows.items() if name not in SCHEMA_ROWS)

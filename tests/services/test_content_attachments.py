@@ -67,7 +67,12 @@ def count(model: type) -> int:
 
 
 def files_below(folder: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    """The entries' files and their documents below `folder`, leaving out the taxonomy file export always writes."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != "taxonomy.yaml"
+    }
 
 
 def import_and_commit(root: Path):

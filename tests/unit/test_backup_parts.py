@@ -77,6 +77,7 @@ def test_facts_leave_the_migrations_bookkeeping_out_of_the_rows() -> None:
     facts = TableFacts(revision="abc", rows={"alembic_version": 1, "entries": 3, "users": 0})
     assert (facts.tables, facts.total_rows, facts.holds_data()) == (3, 3, True)
     assert not TableFacts(revision="abc", rows={"alembic_version": 1, "entries": 0}).holds_data()
+    assert not TableFacts(revision="abc", rows={"alembic_version": 1, "regions": 14, "entries": 0}).holds_data()
 
 
 def test_the_summaries_say_what_was_written_and_restored() -> None:

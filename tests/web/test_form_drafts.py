@@ -22,6 +22,7 @@ from kb.entries.models import Entry, Revision
 from kb.extensions import db
 from kb.panels.models import Finding
 from kb.panels.service import FindingText, create_finding
+from kb.states import ReviewStatus
 from kb.users.models import User
 from tests.accounts import Cast, client_for, csrf_token, login_as, page_text, post_form, sign_in
 from tests.factories import add_comment
@@ -123,8 +124,17 @@ def _edit_lesson(app: Flask, cast: Cast) -> tuple[str, str]:
 
 
 def _document(app: Flask, cast: Cast) -> tuple[str, str]:
+    path = f"{entry_by_slug(PUBLIC_PAPER).path}/edit-file"
+    return path, path
+
+
+def _fields(app: Flask, cast: Cast) -> tuple[str, str]:
     path = f"{entry_by_slug(PUBLIC_PAPER).path}/edit"
     return path, path
+
+
+def _new_review(app: Flask, cast: Cast) -> tuple[str, str]:
+    return "/reviews/new", "/reviews/new"
 
 
 def _new_finding(app: Flask, cast: Cast) -> tuple[str, str]:
@@ -173,6 +183,11 @@ def _revision_has_text(cast: Cast) -> bool:
     return db.session.scalar(select(func.count()).select_from(Revision).where(Revision.document.contains(TYPED))) > 0
 
 
+def _review_written(cast: Cast) -> bool:
+    found = select(func.count()).select_from(Entry).where(Entry.title == "Kept review", Entry.body.contains(TYPED))
+    return db.session.scalar(found) == 1
+
+
 def _finding_saved(cast: Cast) -> bool:
     return db.session.scalar(select(func.count()).select_from(Finding).where(Finding.body == TYPED)) == 1
 
@@ -200,7 +215,12 @@ FORMS = [
     LongForm("lesson", "author", "lesson-form", "evidence", _new_lesson,
              {**LESSON, "title": "Kept through a sign-in", "action": "save"}, _has_lesson),
     LongForm("lesson edit", "author", "lesson-form", "evidence", _edit_lesson, {"action": "save"}, _revision_has_text),
-    LongForm("entry editor", "moderator", "document-form", "message", _document, {}, _revision_has_text),
+    LongForm("file editor", "moderator", "document-form", "message", _document, {}, _revision_has_text),
+    LongForm("field editor", "moderator", "staff-form", "body", _fields, {"action": "save"}, _revision_has_text),
+    LongForm("new review", "moderator", "staff-form", "body", _new_review,
+             {"title": "Kept review", "summary": "A review kept through a sign-in.",
+              "commissioning_body": "The alliance", "review_status": ReviewStatus.IN_PROGRESS, "action": "save"},
+             _review_written),
     LongForm("new finding", "panel", "merged-form", "body", _new_finding, {"title": "Kept"}, _finding_saved),
     LongForm("finding edit", "panel", "merged-form", "body", _edit_finding, {}, _finding_saved),
     LongForm("consultation answer", "member", "answer-form", "", _answer, {"action": "draft"}, _answered),
@@ -216,7 +236,7 @@ FORMS = [
 def _typed_fields(html: str, form: LongForm) -> dict[str, str]:
     """The form as shown with the case's fields, and TYPED in its long text (an answer form's first question)."""
     fields = {**form_fields(html, form.form_id), **form.extra}
-    if form.name == "entry editor":
+    if form.name == "file editor":
         fields["text"] = fields["text"].rstrip() + f"\n\n{TYPED}\n"
     else:
         name = form.text_field or f"answer-{ids(db.session.scalars(select(Consultation)).one())[0]}"

@@ -221,8 +221,11 @@ def test_a_review_over_the_limits_is_refused_with_the_limit_named(seeded_app, ca
 def test_an_expired_token_keeps_the_typed_text(seeded_app, cast):
     moderator = client_for(seeded_app, cast.moderator)
     response = moderator.post("/reviews/new", data={**REVIEW, "csrf_token": "stale"})
-    assert response.status_code == 400
-    assert REVIEW["body"] in page_text(response)
+    assert response.status_code == 303
+    assert "draft=" in response.headers["Location"]
+    shown = moderator.get(response.headers["Location"])
+    assert REVIEW["body"] in page_text(shown)
+    assert "Your text was kept and has not been sent yet" in page_text(shown)
     assert stored("out-of-hours-handover-review") is None
 
 
