@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import ColumnElement, CursorResult, delete, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from kb.dates import utcnow
@@ -119,7 +120,16 @@ def keep_draft(path: str, fields: dict[str, list[str]], *, owner_id: int | None,
                 condition = (FormDraft.client_address == group) & FormDraft.owner_id.is_(None)
                 _make_room(condition, int(current_app.config["FORM_DRAFTS_PER_ADDRESS"]))
         draft = FormDraft(token=new_token(), path=path, owner_id=owner_id, client_address=group, created_at=now)
-        db.session.add(draft)
+        draft.fields = fields
+        draft.updated_at = now
+        try:
+            with db.session.begin_nested():
+                db.session.add(draft)
+        except IntegrityError:
+            # Another tab saved this owner's draft of the page at the same moment: update that one.
+            draft = _owned(owner_id, path) if owner_id is not None else None
+            if draft is None:
+                raise
     draft.fields = fields
     draft.updated_at = now
     db.session.flush()
