@@ -8,6 +8,11 @@ they are signed out. There the view fills its form with `restored_fields()`, wit
 message that the text was kept and not sent. When a post is taken (the view answers
 with a redirect), the person's drafts of that page are discarded.
 
+A draft kb cannot give an owner comes back only in the browser that posted it: its
+token is remembered in that browser's session, which a sign-in carries over. A post
+sent from another site's page is never kept, so no one can put text into another
+person's form.
+
 The views so marked are exempt from the global CSRF check: this hook checks the token.
 """
 
@@ -18,15 +23,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from flask_wtf.csrf import validate_csrf
+from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from kb.drafts import service
+from kb.drafts.models import KEPT_HERE, KEPT_HERE_MAX
 from kb.errors import unit_of_work
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -47,6 +53,21 @@ def _token_refused() -> bool:
     return False
 
 
+def _from_another_site() -> bool:
+    """Whether the browser says the post was sent from a page of another site (a forged post)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != "null" and urlsplit(origin).netloc != request.host
+
+
+def _kept_here() -> list[str]:
+    """The tokens of drafts without an owner that this browser posted."""
+    kept = session.get(KEPT_HERE)
+    return [token for token in kept if isinstance(token, str)] if isinstance(kept, list) else []
+
+
 def with_draft(page: str, token: str, anchor: str = "") -> str:
     """The address of a form's page that brings back the draft with `token`."""
     joiner = "&" if "?" in page else "?"
@@ -55,6 +76,8 @@ def with_draft(page: str, token: str, anchor: str = "") -> str:
 
 def _keep(page: str, anchor: str) -> Response:
     """Keep what was posted as a draft of `page` and send the person there, through the sign-in page if needed."""
+    if _from_another_site():
+        raise CSRFError("This form was sent from another site, so it was not saved.")
     signed_in = current_user.is_authenticated
     # Someone whose session ran out while they typed is still known by it (see kb.users.sessions).
     owner_id = current_user.id if signed_in else g.get("signed_out_user_id")
@@ -69,6 +92,8 @@ def _keep(page: str, anchor: str) -> Response:
         with unit_of_work():
             draft = service.keep_draft(path, fields, owner_id=owner_id, address=get_remote_address())
         back = with_draft(page, draft.token, anchor)
+        if draft.owner_id is None:
+            session[KEPT_HERE] = [*_kept_here(), draft.token][-KEPT_HERE_MAX:]
     if signed_in:
         flash(EXPIRED_MESSAGE if kept else "This form expired before it was sent. Fill it in again.", "info")
         return redirect(back, code=303)
@@ -111,15 +136,22 @@ def keeps_typed_text(page: Callable[..., str] | None = None, *, anchor: str = ""
 def restored_fields(path: str | None = None) -> MultiDict[str, str] | None:
     """On a form's page: the fields of the draft named by `?draft=`, if the signed-in viewer typed it; else None.
 
-    A draft nobody owns yet becomes the viewer's. When fields come back, a message says
-    they were kept and not sent. `path` is the page's address (the request's by default).
+    A draft nobody owns yet comes back only in the browser that posted it, and becomes
+    the viewer's (see `service.claim_draft`). When fields come back, a message says they
+    were kept and not sent. `path` is the page's address (the request's by default).
     """
     token = request.args.get("draft")
     if not token or not current_user.is_authenticated:
         return None
+    kept_here = _kept_here()
+    posted_here = token in kept_here
     with unit_of_work():
-        draft = service.claim_draft(token, path or request.path, owner_id=current_user.id)
+        draft = service.claim_draft(token, path or request.path, owner_id=current_user.id, posted_here=posted_here)
+        owned = draft is not None and draft.owner_id is not None
     if draft is None:
         return None
+    if owned and posted_here:
+        # Now the viewer's own draft: the session need not vouch for it any more.
+        session[KEPT_HERE] = [kept for kept in kept_here if kept != token]
     flash(KEPT_MESSAGE, "info")
     return MultiDict([(name, value) for name, values in draft.fields.items() for value in values])

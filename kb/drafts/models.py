@@ -16,6 +16,12 @@ FORM_DRAFT_MAX_AGE = dt.timedelta(days=7)
 PATH_MAX = 500
 """The longest form page path a draft keeps."""
 
+KEPT_HERE = "kept_drafts"
+"""Session key: the tokens of the drafts without an owner that this browser posted (kept across a sign-in)."""
+
+KEPT_HERE_MAX = 5
+"""How many such tokens a session remembers; the oldest is forgotten first."""
+
 
 class FormDraft(Model):
     """What someone typed into one form page, under a random token.
@@ -23,9 +29,10 @@ class FormDraft(Model):
     `path` is the page that shows the form (its GET address, without the query), and
     `fields` the form's fields as posted: each name with its list of values. A draft
     has an owner once anyone is known to have typed it (signed in while typing, or
-    signed in with its link afterwards); a draft without an owner was posted from a
-    session that had ended, is found only by its token, and is capped per client
-    address. One owner keeps one draft per page: saving again replaces it.
+    signed in with its link afterwards in the browser that posted it); a draft without
+    an owner was posted from a session that had ended, is found only by its token
+    together with that browser's session, and is capped per client address. One owner
+    keeps one draft per page: saving again replaces it.
     """
 
     __tablename__ = "form_drafts"

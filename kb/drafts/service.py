@@ -1,8 +1,9 @@
 """Keeping, finding, claiming and discarding form drafts.
 
 A draft is shown only to the person who typed it: one with an owner only to that owner,
-one without (posted after a session ended, by someone kb could not name) to whoever
-first opens its link signed in, who becomes its owner. Drafts untouched for
+one without (posted after a session ended, by someone kb could not name) only in the
+browser that posted it, to the first person who opens its link there signed in, who
+becomes its owner unless they already have a draft of that page (theirs is never lost). Drafts untouched for
 `FORM_DRAFT_MAX_AGE` are ignored and purged. Each owner keeps at most
 `FORM_DRAFTS_PER_USER` drafts and each client address at most `FORM_DRAFTS_PER_ADDRESS`
 drafts without an owner; the oldest go first. Every verb flushes and never commits.
@@ -17,6 +18,7 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import ColumnElement, CursorResult, delete, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from kb.dates import utcnow
@@ -119,18 +121,29 @@ def keep_draft(path: str, fields: dict[str, list[str]], *, owner_id: int | None,
                 condition = (FormDraft.client_address == group) & FormDraft.owner_id.is_(None)
                 _make_room(condition, int(current_app.config["FORM_DRAFTS_PER_ADDRESS"]))
         draft = FormDraft(token=new_token(), path=path, owner_id=owner_id, client_address=group, created_at=now)
-        db.session.add(draft)
+        draft.fields = fields
+        draft.updated_at = now
+        try:
+            with db.session.begin_nested():
+                db.session.add(draft)
+        except IntegrityError:
+            # Another tab saved this owner's draft of the page at the same moment: update that one.
+            draft = _owned(owner_id, path) if owner_id is not None else None
+            if draft is None:
+                raise
     draft.fields = fields
     draft.updated_at = now
     db.session.flush()
     return draft
 
 
-def claim_draft(token: str | None, path: str, *, owner_id: int) -> FormDraft | None:
+def claim_draft(token: str | None, path: str, *, owner_id: int, posted_here: bool) -> FormDraft | None:
     """The draft with this token for the page at `path`, if `owner_id` may see it; else None.
 
-    A draft without an owner becomes this owner's (replacing their older draft of the
-    same page); a draft of someone else is never returned. Flushes.
+    A draft without an owner is given only when `posted_here` (this browser posted it);
+    it becomes this owner's, unless they already have a draft of the same page: theirs
+    stays as it is and this one stays without an owner. A draft of someone else is
+    never returned. Flushes.
     """
     if not token:
         return None
@@ -140,10 +153,12 @@ def claim_draft(token: str | None, path: str, *, owner_id: int) -> FormDraft | N
     if draft is None or draft.owner_id not in (None, owner_id):
         return None
     if draft.owner_id is None:
-        _delete((FormDraft.owner_id == owner_id) & (FormDraft.path == draft.path))
-        draft.owner_id = owner_id
-        draft.client_address = None
-        db.session.flush()
+        if not posted_here:
+            return None
+        if _owned(owner_id, draft.path) is None:
+            draft.owner_id = owner_id
+            draft.client_address = None
+            db.session.flush()
     return draft
 
 

@@ -3,7 +3,8 @@
 - Flask-Login keeps the user's rotating `session_token` in the session cookie and in the
   remember-me cookie. Logout, a password change, deactivation and a role change rotate
   the token, so every copy of either cookie stops working on its very next request.
-- Signing in clears the old session first, so the session cookie's content is new.
+- Signing in clears the old session first, so the session cookie's content is new; it
+  keeps only the tokens of the drafts this browser posted signed out (`kb.drafts.keeping`).
 - A session ends after `SESSION_IDLE` without a request (60 minutes by default) and
   `PERMANENT_SESSION_LIFETIME` after sign-in (12 hours) whatever happens. "Keep me
   signed in" sets a remember-me cookie for `REMEMBER_COOKIE_DURATION` (14 days) that
@@ -30,6 +31,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
+from kb.drafts.models import KEPT_HERE
 from kb.extensions import db, login_manager
 from kb.permissions import ANONYMOUS, viewer_for
 from kb.users.models import User
@@ -56,7 +58,10 @@ SETUP_PAGES = {"password": "auth.change_password", "two-factor": "auth.two_facto
 
 def start_session(user: User, *, remember: bool, password_long_enough: bool = True) -> None:
     """Sign `user` in on a fresh session; `password_long_enough` is false for staff with a short one."""
+    kept_here = session.get(KEPT_HERE)
     session.clear()
+    if kept_here:
+        session[KEPT_HERE] = kept_here
     login_user(user, remember=remember, fresh=True)
     now = int(time.time())
     session["signed_in_at"] = now

@@ -400,3 +400,98 @@ def test_sign_in_after_a_post_goes_back_to_the_page_never_to_a_post_only_address
         "/drafts/some-token/discard", data={"csrf_token": token}, headers={"Referer": "https://elsewhere.example/"}
     )
     assert "next" not in parse_qs(urlsplit(elsewhere.headers["Location"]).query)
+
+
+# --- Drafts nobody owns come back only where they were posted ------------------------------------
+
+PLANTED = "Planted by someone else: this must never appear in another person's form."
+
+
+def _post_signed_out(client: FlaskClient, text: str, **headers: str):
+    """A lesson posted from a browser with no session (or a forged cross-site post, which arrives without cookies)."""
+    return client.post("/lessons/new", data={**LESSON, "evidence": text, "action": "save"}, headers=headers)
+
+
+def _own_draft(owner: User, text: str) -> FormDraft:
+    from kb.drafts.service import keep_draft
+
+    draft = keep_draft("/lessons/new", {"evidence": [text]}, owner_id=owner.id, address=None)
+    db.session.commit()
+    return draft
+
+
+def _drafts() -> list[tuple[int | None, str]]:
+    db.session.expire_all()
+    rows = db.session.execute(select(FormDraft.owner_id, FormDraft.fields).order_by(FormDraft.id))
+    return [(owner_id, fields["evidence"][0]) for owner_id, fields in rows]
+
+
+def test_a_draft_nobody_owns_is_not_given_to_whoever_opens_its_link(seeded_app: Flask, cast: Cast) -> None:
+    kept = _post_signed_out(seeded_app.test_client(), PLANTED)
+    assert kept.status_code == 303
+    (back,) = parse_qs(urlsplit(kept.headers["Location"]).query)["next"]
+    assert "draft=" in back
+    _own_draft(cast.moderator, "The moderator's own half-written lesson.")
+
+    moderator = client_for(seeded_app, cast.moderator)
+    for opened in (back.split("#")[0], f"/login?next={back}"):
+        shown = moderator.get(opened, follow_redirects=True)
+        assert shown.status_code == 200
+        text = page_text(shown)
+        assert PLANTED not in text
+        assert "Your text was kept" not in text
+    # Nothing of the moderator's went, and the planted draft is still nobody's.
+    assert _drafts() == [(None, PLANTED), (cast.moderator.id, "The moderator's own half-written lesson.")]
+
+
+def test_a_draft_nobody_owns_comes_back_in_the_browser_that_posted_it(seeded_app: Flask, cast: Cast) -> None:
+    browser = seeded_app.test_client()
+    kept = _post_signed_out(browser, TYPED)
+    (back,) = parse_qs(urlsplit(kept.headers["Location"]).query)["next"]
+    signed_in = sign_in(browser, cast.author.email, next=back)
+    assert signed_in.headers["Location"] == back
+    shown = page_text(browser.get(back.split("#")[0]))
+    assert TYPED in shown
+    assert "Your text was kept and has not been sent yet" in shown
+    assert _drafts() == [(cast.author.id, TYPED)]
+
+
+def test_ones_own_draft_survives_a_draft_posted_signed_out_in_the_same_browser(seeded_app: Flask, cast: Cast) -> None:
+    _own_draft(cast.author, "Saved while typing, earlier.")
+    browser = seeded_app.test_client()
+    (back,) = parse_qs(urlsplit(_post_signed_out(browser, TYPED).headers["Location"]).query)["next"]
+    sign_in(browser, cast.author.email, next=back)
+    # The text just posted comes back; the draft saved earlier stays the author's, untouched.
+    assert TYPED in page_text(browser.get(back.split("#")[0]))
+    assert _drafts() == [(cast.author.id, "Saved while typing, earlier."), (None, TYPED)]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://elsewhere.example"}],
+    ids=["fetch metadata", "origin"],
+)
+def test_a_post_from_another_site_is_never_kept(seeded_app: Flask, cast: Cast, headers: dict[str, str]) -> None:
+    refused = _post_signed_out(seeded_app.test_client(), PLANTED, **headers)
+    assert refused.status_code == 400
+    assert "Your form was not sent" in page_text(refused)
+    assert _drafts() == []
+    same_site = _post_signed_out(seeded_app.test_client(), TYPED, **{"Sec-Fetch-Site": "same-origin"})
+    assert same_site.status_code == 303
+    assert _drafts() == [(None, TYPED)]
+
+
+def test_two_tabs_saving_the_same_draft_at_once_leave_one_draft(
+    seeded_app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kb.drafts import service
+
+    # The other tab's draft is saved between this save's look-up and its insert.
+    _own_draft(cast.author, "From the other tab.")
+    real_owned = service._owned
+    lookups = iter([None])
+    monkeypatch.setattr(service, "_owned", lambda owner_id, path: next(lookups, real_owned(owner_id, path)))
+    draft = service.keep_draft("/lessons/new", {"evidence": [TYPED]}, owner_id=cast.author.id, address=None)
+    db.session.commit()
+    assert draft.fields == {"evidence": [TYPED]}
+    assert _drafts() == [(cast.author.id, TYPED)]
