@@ -13,6 +13,10 @@ Every setting can be changed from the environment without editing this file:
 | `KB_PROXY_HOPS`    | `0`                              | proxies in front whose `X-Forwarded-For` is believed |
 | `RATELIMIT_STORAGE_URI` | `database` here (`kb.config.PRODUCTION_DEFAULTS`) | rate-limit counters (`kb.ratelimits`) |
 
+gunicorn refuses to start when `DOCUMENT_EXTRACT_SECONDS` (default 20) does not end at least
+5 seconds before `KB_TIMEOUT`: an upload waits for its document's text to be read, and a
+worker still waiting at the timeout is killed.
+
 Logs are JSON lines with the request id (`kb.logs`). The app is loaded once in the
 master before the workers are forked, so migrations run once per host and the workers
 share its memory; each worker then opens its own database connections.
@@ -29,6 +33,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 # gunicorn reads this file before it imports the app, from whatever folder it was started in.
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from kb.config import document_extract_seconds, extraction_outlasts_timeout  # noqa: E402
 from kb.logs import logging_config  # noqa: E402
 
 
@@ -52,6 +57,10 @@ workers = _int("WEB_CONCURRENCY", 2 * _cpu_count() + 1)
 threads = _int("KB_THREADS", 1)
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = _int("KB_TIMEOUT", 30)
+_too_slow = extraction_outlasts_timeout(document_extract_seconds(os.environ), timeout)
+if _too_slow:
+    # SystemExit passes gunicorn's reading of this file: the message alone, on standard error, and status 1.
+    raise SystemExit(f"kb cannot start: {_too_slow}")
 graceful_timeout = 30
 keepalive = 5
 # A worker is replaced after this many requests (spread so they do not all restart together),

@@ -7,7 +7,7 @@
 | `CONTENT_DIR`      | `content/`                                |
 | `DOCUMENTS_DIR`    | `instance/documents/`: the bytes of attached documents (docs/deployment.md) |
 | `DOCUMENT_MAX_MB`  | `25`: the largest document a person may attach |
-| `DOCUMENT_EXTRACT_SECONDS`, `DOCUMENT_EXTRACT_MEMORY_MB` | `60`, `768`: limits of the process reading a document |
+| `DOCUMENT_EXTRACT_SECONDS`, `DOCUMENT_EXTRACT_MEMORY_MB` | `20`, `768`: limits of reading a document's text |
 | `SECRET_KEY`       | generated once into `instance/secret_key` |
 | `KB_AUTO_MIGRATE`  | `1`: upgrade the database at start        |
 | `KB_ENV`           | `development`; `production` turns on HSTS and secure cookies, and refuses demo mode |
@@ -46,6 +46,9 @@ PRODUCTION_DEFAULTS: dict[str, str] = {
     "RATELIMIT_STORAGE_URI": "database",
 }
 """Defaults that differ when kb is served by gunicorn (`kb.wsgi.production_app`); the environment still wins."""
+DOCUMENT_EXTRACT_SECONDS_DEFAULT = 20.0
+EXTRACT_MARGIN_SECONDS = 5
+"""Seconds an upload keeps, past reading its document's text, for the rest of its work before the request's timeout."""
 
 
 def _secret_key(instance_dir: Path) -> str:
@@ -172,6 +175,28 @@ def engine_options(uri: str) -> dict[str, Any]:
     return options
 
 
+def document_extract_seconds(environ: Mapping[str, str]) -> float:
+    """`DOCUMENT_EXTRACT_SECONDS` from `environ`: how long reading one document's text may take (default 20)."""
+    return float(environ.get("DOCUMENT_EXTRACT_SECONDS") or DOCUMENT_EXTRACT_SECONDS_DEFAULT)
+
+
+def extraction_outlasts_timeout(extract_seconds: float, request_timeout: float) -> str | None:
+    """Why these settings cannot serve uploads, or None: reading a document must end well before the request's timeout.
+
+    An upload reads its document's text while the request waits; a worker still waiting at
+    gunicorn's timeout is killed, and the person sees the proxy's error instead of kb's message.
+    """
+    if extract_seconds + EXTRACT_MARGIN_SECONDS <= request_timeout:
+        return None
+    highest = request_timeout - EXTRACT_MARGIN_SECONDS
+    return (
+        f"DOCUMENT_EXTRACT_SECONDS is {extract_seconds:g} but KB_TIMEOUT is {request_timeout:g}: reading a "
+        f"document's text must end at least {EXTRACT_MARGIN_SECONDS} seconds before a request's timeout, or a slow "
+        f"upload gets its worker killed. Lower DOCUMENT_EXTRACT_SECONDS to {highest:g} "
+        "or less, or raise KB_TIMEOUT (and the proxy's read timeout with it)."
+    )
+
+
 def production_defaults(environ: Mapping[str, str]) -> dict[str, str]:
     """The `PRODUCTION_DEFAULTS` the environment does not set itself."""
     return {name: value for name, value in PRODUCTION_DEFAULTS.items() if not environ.get(name)}
@@ -187,7 +212,7 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "CONTENT_DIR": env("CONTENT_DIR") or str(PROJECT_ROOT / "content"),
         "DOCUMENTS_DIR": env("DOCUMENTS_DIR") or str(instance_dir / "documents"),
         "DOCUMENT_MAX_BYTES": int(float(env("DOCUMENT_MAX_MB") or 25) * 1024 * 1024),
-        "DOCUMENT_EXTRACT_SECONDS": float(env("DOCUMENT_EXTRACT_SECONDS") or 60),
+        "DOCUMENT_EXTRACT_SECONDS": document_extract_seconds(os.environ),
         "DOCUMENT_EXTRACT_MEMORY_MB": int(env("DOCUMENT_EXTRACT_MEMORY_MB") or 768),
         "NHSUK_FRONTEND_DIR": env("NHSUK_FRONTEND_DIR")
         or str(PROJECT_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"),

@@ -5,7 +5,8 @@ never loaded there) under the limits of the settings `DOCUMENT_EXTRACT_SECONDS` 
 `DOCUMENT_EXTRACT_MEMORY_MB`, and turns what it answers (or how it died) into an
 `Extraction`: the pages, and a text status with a message for the person who uploaded the
 file. A PDF bomb, a zip bomb or a damaged file ends only that process. Pictures are not
-read (kb does no character recognition) and say so.
+read (kb does no character recognition) and say so. Of a longer file only the first
+`MAX_PAGES` pages are read, and its message says so.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from kb.documents.extract_worker import MAX_PAGES
 from kb.documents.sniff import FileKind, FileType
 from kb.states import DocumentTextStatus
 
@@ -36,9 +38,14 @@ TOO_LONG = "Reading the text took longer than kb allows, so it was stopped; the 
 NO_TEXT = "No text found in the file: it may be a scan or a picture of pages, which kb cannot search."
 
 
+def first_pages_only(max_pages: int) -> str:
+    """The message of a file longer than the `max_pages` pages kb reads."""
+    return f"Only the first {max_pages:,} pages were read; the pages after them cannot be searched."
+
+
 @dataclass(frozen=True)
 class Extraction:
-    """What reading a file gave: its pages' text, the status, and a message when not `extracted`."""
+    """What reading a file gave: its pages' text, the status, and a message (when not `extracted`, or only in part)."""
 
     status: DocumentTextStatus
     pages: list[str] = field(default_factory=list)
@@ -54,6 +61,7 @@ class Limits:
     seconds: float
     memory_bytes: int
     max_unpacked_bytes: int
+    max_pages: int = MAX_PAGES
 
     @classmethod
     def from_config(cls) -> Limits:
@@ -63,6 +71,7 @@ class Limits:
             seconds=float(config["DOCUMENT_EXTRACT_SECONDS"]),
             memory_bytes=int(config["DOCUMENT_EXTRACT_MEMORY_MB"]) * 1024 * 1024,
             max_unpacked_bytes=int(config["DOCUMENT_MAX_BYTES"]) * MAX_UNPACKED_FACTOR,
+            max_pages=MAX_PAGES,
         )
 
 
@@ -83,6 +92,7 @@ def run_worker(data: bytes, kind: FileKind, limits: Limits) -> Extraction:
         str(limits.memory_bytes),
         str(cpu_seconds),
         str(limits.max_unpacked_bytes),
+        str(limits.max_pages),
     ]
     try:
         finished = subprocess.run(  # noqa: S603 (our own script, by its path, with fixed arguments)
@@ -104,7 +114,8 @@ def run_worker(data: bytes, kind: FileKind, limits: Limits) -> Extraction:
     pages = [str(text) for text in answer["pages"]]
     if not any(text.strip() for text in pages):
         return Extraction(DocumentTextStatus.NO_TEXT, pages=pages, message=NO_TEXT, peak_kb=peak_kb)
-    return Extraction(DocumentTextStatus.EXTRACTED, pages=pages, peak_kb=peak_kb)
+    message = first_pages_only(limits.max_pages) if answer.get("more") else None
+    return Extraction(DocumentTextStatus.EXTRACTED, pages=pages, message=message, peak_kb=peak_kb)
 
 
 def extract_text(data: bytes, file_type: FileType) -> Extraction:

@@ -1,10 +1,11 @@
 """The extraction worker: reads a document's text, page by page, in a process of its own.
 
 Run by `kb.documents.extract` as `python -I extract_worker.py KIND MEMORY_BYTES CPU_SECONDS
-MAX_UNPACKED_BYTES`, with the file's bytes on stdin. It limits its own address space, CPU
-time, file writes and core dumps before it reads anything, then prints one JSON object on
-stdout: `{"pages": [...], "peak_kb": N}`, or `{"error": "...", "peak_kb": N}` with a message
-for the person who uploaded the file. A file that exhausts a limit kills only this process.
+MAX_UNPACKED_BYTES [MAX_PAGES]`, with the file's bytes on stdin. It limits its own address
+space, CPU time, file writes and core dumps before it reads anything, then prints one JSON
+object on stdout: `{"pages": [...], "more": false, "peak_kb": N}` (`more` true when the file
+has pages past the first MAX_PAGES, which are not read), or `{"error": "...", "peak_kb": N}`
+with a message for the person who uploaded the file. A file that exhausts a limit kills only this process.
 
 It imports nothing from kb (it runs as a plain script, so the app is never loaded here):
 only the standard library and the readers of each kind, imported when needed.
@@ -24,6 +25,7 @@ from typing import Any
 TEXT_PAGE_CHARS = 4000
 """A plain text or CSV file is cut into pages of about this many characters, at line ends."""
 MAX_PAGES = 5000
+"""Pages read of one file; the rest of a longer file is left unread (and unsearchable)."""
 MAX_PAGE_CHARS = 200_000
 """Text kept of one page; beyond it a page is cut (a page this long is no reader's page)."""
 MAX_SHEET_ROWS = 20_000
@@ -196,18 +198,21 @@ READERS: dict[str, Callable[[bytes], Iterator[str]]] = {
 ZIPPED = {"docx", "odt", "xlsx"}
 
 
-def read_pages(kind: str, data: bytes, max_unpacked: int) -> list[str]:
-    """The text of each page of a file of `kind`; raises UnreadableError (or a reader's own error) if unreadable."""
+def read_pages(kind: str, data: bytes, max_unpacked: int, max_pages: int = MAX_PAGES) -> tuple[list[str], bool]:
+    """The text of the first `max_pages` pages of a file of `kind`, and whether it has more (left unread).
+
+    Raises UnreadableError (or a reader's own error) if the file cannot be read.
+    """
     if kind in ZIPPED:
         _check_zip(data, max_unpacked)
     pages: list[str] = []
     for text in READERS[kind](data):
-        if len(pages) >= MAX_PAGES:
-            raise UnreadableError(f"The file has more than {MAX_PAGES} pages, more than kb reads.")
+        if len(pages) >= max_pages:
+            return pages, True
         # Lone surrogates (from broken font maps) would not survive the trip to UTF-8 and the database.
         text = CONTROLS.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
         pages.append(text.encode("utf-8", "replace").decode("utf-8"))
-    return pages
+    return pages, False
 
 
 def _peak_kb() -> int:
@@ -225,11 +230,13 @@ def _peak_kb() -> int:
 def main(argv: list[str]) -> int:
     """Read stdin as a file of the kind in argv, within the limits in argv, and print the JSON answer."""
     kind, memory_bytes, cpu_seconds, max_unpacked = argv[1], int(argv[2]), int(argv[3]), int(argv[4])
+    max_pages = int(argv[5]) if len(argv) > 5 else MAX_PAGES
     _limit(memory_bytes, cpu_seconds)
     data = sys.stdin.buffer.read()
     answer: dict[str, Any]
     try:
-        answer = {"pages": read_pages(kind, data, max_unpacked)}
+        pages, more = read_pages(kind, data, max_unpacked, max_pages)
+        answer = {"pages": pages, "more": more}
     except UnreadableError as error:
         answer = {"error": str(error)}
     except MemoryError:

@@ -11,7 +11,9 @@ Uploads may be larger than the app's usual body limit: the upload views raise it
 `DOCUMENT_MAX_BYTES` (and a little for the form around the file) before the request's
 body is read, and a larger body is answered with the form and a message, not a bare 413.
 Those two views check the form's CSRF token themselves (in `DocumentForm.validate`), so
-a body too large to read still gets its page.
+a body too large to read still gets its page. They check and read the file
+(`prepare_document`) after ending the request's reads and before their transaction opens,
+so no database connection waits in a transaction while a slow file is read.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from kb.documents import pages, queries, storage
 from kb.documents.errors import DocumentRefusedError
 from kb.documents.forms import DocumentForm
 from kb.documents.models import Document
-from kb.documents.service import attach_document, remove_document
+from kb.documents.service import attach_document, prepare_document, remove_document
 from kb.entries.models import Entry
 from kb.entries.queries import visible_entry
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.errors import NotFoundError, unit_of_work
-from kb.extensions import csrf
+from kb.extensions import csrf, db
 from kb.permissions import can, current_viewer
 
 blueprint = Blueprint("documents", __name__)
@@ -123,15 +125,14 @@ def _upload(entry: Entry, replacing: Document | None) -> Page | Response:
     upload = form.file.data
     # An empty title keeps the replaced file's, or lets the service use the file's name.
     title = form.title.data or (replacing.title if replacing is not None else "")
+    data, filename = upload.read(), upload.filename or ""
+    # Only reads so far: end their transaction (the entry and the file reload when next used) before the slow part.
+    db.session.commit()
     try:
+        prepared = prepare_document(data, filename)
         with unit_of_work():
             document = attach_document(
-                entry,
-                upload.read(),
-                filename=upload.filename or "",
-                title=title,
-                actor=current_user,
-                replaces=replacing,
+                entry, data, filename=filename, title=title, actor=current_user, replaces=replacing, prepared=prepared
             )
     except DocumentRefusedError as refused:
         form.file.errors = [str(refused)]

@@ -1,12 +1,13 @@
 """Attaching, replacing and removing the documents of an entry.
 
-`attach_document` checks the actor may edit the entry, refuses a file that is too large or
-not a kind kb takes (`DocumentRefusedError`), stores the bytes under a server-chosen name,
-reads the text page by page in a limited process (`kb.documents.extract`), and adds the
-`Document` and its `DocumentPage` rows. Replacing points the old version at the new one;
-removing stamps the version; neither deletes a row, so the entry's history keeps every
-file. Either way the entry is queued for the search index in the same transaction.
-Services flush and never commit; bytes written for a transaction that rolls back are deleted.
+`prepare_document` refuses a file that is too large or not a kind kb takes
+(`DocumentRefusedError`) and reads its text page by page in a limited process
+(`kb.documents.extract`), touching no database, so a route calls it before its transaction
+opens. `attach_document` checks the actor may edit the entry, stores the bytes under a
+server-chosen name, and adds the `Document` and its `DocumentPage` rows. Replacing points
+the old version at the new one; removing stamps the version; neither deletes a row, so the
+entry's history keeps every file. Either way the entry is queued for the search index in
+the same transaction. Services flush and never commit; bytes written for a transaction that rolls back are deleted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -25,7 +27,7 @@ from kb.content.fields import ATTACHMENT_FILENAME, ATTACHMENT_FILENAME_MAX
 from kb.dates import utcnow
 from kb.documents import storage
 from kb.documents.errors import DocumentRefusedError
-from kb.documents.extract import extract_text
+from kb.documents.extract import Extraction, extract_text
 from kb.documents.models import Document, DocumentPage
 from kb.documents.sniff import FileType, extension_of, sniff
 from kb.errors import ConflictError
@@ -71,6 +73,29 @@ def listed_filename(filename: str, file_type: FileType) -> str:
     listed = f"{safe}{file_type.extension}"
     assert ATTACHMENT_FILENAME.match(listed), listed
     return listed
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A file checked and read, ready for `attach_document`: its bytes, kind, listed name and text."""
+
+    data: bytes
+    file_type: FileType
+    filename: str
+    """The name it is listed under (`listed_filename`)."""
+    extraction: Extraction
+
+
+def prepare_document(data: bytes, filename: str) -> PreparedDocument:
+    """Check the file `data`, uploaded as `filename`, and read its text, with no database work (no transaction waits).
+
+    Raises DocumentRefusedError for a file that is empty, too large, of a kind kb does not
+    take, or named as another kind or two kinds at once. A file whose text cannot be read is
+    not refused: its extraction says why.
+    """
+    _check_size(data)
+    file_type = sniff(data, filename)
+    return PreparedDocument(data, file_type, listed_filename(filename, file_type), extract_text(data, file_type))
 
 
 def _clean_title(title: str, filename: str) -> str:
@@ -129,12 +154,14 @@ def attach_document(
     title: str,
     actor: User | None,
     replaces: Document | None = None,
+    prepared: PreparedDocument | None = None,
 ) -> Document:
-    """Attach the file `data` to `entry` (as a new version of `replaces`, when given) and read its text.
+    """Attach the file `data` to `entry` (as a new version of `replaces`, when given) with its text.
 
-    `actor` None is kb itself (content import); anyone else needs the right to edit the
-    entry. The text is read in a limited process: a file that cannot be read is still
-    attached, with `text_status` failed or no_text and a message saying why.
+    `prepared` is `prepare_document(data, filename)` done beforehand (outside the
+    transaction); without it the file is checked and read here. `actor` None is kb itself
+    (content import); anyone else needs the right to edit the entry. A file whose text
+    cannot be read is still attached, with `text_status` failed or no_text and a message saying why.
 
     Raises PermissionDeniedError; ConflictError when `replaces` is not a current document
     of `entry`; DocumentRefusedError for a file that is empty, too large, of a kind kb does
@@ -146,12 +173,13 @@ def attach_document(
         raise ConflictError(
             "That file has already been replaced or removed; reload the page to see its latest version."
         )
-    _check_size(data)
-    file_type = sniff(data, filename)
-    listed = listed_filename(filename, file_type)
+    if prepared is None:
+        prepared = prepare_document(data, filename)
+    elif prepared.data is not data and prepared.data != data:
+        raise ValueError("attach_document was given a prepared document of other bytes than `data`")
+    file_type, listed, extraction = prepared.file_type, prepared.filename, prepared.extraction
     _check_name_free(entry, listed, replaces)
     clean_title = _clean_title(title, listed)
-    extraction = extract_text(data, file_type)
     session = db.session()
     if replaces is not None:
         # Out of the current set first: the new version may keep the name, which is unique among current files.

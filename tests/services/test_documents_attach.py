@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kb.audit.models import AuditEvent
 from kb.documents import storage
 from kb.documents.errors import DocumentRefusedError
-from kb.documents.extract import NO_TEXT
+from kb.documents.extract import NO_TEXT, first_pages_only
 from kb.documents.models import Document
 from kb.documents.queries import current_documents, document_history, document_of_entry, entry_documents_history
-from kb.documents.service import attach_document, remove_document
+from kb.documents.service import attach_document, prepare_document, remove_document
 from kb.errors import ConflictError, NotFoundError
 from kb.extensions import db
 from kb.permissions import PermissionDeniedError
@@ -213,3 +213,68 @@ def test_document_of_entry_finds_only_that_entrys_documents(cast):
 def test_control_characters_are_left_out_of_page_text(cast):
     document = _attach(cast, b"Bell\x07 rings\rOld Mac line\r\nWindows line\x1b\n", "notes.txt")
     assert [page.text for page in document.pages] == ["Bell rings\nOld Mac line\nWindows line\n"]
+
+
+def test_preparing_reads_the_file_without_the_database_and_attaching_does_not_read_it_again(cast, monkeypatch):
+    data = files.pdf(["Agenda of the board", "Minutes"])
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        prepared = prepare_document(data, "Board papers.PDF")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert statements == []
+    assert (prepared.filename, prepared.extraction.status) == ("Board-papers.pdf", DocumentTextStatus.EXTRACTED)
+
+    def no_second_reading(*_args):
+        raise AssertionError("the prepared file was read again inside the transaction")
+
+    monkeypatch.setattr("kb.documents.service.extract_text", no_second_reading)
+    document = attach_document(
+        entry(PAPER), data, filename="Board papers.PDF", title="", actor=cast.moderator, prepared=prepared
+    )
+    db.session.commit()
+    assert (document.filename, document.title, document.page_count) == ("Board-papers.pdf", "Board-papers.pdf", 2)
+    assert _pages(document) == [(1, "Agenda of the board"), (2, "Minutes")]
+    with pytest.raises(ValueError, match="other bytes"):
+        attach_document(entry(PAPER), b"Other text\n", filename="o.txt", title="", actor=None, prepared=prepared)
+
+
+def test_a_refused_file_is_refused_when_prepared(cast):
+    with pytest.raises(DocumentRefusedError, match="kb takes files of up to"):
+        prepare_document(b"x" * (25 * 1024 * 1024 + 1), "big.txt")
+    assert db.session.scalar(select(Document.id)) is None
+
+
+def test_only_the_first_pages_of_a_longer_text_file_are_read_and_it_says_so(cast, monkeypatch):
+    monkeypatch.setattr("kb.documents.extract.MAX_PAGES", 3)
+    line = "Waiting times at the front door. " * 30 + "\n"  # About 1,000 characters: four lines fill a page.
+    text = "".join(f"Line {number}: {line}" for number in range(4 * 5))
+    document = _attach(cast, text.encode(), "long-notes.txt")
+    assert document.text_status == DocumentTextStatus.EXTRACTED
+    assert document.page_count == 3
+    assert document.text_message == "Only the first 3 pages were read; the pages after them cannot be searched."
+    assert document.pages[0].text.startswith("Line 0: ")
+    assert document.pages[2].text.startswith("Line 8: ")
+
+
+def test_only_the_first_pages_of_a_longer_pdf_are_read(cast, monkeypatch):
+    monkeypatch.setattr("kb.documents.extract.MAX_PAGES", 2)
+    document = _attach(cast, files.pdf(["One", "Two", "Three", "Four"]), "long.pdf")
+    assert document.text_status == DocumentTextStatus.EXTRACTED
+    assert _pages(document) == [(1, "One"), (2, "Two")]
+    assert document.text_message == first_pages_only(2)
+
+
+def test_a_file_of_exactly_the_most_pages_read_has_no_message(cast, monkeypatch):
+    monkeypatch.setattr("kb.documents.extract.MAX_PAGES", 2)
+    document = _attach(cast, files.pdf(["One", "Two"]), "two.pdf")
+    assert (document.page_count, document.text_message) == (2, None)
+
+
+def test_the_page_cap_message_names_the_number_as_people_write_it():
+    assert first_pages_only(5000) == "Only the first 5,000 pages were read; the pages after them cannot be searched."

@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from kb.contributions.forms import EXPIRED_MESSAGE
 from kb.contributions.service import LessonFields, create_lesson
+from kb.documents import service
+from kb.documents.extract import first_pages_only
 from kb.documents.models import Document
 from kb.entries.vocabulary import LESSON_SECTIONS
 from kb.extensions import db
@@ -305,6 +307,37 @@ def test_a_document_without_text_says_why(seeded_app, moderator, status, message
     assert shown in text
     if message:
         assert message in text
+
+
+def test_a_document_read_only_in_part_says_so_on_its_text_view(seeded_app, moderator):
+    document = attach(moderator)
+    document.text_message = first_pages_only(5000)
+    db.session.commit()
+    text = page_text(seeded_app.test_client().get(f"{documents_url()}/{document.id}"))
+    assert "Only the first 5,000 pages were read; the pages after them cannot be searched." in text
+    assert "A phrase found only on page three." in text
+
+
+def test_the_file_is_read_while_no_database_transaction_is_open(seeded_app, moderator, monkeypatch):
+    """An upload holds no connection in a transaction while its text is read, however long that takes."""
+    read_in_transaction: list[bool] = []
+    extract_text = service.extract_text
+
+    def watched(*args):
+        read_in_transaction.append(db.session().in_transaction())
+        return extract_text(*args)
+
+    monkeypatch.setattr("kb.documents.service.extract_text", watched)
+    document = attach(moderator, title="Minutes")
+    assert read_in_transaction == [False]
+    assert (document.title, document.page_count) == ("Minutes", 3)
+    refused = send(moderator, f"{documents_url()}/new", b"MZ\x90\x00 not a document", "agenda.pdf")
+    assert refused.status_code == 400
+    message = main_of(refused.data).one("span", cls="nhsuk-error-message").text()
+    assert "kb cannot tell what kind of file this is. kb takes PDF, Word (.docx)" in message
+    replaced = send(moderator, f"{documents_url()}/{document.id}/replace", pdf_with_pages("New minutes"), "m.pdf")
+    assert replaced.status_code == 303
+    assert read_in_transaction == [False, False]
 
 
 def test_the_entry_page_offers_editors_an_upload_link(seeded_app, moderator):
