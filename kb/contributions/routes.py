@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from kb.content.attachments import document_with_attachments
 from kb.contributions import pages, staff_views
 from kb.contributions.forms import EXPIRED_MESSAGE, DocumentForm, LessonForm, over_limit, token_expired
 from kb.contributions.service import (
@@ -30,6 +31,7 @@ from kb.contributions.service import (
     submit_entry,
     update_lesson,
 )
+from kb.documents.queries import current_documents
 from kb.drafts.keeping import keeps_typed_text, restored_fields
 from kb.entries import queries
 from kb.entries.models import Entry, Lesson, Review
@@ -247,7 +249,9 @@ def _edit_document(entry: Entry) -> Page | Response:
         if restored:
             return _document_page(DocumentForm(formdata=restored), entry)
         revision = current_revision(entry)
-        data = {"text": revision.document if revision else "", "base_revision": revision.number if revision else ""}
+        # The list of files is shown as the entry's documents are now, which a save must keep.
+        text = document_with_attachments(revision.document, entry, current_documents(entry)) if revision else ""
+        data = {"text": text, "base_revision": revision.number if revision else ""}
         return _document_page(DocumentForm(data=data), entry)
     form = DocumentForm()
     valid = form.validate()

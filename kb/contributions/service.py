@@ -18,15 +18,17 @@ from typing import Any
 from sqlalchemy import select
 
 from kb.audit.service import record_event
+from kb.content.attachments import attachment_refs
 from kb.content.document import (
     EntryDocument,
     ParseResult,
     parse_document,
     serialise_document,
 )
-from kb.content.fields import Problem, normalise_tag
+from kb.content.fields import AttachmentRef, Problem, normalise_tag
 from kb.contributions.notices import tell_status_changed
 from kb.dates import PartialDate, utcnow
+from kb.documents.queries import current_documents
 from kb.entries import limits
 from kb.entries.models import Entry, Lesson, Revision
 from kb.entries.queries import revision_of
@@ -327,11 +329,30 @@ def document_problems(slug: str, kind: str, text: str, result: ParseResult) -> l
     return problems
 
 
+def attachments_problem(entry: Entry, text: str, listed: list[AttachmentRef]) -> Problem | None:
+    """A problem when `listed` (a saved document's `attachments:`) is not the list of `entry`'s current documents.
+
+    Files are added, replaced and removed on the entry's Documents page, so the list a
+    whole-document save stores always names them as they are.
+    """
+    refs = attachment_refs(entry, current_documents(entry))
+    if listed == refs:
+        return None
+    names = ", ".join(ref.file for ref in refs) or "none"
+    return Problem(
+        f"{KIND_PLURALS[entry.kind]}/{entry.slug}.md",
+        _line_of(text, "attachments"),
+        f"attachments: the list must name this entry's documents as they are now ({names}), with their titles. "
+        "Add, replace or remove documents on the entry's Documents page, and leave this list as it was.",
+    )
+
+
 def save_document(entry: Entry, text: str, *, actor: User, base_number: int | None, message: str = "") -> Revision:
     """Save a moderator's or admin's edit of the whole document, front matter included.
 
     Status and visibility changes are audited with their old and new values, and links
     to the entry are rendered again when its title, status or visibility changed.
+    Its `attachments:` must name the entry's current documents (`attachments_problem`).
     Raises PermissionDeniedError, EditConflictError, DocumentProblemsError (with lines).
     """
     require(actor, "entry.edit", entry)
@@ -342,8 +363,9 @@ def save_document(entry: Entry, text: str, *, actor: User, base_number: int | No
     if result.document is None:
         raise DocumentProblemsError(result.problems)
     problems = document_problems(entry.slug, entry.kind, text, result)
-    if problems:
-        raise DocumentProblemsError(problems)
+    listed = attachments_problem(entry, text, result.document.attachments)
+    if problems or listed:
+        raise DocumentProblemsError([*problems, *([listed] if listed else [])])
     before = (entry.title, entry.status, entry.visibility, entry.review_id)
     try:
         _, revision = store_document(result.document, entry, actor=actor, message=message or "Edited")

@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from kb.audit.service import record_event
+from kb.content.attachments import attachment_refs
 from kb.content.document import EntryDocument, parse_document, serialise_document
 from kb.contributions.service import (
     DocumentProblemsError,
@@ -22,6 +23,7 @@ from kb.contributions.service import (
     save_document,
     store_document,
 )
+from kb.documents.queries import current_documents
 from kb.entries.models import Entry, Lesson, Revision
 from kb.entries.service import render_document, resolver_for, shown_rendering
 from kb.entries.vocabulary import KIND_PLURALS
@@ -62,6 +64,8 @@ def save_fields(
     `save_document` raises: PermissionDeniedError, EditConflictError, DocumentProblemsError.
     """
     maturity = entry.maturity if isinstance(entry, Lesson) else None
+    # The form does not show the list of files: it names the entry's documents as they are now.
+    document.attachments = attachment_refs(entry, current_documents(entry))
     revision = save_document(entry, serialise_document(document), actor=actor, base_number=base_number, message=message)
     if isinstance(entry, Lesson) and entry.maturity != maturity:
         record_event("entry.maturity", actor=actor, target=entry, old=maturity, new=entry.maturity)

@@ -13,8 +13,10 @@ the same transaction. Services flush and never commit; bytes written for a trans
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -96,6 +98,25 @@ def prepare_document(data: bytes, filename: str) -> PreparedDocument:
     _check_size(data)
     file_type = sniff(data, filename)
     return PreparedDocument(data, file_type, listed_filename(filename, file_type), extract_text(data, file_type))
+
+
+def free_filename(filename: str, taken: Collection[str]) -> str:
+    """`filename`, or when it is among `taken`, the same name with `-2`, `-3`... before its ending.
+
+    `filename` is already a listed name (`listed_filename`); the result keeps to the same rule and length.
+    """
+    if filename not in taken:
+        return filename
+    extension = extension_of(filename)
+    stem = filename[: -len(extension)] if extension else filename
+    for number in itertools.count(2):
+        suffix = f"-{number}"
+        kept = stem[: ATTACHMENT_FILENAME_MAX - len(extension) - len(suffix)].rstrip("-._") or "document"
+        candidate = f"{kept}{suffix}{extension}"
+        if candidate not in taken:
+            assert ATTACHMENT_FILENAME.match(candidate), candidate
+            return candidate
+    raise AssertionError("unreachable")
 
 
 def _clean_title(title: str, filename: str) -> str:

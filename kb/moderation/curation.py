@@ -12,6 +12,9 @@ from kb.audit.service import record_event
 from kb.comments.models import Comment
 from kb.contributions.service import mark_status
 from kb.dates import utcnow
+from kb.documents.models import Document
+from kb.documents.queries import current_documents
+from kb.documents.service import free_filename
 from kb.entries.models import Entry, EntryLink, Lesson
 from kb.entries.service import rerender_entries_linking_to
 from kb.entries.vocabulary import ACTION_STATUSES, KINDS, MATURITIES
@@ -23,6 +26,7 @@ from kb.notifications import service as notifications
 from kb.notifications.models import Follow, Notification
 from kb.panels.models import Citation
 from kb.permissions import audience_contains, can_view_entry, require, viewer_for
+from kb.search.lifecycle import queue_for_indexing
 from kb.states import EntryStatus, FollowTarget
 from kb.users.models import User
 
@@ -62,14 +66,22 @@ def check_merge(duplicate: Entry, target: Entry) -> None:
             "would show them to people who could not read them. Choose an entry with the same readers, or "
             "change the visibility of one of them first."
         )
+    has_documents = db.session.scalar(select(Document.id).where(Document.entry_id == duplicate.id).limit(1))
+    if has_documents is not None and not audience_contains(duplicate, target):
+        raise ModerationError(
+            f'"{duplicate.title}" has documents meant for fewer readers than "{target.title}" has: merging '
+            "would show them to people who could not read them. Choose an entry with the same readers, or "
+            "change the visibility of one of them first."
+        )
 
 
 def merge_entry(duplicate: Entry, target: Entry, *, actor: User) -> None:
     """Merge `duplicate` into `target`: its address then leads to the target.
 
-    The duplicate's status becomes `merged` (saved as a revision) and its comments,
-    links, flags, follows and citations move to the target, whose tags gain the duplicate's. Links
-    and follows that would repeat one the target has, or point at itself, are dropped.
+    The duplicate's status becomes `merged` (saved as a revision) and its comments, documents
+    (with their history), links, flags, follows and citations move to the target, whose tags
+    gain the duplicate's. Links and follows that would repeat one the target has, or point at
+    itself, are dropped; a document whose name the target already lists gets a suffix (`-2`).
     Raises PermissionDeniedError, ModerationError (see `check_merge`).
     """
     require(actor, "entry.curate", duplicate)
@@ -94,6 +106,7 @@ def carry_out_merge(duplicate: Entry, target: Entry, *, actor: User | None) -> N
     rerender_entries_linking_to([duplicate])
     add_tags(target, [tag.slug for tag in duplicate.tags], actor=actor, message=f"Tags from {duplicate.title}")
     _move_comments(duplicate, target)
+    _move_documents(duplicate, target)
     _move_links(duplicate, target)
     _move_flags(duplicate, target)
     _move_follows(duplicate, target)
@@ -124,6 +137,33 @@ def _move_comments(duplicate: Entry, target: Entry) -> None:
     moved = select(Notification).where(Notification.entry_id == duplicate.id, Notification.comment_id.is_not(None))
     for notification in db.session.scalars(moved):
         notification.entry_id = target.id
+
+
+def _move_documents(duplicate: Entry, target: Entry) -> None:
+    """Every version of the duplicate's files joins the target, so page citations and search follow them.
+
+    A current file named as one of the target's current files is renamed with a suffix; the
+    moved files are listed after the target's own.
+    """
+    documents = list(
+        db.session.scalars(
+            select(Document).where(Document.entry_id == duplicate.id).order_by(Document.position, Document.id)
+        )
+    )
+    if not documents:
+        return
+    listed = current_documents(target)
+    taken = {document.filename for document in listed}
+    position = max((document.position for document in listed), default=-1) + 1
+    for document in documents:
+        if document.is_current:
+            document.filename = free_filename(document.filename, taken)
+            taken.add(document.filename)
+            document.position, position = position, position + 1
+        document.entry_id = target.id
+        document.entry = target
+    db.session.flush()
+    queue_for_indexing(db.session(), {duplicate.id, target.id})
 
 
 def _move_links(duplicate: Entry, target: Entry) -> None:

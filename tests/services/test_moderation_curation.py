@@ -8,6 +8,9 @@ from sqlalchemy import select
 from kb.audit.models import AuditEvent
 from kb.comments.models import Comment
 from kb.content.document import parse_document
+from kb.documents.models import Document
+from kb.documents.queries import current_documents, entry_documents_history
+from kb.documents.service import free_filename
 from kb.entries.models import EntryLink, Lesson
 from kb.entries.queries import featured_entries, merged_from, merged_target
 from kb.entries.service import current_revision
@@ -18,9 +21,13 @@ from kb.moderation.queries import locked, recently_merged
 from kb.moderation.revisions import save_entry_state
 from kb.moderation.service import ModerationError, raise_flag
 from kb.notifications.models import Follow
+from kb.panels.citation_view import shown_citations
+from kb.panels.citations import add_citation
 from kb.permissions import PermissionDeniedError, can_view_entry, viewer_for
 from kb.search.service import SearchRequest, search
 from tests.accounts import Cast
+from tests.citation_factory import draft_finding
+from tests.document_rows import add_document, replace_document
 from tests.factories import add_comment, entry
 
 DUPLICATE = "procurement-weighted-towards-cost"
@@ -351,3 +358,75 @@ def test_a_merged_or_removed_entry_takes_no_new_comments(cast: Cast, told) -> No
     db.session.commit()
     with pytest.raises(CommentLockedError, match="merged"):
         post_comment(entry(DUPLICATE), "Too late", actor=cast.moderator)
+
+
+# --- Merging an entry's documents ----------------------------------------------------------------
+
+
+def test_merging_moves_documents_with_their_history_and_page_citations_still_lead_to_the_page(
+    cast: Cast, told, client
+) -> None:
+    duplicate, target = entry(DUPLICATE), entry(TARGET)
+    kept = add_document(target, "Target's own minutes", ["Target page."], filename="minutes.pdf")
+    old = add_document(duplicate, "Minutes of May", ["Cover.", "The cited page."], filename="minutes.pdf")
+    new = replace_document(old, "Minutes of May, corrected", ["Cover.", "The cited page, corrected."])
+    other = add_document(duplicate, "Annex", ["Annex text."], filename="annex.pdf")
+    finding = draft_finding(cast)
+    citation = add_citation(finding, actor=cast.panel, kind="page", document=new, page=2)
+    db.session.commit()
+
+    curation.merge_entry(duplicate, target, actor=cast.moderator)
+    db.session.commit()
+    db.session.expire_all()
+    target = entry(TARGET)
+    assert [document.id for document in entry_documents_history(entry(DUPLICATE))] == []
+    assert {document.id for document in entry_documents_history(target)} == {kept.id, old.id, new.id, other.id}
+    listed = [(document.id, document.filename) for document in current_documents(target)]
+    assert listed == [(kept.id, "minutes.pdf"), (new.id, f"new-{old.filename}"), (other.id, "annex.pdf")]
+
+    [shown] = shown_citations(viewer_for(None), [citation])
+    assert shown.link == f"{target.path}/documents/{new.id}#page-2"
+    page = client.get(shown.link.split("#")[0])
+    assert page.status_code == 200
+    assert 'id="page-2"' in page.get_data(as_text=True)
+
+
+def test_a_merged_document_whose_name_the_target_lists_is_renamed(cast: Cast, told) -> None:
+    duplicate, target = entry(DUPLICATE), entry(TARGET)
+    add_document(target, "Minutes", ["Target page."], filename="minutes.pdf")
+    add_document(target, "Minutes again", ["Target page."], filename="minutes-2.pdf")
+    moved = add_document(duplicate, "Minutes of May", ["May."], filename="minutes.pdf")
+    curation.merge_entry(duplicate, target, actor=cast.moderator)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Document, moved.id).filename == "minutes-3.pdf"
+    assert [document.filename for document in current_documents(entry(TARGET))] == [
+        "minutes.pdf",
+        "minutes-2.pdf",
+        "minutes-3.pdf",
+    ]
+    assert free_filename("a" * 196 + ".pdf", {"a" * 196 + ".pdf"}) == "a" * 194 + "-2.pdf"
+
+
+def test_documents_never_reach_more_readers_through_a_merge(cast: Cast, told) -> None:
+    members_only, public = entry(MEMBERS_LESSON), entry(DUPLICATE)
+    document = add_document(members_only, "Members' notes", ["Only for members."])
+    with pytest.raises(ModerationError, match="has documents meant for fewer readers"):
+        curation.merge_entry(members_only, public, actor=cast.moderator)
+    db.session.rollback()
+    assert db.session.get(Document, document.id).entry_id == members_only.id
+    assert entry(MEMBERS_LESSON).status != "merged"
+
+
+def test_a_merged_documents_page_is_found_through_the_target(cast: Cast, told) -> None:
+    duplicate, target = entry(DUPLICATE), entry(TARGET)
+    add_document(duplicate, "Minutes of May", ["Cover.", "The word quillmergedzx is only on page 2."])
+    found = search(viewer_for(None), SearchRequest(text="quillmergedzx")).hits
+    assert [hit.entry.slug for hit in found] == [DUPLICATE]
+    curation.merge_entry(duplicate, target, actor=cast.moderator)
+    db.session.commit()
+    [hit] = search(viewer_for(None), SearchRequest(text="quillmergedzx")).hits
+    assert hit.entry.slug == TARGET
+    [page] = hit.pages
+    assert page.number == 2
+    assert page.link.startswith(f"{entry(TARGET).path}/documents/")

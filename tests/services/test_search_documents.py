@@ -22,6 +22,7 @@ from kb.entries.models import Entry, Lesson, Paper, Review
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
 from kb.search.lifecycle import queue_for_indexing
+from kb.search.models import SearchQueueItem
 from kb.search.service import SearchRequest, SearchResults, search
 from kb.search.types import MAX_PAGE_HITS
 from tests.accounts import make_user
@@ -248,3 +249,30 @@ def test_a_results_page_reads_pages_in_one_query(world):
     results, queries = page_queries(world, "annex", "moderator")
     assert len(results.hits) == len(ENTRIES)
     assert queries == 1
+
+
+@pytest.mark.skipif("postgresql" not in SEARCH_BACKENDS, reason="the tsvector limits are PostgreSQL's")
+def test_a_long_document_of_distinct_words_is_indexed_on_postgresql(tmp_path: Path, empty_database: Path) -> None:
+    app = search_app("postgresql", tmp_path, empty_database, seeded=False)
+    with app.app_context():
+        paper = Paper(slug="long-paper", title="Paper with a zorblatt annex", summary="Papers.", body="The agenda.")
+        paper.status, paper.visibility = "published", "public"
+        db.session.add(paper)
+        db.session.commit()
+        words = [f"idq{number:06d}v" for number in range(120_000)]  # Well over 1 MB as a tsvector.
+        pages = [
+            f"Page {start // 1000 + 1}: " + " ".join(words[start : start + 1000]) for start in range(0, 120_000, 1000)
+        ]
+        pages[-1] += " Last comes a wombatquill."
+        add_document(paper, "Register of identifiers", pages)
+        queued = db.session.scalars(select(SearchQueueItem).where(SearchQueueItem.entry_id == paper.id)).all()
+        assert queued
+        assert all(item.indexed_at is not None and item.last_error is None for item in queued)
+        for word in ("zorblatt", words[7]):
+            assert [hit.entry.slug for hit in search(ANONYMOUS, SearchRequest(text=word)).hits] == ["long-paper"]
+        [hit] = search(ANONYMOUS, SearchRequest(text=words[7])).hits
+        assert [page.number for page in hit.pages] == [1]
+        # Page 120 is past the part of the pages PostgreSQL searches.
+        assert search(ANONYMOUS, SearchRequest(text="wombatquill")).hits == []
+        db.session.remove()
+        db.engine.dispose()

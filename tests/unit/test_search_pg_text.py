@@ -7,8 +7,9 @@ from markupsafe import Markup
 from whoosh import query as q
 
 from kb.search.documents import PART_WEIGHTS
+from kb.search.page_texts import IndexedDocuments
 from kb.search.pg.headlines import MARK_END, MARK_START, best, marked
-from kb.search.pg.indexing import PART_GAP, grouped_texts, weight_letter
+from kb.search.pg.indexing import PART_GAP, capped_documents, grouped_texts, weight_letter
 from kb.search.pg.query import _typed_phrase, lexeme_literal
 from kb.search.query import parse_user_query
 
@@ -77,3 +78,16 @@ def test_the_part_with_most_marked_words_gives_the_snippet():
     one, two = f"{MARK_START}a{MARK_END}", f"{MARK_START}a{MARK_END} {MARK_START}b{MARK_END}"
     assert best([("summary", one), ("lesson", two), ("body", two)]) == ("lesson", two)
     assert best([("summary", "no marks")]) is None
+
+
+def test_only_the_first_bytes_of_an_entrys_pages_go_into_its_tsvector() -> None:
+    documents = IndexedDocuments(("Minutes",), ("one two", "three four five", "six"))
+    assert capped_documents(documents, limit=100) == documents
+    assert capped_documents(documents, limit=7 + 11).pages == ("one two", "three four")
+    assert capped_documents(documents, limit=7 + 10).pages == ("one two", "three four")
+    assert capped_documents(documents, limit=7 + 9).pages == ("one two", "three")
+    assert capped_documents(documents, limit=7 + 3).pages == ("one two",)
+    # The limit counts bytes, not characters.
+    assert capped_documents(IndexedDocuments((), ("é" * 4 + " b",)), limit=8).pages == ("éééé",)
+    assert capped_documents(IndexedDocuments((), ("é" * 4 + " b",)), limit=7).pages == ()
+    assert capped_documents(None) is None

@@ -9,11 +9,14 @@ from sqlalchemy import func, select
 
 from kb.audit.models import AuditEvent
 from kb.contributions.forms import SECTION_MAX
+from kb.documents.models import Document
 from kb.drafts.keeping import EXPIRED_MESSAGE as KEPT_EXPIRED_MESSAGE
 from kb.entries.models import Entry, Revision
+from kb.entries.service import current_revision
 from kb.extensions import db
 from kb.taxonomy.models import Tag
 from tests.accounts import client_for, page_text
+from tests.document_rows import add_document
 from tests.web import seed
 from tests.web.dom import main_of, parse
 
@@ -534,6 +537,41 @@ def test_the_document_editor_changes_visibility_with_an_audit_record(seeded_app,
     history = main_of(admin.get(f"{seed.path_of(PAPER)}/history").data).text()
     assert "Members only for now" in history
     assert cast.admin.display_name in history
+
+
+def test_the_document_editor_lists_the_entrys_documents_and_keeps_the_list_in_step(seeded_app, cast):
+    paper = entry(PAPER.slug)
+    document = add_document(paper, "Minutes of March", ["Page one."], filename="minutes.pdf")
+    moderator = client_for(seeded_app, cast.moderator)
+    path = f"{seed.path_of(PAPER)}/edit-file"
+    page = moderator.get(path)
+    assert parse(page.data).one("a", where=lambda e: e.attrs.get("href") == f"{paper.path}/documents")
+    assert "Add, replace or remove files on its Documents page" in main_of(page.data).text()
+    listed = f"attachments:\n  - file: {PAPER.slug}/minutes.pdf\n    title: Minutes of March\n"
+    textarea = parse(page.data).one("textarea", where=lambda e: e.attrs.get("name") == "text")
+    assert listed in textarea.children[0]
+    revisions = db.session.scalar(select(func.count(Revision.id)))
+
+    # A list that differs from the entry's documents is refused, the text kept as typed.
+    changed = textarea.children[0].removeprefix("\r\n").replace("minutes.pdf", "agenda.pdf")
+    csrf = token_of(page.get_data(as_text=True))
+    response = moderator.post(path, data={"text": changed, "base_revision": current_base(page), "csrf_token": csrf})
+    assert response.status_code == 400
+    assert re.search(r"<title>\s*Error:", response.get_data(as_text=True))
+    problems = parse(response.data).one("ul", cls="kb-document-problems").text()
+    line = next(number for number, row in enumerate(changed.split("\n"), 1) if row.startswith("attachments:"))
+    assert f"Line {line}: attachments: the list must name this entry's documents as they are now" in problems
+    assert f"({PAPER.slug}/minutes.pdf)" in problems
+    assert "Documents page" in problems
+    assert f"{PAPER.slug}/agenda.pdf" in page_text(response)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Revision.id))) == revisions
+
+    # Saved as shown, the stored file names the document.
+    response = _save_document(moderator, path, lambda text: text)
+    assert response.status_code == 303, page_text(response)[:2000]
+    db.session.expire_all()
+    assert listed in current_revision(db.session.get(Document, document.id).entry).document
 
 
 def test_an_author_whose_lesson_was_submitted_meanwhile_keeps_their_text(seeded_app, cast):

@@ -8,9 +8,11 @@ from werkzeug.datastructures import MultiDict
 
 from kb.content.document import parse_document
 from kb.entries.models import Entry, Lesson, Paper, Review, Revision
+from kb.entries.service import current_revision
 from kb.extensions import db
 from kb.states import EntryKind, EntryStatus, PaperStatus, ReviewStatus, Visibility
 from tests.accounts import client_for, page_text
+from tests.document_rows import add_document
 from tests.web import seed
 from tests.web.dom import main_of, parse
 from tests.web.test_contributions import PAPER, PUBLIC_LESSON, token_of
@@ -328,6 +330,18 @@ def test_a_paper_is_edited_by_its_fields_and_keeps_what_the_form_does_not_show(s
     document = parse_document(latest.document, PAPER.slug).document
     assert document is not None
     assert (document.body, document.see_also, document.tags) == (PAPER.body, PAPER.see_also, PAPER.tags)
+
+
+def test_an_edit_by_fields_stores_the_list_of_the_entrys_documents_as_they_are(seeded_app, cast):
+    paper = stored(PAPER.slug)
+    add_document(paper, "Minutes of March", ["Page one."], filename="minutes.pdf")
+    response = edit_with(client_for(seeded_app, cast.admin), f"{seed.path_of(PAPER)}/edit", meeting="Programme board")
+    assert response.status_code == 303, page_text(response)[:1000]
+    latest = current_revision(stored(PAPER.slug))
+    document = parse_document(latest.document, PAPER.slug).document
+    assert document is not None
+    listed = [(ref.file, ref.title) for ref in document.attachments]
+    assert listed == [(f"{PAPER.slug}/minutes.pdf", "Minutes of March")]
 
 
 def test_a_lesson_is_edited_by_its_fields(seeded_app, cast):

@@ -2,13 +2,15 @@
 
 An entry's document is a tsvector made by PostgreSQL's `english` configuration from the
 same plain texts the Whoosh index reads (`documents.weighted_parts`), each text given a
-weight by the part it comes from. Drains take a transaction-level advisory lock, so two
-processes (on any host) never write documents at the same time and a slower one cannot
-write an older state of an entry over a newer one.
+weight by the part it comes from; an entry's document pages go in up to `PAGE_TEXT_LIMIT`
+(a tsvector holds at most 1 MB and positions up to 16,383). Drains take a transaction-level
+advisory lock, so two processes (on any host) never write documents at the same time and a
+slower one cannot write an older state of an entry over a newer one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
@@ -35,6 +37,11 @@ WEIGHT_LETTERS: tuple[tuple[float, str], ...] = ((3.0, "A"), (2.0, "B"), (1.5, "
 A the title, B the summary and lesson, C the recommendation and tag names, D the rest and comments."""
 PART_GAP = " and" * 8 + " "
 """Put before each part: stop words take positions, so a quoted phrase never runs from one part into the next."""
+PAGE_TEXT_LIMIT = 300_000
+"""How much of an entry's document pages (bytes of UTF-8: characters, in the Latin alphabet) goes into its tsvector.
+
+Well under PostgreSQL's 1 MB limit on a tsvector however many distinct words the pages hold;
+the rest of the pages is not searched on this backend (Whoosh reads them all)."""
 DRAIN_LOCK = 0x6B62_5345_4152_4348 & 0x7FFF_FFFF_FFFF_FFFF
 """The advisory lock key under which documents are written (any process, any host)."""
 
@@ -73,11 +80,33 @@ def grouped_texts(parts: Sequence[tuple[str, float]]) -> dict[str, str]:
     return {letter.lower(): "".join(texts) for letter, texts in groups.items()}
 
 
+def capped_documents(documents: IndexedDocuments | None, limit: int = PAGE_TEXT_LIMIT) -> IndexedDocuments | None:
+    """`documents` with only the first `limit` bytes of their pages: whole pages, then the start of the next one.
+
+    That page is cut after its last whole word within the limit.
+    """
+    if documents is None:
+        return None
+    kept: list[str] = []
+    room = limit
+    for page in documents.pages:
+        data = page.encode()
+        if len(data) <= room:
+            kept.append(page)
+            room -= len(data)
+            continue
+        head = re.match(r"(?s)(.*)\s", data[: room + 1].decode(errors="ignore"))
+        if head is not None and head.group(1).strip():
+            kept.append(head.group(1))
+        break
+    return IndexedDocuments(documents.titles, tuple(kept))
+
+
 def entry_parts(
     entry: Entry, comments: Sequence[str] = (), documents: IndexedDocuments | None = None
 ) -> list[tuple[str, float]]:
-    """Every weighted plain text of an entry, its readable comments and its current documents' pages."""
-    return [*weighted_parts(entry), *comment_parts(comments), *document_parts(documents)]
+    """Every weighted plain text of an entry, its readable comments and its current documents' pages (capped)."""
+    return [*weighted_parts(entry), *comment_parts(comments), *document_parts(capped_documents(documents))]
 
 
 def document_row(
