@@ -83,5 +83,5 @@ def entry_documents(viewer: Viewer, entry: Entry) -> dict[str, Any]:
     reads the entry reads its files.
     """
     every = queries.entry_documents_history(entry)
-    current = queries.current_documents(entry)
+    current = sorted((document for document in every if document.is_current), key=lambda d: (d.position, d.id))
     return {"documents": EntryDocuments(current, len(every) > len(current))}

@@ -22,6 +22,12 @@ KEPT_HERE = "kept_drafts"
 KEPT_HERE_MAX = 5
 """How many such tokens a session remembers; the oldest is forgotten first."""
 
+SAVED_HERE = "saved_drafts"
+"""Session key: this browser has saved a draft as someone typed, so form pages look for one to offer back.
+
+Pages with a form skip that lookup for everyone else, which is nearly every page view.
+"""
+
 
 class FormDraft(Model):
     """What someone typed into one form page, under a random token.

@@ -12,13 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, jsonify, redirect, request
+from flask import Blueprint, abort, flash, jsonify, redirect, request, session
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from kb.dates import LONDON
 from kb.drafts import service
-from kb.drafts.models import PATH_MAX
+from kb.drafts.models import PATH_MAX, SAVED_HERE
 from kb.errors import unit_of_work
 from kb.extensions import limiter, per_person
 from kb.users.routes import safe_next
@@ -56,6 +56,7 @@ def autosave() -> tuple[Response, int]:
     with unit_of_work():
         draft = service.keep_draft(path, fields, owner_id=current_user.id, address=None)
         saved_at = draft.updated_at
+    session[SAVED_HERE] = True
     return jsonify(saved=True, at=_clock(saved_at), message=f"Draft saved {_clock(saved_at)}"), 200
 
 
@@ -79,9 +80,12 @@ def discard(token: str) -> Response:
 def unsaved_draft(since: dt.datetime | None = None, path: str | None = None) -> DraftOffer | None:
     """On a form's page shown by GET: the viewer's draft of it saved after `since` (the saved object's time).
 
-    None when signed out, when the page already shows a draft, or when there is none.
+    None when signed out, when the page already shows a draft, or when there is none. Only a
+    browser that has saved a draft as its person typed looks (`SAVED_HERE`).
     """
     if request.method != "GET" or "draft" in request.args or not current_user.is_authenticated:
+        return None
+    if not session.get(SAVED_HERE):
         return None
     page = path or request.path
     draft = service.newest_draft(current_user.id, page, since=since)

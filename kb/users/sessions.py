@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from kb.drafts.models import KEPT_HERE
+from kb.drafts.models import KEPT_HERE, SAVED_HERE
 from kb.extensions import db, login_manager
 from kb.permissions import ANONYMOUS, viewer_for
 from kb.users.models import User
@@ -58,10 +58,12 @@ SETUP_PAGES = {"password": "auth.change_password", "two-factor": "auth.two_facto
 
 def start_session(user: User, *, remember: bool, password_long_enough: bool = True) -> None:
     """Sign `user` in on a fresh session; `password_long_enough` is false for staff with a short one."""
-    kept_here = session.get(KEPT_HERE)
+    kept_here, saved_here = session.get(KEPT_HERE), session.get(SAVED_HERE)
     session.clear()
     if kept_here:
         session[KEPT_HERE] = kept_here
+    if saved_here:
+        session[SAVED_HERE] = saved_here
     login_user(user, remember=remember, fresh=True)
     now = int(time.time())
     session["signed_in_at"] = now
