@@ -172,6 +172,7 @@ def test_an_admin_writes_a_paper_for_a_reviews_panel(seeded_app, cast):
         "2013-06-12",
         "minutes",
     )
+    assert str(paper.event_day) == "2013-06-12"  # dated by its meeting, as lists and the year filter show it
     assert (paper.paper_status, paper.visibility, paper.review_id) == ("draft", "panel", cast.review.id)
     assert client_for(seeded_app, cast.panel).get(paper.path).status_code == 200
     assert client_for(seeded_app, cast.other_panel).get(paper.path).status_code == 404
