@@ -7,15 +7,12 @@ from typing import Any
 
 from fpdf import FPDF
 
+from tests.services.documents_files import pdf
+
 
 def pdf_with_pages(*texts: str) -> bytes:
     """A PDF with one page per text, each page holding its text."""
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for text in texts:
-        pdf.add_page()
-        pdf.multi_cell(0, 10, text)
-    return bytes(pdf.output())
+    return pdf(list(texts))
 
 
 def pdf_without_text(pages: int = 1) -> bytes:
