@@ -204,6 +204,7 @@ def test_a_replaced_file_stays_in_the_history(seeded_app, moderator):
     assert f"{documents_url()}/{first_id}" in new_view.one("section", cls="kb-document-earlier").hrefs()
     old_view = main_of(moderator.get(f"{documents_url()}/{first_id}").data)
     assert "This is an earlier version." in old_view.text()
+    assert documents_url() in main_of(moderator.get(f"/papers/{PAPER}/history").data).hrefs()
     assert seeded_app.test_client().get(f"{documents_url()}/{first_id}/download").status_code == 200
     # An earlier version cannot be replaced or removed again.
     assert moderator.get(f"{documents_url()}/{first_id}/replace").status_code == 404
