@@ -22,7 +22,7 @@ from kb.markdown import render
 from kb.notifications import service as notifications
 from kb.notifications.mentions import mark_mentions
 from kb.permissions import PermissionDeniedError, can_edit_comment, require, viewer_for
-from kb.states import CommentStatus
+from kb.states import CommentStatus, EntryStatus
 from kb.users.throttle import client_group
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def render_body(body: str, comment_id: int) -> str:
     return mark_mentions(html, notifications.mention_names(body))
 
 
-CLOSED_STATUSES = frozenset({"merged", "removed"})
+CLOSED_STATUSES = frozenset({EntryStatus.MERGED, EntryStatus.REMOVED})
 """Entries whose discussion takes nothing new: a merged one's comments moved to its target."""
 
 

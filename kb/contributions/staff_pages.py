@@ -163,7 +163,7 @@ def document_from_form(form: StaffForm, base: EntryDocument) -> EntryDocument:
             "meeting": one_line(form.meeting.data) or None,
             "meeting_date": meeting_date,
             # A paper is dated by its meeting (lists, the year filter), unless its file gives another date.
-            "event_date": base.event_date or meeting_date,
+            "event_date": meeting_date if base.event_date in (None, base.meeting_date) else base.event_date,
             "paper_type": form.paper_type.data or base.paper_type,
             "paper_status": form.paper_status.data or base.paper_status,
             "review": form.review.data or None,

@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from kb.drafts import service
-from kb.drafts.models import KEPT_HERE, KEPT_HERE_MAX
+from kb.drafts.models import KEPT_HERE, KEPT_HERE_MAX, SAVED_HERE
 from kb.errors import unit_of_work
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -94,6 +94,8 @@ def _keep(page: str, anchor: str) -> Response:
         back = with_draft(page, draft.token, anchor)
         if draft.owner_id is None:
             session[KEPT_HERE] = [*_kept_here(), draft.token][-KEPT_HERE_MAX:]
+        else:
+            session[SAVED_HERE] = True
     if signed_in:
         flash(EXPIRED_MESSAGE if kept else "This form expired before it was sent. Fill it in again.", "info")
         return redirect(back, code=303)

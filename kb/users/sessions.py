@@ -56,14 +56,16 @@ def _load_user(token: str) -> User | None:
 SETUP_PAGES = {"password": "auth.change_password", "two-factor": "auth.two_factor_setup"}
 
 
+def clear_session() -> None:
+    """Empty the session but for what this browser's drafts need: the ones it kept and whether it saved any."""
+    kept = {key: session[key] for key in (KEPT_HERE, SAVED_HERE) if session.get(key)}
+    session.clear()
+    session.update(kept)
+
+
 def start_session(user: User, *, remember: bool, password_long_enough: bool = True) -> None:
     """Sign `user` in on a fresh session; `password_long_enough` is false for staff with a short one."""
-    kept_here, saved_here = session.get(KEPT_HERE), session.get(SAVED_HERE)
-    session.clear()
-    if kept_here:
-        session[KEPT_HERE] = kept_here
-    if saved_here:
-        session[SAVED_HERE] = saved_here
+    clear_session()
     login_user(user, remember=remember, fresh=True)
     now = int(time.time())
     session["signed_in_at"] = now
@@ -132,7 +134,7 @@ def _before_request() -> Response | None:
     reason = _session_expired(now, current_app.config)
     if reason is not None:
         remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
-        session.clear()
+        clear_session()
         if remembered and request.method == "GET":
             # "Keep me signed in": the cookie starts a new session on the next request.
             return redirect(request.full_path)

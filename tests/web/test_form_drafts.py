@@ -308,6 +308,21 @@ def _autosave(client: FlaskClient, token: str, path: str, **fields: str):
     return client.post("/drafts", data={"path": path, **fields}, headers={"X-CSRFToken": token})
 
 
+def test_an_autosaved_draft_is_offered_again_after_the_session_runs_out_and_a_sign_in(
+    seeded_app: Flask, cast: Cast
+) -> None:
+    author = client_for(seeded_app, cast.author)
+    token = csrf_token(author.get("/lessons/new").get_data(as_text=True))
+    assert _autosave(author, token, "/lessons/new", csrf_token=token, title="Half", evidence=TYPED).status_code == 200
+    end_session(author)
+    assert author.get("/lessons/new").status_code == 302  # signed out by the idle limit
+    assert sign_in(author, cast.author.email).status_code == 302
+    assert "Bring it back into the form" in page_text(author.get("/lessons/new"))
+    # A browser that never saved a draft does not look for one (no query on every form page).
+    elsewhere = client_for(seeded_app, cast.author)
+    assert "Bring it back into the form" not in page_text(elsewhere.get("/lessons/new"))
+
+
 def test_autosave_keeps_a_draft_that_comes_back_only_to_its_writer(seeded_app: Flask, cast: Cast) -> None:
     author = client_for(seeded_app, cast.author)
     token = csrf_token(author.get("/lessons/new").get_data(as_text=True))

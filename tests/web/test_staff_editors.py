@@ -173,6 +173,11 @@ def test_an_admin_writes_a_paper_for_a_reviews_panel(seeded_app, cast):
         "minutes",
     )
     assert str(paper.event_day) == "2013-06-12"  # dated by its meeting, as lists and the year filter show it
+    edit = admin.get(f"{paper.path}/edit")
+    moved = admin.post(f"{paper.path}/edit", data={**form_values(edit.data), "meeting_date": "2014-01-08"})
+    assert moved.status_code == 303, page_text(moved)[:1000]
+    db.session.expire_all()
+    assert str(stored("board-minutes-of-june").event_day) == "2014-01-08"  # the date follows the meeting
     assert (paper.paper_status, paper.visibility, paper.review_id) == ("draft", "panel", cast.review.id)
     assert client_for(seeded_app, cast.panel).get(paper.path).status_code == 200
     assert client_for(seeded_app, cast.other_panel).get(paper.path).status_code == 404
