@@ -271,7 +271,7 @@ def _place_replaced_slugs(candidates: list[_Candidate]) -> None:
         placeholder = MODEL_BY_KIND[target.kind](
             slug=slug,
             title=slug.replace("-", " ").capitalize(),
-            status=EntryStatus.MERGED,
+            status=str(EntryStatus.MERGED),  # a plain string, as YAML writes it
             visibility=target.visibility,
             review_id=target.review_id,
             status_note=f"Replaced by {target.title}",

@@ -99,7 +99,7 @@ def carry_out_merge(duplicate: Entry, target: Entry, *, actor: User | None) -> N
     check_merge(duplicate, target)
     old_status = duplicate.status
     message = f"Merged into {target.title}"
-    save_entry_state(duplicate, actor=actor, message=message, status=EntryStatus.MERGED)
+    save_entry_state(duplicate, actor=actor, message=message, status=str(EntryStatus.MERGED))
     mark_status(duplicate, message)
     duplicate.merged_into_id = target.id
     duplicate.featured_at = None
