@@ -12,9 +12,9 @@ from flask import Blueprint, current_app, request
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 
-from kb.contributions.staff_service import preview_markdown
 from kb.entries.limits import PREVIEW_MAX_CHARS
 from kb.extensions import limiter, per_person
+from kb.previews import preview_markdown
 
 blueprint = Blueprint("preview", __name__)
 Answer = tuple[str, int, dict[str, str]]

@@ -167,7 +167,7 @@ def store_document(
     return entry, revision
 
 
-def _visible_targets(actor: User, texts: Iterable[str]) -> dict[str, TargetInfo]:
+def visible_targets(actor: User, texts: Iterable[str]) -> dict[str, TargetInfo]:
     """Link targets the texts name that the actor may see; the others answer as if they did not exist."""
     texts = list(texts)
     targets = targets_for(texts)
@@ -179,7 +179,7 @@ def _visible_targets(actor: User, texts: Iterable[str]) -> dict[str, TargetInfo]
 
 def _check_links(fields: LessonFields, actor: User) -> None:
     """Raise FieldError for a `[[slug]]` the actor cannot link to (unknown, or hidden from them)."""
-    targets = _visible_targets(actor, fields.sections.values())
+    targets = visible_targets(actor, fields.sections.values())
     for key, text in fields.sections.items():
         for match in INTERNAL_LINK.finditer(text):
             if match.group(1) not in targets:
@@ -220,7 +220,7 @@ def preview_lesson(fields: LessonFields, *, actor: User, entry: Entry | None = N
     document = new_lesson_document(fields, slug=entry.slug if entry else "preview", actor=actor)
     source = entry or Lesson(kind="lesson", status="draft", visibility="members", review_id=None)
     rendered, _ = render_document(
-        document, resolver_for(source, _visible_targets(actor, document.markdown_texts().values()))
+        document, resolver_for(source, visible_targets(actor, document.markdown_texts().values()))
     )
     return shown_rendering(rendered)
 

@@ -10,27 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from markupsafe import Markup
-
 from kb.audit.service import record_event
 from kb.content.attachments import attachment_refs
 from kb.content.document import EntryDocument, parse_document, serialise_document
 from kb.contributions.service import (
     DocumentProblemsError,
-    _visible_targets,
     document_problems,
     mark_status,
     save_document,
     store_document,
+    visible_targets,
 )
 from kb.documents.queries import current_documents
 from kb.entries.models import Entry, Lesson, Revision
 from kb.entries.service import render_document, resolver_for, shown_rendering
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
-from kb.markdown import render
 from kb.permissions import require
-from kb.states import EntryKind, EntryStatus, Visibility
+from kb.previews import unsaved_draft
 from kb.users.models import User
 
 
@@ -73,19 +70,8 @@ def save_fields(
     return revision
 
 
-def _draft_source(entry: Entry | None) -> Entry:
-    """The entry whose readers a preview's links are shown for: the entry, or an unsaved members-only draft."""
-    return entry or Lesson(kind=EntryKind.LESSON, status=EntryStatus.DRAFT, visibility=Visibility.MEMBERS)
-
-
 def preview_document(document: EntryDocument, *, actor: User, entry: Entry | None = None) -> dict[str, Any]:
     """Every Markdown text of `document` rendered as it would be stored, keyed as `markdown_texts()`."""
-    targets = _visible_targets(actor, document.markdown_texts().values())
-    rendered, _ = render_document(document, resolver_for(_draft_source(entry), targets))
+    targets = visible_targets(actor, document.markdown_texts().values())
+    rendered, _ = render_document(document, resolver_for(entry or unsaved_draft(), targets))
     return shown_rendering(rendered)
-
-
-def preview_markdown(text: str, *, actor: User) -> Markup:
-    """One Markdown text rendered by kb's renderer, links shown as for a members-only draft by `actor`."""
-    resolve = resolver_for(_draft_source(None), _visible_targets(actor, [text]))
-    return Markup(render(text, resolve, anchor_prefix="preview-").html)  # noqa: S704 (sanitised by kb.markdown)

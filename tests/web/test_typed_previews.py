@@ -106,3 +106,15 @@ def test_an_outcome_preview_labels_each_change_and_saves_nothing(seeded_app: Fla
     assert "<em>date</em>" in shown.get_data(as_text=True)
     db.session.expire_all()
     assert not db.session.get(Consultation, consultation.id).we_asked
+
+
+def test_the_preview_button_shows_links_to_entries_as_the_live_preview_does(seeded_app: Flask, cast: Cast) -> None:
+    """The button and the script render with one function: a link to an entry the writer may see is a link."""
+    lesson = _public_lesson()
+    client = client_for(seeded_app, cast.member)
+    body = f"{MARKDOWN} See [[{lesson.slug}]] and [[no-such-entry-anywhere]]."
+    shown = post_form(client, f"{lesson.path}/comments", {"body": body, "action": "preview"}, page=lesson.path)
+    _preview_of(shown)
+    section = parse(shown.data).one("section", cls="kb-preview")
+    assert lesson.path in section.hrefs()
+    assert "/lessons/no-such-entry-anywhere" not in section.hrefs()
