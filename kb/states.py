@@ -255,6 +255,15 @@ class NotificationKind(LabelledEnum):
     FOLLOW = "follow", "Activity on something you follow"
     OUTCOME = "outcome", "A consultation you answered reported back"
     REMINDER = "reminder", "A consultation you follow closes soon"
+    FINDING_NEW = "finding_new", "A colleague drafted a finding"
+    PROPOSED = "proposed", "A finding was proposed for agreement"
+    AGREED = "agreed", "A finding was agreed"
+    AGREEMENT_LOST = "agreement_lost", "Agreement on a finding was withdrawn"
+    FINDING_COMMENT = "finding_comment", "New comment on a finding"
+    PUBLISHED = "published", "Findings were published"
+    CORRECTION = "correction", "A published finding was corrected"
+    CONSULTATION = "consultation", "A consultation opened"
+    RECEIPT = "receipt", "Your consultation response was received"
 
 
 STATE_ENUMS: tuple[type[LabelledEnum], ...] = (

@@ -72,10 +72,16 @@ class Comment(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     address: Mapped[str | None] = mapped_column(String(64))
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)
+    """Set on a panel's discussion of a finding: readable only by those who may work on the finding."""
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set on the first comment of a thread when the thread is marked resolved."""
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     entry: Mapped[Entry] = relationship("Entry")
     author: Mapped[User | None] = relationship("User", foreign_keys=[author_id])
     moderated_by: Mapped[User | None] = relationship("User", foreign_keys=[moderated_by_id])
+    resolved_by: Mapped[User | None] = relationship("User", foreign_keys=[resolved_by_id])
     versions: Mapped[list[CommentVersion]] = relationship(
         back_populates="comment", order_by="CommentVersion.number", cascade="all, delete-orphan"
     )

@@ -57,6 +57,8 @@ class Notification(Model):
     kind: Mapped[str] = mapped_column(String(16))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)
+    """The finding it is about: shown and mailed only while the person may still work on or read that finding."""
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     message: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(String(500), default="")

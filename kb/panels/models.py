@@ -80,16 +80,22 @@ class Finding(RenderedTexts, Model):
     agreed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     agreed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    """The panel member who holds the pen on this finding (its writer until someone takes it over)."""
 
     review: Mapped[Review] = relationship("Review")
     created_by: Mapped[User | None] = relationship("User", foreign_keys=[created_by_id])
     agreement_proposed_by: Mapped[User | None] = relationship("User", foreign_keys=[agreement_proposed_by_id])
     agreed_by: Mapped[User | None] = relationship("User", foreign_keys=[agreed_by_id])
+    holder: Mapped[User | None] = relationship("User", foreign_keys=[holder_id])
     revisions: Mapped[list[FindingRevision]] = relationship(
         back_populates="finding", order_by="FindingRevision.number", cascade="all, delete-orphan"
     )
     citations: Mapped[list[Citation]] = relationship(
         back_populates="finding", order_by="Citation.position", cascade="all, delete-orphan"
+    )
+    corrections: Mapped[list[FindingCorrection]] = relationship(
+        back_populates="finding", order_by="FindingCorrection.id", cascade="all, delete-orphan"
     )
 
 
@@ -161,3 +167,29 @@ class Citation(Model):
     comment: Mapped[Comment | None] = relationship("Comment")
     response: Mapped[Response | None] = relationship("Response")
     document: Mapped[Document | None] = relationship("Document")
+
+
+class FindingCorrection(Model):
+    """A dated note of a correction the panel made to a finding after it was published.
+
+    The corrected text is the finding's current text; the wording before it stays in the
+    finding's revisions (`revision_number` is the revision the correction created).
+    """
+
+    __tablename__ = "finding_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)
+    revision_number: Mapped[int]
+    note: Mapped[str] = mapped_column(Text)
+    note_html: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    corrected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    finding: Mapped[Finding] = relationship(back_populates="corrections")
+    author: Mapped[User | None] = relationship("User")
+
+    @property
+    def shown_note(self) -> Markup:
+        """The stored rendering of the note (sanitised by kb.markdown when saved), ready to print."""
+        return Markup(self.note_html)  # noqa: S704 - rendered and sanitised when saved

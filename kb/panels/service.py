@@ -121,6 +121,7 @@ def create_finding(review: Review, text: FindingText, *, actor: User, message: s
         status="draft",
         revision_number=1,
         created_by=actor,
+        holder=actor,
         created_at=now,
         updated_at=now,
     )
