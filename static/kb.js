@@ -5,12 +5,6 @@ import './kb-drafts.js'
 document.body.classList.add('js-enabled', 'nhsuk-frontend-supported')
 initAll()
 
-// On a narrow screen the search filters start folded, so the results come first.
-const narrow = window.matchMedia('(max-width: 48.0525em)')
-for (const filters of document.querySelectorAll('details.kb-facets-fold')) {
-  if (narrow.matches) filters.open = false
-}
-
 // Live preview: under every <textarea data-kb-preview>, the text as kb will show it, rendered by
 // the server's one renderer (POST /preview) a moment after typing stops. The Preview button of
 // each form does the same without this script.
