@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -106,18 +107,30 @@ CLS_SCRIPT = """() => new Promise(resolve => {
 """The page's cumulative layout shift so far: every shift not caused by input, summed."""
 
 
-def open_at(browser: Browser, site: Site, viewport: dict[str, int], role: str | None = None) -> Page:
+@pytest.fixture(scope="module")
+def signed_in(browser: Browser, setting: Setting) -> dict[str, Any]:
+    """Each role's signed-in browser state, made once: a second-factor code works only once."""
+    states: dict[str, Any] = {}
+    for role in ("panel", "moderator", "admin", "member"):
+        context = browser.new_context()
+        sign_in(context.new_page(), setting.site, role)
+        states[role] = context.storage_state()
+        context.close()
+    return states
+
+
+def open_at(browser: Browser, signed_in: dict[str, Any], viewport: dict[str, int], role: str | None = None) -> Page:
     """A page in a fresh context of the given size, signed in as `role` unless it is None."""
-    page = browser.new_context(viewport=viewport, locale="en-GB").new_page()
-    if role is not None:
-        sign_in(page, site, role)
-    return page
+    storage = signed_in[role] if role is not None else None
+    return browser.new_context(viewport=viewport, locale="en-GB", storage_state=storage).new_page()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 @pytest.mark.parametrize("path", SEARCH_PAGES)
-def test_search_does_not_jump_when_the_filters_fold(browser: Browser, setting: Setting, viewport, path: str) -> None:
-    page = open_at(browser, setting.site, viewport)
+def test_search_does_not_jump_when_the_filters_fold(
+    browser: Browser, setting: Setting, signed_in: dict[str, Any], viewport, path: str
+) -> None:
+    page = open_at(browser, signed_in, viewport)
     page.goto(setting.site.url + path)
     page.wait_for_load_state("load")
     shift = page.evaluate(CLS_SCRIPT)
@@ -164,8 +177,10 @@ WIDEST_SCRIPT = """() => {
 
 
 @pytest.mark.parametrize("role", ["panel", "moderator", "admin", "member", None])
-def test_no_page_scrolls_sideways_on_a_phone(browser: Browser, setting: Setting, role: str | None) -> None:
-    page = open_at(browser, setting.site, PHONE, role)
+def test_no_page_scrolls_sideways_on_a_phone(
+    browser: Browser, setting: Setting, signed_in: dict[str, Any], role: str | None
+) -> None:
+    page = open_at(browser, signed_in, PHONE, role)
     wide = []
     for path in wide_pages(setting)[role]:
         response = page.goto(setting.site.url + path)
@@ -175,3 +190,38 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Browser, setting: Setting,
             wide.append(f"{path}: {width} px ({sticking_out})")
     page.context.close()
     assert not wide, "\n".join(wide)
+
+
+TARGETS_SCRIPT = """() => {
+  const boxes = [...document.querySelectorAll('header a, header button, header input, header summary, nav a, nav button, footer a, footer button')]
+    .filter(e => !e.closest('main') && e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+    .map(e => ({name: (e.innerText || e.value || e.getAttribute('aria-label') || e.tagName).trim().slice(0, 40), box: e.getBoundingClientRect()}))
+  const small = []
+  for (const {name, box} of boxes) {
+    if (box.width >= 24 && box.height >= 24) continue
+    // WCAG 2.2 target size's spacing exception: a 24 px circle on the target's centre meets no other target.
+    const cx = box.left + box.width / 2, cy = box.top + box.height / 2
+    const crowded = boxes.some(other => other.box !== box && (() => {
+      const nx = Math.max(other.box.left, Math.min(cx, other.box.right)), ny = Math.max(other.box.top, Math.min(cy, other.box.bottom))
+      return Math.hypot(nx - cx, ny - cy) < 12
+    })())
+    if (crowded) small.push(`${name}: ${Math.round(box.width)} by ${Math.round(box.height)} px`)
+  }
+  return small
+}"""
+"""The header's, navigation's and footer's links and buttons smaller than 24 by 24 px with another target too close."""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("role", ["moderator", None])
+def test_header_navigation_and_footer_targets_are_large_enough(
+    browser: Browser, setting: Setting, signed_in: dict[str, Any], viewport: dict[str, int], role: str | None
+) -> None:
+    page = open_at(browser, signed_in, viewport, role)
+    small = {}
+    for path in ["/", "/search?q=procurement", "/actions", f"/reviews/{setting.review}/matrix", "/admin/audit"]:
+        page.goto(setting.site.url + path)
+        if found := page.evaluate(TARGETS_SCRIPT):
+            small[path] = found
+    page.context.close()
+    assert not small, small
