@@ -46,7 +46,18 @@ class BarChart:
     bars: tuple[Bar, ...]
     series: tuple[str, ...] = ("Count",)
     unit: str = ""
+    """What the numbers count, in the plural ("lessons"); the description says "1 lesson" for one."""
+    unit_one: str = ""
+    """The unit for a count of one, when it is not the plural without its final "s"."""
     description: str = field(default="")
+
+    def counted(self, number: int) -> str:
+        """`number` with the chart's unit in the right number: "1 lesson", "2 lessons" (just the number without a unit)."""
+        if not self.unit:
+            return str(number)
+        if number != 1:
+            return f"{number} {self.unit}"
+        return f"{number} {self.unit_one or self.unit.removesuffix('s')}"
 
     @property
     def is_empty(self) -> bool:
@@ -78,7 +89,7 @@ def _esc(text: str) -> str:
 def _describe(chart: BarChart) -> str:
     if chart.description:
         return chart.description
-    parts = [f"{bar.label}: {bar.total}{(' ' + chart.unit) if chart.unit else ''}" for bar in chart.bars]
+    parts = [f"{bar.label}: {chart.counted(bar.total)}" for bar in chart.bars]
     return f"{chart.title}. " + "; ".join(parts) + "." if parts else f"{chart.title}: no data."
 
 

@@ -59,3 +59,28 @@ def test_an_empty_chart_says_so() -> None:
     assert chart_from_counts("Nothing", {"a": 0}).is_empty
     assert chart_from_counts("Nothing", {}).is_empty
     assert _parsed(chart_from_counts("Nothing", {})).find(f"{SVG}desc").text == "Nothing: no data."
+
+
+def test_the_description_counts_in_good_english() -> None:
+    chart = chart_from_counts("Lessons by region", {"London": 1, "North West": 2, "Wales": 0}, unit="lessons")
+    assert (
+        _parsed(chart).find(f"{SVG}desc").text
+        == "Lessons by region. London: 1 lesson; North West: 2 lessons; Wales: 0 lessons."
+    )
+
+
+def test_every_unit_kb_draws_has_its_singular() -> None:
+    units = {
+        "lessons": "1 lesson",
+        "actions": "1 action",
+        "responses": "1 response",
+        "consultations": "1 consultation",
+        "confirmed recurrences": "1 confirmed recurrence",
+    }
+    for unit, one in units.items():
+        chart = chart_from_counts("Counts", {"a": 1}, unit=unit)
+        assert chart.counted(1) == one
+        assert chart.counted(2) == f"2 {unit}"
+        assert chart.counted(0) == f"0 {unit}"
+    assert BarChart("People", (), unit="people", unit_one="person").counted(1) == "1 person"
+    assert chart_from_counts("Counts", {"a": 1}).counted(1) == "1"
