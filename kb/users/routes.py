@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, fresh_login_required, login_fresh, login_required
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from kb.audit.service import record_event
 from kb.extensions import db, limiter
@@ -60,6 +61,12 @@ def _throttled_limit(setting: str) -> str:
     return current_app.config[setting]
 
 
+def refuse(field: Field, message: str) -> str:
+    """Show `message` as `field`'s error (inline, and in the summary linking to it); returns the message."""
+    field.errors = [*field.errors, message]
+    return message
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     """Sign in with email and password; whoever has a second factor goes on to it.
@@ -81,13 +88,14 @@ def login() -> str | Response:
         )
         user = None if refusal else service.authenticate(form.email.data or "", form.password.data or "")
         if refusal is not None:
-            message = throttle.wait_message(refusal)
+            message = refuse(form.email, throttle.wait_message(refusal))
         elif user is None:
             message = "The email address or password is not right."
             refusal = throttle.record_failure(account, get_remote_address(), known_device=known)
             if refusal is not None:
                 message = f"{message} {throttle.wait_message(refusal)}"
                 refusal = None  # this attempt was answered; the next one waits
+            refuse(form.email, message)
             db.session.commit()
         else:
             long_enough = not user.is_staff or len(form.password.data or "") >= STAFF_MIN_LENGTH
@@ -171,7 +179,9 @@ def second_factor() -> str | Response | tuple[str, int]:
         g.login_failed = True
         record_event("login.failure", actor=user, target=user, new="second factor")
         db.session.commit()
-        message = "That code is not right, or has been used already. Enter the newest code from your app."
+        message = refuse(
+            form.code, "That code is not right, or has been used already. Enter the newest code from your app."
+        )
     status = 401 if message else (400 if form.errors else 200)
     return render_template("auth/second_factor.html", form=form, message=message), status
 
@@ -212,7 +222,7 @@ def change_password() -> str | Response | tuple[str, int]:
         try:
             service.change_password(user, form.current.data or "", form.password.data or "")
         except service.AccountError as error:
-            message = str(error)
+            message = refuse(getattr(form, error.field or "password"), str(error))
         else:
             db.session.commit()
             pending = [step for step in session.get("setup", []) if step != "password"]
@@ -255,7 +265,7 @@ def _set_password_page(token: str, purpose: str) -> str | Response | tuple[str, 
             else:
                 service.reset_password(token, form.password.data or "")
         except service.AccountError as error:
-            message = str(error)
+            message = refuse(getattr(form, error.field or "password"), str(error))
         else:
             db.session.commit()
             end_session(None)
@@ -293,7 +303,7 @@ def two_factor_setup() -> str | Response | tuple[str, int]:
         try:
             codes = two_factor.enable_totp(user, pending, form.code.data or "")
         except service.AccountError as error:
-            message = str(error)
+            message = refuse(form.code, str(error))
         else:
             db.session.commit()
             session.pop(PENDING_TOTP, None)

@@ -223,7 +223,7 @@ def record_login(user: User) -> None:
 def change_password(user: User, current: str, new: str) -> None:
     """Replace the password, given the current one; ends every other session."""
     if not verify_password(user.password_hash, current):
-        raise AccountError("Your current password is not right.")
+        raise AccountError("Your current password is not right.", field="current")
     _check_password(user, new)
     _set_password(user, new)
     record_event("password.change", actor=user, target=user)

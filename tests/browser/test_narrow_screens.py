@@ -25,7 +25,7 @@ from kb.panels.service import FindingText, create_finding
 from kb.users.models import User
 from kb.users.service import save_organisation
 from tests.browser.conftest import app_with_people, serving
-from tests.browser.people import Site, assert_accessible, sign_in
+from tests.browser.people import Site, sign_in
 from tests.factories import entry
 from tests.outcome_factory import answer, make_consultation
 
@@ -184,7 +184,8 @@ def test_no_page_scrolls_sideways_on_a_phone(
     wide = []
     for path in wide_pages(setting)[role]:
         response = page.goto(setting.site.url + path)
-        assert response is not None and response.status == 200, path
+        assert response is not None, path
+        assert response.status == 200, path
         width, sticking_out = page.evaluate(WIDEST_SCRIPT)
         if width > PHONE["width"]:
             wide.append(f"{path}: {width} px ({sticking_out})")
@@ -193,16 +194,21 @@ def test_no_page_scrolls_sideways_on_a_phone(
 
 
 TARGETS_SCRIPT = """() => {
-  const boxes = [...document.querySelectorAll('header a, header button, header input, header summary, nav a, nav button, footer a, footer button')]
+  const targets = 'header a, header button, header input, header summary, nav a, nav button, footer a, footer button'
+  const boxes = [...document.querySelectorAll(targets)]
     .filter(e => !e.closest('main') && e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
-    .map(e => ({name: (e.innerText || e.value || e.getAttribute('aria-label') || e.tagName).trim().slice(0, 40), box: e.getBoundingClientRect()}))
+    .map(e => ({
+      name: (e.innerText || e.value || e.getAttribute('aria-label') || e.tagName).trim().slice(0, 40),
+      box: e.getBoundingClientRect(),
+    }))
   const small = []
   for (const {name, box} of boxes) {
     if (box.width >= 24 && box.height >= 24) continue
     // WCAG 2.2 target size's spacing exception: a 24 px circle on the target's centre meets no other target.
     const cx = box.left + box.width / 2, cy = box.top + box.height / 2
     const crowded = boxes.some(other => other.box !== box && (() => {
-      const nx = Math.max(other.box.left, Math.min(cx, other.box.right)), ny = Math.max(other.box.top, Math.min(cy, other.box.bottom))
+      const nx = Math.max(other.box.left, Math.min(cx, other.box.right))
+      const ny = Math.max(other.box.top, Math.min(cy, other.box.bottom))
       return Math.hypot(nx - cx, ny - cy) < 12
     })())
     if (crowded) small.push(`${name}: ${Math.round(box.width)} by ${Math.round(box.height)} px`)
