@@ -25,7 +25,7 @@ from kb.panels.service import FindingText, create_finding
 from kb.users.models import User
 from kb.users.service import save_organisation
 from tests.browser.conftest import app_with_people, serving
-from tests.browser.people import Site, sign_in
+from tests.browser.people import Site, assert_accessible, sign_in
 from tests.factories import entry
 from tests.outcome_factory import answer, make_consultation
 
@@ -231,3 +231,16 @@ def test_header_navigation_and_footer_targets_are_large_enough(
             small[path] = found
     page.context.close()
     assert not small, small
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [(None, "/actions"), (None, "/search?q=procurement"), ("admin", "/admin/audit"), (None, "/login")],
+)
+def test_the_phone_layouts_pass_axe(
+    browser: Browser, setting: Setting, signed_in: dict[str, Any], role: str | None, path: str
+) -> None:
+    page = open_at(browser, signed_in, PHONE, role)
+    page.goto(setting.site.url + path)
+    assert_accessible(page)
+    page.context.close()
