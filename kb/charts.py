@@ -52,7 +52,7 @@ class BarChart:
     description: str = field(default="")
 
     def counted(self, number: int) -> str:
-        """`number` with the chart's unit in the right number: "1 lesson", "2 lessons" (just the number without a unit)."""
+        """`number` with the chart's unit agreeing with it: "1 lesson", "2 lessons"; the bare number without a unit."""
         if not self.unit:
             return str(number)
         if number != 1:
