@@ -34,6 +34,7 @@ from kb.users.models import Organisation, User
 ACTIVITY_SHOWN = 10
 """How many recent events the workspace lists."""
 OPEN_ACTIONS_SHOWN = 50
+"""At most this many open actions are listed; `/actions` has them all."""
 
 
 def panel_only(entry: Entry) -> bool:
@@ -50,7 +51,7 @@ class HubEntry:
 
     @property
     def panel_only(self) -> bool:
-        """Whether members and the public cannot see the entry (nor so its documents)."""
+        """Whether members and the public cannot see the entry, and so its documents."""
         return panel_only(self.entry)
 
 
