@@ -263,6 +263,7 @@ ACTION_RULES: dict[str, Callable[[Viewer, Entry | None], bool]] = {
     "taxonomy.curate": lambda viewer, entry: viewer.is_staff,
     # Review panels: a review's panel (and staff) work in its workspace, draft and agree findings.
     "review.work": lambda viewer, entry: on_panel_of(viewer, entry),
+    "review.list-panels": lambda viewer, entry: viewer.is_staff or bool(viewer.panel_review_ids),
     # Consultations: staff or the consulted entry's panel open one; signed-in readers answer.
     "consultation.manage": lambda viewer, entry: on_panel_of(viewer, entry),
     "consultation.respond": lambda viewer, entry: viewer.is_authenticated,

@@ -95,8 +95,8 @@ class WorkspaceFinding:
 
 
 def workspace_findings(viewer: Viewer, review: Review) -> list[WorkspaceFinding]:
-    """The review's findings with their citation counts, in two queries."""
-    findings = queries.findings_of(viewer, review)
+    """The review's findings with their citation counts and holders, in a bounded number of queries."""
+    findings = queries.findings_of(viewer, review, with_holders=True)
     counts = queries.citation_counts([finding.id for finding in findings])
     return [WorkspaceFinding(finding, counts.get(finding.id, 0)) for finding in findings]
 

@@ -52,9 +52,16 @@ def review_entries(viewer: Viewer, review: Review) -> list[Entry]:
     return list(db.session.scalars(query))
 
 
-def findings_of(viewer: Viewer, review: Review, *, status: str | None = None) -> list[Finding]:
-    """The review's findings `viewer` may read, by number; only those with `status` if given."""
+def findings_of(
+    viewer: Viewer, review: Review, *, status: str | None = None, with_holders: bool = False
+) -> list[Finding]:
+    """The review's findings `viewer` may read, by number; only those with `status` if given.
+
+    `with_holders` loads who holds each finding's pen in the same round of queries.
+    """
     query = select(Finding).where(Finding.review_id == review.id, visible_findings(viewer))
+    if with_holders:
+        query = query.options(selectinload(Finding.holder), selectinload(Finding.agreement_proposed_by))
     if status is not None:
         query = query.where(Finding.status == status)
     return list(db.session.scalars(query.order_by(Finding.number)))

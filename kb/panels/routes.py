@@ -26,7 +26,7 @@ from kb.entries.models import Review
 from kb.errors import unit_of_work
 from kb.extensions import csrf, db
 from kb.pages import int_arg
-from kb.panels import pages, queries, service
+from kb.panels import hub, pages, queries, service
 from kb.panels.forms import FindingForm
 from kb.panels.models import FINDING_STATUSES, Finding
 from kb.panels.service import FindingConflictError, FindingError, FindingText
@@ -77,15 +77,14 @@ def _finding_url(finding: Finding) -> str:
 
 @blueprint.get("/reviews/<slug>/workspace")
 def workspace(slug: str) -> str:
-    """The review's workspace: its panel, papers and evidence, and its findings."""
+    """The panel's hub: findings and who holds each, the panel, material, consultations, actions and activity."""
     review = _workspace_review(slug)
     viewer = current_viewer()
     rows = pages.workspace_findings(viewer, review)
     return _render(
         "panels/workspace.html",
         review=review,
-        members=queries.panel_members(review),
-        entries=queries.review_entries(viewer, review),
+        hub=hub.workspace_hub(viewer, review),
         rows=rows,
         publishable=pages.publishable(rows),
     )

@@ -41,10 +41,10 @@ EVERYONES_NAVIGATION = (
 NAVIGATION = {
     "anonymous": [],
     "member": ["Submit a lesson"],
-    "panel": ["Submit a lesson"],
-    "other panel": ["Submit a lesson"],
-    "moderator": ["Submit a lesson", "Moderation", "Flags"],
-    "admin": ["Submit a lesson", "Moderation", "Flags", "Admin"],
+    "panel": ["My panels", "Submit a lesson"],
+    "other panel": ["My panels", "Submit a lesson"],
+    "moderator": ["My panels", "Submit a lesson", "Moderation", "Flags"],
+    "admin": ["My panels", "Submit a lesson", "Moderation", "Flags", "Admin"],
 }
 
 

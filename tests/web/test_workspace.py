@@ -97,7 +97,7 @@ def test_workspace_marks_the_panels_own_papers(seeded_app: Flask, cast: Cast) ->
     # The seed's two panel-only papers belong to the lessons review, whose panel is `other_panel`.
     workspace = f"/reviews/{cast.other_review.slug}/workspace"
     text = " ".join(re.sub(r"<[^>]+>", " ", page_text(client_for(seeded_app, cast.other_panel).get(workspace))).split())
-    assert "Lessons review panel working note on the evidence to gather (meeting paper, panel only)" in text
+    assert "Lessons review panel working note on the evidence to gather (meeting paper) Panel only" in text
     assert client_for(seeded_app, cast.panel).get(workspace).status_code == 404
     assert "{# traceability links #}" not in text
     assert "Draft a new finding" in text
