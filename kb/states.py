@@ -266,6 +266,14 @@ class NotificationKind(LabelledEnum):
     RECEIPT = "receipt", "Your consultation response was received"
 
 
+class MailDelivery(LabelledEnum):
+    """How a person wants mail about one group of notification kinds."""
+
+    NOW = "now", "Mail me at once"
+    DIGEST = "digest", "Put it in my daily digest"
+    NONE = "none", "Do not mail me"
+
+
 STATE_ENUMS: tuple[type[LabelledEnum], ...] = (
     EntryKind,
     EntryStatus,
@@ -290,6 +298,7 @@ STATE_ENUMS: tuple[type[LabelledEnum], ...] = (
     RecurrenceDecision,
     FollowTarget,
     NotificationKind,
+    MailDelivery,
 )
 """Every state enum, for templates (as globals of the same names) and for the guard test."""
 

@@ -1,13 +1,14 @@
-"""The daily digest: one mail per person with what happened on what they follow.
+"""The daily digest: one mail per person with what happened on what they follow and what they keep for it.
 
-For each person with follow notifications not yet in a digest, the run collects those
-they may still see, claims them with one `UPDATE ... WHERE digest_at IS NULL RETURNING`
+The items are follow notifications and those of the topics a person chose to hear of in the
+digest (`Notification.for_digest`). For each person with items not yet in a digest, the run
+collects those they may still see, claims them with one `UPDATE ... WHERE digest_at IS NULL RETURNING`
 and writes the digest to the mail outbox in the same transaction. A second run, or one
 running at the same time, finds them claimed, so no item is ever in two digests; a digest
 the mail server refuses stays in the outbox and `flask --app kb mail send-pending` sends it
 later (the run reports it). People who turned the digest
 off have their items claimed without a mail, so turning it back on does not send a backlog;
-the items stay in their notifications page either way.
+the items stay in their notifications page either way (unless they keep that topic out of the app).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from kb import mail as outgoing
@@ -56,12 +57,16 @@ class DigestReport:
         return f"{line} ({extra})." if extra else f"{line}."
 
 
+DIGEST_ITEM = or_(Notification.kind == NotificationKind.FOLLOW, Notification.for_digest.is_(True))
+"""A notification the digest carries: a follow, or one of a topic its person keeps for the digest."""
+
+
 def people_waiting() -> list[int]:
-    """The ids of active people with follow notifications not yet claimed by a digest."""
+    """The ids of active people with digest items not yet claimed by a digest."""
     query = (
         select(Notification.user_id)
         .join(User, User.id == Notification.user_id)
-        .where(Notification.kind == NotificationKind.FOLLOW, Notification.digest_at.is_(None), User.active)
+        .where(DIGEST_ITEM, Notification.digest_at.is_(None), User.active)
         .distinct()
         .order_by(Notification.user_id)
     )
@@ -69,10 +74,8 @@ def people_waiting() -> list[int]:
 
 
 def items_for(user: User) -> list[int]:
-    """The ids of the person's unclaimed follow notifications that they may still see."""
-    query = queries.shown_notifications(viewer_for(user)).where(
-        Notification.kind == NotificationKind.FOLLOW, Notification.digest_at.is_(None)
-    )
+    """The ids of the person's unclaimed digest items that they may still see."""
+    query = queries.visible_notifications(viewer_for(user)).where(DIGEST_ITEM, Notification.digest_at.is_(None))
     return list(db.session.scalars(query.with_only_columns(Notification.id)))
 
 
@@ -95,11 +98,15 @@ def digest_mail(user: User, items: Sequence[Notification]) -> Mail:
     by_entry: dict[int | None, list[Notification]] = {}
     for item in sorted(items, key=lambda notification: (notification.created_at, notification.id)):
         by_entry.setdefault(item.entry_id, []).append(item)
-    paragraphs = [f"Here is what happened on what you follow since your last digest ({len(items)} new):"]
+    paragraphs = [f"Here is what happened since your last digest ({len(items)} new):"]
     for group in by_entry.values():
         lines = [f"- {london_time(item.created_at)}: {item.message}\n  {site_link(item.link)}" for item in group]
         paragraphs.append("\n".join(lines))
-    subject = f"Your daily digest: {len(items)} new comment{'s' if len(items) != 1 else ''} on what you follow"
+    plural = "s" if len(items) != 1 else ""
+    if all(item.kind == NotificationKind.FOLLOW for item in items):
+        subject = f"Your daily digest: {len(items)} new comment{plural} on what you follow"
+    else:
+        subject = f"Your daily digest: {len(items)} new item{plural}"
     return mails.compose(user, "digest", subject, paragraphs)
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField
+from wtforms import BooleanField, RadioField, SelectChoice
+from wtforms.validators import AnyOf
+
+from kb.notifications.topics import TOPICS, Choice
+from kb.states import MailDelivery
 
 SWITCH_LABELS: dict[str, tuple[str, str]] = {
     "mentions": ("Mail me when someone mentions me", "Someone writes your @handle in a comment."),
@@ -21,7 +25,10 @@ SWITCH_LABELS: dict[str, tuple[str, str]] = {
 
 
 class SettingsForm(FlaskForm):
-    """The four mail switches; what is not ticked is off."""
+    """The four older mail switches (what is not ticked is off), then each topic's choice.
+
+    A topic has two fields: `<key>_app` (shown in the app) and `<key>_mail` (a `MailDelivery`).
+    """
 
     mentions = BooleanField(SWITCH_LABELS["mentions"][0])
     replies = BooleanField(SWITCH_LABELS["replies"][0])
@@ -31,3 +38,36 @@ class SettingsForm(FlaskForm):
     def switches(self) -> dict[str, bool]:
         """The submitted switches, by mail category."""
         return {category: bool(self[category].data) for category in SWITCH_LABELS}
+
+    def topic_choices(self) -> dict[str, Choice]:
+        """The submitted choice for each topic, by topic key."""
+        return {
+            topic.key: Choice(in_app=bool(self[f"{topic.key}_app"].data), delivery=str(self[f"{topic.key}_mail"].data))
+            for topic in TOPICS
+        }
+
+    def show_choices(self, choices: dict[str, Choice]) -> None:
+        """Fill each topic's fields with the stored choices."""
+        for key, choice in choices.items():
+            self[f"{key}_app"].data = choice.in_app
+            self[f"{key}_mail"].data = choice.delivery
+
+
+for _topic in TOPICS:
+    setattr(SettingsForm, f"{_topic.key}_app", BooleanField("Show on my notifications page"))
+    setattr(
+        SettingsForm,
+        f"{_topic.key}_mail",
+        RadioField(
+            "By mail",
+            choices=[SelectChoice(value, label) for value, label in MailDelivery.labels().items()],
+            default=MailDelivery.NOW.value,
+            validate_choice=False,
+            validators=[
+                AnyOf(
+                    MailDelivery.values(),
+                    message=f"Choose how to be mailed about {_topic.label.split(':')[0].lower()}.",
+                )
+            ],
+        ),
+    )

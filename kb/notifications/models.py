@@ -5,12 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.dates import utcnow
 from kb.extensions import Model
-from kb.states import FollowTarget, NotificationKind, allowed
+from kb.states import FollowTarget, MailDelivery, NotificationKind, allowed
 
 if TYPE_CHECKING:
     from kb.users.models import User
@@ -66,6 +77,8 @@ class Notification(Model):
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     mailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     digest_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    for_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship("User", foreign_keys=[user_id])
     actor: Mapped[User | None] = relationship("User", foreign_keys=[actor_id])
@@ -81,4 +94,20 @@ class NotificationSettings(Model):
     mail_replies: Mapped[bool] = mapped_column(Boolean, default=True)
     mail_moderation: Mapped[bool] = mapped_column(Boolean, default=True)
     mail_digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NotificationChoice(Model):
+    """How one person wants to hear of one topic (a group of kinds, `kb.notifications.topics`).
+
+    A person without a row for a topic has its default: shown in the app and mailed at once.
+    """
+
+    __tablename__ = "notification_choices"
+    __table_args__ = (CheckConstraint(allowed("delivery", MailDelivery), name="delivery"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(24), primary_key=True)
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True)
+    delivery: Mapped[str] = mapped_column(String(8), default=MailDelivery.NOW)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -5,6 +5,8 @@ its person may see that entry (`permissions.visible_entries`), and one about a c
 only while they may read that comment (the SQL form of `permissions.can_read_comment`).
 A moderation decision is the exception: it tells an author about their own work, which
 they may no longer be able to open, so it stays in their list whatever happened to it.
+One about a finding is listed only while its person may read that finding
+(`permissions.visible_findings`): someone who left the panel no longer sees a draft's news.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select
 from kb.comments.models import Comment
 from kb.entries.models import Entry, entry_tags
 from kb.extensions import db
-from kb.notifications.models import Follow, Notification, NotificationSettings
+from kb.notifications.models import Follow, Notification, NotificationChoice, NotificationSettings
+from kb.notifications.topics import BY_KEY, DEFAULT_CHOICE, TOPIC_KEYS, Choice
 from kb.pagination import Page, paginate
-from kb.permissions import Viewer, readable_comments, visible_entries
-from kb.states import EntryKind, FollowTarget, NotificationKind, Role
+from kb.panels.models import Finding
+from kb.permissions import Viewer, readable_comments, visible_entries, visible_findings
+from kb.states import EntryKind, FollowTarget, MailDelivery, NotificationKind, Role
 from kb.taxonomy.models import Tag, Theme
 from kb.users.models import User
 
@@ -32,18 +36,25 @@ SETTING_FIELDS: dict[str, str] = {
 """Each mail category and the `NotificationSettings` switch that turns it on or off."""
 
 
-def shown_notifications(viewer: Viewer) -> Select[Notification]:
-    """The viewer's own notifications that the visibility rule lets them see, newest first."""
+def visible_notifications(viewer: Viewer) -> Select[Notification]:
+    """The viewer's own notifications that the visibility rule lets them see, newest first (the digest's too)."""
     entry_seen = or_(Notification.entry_id.is_(None), visible_entries(viewer))
     comment_seen = or_(Notification.comment_id.is_(None), readable_comments(viewer))
+    readable_findings = select(Finding.id).where(visible_findings(viewer))
+    finding_seen = or_(Notification.finding_id.is_(None), Notification.finding_id.in_(readable_findings))
     return (
         select(Notification)
         .outerjoin(Entry, Entry.id == Notification.entry_id)
         .outerjoin(Comment, Comment.id == Notification.comment_id)
         .where(Notification.user_id == viewer.user_id)
-        .where(or_(Notification.kind == NotificationKind.MODERATION, and_(entry_seen, comment_seen)))
+        .where(or_(Notification.kind == NotificationKind.MODERATION, and_(entry_seen, comment_seen, finding_seen)))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
+
+
+def shown_notifications(viewer: Viewer) -> Select[Notification]:
+    """The viewer's notifications listed in the app: visible to them, and not kept only for their digest."""
+    return visible_notifications(viewer).where(Notification.in_app.is_(True))
 
 
 def notifications_page(viewer: Viewer, number: int, per_page: int) -> Page:
@@ -87,8 +98,30 @@ def settings_for(user_id: int) -> NotificationSettings:
 
 
 def wants_mail(user_id: int, category: str) -> bool:
-    """Whether the person has `category` mail (a key of `SETTING_FIELDS`) switched on."""
+    """Whether the person has `category` mail (a key of `SETTING_FIELDS`, or a topic mailed at once) switched on."""
+    if category in BY_KEY:
+        return choice_for(user_id, category).delivery == MailDelivery.NOW
     return bool(getattr(settings_for(user_id), SETTING_FIELDS[category]))
+
+
+def choice_for(user_id: int, topic: str) -> Choice:
+    """How the person wants to hear of `topic` (a key of `topics.BY_KEY`); the default when they never chose."""
+    if topic not in BY_KEY:
+        raise ValueError(f"unknown topic {topic!r}")
+    stored = db.session.get(NotificationChoice, (user_id, topic))
+    if stored is None:
+        return DEFAULT_CHOICE
+    return Choice(in_app=stored.in_app, delivery=stored.delivery)
+
+
+def choices_for(user_id: int) -> dict[str, Choice]:
+    """How the person wants to hear of every topic, by key, defaults filled in (one query)."""
+    stored = {
+        row.topic: Choice(in_app=row.in_app, delivery=row.delivery)
+        for row in db.session.scalars(select(NotificationChoice).where(NotificationChoice.user_id == user_id))
+        if row.topic in BY_KEY
+    }
+    return {key: stored.get(key, DEFAULT_CHOICE) for key in TOPIC_KEYS}
 
 
 def find_follow(user_id: int, target_type: str, target_id: int) -> Follow | None:

@@ -20,10 +20,11 @@ from werkzeug.wrappers import Response
 from kb.entries.models import Entry
 from kb.errors import unit_of_work
 from kb.extensions import csrf, db
-from kb.notifications import queries, service
+from kb.notifications import choices, queries, service
 from kb.notifications.forms import SWITCH_LABELS, SettingsForm
 from kb.notifications.mails import SETTINGS_PATH
 from kb.notifications.tokens import CATEGORIES, UnsubscribeClaim, UnsubscribeTokenError, read_unsubscribe_token
+from kb.notifications.topics import TOPICS
 from kb.pages import int_arg
 from kb.pagination import pagination_params
 from kb.permissions import current_viewer
@@ -138,25 +139,35 @@ def unfollow(target_type: str, target_id: int) -> Response:
 
 @blueprint.route(SETTINGS_PATH, methods=["GET", "POST"])
 @login_required
-def settings() -> str | Response:
-    """The four mail switches and what the person follows.
+def settings() -> str | Response | tuple[str, int]:
+    """The four older mail switches, each topic's choice (in the app; mailed at once, in the digest or not), follows.
 
     A stale CSRF token is refused by the site-wide check before this runs, with the
-    choices shown back; the switches themselves cannot be invalid.
+    choices shown back; a choice that is not one of the offered ones shows the form again
+    with what was chosen and the error.
     """
     form = SettingsForm()
     if form.validate_on_submit():
-        service.update_settings(current_user, form.switches())
-        db.session.commit()
+        with unit_of_work():
+            service.update_settings(current_user, form.switches())
+            choices.update_choices(current_user, form.topic_choices())
         flash("Your notification settings are saved.", "success")
         return redirect(url_for(".settings"), code=303)
+    if request.method == "POST":
+        return _settings_page(form), 400
     stored = queries.settings_for(current_user.id)
     for category, field_name in queries.SETTING_FIELDS.items():
         form[category].data = getattr(stored, field_name)
+    form.show_choices(queries.choices_for(current_user.id))
+    return _settings_page(form)
+
+
+def _settings_page(form: SettingsForm) -> str:
     return render_template(
         "notifications/settings.html",
         form=form,
         labels=SWITCH_LABELS,
+        topics=TOPICS,
         following=queries.followed_items(current_viewer()),
     )
 
@@ -181,6 +192,7 @@ SHORT_NAMES: dict[str, str] = {
     "replies": "mail about replies",
     "moderation": "mail about moderation",
     "digest": "the daily digest",
+    **{topic.key: f"mail about {topic.label[0].lower()}{topic.label[1:]}" for topic in TOPICS},
 }
 """How the unsubscribe page's heading and button name each kind of mail."""
 

@@ -25,9 +25,10 @@ from kb.entries.models import Entry
 from kb.errors import NotFoundError
 from kb.extensions import db
 from kb.mail import queue_mail, site_link
-from kb.notifications import mails, queries
+from kb.notifications import choices, mails, queries
 from kb.notifications.mentions import find_handles, resolve_handles
 from kb.notifications.models import FOLLOW_TARGETS, Follow, Notification, NotificationSettings
+from kb.notifications.topics import BY_KEY
 from kb.permissions import PermissionDeniedError, can_read_comment, can_view_consultation, can_view_entry, viewer_for
 from kb.states import EntryKind, FollowTarget, NotificationKind, ResponseStatus
 from kb.taxonomy.models import Theme
@@ -374,6 +375,9 @@ def update_settings(user: User, switches: dict[str, bool]) -> NotificationSettin
     return settings
 
 
-def set_mail(user: User, category: str, *, on: bool) -> NotificationSettings:
-    """Turn one kind of mail on or off (the unsubscribe link and its undo button)."""
-    return update_settings(user, {category: on})
+def set_mail(user: User, category: str, *, on: bool) -> None:
+    """Turn one kind of mail on or off (the unsubscribe link and its undo button); a topic's goes through `choices`."""
+    if category in BY_KEY:
+        choices.set_topic_mail(user, category, on=on)
+        return
+    update_settings(user, {category: on})

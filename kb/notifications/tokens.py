@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from kb.errors import InvalidInputError
+from kb.notifications.topics import TOPICS
 
 SALT = "kb-unsubscribe"
 CATEGORIES: dict[str, str] = {
@@ -19,8 +20,9 @@ CATEGORIES: dict[str, str] = {
     "replies": "mail when someone replies to your comment or reports back on a consultation you answered",
     "moderation": "mail about moderation decisions and, for moderators, new flags",
     "digest": "the daily digest of what you follow",
+    **{topic.key: topic.mail_description for topic in TOPICS},
 }
-"""Each kind of mail a person can turn off, with how the pages name it."""
+"""Each kind of mail a person can turn off, with how the pages name it: the four older switches, then the topics."""
 
 
 class UnsubscribeTokenError(InvalidInputError):

@@ -23,6 +23,7 @@ from kb.entries.models import Entry, Review
 from kb.entries.service import current_revisions
 from kb.errors import InvalidInputError
 from kb.extensions import db
+from kb.panels import telling
 from kb.panels.models import Citation, Finding
 from kb.panels.service import reopen_agreement
 from kb.paragraphs import Paragraph
@@ -272,7 +273,7 @@ def add_citation(
     citation.note = note.strip()[:500]
     citation.created_by_id = actor.id if actor else None
     finding.citations.append(citation)
-    reopen_agreement(finding)
+    reopen_agreement(finding, actor=actor, why=telling.CITATION_ADDED)
     label = _audit_label(finding)
     record_event("citation.add", actor=actor, target=finding, target_label=label, new=_describe(citation))
     db.session.flush()
@@ -287,7 +288,7 @@ def remove_citation(citation: Citation, *, actor: User | None) -> None:
         "citation.remove", actor=actor, target=finding, target_label=_audit_label(finding), old=_describe(citation)
     )
     finding.citations.remove(citation)
-    reopen_agreement(finding)
+    reopen_agreement(finding, actor=actor, why=telling.CITATION_REMOVED)
     _renumber(in_order(finding.citations))
     db.session.flush()
 

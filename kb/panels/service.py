@@ -20,7 +20,7 @@ from kb.entries.targets import targets_for
 from kb.errors import ConflictError, InvalidInputError
 from kb.extensions import db
 from kb.moderation.revisions import save_entry_state
-from kb.panels import queries
+from kb.panels import queries, telling
 from kb.panels.merge import conflict_marker_line
 from kb.panels.models import Finding, FindingRevision
 from kb.panels.rendering import render_saved, rerender_finding
@@ -106,8 +106,8 @@ def _add_revision(finding: Finding, text: FindingText, *, actor: User, message: 
 def create_finding(review: Review, text: FindingText, *, actor: User, message: str = "") -> Finding:
     """Draft a new finding of `review`, numbered after the last one, with its first revision.
 
-    Raises `PermissionDeniedError` unless the actor works on the review's panel (or is
-    staff), `FindingError` for a missing title or text with conflict markers.
+    The panel is told. Raises `PermissionDeniedError` unless the actor works on the review's
+    panel (or is staff), `FindingError` for a missing title or text with conflict markers.
     """
     require(actor, "review.work", review)
     _check(text)
@@ -129,6 +129,8 @@ def create_finding(review: Review, text: FindingText, *, actor: User, message: s
     revision = _add_revision(finding, text, actor=actor, message=message or "First draft")
     render_saved(finding, revision, targets_for([text.body, text.recommendations]))
     record_event("finding.create", actor=actor, target=finding, target_label=_label(finding), new=text.title)
+    db.session.flush()
+    telling.finding_drafted(finding, actor=actor)
     return finding
 
 
@@ -147,7 +149,7 @@ def edit_finding(
     """Save `text` as the finding's next revision, if the editor started from the current one.
 
     Returns the new revision, or None when nothing changed. Any save clears a pending
-    proposal to agree, and an agreed finding goes back to draft. Raises
+    proposal to agree, and an agreed finding goes back to draft (its proposer and agreer are told). Raises
     `PermissionDeniedError` unless the actor works on the review's panel,
     `FindingConflictError` when `base_number` is not the current revision, and
     `FindingError` for a published finding, a missing title or a leftover conflict marker.
@@ -165,7 +167,7 @@ def edit_finding(
     finding.title, finding.body, finding.recommendations = text.title, text.body, text.recommendations
     finding.revision_number += 1
     finding.updated_at = utcnow()
-    reopen_agreement(finding)
+    reopen_agreement(finding, actor=actor, why=telling.TEXT_EDITED)
     revision = _add_revision(finding, text, actor=actor, message=message)
     render_saved(finding, revision, targets_for([text.body, text.recommendations]))
     record_event(
@@ -179,20 +181,25 @@ def edit_finding(
     return revision
 
 
-def reopen_agreement(finding: Finding) -> bool:
+def reopen_agreement(finding: Finding, *, actor: User | None = None, why: str | None = None) -> bool:
     """Clear a pending proposal to agree and return an agreed finding to draft: what was agreed has changed.
 
     Called for every change to a finding's text or citations; returns whether anything was cleared.
+    With `why` (a reason of `kb.panels.telling`), the member who agreed and the one who proposed
+    are told that `actor` withdrew the agreement, and why.
     """
     cleared = finding.agreement_proposed_by_id is not None or finding.status == FindingStatus.AGREED
+    proposer, agreer = finding.agreement_proposed_by, finding.agreed_by
     finding.agreement_proposed_by, finding.agreement_proposed_at = None, None
     if finding.status == FindingStatus.AGREED:
         finding.status, finding.agreed_by, finding.agreed_at = "draft", None, None
+    if cleared and why is not None:
+        telling.agreement_withdrawn(finding, actor=actor, proposer=proposer, agreer=agreer, why=why)
     return cleared
 
 
 def propose_agreement(finding: Finding, *, actor: User) -> None:
-    """Ask the panel to agree a draft finding; another panel member or a moderator must agree it.
+    """Ask the panel to agree a draft finding (the panel is told); another panel member or a moderator must agree it.
 
     Raises `PermissionDeniedError` unless the actor works on the review's panel, and
     `FindingError` when the finding is not a draft or agreement was already proposed.
@@ -206,10 +213,11 @@ def propose_agreement(finding: Finding, *, actor: User) -> None:
     finding.agreement_proposed_at = utcnow()
     db.session.flush()
     record_event("finding.propose", actor=actor, target=finding, target_label=_label(finding), old="draft")
+    telling.agreement_proposed(finding, actor=actor)
 
 
 def agree_finding(finding: Finding, *, actor: User) -> None:
-    """Agree a finding whose agreement someone else proposed; it becomes `agreed`.
+    """Agree a finding whose agreement someone else proposed; it becomes `agreed` (its proposer and holder are told).
 
     Raises `PermissionDeniedError` unless the actor works on the review's panel (or is
     staff), and `FindingError` when nobody proposed agreement, the actor proposed it
@@ -229,6 +237,7 @@ def agree_finding(finding: Finding, *, actor: User) -> None:
     finding.agreed_at = utcnow()
     db.session.flush()
     record_event("finding.agree", actor=actor, target=finding, target_label=_label(finding), old="draft", new="agreed")
+    telling.finding_agreed(finding, actor=actor)
 
 
 def withdraw_finding(finding: Finding, *, actor: User) -> None:
@@ -241,7 +250,7 @@ def withdraw_finding(finding: Finding, *, actor: User) -> None:
     if finding.status not in (FindingStatus.DRAFT, FindingStatus.AGREED):
         raise FindingError(f"Finding {finding.number} is {finding.status}, so it cannot be withdrawn.")
     old = finding.status
-    reopen_agreement(finding)
+    reopen_agreement(finding, actor=actor, why=telling.WITHDRAWN)
     finding.status, finding.updated_at = "withdrawn", utcnow()
     db.session.flush()
     record_event(
@@ -265,10 +274,10 @@ def publish_findings(review: Review, *, actor: User) -> list[Finding]:
     """Publish the review's agreed findings and mark the review itself published.
 
     Every finding not withdrawn must be agreed (or already published), and at least one
-    must be waiting. The review's new status is saved as a revision of the review. Returns the
-    findings published now. Raises `PermissionDeniedError` unless the actor works on the
-    review's panel, and `FindingError` when there is nothing to publish or a finding is
-    not yet agreed.
+    must be waiting. The review's new status is saved as a revision of the review; the panel
+    and the review's followers are told. Returns the findings published now. Raises
+    `PermissionDeniedError` unless the actor works on the review's panel, and `FindingError`
+    when there is nothing to publish or a finding is not yet agreed.
     """
     require(actor, "review.work", review)
     findings = list(
@@ -308,4 +317,5 @@ def publish_findings(review: Review, *, actor: User) -> list[Finding]:
         old=old_status,
         new=f"published with findings {', '.join(str(finding.number) for finding in to_publish)}",
     )
+    telling.findings_published(review, to_publish, actor=actor)
     return to_publish

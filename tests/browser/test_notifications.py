@@ -78,6 +78,24 @@ def test_the_settings_page_passes_axe_and_saves(member_page: Page, told):
     expect(member_page.get_by_label("Mail me when someone mentions me")).to_be_checked()
 
 
+def test_a_topic_choice_is_made_by_keyboard_and_kept(member_page: Page, told):
+    site = told[0]
+    member_page.goto(site.url + "/account/notifications")
+    panel_work = member_page.get_by_role("group", name="Panel work: new findings, proposals, agreements")
+    panel_work.get_by_label("Put it in my daily digest").focus()
+    member_page.keyboard.press("Space")
+    panel_work.get_by_label("Show on my notifications page").focus()
+    member_page.keyboard.press("Space")
+    member_page.get_by_role("button", name="Save settings").click()
+    expect(member_page.locator(".kb-flash")).to_contain_text("saved")
+    assert axe_blocking(member_page) == ""
+    panel_work = member_page.get_by_role("group", name="Panel work: new findings, proposals, agreements")
+    expect(panel_work.get_by_label("Put it in my daily digest")).to_be_checked()
+    expect(panel_work.get_by_label("Show on my notifications page")).not_to_be_checked()
+    receipts = member_page.get_by_role("group", name="Receipts")
+    expect(receipts.get_by_label("Mail me at once")).to_be_checked()
+
+
 def test_follow_button_on_the_entry_page(member_page: Page, told):
     site, lesson_path, _ = told
     member_page.goto(site.url + lesson_path)

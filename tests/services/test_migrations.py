@@ -354,3 +354,48 @@ def test_the_regions_migration_writes_other_spellings_as_the_list_does_and_logs_
     assert "entries.unknown: 'Atlantis'" in caplog.text
     assert "organisations.Odd place: 'Middle Earth'" in caplog.text
     assert "spelt" not in caplog.text
+
+
+def test_the_topic_choices_migration_keeps_notifications_listed_and_undoes_digest_only_ones(blank_app):
+    before = migrations_in_order()[migrations_in_order().index("b7e4d1c9a3f6") - 1]
+    upgrade(directory=str(MIGRATIONS_DIR), revision=before)
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    _insert(
+        "users",
+        email="a@example.org",
+        display_name="A",
+        role="member",
+        active=True,
+        session_token="t",
+        is_demo=False,
+        created_at=when,
+    )
+    with db.engine.connect() as connection:
+        user_id = connection.execute(select(column("id")).select_from(table("users"))).scalar_one()
+    _insert("notifications", user_id=user_id, kind="follow", message="Old one", link="/", created_at=when)
+    upgrade(directory=str(MIGRATIONS_DIR), revision="b7e4d1c9a3f6")
+    notifications = table("notifications", column("message"), column("in_app"), column("for_digest"))
+    with db.engine.connect() as connection:
+        assert connection.execute(select(notifications)).all() == [("Old one", True, False)]
+    _insert(
+        "notifications",
+        user_id=user_id,
+        kind="published",
+        message="Digest only",
+        link="/",
+        created_at=when,
+        in_app=False,
+    )
+    _insert(
+        "notification_choices", user_id=user_id, topic="panel_work", in_app=False, delivery="digest", updated_at=when
+    )
+    with pytest.raises(IntegrityError):
+        _insert(
+            "notification_choices", user_id=user_id, topic="receipts", in_app=True, delivery="weekly", updated_at=when
+        )
+    downgrade(directory=str(MIGRATIONS_DIR), revision=before)
+    with db.engine.connect() as connection:
+        assert connection.execute(select(column("message")).select_from(table("notifications"))).scalars().all() == [
+            "Old one"
+        ]
+    assert "notification_choices" not in table_names()

@@ -18,6 +18,7 @@ from kb.entries.models import Entry, Review
 from kb.extensions import db
 from kb.notifications import queries, service
 from kb.notifications.models import Notification
+from kb.notifications.topics import TOPICS
 from kb.taxonomy.models import Theme
 from kb.users.models import User
 from tests.accounts import Cast, csrf_token, login_as, make_cast, make_user, post_form
@@ -326,10 +327,13 @@ def test_following_what_one_cannot_see_answers_404(client: FlaskClient, cast: Ca
 def test_settings_are_shown_and_saved(client: FlaskClient, cast: Cast):
     login_as(client, cast.member)
     page = client.get("/account/notifications").get_data(as_text=True)
-    assert page.count('type="checkbox"') == 4
-    assert page.count("checked") == 4
+    topics = len(TOPICS)
+    assert page.count('type="checkbox"') == 4 + topics
+    assert page.count('type="radio"') == 3 * topics
+    assert page.count("checked") == 4 + 2 * topics  # each topic: in the app, mailed at once
 
-    response = post_form(client, "/account/notifications", {"mentions": "y", "digest": "y"})
+    unchanged = {f"{topic.key}_mail": "none" for topic in TOPICS}
+    response = post_form(client, "/account/notifications", {"mentions": "y", "digest": "y", **unchanged})
     assert response.status_code == 303
     assert [queries.wants_mail(cast.member.id, c) for c in ("mentions", "replies", "moderation", "digest")] == [
         True,
@@ -337,7 +341,7 @@ def test_settings_are_shown_and_saved(client: FlaskClient, cast: Cast):
         False,
         True,
     ]
-    assert client.get("/account/notifications").get_data(as_text=True).count("checked") == 2
+    assert client.get("/account/notifications").get_data(as_text=True).count("checked") == 2 + topics
 
 
 def test_settings_without_a_csrf_token_change_nothing(client: FlaskClient, cast: Cast):
