@@ -1,6 +1,6 @@
 """The "Your work" page: the signed-in person's drafts, responses, lessons, findings and actions.
 
-`/account/work` shows the first few of each list; `/account/work/<list>` shows one list in
+`/account/work` shows the first few of each list; `/account/work/<listing>` shows one list in
 full, a page at a time. Everything is read through `kb.users.work`, so only the person's
 own things that they may still read appear.
 """
@@ -40,13 +40,13 @@ def index() -> str:
     return render_template("auth/work.html", sections={s.key: s for s in sections}, **_helpers())
 
 
-@blueprint.get("/account/work/<key>")
+@blueprint.get("/account/work/<listing>")
 @login_required
-def section(key: str) -> str:
+def section(listing: str) -> str:
     """One of the person's lists in full, a page at a time (`?page=`); 404 for a list that does not exist."""
-    if key not in work.SECTIONS:
+    if listing not in work.SECTIONS:
         abort(404)
     number = request.args.get("page", 1, type=int) or 1
-    listed, page = work.one_section(current_user, current_viewer(), key, number)
-    pagination = pagination_params(page, lambda n: url_for("work.section", key=key, page=n))
+    listed, page = work.one_section(current_user, current_viewer(), listing, number)
+    pagination = pagination_params(page, lambda n: url_for("work.section", listing=listing, page=n))
     return render_template("auth/work_section.html", section=listed, pagination=pagination, **_helpers())
