@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.taxonomy.routes import blueprint as taxonomy_blueprint
     from kb.users import sessions
     from kb.users.routes import blueprint as auth_blueprint
+    from kb.users.work_routes import blueprint as work_blueprint
 
     logs.init_app(app)
     # The character doorway: before CSRF, sessions, rate limits and every view, so none sees a NUL.
@@ -80,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         search_blueprint,
         taxonomy_blueprint,
         auth_blueprint,
+        work_blueprint,
         contributions_blueprint,
         preview_blueprint,
         admin_blueprint,

@@ -9,6 +9,8 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
+    SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -16,7 +18,7 @@ from wtforms import (
 from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from kb.consultations.outcome import CHANGE_TEXT_MAX, WE_ASKED_MAX
+from kb.consultations.outcome import CHANGE_TEXT_MAX, WE_ASKED_MAX, ChangeDraft
 from kb.inputs import one_line
 from kb.pages import AsciiIndexFieldList
 
@@ -46,11 +48,12 @@ class ChangeForm(Form):
     we_did = TextAreaField("We did", validators=[Length(max=CHANGE_TEXT_MAX)])
     responses = CheckboxesField("Responses it came from", coerce=int, validate_choice=True)
     findings = CheckboxesField("Findings it came from or changed", coerce=int, validate_choice=True)
+    theme = SelectField("Link every response tagged with a theme", choices=[], default="", validate_choice=True)
     remove = BooleanField("Remove this change")
 
     def validate_we_did(self, field: TextAreaField) -> None:
         """A change with anything written or linked needs its "we did", unless it is being removed."""
-        started = (self.you_said.data or "").strip() or self.responses.data or self.findings.data
+        started = (self.you_said.data or "").strip() or self.responses.data or self.findings.data or self.theme.data
         if started and not (field.data or "").strip() and not self.remove.data:
             raise ValidationError("Say what was done, or tick “Remove this change”.")
 
@@ -62,11 +65,35 @@ class OutcomeForm(FlaskForm):
     you_said = TextAreaField("You said", validators=[Length(max=WE_ASKED_MAX)])
     changes = AsciiIndexFieldList(FormField(ChangeForm), max_entries=MAX_CHANGES)
 
-    def set_choices(self, responses: list[tuple[int, str]], findings: list[tuple[int, str]]) -> None:
-        """Offer these responses and findings in every change item (call before validating and rendering)."""
+    def set_choices(
+        self, responses: list[tuple[int, str]], findings: list[tuple[int, str]], themes: dict[str, list[int]]
+    ) -> None:
+        """Offer these responses, findings and themes (with their responses) in every change item.
+
+        Call before validating and rendering. Each theme is offered with how many responses it links.
+        """
+        theme_choices = [SelectChoice("", "No theme")] + [
+            SelectChoice(label, f"{label} ({len(ids)} response{'' if len(ids) == 1 else 's'})")
+            for label, ids in themes.items()
+        ]
         for entry in self.changes:
             entry.form.responses.choices = responses
             entry.form.findings.choices = findings
+            entry.form.theme.choices = theme_choices
+
+    def drafts(self) -> list[ChangeDraft]:
+        """The change items as the service takes them, those ticked for removal left out."""
+        return [
+            ChangeDraft(
+                you_said=entry.form.you_said.data or "",
+                we_did=entry.form.we_did.data or "",
+                response_ids=tuple(entry.form.responses.data or ()),
+                finding_ids=tuple(entry.form.findings.data or ()),
+                theme=entry.form.theme.data or "",
+            )
+            for entry in self.changes
+            if not entry.form.remove.data
+        ]
 
     def markdown_texts(self) -> list[tuple[str, Field]]:
         """Every Markdown text of the page with its label for a preview: a change's texts carry its number."""

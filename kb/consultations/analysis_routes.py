@@ -272,12 +272,12 @@ def outcome_page(consultation_id: int) -> str:
     )
 
 
-def _choices(consultation: Consultation) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+def _choices(consultation: Consultation) -> tuple[list[tuple[int, str]], list[tuple[int, str]], dict[str, list[int]]]:
     # Answers may still change until the close, so none is offered to link before it.
-    submitted = outcome.submitted_responses(consultation) if outcome.is_closed(consultation) else []
-    responses = [(r.id, _response_label(r)) for r in submitted]
+    closed = outcome.is_closed(consultation)
+    responses = [(r.id, _response_label(r)) for r in (outcome.submitted_responses(consultation) if closed else [])]
     findings = [(f.id, _finding_label(f)) for f in outcome.linkable_findings(current_viewer(), consultation)]
-    return responses, findings
+    return responses, findings, outcome.themed_responses(consultation) if closed else {}
 
 
 def _stored_form(consultation: Consultation) -> OutcomeForm:
@@ -308,8 +308,8 @@ def _form_errors(form: OutcomeForm) -> list[tuple[str, str]]:
 def _editor(
     consultation: Consultation, form: OutcomeForm, *, message: str | None = None, status: int = 200, **extra: Any
 ) -> Page:
-    responses, findings = _choices(consultation)
-    form.set_choices(responses, findings)
+    responses, findings, themes = _choices(consultation)
+    form.set_choices(responses, findings, themes)
     page = render_template(
         "consultations/outcome_edit.html",
         consultation=consultation,
@@ -318,23 +318,11 @@ def _editor(
         closed=outcome.is_closed(consultation),
         has_responses=bool(responses),
         has_findings=bool(findings),
+        has_themes=bool(themes),
         errors=_form_errors(form),
         **extra,
     )
     return page, status
-
-
-def _drafts(form: OutcomeForm) -> list[outcome.ChangeDraft]:
-    return [
-        outcome.ChangeDraft(
-            you_said=entry.form.you_said.data or "",
-            we_did=entry.form.we_did.data or "",
-            response_ids=tuple(entry.form.responses.data or ()),
-            finding_ids=tuple(entry.form.findings.data or ()),
-        )
-        for entry in form.changes
-        if not entry.form.remove.data
-    ]
 
 
 @blueprint.route("/consultations/<int:consultation_id>/outcome/edit", methods=["GET", "POST"])
@@ -347,8 +335,7 @@ def edit_outcome(consultation_id: int) -> Page | HttpResponse:
         restored = restored_fields()
         return _editor(consultation, OutcomeForm(formdata=restored) if restored else _stored_form(consultation))
     form = OutcomeForm()
-    responses, findings = _choices(consultation)
-    form.set_choices(responses, findings)
+    form.set_choices(*_choices(consultation))
     valid = form.validate()
     if token_expired(form):
         return _editor(consultation, form, message=EXPIRED_MESSAGE, status=400)
@@ -363,7 +350,7 @@ def edit_outcome(consultation_id: int) -> Page | HttpResponse:
                 actor=current_user,
                 we_asked=form.we_asked.data or "",
                 you_said=form.you_said.data or "",
-                changes=_drafts(form),
+                changes=form.drafts(),
             )
     except outcome.OutcomeError as error:
         return _editor(consultation, form, message=str(error), status=400)

@@ -1,4 +1,4 @@
-"""`flask --app kb consult ...`: the closing reminders, run from cron."""
+"""`flask --app kb consult ...`: the opening notices and closing reminders, run from cron."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ import sys
 import click
 from flask.cli import AppGroup
 
-consult_cli = AppGroup("consult", help="Consultation jobs that run on a timer: the closing reminders.")
+consult_cli = AppGroup("consult", help="Consultation jobs that run on a timer: opening notices and closing reminders.")
 
 
 @consult_cli.command("send-reminders")
 def send_reminders_command() -> None:
-    """Mail followers who have not answered a consultation closing within two days; never twice.
+    """Tell members of consultations that have opened, and remind followers of those closing within two days.
 
-    Exits with status 1 when the mail server refused a reminder, so cron reports it.
+    Each opening is told once and each reminder sent once, however often it runs. Exits
+    with status 1 when the mail server refused a reminder, so cron reports it.
     """
+    from kb.consultations.opening import announce_openings
     from kb.consultations.reminders import send_reminders
+
+    opened = announce_openings(on_line=lambda line: click.echo(line, err=True))
+    click.echo(f"Told members of {opened} consultation{'s' if opened != 1 else ''} that opened.")
 
     report = send_reminders(on_line=lambda line: click.echo(line, err=True))
     click.echo(report.summary())

@@ -99,6 +99,7 @@ class ConsultationForm(FlaskForm):
     closes_time = StringField("Closing time")
     questions = AsciiIndexFieldList(FormField(QuestionForm), min_entries=FIRST_BLOCKS, max_entries=QUESTIONS_MAX)
     findings = CheckboxesField("Findings to put to members", choices=[], coerce=int, validate_choice=True)
+    tell_all_members = BooleanField("Tell all members when it opens")
 
     _window: tuple[dt.datetime, dt.datetime] | None = None
 
@@ -163,6 +164,7 @@ class ConsultationForm(FlaskForm):
             closes_at=closes_at,
             questions=self.question_drafts(),
             finding_ids=tuple(self.findings.data or ()),
+            tell_all_members=bool(self.tell_all_members.data),
         )
 
     def error_list(self) -> list[tuple[str, str]]:
@@ -207,6 +209,7 @@ def form_data_for(consultation: Consultation) -> dict[str, Any]:
         "closes_time": f"{closes_time:%H:%M}",
         "questions": questions,
         "findings": [item.finding_id for item in consultation.consulted_findings if item.finding_id is not None],
+        "tell_all_members": consultation.tell_all_members,
     }
 
 

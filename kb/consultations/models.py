@@ -17,13 +17,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.attributes import instance_state
 
 from kb.dates import utcnow
+from kb.entries.targets import targets_for
 from kb.extensions import Model, db
-from kb.markdown import render
+from kb.markdown import LinkResolver, render
+from kb.permissions_links import link_end_for, link_resolver
 from kb.states import QuestionKind, ResponseStatus, allowed
 
 if TYPE_CHECKING:
@@ -63,6 +66,10 @@ class Consultation(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     """When the two-days-before-close reminder was claimed for sending; never sent twice."""
+    tell_all_members: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Whether every member who may read it is told when it opens, not only those following what it is about."""
+    opening_told_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the opening notice was claimed for sending (`kb.consultations.opening`); never sent twice."""
     we_asked: Mapped[str] = mapped_column(Text, default="")
     you_said: Mapped[str] = mapped_column(Text, default="")
     we_asked_html: Mapped[str] = mapped_column(Text, default="")
@@ -220,8 +227,10 @@ class OutcomeChange(Model):
 
 # --- Stored renderings ---------------------------------------------------------------------------
 # Each Markdown text above is rendered (and sanitised, by kb.markdown) once, whenever it is
-# saved, into the `*_html` column beside it; pages print that, never rendering per view. None
-# of these texts resolves `[[slug]]` links, so one rendering serves every reader.
+# saved, into the `*_html` column beside it; pages print that, never rendering per view. The
+# copy of a finding resolves its `[[slug]]` links as the finding does, for the consultation's
+# readers (those of the consulted entry): a link shows its target's title only when every
+# one of them may read the target. The other texts do not resolve links.
 
 RenderedModel = Consultation | ConsultedFinding | OutcomeChange
 """The models whose texts are rendered on save."""
@@ -243,18 +252,30 @@ def anchor_prefix(saved: object, text: str) -> str:
     return ""
 
 
+def link_resolver_for(saved: RenderedModel) -> LinkResolver | None:
+    """How `[[slug]]` links in `saved`'s texts resolve: for a finding's copy, as its consultation's readers see them."""
+    if not isinstance(saved, ConsultedFinding):
+        return None
+    targets = targets_for([saved.body, saved.recommendations])
+    return link_resolver(link_end_for(saved.consultation.entry), targets)
+
+
 def render_texts(saved: RenderedModel, *, every: bool = False) -> int:
     """Store the rendering of each of `saved`'s texts that changed since it was loaded (or all, with `every`).
 
     Returns how many texts were rendered.
     """
     state = instance_state(saved)
-    count = 0
-    for text, column in RENDERED_TEXTS[type(saved)].items():
-        if every or state.transient or state.pending or state.attrs[text].history.has_changes():
-            setattr(saved, column, render(getattr(saved, text) or "", anchor_prefix=anchor_prefix(saved, text)).html)
-            count += 1
-    return count
+    changed = [
+        (text, column)
+        for text, column in RENDERED_TEXTS[type(saved)].items()
+        if every or state.transient or state.pending or state.attrs[text].history.has_changes()
+    ]
+    resolve = link_resolver_for(saved) if changed else None
+    for text, column in changed:
+        rendered = render(getattr(saved, text) or "", resolve, anchor_prefix=anchor_prefix(saved, text))
+        setattr(saved, column, rendered.html)
+    return len(changed)
 
 
 def _render_on_save(mapper: object, connection: object, saved: RenderedModel) -> None:

@@ -54,6 +54,8 @@ class ChangeDraft:
     we_did: str
     response_ids: tuple[int, ...] = ()
     finding_ids: tuple[int, ...] = ()
+    theme: str = ""
+    """A theme of the analysis: every submitted response with an answer tagged with it is linked too."""
 
 
 def outcome_path(consultation: Consultation) -> str:
@@ -152,6 +154,22 @@ def submitted_answer(consultation: Consultation, answer_id: int) -> Answer | Non
         )
         .options(selectinload(Answer.themes))
     )
+
+
+def themed_responses(consultation: Consultation) -> dict[str, list[int]]:
+    """Each theme used on the consultation's submitted answers, alphabetically, with the responses carrying it."""
+    rows = db.session.execute(
+        select(AnswerTheme.label, Response.id)
+        .join(Answer, Answer.id == AnswerTheme.answer_id)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Response.consultation_id == consultation.id, Response.status == ResponseStatus.SUBMITTED)
+        .distinct()
+        .order_by(AnswerTheme.label, Response.id)
+    ).all()
+    themes: dict[str, list[int]] = {}
+    for label, response_id in rows:
+        themes.setdefault(label, []).append(response_id)
+    return themes
 
 
 def reviewed_by(entry: Entry) -> int | None:
@@ -261,20 +279,36 @@ def _check_links(consultation: Consultation, actor: User, changes: Sequence[Chan
             raise OutcomeError("A change can only name findings of the consulted review.")
 
 
+def _with_themes(consultation: Consultation, changes: Sequence[ChangeDraft]) -> list[ChangeDraft]:
+    """Each change with its theme's responses added to those ticked; raises `OutcomeError` for a theme not in use."""
+    if not any(change.theme for change in changes):
+        return list(changes)
+    themes = themed_responses(consultation)
+    expanded = []
+    for change in changes:
+        if change.theme and change.theme not in themes:
+            raise OutcomeError(f"No submitted answer is tagged “{change.theme}” now; choose another theme.")
+        tagged = tuple(themes.get(change.theme, ())) if change.theme else ()
+        ids = tuple(dict.fromkeys(change.response_ids + tagged))
+        expanded.append(ChangeDraft(change.you_said, change.we_did, ids, change.finding_ids))
+    return expanded
+
+
 def save_outcome(
     consultation: Consultation, *, actor: User, we_asked: str, you_said: str, changes: Sequence[ChangeDraft]
 ) -> Consultation:
     """Write the outcome page: what was asked, what was heard, and the change items in order.
 
     Items without a "we did" are dropped; the stored items are updated in place, extra
-    ones removed. A published outcome can still be corrected (its readers are not told
-    again). Raises `PermissionDeniedError` unless `actor` manages the consultation, and
-    `OutcomeError` for over-long text or a link to a response or finding it may not name.
+    ones removed. An item's `theme` links every submitted response tagged with it at once.
+    A published outcome can still be corrected (its readers are not told again). Raises
+    `PermissionDeniedError` unless `actor` manages the consultation, and `OutcomeError`
+    for over-long text, a theme not in use, or a link to a response or finding it may not name.
     """
     require(actor, "consultation.manage", consultation.entry)
     we_asked = _check_text("What we asked", we_asked, WE_ASKED_MAX)
     you_said = _check_text("What you said", you_said, WE_ASKED_MAX)
-    kept = [change for change in changes if change.we_did.strip()]
+    kept = _with_themes(consultation, [change for change in changes if change.we_did.strip()])
     for change in kept:
         _check_text("A change's “you said”", change.you_said, CHANGE_TEXT_MAX)
         _check_text("A change's “we did”", change.we_did, CHANGE_TEXT_MAX)

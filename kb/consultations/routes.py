@@ -23,6 +23,7 @@ from kb.consultations import queries
 from kb.consultations.calendar import ClosingEvent, closing_calendar
 from kb.consultations.forms import AnswerForm, ConsultationForm, form_data_for
 from kb.consultations.models import SCALE_OPTIONS, Consultation, Question
+from kb.consultations.receipts import answered_questions
 from kb.consultations.service import (
     CONSULTED_KINDS,
     AnswerProblemsError,
@@ -263,10 +264,29 @@ def answer(consultation_id: int) -> Page | HttpResponse:
         message = "Your response was being saved from another window at the same moment. Send it again."
         return _show_page(consultation, typed=typed, message=message, status=409)
     if response.status == ResponseStatus.SUBMITTED:
-        flash("Your response has been submitted. You can change it until the consultation closes.", "success")
-    else:
-        flash("Your draft has been saved. It is not counted until you submit it.", "success")
+        return redirect(url_for("consultations.receipt", consultation_id=consultation.id), code=303)
+    flash("Your draft has been saved. It is not counted until you submit it.", "success")
     return redirect(url_for("consultations.show", consultation_id=consultation.id) + "#your-response", code=303)
+
+
+@blueprint.get("/consultations/<int:consultation_id>/receipt")
+@login_required
+def receipt(consultation_id: int) -> str | HttpResponse:
+    """The signed-in member's receipt: their submitted response confirmed, with every answer they gave.
+
+    Someone without a submitted response is sent to the consultation's page to answer it.
+    """
+    consultation = _visible(consultation_id)
+    response = queries.response_of(consultation, current_viewer().user_id)
+    if response is None or response.status != ResponseStatus.SUBMITTED:
+        return redirect(url_for("consultations.show", consultation_id=consultation.id) + "#your-response")
+    return render_template(
+        "consultations/receipt.html",
+        consultation=consultation,
+        response=response,
+        answered=answered_questions(response),
+        state=state_of(consultation),
+    )
 
 
 @blueprint.get("/consultations/<int:consultation_id>/closing.ics")

@@ -25,6 +25,8 @@ from kb.consultations.models import (
     Question,
     Response,
 )
+from kb.consultations.opening import announce
+from kb.consultations.receipts import send_receipt
 from kb.consultations.windows import OPEN, UPCOMING, WindowError, as_utc, check_window, state_at
 from kb.dates import london_time, utcnow
 from kb.errors import ConflictError, InvalidInputError
@@ -90,6 +92,8 @@ class ConsultationDraft:
     closes_at: dt.datetime
     questions: tuple[QuestionDraft, ...]
     finding_ids: tuple[int, ...] = field(default_factory=tuple)
+    tell_all_members: bool = False
+    """Tell every member who may read it when it opens, not only those following what it is about."""
 
 
 def check_question(question: QuestionDraft) -> None:
@@ -176,7 +180,8 @@ def open_consultation(entry: Entry, draft: ConsultationDraft, *, actor: User) ->
 
     Raises `PermissionDeniedError` unless the actor may manage consultations on `entry`
     (staff, or its review's panel), and `ConsultationError` for what cannot be consulted
-    on or a draft that is not complete.
+    on or a draft that is not complete. One that is open at once is announced at once
+    (`kb.consultations.opening`); a later opening is announced by the timed job.
     """
     require(actor, "consultation.manage", entry)
     if entry.kind not in CONSULTED_KINDS:
@@ -188,7 +193,8 @@ def open_consultation(entry: Entry, draft: ConsultationDraft, *, actor: User) ->
         introduction=draft.introduction.strip(),
         opens_at=as_utc(draft.opens_at),
         closes_at=as_utc(draft.closes_at),
-        created_by_id=actor.id,
+        created_by=actor,
+        tell_all_members=draft.tell_all_members,
     )
     db.session.add(consultation)
     _set_questions(consultation, draft.questions)
@@ -196,6 +202,7 @@ def open_consultation(entry: Entry, draft: ConsultationDraft, *, actor: User) ->
     db.session.flush()
     window = f"{london_time(consultation.opens_at)} to {london_time(consultation.closes_at)}"
     record_event("consultation.open", actor=actor, target=consultation, new=window, target_label=consultation.title)
+    announce(consultation)
     return consultation
 
 
@@ -204,6 +211,7 @@ def update_consultation(consultation: Consultation, draft: ConsultationDraft, *,
 
     Raises `PermissionDeniedError` as `open_consultation` does, `WindowClosedError` once
     it has opened (members may have answered), and `ConsultationError` for a bad draft.
+    A new opening time already come opens it, and it is announced at once.
     """
     require(actor, "consultation.manage", consultation.entry)
     now = utcnow()
@@ -216,6 +224,7 @@ def update_consultation(consultation: Consultation, draft: ConsultationDraft, *,
     consultation.opens_at = as_utc(draft.opens_at)
     consultation.closes_at = as_utc(draft.closes_at)
     consultation.reminder_sent_at = None
+    consultation.tell_all_members = draft.tell_all_members
     _set_questions(consultation, draft.questions)
     _set_findings(consultation, consultation.entry, draft.finding_ids, actor)
     db.session.flush()
@@ -223,6 +232,7 @@ def update_consultation(consultation: Consultation, draft: ConsultationDraft, *,
     record_event(
         "consultation.edit", actor=actor, target=consultation, old=old, new=new, target_label=consultation.title
     )
+    announce(consultation)
     return consultation
 
 
@@ -307,7 +317,8 @@ def save_response(
     """Save the actor's answers as a draft, or submit them; a submitted response stays submitted when edited.
 
     One response per member; it can be changed until the close. Submitting copies the
-    member's organisation name, type and region onto the response. Raises
+    member's organisation name, type and region onto the response, and each save of a
+    submitted response sends the member a receipt listing their answers. Raises
     `PermissionDeniedError` for someone who may not answer, `WindowClosedError` outside
     the window, and `AnswerProblemsError` for answers that cannot be taken.
     """
@@ -335,6 +346,8 @@ def save_response(
             target_label=consultation.title,
         )
     db.session.flush()
+    if submit:
+        send_receipt(response, submitter=actor)
     return response
 
 

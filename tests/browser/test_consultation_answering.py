@@ -1,4 +1,5 @@
-"""Consultations in Chromium: a moderator sets one up, a member answers it (draft, then submit), axe on every page."""
+"""Consultations in Chromium: a moderator sets one up, a member answers it (draft, then submit, then the receipt and
+"Your work"), axe on every page."""
 
 from __future__ import annotations
 
@@ -77,7 +78,22 @@ def test_a_member_saves_a_draft_then_submits(browser: Browser, consult_site: Sit
     member.get_by_label(re.compile("What went wrong where you work")).fill("Call handlers had two days of training.")
     member.get_by_role("radio", name="Training").check()
     member.get_by_role("button", name="Submit response").click()
-    expect(member.locator(".kb-flash")).to_contain_text("Your response has been submitted")
+    expect(member.locator(".nhsuk-panel")).to_contain_text("Your response has been submitted")
+    expect(member.locator(".kb-receipt-answers")).to_contain_text("Call handlers had two days of training.")
+    expect(member.locator(".kb-receipt-answers")).to_contain_text("Training")
+    assert_accessible(member)
+
+    member.get_by_role("link", name="Your work", exact=True).click()
+    expect(member.get_by_role("heading", level=1)).to_have_text("Your work")
+    responses = member.locator("section[aria-labelledby='work-responses']")
+    expect(responses).to_contain_text(TITLE)
+    responses.get_by_text("Your answers").click()
+    expect(responses).to_contain_text("Call handlers had two days of training.")
+    assert_accessible(member)
+    responses.get_by_role("link", name=re.compile("Your receipt")).click()
+    expect(member.locator(".nhsuk-panel")).to_contain_text("Your response has been submitted")
+
+    member.get_by_role("link", name="Change your answers").click()
     expect(member.get_by_text("You submitted your response")).to_be_visible()
     expect(member.get_by_label(re.compile("What went wrong where you work"))).to_have_value(
         "Call handlers had two days of training."

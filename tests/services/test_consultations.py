@@ -55,8 +55,10 @@ def questions() -> list[Question]:
 def make_consultation(
     on: Entry, *, opens_at: dt.datetime, closes_at: dt.datetime, title: str = "Readiness questions"
 ) -> Consultation:
-    """A consultation written straight through the models and committed."""
+    """A consultation written straight through the models and committed; one already open counts as announced."""
     consultation = Consultation(entry=on, title=title, introduction="Tell us.", opens_at=opens_at, closes_at=closes_at)
+    if opens_at <= utcnow():
+        consultation.opening_told_at = opens_at
     consultation.questions = questions()
     db.session.add(consultation)
     db.session.commit()
@@ -330,6 +332,8 @@ def test_followers_who_have_not_submitted_are_reminded_once(mailbox_app: tuple[F
     save_response(closing, {text: "Half done"}, actor=drafter, submit=False)
     save_response(closing, {text: "Done"}, actor=submitter, submit=True)
     db.session.commit()
+    assert recipients_of(mailbox.wait_for(1)) == [submitter.email]  # the submitter's receipt
+    mailbox.messages.clear()
 
     output = run_cli(application)
     messages = mailbox.wait_for(2)

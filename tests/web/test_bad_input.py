@@ -217,6 +217,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> It
             "review_slug": cast.review.slug,
             "tag_slug": tag.slug,
             "theme_slug": theme.slug,
+            "listing": "responses",
         }
         yield World(application, cast, values, lesson)
         db.session.remove()

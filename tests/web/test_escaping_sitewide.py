@@ -56,6 +56,7 @@ from kb.panels.service import (
 )
 from kb.users.models import User
 from kb.users.service import invite_link, invite_user, reset_link, save_organisation, set_organisation
+from kb.users.work import SECTIONS as WORK_LISTS
 from tests.accounts import login_as, make_user, sign_in
 from tests.conftest import import_files, make_app
 from tests.factories import entry
@@ -315,6 +316,7 @@ def build(app: Flask, folder: Path) -> dict[frozenset[str], list[dict[str, objec
         frozenset({"consultation_id"}): [{"consultation_id": c.id} for c in (open_one, closed)],
         frozenset({"consultation_id", "response_id"}): [{"consultation_id": closed.id, "response_id": response.id}],
         frozenset({"organisation_id"}): [{"organisation_id": organisation.id}],
+        frozenset({"listing"}): [{"listing": listing} for listing in WORK_LISTS],
         frozenset({"user_id"}): [{"user_id": user.id} for user in (member, invited)],
         frozenset({"token"}): [
             {"token": value} for value in (token, reset, make_unsubscribe_token(secret, member.id, "replies"))
