@@ -1,7 +1,7 @@
 """consultation opening notices: tell all members, and when the opening was told
 
 Revision ID: a8e3f5c1d7b2
-Revises: d2a7c9e4f1b8
+Revises: b7e4d1c9a3f6
 Create Date: 2026-12-22 10:00:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a8e3f5c1d7b2"
-down_revision = "d2a7c9e4f1b8"
+down_revision = "b7e4d1c9a3f6"
 branch_labels = None
 depends_on = None
 
