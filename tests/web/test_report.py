@@ -129,7 +129,7 @@ def test_the_report_page_holds_the_review_panel_dates_findings_notes_and_evidenc
             "Finding 2: Go-live came before readiness"
         )
         assert "<li>Test readiness first.</li>" in shown
-        assert f"<strong>Corrected on 4 March 2026:</strong> <div class=\"kb-prose\"><p>{CORRECTION}</p>" in shown
+        assert f'<strong>Corrected on 4 March 2026:</strong> <div class="kb-prose"><p>{CORRECTION}</p>' in shown
         # Each finding's notes count from 1; a source the reader may not see is held by the panel.
         assert '<li id="finding-1-note-1">' in shown
         assert '<li id="finding-1-note-2">\n    Evidence held by the panel.' in shown
@@ -191,7 +191,9 @@ def test_the_draft_pdf_has_headings_recommendations_notes_and_draft_on_every_pag
     assert "Evidence" in titles
 
 
-def test_the_published_pdf_holds_the_correction_and_no_draft_mark(tmp_path: Path, seeded_app: Flask, cast: Cast) -> None:
+def test_the_published_pdf_holds_the_correction_and_no_draft_mark(
+    tmp_path: Path, seeded_app: Flask, cast: Cast
+) -> None:
     first, second = _findings(tmp_path, cast)
     publish(cast, first, second)
     _correct(first, cast)
