@@ -23,6 +23,28 @@ BLOCK_TAGS = frozenset({"p", "li", "pre", "blockquote", "div", "tr", "dt", "dd"}
 SPACES = re.compile(r"\s+")
 
 
+class Styles:
+    """Adds paragraphs in a document's styles, each style found by name once.
+
+    python-docx searches the whole styles part on every lookup by name, and again on every
+    style it sets; a report sets hundreds, so the style's id is set on the paragraph directly.
+    """
+
+    def __init__(self, document: Document) -> None:
+        """The styles of `document`."""
+        self._document = document
+        self._ids: dict[str, str] = {}
+
+    def paragraph(self, text: str = "", style: str | None = None) -> Paragraph:
+        """Add a paragraph of `text` in the style named `style` (Normal if None). Raises `KeyError` if none."""
+        paragraph = self._document.add_paragraph(text)
+        if style is not None:
+            if style not in self._ids:
+                self._ids[style] = self._document.styles[style].style_id
+            paragraph._p.style = self._ids[style]
+        return paragraph
+
+
 def restart_numbering(document: Document, paragraph: Paragraph) -> int:
     """Start a new count at 1 for `paragraph` (in the "List Number" style); returns the new numbering's id."""
     numbering = document.part.numbering_part.numbering_definitions._numbering
@@ -44,10 +66,13 @@ def continue_numbering(paragraph: Paragraph, num_id: int) -> None:
 class HtmlToDocx(HTMLParser):
     """Writes one piece of sanitised HTML into `document`; headings in it become `heading_level` and below."""
 
-    def __init__(self, document: Document, *, site_root: str, heading_level: int = 4) -> None:
+    def __init__(
+        self, document: Document, *, site_root: str, heading_level: int = 4, styles: Styles | None = None
+    ) -> None:
         """Write into `document`, resolving relative links against `site_root`."""
         super().__init__(convert_charrefs=True)
         self.document = document
+        self.styles = styles or Styles(document)
         self.site_root = site_root
         self.heading_level = heading_level
         self.paragraph: Paragraph | None = None
@@ -64,7 +89,7 @@ class HtmlToDocx(HTMLParser):
         self.paragraph = None
 
     def _start(self, style: str | None = None) -> Paragraph:
-        self.paragraph = self.document.add_paragraph(style=style)
+        self.paragraph = self.styles.paragraph(style=style)
         return self.paragraph
 
     def _list_item(self) -> None:
@@ -167,9 +192,11 @@ class HtmlToDocx(HTMLParser):
             run.font.size = Pt(9.5)
 
 
-def write_html(document: Document, html: str, *, site_root: str, heading_level: int = 4) -> None:
+def write_html(
+    document: Document, html: str, *, site_root: str, heading_level: int = 4, styles: Styles | None = None
+) -> None:
     """Write one piece of kb's sanitised HTML into `document` (see `HtmlToDocx`)."""
-    HtmlToDocx(document, site_root=site_root, heading_level=heading_level).write(html)
+    HtmlToDocx(document, site_root=site_root, heading_level=heading_level, styles=styles).write(html)
 
 
 class _TextOnly(HTMLParser):

@@ -9,6 +9,7 @@ DRAFT in the header of every page; every page has its number in the footer.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from docx import Document
@@ -19,14 +20,32 @@ from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from kb.panels.citation_view import ShownCitation
-from kb.panels.docx_html import continue_numbering, plain_text, restart_numbering, write_html
+from kb.panels.docx_html import Styles, continue_numbering, plain_text, restart_numbering, write_html
 from kb.panels.report_document import DRAFT_MARK, Report, ReportFinding, london_day
 from kb.paragraphs import excerpt
 from kb.states import CitationKind
 
 
-def _fact(document: DocxDocument, label: str, value: str) -> None:
-    paragraph = document.add_paragraph()
+@dataclass(frozen=True)
+class _Out:
+    """The document being written, its styles, and the site's address for links."""
+
+    document: DocxDocument
+    styles: Styles
+    site_root: str
+
+    def heading(self, text: str, level: int) -> None:
+        self.styles.paragraph(text, f"Heading {level}")
+
+    def paragraph(self, text: str = "", style: str | None = None) -> Paragraph:
+        return self.styles.paragraph(text, style)
+
+    def html(self, html: str, heading_level: int = 4) -> None:
+        write_html(self.document, html, site_root=self.site_root, heading_level=heading_level, styles=self.styles)
+
+
+def _fact(out: _Out, label: str, value: str) -> None:
+    paragraph = out.paragraph()
     paragraph.add_run(f"{label}: ").bold = True
     paragraph.add_run(value)
 
@@ -64,76 +83,77 @@ def note_text(note: ShownCitation, site_root: str) -> str:
     return " ".join(parts)
 
 
-def _notes(document: DocxDocument, item: ReportFinding, site_root: str) -> None:
+def _notes(out: _Out, item: ReportFinding) -> None:
     """The finding's notes as a numbered list counting from 1."""
-    document.add_heading("Notes", level=3)
+    out.heading("Notes", 3)
     num_id: int | None = None
     for note in item.notes:
-        paragraph: Paragraph = document.add_paragraph(note_text(note, site_root), style="List Number")
+        paragraph = out.paragraph(note_text(note, out.site_root), "List Number")
         if num_id is None:
-            num_id = restart_numbering(document, paragraph)
+            num_id = restart_numbering(out.document, paragraph)
         else:
             continue_numbering(paragraph, num_id)
 
 
-def _finding(document: DocxDocument, item: ReportFinding, *, draft: bool, site_root: str) -> None:
+def _finding(out: _Out, item: ReportFinding, *, draft: bool) -> None:
     finding = item.finding
-    document.add_heading(f"Finding {finding.number}: {finding.title}", level=2)
+    out.heading(f"Finding {finding.number}: {finding.title}", 2)
     if draft:
-        _fact(document, "Status", item.status_label)
-    write_html(document, finding.body_html, site_root=site_root)
+        _fact(out, "Status", item.status_label)
+    out.html(finding.body_html)
     if finding.recommendations:
-        document.add_heading("Recommendations", level=3)
-        write_html(document, finding.recommendations_html, site_root=site_root)
+        out.heading("Recommendations", 3)
+        out.html(finding.recommendations_html)
     if finding.corrections:
-        document.add_heading("Corrections", level=3)
+        out.heading("Corrections", 3)
         for correction in finding.corrections:
-            paragraph = document.add_paragraph(style="List Bullet")
+            paragraph = out.paragraph(style="List Bullet")
             paragraph.add_run(f"Corrected on {london_day(correction.corrected_at)}: ").bold = True
             paragraph.add_run(plain_text(correction.note_html) or correction.note)
     if item.notes:
-        _notes(document, item, site_root)
+        _notes(out, item)
 
 
 def render_docx(report: Report, *, site_root: str) -> bytes:
     """The report as the bytes of a .docx file; relative links are written against `site_root`."""
     review = report.review
     document = Document()
+    out = _Out(document, Styles(document), site_root)
     document.core_properties.title = report.title
     document.core_properties.author = review.commissioning_body or ""
     _page_header_and_footer(document, draft=report.draft)
-    document.add_heading(report.title, level=1)
+    out.heading(report.title, 1)
     if report.draft:
-        _fact(document, "DRAFT", "not published. Only the review's panel and staff can read this report.")
+        _fact(out, "DRAFT", "not published. Only the review's panel and staff can read this report.")
     if review.commissioning_body:
-        _fact(document, "Commissioned by", review.commissioning_body)
+        _fact(out, "Commissioned by", review.commissioning_body)
     for date in report.dates:
-        _fact(document, date.label, date.day)
+        _fact(out, date.label, date.day)
     if review.summary:
-        document.add_heading("Summary", level=2)
-        document.add_paragraph(review.summary)
+        out.heading("Summary", 2)
+        out.paragraph(review.summary)
     if report.terms_of_reference:
-        document.add_heading("Terms of reference", level=2)
-        write_html(document, str(report.terms_of_reference), site_root=site_root, heading_level=3)
-    document.add_heading("The panel", level=2)
+        out.heading("Terms of reference", 2)
+        out.html(str(report.terms_of_reference), heading_level=3)
+    out.heading("The panel", 2)
     for person in report.panel:
-        name = person.display_name + (f", {person.organisation_name}" if person.organisation_name else "")
-        document.add_paragraph(name, style="List Bullet")
+        out.paragraph(
+            person.display_name + (f", {person.organisation_name}" if person.organisation_name else ""), "List Bullet"
+        )
     if not report.panel:
-        document.add_paragraph("No panel members are recorded in kb.")
+        out.paragraph("No panel members are recorded in kb.")
     for item in report.findings:
-        _finding(document, item, draft=report.draft, site_root=site_root)
-    document.add_heading("Evidence", level=2)
+        _finding(out, item, draft=report.draft)
+    out.heading("Evidence", 2)
     for source in report.evidence:
         where = f" in {source.context}" if source.context else ""
         address = f" {urljoin(site_root, source.link)}" if source.link else ""
-        document.add_paragraph(f"{source.title} ({source.kind.lower()}{where}).{address}", style="List Bullet")
+        out.paragraph(f"{source.title} ({source.kind.lower()}{where}).{address}", "List Bullet")
     if report.held_by_panel:
         count = report.held_by_panel
-        held = f"{count} {'source' if count == 1 else 'sources'} held by the panel"
-        document.add_paragraph(held, style="List Bullet")
+        out.paragraph(f"{count} {'source' if count == 1 else 'sources'} held by the panel", "List Bullet")
     if not report.evidence and not report.held_by_panel:
-        document.add_paragraph("The findings cite no sources.")
+        out.paragraph("The findings cite no sources.")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

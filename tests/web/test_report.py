@@ -248,3 +248,15 @@ def test_a_published_word_document_has_no_draft_header_and_holds_the_correction(
 )
 def test_download_names_are_safe(slug: str, name: str) -> None:
     assert report_filename(slug, "pdf") == name
+
+
+def test_markup_in_a_title_is_printed_as_text_in_the_pdf_and_word_files(
+    tmp_path: Path, seeded_app: Flask, cast: Cast
+) -> None:
+    title = 'Scripts <i data-x="esc"> & "quotes"'
+    create_finding(cast.review, FindingText(title, "Text.", ""), actor=cast.panel)
+    db.session.commit()
+    panel = client_for(seeded_app, cast.panel)
+    assert title in "\n".join(_pdf_pages(panel.get(_report(cast, ".pdf")).data))
+    document = docx.Document(io.BytesIO(panel.get(_report(cast, ".docx")).data))
+    assert f"Finding 1: {title}" in [paragraph.text for paragraph in document.paragraphs]
