@@ -6,6 +6,7 @@ banner, the footer, the download links or a link's address after it.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from kb.entries.models import Review
@@ -105,6 +107,14 @@ def test_the_panel_reads_the_draft_report_marked_draft(browser: Browser, report_
     assert_accessible(panel)
     panel.emulate_media(media="print")
     assert _display(panel, ".kb-report__draft") != "none"
+    # Long enough for several pages: the finding five times over.
+    panel.eval_on_selector("#finding-1", "node => { for (let i = 0; i < 5; i++) node.after(node.cloneNode(true)); }")
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(panel.pdf(format="A4"))).pages]
+    assert len(pages) >= 2
+    for text in pages:
+        assert "DRAFT: not published" in text
+        assert "Link:" not in text
+        assert "Sign out" not in text
     panel.context.close()
 
 
