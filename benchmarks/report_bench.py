@@ -90,7 +90,8 @@ def main() -> None:
             assert review is not None, f"the seed has no review {REVIEW}"
             _draft_and_publish(review, arguments.findings, arguments.citations)
         client = app.test_client()
-        print(f"{REVIEW}: {arguments.findings} findings, {arguments.citations} citations each")
+        findings = f"{arguments.findings} finding{'s' if arguments.findings != 1 else ''}"
+        print(f"{REVIEW}: {findings}, {arguments.citations} citations each")
         print(f"{'address':14} {'median ms':>10} {'slowest ms':>11} {'size':>9}")
         for tail in ("", ".pdf", ".docx"):
             times, size, data = [], 0, b""

@@ -22,7 +22,7 @@ from docx.text.paragraph import Paragraph
 from kb.panels.citation_view import ShownCitation
 from kb.panels.docx_html import Styles, continue_numbering, plain_text, restart_numbering, write_html
 from kb.panels.report_document import DRAFT_MARK, Report, ReportFinding, london_day
-from kb.paragraphs import excerpt
+from kb.paragraphs import CHANGED, GONE, excerpt
 from kb.states import CitationKind
 
 
@@ -70,9 +70,9 @@ def note_text(note: ShownCitation, site_root: str) -> str:
     """A note as one line of text: its source, kind, the words cited, and the source's address."""
     parts = [note.title + (f" ({note.kind_label.lower()})" if note.shown and note.kind_label else "") + "."]
     state = note.resolution.state if note.resolution is not None else ""
-    if note.shown and note.quote and state == "changed":
+    if note.shown and note.quote and state == CHANGED:
         parts.append(f"The paragraph has changed since it was cited; it said: “{excerpt(note.quote, 300)}”")
-    elif note.shown and note.quote and state == "gone":
+    elif note.shown and note.quote and state == GONE:
         parts.append(f"The paragraph is no longer in the paper; it said: “{excerpt(note.quote, 300)}”")
     elif note.shown and note.citation.kind == CitationKind.PARAGRAPH:
         parts.append(f"“{excerpt(note.quote, 300)}”")
