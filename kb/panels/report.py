@@ -1,8 +1,9 @@
-"""What the traceability pages show: the matrix of findings against their evidence, and the report.
+"""What the traceability matrix shows: a review's findings against their evidence; and who may trace a review.
 
-Both read a review's findings through `visible_findings` (so readers who are not on the
+It reads a review's findings through `visible_findings` (so readers who are not on the
 panel see only published findings) and each citation through `citation_view.shown_citations`,
-so a source the reader may not see appears only as "evidence held by the panel".
+so a source the reader may not see appears only as "evidence held by the panel". The
+report itself is built in `kb.panels.report_document`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ SOURCE_GROUPS: dict[str, str] = {
 
 
 def may_trace(viewer: Viewer, review: Review) -> bool:
-    """Whether `viewer` may see the review's matrix and export: its panel and staff, or anyone once it is published."""
+    """Whether `viewer` may see the review's matrix, export and report: its panel and staff, or anyone once published.
+
+    The caller has already checked that `viewer` may see the review itself.
+    """
     return can(viewer, "review.work", review) or review.review_status == ReviewStatus.PUBLISHED
 
 
@@ -141,25 +145,3 @@ def build_matrix(viewer: Viewer, review: Review) -> Matrix:
         for group, label in SOURCE_GROUPS.items()
     ]
     return Matrix(findings, [(label, group_rows) for label, group_rows in groups if group_rows])
-
-
-# --- The report ------------------------------------------------------------------------------------
-
-
-@dataclass
-class ReportFinding:
-    """One published finding in the report (its stored renderings on the finding), and its numbered notes."""
-
-    finding: Finding
-    notes: list[ShownCitation]
-
-
-def build_report(viewer: Viewer, review: Review) -> list[ReportFinding]:
-    """The review's published findings in number order, their citations numbered through the whole report."""
-    report: list[ReportFinding] = []
-    next_note = 1
-    for finding in queries.findings_of(viewer, review, status="published"):
-        notes = shown_citations(viewer, finding.citations, first_number=next_note)
-        next_note += len(notes)
-        report.append(ReportFinding(finding, notes))
-    return report

@@ -1,9 +1,9 @@
-"""Citing evidence from a finding, the traceability matrix, the report page and the review's export.
+"""Citing evidence from a finding, the traceability matrix and the review's export.
 
 Picking and changing citations is for the review's panel and staff (`review.work`);
 everyone else gets 404. The matrix and the export are theirs too, and every reader's
 once the review is published (showing only published findings and what the reader may
-see); the report exists only for a published review.
+see). The report's pages join this blueprint from `kb.panels.report_routes`.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from kb.panels.cite_forms import CiteForm, MoveCitationForm, RemoveCitationForm
 from kb.panels.cited_by import finding_path, mark_cited_paragraphs
 from kb.panels.export import export_review
 from kb.panels.models import FINDING_STATUSES, Citation, Finding
-from kb.panels.report import build_matrix, build_report, may_trace
+from kb.panels.report import build_matrix, may_trace
 from kb.paragraphs import excerpt
 from kb.permissions import can, current_viewer
 from kb.search.service import SearchRequest, SearchUnavailableError, search
-from kb.states import CitationKind, EntryKind, ReviewStatus
+from kb.states import CitationKind, EntryKind
 
 blueprint = Blueprint("traceability", __name__)
 FINDING = "/reviews/<slug>/findings/<int:number>"
@@ -241,16 +241,6 @@ def matrix(slug: str) -> str:
         matrix=build_matrix(viewer, review),
         working=can(viewer, "review.work", review),
     )
-
-
-@blueprint.get("/reviews/<slug>/report")
-def report(slug: str) -> str:
-    """A published review's report: its findings, recommendations and numbered notes to their sources."""
-    viewer = current_viewer()
-    review = queries.visible_review(viewer, slug)
-    if review is None or review.review_status != ReviewStatus.PUBLISHED:
-        abort(404)
-    return _render("panels/report.html", review=review, findings=build_report(viewer, review))
 
 
 @blueprint.get("/reviews/<slug>/export.zip")

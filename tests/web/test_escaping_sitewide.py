@@ -69,8 +69,12 @@ RAW = "<i data-x"
 DOUBLE = "&amp;lt;i data-x"
 """The marker escaped twice: readers would see `&lt;i data-x...` on the page."""
 HTML_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml")
-BINARY_TYPES = ("application/zip",)
-"""Not text: a review's export is a zip of Markdown files, never read as a page."""
+BINARY_TYPES = (
+    "application/zip",
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+)
+"""Not text: a review's export is a zip of Markdown files, its report a PDF or Word file (tests/web/test_report.py)."""
 
 ROLES = ("anonymous", "member", "panel", "moderator", "admin")
 

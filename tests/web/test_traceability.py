@@ -180,7 +180,7 @@ def test_the_matrix_shows_the_panel_its_drafts_and_readers_only_what_is_publishe
     assert "Not cited" in member
 
 
-def test_the_report_exists_once_published_and_hides_what_readers_may_not_see(
+def test_the_report_is_the_panels_draft_until_published_and_hides_what_readers_may_not_see(
     tmp_path: Path, seeded_app: Flask, cast: Cast
 ) -> None:
     paper, lesson = add_paper_and_lesson(tmp_path, cast)
@@ -190,15 +190,17 @@ def test_the_report_exists_once_published_and_hides_what_readers_may_not_see(
     add_citation(finding, actor=cast.panel, kind="paragraph", entry=paper, anchor=_anchor(paper))
     db.session.commit()
     report = f"/reviews/{cast.review.slug}/report"
-    for anyone in (None, cast.member, cast.panel, cast.moderator):
+    for anyone in (None, cast.member, cast.other_panel):
         assert client_for(seeded_app, anyone).get(report).status_code == 404
+    for insider in (cast.panel, cast.moderator):
+        assert "<strong>DRAFT</strong>" in page_text(client_for(seeded_app, insider).get(report))
     publish(cast, finding)
     reader = page_text(client_for(seeded_app).get(report))
     assert "Finding 1: Scripts did not know the area" in reader
     assert "Keep directories current." in reader
-    assert '<li id="note-1" value="1">' in reader
+    assert '<li id="finding-1-note-1">' in reader
     assert f'<a href="{lesson.path}">Scripts need local knowledge</a>' in reader
-    assert '<li id="note-2" value="2">\n        Evidence held by the panel' in reader
+    assert '<li id="finding-1-note-2">\n    Evidence held by the panel' in reader
     assert "Panel note on the scripts" not in reader
     assert f'href="{paper.path}#{_anchor(paper)}"' in reader
     assert f"“{CITED}”" in reader

@@ -1,0 +1,69 @@
+"""A review's report: its page, and the same report as a PDF and as a Word document.
+
+The panel and staff read the report at any status, marked DRAFT until the findings are
+published; everyone else reads it once published, as the review's visibility allows. A
+hidden or missing review, or a draft report for someone else, is a 404 on all three
+addresses. These views join the traceability blueprint (endpoints `traceability.report`,
+`traceability.report_pdf`, `traceability.report_docx`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import abort, current_app, render_template, request
+from werkzeug.wrappers import Response
+
+from kb.entries.models import Review
+from kb.panels import queries
+from kb.panels.report import may_trace
+from kb.panels.report_document import Report, build_report, london_day, report_filename
+from kb.panels.report_docx import render_docx
+from kb.panels.report_pdf import render_pdf
+from kb.panels.trace_routes import blueprint
+from kb.permissions import current_viewer
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+blueprint.add_app_template_filter(london_day, "london_day")
+
+
+def _report(slug: str) -> Report:
+    """The review's report for the current viewer; 404 when the viewer may not read it."""
+    viewer = current_viewer()
+    review: Review | None = queries.visible_review(viewer, slug)
+    if review is None or not may_trace(viewer, review):
+        abort(404)
+    return build_report(viewer, review)
+
+
+def _download(data: bytes, mimetype: str, filename: str) -> Response:
+    """A file to save, never cached by shared caches (a draft is for the panel only)."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.get("/reviews/<slug>/report")
+def report(slug: str) -> str:
+    """The review's report: panel, dates, terms of reference, summary, findings with their notes, and the evidence."""
+    return render_template("panels/report.html", report=_report(slug))
+
+
+@blueprint.get("/reviews/<slug>/report.pdf")
+def report_pdf(slug: str) -> Response:
+    """The report as a PDF: A4, headings as bookmarks, page numbers, DRAFT on every page of a draft."""
+    found = _report(slug)
+    html = render_template("panels/report_print.html", report=found)
+    static_dir = Path(current_app.static_folder or "static")
+    data = render_pdf(html, site_root=request.url_root, static_dir=static_dir)
+    return _download(data, "application/pdf", report_filename(found.review.slug, "pdf"))
+
+
+@blueprint.get("/reviews/<slug>/report.docx")
+def report_docx(slug: str) -> Response:
+    """The report as a Word document with real headings and lists, DRAFT in the header of a draft's pages."""
+    found = _report(slug)
+    data = render_docx(found, site_root=request.url_root)
+    return _download(data, DOCX_TYPE, report_filename(found.review.slug, "docx"))
