@@ -64,6 +64,7 @@ ACTIONS: dict[str, str] = {
     "finding.agree": "Agreed finding",
     "finding.withdraw": "Withdrew finding",
     "finding.reinstate": "Reinstated finding",
+    "finding.correct": "Corrected published finding",
     "review.publish": "Published review findings",
     "comment.post": "Posted comment",
     "comment.edit": "Edited comment",

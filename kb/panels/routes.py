@@ -301,4 +301,4 @@ def publish(slug: str) -> Response:
 
 
 # Routes of the panels blueprint kept in their own modules; imported last, as they use the names above.
-from kb.panels import merge_routes  # noqa: E402, F401
+from kb.panels import correction_routes, merge_routes  # noqa: E402, F401
