@@ -65,6 +65,7 @@ ACTIONS: dict[str, str] = {
     "finding.withdraw": "Withdrew finding",
     "finding.reinstate": "Reinstated finding",
     "finding.hand": "Handed over the pen of a finding",
+    "finding.correct": "Corrected published finding",
     "review.publish": "Published review findings",
     "comment.post": "Posted comment",
     "comment.edit": "Edited comment",

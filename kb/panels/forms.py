@@ -15,6 +15,7 @@ from kb.inputs import one_line
 
 TITLE_MAX = 300
 TEXT_MAX = 20_000
+NOTE_MAX = 2_000
 
 
 class FindingForm(FlaskForm):
@@ -29,3 +30,34 @@ class FindingForm(FlaskForm):
     recommendations = TextAreaField("Recommendations", validators=[MaxChars(TEXT_MAX)])
     message = StringField("What you changed (optional)", validators=[MaxChars(MESSAGE_MAX)])
     base_revision = HiddenField()
+
+
+class MergeForm(FlaskForm):
+    """The fixed fields of the merge page: your text as typed, the two revisions, and the history note.
+
+    The choices for each clash (`choice-<field>-<n>`, `edited-<field>-<n>`) are read by
+    `kb.panels.merge_view`, since their number depends on the texts.
+    """
+
+    title = HiddenField("Title", filters=[one_line], validators=[MaxChars(TITLE_MAX)])
+    body = HiddenField("Finding", validators=[MaxChars(TEXT_MAX)])
+    recommendations = HiddenField("Recommendations", validators=[MaxChars(TEXT_MAX)])
+    message = StringField("What you changed (optional)", validators=[MaxChars(MESSAGE_MAX)])
+    base_revision = HiddenField()
+    their_revision = HiddenField()
+
+
+class CorrectionForm(FlaskForm):
+    """A correction of a published finding: its text as corrected and a note saying what was corrected and why."""
+
+    title = StringField(
+        "Title",
+        filters=[one_line],
+        validators=[DataRequired("Enter a title for the finding."), MaxChars(TITLE_MAX)],
+    )
+    body = TextAreaField("Finding", validators=[MaxChars(TEXT_MAX)])
+    recommendations = TextAreaField("Recommendations", validators=[MaxChars(TEXT_MAX)])
+    note = TextAreaField(
+        "What was corrected, and why",
+        validators=[DataRequired("Say what was corrected and why."), MaxChars(NOTE_MAX)],
+    )

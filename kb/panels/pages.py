@@ -1,4 +1,4 @@
-"""What the workspace and finding pages show: form data, the merge view, entry-page context.
+"""What the workspace and finding pages show: form data, entry-page context.
 
 These helpers read models and build what templates need; they change nothing. The
 routes in `kb.panels.routes` parse requests, call a service and commit.
@@ -11,12 +11,10 @@ from typing import Any
 
 from flask import url_for
 
-from kb.entries.diff import Diff, diff_texts
 from kb.entries.models import Entry, Review
 from kb.panels import queries
-from kb.panels.merge import merge_line, merge_texts
-from kb.panels.models import FINDING_STATUSES, Finding, FindingRevision
-from kb.panels.service import FindingConflictError, FindingText
+from kb.panels.models import FINDING_STATUSES, Finding
+from kb.panels.service import FindingText
 from kb.permissions import Viewer, can
 from kb.states import ReviewStatus
 
@@ -40,50 +38,6 @@ def base_number(value: str | None) -> int | None:
     """The revision number a form says it started from, or None when missing or garbled."""
     text = (value or "").strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
-@dataclass
-class MergeView:
-    """A save that came too late: their saved version, what you typed, how they differ, and a merge of the two."""
-
-    theirs: FindingRevision
-    base: FindingRevision | None
-    yours: FindingText
-    diff: Diff
-    merged: FindingText
-    conflicts: int
-    title_conflict: bool
-
-
-def merge_view(conflict: FindingConflictError, yours: FindingText, your_name: str) -> MergeView:
-    """Compare the current revision with the typed text and merge both with the revision the editor started from.
-
-    Without a known base revision the merge cannot tell who changed what, so every
-    difference is kept as a conflict for the person to resolve.
-    """
-    theirs = FindingText.of(conflict.current)
-    base = FindingText.of(conflict.base) if conflict.base is not None else FindingText("", "", "")
-    author = conflict.current.author.display_name if conflict.current.author else "someone"
-    their_label = f"their version (revision {conflict.current.number}, saved by {author})"
-    your_label = f"your version ({your_name})"
-    body = merge_texts(base.body, theirs.body, yours.body, their_label=their_label, your_label=your_label)
-    recommendations = merge_texts(
-        base.recommendations,
-        theirs.recommendations,
-        yours.recommendations,
-        their_label=their_label,
-        your_label=your_label,
-    )
-    title, title_conflict = merge_line(base.title, theirs.title, yours.title)
-    return MergeView(
-        theirs=conflict.current,
-        base=conflict.base,
-        yours=yours,
-        diff=diff_texts(finding_document(theirs), finding_document(yours)),
-        merged=FindingText(title, body.text, recommendations.text),
-        conflicts=body.conflicts + recommendations.conflicts + int(title_conflict),
-        title_conflict=title_conflict,
-    )
 
 
 @dataclass

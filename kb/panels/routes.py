@@ -5,8 +5,8 @@ The workspace and every drafting page are for the review's panel and staff
 published finding's own page is read by whoever may read the review. The two finding
 forms keep what was typed through an ended session or a stale form token as a draft
 that comes back in the form (`kb.drafts.keeping`). A save based on an old revision never
-overwrites: it answers 409 with the merge view (both versions, their difference, and the
-form filled with a merge of the two).
+overwrites: it answers 409 with the merge page (`kb.panels.merge_routes`), where each clash
+is settled by a choice.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from kb.drafts.keeping import keeps_typed_text, restored_fields
 from kb.entries.diff import diff_texts
 from kb.entries.models import Review
 from kb.errors import unit_of_work
-from kb.extensions import csrf, db
+from kb.extensions import csrf
 from kb.pages import int_arg
 from kb.panels import hub, pages, queries, service
 from kb.panels.forms import FindingForm
@@ -130,24 +130,6 @@ def new_finding(slug: str) -> Page | Response:
     return redirect(_finding_url(finding), code=303)
 
 
-def _merge_page(form: FindingForm, review: Review, finding: Finding, conflict: FindingConflictError) -> Page:
-    """The merge view: the form rebased on the current revision and filled with a merge of both versions."""
-    view = pages.merge_view(conflict, _typed(form), current_user.display_name)
-    form.title.data, form.body.data = view.merged.title, view.merged.body
-    form.recommendations.data = view.merged.recommendations
-    form.base_revision.data = str(conflict.current.number)
-    return _form_page(form, review, finding, status=409, merge=view)
-
-
-def _race(finding: Finding, form: FindingForm) -> FindingConflictError:
-    """Two saves of the same revision at once: the later one is shown the merge view."""
-    db.session.refresh(finding)
-    current = service.current_revision(finding)
-    assert current is not None
-    base = queries.revision_of(finding, pages.base_number(form.base_revision.data))
-    return FindingConflictError(finding, base, current)
-
-
 def _saved_message(finding: Finding, was: str, proposed: bool) -> str:
     message = f"Finding {finding.number} was saved as revision {finding.revision_number}."
     if was == "agreed":
@@ -187,11 +169,12 @@ def edit_finding(slug: str, number: int) -> Page | Response:
                 message=form.message.data or "",
             )
     except FindingConflictError as conflict:
-        return _merge_page(form, review, finding, conflict)
+        return merge_routes.conflict_page(review, finding, form, conflict)
     except FindingError as error:
         return _form_page(form, review, finding, status=400, message=str(error))
     except IntegrityError:
-        return _merge_page(form, review, finding, _race(finding, form))
+        race = merge_routes.race(finding, pages.base_number(form.base_revision.data))
+        return merge_routes.conflict_page(review, finding, form, race)
     if revision is None:
         flash(f"Nothing was changed, so finding {finding.number} was not saved again.", "info")
     else:
@@ -314,3 +297,7 @@ def publish(slug: str) -> Response:
     count = len(published)
     flash(f"{count} finding{'s' if count != 1 else ''} published; the review is now published.", "success")
     return redirect(url_for(".workspace", slug=slug), code=303)
+
+
+# Routes of the panels blueprint kept in their own modules; imported last, as they use the names above.
+from kb.panels import correction_routes, merge_routes  # noqa: E402, F401

@@ -1,8 +1,8 @@
 """A review panel drafting findings together in Chromium, with axe-core on every page it opens.
 
 One panel member drafts a finding; two edit it from the same revision and the second
-is shown the merge view; the finding is proposed, agreed by a moderator and published;
-a member then reads it from the review's page.
+is shown the merge page, their changes combined; the finding is proposed, agreed by a
+moderator and published; a member then reads it from the review's page.
 """
 
 from __future__ import annotations
@@ -72,15 +72,15 @@ def test_drafting_merging_agreeing_and_publishing(browser: Browser, panel_site: 
     expect(first.locator(".kb-flash")).to_contain_text("saved as revision 2")
     second.get_by_label("Finding", exact=True).fill("Providers said they were not ready.\n\nThe date never moved.")
     second.get_by_role("button", name="Save finding").click()
-    expect(second.locator(".nhsuk-error-summary")).to_contain_text("Someone else saved this finding")
-    expect(second.locator(".kb-merge")).to_contain_text("Every provider said")
-    expect(second.locator(".kb-merge")).to_contain_text("The date never moved.")
+    expect(second.get_by_role("heading", level=1)).to_contain_text("Merge your changes into finding 1")
+    expect(second.locator(".kb-merge-notice")).to_contain_text("nothing to choose")
+    expect(second.locator(".kb-merge-changes")).to_contain_text("Every provider said")
+    expect(second.locator(".kb-merge-changes")).to_contain_text("The date never moved.")
     assert_accessible(second)
-    expect(second.get_by_label("Finding", exact=True)).to_have_value(
-        "Every provider said they were not ready.\n\nThe date never moved."
-    )
-    second.get_by_role("button", name="Save finding").click()
+    second.get_by_role("button", name="Save the merged finding").click()
     expect(second.locator(".kb-flash")).to_contain_text("saved as revision 3")
+    expect(second.locator("main")).to_contain_text("Every provider said they were not ready.")
+    expect(second.locator("main")).to_contain_text("The date never moved.")
 
     # History, one revision and a comparison.
     second.get_by_role("link", name=re.compile("^Compare revisions")).click()

@@ -1,114 +1,165 @@
-"""The three-way merge of a finding's texts: clean where two people changed different lines, marked where they clash."""
+"""The three-way merge of a finding's texts: one side's changes apply by themselves, clashes wait for a choice."""
 
 from __future__ import annotations
+
+import pytest
 
 from kb.panels.merge import (
     MIDDLE_MARKER,
     THEIRS_MARKER,
     YOURS_MARKER,
     Change,
+    Choice,
+    PieceKind,
+    Resolution,
+    automatic,
     changes,
+    clashes,
     conflict_marker_line,
-    merge_line,
-    merge_texts,
+    plan_line,
+    plan_text,
+    resolve,
 )
 
 BASE = "First paragraph.\n\nSecond paragraph.\n\nThird paragraph."
-LABELS = {"their_label": "their version", "your_label": "your version"}
 
 
-def merge(base: str, theirs: str, yours: str):
-    return merge_texts(base, theirs, yours, **LABELS)
+def merged(base: str, theirs: str, yours: str, *choices: Resolution) -> str:
+    return resolve(plan_text(base, theirs, yours), list(choices))
+
+
+def no_markers(text: str) -> bool:
+    return conflict_marker_line(text) is None and MIDDLE_MARKER not in text
 
 
 def test_changes_to_different_paragraphs_combine_cleanly() -> None:
     theirs = BASE.replace("First paragraph.", "First paragraph, reworded by them.")
     yours = BASE.replace("Third paragraph.", "Third paragraph, reworded by you.")
-    result = merge(BASE, theirs, yours)
-    assert result.clean
-    assert result.text == "First paragraph, reworded by them.\n\nSecond paragraph.\n\nThird paragraph, reworded by you."
+    pieces = plan_text(BASE, theirs, yours)
+    assert clashes(pieces) == []
+    assert [piece.kind for piece in automatic(pieces)] == [PieceKind.THEIRS, PieceKind.YOURS]
+    assert (
+        resolve(pieces, [])
+        == "First paragraph, reworded by them.\n\nSecond paragraph.\n\nThird paragraph, reworded by you."
+    )
 
 
 def test_changes_to_adjacent_lines_combine_cleanly() -> None:
-    base = "one\ntwo\nthree"
-    result = merge(base, "one\nTWO\nthree", "one\ntwo\nTHREE")
-    assert result.clean
-    assert result.text == "one\nTWO\nTHREE"
+    assert merged("one\ntwo\nthree", "one\nTWO\nthree", "one\ntwo\nTHREE") == "one\nTWO\nTHREE"
 
 
 def test_an_insertion_and_an_edit_elsewhere_combine() -> None:
     theirs = "New opening paragraph.\n\n" + BASE
     yours = BASE.replace("Second paragraph.", "Second paragraph, longer.")
-    result = merge(BASE, theirs, yours)
-    assert result.clean
-    assert result.text.startswith("New opening paragraph.\n\nFirst paragraph.")
-    assert "Second paragraph, longer." in result.text
+    text = merged(BASE, theirs, yours)
+    assert text.startswith("New opening paragraph.\n\nFirst paragraph.")
+    assert "Second paragraph, longer." in text
 
 
 def test_one_side_deleting_and_the_other_editing_elsewhere() -> None:
     theirs = "First paragraph.\n\nThird paragraph."
     yours = BASE.replace("Third paragraph.", "Third, changed.")
-    result = merge(BASE, theirs, yours)
-    assert result.clean
-    assert result.text == "First paragraph.\n\nThird, changed."
+    assert merged(BASE, theirs, yours) == "First paragraph.\n\nThird, changed."
 
 
-def test_the_same_change_on_both_sides_is_not_a_conflict() -> None:
+def test_the_same_change_on_both_sides_is_applied_once_and_listed() -> None:
     both = BASE.replace("Second", "2nd")
-    result = merge(BASE, both, both)
-    assert result.clean
-    assert result.text == both
+    pieces = plan_text(BASE, both, both)
+    assert clashes(pieces) == []
+    assert [piece.kind for piece in automatic(pieces)] == [PieceKind.ALIKE]
+    assert resolve(pieces, []) == both
 
 
 def test_only_one_side_changed() -> None:
     yours = BASE + "\n\nFourth paragraph."
-    assert merge(BASE, BASE, yours).text == yours
-    assert merge(BASE, yours, BASE).text == yours
+    assert merged(BASE, BASE, yours) == yours
+    assert merged(BASE, yours, BASE) == yours
 
 
-def test_both_changing_the_same_line_keeps_both_between_markers() -> None:
-    theirs = BASE.replace("Second paragraph.", "Second paragraph as they wrote it.")
-    yours = BASE.replace("Second paragraph.", "Second paragraph as you wrote it.")
-    result = merge(BASE, theirs, yours)
-    assert result.conflicts == 1
-    lines = result.text.split("\n")
-    start = lines.index(f"{THEIRS_MARKER} their version")
-    assert lines[start : start + 5] == [
-        f"{THEIRS_MARKER} their version",
-        "Second paragraph as they wrote it.",
-        MIDDLE_MARKER,
-        "Second paragraph as you wrote it.",
-        f"{YOURS_MARKER} your version",
-    ]
-    # The untouched paragraphs are still there, once each.
-    assert result.text.count("First paragraph.") == 1
-    assert result.text.count("Third paragraph.") == 1
+def test_nothing_changed_is_one_unchanged_piece() -> None:
+    pieces = plan_text(BASE, BASE, BASE)
+    assert [piece.kind for piece in pieces] == [PieceKind.SAME]
+    assert automatic(pieces) == []
+    assert clashes(pieces) == []
 
 
-def test_both_inserting_at_the_same_place_is_a_conflict() -> None:
-    result = merge("a\nb", "a\nfrom them\nb", "a\nfrom you\nb")
-    assert result.conflicts == 1
-    assert "from them" in result.text
-    assert "from you" in result.text
+CLASHING = (
+    BASE,
+    BASE.replace("Second paragraph.", "Second paragraph as they wrote it."),
+    BASE.replace("Second paragraph.", "Second paragraph as you wrote it.").replace("First", "Opening"),
+)
 
 
-def test_nothing_typed_is_lost_in_a_conflict() -> None:
+def test_a_clash_and_an_automatic_change_are_told_apart() -> None:
+    pieces = plan_text(*CLASHING)
+    [clash] = clashes(pieces)
+    assert clash.theirs_text == "Second paragraph as they wrote it."
+    assert clash.yours_text == "Second paragraph as you wrote it."
+    assert clash.base_text == "Second paragraph."
+    [change] = automatic(pieces)
+    assert change.kind == PieceKind.YOURS
+    assert change.automatic == ("Opening paragraph.",)
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        (Resolution(Choice.MINE), "Second paragraph as you wrote it."),
+        (Resolution(Choice.THEIRS), "Second paragraph as they wrote it."),
+        (Resolution(Choice.BOTH), "Second paragraph as they wrote it.\n\nSecond paragraph as you wrote it."),
+        (Resolution(Choice.EDIT, "Second paragraph, written together."), "Second paragraph, written together."),
+    ],
+)
+def test_each_choice_settles_the_clash_and_keeps_the_automatic_change(choice: Resolution, expected: str) -> None:
+    text = resolve(plan_text(*CLASHING), [choice])
+    assert text == f"Opening paragraph.\n\n{expected}\n\nThird paragraph."
+    assert no_markers(text)
+
+
+def test_an_empty_edit_removes_the_clashing_lines() -> None:
+    assert resolve(plan_text(*CLASHING), [Resolution(Choice.EDIT, "")]) == "Opening paragraph.\n\n\nThird paragraph."
+
+
+def test_a_missing_choice_is_refused() -> None:
+    with pytest.raises(ValueError, match="1 clashes, 0 resolutions"):
+        resolve(plan_text(*CLASHING), [])
+
+
+def test_both_inserting_at_the_same_place_is_a_clash() -> None:
+    pieces = plan_text("a\nb", "a\nfrom them\nb", "a\nfrom you\nb")
+    [clash] = clashes(pieces)
+    assert (clash.theirs, clash.yours, clash.base) == (("from them",), ("from you",), ())
+    assert resolve(pieces, [Resolution(Choice.BOTH)]) == "a\nfrom them\n\nfrom you\nb"
+
+
+def test_nothing_typed_is_lost_in_a_clash() -> None:
     theirs = "Their whole new text.\nWith two lines."
     yours = "Your whole new text."
-    result = merge(BASE, theirs, yours)
-    assert result.conflicts == 1
+    pieces = plan_text(BASE, theirs, yours)
+    assert len(clashes(pieces)) == 1
+    text = resolve(pieces, [Resolution(Choice.BOTH)])
     for line in [*theirs.split("\n"), *yours.split("\n")]:
-        assert line in result.text
+        assert line in text
 
 
-def test_an_empty_base_marks_every_difference() -> None:
-    result = merge("", "theirs", "yours")
-    assert result.conflicts == 1
+def test_an_empty_base_makes_every_difference_a_clash() -> None:
+    assert len(clashes(plan_text("", "theirs", "yours"))) == 1
 
 
 def test_line_endings_are_normalised() -> None:
-    result = merge("a\r\nb", "a\r\nB", "A\nb")
-    assert result.text == "A\nB"
+    assert merged("a\r\nb", "a\r\nB", "A\nb") == "A\nB"
+
+
+def test_a_title_is_one_piece() -> None:
+    assert [piece.kind for piece in plan_line("title", "title", "yours")] == [PieceKind.YOURS]
+    assert [piece.kind for piece in plan_line("title", "theirs", "title")] == [PieceKind.THEIRS]
+    assert [piece.kind for piece in plan_line("title", "same", "same")] == [PieceKind.ALIKE]
+    assert [piece.kind for piece in plan_line("title", "title", "title")] == [PieceKind.SAME]
+    pieces = plan_line("title", "Their title", "Your title")
+    assert len(clashes(pieces)) == 1
+    assert resolve(pieces, [Resolution(Choice.BOTH)], one_line=True) == "Their title / Your title"
+    assert resolve(pieces, [Resolution(Choice.MINE)], one_line=True) == "Your title"
+    assert resolve(plan_line("title", "Theirs", "title"), [], one_line=True) == "Theirs"
 
 
 def test_changes_lists_replacements_in_base_order() -> None:
@@ -123,16 +174,10 @@ def test_clashing_changes() -> None:
     assert not Change(1, 1, ("x",)).touches(Change(1, 3, ()))
 
 
-def test_merge_line() -> None:
-    assert merge_line("title", "title", "yours") == ("yours", False)
-    assert merge_line("title", "theirs", "title") == ("theirs", False)
-    assert merge_line("title", "same", "same") == ("same", False)
-    assert merge_line("title", "theirs", "yours") == ("yours", True)
-
-
 def test_conflict_marker_line() -> None:
     assert conflict_marker_line("plain\ntext") is None
     assert conflict_marker_line("plain\n=======\n") == 2
     assert conflict_marker_line(f"{THEIRS_MARKER} their version\nx") == 1
+    assert conflict_marker_line(f"a\n{YOURS_MARKER} your version") == 2
     assert conflict_marker_line("a\nb\n>>>>>>>") == 3
     assert conflict_marker_line("a ======= b") is None

@@ -152,6 +152,7 @@ GENEROUS_LIMITS = {
 # Tables a refused request may still change, by endpoint, and why.
 MAY_CHANGE_WHEN_REFUSED = {
     "auth.login": {"audit_events": "a failed sign-in is recorded in the security log"},
+    "panels.edit_finding": {"form_drafts": "a save that came too late keeps its text as a draft of the editor"},
 }
 FALLBACK_FIELDS = ("body", "title", "note", "reason", "message", "label", "name", "email", "q", "parent_id", "id")
 

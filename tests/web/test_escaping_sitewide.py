@@ -46,6 +46,7 @@ from kb.moderation.service import raise_flag
 from kb.notifications.service import follow
 from kb.notifications.tokens import make_unsubscribe_token
 from kb.panels.citations import add_citation, paper_paragraphs
+from kb.panels.corrections import correct_finding
 from kb.panels.service import (
     FindingText,
     agree_finding,
@@ -82,6 +83,8 @@ EXCLUDED: dict[str, str] = {
     "static": "files from static/, not rendered from templates",
     "nhsuk_asset": "files of the nhsuk-frontend package, not rendered from templates",
     "comments.permalink": "only redirects to the comment on its entry's page (or its thread), both crawled",
+    "panels.merge_finding": "shown when a save comes too late (tests/web/test_finding_merge_page.py); GET only "
+    "brings back a kept draft of it, else redirects to the editor",
 }
 """GET endpoints the test does not need to see answer 200, and why."""
 
@@ -230,6 +233,8 @@ def build(app: Flask, folder: Path) -> dict[frozenset[str], list[dict[str, objec
     agree_finding(finding, actor=second)
     publish_findings(review, actor=panel)
     db.session.flush()
+    corrected = FindingText(marked("Finding corrected"), marked("Body corrected"), marked("Do that"))
+    correct_finding(finding, corrected, marked("Corrected because"), actor=panel)
     draft_finding = create_finding(review, FindingText(marked("Draft finding"), marked("Body"), ""), actor=panel)
     db.session.commit()
 
