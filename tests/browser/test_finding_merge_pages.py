@@ -108,6 +108,7 @@ def test_two_members_edit_at_once_and_settle_each_clash(browser: Browser, panel_
     assert yours_box is not None
     assert yours_box["y"] >= theirs_box["y"] + theirs_box["height"]
     assert sam.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert_accessible(sam)
     sam.set_viewport_size({"width": 1280, "height": 900})
 
     # Saving with the title's clash unanswered is refused; the comparison and the choices stay.

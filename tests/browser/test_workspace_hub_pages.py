@@ -89,6 +89,7 @@ def test_the_workspace_fits_a_phone(browser: Browser, hub_site: Site) -> None:
         expect(page.locator("main h1")).to_be_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path} is {width} pixels wide"
+        assert_accessible(page)
     # The findings table scrolls inside its own region, which a keyboard can reach.
     region = page.get_by_role("region", name=re.compile("^Findings of"))
     page.goto(f"{hub_site.url}/reviews/{REVIEW}/workspace")
