@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from kb.content.rerender import rerender_everything
 from kb.extensions import db
 from kb.panels.models import Finding
 from kb.panels.service import agree_finding, propose_agreement
@@ -171,3 +172,20 @@ def test_a_published_findings_editor_shows_it_published_not_proposed(seeded_app:
     assert "proposed" not in editor.lower()
     assert WARNING not in editor
     assert "data-kb-picker=" not in editor
+
+
+def test_rendering_everything_again_links_the_markers_of_existing_findings(
+    tmp_path: Path, seeded_app: Flask, cast: Cast
+) -> None:
+    _, lesson = add_paper_and_lesson(tmp_path, cast)
+    draft_finding(cast)
+    panel = client_for(seeded_app, cast.panel)
+    post_form(panel, _url(cast, "/citations"), {"kind": "entry", "target": str(lesson.id)})
+    _save(panel, cast, "Written before notes were linked.[^1]")
+    finding = db.session.get(Finding, 1)
+    assert finding is not None
+    finding.body_html = "<p>Written before notes were linked.[^1]</p>"  # as stored before markers were linked
+    db.session.commit()
+    rerender_everything()
+    db.session.commit()
+    assert 'linked.<sup class="kb-note-ref"><a href="#finding-1-note-1" id="finding-1-ref-1">' in finding.body_html
