@@ -128,9 +128,17 @@ function addPicker (dialog) {
       const empty = document.querySelector('[data-kb-notes-empty]')
       if (empty) empty.hidden = true
     }
+    if (answer.reopened) {
+      // Citing has already withdrawn agreement, so saving the text no longer does: the warnings go.
+      for (const holder of document.querySelectorAll('[data-kb-agreement-warning]')) {
+        holder.dataset.kbAgreementWarning = 'withdrawn'
+        holder.replaceChildren()
+      }
+      for (const warning of dialog.querySelectorAll('.kb-agreement-warning')) warning.remove()
+    }
     dialog.close()
     if (said) {
-      const again = answer.reopened ? ` Finding ${answer.finding} is a draft again and needs agreeing again.` : ''
+      const again = answer.reopened ? ` Agreement on finding ${answer.finding} is withdrawn: it needs agreeing again.` : ''
       said.textContent = `Cited as note ${answer.number}: ${marker} is in the text at the cursor.${again}`
     }
     // The live preview, the autosave and the warning follow the text as if it were typed.

@@ -105,6 +105,7 @@ for (const holder of document.querySelectorAll('[data-kb-agreement-warning="on-c
   if (!warning || !form) continue
   warning.remove()
   form.addEventListener('input', (event) => {
-    if (WATCHED.has(event.target.name) && !warning.isConnected) holder.append(warning)
+    const waiting = holder.dataset.kbAgreementWarning === 'on-change'
+    if (waiting && WATCHED.has(event.target.name) && !warning.isConnected) holder.append(warning)
   })
 }

@@ -34,9 +34,7 @@ def editor_site(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path)
         yield served
 
 
-def test_a_citation_picked_with_the_keyboard_puts_its_marker_at_the_cursor(
-    browser: Browser, editor_site: Site
-) -> None:
+def test_a_citation_picked_with_the_keyboard_puts_its_marker_at_the_cursor(browser: Browser, editor_site: Site) -> None:
     site = editor_site
     panel = panel_member_page(browser, site, REVIEW)
     panel.goto(f"{site.url}/reviews/{REVIEW}/findings/new")
@@ -87,4 +85,25 @@ def test_a_citation_picked_with_the_keyboard_puts_its_marker_at_the_cursor(
     saved = panel.locator(f"#finding-{number}-ref-1")
     expect(saved).to_have_text("1")
     expect(panel.locator(f"#finding-{number}-note-1")).to_contain_text(LESSON_TITLE)
+    assert_accessible(panel)
+
+
+def test_the_warning_that_saving_withdraws_agreement_comes_when_the_text_changes(
+    browser: Browser, editor_site: Site
+) -> None:
+    site = editor_site
+    panel = panel_member_page(browser, site, REVIEW)
+    panel.goto(f"{site.url}/reviews/{REVIEW}/findings/new")
+    panel.get_by_label("Title").fill("Dates were fixed early")
+    panel.get_by_label("Finding", exact=True).fill("The launch date was set before the providers were asked.")
+    panel.get_by_role("button", name="Save finding").click()
+    number = panel.url.rsplit("/", 1)[1]
+    panel.get_by_role("button", name="Propose agreeing this finding").click()
+    panel.get_by_role("link", name=f"Edit finding {number}").click()
+    warning = panel.locator("#merged-form .kb-agreement-warning", has_text="withdraws the proposal")
+    expect(panel.get_by_role("dialog")).to_be_hidden()
+    expect(warning).to_have_count(0)
+    panel.get_by_label("Finding", exact=True).press("End")
+    panel.keyboard.type(" Nobody wrote down why.")
+    expect(warning).to_be_visible()
     assert_accessible(panel)
