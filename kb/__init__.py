@@ -50,8 +50,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.moderation.curation_routes import blueprint as curation_blueprint
     from kb.moderation.routes import blueprint as moderation_blueprint
     from kb.notifications.routes import blueprint as notifications_blueprint
-    from kb.panels import hub_routes  # noqa: F401 (its views join the panels blueprint on import)
-    from kb.panels import report_routes  # noqa: F401 (the report's views join the traceability blueprint on import)
+    from kb.panels import (
+        hub_routes,  # noqa: F401 (its views join the panels blueprint on import)
+        report_routes,  # noqa: F401 (the report's views join the traceability blueprint on import)
+    )
+    from kb.panels.picker_routes import blueprint as cite_picker_blueprint
     from kb.panels.routes import blueprint as panels_blueprint
     from kb.panels.trace_routes import blueprint as traceability_blueprint
     from kb.search import lifecycle as search_lifecycle
@@ -95,6 +98,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         exports_blueprint,
         panels_blueprint,
         traceability_blueprint,
+        cite_picker_blueprint,
         consultations_blueprint,
         consultation_analysis_blueprint,
         actions_blueprint,

@@ -1,6 +1,7 @@
 // Progressive enhancement only: every page works without this script.
 import { initAll } from '/assets/nhsuk/nhsuk-frontend.min.js'
 import './kb-drafts.js'
+import './kb-cite-picker.js'
 
 document.body.classList.add('js-enabled', 'nhsuk-frontend-supported')
 initAll()
@@ -49,6 +50,12 @@ function addLivePreview (textarea) {
     controller = new AbortController()
     const body = new FormData()
     body.append('text', textarea.value)
+    // A finding's editor says which finding it is and how many citations it has, for its note markers.
+    const notes = textarea.form && textarea.form.dataset.kbNotes
+    if (notes) {
+      body.append('finding', textarea.form.dataset.kbFinding)
+      body.append('notes', notes)
+    }
     try {
       const response = await fetch('/preview', {
         method: 'POST',
@@ -82,3 +89,17 @@ function addLivePreview (textarea) {
 }
 
 document.querySelectorAll('textarea[data-kb-preview]').forEach(addLivePreview)
+
+// A change that withdraws a finding's agreement says so above the Save button: with this script,
+// once the text is changed (the warning is always shown without it, or when the form holds changes).
+const WATCHED = new Set(['title', 'body', 'recommendations'])
+for (const holder of document.querySelectorAll('[data-kb-agreement-warning="on-change"]')) {
+  const warning = holder.firstElementChild
+  const form = holder.closest('form')
+  if (!warning || !form) continue
+  warning.remove()
+  form.addEventListener('input', (event) => {
+    const waiting = holder.dataset.kbAgreementWarning === 'on-change'
+    if (waiting && WATCHED.has(event.target.name) && !warning.isConnected) holder.append(warning)
+  })
+}

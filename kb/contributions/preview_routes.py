@@ -2,8 +2,10 @@
 
 It answers the rendered HTML fragment, made by kb's one renderer and sanitiser, or a
 short plain-text message with a 4xx status: 403 when not signed in, 400 for a missing or
-over-long text, 429 when previews come too fast. The CSRF token travels in the
-`X-CSRFToken` header, checked by the global CSRF hook like any post. Nothing is saved.
+over-long text, 429 when previews come too fast. With `finding` (a finding's number) and
+`notes` (how many citations it has), its note markers are linked as when the finding is
+saved. The CSRF token travels in the `X-CSRFToken` header, checked by the global CSRF
+hook like any post. Nothing is saved.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from flask_login import current_user
 
 from kb.entries.limits import PREVIEW_MAX_CHARS
 from kb.extensions import limiter, per_person
+from kb.pages import whole_number
+from kb.panels.notes import link_notes
 from kb.previews import preview_markdown
 
 blueprint = Blueprint("preview", __name__)
@@ -44,4 +48,8 @@ def preview() -> Answer:
     if len(text) > PREVIEW_MAX_CHARS:
         message = f"The text is too long to preview: {len(text):,} characters; the most is {PREVIEW_MAX_CHARS:,}."
         return message, 400, TEXT
-    return str(preview_markdown(text, actor=current_user)), 200, FRAGMENT
+    html = str(preview_markdown(text, actor=current_user))
+    finding, notes = whole_number(request.form.get("finding")), whole_number(request.form.get("notes"))
+    if finding is not None and notes is not None:
+        html = link_notes(html, finding, notes)
+    return html, 200, FRAGMENT

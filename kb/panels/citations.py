@@ -5,7 +5,8 @@ may see what they cite, change the citations, audit and flush; the caller commit
 A citation of a paragraph keeps the paragraph's anchor and its words (`quote`), so it can
 be found again, or shown as changed or gone, after the paper is edited
 (`kb.paragraphs.resolve`). A citation of a page of a document keeps the document version,
-the page number and the page's words.
+the page number and the page's words. Adding or removing a citation changes which note
+markers (`[^N]`) of the finding's text are linked, so its texts are rendered again.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from kb.errors import InvalidInputError
 from kb.extensions import db
 from kb.panels import telling
 from kb.panels.models import Citation, Finding
+from kb.panels.rendering import rerender_notes
 from kb.panels.service import reopen_agreement
 from kb.paragraphs import Paragraph
 from kb.permissions import (
@@ -274,6 +276,7 @@ def add_citation(
     citation.created_by_id = actor.id if actor else None
     finding.citations.append(citation)
     reopen_agreement(finding, actor=actor, why=telling.CITATION_ADDED)
+    rerender_notes(finding)
     label = _audit_label(finding)
     record_event("citation.add", actor=actor, target=finding, target_label=label, new=_describe(citation))
     db.session.flush()
@@ -290,6 +293,7 @@ def remove_citation(citation: Citation, *, actor: User | None) -> None:
     finding.citations.remove(citation)
     reopen_agreement(finding, actor=actor, why=telling.CITATION_REMOVED)
     _renumber(in_order(finding.citations))
+    rerender_notes(finding)
     db.session.flush()
 
 

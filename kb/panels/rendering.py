@@ -5,7 +5,9 @@ reader of the review (`kb.permissions.can_view_finding`); its revisions only by 
 Its HTML is stored once for all of them, so a `[[slug]]` link shows its target's title
 and address only when every such reader may see the target (`kb.permissions.link_is_shown`).
 The entries a finding links to are kept in `FindingLink`, so a change to one of them (or
-to the review's visibility) renders the findings concerned again.
+to the review's visibility) renders the findings concerned again. A finding's note markers
+(`[^N]`, `kb.panels.notes`) are linked to its citations as they stand when it is rendered,
+so adding or removing a citation renders its texts again (`rerender_notes`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 
+from kb.entries.targets import targets_for
 from kb.extensions import db
 from kb.markdown import LinkResolver, render
 from kb.panels.models import Finding, FindingLink, FindingRevision
+from kb.panels.notes import link_notes
 from kb.permissions import LinkEnd, link_end_for, link_resolver
 from kb.states import FindingStatus
 
@@ -43,6 +47,11 @@ def _render_texts(saved: Finding | FindingRevision, resolve: LinkResolver, prefi
     body = render(saved.body, resolve, anchor_prefix=f"{prefix}-text-")
     recommendations = render(saved.recommendations, resolve, anchor_prefix=f"{prefix}-rec-")
     saved.body_html, saved.recommendations_html = body.html, recommendations.html
+    if isinstance(saved, Finding):
+        # Revisions keep their markers as typed: the citations they were written against may have changed since.
+        known, seen = len(saved.citations), set[int]()
+        saved.body_html = link_notes(body.html, saved.number, known, seen)
+        saved.recommendations_html = link_notes(recommendations.html, saved.number, known, seen)
     return body.links + recommendations.links
 
 
@@ -82,6 +91,15 @@ def rerender_finding(finding: Finding, targets: LinkTargets) -> None:
         else:
             db.session.delete(link)
     db.session.add_all(FindingLink(finding_id=finding.id, entry_id=entry_id) for entry_id in wanted - kept)
+
+
+def rerender_notes(finding: Finding) -> None:
+    """Render a finding's current texts again after its citations changed, so its note markers follow them.
+
+    The entries its text links to are unchanged, so the links recorded for it stay.
+    """
+    texts = [finding.body, finding.recommendations]
+    _render_texts(finding, link_resolver(reader_end(finding), targets_for(texts)), f"f{finding.number}")
 
 
 def rerender_findings_linking_to(entry_ids: Collection[int], targets: LinkTargets) -> int:

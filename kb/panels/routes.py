@@ -27,6 +27,7 @@ from kb.errors import unit_of_work
 from kb.extensions import csrf
 from kb.pages import int_arg
 from kb.panels import hub, pages, queries, service
+from kb.panels.editor import preview_with_notes
 from kb.panels.forms import FindingForm
 from kb.panels.models import FINDING_STATUSES, Finding
 from kb.panels.service import FindingConflictError, FindingError, FindingText
@@ -157,7 +158,7 @@ def edit_finding(slug: str, number: int) -> Page | Response:
     if not valid:
         return _form_page(form, review, finding, status=400)
     if wants_preview():
-        return _form_page(form, review, finding, preview=preview_parts(form.body, form.recommendations))
+        return _form_page(form, review, finding, preview=preview_with_notes(finding, form.body, form.recommendations))
     was, proposed = finding.status, finding.agreement_proposed_by_id is not None
     try:
         with unit_of_work():

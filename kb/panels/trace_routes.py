@@ -147,7 +147,7 @@ def cite_from(slug: str, number: int, entry_slug: str) -> str:
 # --- Changing a finding's citations ---------------------------------------------------------------
 
 
-def _cited_object(form: CiteForm) -> dict[str, Any]:
+def cited_object(form: CiteForm) -> dict[str, Any]:
     """What the form names, loaded (None where it names nothing that exists)."""
     kind, target = form.kind.data, form.target_id()
     if target is None:
@@ -176,7 +176,7 @@ def add(slug: str, number: int) -> Response:
         return redirect(url_for(".cite", slug=review.slug, number=finding.number), code=303)
     try:
         with unit_of_work():
-            add_citation(finding, actor=current_user, kind=form.kind.data, **_cited_object(form))
+            add_citation(finding, actor=current_user, kind=form.kind.data, **cited_object(form))
     except CitationError as error:
         flash(str(error), "error")
         return redirect(url_for(".cite", slug=review.slug, number=finding.number), code=303)

@@ -81,7 +81,7 @@ def test_a_panel_member_cites_the_page_from_the_evidence_search(
     assert_accessible(panel)
     panel.get_by_role("button", name="Cite page 3 of Winter minutes").click()
     expect(panel).to_have_url(re.compile(r"#citations$"))
-    cited = panel.locator("#citation-1").get_by_role("link", name="Page 3 of Winter minutes")
+    cited = panel.locator("#finding-1-note-1").get_by_role("link", name="Page 3 of Winter minutes")
     expect(cited).to_have_attribute("href", f"/papers/{PAPER}/documents/{minutes_id}#page-3")
     assert_accessible(panel)
 
@@ -91,4 +91,4 @@ def test_a_panel_member_cites_the_page_from_the_evidence_search(
     expect(pages.nth(2)).to_contain_text("Already cited")
     assert_accessible(panel)
     pages.nth(1).get_by_role("button", name="Cite page 2 of Winter minutes").click()
-    expect(panel.locator("#citation-2")).to_contain_text("Page 2 of Winter minutes")
+    expect(panel.locator("#finding-1-note-2")).to_contain_text("Page 2 of Winter minutes")

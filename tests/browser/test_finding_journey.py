@@ -60,7 +60,7 @@ def test_a_panel_member_drafts_a_finding_that_cites_a_lesson(browser: Browser, f
     result.get_by_role("button", name=re.compile("^Cite")).click()
     expect(panel).to_have_url(re.compile(r"/findings/1#citations$"))
     expect(panel.locator(".kb-flash")).to_contain_text("Finding 1 now cites it")
-    expect(panel.locator("#citation-1")).to_contain_text(LESSON_TITLE)
+    expect(panel.locator("#finding-1-note-1")).to_contain_text(LESSON_TITLE)
     assert_accessible(panel)
 
     # One paragraph of the panel's working note.
@@ -69,8 +69,8 @@ def test_a_panel_member_drafts_a_finding_that_cites_a_lesson(browser: Browser, f
     first_paragraph = panel.locator(".kb-cite-paragraph").first
     quoted = first_paragraph.locator("blockquote").inner_text().strip()
     first_paragraph.get_by_role("button", name=re.compile("^Cite")).click()
-    expect(panel.locator("#citation-2")).to_contain_text("Paragraph of")
-    expect(panel.locator("#citation-2 blockquote")).to_contain_text(quoted[:40])
+    expect(panel.locator("#finding-1-note-2")).to_contain_text("Paragraph of")
+    expect(panel.locator("#finding-1-note-2 blockquote")).to_contain_text(quoted[:40])
 
     # Save the finding again: its citations stay.
     panel.goto(f"{site.url}/reviews/{REVIEW}/findings/1/edit")

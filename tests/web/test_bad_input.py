@@ -107,6 +107,7 @@ POST_ROLES = {
     "comments.": "member",
     "panels.": "panel",
     "traceability.": "panel",
+    "cite_picker.": "panel",
     "consultations.answer": "member",
     "consultations.": "panel",
     "consultation_analysis.": "panel",

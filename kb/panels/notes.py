@@ -1,0 +1,93 @@
+"""Numbered note markers in a finding's text: `[^N]` where the claim is, linked to the finding's N-th citation.
+
+A finding's citations are numbered 1..n in their order (`Citation.position`). The writer puts
+`[^N]` in the finding or its recommendations where a claim rests on citation N. When the text
+is saved, `link_notes` turns each marker whose N is a citation of the finding into a
+superscript link to the note, `<li id="finding-F-note-N">` in the list the templates print
+(`templates/panels/_notes.html`), and leaves any other N as the plain text it was typed as.
+
+It works on HTML already rendered and cleaned by `kb.markdown.render`, changing only text
+between tags, never a tag, an attribute, code (`code`, `pre`) or the words of a link, in one
+pass over the HTML. A Markdown footnote with its own definition (`[^1]: ...`) is left to the
+Markdown renderer, which never leaves its marker as text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MARKER = re.compile(r"\[\^([1-9][0-9]{0,3})\]")
+"""A note marker as typed: `[^N]`, N a whole number from 1 (four digits at most)."""
+
+_TAG = re.compile(r'<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:[^>"]|"[^"]*")*>')
+"""One tag of sanitised HTML (its attribute values are always double-quoted)."""
+
+_UNTOUCHED = frozenset({"a", "code", "pre"})
+"""Elements whose text is never changed: a link cannot hold another, and code is shown as typed."""
+
+_LINKED_REF = re.compile(r'id="finding-(\d+)-ref-(\d+)"')
+
+
+def note_id(finding_number: int, note: int) -> str:
+    """The id of note `note` in the notes list of finding `finding_number`."""
+    return f"finding-{finding_number}-note-{note}"
+
+
+def ref_id(finding_number: int, note: int) -> str:
+    """The id of the first place the text of finding `finding_number` refers to note `note`."""
+    return f"finding-{finding_number}-ref-{note}"
+
+
+def _reference(finding_number: int, note: int, first: bool) -> str:
+    # Only the first reference to a note carries the id the note's "back to text" link goes to.
+    anchor = f' id="{ref_id(finding_number, note)}"' if first else ""
+    return f'<sup class="kb-note-ref"><a href="#{note_id(finding_number, note)}"{anchor}>{note}</a></sup>'
+
+
+def _link_text(text: str, finding_number: int, known: int, seen: set[int]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        note = int(match.group(1))
+        if note > known:
+            return match.group(0)
+        first = note not in seen
+        seen.add(note)
+        return _reference(finding_number, note, first)
+
+    return MARKER.sub(replace, text)
+
+
+def link_notes(html: str, finding_number: int, known: int, seen: set[int] | None = None) -> str:
+    """`html` (sanitised by `kb.markdown`) with each `[^N]`, 1 <= N <= `known`, as a link to note N of the finding.
+
+    Markers inside code, preformatted text or a link, and markers of unknown notes, stay as
+    they are. `seen` collects the notes referred to; pass the same set for the finding's
+    second text so that only the first reference to a note, in either text, gets its id.
+    """
+    if known <= 0 or "[^" not in html:
+        return html
+    seen = set() if seen is None else seen
+    parts: list[str] = []
+    inside = 0  # how many untouched elements the text is in
+    position = 0
+    for tag in _TAG.finditer(html):
+        text = html[position : tag.start()]
+        parts.append(_link_text(text, finding_number, known, seen) if not inside and text else text)
+        parts.append(tag.group(0))
+        name = tag.group(2).lower()
+        if name in _UNTOUCHED:
+            inside = max(0, inside - 1) if tag.group(1) else inside + 1
+        position = tag.end()
+    tail = html[position:]
+    parts.append(_link_text(tail, finding_number, known, seen) if not inside else tail)
+    return "".join(parts)
+
+
+def referred_notes(html_texts: Iterable[str], finding_number: int) -> set[int]:
+    """The notes of finding `finding_number` that its stored texts refer to (those with a "back to text" link)."""
+    found: set[int] = set()
+    for html in html_texts:
+        for match in _LINKED_REF.finditer(html):
+            if int(match.group(1)) == finding_number:
+                found.add(int(match.group(2)))
+    return found

@@ -1,0 +1,129 @@
+"""The finding editor's citation picker: search, choose what to cite, and get the note number to put in the text.
+
+The editor's script (`static/kb-cite-picker.js`) asks for two HTML fragments, the search
+results (or, before any search, the review's own papers and evidence) and one entry's citable
+parts, and posts the choice here; the answer is JSON with the new citation's number, which
+the script types into the text as `[^N]` at the cursor. Everything is for the review's panel
+and staff (`review.work`); everyone else gets 404. Without the script the cite pages of
+`kb.panels.trace_routes` do the same work.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, render_template, request
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from kb.entries.models import Review
+from kb.entries.queries import visible_entry
+from kb.errors import unit_of_work
+from kb.panels import queries
+from kb.panels.citations import (
+    CitationError,
+    add_citation,
+    citable_comments,
+    citable_documents,
+    citable_responses,
+    cited_keys,
+    cited_pages,
+    paper_paragraphs,
+)
+from kb.panels.cite_forms import CiteForm
+from kb.panels.models import Finding
+from kb.panels.notes import referred_notes
+from kb.panels.trace_routes import SEARCH_RESULTS, cited_object
+from kb.permissions import PermissionDeniedError, current_viewer
+from kb.search.service import SearchRequest, SearchUnavailableError, search
+from kb.states import EntryKind, FindingStatus
+
+blueprint = Blueprint("cite_picker", __name__)
+PICKER = "/reviews/<slug>/findings/<int:number>/picker"
+Answer = tuple[Response, int]
+
+
+@blueprint.app_template_global("referred_notes_of")
+def referred_notes_of(finding: Finding) -> set[int]:
+    """The notes a finding's stored text refers to, so its notes list links back only to places that exist."""
+    return referred_notes([finding.body_html, finding.recommendations_html], finding.number)
+
+
+def _working_finding(slug: str, number: int) -> tuple[Review, Finding]:
+    """The review and its finding if the viewer works in the review's workspace; else 404."""
+    viewer = current_viewer()
+    review = queries.workspace_review(viewer, slug)
+    finding = queries.visible_finding(viewer, review, number) if review is not None else None
+    if review is None or finding is None:
+        abort(404)
+    return review, finding
+
+
+@blueprint.get(PICKER)
+def results(slug: str, number: int) -> str:
+    """The picker's list: search results for `q`, or the review's own papers and evidence before any search."""
+    review, finding = _working_finding(slug, number)
+    viewer = current_viewer()
+    text = request.args.get("q", "").strip()[:200]
+    found, unavailable = None, False
+    if text:
+        try:
+            found = search(viewer, SearchRequest(text=text, page=1, per_page=SEARCH_RESULTS))
+        except SearchUnavailableError:
+            unavailable = True
+    return render_template(
+        "panels/_picker_results.html",
+        review=review,
+        finding=finding,
+        text=text,
+        results=found,
+        unavailable=unavailable,
+        review_entries=queries.review_entries(viewer, review),
+        cited=cited_keys(finding),
+        cited_pages=cited_pages(finding),
+    )
+
+
+@blueprint.get(f"{PICKER}/<entry_slug>")
+def entry_parts(slug: str, number: int, entry_slug: str) -> str:
+    """The picker's list of one entry's citable parts: the whole, a paper's paragraphs, pages, comments, responses."""
+    review, finding = _working_finding(slug, number)
+    viewer = current_viewer()
+    entry = visible_entry(viewer, entry_slug)
+    if entry is None:
+        abort(404)
+    return render_template(
+        "panels/_picker_entry.html",
+        review=review,
+        finding=finding,
+        entry=entry,
+        paragraphs=paper_paragraphs(entry) if entry.kind == EntryKind.PAPER else [],
+        documents=citable_documents(entry),
+        comments=citable_comments(viewer, entry),
+        responses=citable_responses(viewer, review, entry),
+        cited=cited_keys(finding),
+        cited_pages=cited_pages(finding),
+    )
+
+
+@blueprint.post(f"{PICKER}/cite")
+def cite(slug: str, number: int) -> Answer:
+    """Cite what the form names; answers JSON: `number` and `marker` of the new note, `finding`, and `reopened`.
+
+    `reopened` says the citation withdrew the finding's agreement. A refusal answers
+    `{"error"}` with 400, or 404 for a source the actor may not see.
+    """
+    _, finding = _working_finding(slug, number)
+    form = CiteForm()
+    if not form.validate() or form.target_id() is None:
+        message = " ".join(error for errors in form.errors.values() for error in errors)
+        return jsonify(error=message or "Choose something to cite."), 400
+    reopened = finding.status == FindingStatus.AGREED or finding.agreement_proposed_by_id is not None
+    try:
+        with unit_of_work():
+            citation = add_citation(finding, actor=current_user, kind=form.kind.data, **cited_object(form))
+    except CitationError as error:
+        return jsonify(error=str(error)), 400
+    except PermissionDeniedError:
+        # As for the cite pages: what the actor may not see is answered as if it did not exist.
+        return jsonify(error="There is no such thing to cite."), 404
+    note = citation.position + 1
+    return jsonify(number=note, marker=f"[^{note}]", finding=finding.number, reopened=reopened), 200
