@@ -6,6 +6,7 @@ axe-core checks the merge page (with and without an error) and the correction pa
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from kb.entries.models import Review
@@ -182,4 +184,16 @@ def test_a_published_finding_is_corrected_and_the_panel_told(browser: Browser, p
         assert "sam-panel@example.org" in emails
         assert "ann-panel@example.org" not in emails
         db.session.remove()
+    # The report shows the corrected wording with its dated note, on the page and in the PDF.
+    ann.goto(f"{site.url}/reviews/{slug}/report")
+    report = ann.locator("main")
+    expect(report).to_contain_text("The board wrote down why.")
+    expect(report).to_contain_text("we had missed them")
+    expect(report).not_to_contain_text("DRAFT")
+    assert_accessible(ann)
+    answer = ann.request.get(f"{site.url}/reviews/{slug}/report.pdf")
+    assert answer.ok
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.body())).pages)
+    assert "The board wrote down why." in " ".join(pdf_text.split())
+    assert "we had missed them" in " ".join(pdf_text.split())
     ann.context.close()
