@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.moderation.curation_routes import blueprint as curation_blueprint
     from kb.moderation.routes import blueprint as moderation_blueprint
     from kb.notifications.routes import blueprint as notifications_blueprint
+    from kb.panels import discussion_routes  # noqa: F401 - adds the findings' discussion to the panels blueprint
     from kb.panels.routes import blueprint as panels_blueprint
     from kb.panels.trace_routes import blueprint as traceability_blueprint
     from kb.search import lifecycle as search_lifecycle

@@ -313,7 +313,7 @@ def readable_comments(viewer: Viewer | None) -> ColumnElement[bool]:
     if viewer.is_staff:
         return true()
     seats = sorted(viewer.panel_review_ids)  # a finding's comment's entry is its review
-    discussion = Comment.finding_id.is_(None)
+    discussion: ColumnElement[bool] = Comment.finding_id.is_(None)
     if seats:
         discussion = or_(discussion, Comment.entry_id.in_(seats))
     if not viewer.is_authenticated:

@@ -48,10 +48,13 @@ def _told(user: User) -> list[Notification]:
 
 def test_a_comment_on_a_finding_tells_the_panel_and_links_to_its_place(seeded_app: Flask, cast: Cast, second, finding):
     comment = _talk(finding, cast.panel, "Where did the notes go?")
-    assert comment.finding_id == finding.id and comment.entry_id == cast.review.id
+    assert comment.finding_id == finding.id
+    assert comment.entry_id == cast.review.id
     [notice] = _told(second)
     assert notice.kind == NotificationKind.FINDING_COMMENT
-    assert notice.finding_id == finding.id and notice.comment_id == comment.id and notice.entry_id == cast.review.id
+    assert notice.finding_id == finding.id
+    assert notice.comment_id == comment.id
+    assert notice.entry_id == cast.review.id
     assert notice.link == f"/reviews/{cast.review.slug}/findings/{finding.number}#comment-{comment.id}"
     assert _told(cast.panel) == []  # not the author
     for outsider in (cast.member, cast.other_panel, cast.moderator):
@@ -64,9 +67,11 @@ def test_a_mention_tells_only_the_mention_and_only_those_who_may_work_on_the_fin
     comment = _talk(finding, cast.panel, "Can @panel-two check this? And @member and @other-panel, and @moderator?")
     assert [notice.kind for notice in _told(second)] == [NotificationKind.MENTION]
     assert [notice.kind for notice in _told(cast.moderator)] == [NotificationKind.MENTION]  # staff may work on it
-    assert _told(cast.member) == [] and _told(cast.other_panel) == []
+    assert _told(cast.member) == []
+    assert _told(cast.other_panel) == []
     assert 'class="kb-mention" title="Panel Two">@panel-two' in comment.html
-    assert "@member" in comment.html and 'title="Member"' not in comment.html
+    assert "@member" in comment.html
+    assert 'title="Member"' not in comment.html
     assert 'title="Other Panel"' not in comment.html
 
 
@@ -148,9 +153,11 @@ def test_the_opener_and_the_holder_may_resolve_and_reopen(seeded_app: Flask, cas
     assert finding.holder_id == cast.panel.id
     opener = _talk(finding, second, "A point to settle.")
     resolve_thread(opener, finding, actor=second)
-    assert opener.resolved_at is not None and opener.resolved_by_id == second.id
+    assert opener.resolved_at is not None
+    assert opener.resolved_by_id == second.id
     reopen_thread(opener, finding, actor=cast.panel)
-    assert opener.resolved_at is None and opener.resolved_by_id is None
+    assert opener.resolved_at is None
+    assert opener.resolved_by_id is None
     resolve_thread(opener, finding, actor=cast.panel)
     assert opener.resolved_by_id == cast.panel.id
 
