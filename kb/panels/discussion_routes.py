@@ -115,4 +115,5 @@ def resolve_finding_thread(slug: str, number: int, comment_id: int) -> Response:
     except PermissionDeniedError:
         abort(403)
     flash("The thread is open again." if reopen else "The thread is resolved and folded away.", "success")
-    return redirect(permalink_for(opener), code=303)
+    # To the thread itself, not its first comment: a link into a folded thread would unfold it.
+    return redirect(f"{url_for('panels.finding', slug=slug, number=number)}#thread-{opener.id}", code=303)
