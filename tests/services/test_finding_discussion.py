@@ -10,6 +10,7 @@ from kb.comments.models import Comment
 from kb.comments.queries import comment_counts, finding_thread_comments, thread_comments, visible_comment
 from kb.comments.service import CommentError, edit_comment, post_comment
 from kb.extensions import db
+from kb.moderation.curation import merge_entry
 from kb.notifications.models import Notification
 from kb.notifications.queries import shown_notifications
 from kb.panels.discussion import ThreadError, reopen_thread, resolve_thread
@@ -180,3 +181,15 @@ def test_only_a_thread_s_first_comment_of_this_finding_is_resolved(seeded_app: F
     other = create_finding(cast.review, FindingText("Another", "Text.", ""), actor=cast.panel)
     with pytest.raises(ThreadError):
         resolve_thread(opener, other, actor=cast.panel)
+
+
+def test_merging_the_review_leaves_its_findings_discussions_with_it(seeded_app: Flask, cast: Cast, finding):
+    talk = _talk(finding, cast.panel, "Panel only.")
+    said = post_comment(cast.review, "On the review itself.", actor=cast.member)
+    db.session.commit()
+    merge_entry(cast.review, cast.other_review, actor=cast.moderator)
+    db.session.commit()
+    assert talk.entry_id == cast.review.id
+    assert said.entry_id == cast.other_review.id
+    assert thread_comments(cast.other_review)[0].id == said.id
+    assert not can_read_comment(viewer_for(cast.other_panel), talk)
