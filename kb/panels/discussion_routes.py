@@ -11,19 +11,22 @@ post from an ended session or with a stale token is kept as a draft
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from kb.comments.forms import CommentForm
 from kb.comments.models import Comment
 from kb.comments.pages import permalink_for
+from kb.comments.routes import THROTTLED_MESSAGE
 from kb.comments.service import CommentError, post_comment
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.drafts.keeping import keeps_typed_text
 from kb.entries.models import Review
-from kb.errors import unit_of_work
-from kb.extensions import csrf, db
+from kb.errors import error_page, unit_of_work
+from kb.extensions import csrf, db, limiter, per_person
 from kb.panels import queries
 from kb.panels.discussion import reopen_thread, resolve_thread
 from kb.panels.discussion_pages import FORM_ID, finding_discussion
@@ -71,8 +74,23 @@ def _parent(form: CommentForm, finding: Finding) -> tuple[bool, Comment | None]:
     return True, parent
 
 
+def _counts(_response: Response) -> bool:
+    """Whether a post counts towards the comment limits: only one with a good token that is not a preview.
+
+    A post refused for its token (kept as a draft by `keeps_typed_text`) never reaches the view's mark.
+    """
+    return bool(g.get("finding_comment_counts")) and not wants_preview()
+
+
 @blueprint.post(f"{FINDING}/comments")
 @csrf.exempt
+@limiter.limit(
+    lambda: current_app.config["COMMENT_LIMIT_PER_USER"],
+    key_func=per_person("comment"),
+    methods=["POST"],
+    deduct_when=_counts,
+    error_message=THROTTLED_MESSAGE,
+)
 @keeps_typed_text(_page_address, anchor=FORM_ID)
 @login_required
 def post_finding_comment(slug: str, number: int) -> Page | Response:
@@ -82,6 +100,7 @@ def post_finding_comment(slug: str, number: int) -> Page | Response:
     valid = form.validate()
     if token_expired(form):
         return _again(review, finding, form, status=400, message=EXPIRED_MESSAGE)
+    g.finding_comment_counts = True
     found, parent = _parent(form, finding)
     if not found:
         form.parent_id.data = ""
@@ -98,6 +117,27 @@ def post_finding_comment(slug: str, number: int) -> Page | Response:
         return _again(review, finding, form, status=error.status, message=str(error))
     flash("Your comment has been posted. The panel has been told.", "success")
     return redirect(permalink_for(comment), code=303)
+
+
+@blueprint.errorhandler(RateLimitExceeded)
+def _throttled(error: RateLimitExceeded) -> Page | Response:
+    """Too many comments: the finding's page again with the text in the form, answering 429.
+
+    An error handler must answer, never `abort()`; a finding the viewer may not discuss is a 404 page.
+    """
+    args = request.view_args or {}
+    if request.endpoint != "panels.post_finding_comment" or not current_user.is_authenticated:
+        return render_template("errors/http.html", error=error, code=429), 429
+    viewer = current_viewer()
+    review = queries.workspace_review(viewer, str(args.get("slug", "")))
+    finding = queries.visible_finding(viewer, review, int(args.get("number", 0))) if review is not None else None
+    if review is None or finding is None:
+        return error_page(NotFound())
+    form = CommentForm(meta={"csrf": False})
+    found, _ = _parent(form, finding)
+    if not found:
+        form.parent_id.data = ""
+    return _again(review, finding, form, status=429, message=f"{THROTTLED_MESSAGE} Your text is below.")
 
 
 @blueprint.post(f"{FINDING}/comments/<int:comment_id>/resolve")

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from kb.comments.models import Comment
 from kb.comments.service import post_comment
+from kb.entries.models import Entry
 from kb.extensions import db
 from kb.panels.models import Finding
 from kb.panels.service import FindingText, create_finding
@@ -227,3 +228,34 @@ def test_a_flag_on_a_finding_comment_reaches_the_moderators_queue(seeded_app: Fl
     queue = client_for(seeded_app, cast.moderator).get("/moderation/flags")
     assert WORD in queue.get_data(as_text=True)
     assert client_for(seeded_app, cast.member).get(f"/moderation/comments/{comment.id}").status_code == 404
+
+
+def test_posting_too_often_answers_429_and_keeps_the_text(seeded_app: Flask, cast: Cast, finding) -> None:
+    seeded_app.config["COMMENT_LIMIT_PER_USER"] = "2 per minute"
+    client = client_for(seeded_app, cast.panel)
+    preview = post_form(client, _url(finding, "/comments"), {"body": "seen first", "action": "preview"})
+    assert preview.status_code == 200  # a preview does not count
+    for text in ("one", "two"):
+        assert post_form(client, _url(finding, "/comments"), {"body": text}, page=_url(finding)).status_code == 303
+    blocked = post_form(client, _url(finding, "/comments"), {"body": "three, typed with care"}, page=_url(finding))
+    assert blocked.status_code == 429
+    assert "posted a lot of comments in a short time" in page_text(blocked)
+    assert "three, typed with care" in page_text(blocked)
+    assert blocked.get_data(as_text=True).count('class="kb-comment"') == 2
+
+
+def test_a_throttled_post_to_a_finding_one_may_not_discuss_is_404(seeded_app: Flask, cast: Cast, finding) -> None:
+    seeded_app.config["COMMENT_LIMIT_PER_USER"] = "1 per minute"
+    client = client_for(seeded_app, cast.member)
+    lesson = db.session.scalar(
+        db.select(Entry).where(Entry.kind == "lesson", Entry.status == "published", Entry.visibility == "public")
+    )
+    token = csrf_token(client.get(lesson.path).get_data(as_text=True))
+    assert client.post(f"{lesson.path}/comments", data={"body": "one", "csrf_token": token}).status_code == 303
+    throttled = client.post(_url(finding, "/comments"), data={"body": "two, for the panel", "csrf_token": token})
+    assert throttled.status_code == 404
+    assert "two, for the panel" not in page_text(throttled)
+    allowed = client_for(seeded_app, cast.panel)
+    seeded_app.config["COMMENT_LIMIT_PER_USER"] = "0 per minute"
+    blocked = allowed.post(_url(finding, "/comments"), data={"body": "three", "csrf_token": token})
+    assert blocked.status_code == 429
