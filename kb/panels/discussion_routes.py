@@ -22,6 +22,7 @@ from kb.comments.models import Comment
 from kb.comments.pages import permalink_for
 from kb.comments.routes import THROTTLED_MESSAGE
 from kb.comments.service import CommentError, post_comment
+from kb.comments.tree import SHOWN_DEPTH
 from kb.contributions.forms import EXPIRED_MESSAGE, token_expired
 from kb.drafts.keeping import keeps_typed_text
 from kb.entries.models import Review
@@ -35,6 +36,7 @@ from kb.panels.routes import FINDING, Page, blueprint, finding_page
 from kb.permissions import PermissionDeniedError, can_read_comment, current_viewer
 from kb.previews import preview_parts, wants_preview
 
+TOO_DEEP_MESSAGE = "That reply is as deep as a finding's discussion goes. Reply to an earlier comment in the thread."
 BAD_PARENT_MESSAGE = (
     "Your reply names a comment that is not in this discussion, so it was not posted. "
     "Your text is below: send it again to post it as a new thread."
@@ -105,6 +107,8 @@ def post_finding_comment(slug: str, number: int) -> Page | Response:
     if not found:
         form.parent_id.data = ""
         return _again(review, finding, form, status=400, message=BAD_PARENT_MESSAGE)
+    if parent is not None and parent.depth >= SHOWN_DEPTH - 1:
+        return _again(review, finding, form, status=400, message=TOO_DEEP_MESSAGE)
     if not valid:
         return _again(review, finding, form, status=400)
     if wants_preview():

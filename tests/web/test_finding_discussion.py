@@ -259,3 +259,19 @@ def test_a_throttled_post_to_a_finding_one_may_not_discuss_is_404(seeded_app: Fl
     seeded_app.config["COMMENT_LIMIT_PER_USER"] = "0 per minute"
     blocked = allowed.post(_url(finding, "/comments"), data={"body": "three", "csrf_token": token})
     assert blocked.status_code == 429
+
+
+def test_a_reply_deeper_than_the_page_shows_is_refused_with_the_text_kept(seeded_app: Flask, cast: Cast, finding):
+    parent = _talk(finding, cast.panel, "Top.")
+    for depth in range(1, 5):
+        parent = _talk(finding, cast.panel, f"Depth {depth}.", parent=parent)
+    client = client_for(seeded_app, cast.panel)
+    page = client.get(_url(finding)).get_data(as_text=True)
+    assert f"/comments/{parent.id}/reply" not in page
+    refused = client.post(
+        _url(finding, "/comments"),
+        data={"body": "Too deep", "parent_id": str(parent.id), "csrf_token": csrf_token(page)},
+    )
+    assert refused.status_code == 400
+    assert "as deep as a finding" in page_text(refused)
+    assert "Too deep" in page_text(refused)
