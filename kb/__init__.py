@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.moderation.routes import blueprint as moderation_blueprint
     from kb.notifications.routes import blueprint as notifications_blueprint
     from kb.panels import (
+        discussion_routes,  # noqa: F401 - adds the findings' discussion to the panels blueprint
         hub_routes,  # noqa: F401 (its views join the panels blueprint on import)
         report_routes,  # noqa: F401 (the report's views join the traceability blueprint on import)
     )

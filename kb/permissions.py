@@ -292,10 +292,14 @@ def can(viewer: Viewer | None, action: str, entry: Entry | None = None) -> bool:
 def can_read_comment(viewer: Viewer | None, comment: Comment | ThreadComment) -> bool:
     """Whether `viewer` may read a comment's text (its entry's visibility is checked separately).
 
-    A hidden comment is read by moderators and its author, who sees why it was hidden;
-    a removed one by moderators alone. Everyone else sees a placeholder in its place.
+    A finding's discussion (`finding_id` set) is read only by those who may work on the
+    finding, its review's panel and staff; for everyone else it does not exist. A hidden comment
+    is read by moderators and its author; a removed one by moderators alone. Everyone else
+    sees a placeholder in its place.
     """
     viewer = viewer or ANONYMOUS
+    if comment.finding_id is not None and not on_panel_of(viewer, comment.entry):
+        return False
     if comment.status == CommentStatus.VISIBLE or viewer.is_staff:
         return True
     return comment.status == CommentStatus.HIDDEN and viewer.is_authenticated and comment.author_id == viewer.user_id
@@ -309,10 +313,14 @@ def readable_comments(viewer: Viewer | None) -> ColumnElement[bool]:
     viewer = viewer or ANONYMOUS
     if viewer.is_staff:
         return true()
+    seats = sorted(viewer.panel_review_ids)  # a finding's comment's entry is its review
+    discussion: ColumnElement[bool] = Comment.finding_id.is_(None)
+    if seats:
+        discussion = or_(discussion, Comment.entry_id.in_(seats))
     if not viewer.is_authenticated:
-        return Comment.status == CommentStatus.VISIBLE
+        return and_(Comment.status == CommentStatus.VISIBLE, discussion)
     own_hidden = and_(Comment.status == CommentStatus.HIDDEN, Comment.author_id == viewer.user_id)
-    return or_(Comment.status == CommentStatus.VISIBLE, own_hidden)
+    return and_(or_(Comment.status == CommentStatus.VISIBLE, own_hidden), discussion)
 
 
 def can_edit_comment(viewer: Viewer | None, comment: Comment | ThreadComment) -> bool:
@@ -323,6 +331,7 @@ def can_edit_comment(viewer: Viewer | None, comment: Comment | ThreadComment) ->
         and comment.author_id == viewer.user_id
         and comment.status == CommentStatus.VISIBLE
         and can_view_entry(viewer, comment.entry)
+        and can_read_comment(viewer, comment)
     )
 
 

@@ -72,6 +72,8 @@ ACTIONS: dict[str, str] = {
     "comment.hide": "Hid comment",
     "comment.restore": "Restored comment",
     "comment.remove": "Removed comment",
+    "thread.resolve": "Resolved a finding's discussion thread",
+    "thread.reopen": "Reopened a finding's discussion thread",
     "flag.raise": "Flagged",
     "flag.dismiss": "Dismissed flag",
     "citation.add": "Cited evidence in a finding",

@@ -40,11 +40,16 @@ def _visible_entry(plural: str, slug: str) -> Entry:
     return entry
 
 
-def _comments_query(entry: Entry) -> Select[Comment]:
-    """An entry's comments with their authors and organisations: one query."""
+def _comments_query(entry: Entry, finding_id: int | None = None) -> Select[Comment]:
+    """An entry's comments with their authors and organisations: one query.
+
+    Its findings' discussions are left out, except the one of `finding_id` when given
+    (a thread of it exported by someone who may read it).
+    """
+    discussion = Comment.finding_id.is_(None) if finding_id is None else Comment.finding_id == finding_id
     return (
         select(Comment)
-        .where(Comment.entry_id == entry.id)
+        .where(Comment.entry_id == entry.id, discussion)
         .options(joinedload(Comment.author).joinedload(User.organisation))
         .order_by(Comment.thread_path)
     )
@@ -109,7 +114,7 @@ def branch_markdown(comment_id: int) -> Response:
     if root is None:
         abort(404)
     entry = root.entry
-    branch = _comments_query(entry).where(comment_queries.in_branch(root))
+    branch = _comments_query(entry, root.finding_id).where(comment_queries.in_branch(root))
     text = thread_markdown(
         entry.title,
         site_link(entry.path),

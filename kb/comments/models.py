@@ -15,6 +15,7 @@ from kb.states import CommentStatus, allowed
 
 if TYPE_CHECKING:
     from kb.entries.models import Entry
+    from kb.panels.models import Finding
     from kb.users.models import User
 
 COMMENT_STATUSES: dict[str, str] = CommentStatus.labels()
@@ -82,6 +83,7 @@ class Comment(Model):
     author: Mapped[User | None] = relationship("User", foreign_keys=[author_id])
     moderated_by: Mapped[User | None] = relationship("User", foreign_keys=[moderated_by_id])
     resolved_by: Mapped[User | None] = relationship("User", foreign_keys=[resolved_by_id])
+    finding: Mapped[Finding | None] = relationship("Finding")
     versions: Mapped[list[CommentVersion]] = relationship(
         back_populates="comment", order_by="CommentVersion.number", cascade="all, delete-orphan"
     )

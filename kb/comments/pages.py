@@ -25,6 +25,7 @@ from kb.dates import london_time
 from kb.drafts.keeping import restored_fields
 from kb.entries.models import Entry
 from kb.pages import whole_number
+from kb.panels.models import Finding
 from kb.permissions import Viewer, can, can_edit_comment, can_read_comment
 from kb.states import CommentStatus
 
@@ -258,8 +259,15 @@ def branch_discussion(root: Comment, viewer: Viewer) -> Discussion:
     )
 
 
+def finding_page(finding: Finding) -> str:
+    """The address of a finding's page, where its discussion is shown."""
+    return url_for("panels.finding", slug=finding.review.slug, number=finding.number)
+
+
 def permalink_for(comment: Comment) -> str:
-    """Where a comment is shown: its entry's page, or the continue page of the branch holding it."""
+    """Where a comment is shown: its finding's page, its entry's page, or the continue page of the branch holding it."""
+    if comment.finding is not None:
+        return f"{finding_page(comment.finding)}#{comment.anchor}"
     if comment.depth < SHOWN_DEPTH:
         return f"{comment.entry.path}#{comment.anchor}"
     step = SHOWN_DEPTH - 1

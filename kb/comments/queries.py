@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import overload
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import joinedload
 
 from kb.comments.models import Comment, comment_anchor, comment_permalink
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.permissions import Viewer, can_view_entry, readable_comments, visible_entries
+from kb.panels.models import Finding
+from kb.permissions import Viewer, can_read_comment, can_view_entry, readable_comments, visible_entries
 from kb.users.models import Organisation, User
 
 PATH_END = ":"
@@ -63,6 +64,8 @@ class ThreadComment:
     edited_at: dt.datetime | None
     author: ThreadAuthor | None
     entry: Entry
+    finding_id: int | None = None
+    """Set on a finding's discussion: only those who may work on the finding read it."""
 
     @property
     def shown_html(self) -> Markup:
@@ -91,6 +94,7 @@ THREAD_COLUMNS = (
     Comment.status_reason,
     Comment.created_at,
     Comment.edited_at,
+    Comment.finding_id,
     User.display_name,
     Organisation.name,
 )
@@ -119,7 +123,8 @@ def _read_thread(entry: Entry, condition: ColumnElement[bool]) -> list[ThreadCom
     entry_id = entry.id
     # Plain rows through the session's connection: no ORM bookkeeping for a page of 2,000 comments.
     for row in db.session.connection().execute(query).all():
-        (id_, parent_id, author_id, depth, path, html, status, reason, created, edited, name, organisation) = row
+        (id_, parent_id, author_id, depth, path, html, status, reason, created, edited, finding_id, *who) = row
+        name, organisation = who
         author = None
         if author_id is not None:
             author = authors.get(author_id)
@@ -127,13 +132,21 @@ def _read_thread(entry: Entry, condition: ColumnElement[bool]) -> list[ThreadCom
                 place = ThreadOrganisation(organisation) if organisation is not None else None
                 author = authors[author_id] = ThreadAuthor(author_id, name, place)
         fields = (id_, entry_id, parent_id, author_id, depth, path, html, status, reason, _utc(created), _utc(edited))
-        comments.append(ThreadComment(*fields, author=author, entry=entry))
+        comments.append(ThreadComment(*fields, author=author, entry=entry, finding_id=finding_id))
     return comments
 
 
 def thread_comments(entry: Entry) -> list[ThreadComment]:
-    """Every comment on `entry`, whatever its status, with authors and organisations, in thread order."""
-    return _read_thread(entry, true())
+    """Every comment on `entry`, whatever its status, with authors and organisations, in thread order.
+
+    A review's findings' discussions are not the review's: they are read with `finding_thread_comments`.
+    """
+    return _read_thread(entry, Comment.finding_id.is_(None))
+
+
+def finding_thread_comments(finding: Finding) -> list[ThreadComment]:
+    """Every comment of one finding's discussion, whatever its status, in thread order (the caller checks who reads)."""
+    return _read_thread(finding.review, Comment.finding_id == finding.id)
 
 
 def in_branch(root: Comment | ThreadComment) -> ColumnElement[bool]:
@@ -151,11 +164,16 @@ def _with_authors() -> tuple:
 
 
 def visible_comment(viewer: Viewer, comment_id: int) -> Comment | None:
-    """The comment if the viewer may see its entry (its text may still be hidden from them), else None."""
+    """The comment if the viewer may see its entry (its text may still be hidden from them), else None.
+
+    A comment of a finding's discussion is None (as if it did not exist) to all but those who may read it.
+    """
     comment = db.session.scalar(
         select(Comment).where(Comment.id == comment_id).options(joinedload(Comment.entry), *_with_authors())
     )
     if comment is None or not can_view_entry(viewer, comment.entry):
+        return None
+    if comment.finding_id is not None and not can_read_comment(viewer, comment):
         return None
     return comment
 
@@ -175,7 +193,12 @@ def comment_counts(viewer: Viewer, entry_ids: Sequence[int]) -> dict[int, int]:
     query = (
         select(Comment.entry_id, func.count(Comment.id))
         .join(Entry, Entry.id == Comment.entry_id)
-        .where(Comment.entry_id.in_(sorted(set(entry_ids))), visible_entries(viewer), readable_comments(viewer))
+        .where(
+            Comment.entry_id.in_(sorted(set(entry_ids))),
+            Comment.finding_id.is_(None),
+            visible_entries(viewer),
+            readable_comments(viewer),
+        )
         .group_by(Comment.entry_id)
     )
     return {entry_id: count for entry_id, count in db.session.execute(query)}

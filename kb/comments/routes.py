@@ -120,7 +120,7 @@ def _find_parent(form: CommentForm, entry: Entry) -> tuple[bool, models.Comment 
     if number is None:
         return True, None
     parent = db.session.get(models.Comment, number)
-    if parent is None or parent.entry_id != entry.id:
+    if parent is None or parent.entry_id != entry.id or parent.finding_id is not None:
         return False, None
     return True, parent
 
@@ -234,9 +234,14 @@ def permalink(comment_id: int) -> Response:
 
 
 @blueprint.get("/comments/<int:comment_id>/thread")
-def thread(comment_id: int) -> str:
-    """The "continue this thread" page: the branch of a discussion starting at one comment."""
+def thread(comment_id: int) -> str | Response:
+    """The "continue this thread" page: the branch of a discussion starting at one comment.
+
+    A finding's discussion is shown whole on the finding's page, so its comments lead there.
+    """
     root = _visible_comment(comment_id)
+    if root.finding is not None:
+        return redirect(pages.permalink_for(root))
     viewer = current_viewer()
     discussion = pages.branch_discussion(root, viewer)
     parent_link = url_for("comments.permalink", comment_id=root.parent_id) if root.parent_id else None
@@ -254,9 +259,14 @@ def thread(comment_id: int) -> str:
 
 @blueprint.get("/comments/<int:comment_id>/reply")
 @login_required
-def reply(comment_id: int) -> Page:
-    """A page with a reply form for one comment, for readers without JavaScript."""
+def reply(comment_id: int) -> Page | Response:
+    """A page with a reply form for one comment, for readers without JavaScript.
+
+    A comment of a finding's discussion is answered in the form on the finding's page.
+    """
     parent = _visible_comment(comment_id)
+    if parent.finding is not None:
+        return redirect(f"{pages.finding_page(parent.finding)}?reply={parent.id}#finding-comment-form")
     entry = parent.entry
     form = CommentForm(formdata=None, data={"parent_id": parent.id})
     status = 200

@@ -19,14 +19,16 @@ from kb.dates import utcnow
 from kb.errors import ConflictError, InvalidInputError
 from kb.extensions import db
 from kb.markdown import render
+from kb.notifications import finding_comments
 from kb.notifications import service as notifications
 from kb.notifications.mentions import mark_mentions
-from kb.permissions import PermissionDeniedError, can_edit_comment, require, viewer_for
+from kb.permissions import PermissionDeniedError, can, can_edit_comment, require, viewer_for
 from kb.states import CommentStatus, EntryStatus
 from kb.users.throttle import client_group
 
 if TYPE_CHECKING:
     from kb.entries.models import Entry
+    from kb.panels.models import Finding
     from kb.users.models import User
 
 DEFAULT_MAX_CHARS = 10_000
@@ -70,12 +72,15 @@ def check_body(body: str) -> str:
     return text
 
 
-def render_body(body: str, comment_id: int) -> str:
+def render_body(body: str, comment_id: int, finding: Finding | None = None) -> str:
     """Sanitised HTML for a comment's Markdown, its heading and footnote ids kept apart from the page's.
 
-    Each @handle that names exactly one member is marked, so readers see who was told.
+    Each @handle that names exactly one member is marked, so readers see who was told; in
+    a `finding`'s discussion, only those who may work on the finding.
     """
     html = render(body, anchor_prefix=f"c{comment_id}-").html
+    if finding is not None:
+        return mark_mentions(html, finding_comments.finding_mention_names(body, finding))
     return mark_mentions(html, notifications.mention_names(body))
 
 
@@ -101,9 +106,11 @@ def _check_open(entry: Entry) -> None:
         )
 
 
-def _check_parent(entry: Entry, parent: Comment) -> None:
+def _check_parent(entry: Entry, parent: Comment, finding: Finding | None) -> None:
     if parent.entry_id != entry.id:
         raise CommentError("That comment belongs to another entry; reply to it on its own page.")
+    if parent.finding_id != (finding.id if finding is not None else None):
+        raise CommentError("That comment belongs to another discussion; reply to it where it is.")
     if parent.status != CommentStatus.VISIBLE:
         raise CommentError("That comment was hidden or removed by a moderator, so it takes no replies.")
     limit = max_depth()
@@ -114,24 +121,31 @@ def _check_parent(entry: Entry, parent: Comment) -> None:
         )
 
 
-def post_comment(entry: Entry, body: str, *, actor: User, parent: Comment | None = None) -> Comment:
+def post_comment(
+    entry: Entry, body: str, *, actor: User, parent: Comment | None = None, finding: Finding | None = None
+) -> Comment:
     """Post `body` (Markdown) on `entry` as `actor`, as a reply to `parent` if given.
 
+    With `finding` (one of the review `entry`'s findings) the comment joins the finding's
+    discussion, which only those who may work on the finding read and write.
     Raises `PermissionDeniedError` when the actor may not comment on the entry (or see
-    it), `CommentLockedError` when the entry is locked, and `CommentError` for an empty
-    or too long text, a reply to another entry's or a hidden comment, or a reply nested
+    it), or work on the finding; `CommentLockedError` when the entry is locked, and `CommentError` for an empty
+    or too long text, a reply to another discussion's or a hidden comment, or a reply nested
     deeper than `COMMENT_MAX_DEPTH`. Flushes; tells the people concerned through
-    `kb.notifications.service.comment_posted`.
+    `kb.notifications.service.comment_posted` (`kb.notifications.finding_comments` for a finding).
     """
     require(actor, "comment.post", entry)
+    if finding is not None and (finding.review_id != entry.id or not can(viewer_for(actor), "review.work", entry)):
+        raise PermissionDeniedError("review.work")
     _check_open(entry)
     if parent is not None:
-        _check_parent(entry, parent)
+        _check_parent(entry, parent, finding)
     text = check_body(body)
     comment = Comment(
         entry=entry,
         parent_id=parent.id if parent else None,
         author=actor,
+        finding_id=finding.id if finding is not None else None,
         depth=parent.depth + 1 if parent else 0,
         body=text,
         address=client_address(),
@@ -139,10 +153,13 @@ def post_comment(entry: Entry, body: str, *, actor: User, parent: Comment | None
     db.session.add(comment)
     db.session.flush()
     comment.thread_path = (f"{parent.thread_path}{PATH_SEPARATOR}" if parent else "") + path_step(comment.id)
-    comment.html = render_body(text, comment.id)
+    comment.html = render_body(text, comment.id, finding)
     db.session.flush()
     record_event("comment.post", actor=actor, target=comment, target_label=f"comment {comment.id} on {entry.slug}")
-    notifications.comment_posted(comment, actor=actor)
+    if finding is not None:
+        finding_comments.comment_posted(comment, finding, actor=actor)
+    else:
+        notifications.comment_posted(comment, actor=actor)
     return comment
 
 
@@ -168,13 +185,16 @@ def edit_comment(comment: Comment, body: str, *, actor: User) -> Comment:
     )
     previous = comment.body
     comment.body = text
-    comment.html = render_body(text, comment.id)
+    comment.html = render_body(text, comment.id, comment.finding)
     comment.edited_at = now
     db.session.flush()
     record_event(
         "comment.edit", actor=actor, target=comment, new=f"version {number + 1}", target_label=f"comment {comment.id}"
     )
-    notifications.comment_edited(comment, actor=actor, previous_body=previous)
+    if comment.finding is not None:
+        finding_comments.comment_edited(comment, comment.finding, actor=actor, previous_body=previous)
+    else:
+        notifications.comment_edited(comment, actor=actor, previous_body=previous)
     return comment
 
 
@@ -185,7 +205,12 @@ def new_draft_token() -> str:
 
 def _draft_parent(parent: Comment | None, entry: Entry) -> TypeGuard[Comment]:
     """Whether a draft may keep `parent` as the comment it replies to: a visible one on the same entry."""
-    return parent is not None and parent.entry_id == entry.id and parent.status == CommentStatus.VISIBLE
+    return (
+        parent is not None
+        and parent.entry_id == entry.id
+        and parent.finding_id is None
+        and parent.status == CommentStatus.VISIBLE
+    )
 
 
 def max_drafts_per_address() -> int:

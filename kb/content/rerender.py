@@ -74,7 +74,7 @@ def rerender_everything(on_row: Callable[[], None] = lambda: None) -> RerenderRe
             report.consultation_texts += render_texts(cast(RenderedModel, saved), every=True)
             on_row()
     for comment in db.session.scalars(select(Comment).order_by(Comment.id)):
-        comment.html = render_body(comment.body, comment.id)
+        comment.html = render_body(comment.body, comment.id, comment.finding)
         report.comments += 1
         on_row()
     db.session.flush()

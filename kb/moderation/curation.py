@@ -5,7 +5,7 @@ Every verb checks `entry.curate`, records an audit event and flushes; the route 
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, select
 
 from kb.actions import service as actions
 from kb.audit.service import record_event
@@ -59,7 +59,7 @@ def check_merge(duplicate: Entry, target: Entry) -> None:
         raise ModerationError(f'"{duplicate.title}" cannot be merged: it is {duplicate.status}.')
     if target.status not in MERGEABLE_INTO:
         raise ModerationError(f'Choose another entry: "{target.title}" is {target.status}.')
-    has_comments = db.session.scalar(select(Comment.id).where(Comment.entry_id == duplicate.id).limit(1))
+    has_comments = db.session.scalar(select(Comment.id).where(_moving_comments(duplicate)).limit(1))
     if has_comments is not None and not audience_contains(duplicate, target):
         raise ModerationError(
             f'"{duplicate.title}" has comments written for fewer readers than "{target.title}" has: merging '
@@ -128,13 +128,23 @@ def _tell_merged_author(duplicate: Entry, target: Entry, *, actor: User | None) 
     notifications.moderation_decided(author, entry=about, actor=actor, message=message)
 
 
+def _moving_comments(duplicate: Entry) -> ColumnElement[bool]:
+    """SQL condition on `Comment`: the duplicate's comments that a merge moves.
+
+    A review's findings stay with it, and so do their discussions (read by its panel only).
+    """
+    return and_(Comment.entry_id == duplicate.id, Comment.finding_id.is_(None))
+
+
 def _move_comments(duplicate: Entry, target: Entry) -> None:
     """Comments keep their threads (paths are comment ids) and move one by one, so the index sees both entries."""
-    for comment in db.session.scalars(select(Comment).where(Comment.entry_id == duplicate.id)):
+    moving = list(db.session.scalars(select(Comment).where(_moving_comments(duplicate))))
+    for comment in moving:
         comment.entry_id = target.id
         comment.entry = target
     db.session.flush()
-    moved = select(Notification).where(Notification.entry_id == duplicate.id, Notification.comment_id.is_not(None))
+    moved_ids = [comment.id for comment in moving]
+    moved = select(Notification).where(Notification.entry_id == duplicate.id, Notification.comment_id.in_(moved_ids))
     for notification in db.session.scalars(moved):
         notification.entry_id = target.id
 
@@ -206,9 +216,12 @@ def _move_flags(duplicate: Entry, target: Entry) -> None:
         db.session.scalars(select(Flag.reporter_id).where(Flag.target_key == flag_target_key(target.id, None)))
     )
     target_key = flag_target_key(target.id, None)
+    staying = select(Comment.id).where(Comment.entry_id == duplicate.id, Comment.finding_id.is_not(None))
+    staying_ids = set(db.session.scalars(staying))
     for flag in db.session.scalars(select(Flag).where(Flag.entry_id == duplicate.id)):
         if flag.comment_id is not None:
-            flag.entry_id = target.id
+            if flag.comment_id not in staying_ids:  # a finding's discussion stays with its review, and its flags
+                flag.entry_id = target.id
         elif flag.reporter_id in flagged_target:
             if flag.resolution is None:
                 flag.resolution, flag.resolved_at = "dismissed", utcnow()

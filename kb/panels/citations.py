@@ -80,7 +80,7 @@ def citable_comments(viewer: Viewer, entry: Entry) -> list[Comment]:
     """The comments on `entry` whose text `viewer` may read, newest first (the route has checked the entry)."""
     query = (
         select(Comment)
-        .where(Comment.entry_id == entry.id, readable_comments(viewer))
+        .where(Comment.entry_id == entry.id, Comment.finding_id.is_(None), readable_comments(viewer))
         .options(selectinload(Comment.author))
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(PICKER_COMMENTS)
@@ -191,6 +191,8 @@ def _new_citation(
     if kind == CitationKind.COMMENT:
         if comment is None or not can_view_entry(viewer, comment.entry) or not can_read_comment(viewer, comment):
             raise PermissionDeniedError("citation.comment")
+        if comment.finding_id is not None:
+            raise CitationError("A finding's discussion is not evidence: cite what it talks about instead.")
         return Citation(kind=kind, comment_id=comment.id, quote=comment.body)
     if kind == CitationKind.RESPONSE:
         if response is None:

@@ -27,6 +27,7 @@ from kb.errors import unit_of_work
 from kb.extensions import csrf
 from kb.pages import int_arg
 from kb.panels import hub, pages, queries, service
+from kb.panels.discussion_pages import FindingDiscussion, finding_discussion
 from kb.panels.editor import preview_with_notes
 from kb.panels.forms import FindingForm
 from kb.panels.models import FINDING_STATUSES, Finding
@@ -186,20 +187,31 @@ def edit_finding(slug: str, number: int) -> Page | Response:
 # --- Reading -------------------------------------------------------------------------------------
 
 
-@blueprint.get(FINDING)
-def finding(slug: str, number: int) -> str:
-    """One finding: its text and recommendations, status, agreement, citations and revisions."""
-    review, found = _readable_finding(slug, number)
+def finding_page(
+    review: Review, found: Finding, *, discussion: FindingDiscussion | None = None, status: int = 200
+) -> Page:
+    """The finding's page; `discussion` (the panel's, as a refused or previewed post left it) replaces the fresh one."""
     viewer = current_viewer()
     working = can(viewer, "review.work", review)
-    return _render(
+    if working and discussion is None:
+        discussion = finding_discussion(viewer, found)
+    page = _render(
         "panels/finding.html",
         review=review,
         finding=found,
         revisions=queries.revisions_of(found) if working else [],
         working=working,
         report_url=pages.report_url(review) if found.status == FindingStatus.PUBLISHED else None,
+        discussion=discussion if working else None,
     )
+    return page, status
+
+
+@blueprint.get(FINDING)
+def finding(slug: str, number: int) -> Page:
+    """One finding: its text and recommendations, status, agreement, citations and revisions; the panel's discussion."""
+    review, found = _readable_finding(slug, number)
+    return finding_page(review, found)
 
 
 @blueprint.get(f"{FINDING}/history")

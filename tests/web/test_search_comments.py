@@ -12,8 +12,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from kb.comments.service import post_comment
 from kb.entries.models import Entry, Lesson
 from kb.extensions import db
+from kb.panels.service import FindingText, create_finding
 from tests.accounts import Cast, login_as
 from tests.factories import add_comment
 from tests.pg_search import SEARCH_BACKENDS, in_context, search_app
@@ -82,3 +84,14 @@ def test_a_match_in_the_entry_itself_links_to_the_entry(client, cast: Cast, publ
     found = results(client, f'"{public_lesson.title}"')
     assert found
     assert found[0].one("h2").one("a").attrs["href"] == public_lesson.path
+
+
+def test_a_finding_s_discussion_is_never_found_by_anyone(client, cast: Cast):
+    """The panel's words on a finding stay out of search for everyone, the panel and staff included."""
+    finding = create_finding(cast.review, FindingText("A finding", "Its text.", ""), actor=cast.panel)
+    post_comment(cast.review, f"The panel says {WORD} here.", actor=cast.panel, finding=finding)
+    db.session.commit()
+    assert results(client, WORD) == []
+    for user in (cast.member, cast.panel, cast.moderator):
+        login_as(client, user)
+        assert results(client, WORD) == [], user.email

@@ -16,6 +16,10 @@ documents with their history.
 Search is a surface too: each lesson has a word of its own, so the search page for that
 word (and for a misspelling of it), the page's totals and facet counts, and the entry
 pages' "More like this" and "Similar lessons" lists are checked the same way.
+
+A comment in a finding's discussion is a row of its own: only the review's panel and staff
+read it, on the finding's page; every other surface (the comment's addresses, the review's
+page, count and exports, search, notifications) shows it to nobody else.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from kb.comments.service import post_comment
 from kb.documents.service import attach_document
-from kb.entries.models import Entry
+from kb.entries.models import Entry, Review
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
+from kb.panels.service import FindingText, create_finding
 from kb.search.text import facet_key
 from kb.states import EntryStatus
 from kb.users.models import User
@@ -801,3 +807,98 @@ def test_export_as_an_unknown_email_is_a_clear_error(world, tmp_path):
     assert result.exit_code == 2
     assert "Invalid value for '--as': no account has the email address 'nobody@example.org'" in result.output
     assert not out.exists()
+
+
+# --- a finding's discussion ------------------------------------------------------------------------
+
+TALK_WORD = "zqfindingtalk"
+TALK_TITLE = "Matrix finding under discussion"
+TALK_READERS = frozenset({"panel", "moderator", "admin"})
+"""Those who may work on a draft finding of the `panel` role's review: its panel and staff."""
+
+
+@dataclass(frozen=True)
+class Talk:
+    """A draft finding of the panel's review and one comment in its discussion."""
+
+    finding_url: str
+    comment_id: int
+    review_path: str
+
+
+@pytest.fixture(scope="module")
+def talk(world: World) -> Talk:
+    review = db.session.scalar(select(Review).where(Review.slug == PANEL_REVIEWS["panel"]))
+    author = db.session.scalar(select(User).where(User.email == world.emails["panel"]))
+    assert review is not None
+    assert author is not None
+    finding = create_finding(review, FindingText(TALK_TITLE, "Text.", ""), actor=author)
+    body = f"The {TALK_WORD} question, @moderator and @member and @other-panel."
+    comment = post_comment(review, body, actor=author, finding=finding)
+    db.session.commit()
+    return Talk(f"/reviews/{review.slug}/findings/{finding.number}", comment.id, review.path)
+
+
+def _fetch(world: World, role: str, url: str) -> tuple[int, str, str]:
+    response = world.clients[role].get(url)
+    return response.status_code, response.get_data(as_text=True), response.headers.get("Location", "")
+
+
+def check_talk(world: World, talk: Talk, role: str, surface: str) -> None:
+    reads = role in TALK_READERS
+    if surface == "finding-page":
+        status, html, _ = _fetch(world, role, talk.finding_url)
+        assert status == (200 if reads else 404)
+        assert (TALK_WORD in html) == reads
+    elif surface in ("permalink", "thread", "reply"):
+        suffix = {"permalink": "", "thread": "/thread", "reply": "/reply"}[surface]
+        status, html, location = _fetch(world, role, f"/comments/{talk.comment_id}{suffix}")
+        if surface == "reply" and role in ("anonymous", "deactivated"):
+            assert status == 302
+            assert "/login" in location
+        elif reads:
+            assert status == 302
+            assert location.split("?")[0].split("#")[0].endswith(talk.finding_url)
+        else:
+            assert status == 404
+            assert TALK_WORD not in html
+    elif surface == "review-page":
+        for url in (
+            talk.review_path,
+            "/reviews",
+            f"{talk.review_path}/comments.md",
+            f"{talk.review_path}/comments.csv",
+        ):
+            status, html, _ = _fetch(world, role, url)
+            assert TALK_WORD not in html, url
+        assert 'Comments <span class="kb-muted">(0)</span>' in _fetch(world, role, talk.review_path)[1]
+    elif surface == "search":
+        status, html, _ = _fetch(world, role, f"/search?q={TALK_WORD}")
+        assert status == 200
+        assert result_paths(main_of(html)) == []
+    elif surface == "notifications":
+        status, html, _ = _fetch(world, role, "/notifications")
+        told = role == "moderator"  # mentioned; the panel role wrote it, a non-reader is never told
+        assert (TALK_TITLE in html) == told, role
+
+
+TALK_SURFACES = ("finding-page", "permalink", "thread", "reply", "review-page", "search", "notifications")
+
+
+@pytest.mark.parametrize(
+    ("role", "surface"),
+    [pytest.param(role, surface, id=f"{role}-{surface}") for role in ROLES for surface in TALK_SURFACES],
+)
+def test_a_finding_comment_is_seen_only_by_those_who_may_work_on_the_finding(world, talk, role, surface):
+    check_talk(world, talk, role, surface)
+
+
+def test_the_finding_comment_row_catches_an_address_that_ignores_the_rule(world, talk, monkeypatch):
+    """Let the comment's addresses skip the finding's rule and the row must fail."""
+    import kb.comments.queries as comment_queries
+
+    monkeypatch.setattr(comment_queries, "can_read_comment", lambda viewer, comment: True)
+    with pytest.raises(AssertionError):
+        check_talk(world, talk, "member", "permalink")
+    monkeypatch.undo()
+    check_talk(world, talk, "member", "permalink")
