@@ -15,11 +15,11 @@ from flask import abort, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from kb.entries.models import Review
+from kb.errors import UnavailableError
 from kb.panels import queries
 from kb.panels.report import may_trace
 from kb.panels.report_document import Report, build_report, london_day, report_filename
 from kb.panels.report_docx import render_docx
-from kb.panels.report_pdf import render_pdf
 from kb.panels.trace_routes import blueprint
 from kb.permissions import current_viewer
 
@@ -55,6 +55,14 @@ def report(slug: str) -> str:
 def report_pdf(slug: str) -> Response:
     """The report as a PDF: A4, headings as bookmarks, page numbers, DRAFT on every page of a draft."""
     found = _report(slug)
+    try:
+        # Imported here: WeasyPrint loads Pango from the system, and the rest of kb runs without it.
+        from kb.panels.report_pdf import render_pdf
+    except OSError as error:
+        raise UnavailableError(
+            "The PDF copy cannot be made on this server: it needs the Pango library. "
+            "The report page and its Word copy work."
+        ) from error
     html = render_template("panels/report_print.html", report=found)
     static_dir = Path(current_app.static_folder or "static")
     data = render_pdf(html, site_root=request.url_root, static_dir=static_dir)
