@@ -8,7 +8,7 @@ that page of the version cited, and says when the file has since been replaced o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kb.consultations.models import Response
@@ -54,7 +54,7 @@ def _held(citation: Citation, number: int) -> ShownCitation:
 
 
 def _shown_entry(
-    viewer: Viewer, citation: Citation, number: int, paragraphs: dict[int, list[Paragraph]]
+    viewer: Viewer, citation: Citation, number: int, paragraphs: Mapping[int, list[Paragraph]]
 ) -> ShownCitation:
     entry = citation.entry
     kind_label = CITATION_KINDS[citation.kind]
@@ -144,14 +144,28 @@ def _shown_response(viewer: Viewer, citation: Citation, number: int) -> ShownCit
     )
 
 
-def shown_citations(viewer: Viewer, citations: Sequence[Citation], *, first_number: int = 1) -> list[ShownCitation]:
+def cited_paragraphs(citations: Sequence[Citation]) -> dict[int, list[Paragraph]]:
+    """The current paragraphs of every paper these citations cite a paragraph of, by paper (one query at most)."""
+    papers = {c.entry.id: c.entry for c in citations if c.kind == CitationKind.PARAGRAPH and c.entry is not None}
+    return paragraphs_of(list(papers.values())) if papers else {}
+
+
+def shown_citations(
+    viewer: Viewer,
+    citations: Sequence[Citation],
+    *,
+    first_number: int = 1,
+    paragraphs: Mapping[int, list[Paragraph]] | None = None,
+) -> list[ShownCitation]:
     """Citations in order as `viewer` sees them, numbered from `first_number`.
 
     A source the viewer may not see (or may no longer see) is shown only as `HELD_BY_PANEL`.
+    `paragraphs` (`cited_paragraphs` of these citations or more) saves looking the papers up
+    again when many findings are shown together.
     """
     ordered = in_order(citations)
-    papers = [c.entry for c in ordered if c.kind == CitationKind.PARAGRAPH and c.entry is not None]
-    paragraphs = paragraphs_of(papers) if papers else {}
+    if paragraphs is None:
+        paragraphs = cited_paragraphs(ordered)
     shown: list[ShownCitation] = []
     for number, citation in enumerate(ordered, start=first_number):
         if citation.kind in (CitationKind.ENTRY, CitationKind.PARAGRAPH):

@@ -6,7 +6,9 @@ A citation of a paragraph keeps the paragraph's anchor and its words (`quote`), 
 be found again, or shown as changed or gone, after the paper is edited
 (`kb.paragraphs.resolve`). A citation of a page of a document keeps the document version,
 the page number and the page's words. Adding or removing a citation changes which note
-markers (`[^N]`) of the finding's text are linked, so its texts are rendered again.
+markers (`[^N]`) of the finding's text are linked, so its texts are rendered again; moving or
+removing one changes the numbers of others, so the markers are first rewritten to follow
+their citations, saved as a new revision of the finding (`kb.panels.service.renumber_notes`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from kb.extensions import db
 from kb.panels import telling
 from kb.panels.models import Citation, Finding
 from kb.panels.rendering import rerender_notes
-from kb.panels.service import reopen_agreement
+from kb.panels.service import renumber_notes, reopen_agreement
 from kb.paragraphs import Paragraph
 from kb.permissions import (
     PermissionDeniedError,
@@ -286,21 +288,35 @@ def add_citation(
 
 
 def remove_citation(citation: Citation, *, actor: User | None) -> None:
-    """Take a citation off its finding; raises like `add_citation` when that is not allowed."""
+    """Take a citation off its finding; raises like `add_citation` when that is not allowed.
+
+    The markers of later citations are renumbered, and the removed citation's markers say
+    so (`kb.panels.notes.REMOVED`), in a new revision of the finding when any marker changed.
+    """
     finding = citation.finding
     _require_editable(finding, actor)
+    ordered = in_order(finding.citations)
+    removed = ordered.index(citation) + 1
     record_event(
         "citation.remove", actor=actor, target=finding, target_label=_audit_label(finding), old=_describe(citation)
     )
     finding.citations.remove(citation)
     reopen_agreement(finding, actor=actor, why=telling.CITATION_REMOVED)
     _renumber(in_order(finding.citations))
-    rerender_notes(finding)
+    new_numbers: dict[int, int | None] = {removed: None}
+    new_numbers.update({number: number - 1 for number in range(removed + 1, len(ordered) + 1)})
+    message = f"Notes renumbered after citation {removed} was removed"
+    if renumber_notes(finding, new_numbers, actor=actor, message=message) is None:
+        rerender_notes(finding)
     db.session.flush()
 
 
 def move_citation(citation: Citation, *, actor: User | None, offset: int) -> bool:
-    """Move a citation `offset` places (-1 up, 1 down) in its finding's list; False when already at that end."""
+    """Move a citation `offset` places (-1 up, 1 down) in its finding's list; False when already at that end.
+
+    The markers of the two citations that swap places are swapped in the text, in a new
+    revision of the finding; only then, the text having changed, is agreement on it reopened.
+    """
     finding = citation.finding
     _require_editable(finding, actor)
     ordered = in_order(finding.citations)
@@ -318,6 +334,10 @@ def move_citation(citation: Citation, *, actor: User | None, offset: int) -> boo
         old=str(index + 1),
         new=str(target + 1),
     )
+    message = f"Notes renumbered after citation {index + 1} was moved to {target + 1}"
+    swapped = {index + 1: target + 1, target + 1: index + 1}
+    if renumber_notes(finding, swapped, actor=actor, message=message) is not None:
+        reopen_agreement(finding, actor=actor, why=telling.CITATION_CHANGED)
     db.session.flush()
     return True
 

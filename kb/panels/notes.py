@@ -10,12 +10,17 @@ It works on HTML already rendered and cleaned by `kb.markdown.render`, changing 
 between tags, never a tag, an attribute, code (`code`, `pre`) or the words of a link, in one
 pass over the HTML. A Markdown footnote with its own definition (`[^1]: ...`) is left to the
 Markdown renderer, which never leaves its marker as text.
+
+When a citation is moved or removed the numbers change, so `renumber_markers` rewrites the
+Markdown source: each marker that `link_notes` would link (judged on the text as rendered, so
+by exactly these rules) gets its citation's new number, and a removed citation's marker
+becomes `REMOVED`; markers in code or in a link's words, and footnotes, stay as typed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 MARKER = re.compile(r"\[\^([1-9][0-9]{0,3})\]")
 """A note marker as typed: `[^N]`, N a whole number from 1 (four digits at most)."""
@@ -27,6 +32,15 @@ _UNTOUCHED = frozenset({"a", "code", "pre"})
 """Elements whose text is never changed: a link cannot hold another, and code is shown as typed."""
 
 _LINKED_REF = re.compile(r'id="finding-(\d+)-ref-(\d+)"')
+
+REMOVED = "[citation removed]"
+"""What a marker of a removed citation becomes: plain text saying the claim's evidence was taken away."""
+
+_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\n]+)\]:", re.MULTILINE)
+"""The start of a Markdown footnote's definition, `[^label]:`; a defined label is a footnote, not a note."""
+
+_MOST_NOTES = 9999
+"""The largest N a marker can have (four digits)."""
 
 
 def note_id(finding_number: int, note: int) -> str:
@@ -91,3 +105,35 @@ def referred_notes(html_texts: Iterable[str], finding_number: int) -> set[int]:
             if int(match.group(1)) == finding_number:
                 found.add(int(match.group(2)))
     return found
+
+
+def renumber_markers(text: str, new_numbers: Mapping[int, int | None], render_html: Callable[[str], str]) -> str:
+    """`text` (Markdown) with each real marker `[^N]`, N in `new_numbers`, as `[^new]`, or `REMOVED` when new is None.
+
+    A marker is real when `link_notes` would link it in `render_html(text)` (the renderer the
+    finding is shown with). To tell which are, every marker not a footnote is given a stand-in
+    number of its own, the text is rendered, and the stand-ins linked are read back. Markers
+    in code, in a link's words, of a defined footnote or of an N not in `new_numbers` are kept.
+    """
+    defined = {match.group(1) for match in _DEFINITION.finditer(text)}
+    markers = [match for match in MARKER.finditer(text) if match.group(1) not in defined]
+    free = (number for number in range(1, _MOST_NOTES + 1) if str(number) not in defined)
+    stand_ins = [number for number, _ in zip(free, markers, strict=False)]
+    if not any(int(match.group(1)) in new_numbers for match in markers) or len(stand_ins) < len(markers):
+        return text
+    parts: list[str] = []
+    position = 0
+    for match, stand_in in zip(markers, stand_ins, strict=True):
+        parts += [text[position : match.start()], f"[^{stand_in}]"]
+        position = match.end()
+    linked: set[int] = set()
+    link_notes(render_html("".join(parts) + text[position:]), 0, _MOST_NOTES, linked)
+    parts, position = [], 0
+    for match, stand_in in zip(markers, stand_ins, strict=True):
+        old = int(match.group(1))
+        if stand_in not in linked or old not in new_numbers:
+            continue
+        new = new_numbers[old]
+        parts += [text[position : match.start()], REMOVED if new is None else f"[^{new}]"]
+        position = match.end()
+    return "".join(parts) + text[position:]

@@ -7,12 +7,13 @@ and address only when every such reader may see the target (`kb.permissions.link
 The entries a finding links to are kept in `FindingLink`, so a change to one of them (or
 to the review's visibility) renders the findings concerned again. A finding's note markers
 (`[^N]`, `kb.panels.notes`) are linked to its citations as they stand when it is rendered,
-so adding or removing a citation renders its texts again (`rerender_notes`).
+so adding or removing a citation renders its texts again (`rerender_notes`), and moving or
+removing one rewrites the markers to the new numbers first (`renumbered_texts`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
@@ -21,7 +22,7 @@ from kb.entries.targets import targets_for
 from kb.extensions import db
 from kb.markdown import LinkResolver, render
 from kb.panels.models import Finding, FindingLink, FindingRevision
-from kb.panels.notes import link_notes
+from kb.panels.notes import link_notes, renumber_markers
 from kb.permissions import LinkEnd, link_end_for, link_resolver
 from kb.states import FindingStatus
 
@@ -100,6 +101,21 @@ def rerender_notes(finding: Finding) -> None:
     """
     texts = [finding.body, finding.recommendations]
     _render_texts(finding, link_resolver(reader_end(finding), targets_for(texts)), f"f{finding.number}")
+
+
+def renumbered_texts(finding: Finding, new_numbers: Mapping[int, int | None]) -> tuple[str, str]:
+    """The finding's body and recommendations with their note markers renumbered (`kb.panels.notes.renumber_markers`).
+
+    Markers are told from plain text by rendering as the finding is rendered for its readers.
+    """
+    texts = [finding.body, finding.recommendations]
+    resolve = link_resolver(reader_end(finding), targets_for(texts))
+
+    def html(text: str) -> str:
+        return render(text, resolve).html
+
+    body = renumber_markers(finding.body, new_numbers, html)
+    return body, renumber_markers(finding.recommendations, new_numbers, html)
 
 
 def rerender_findings_linking_to(entry_ids: Collection[int], targets: LinkTargets) -> int:

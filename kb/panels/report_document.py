@@ -4,7 +4,8 @@ The page, the PDF and the Word file are all made from the `Report` that `build_r
 returns. Until the review is published the report is a draft, read only by the panel and
 staff, and holds every finding not withdrawn; once published it holds the published
 findings, for whoever may read the review. Each finding's citations are its notes,
-numbered from 1 in position order, as the reader may see them (`shown_citations`).
+numbered from 1 in position order, as the reader may see them (`shown_citations`); the
+cited papers' paragraphs are looked up once for the whole report.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from kb.entries.models import Review
 from kb.entries.service import current_revision, shown_rendering
 from kb.extensions import db
 from kb.panels import queries
-from kb.panels.citation_view import ShownCitation, shown_citations
+from kb.panels.citation_view import ShownCitation, cited_paragraphs, shown_citations
 from kb.panels.models import ENTRY_CITATIONS, Citation, Finding
 from kb.permissions import Viewer, visible_findings
 from kb.states import CitationKind, EntryKind, FindingStatus, ReviewStatus
@@ -183,7 +184,11 @@ def build_report(viewer: Viewer, review: Review) -> Report:
     """The review's report as `viewer` may read it; the caller has checked `report.may_trace(viewer, review)`."""
     draft = review.review_status != ReviewStatus.PUBLISHED
     findings = _report_findings(viewer, review, draft=draft)
-    items = [ReportFinding(finding, shown_citations(viewer, finding.citations)) for finding in findings]
+    paragraphs = cited_paragraphs([citation for finding in findings for citation in finding.citations])
+    items = [
+        ReportFinding(finding, shown_citations(viewer, finding.citations, paragraphs=paragraphs))
+        for finding in findings
+    ]
     evidence, held = _evidence(items)
     return Report(
         review=review,

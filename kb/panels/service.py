@@ -10,6 +10,7 @@ overwriting, so the route can show the merge view. Refusals a person can act on 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from kb.moderation.revisions import save_entry_state
 from kb.panels import queries, telling
 from kb.panels.merge import conflict_marker_line
 from kb.panels.models import Finding, FindingRevision
-from kb.panels.rendering import render_saved, rerender_finding
+from kb.panels.rendering import render_saved, renumbered_texts, rerender_finding
 from kb.permissions import require
 from kb.states import FindingStatus, ReviewStatus
 
@@ -88,7 +89,7 @@ def _check(text: FindingText) -> None:
             )
 
 
-def _add_revision(finding: Finding, text: FindingText, *, actor: User, message: str) -> FindingRevision:
+def _add_revision(finding: Finding, text: FindingText, *, actor: User | None, message: str) -> FindingRevision:
     revision = FindingRevision(
         finding=finding,
         number=finding.revision_number,
@@ -178,6 +179,27 @@ def edit_finding(
         old=old_state,
         new=f"revision {finding.revision_number}, {finding.status}",
     )
+    return revision
+
+
+def renumber_notes(
+    finding: Finding, new_numbers: Mapping[int, int | None], *, actor: User | None, message: str
+) -> FindingRevision | None:
+    """Keep the finding's note markers on their citations after the citations' numbers changed.
+
+    `new_numbers` maps each old note number to its new one (None for a citation removed).
+    When a marker changes, the text is saved as the next revision with `message` and rendered
+    again, and the revision is returned; otherwise nothing is saved and None is returned.
+    The caller has checked the actor's right and reopens agreement.
+    """
+    body, recommendations = renumbered_texts(finding, new_numbers)
+    if (body, recommendations) == (finding.body, finding.recommendations):
+        return None
+    finding.body, finding.recommendations = body, recommendations
+    finding.revision_number += 1
+    finding.updated_at = utcnow()
+    revision = _add_revision(finding, FindingText.of(finding), actor=actor, message=message)
+    render_saved(finding, revision, targets_for([body, recommendations]))
     return revision
 
 

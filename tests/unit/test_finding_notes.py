@@ -7,7 +7,7 @@ from types import FrameType
 from typing import Any
 
 from kb.markdown import render
-from kb.panels.notes import link_notes, note_id, ref_id, referred_notes
+from kb.panels.notes import REMOVED, link_notes, note_id, ref_id, referred_notes, renumber_markers
 
 
 def linked(text: str, known: int = 3, number: int = 7) -> str:
@@ -116,3 +116,25 @@ def test_work_grows_linearly_with_the_number_of_markers():
     assert link_notes(large, 1, 50).count("kb-note-ref") == 2000
     small_work, large_work = _lines_run(link_notes, small, 1, 50), _lines_run(link_notes, large, 1, 50)
     assert large_work < 5 * small_work
+
+
+def renumbered(text: str, new_numbers: dict[int, int | None]) -> str:
+    return renumber_markers(text, new_numbers, lambda source: render(source).html)
+
+
+def test_renumbering_rewrites_the_markers_that_are_linked():
+    after_removing_the_first = {1: None, 2: 1, 3: 2}
+    assert renumbered("A.[^1] B.[^2] C.[^3] D.[^4]", after_removing_the_first) == f"A.{REMOVED} B.[^1] C.[^2] D.[^4]"
+    assert renumbered("A.[^1] B.[^2] again[^1]", {1: 2, 2: 1}) == "A.[^2] B.[^1] again[^2]"
+
+
+def test_renumbering_keeps_markers_in_code_links_and_footnotes_as_typed():
+    kept = "`[^2]` and\n\n```\n[^2]\n```\n\n    [^2] indented\n\n[see [^2]](https://example.org) x[^1]"
+    footnote = "\n\n[^1]: A footnote."
+    text, expected = f"{kept} y[^2]{footnote}", f"{kept} y[^1]{footnote}"
+    assert renumbered(text, {1: None, 2: 1}) == expected
+
+
+def test_renumbering_leaves_a_text_without_those_markers_unchanged():
+    assert renumbered("No markers here, only [^9].", {1: None, 2: 1}) == "No markers here, only [^9]."
+    assert renumbered("", {1: 2, 2: 1}) == ""

@@ -78,7 +78,10 @@ def test_citing_and_unciting_renders_the_markers_again(tmp_path: Path, seeded_ap
     citation = finding.citations[0]
     response = post_form(panel, _url(cast, f"/citations/{citation.id}/remove"), {}, page=_url(cast))
     assert response.status_code == 303
-    assert "Typed before citing.[^1]" in page_text(panel.get(_url(cast)))
+    # The removed citation's marker now says so, as plain text, and links nowhere.
+    after = page_text(panel.get(_url(cast)))
+    assert "Typed before citing.[citation removed]" in after
+    assert "kb-note-ref" not in after
 
 
 def test_the_editor_lists_the_notes_to_type_without_script(tmp_path: Path, seeded_app: Flask, cast: Cast) -> None:
