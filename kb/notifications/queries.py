@@ -40,8 +40,8 @@ def visible_notifications(viewer: Viewer) -> Select[Notification]:
     """The viewer's own notifications that the visibility rule lets them see, newest first (the digest's too)."""
     entry_seen = or_(Notification.entry_id.is_(None), visible_entries(viewer))
     comment_seen = or_(Notification.comment_id.is_(None), readable_comments(viewer))
-    readable_findings = select(Finding.id).where(visible_findings(viewer))
-    finding_seen = or_(Notification.finding_id.is_(None), Notification.finding_id.in_(readable_findings))
+    readable_finding = select(Finding.id).where(Finding.id == Notification.finding_id, visible_findings(viewer))
+    finding_seen = or_(Notification.finding_id.is_(None), readable_finding.exists())
     return (
         select(Notification)
         .outerjoin(Entry, Entry.id == Notification.entry_id)
