@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask.testing import FlaskClient
 
 from kb.extensions import db
-from kb.notifications import queries
+from kb.notifications import queries, service
 from kb.notifications.topics import TOPICS, Choice
 from kb.panels.service import FindingText, create_finding
 from kb.states import MailDelivery
@@ -81,3 +81,21 @@ def test_a_topic_mail_unsubscribes_that_topic_only_and_keeps_it_in_the_app(mailb
     assert queries.choice_for(second.id, "panel_work") == Choice(in_app=True, delivery=MailDelivery.NONE)
     assert queries.choice_for(second.id, "agreement_lost") == Choice()
     assert queries.wants_mail(second.id, "replies") is True
+
+
+def test_a_person_who_never_chose_has_topics_quiet_where_their_older_switches_are_off(client: FlaskClient, cast: Cast):
+    service.update_settings(cast.member, {"mentions": False})
+    db.session.commit()
+    quiet = Choice(in_app=True, delivery=MailDelivery.NONE)
+    assert queries.choice_for(cast.member.id, "finding_talk") == quiet
+    assert queries.choice_for(cast.member.id, "panel_work") == Choice()
+    service.update_settings(cast.member, {"mentions": True, "replies": False})
+    db.session.commit()
+    found = queries.choices_for(cast.member.id)
+    assert found == {topic.key: Choice() if topic.key == "finding_talk" else quiet for topic in TOPICS}
+    assert queries.wants_mail(cast.member.id, "receipts") is False
+
+    login_as(client, cast.member)
+    page = client.get("/account/notifications").get_data(as_text=True)
+    assert chosen_radio(page, "receipts_mail") == "none"
+    assert chosen_radio(page, "finding_talk_mail") == "now"
