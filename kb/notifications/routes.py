@@ -23,7 +23,13 @@ from kb.extensions import csrf, db
 from kb.notifications import choices, queries, service
 from kb.notifications.forms import SWITCH_LABELS, SettingsForm
 from kb.notifications.mails import SETTINGS_PATH
-from kb.notifications.tokens import CATEGORIES, UnsubscribeClaim, UnsubscribeTokenError, read_unsubscribe_token
+from kb.notifications.tokens import (
+    CATEGORIES,
+    CATEGORY_NOTES,
+    UnsubscribeClaim,
+    UnsubscribeTokenError,
+    read_unsubscribe_token,
+)
 from kb.notifications.topics import TOPICS
 from kb.pages import int_arg
 from kb.pagination import pagination_params
@@ -191,7 +197,7 @@ SHORT_NAMES: dict[str, str] = {
     "mentions": "mail about mentions",
     "replies": "mail about replies",
     "moderation": "mail about moderation",
-    "digest": "the daily digest",
+    "digest": "the daily digest of what you follow",
     **{topic.key: f"mail about {topic.label[0].lower()}{topic.label[1:]}" for topic in TOPICS},
 }
 """How the unsubscribe page's heading and button name each kind of mail."""
@@ -206,6 +212,7 @@ def unsubscribe(token: str) -> str:
         token=token,
         short_name=SHORT_NAMES[claim.category],
         description=CATEGORIES[claim.category],
+        note=CATEGORY_NOTES.get(claim.category),
         user=user,
     )
 
@@ -218,7 +225,11 @@ def unsubscribe_one_click(token: str) -> str:
     service.set_mail(user, claim.category, on=False)
     db.session.commit()
     return render_template(
-        "notifications/unsubscribed.html", token=token, description=CATEGORIES[claim.category], user=user
+        "notifications/unsubscribed.html",
+        token=token,
+        description=CATEGORIES[claim.category],
+        note=CATEGORY_NOTES.get(claim.category),
+        user=user,
     )
 
 

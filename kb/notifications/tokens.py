@@ -24,6 +24,13 @@ CATEGORIES: dict[str, str] = {
 }
 """Each kind of mail a person can turn off, with how the pages name it: the four older switches, then the topics."""
 
+CATEGORY_NOTES: dict[str, str] = {
+    "digest": (
+        "Topics you chose to put in your daily digest still come in it; change those in your notification settings."
+    ),
+}
+"""What turning a kind of mail off leaves on, said in its mail's footer and on the unsubscribe pages."""
+
 
 class UnsubscribeTokenError(InvalidInputError):
     """A token that was altered, cut short or names no kind of mail."""
