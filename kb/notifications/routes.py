@@ -26,8 +26,10 @@ from kb.notifications.mails import SETTINGS_PATH
 from kb.notifications.tokens import (
     CATEGORIES,
     CATEGORY_NOTES,
+    RESTORABLE,
     UnsubscribeClaim,
     UnsubscribeTokenError,
+    make_unsubscribe_token,
     read_unsubscribe_token,
 )
 from kb.notifications.topics import TOPICS
@@ -222,11 +224,13 @@ def unsubscribe(token: str) -> str:
 def unsubscribe_one_click(token: str) -> str:
     """Turn the mail off: the page's button, or an RFC 8058 one-click POST; the signed token is the authority."""
     claim, user = _claim(token)
-    service.set_mail(user, claim.category, on=False)
+    before = service.set_mail(user, claim.category, on=False)
     db.session.commit()
+    restore = before if before in RESTORABLE else None
+    undo_token = make_unsubscribe_token(current_app.config["SECRET_KEY"], user.id, claim.category, restore)
     return render_template(
         "notifications/unsubscribed.html",
-        token=token,
+        undo_token=undo_token,
         description=CATEGORIES[claim.category],
         note=CATEGORY_NOTES.get(claim.category),
         user=user,
@@ -235,8 +239,12 @@ def unsubscribe_one_click(token: str) -> str:
 
 @blueprint.post("/unsubscribe/<token>/undo")
 def resubscribe(token: str) -> str:
-    """Turn the kind of mail the link names back on (the button on the unsubscribed page)."""
+    """Turn the kind of mail the link names back on (the button on the unsubscribed page).
+
+    A topic goes back to how it was mailed before the unsubscribe (at once or in the digest),
+    which the button's token holds; at once when it holds nothing.
+    """
     claim, user = _claim(token)
-    service.set_mail(user, claim.category, on=True)
+    service.set_mail(user, claim.category, on=True, restore=claim.restore)
     db.session.commit()
     return render_template("notifications/resubscribed.html", description=CATEGORIES[claim.category])

@@ -382,9 +382,13 @@ def update_settings(user: User, switches: dict[str, bool]) -> NotificationSettin
     return settings
 
 
-def set_mail(user: User, category: str, *, on: bool) -> None:
-    """Turn one kind of mail on or off (the unsubscribe link and its undo button); a topic's goes through `choices`."""
+def set_mail(user: User, category: str, *, on: bool, restore: str | None = None) -> str | None:
+    """Turn one kind of mail on or off (the unsubscribe link and its undo button); a topic's goes through `choices`.
+
+    For a topic, `restore` is the delivery to turn it back on as, and the delivery it had before
+    is returned (None for the older switches).
+    """
     if category in BY_KEY:
-        choices.set_topic_mail(user, category, on=on)
-        return
+        return choices.set_topic_mail(user, category, on=on, restore=restore)
     update_settings(user, {category: on})
+    return None
