@@ -28,10 +28,16 @@ def update_choices(user: User, choices: dict[str, Choice]) -> None:
     db.session.flush()
 
 
-def set_topic_mail(user: User, topic: str, *, on: bool) -> None:
-    """Mail a topic at once (`on`) or not at all, keeping whether it is shown in the app.
+def set_topic_mail(user: User, topic: str, *, on: bool, restore: str | None = None) -> str:
+    """Turn a topic's mail off, or back on as `restore` (at once or in the digest; at once when None).
 
-    The unsubscribe link of a topic's mail and its undo button; raises `ValueError` for an unknown topic.
+    Whether it is shown in the app is kept. The unsubscribe link of a topic's mail and its undo
+    button; returns the delivery the topic had before, so an undo can put it back. Raises
+    `ValueError` for an unknown topic.
     """
     kept = queries.choice_for(user.id, topic)
-    update_choices(user, {topic: Choice(in_app=kept.in_app, delivery=MailDelivery.NOW if on else MailDelivery.NONE)})
+    delivery: str = MailDelivery.NONE
+    if on:
+        delivery = MailDelivery.DIGEST if restore == MailDelivery.DIGEST else MailDelivery.NOW
+    update_choices(user, {topic: Choice(in_app=kept.in_app, delivery=delivery)})
+    return kept.delivery

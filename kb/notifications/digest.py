@@ -1,14 +1,17 @@
 """The daily digest: one mail per person with what happened on what they follow and what they keep for it.
 
-The items are follow notifications and those of the topics a person chose to hear of in the
-digest (`Notification.for_digest`). For each person with items not yet in a digest, the run
-collects those they may still see, claims them with one `UPDATE ... WHERE digest_at IS NULL RETURNING`
-and writes the digest to the mail outbox in the same transaction. A second run, or one
-running at the same time, finds them claimed, so no item is ever in two digests; a digest
+The items are those of the topics a person chose to hear of in the digest
+(`Notification.for_digest`), always, and follow notifications while the person's older
+"digest of what I follow" switch is on: that switch (and the digest mail's unsubscribe link,
+which turns it off) governs only the follows. For each person with items not yet in a digest,
+the run collects those they may still see, claims them with one
+`UPDATE ... WHERE digest_at IS NULL RETURNING` and writes the digest to the mail outbox in the
+same transaction, so an item is claimed only by the digest that carries it. A second run, or
+one running at the same time, finds them claimed, so no item is ever in two digests; a digest
 the mail server refuses stays in the outbox and `flask --app kb mail send-pending` sends it
-later (the run reports it). People who turned the digest
-off have their items claimed without a mail, so turning it back on does not send a backlog;
-the items stay in their notifications page either way (unless they keep that topic out of the app).
+later (the run reports it). Follows told while the switch was off are passed over when it is
+turned back on (`pass_over_follows`), so that does not send a backlog; they stay on the
+notifications page either way.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from kb import mail as outgoing
@@ -25,7 +28,7 @@ from kb.dates import london_time, utcnow
 from kb.extensions import db
 from kb.mail import Mail, site_link
 from kb.notifications import mails, queries
-from kb.notifications.models import Notification
+from kb.notifications.models import Notification, NotificationSettings
 from kb.permissions import viewer_for
 from kb.states import NotificationKind
 from kb.users.models import User
@@ -38,8 +41,6 @@ class DigestReport:
     digests: int = 0
     items: int = 0
     people: int = 0
-    switched_off: int = 0
-    """People whose items were claimed without a mail because they turned the digest off."""
     failed: int = 0
     """Digests the mail server refused for now; they wait in the mail outbox for `mail send-pending`."""
     postponed: int = 0
@@ -49,7 +50,6 @@ class DigestReport:
         """One line for the end of the run."""
         line = f"Sent {self.digests} digests with {self.items} items to {self.people} people"
         extras = [
-            f"{self.switched_off} with the digest turned off" if self.switched_off else "",
             f"{self.failed} could not be sent yet, kept for `flask --app kb mail send-pending`" if self.failed else "",
             f"{self.postponed} postponed (database busy)" if self.postponed else "",
         ]
@@ -57,8 +57,20 @@ class DigestReport:
         return f"{line} ({extra})." if extra else f"{line}."
 
 
-DIGEST_ITEM = or_(Notification.kind == NotificationKind.FOLLOW, Notification.for_digest.is_(True))
-"""A notification the digest carries: a follow, or one of a topic its person keeps for the digest."""
+FOLLOWS_DIGEST_OFF = exists().where(
+    NotificationSettings.user_id == Notification.user_id, NotificationSettings.mail_digest.is_(False)
+)
+"""The notification's person switched the digest of what they follow off (no settings row: on)."""
+
+DIGEST_ITEM = or_(
+    Notification.for_digest.is_(True), and_(Notification.kind == NotificationKind.FOLLOW, ~FOLLOWS_DIGEST_OFF)
+)
+"""A notification the digest carries: one of a topic its person keeps for the digest, or a follow while
+their digest of follows is on."""
+
+
+DIGEST_REASON = "You get this digest for what you follow and for the topics you chose to put in your daily digest."
+"""The digest mail's footer says why it came; its unsubscribe link turns off the digest of follows only."""
 
 
 def people_waiting() -> list[int]:
@@ -93,6 +105,27 @@ def claim(ids: Sequence[int], at: dt.datetime) -> list[int]:
     return sorted(db.session.scalars(statement))
 
 
+def pass_over_follows(user: User, at: dt.datetime) -> int:
+    """Mark the person's follows still waiting when their digest of follows is turned back on as passed.
+
+    Those were told while it was off (or before, and not yet sent), so turning it on sends no
+    backlog; they stay on the notifications page. Returns how many were passed over (flushed).
+    """
+    statement = (
+        update(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.kind == NotificationKind.FOLLOW,
+            Notification.for_digest.is_(False),
+            Notification.digest_at.is_(None),
+        )
+        .values(digest_at=at)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(db.session.scalars(statement).all())
+
+
 def digest_mail(user: User, items: Sequence[Notification]) -> Mail:
     """The digest for `user`: the items grouped by entry, oldest first, each with its link."""
     by_entry: dict[int | None, list[Notification]] = {}
@@ -107,7 +140,7 @@ def digest_mail(user: User, items: Sequence[Notification]) -> Mail:
         subject = f"Your daily digest: {len(items)} new comment{plural} on what you follow"
     else:
         subject = f"Your daily digest: {len(items)} new item{plural}"
-    return mails.compose(user, "digest", subject, paragraphs)
+    return mails.compose(user, "digest", subject, paragraphs, reason=DIGEST_REASON)
 
 
 def _digest_one(user: User, report: DigestReport, on_person: Callable[[str], None]) -> None:
@@ -115,22 +148,17 @@ def _digest_one(user: User, report: DigestReport, on_person: Callable[[str], Non
     ids = items_for(user)
     if not ids:
         return
-    wanted = queries.wants_mail(user.id, "digest")
     try:
         claimed = claim(ids, utcnow())
         items = list(db.session.scalars(select(Notification).where(Notification.id.in_(claimed))))
-        queued = outgoing.queue_mail(digest_mail(user, items)) if claimed and wanted else None
+        queued = outgoing.queue_mail(digest_mail(user, items)) if items else None
         db.session.commit()
     except OperationalError:
         db.session.rollback()
         report.postponed += 1
         on_person(f"{user.email}: database busy, left for the next run")
         return
-    if not claimed:
-        return
     if queued is None:
-        report.switched_off += 1
-        on_person(f"{user.email}: digest turned off, {len(claimed)} items marked")
         return
     if outgoing.unsent([queued]):
         report.failed += 1

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from flask import current_app
 
 from kb.mail import Mail, site_link
-from kb.notifications.tokens import CATEGORIES, make_unsubscribe_token
+from kb.notifications.tokens import CATEGORIES, CATEGORY_NOTES, make_unsubscribe_token
 from kb.users.models import User
 
 SETTINGS_PATH = "/account/notifications"
@@ -35,19 +35,26 @@ def unsubscribe_headers(user: User, category: str) -> tuple[tuple[str, str], ...
     )
 
 
-def unsubscribe_footer(user: User, category: str) -> str:
-    """The closing lines of a notification mail: why it came and how to stop it."""
-    return (
-        f"You get this because you have {CATEGORIES[category]} switched on.\n"
-        f"Turn it off: {site_link(unsubscribe_path(user, category))}\n"
-        f"All your notification settings: {site_link(SETTINGS_PATH)}"
-    )
+def unsubscribe_footer(user: User, category: str, reason: str | None = None) -> str:
+    """The closing lines of a notification mail: why it came (`reason`, or the category's switch) and how to stop it.
+
+    The link turns off `category` only; what it leaves on (`tokens.CATEGORY_NOTES`) is said after it.
+    """
+    lines = [
+        reason or f"You get this because you have {CATEGORIES[category]} switched on.",
+        f"Turn off {CATEGORIES[category]}: {site_link(unsubscribe_path(user, category))}",
+    ]
+    if category in CATEGORY_NOTES:
+        lines.append(CATEGORY_NOTES[category])
+    lines.append(f"All your notification settings: {site_link(SETTINGS_PATH)}")
+    return "\n".join(lines)
 
 
-def compose(user: User, category: str, subject: str, paragraphs: Sequence[str]) -> Mail:
-    """A notification mail to `user`: greeting, `paragraphs`, signature and the unsubscribe footer."""
+def compose(user: User, category: str, subject: str, paragraphs: Sequence[str], reason: str | None = None) -> Mail:
+    """A notification mail to `user`: greeting, `paragraphs`, signature and the unsubscribe footer (with `reason`)."""
     site = current_app.config["SITE_NAME"]
-    body = "\n\n".join([f"Hello {user.display_name},", *paragraphs, f"– {site}", unsubscribe_footer(user, category)])
+    footer = unsubscribe_footer(user, category, reason)
+    body = "\n\n".join([f"Hello {user.display_name},", *paragraphs, f"– {site}", footer])
     return Mail(to=user.email, subject=subject, body=body + "\n", headers=unsubscribe_headers(user, category))
 
 

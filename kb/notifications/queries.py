@@ -19,7 +19,7 @@ from kb.comments.models import Comment
 from kb.entries.models import Entry, entry_tags
 from kb.extensions import db
 from kb.notifications.models import Follow, Notification, NotificationChoice, NotificationSettings
-from kb.notifications.topics import BY_KEY, DEFAULT_CHOICE, TOPIC_KEYS, Choice
+from kb.notifications.topics import BY_KEY, TOPICS, Choice, default_choice
 from kb.pagination import Page, paginate
 from kb.panels.models import Finding
 from kb.permissions import Viewer, readable_comments, visible_entries, visible_findings
@@ -40,8 +40,8 @@ def visible_notifications(viewer: Viewer) -> Select[Notification]:
     """The viewer's own notifications that the visibility rule lets them see, newest first (the digest's too)."""
     entry_seen = or_(Notification.entry_id.is_(None), visible_entries(viewer))
     comment_seen = or_(Notification.comment_id.is_(None), readable_comments(viewer))
-    readable_findings = select(Finding.id).where(visible_findings(viewer))
-    finding_seen = or_(Notification.finding_id.is_(None), Notification.finding_id.in_(readable_findings))
+    readable_finding = select(Finding.id).where(Finding.id == Notification.finding_id, visible_findings(viewer))
+    finding_seen = or_(Notification.finding_id.is_(None), readable_finding.exists())
     return (
         select(Notification)
         .outerjoin(Entry, Entry.id == Notification.entry_id)
@@ -105,23 +105,32 @@ def wants_mail(user_id: int, category: str) -> bool:
 
 
 def choice_for(user_id: int, topic: str) -> Choice:
-    """How the person wants to hear of `topic` (a key of `topics.BY_KEY`); the default when they never chose."""
+    """How the person wants to hear of `topic` (a key of `topics.BY_KEY`).
+
+    Someone who never chose has the default that follows their older switch (`topics.default_choice`).
+    """
     if topic not in BY_KEY:
         raise ValueError(f"unknown topic {topic!r}")
     stored = db.session.get(NotificationChoice, (user_id, topic))
     if stored is None:
-        return DEFAULT_CHOICE
+        settings = settings_for(user_id)
+        return default_choice(BY_KEY[topic], bool(getattr(settings, SETTING_FIELDS[BY_KEY[topic].older_switch])))
     return Choice(in_app=stored.in_app, delivery=stored.delivery)
 
 
 def choices_for(user_id: int) -> dict[str, Choice]:
-    """How the person wants to hear of every topic, by key, defaults filled in (one query)."""
+    """How the person wants to hear of every topic, by key, defaults filled in from their older switches."""
     stored = {
         row.topic: Choice(in_app=row.in_app, delivery=row.delivery)
         for row in db.session.scalars(select(NotificationChoice).where(NotificationChoice.user_id == user_id))
         if row.topic in BY_KEY
     }
-    return {key: stored.get(key, DEFAULT_CHOICE) for key in TOPIC_KEYS}
+    settings = settings_for(user_id)
+    return {
+        topic.key: stored.get(topic.key)
+        or default_choice(topic, bool(getattr(settings, SETTING_FIELDS[topic.older_switch])))
+        for topic in TOPICS
+    }
 
 
 def find_follow(user_id: int, target_type: str, target_id: int) -> Follow | None:

@@ -23,7 +23,15 @@ from kb.extensions import csrf, db
 from kb.notifications import choices, queries, service
 from kb.notifications.forms import SWITCH_LABELS, SettingsForm
 from kb.notifications.mails import SETTINGS_PATH
-from kb.notifications.tokens import CATEGORIES, UnsubscribeClaim, UnsubscribeTokenError, read_unsubscribe_token
+from kb.notifications.tokens import (
+    CATEGORIES,
+    CATEGORY_NOTES,
+    RESTORABLE,
+    UnsubscribeClaim,
+    UnsubscribeTokenError,
+    make_unsubscribe_token,
+    read_unsubscribe_token,
+)
 from kb.notifications.topics import TOPICS
 from kb.pages import int_arg
 from kb.pagination import pagination_params
@@ -191,7 +199,7 @@ SHORT_NAMES: dict[str, str] = {
     "mentions": "mail about mentions",
     "replies": "mail about replies",
     "moderation": "mail about moderation",
-    "digest": "the daily digest",
+    "digest": "the daily digest of what you follow",
     **{topic.key: f"mail about {topic.label[0].lower()}{topic.label[1:]}" for topic in TOPICS},
 }
 """How the unsubscribe page's heading and button name each kind of mail."""
@@ -206,6 +214,7 @@ def unsubscribe(token: str) -> str:
         token=token,
         short_name=SHORT_NAMES[claim.category],
         description=CATEGORIES[claim.category],
+        note=CATEGORY_NOTES.get(claim.category),
         user=user,
     )
 
@@ -215,17 +224,27 @@ def unsubscribe(token: str) -> str:
 def unsubscribe_one_click(token: str) -> str:
     """Turn the mail off: the page's button, or an RFC 8058 one-click POST; the signed token is the authority."""
     claim, user = _claim(token)
-    service.set_mail(user, claim.category, on=False)
+    before = service.set_mail(user, claim.category, on=False)
     db.session.commit()
+    restore = before if before in RESTORABLE else None
+    undo_token = make_unsubscribe_token(current_app.config["SECRET_KEY"], user.id, claim.category, restore)
     return render_template(
-        "notifications/unsubscribed.html", token=token, description=CATEGORIES[claim.category], user=user
+        "notifications/unsubscribed.html",
+        undo_token=undo_token,
+        description=CATEGORIES[claim.category],
+        note=CATEGORY_NOTES.get(claim.category),
+        user=user,
     )
 
 
 @blueprint.post("/unsubscribe/<token>/undo")
 def resubscribe(token: str) -> str:
-    """Turn the kind of mail the link names back on (the button on the unsubscribed page)."""
+    """Turn the kind of mail the link names back on (the button on the unsubscribed page).
+
+    A topic goes back to how it was mailed before the unsubscribe (at once or in the digest),
+    which the button's token holds; at once when it holds nothing.
+    """
     claim, user = _claim(token)
-    service.set_mail(user, claim.category, on=True)
+    service.set_mail(user, claim.category, on=True, restore=claim.restore)
     db.session.commit()
     return render_template("notifications/resubscribed.html", description=CATEGORIES[claim.category])

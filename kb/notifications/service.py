@@ -25,7 +25,7 @@ from kb.entries.models import Entry
 from kb.errors import NotFoundError
 from kb.extensions import db
 from kb.mail import queue_mail, site_link
-from kb.notifications import choices, mails, queries
+from kb.notifications import choices, digest, mails, queries
 from kb.notifications.mentions import find_handles, resolve_handles
 from kb.notifications.models import FOLLOW_TARGETS, Follow, Notification, NotificationSettings
 from kb.notifications.topics import BY_KEY
@@ -366,18 +366,29 @@ def _stored_settings(user: User) -> NotificationSettings:
 
 
 def update_settings(user: User, switches: dict[str, bool]) -> NotificationSettings:
-    """Set the person's mail switches; `switches` maps categories (`mentions`, ...) to on or off."""
+    """Set the person's mail switches; `switches` maps categories (`mentions`, ...) to on or off.
+
+    Turning the digest of follows back on passes over the follows told while it was off
+    (`digest.pass_over_follows`), so the next digest holds no backlog.
+    """
     settings = _stored_settings(user)
+    digest_was_off = settings.mail_digest is False
     for category, on in switches.items():
         setattr(settings, queries.SETTING_FIELDS[category], bool(on))
     settings.updated_at = utcnow()
+    if digest_was_off and settings.mail_digest:
+        digest.pass_over_follows(user, settings.updated_at)
     db.session.flush()
     return settings
 
 
-def set_mail(user: User, category: str, *, on: bool) -> None:
-    """Turn one kind of mail on or off (the unsubscribe link and its undo button); a topic's goes through `choices`."""
+def set_mail(user: User, category: str, *, on: bool, restore: str | None = None) -> str | None:
+    """Turn one kind of mail on or off (the unsubscribe link and its undo button); a topic's goes through `choices`.
+
+    For a topic, `restore` is the delivery to turn it back on as, and the delivery it had before
+    is returned (None for the older switches).
+    """
     if category in BY_KEY:
-        choices.set_topic_mail(user, category, on=on)
-        return
+        return choices.set_topic_mail(user, category, on=on, restore=restore)
     update_settings(user, {category: on})
+    return None

@@ -23,6 +23,8 @@ class Topic:
     kinds: tuple[NotificationKind, ...]
     mail_description: str
     """How a mail's footer and the unsubscribe page name this topic's mail."""
+    older_switch: str = "replies"
+    """The older mail switch (`mentions` or `replies`) whose "off" makes this topic's default not mailed."""
 
 
 TOPICS: tuple[Topic, ...] = (
@@ -46,6 +48,7 @@ TOPICS: tuple[Topic, ...] = (
         "Someone comments on a finding of your panel, or mentions you there.",
         (NotificationKind.FINDING_COMMENT, NotificationKind.MENTION),
         "mail about comments and mentions on your panel's findings",
+        "mentions",
     ),
     Topic(
         "publication",
@@ -100,4 +103,16 @@ class Choice:
 
 
 DEFAULT_CHOICE = Choice()
-"""What a person who never chose gets: in the app and mailed at once."""
+"""What a person who never chose gets while the topic's older switch is on: in the app and mailed at once."""
+
+QUIET_CHOICE = Choice(in_app=True, delivery=MailDelivery.NONE)
+"""What a person who never chose gets when they had switched the topic's older switch off: in the app, not mailed."""
+
+
+def default_choice(topic: Topic, older_switch_on: bool) -> Choice:
+    """The choice of someone who never chose for `topic`: mailed at once only if its older switch is on.
+
+    The same rule fills `notification_choices` in migration b7e4d1c9a3f6 for people who had
+    switched mentions or replies mail off before the topics existed.
+    """
+    return DEFAULT_CHOICE if older_switch_on else QUIET_CHOICE

@@ -109,9 +109,9 @@ def test_follow_button_on_the_entry_page(member_page: Page, told):
 def test_the_unsubscribe_pages_pass_axe_signed_out(page: Page, told):
     site, _, unsubscribe = told
     page.goto(site.url + unsubscribe)
-    expect(page.get_by_role("heading", name="Stop the daily digest?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Stop the daily digest of what you follow?")).to_be_visible()
     assert axe_blocking(page) == ""
-    page.get_by_role("button", name="Stop the daily digest").focus()
+    page.get_by_role("button", name="Stop the daily digest of what you follow").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
     assert axe_blocking(page) == ""

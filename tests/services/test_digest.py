@@ -12,9 +12,11 @@ from sqlalchemy import select
 
 from kb.extensions import db
 from kb.mail import send_pending
-from kb.notifications import digest, queries, service
+from kb.notifications import choices, digest, queries, service, telling
 from kb.notifications.models import Notification
+from kb.notifications.topics import Choice
 from kb.permissions import viewer_for
+from kb.states import MailDelivery, NotificationKind
 from kb.users.models import User
 from tests.accounts import make_cast, make_user
 from tests.conftest import _in_context, make_app
@@ -92,13 +94,66 @@ def test_people_with_the_digest_off_get_none_now_or_later(mailbox_app: tuple[Fla
     comment_on_lesson(cast.member, "News.")
 
     report = digest.send_digests()
-    assert (report.digests, report.items, report.switched_off) == (1, 1, 1)
+    assert (report.digests, report.items) == (1, 1)
     assert [message["To"] for message in mailbox.wait_for(1)] == [loud.email]
+    waiting = db.session.scalar(select(Notification).where(Notification.user_id == quiet.id))
+    assert waiting is not None
+    assert waiting.digest_at is None  # not claimed by a run that mailed nothing
+    assert quiet.id not in digest.people_waiting()
 
     service.update_settings(quiet, {"digest": True})
     db.session.commit()
-    assert digest.send_digests().digests == 0
+    assert digest.send_digests().digests == 0  # turning it back on sends no backlog
     assert [item.kind for item in db.session.scalars(queries.shown_notifications(viewer_for(quiet)))] == ["follow"]
+    comment_on_lesson(cast.member, "Later news.")
+    assert digest.send_digests().digests == 2
+
+
+def tell_published(person: User) -> None:
+    """Tell `person` that the public lesson's findings were published (a topic of its own)."""
+    telling.tell(
+        [person], kind=NotificationKind.PUBLISHED, actor=None, message="Findings published", link=public_lesson().path
+    )
+    db.session.commit()
+
+
+def test_topics_kept_for_the_digest_are_mailed_with_the_follows_digest_off(mailbox_app: tuple[Flask, Mailbox]):
+    _application, mailbox = mailbox_app
+    cast = make_cast()
+    (person,) = followers(1)
+    service.update_settings(person, {"digest": False})
+    choices.update_choices(person, {"publication": Choice(in_app=False, delivery=MailDelivery.DIGEST)})
+    db.session.commit()
+    comment_on_lesson(cast.member, "A follow the switch keeps out.")
+    tell_published(person)
+
+    report = digest.send_digests()
+    assert (report.digests, report.items) == (1, 1)
+    (message,) = mailbox.wait_for(1)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "Findings published" in text
+    assert "commented on" not in text
+    assert "Turn off the daily digest of what you follow:" in text
+    assert "Topics you chose to put in your daily digest still come in it" in text
+    items = db.session.scalars(select(Notification).where(Notification.user_id == person.id)).all()
+    assert sorted((item.kind, item.digest_at is not None) for item in items) == [("follow", False), ("published", True)]
+
+
+def test_the_digest_mail_unsubscribe_link_turns_off_only_the_follows_digest(mailbox_app: tuple[Flask, Mailbox]):
+    application, mailbox = mailbox_app
+    (person,) = followers(1)
+    choices.update_choices(person, {"publication": Choice(in_app=True, delivery=MailDelivery.DIGEST)})
+    db.session.commit()
+    tell_published(person)
+    digest.send_digests()
+    (message,) = mailbox.wait_for(1)
+    link = message["List-Unsubscribe"].strip("<>").removeprefix(SITE)
+    assert application.test_client().post(link).status_code == 200
+
+    assert queries.wants_mail(person.id, "digest") is False
+    assert queries.choice_for(person.id, "publication").delivery == MailDelivery.DIGEST
+    tell_published(person)
+    assert digest.send_digests().digests == 1
 
 
 def test_items_on_an_entry_hidden_since_are_not_sent(mailbox_app: tuple[Flask, Mailbox]):

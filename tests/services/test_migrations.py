@@ -399,3 +399,47 @@ def test_the_topic_choices_migration_keeps_notifications_listed_and_undoes_diges
             "Old one"
         ]
     assert "notification_choices" not in table_names()
+
+
+def test_the_topic_choices_migration_keeps_older_mail_switches_off(blank_app):
+    before = migrations_in_order()[migrations_in_order().index("b7e4d1c9a3f6") - 1]
+    upgrade(directory=str(MIGRATIONS_DIR), revision=before)
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    ids: dict[str, int] = {}
+    for name in ("quiet-mentions", "quiet-replies", "all-on", "no-row"):
+        _insert(
+            "users",
+            email=f"{name}@example.org",
+            display_name=name,
+            role="member",
+            active=True,
+            session_token=name,
+            is_demo=False,
+            created_at=when,
+        )
+        with db.engine.connect() as connection:
+            users = table("users", column("id"), column("email"))
+            ids[name] = connection.execute(
+                select(users.c.id).where(users.c.email == f"{name}@example.org")
+            ).scalar_one()
+    switches = {"quiet-mentions": (False, True), "quiet-replies": (True, False), "all-on": (True, True)}
+    for name, (mentions, replies) in switches.items():
+        _insert(
+            "notification_settings",
+            user_id=ids[name],
+            mail_mentions=mentions,
+            mail_replies=replies,
+            mail_moderation=True,
+            mail_digest=True,
+            updated_at=when,
+        )
+    upgrade(directory=str(MIGRATIONS_DIR), revision="b7e4d1c9a3f6")
+    choices = table("notification_choices", column("user_id"), column("topic"), column("in_app"), column("delivery"))
+    with db.engine.connect() as connection:
+        rows = connection.execute(select(choices)).all()
+    by_person = {name: sorted((row[1], row[2], row[3]) for row in rows if row[0] == ids[name]) for name in ids}
+    assert by_person["quiet-mentions"] == [("finding_talk", True, "none")]
+    replies_topics = ["agreement_lost", "consultations", "panel_work", "publication", "receipts"]
+    assert by_person["quiet-replies"] == [(topic, True, "none") for topic in replies_topics]
+    assert by_person["all-on"] == []
+    assert by_person["no-row"] == []

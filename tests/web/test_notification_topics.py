@@ -8,11 +8,12 @@ from urllib.parse import urlsplit
 from flask.testing import FlaskClient
 
 from kb.extensions import db
-from kb.notifications import queries
+from kb.notifications import choices, queries, service
+from kb.notifications.tokens import make_unsubscribe_token
 from kb.notifications.topics import TOPICS, Choice
 from kb.panels.service import FindingText, create_finding
 from kb.states import MailDelivery
-from tests.accounts import Cast, login_as, make_cast, make_user, post_form
+from tests.accounts import Cast, csrf_token, login_as, make_cast, make_user, post_form
 from tests.web.test_notifications import mailbox_app  # noqa: F401 - the fixture
 
 
@@ -81,3 +82,46 @@ def test_a_topic_mail_unsubscribes_that_topic_only_and_keeps_it_in_the_app(mailb
     assert queries.choice_for(second.id, "panel_work") == Choice(in_app=True, delivery=MailDelivery.NONE)
     assert queries.choice_for(second.id, "agreement_lost") == Choice()
     assert queries.wants_mail(second.id, "replies") is True
+
+
+def undo_address(page: str) -> str:
+    """Where the unsubscribed page's "Turn it back on" button posts."""
+    found = re.search(r'<form method="post" action="(/unsubscribe/[^"]+/undo)">', page)
+    assert found is not None
+    return found.group(1)
+
+
+def test_undoing_a_topic_unsubscribe_puts_back_the_digest_it_was_in(client: FlaskClient, cast: Cast):
+    choices.update_choices(cast.member, {"publication": Choice(in_app=False, delivery=MailDelivery.DIGEST)})
+    db.session.commit()
+    token = make_unsubscribe_token(client.application.config["SECRET_KEY"], cast.member.id, "publication")
+
+    done = client.post(f"/unsubscribe/{token}").get_data(as_text=True)
+    assert queries.choice_for(cast.member.id, "publication") == Choice(in_app=False, delivery=MailDelivery.NONE)
+    assert client.post(undo_address(done), data={"csrf_token": csrf_token(done)}).status_code == 200
+    assert queries.choice_for(cast.member.id, "publication") == Choice(in_app=False, delivery=MailDelivery.DIGEST)
+
+    # A topic mailed at once goes back to at once.
+    choices.update_choices(cast.member, {"publication": Choice(delivery=MailDelivery.NOW)})
+    db.session.commit()
+    done = client.post(f"/unsubscribe/{token}").get_data(as_text=True)
+    client.post(undo_address(done), data={"csrf_token": csrf_token(done)})
+    assert queries.choice_for(cast.member.id, "publication") == Choice(delivery=MailDelivery.NOW)
+
+
+def test_a_person_who_never_chose_has_topics_quiet_where_their_older_switches_are_off(client: FlaskClient, cast: Cast):
+    service.update_settings(cast.member, {"mentions": False})
+    db.session.commit()
+    quiet = Choice(in_app=True, delivery=MailDelivery.NONE)
+    assert queries.choice_for(cast.member.id, "finding_talk") == quiet
+    assert queries.choice_for(cast.member.id, "panel_work") == Choice()
+    service.update_settings(cast.member, {"mentions": True, "replies": False})
+    db.session.commit()
+    found = queries.choices_for(cast.member.id)
+    assert found == {topic.key: Choice() if topic.key == "finding_talk" else quiet for topic in TOPICS}
+    assert queries.wants_mail(cast.member.id, "receipts") is False
+
+    login_as(client, cast.member)
+    page = client.get("/account/notifications").get_data(as_text=True)
+    assert chosen_radio(page, "receipts_mail") == "none"
+    assert chosen_radio(page, "finding_talk_mail") == "now"
