@@ -1,18 +1,21 @@
-"""A consultation's copy of a finding keeps its links current.
+"""A consultation's copy of a finding keeps its links current, and telling every member costs a few queries.
 
 The copy's `[[slug]]` links are recorded, so it is rendered again when a linked entry
 changes; copies saved before the links were recorded are rendered by the migration and by
-`flask --app kb content rerender`.
+`flask --app kb content rerender`. Opening a consultation to every member reads what it
+needs about them in the same number of queries for thirty more people as for none.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from kb.consultations.models import Consultation, ConsultedFinding, ConsultedFindingLink
 from kb.consultations.service import open_consultation
@@ -22,10 +25,13 @@ from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.entries.service import current_revisions
 from kb.extensions import db
+from kb.mail.models import OutboxMail
+from kb.notifications.models import Notification, NotificationChoice, NotificationSettings
 from kb.panels.service import FindingText, create_finding
-from tests.accounts import Cast
+from kb.states import MailDelivery, NotificationKind
+from tests.accounts import Cast, make_user
 from tests.factories import entry
-from tests.services.test_consultations import draft
+from tests.services.test_consultations import PUBLIC_PAPER, draft
 
 DAY = dt.timedelta(days=1)
 LESSON = "bristol-gps-report-inappropriate-triage-responses"
@@ -122,3 +128,59 @@ def test_the_migration_renders_existing_copies_once_and_records_their_links(seed
     assert copy.body_html == saved
     assert f'href="/lessons/{LESSON}"' in copy.recommendations_html
     assert _links(copy) == [entry(LESSON).id]
+
+
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    """The SQL statements run inside the block."""
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _open_to_everyone(cast: Cast, title: str) -> int:
+    """Open a consultation to every member at once; how many statements it ran."""
+    now = utcnow()
+    opening = draft(title=title, opens_at=now - dt.timedelta(minutes=1), closes_at=now + DAY, tell_all_members=True)
+    with counted() as statements:
+        consultation = open_consultation(entry(PUBLIC_PAPER), opening, actor=cast.moderator)
+    db.session.commit()
+    told = select(func.count()).where(Notification.link == f"/consultations/{consultation.id}")
+    assert db.session.scalar(told)
+    return len(statements)
+
+
+def test_telling_every_member_takes_as_many_queries_for_thirty_more_people(cast: Cast) -> None:
+    before = _open_to_everyone(cast, "First")
+    people = [make_user(f"member{n}@example.org", panels=(cast.review,) if n % 3 else ()) for n in range(30)]
+    digest, quiet = people[1], people[2]
+    db.session.add(NotificationChoice(user_id=digest.id, topic="consultations", delivery=MailDelivery.DIGEST))
+    db.session.add(NotificationChoice(user_id=quiet.id, topic="consultations", in_app=False, delivery="none"))
+    db.session.add(NotificationSettings(user_id=people[3].id, mail_replies=False))
+    db.session.commit()
+
+    after = _open_to_everyone(cast, "Second")
+
+    assert after == before
+    assert after < 30
+    told = dict(
+        db.session.execute(
+            select(Notification.user_id, Notification.for_digest).where(
+                Notification.kind == NotificationKind.CONSULTATION, Notification.message.contains("Second")
+            )
+        ).all()
+    )
+    assert all(person.id in told for person in people if person is not quiet)
+    assert quiet.id not in told
+    assert told[digest.id] is True
+    assert told[people[4].id] is False
+    mailed = select(OutboxMail.recipient).where(OutboxMail.subject.contains("Second"))
+    assert {digest.email, quiet.email}.isdisjoint(db.session.scalars(mailed))
+    assert people[4].email in db.session.scalars(mailed).all()
