@@ -26,7 +26,7 @@ from kb.dates import utcnow
 from kb.entries.targets import targets_for
 from kb.extensions import Model, db
 from kb.markdown import LinkResolver, render
-from kb.permissions_links import link_end_for, link_resolver
+from kb.permissions_links import TargetLookup, link_end_for, link_resolver
 from kb.states import QuestionKind, ResponseStatus, allowed
 
 if TYPE_CHECKING:
@@ -109,6 +109,20 @@ class ConsultedFinding(Model):
 
     consultation: Mapped[Consultation] = relationship(back_populates="consulted_findings")
     finding: Mapped[Finding | None] = relationship("Finding")
+    links: Mapped[list[ConsultedFindingLink]] = relationship(cascade="all, delete-orphan")
+
+
+class ConsultedFindingLink(Model):
+    """An entry that the copy of a finding links to with `[[slug]]`.
+
+    When that entry's title, address, status or visibility changes, the copy's stored
+    renderings are made again (`kb.consultations.copies.rerender_copies_linking_to`).
+    """
+
+    __tablename__ = "consulted_finding_links"
+
+    copy_id: Mapped[int] = mapped_column(ForeignKey("consulted_findings.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class Question(Model):
@@ -230,7 +244,9 @@ class OutcomeChange(Model):
 # saved, into the `*_html` column beside it; pages print that, never rendering per view. The
 # copy of a finding resolves its `[[slug]]` links as the finding does, for the consultation's
 # readers (those of the consulted entry): a link shows its target's title only when every
-# one of them may read the target. The other texts do not resolve links.
+# one of them may read the target; the entries it links to are recorded
+# (`ConsultedFindingLink`), so the copy is rendered again when one of them, or the consulted
+# entry, changes (`kb.consultations.copies`). The other texts do not resolve links.
 
 RenderedModel = Consultation | ConsultedFinding | OutcomeChange
 """The models whose texts are rendered on save."""
@@ -252,18 +268,22 @@ def anchor_prefix(saved: object, text: str) -> str:
     return ""
 
 
-def link_resolver_for(saved: RenderedModel) -> LinkResolver | None:
-    """How `[[slug]]` links in `saved`'s texts resolve: for a finding's copy, as its consultation's readers see them."""
+def link_resolver_for(saved: RenderedModel, targets: TargetLookup | None = None) -> LinkResolver | None:
+    """How `[[slug]]` links in `saved`'s texts resolve: for a finding's copy, as its consultation's readers see them.
+
+    `targets` (for work on many texts) saves loading the entries the texts name.
+    """
     if not isinstance(saved, ConsultedFinding):
         return None
-    targets = targets_for([saved.body, saved.recommendations])
+    targets = targets if targets is not None else targets_for([saved.body, saved.recommendations])
     return link_resolver(link_end_for(saved.consultation.entry), targets)
 
 
-def render_texts(saved: RenderedModel, *, every: bool = False) -> int:
+def render_texts(saved: RenderedModel, *, every: bool = False, targets: TargetLookup | None = None) -> int:
     """Store the rendering of each of `saved`'s texts that changed since it was loaded (or all, with `every`).
 
-    Returns how many texts were rendered.
+    Returns how many texts were rendered. The entries a copy of a finding links to are
+    recorded by `kb.consultations.copies.record_links`, outside the flush.
     """
     state = instance_state(saved)
     changed = [
@@ -271,7 +291,7 @@ def render_texts(saved: RenderedModel, *, every: bool = False) -> int:
         for text, column in RENDERED_TEXTS[type(saved)].items()
         if every or state.transient or state.pending or state.attrs[text].history.has_changes()
     ]
-    resolve = link_resolver_for(saved) if changed else None
+    resolve = link_resolver_for(saved, targets) if changed else None
     for text, column in changed:
         rendered = render(getattr(saved, text) or "", resolve, anchor_prefix=anchor_prefix(saved, text))
         setattr(saved, column, rendered.html)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import selectinload
 
 from kb.consultations.models import Consultation
 from kb.consultations.windows import OPEN, state_at
@@ -35,9 +36,10 @@ from kb.users.models import User
 def opening_recipients(consultation: Consultation) -> list[User]:
     """Active followers of what the consultation is about (and every active member, if chosen), by id.
 
-    Not yet filtered by who may read the consultation: `announce` asks that of each.
+    Not yet filtered by who may read the consultation: `announce` asks that of each, so
+    their panel seats are loaded with them (one more query, however many people).
     """
-    query = select(User).where(User.active).order_by(User.id)
+    query = select(User).where(User.active).options(selectinload(User.panel_seats)).order_by(User.id)
     if not consultation.tell_all_members:
         query = query.where(User.id.in_(followers_of_entry(consultation.entry)))
     return list(db.session.scalars(query))

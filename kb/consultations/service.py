@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from kb.audit.service import record_event
+from kb.consultations.copies import record_links
 from kb.consultations.models import (
     QUESTION_KINDS,
     SCALE_OPTIONS,
@@ -29,6 +30,7 @@ from kb.consultations.opening import announce
 from kb.consultations.receipts import send_receipt
 from kb.consultations.windows import OPEN, UPCOMING, WindowError, as_utc, check_window, state_at
 from kb.dates import london_time, utcnow
+from kb.entries.targets import targets_for
 from kb.errors import ConflictError, InvalidInputError
 from kb.extensions import db
 from kb.panels.models import Finding
@@ -173,6 +175,9 @@ def _set_findings(consultation: Consultation, entry: Entry, finding_ids: Sequenc
         )
         for position, finding in enumerate(findings)
     ]
+    targets = targets_for(text for finding in findings for text in (finding.body, finding.recommendations))
+    for copy in consultation.consulted_findings:
+        record_links(copy, targets)
 
 
 def open_consultation(entry: Entry, draft: ConsultationDraft, *, actor: User) -> Consultation:

@@ -2,7 +2,8 @@
 
 Each kind of user text is rendered once when saved and printed from the store; after a
 change to the renderer or its rules, `flask --app kb content rerender` brings every
-stored rendering up to date. The caller commits.
+stored rendering up to date, and records afresh the entries that findings and the
+consultations' copies of findings link to. The caller commits.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sqlalchemy import func, select
 
 from kb.comments.models import Comment
 from kb.comments.service import render_body
-from kb.consultations.models import RENDERED_TEXTS, RenderedModel, render_texts
+from kb.consultations.copies import rerender_copy
+from kb.consultations.models import RENDERED_TEXTS, ConsultedFinding, RenderedModel, render_texts
 from kb.entries.models import Entry
 from kb.entries.service import current_revisions, rerender_entry
 from kb.entries.targets import link_targets
@@ -70,8 +72,11 @@ def rerender_everything(on_row: Callable[[], None] = lambda: None) -> RerenderRe
         on_row()
     for model in RENDERED_TEXTS:
         for saved in db.session.scalars(select(model).order_by(model.id)):
-            # select() over a union of models is typed as their common base.
-            report.consultation_texts += render_texts(cast(RenderedModel, saved), every=True)
+            if isinstance(saved, ConsultedFinding):
+                report.consultation_texts += rerender_copy(saved, targets)
+            else:
+                # select() over a union of models is typed as their common base.
+                report.consultation_texts += render_texts(cast(RenderedModel, saved), every=True)
             on_row()
     for comment in db.session.scalars(select(Comment).order_by(Comment.id)):
         comment.html = render_body(comment.body, comment.id, comment.finding)

@@ -12,6 +12,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy import delete, func, select
 
+from kb.consultations.copies import rerender_copies_linking_to
 from kb.content.document import EntryDocument, parse_document
 from kb.content.fields import SourceRef, normalise_tag
 from kb.dates import PartialDate, utcnow
@@ -257,12 +258,13 @@ def rerender_entry(entry: Entry, revision: Revision, targets: LinkTargets) -> bo
 
 
 def rerender_entries_linking_to(changed: list[Entry], targets: LinkTargets | None = None) -> int:
-    """Render again the current text of entries (and findings) whose links point at `changed` entries.
+    """Render again the current text of entries (findings, copies of findings) whose links point at `changed` entries.
 
     A target's title, status or visibility decides how links to it appear, so when those
-    change, the stored rendering of every entry mentioning it is brought up to date, and of
+    change, the stored rendering of every entry mentioning it is brought up to date, of
     every finding mentioning it or belonging to it (a review's visibility decides who reads
-    its published findings). Returns how many entries were rendered again.
+    its published findings), and of every consultation's copy of a finding mentioning it or
+    put to members about it. Returns how many entries were rendered again.
     """
     changed_ids = {entry.id for entry in changed}
     # Entries are picked by id, not by DISTINCT over whole rows: PostgreSQL cannot compare JSON columns.
@@ -283,5 +285,6 @@ def rerender_entries_linking_to(changed: list[Entry], targets: LinkTargets | Non
         if document is not None:
             revision.rendered, _ = render_document(document, resolver_for(source, targets))
     rerender_findings_linking_to(changed_ids, targets)
+    rerender_copies_linking_to(changed_ids, targets)
     db.session.flush()
     return len(sources)

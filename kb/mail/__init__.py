@@ -21,7 +21,7 @@ from flask import Flask
 from kb.mail.after_commit import send_after_response
 from kb.mail.delivery import MailNotSentError, transmit
 from kb.mail.messages import Mail, build_message, site_link
-from kb.mail.outbox import queue_mail, send_pending, unsent
+from kb.mail.outbox import queue_mail, queue_mails, send_pending, unsent
 
 __all__ = [
     "Mail",
@@ -29,6 +29,7 @@ __all__ = [
     "build_message",
     "init_app",
     "queue_mail",
+    "queue_mails",
     "send_after_response",
     "send_pending",
     "site_link",

@@ -1,14 +1,15 @@
 """The durable outbox: mail is written with the work, claimed after the commit, sent, and retried.
 
-`queue_mail` adds a row in the caller's transaction, so the mail exists exactly when the
-work it reports was committed. After the commit the rows of that transaction are claimed
-and sent at once; when that did not happen (the mail server was down, the worker died
-between the commit and the send, or during it), `send_pending` sends them later, from
-cron (`flask --app kb mail send-pending`) and, opportunistically, after a later commit
-whose own mail went out. Claims are one conditional UPDATE each, committed before the
-mail server is contacted, so any number of workers and hosts may send at the same time
-without sending a row twice. A request sends for at most `MAIL_REQUEST_SECONDS`, its own
-mail first, and leaves the rest in the outbox, so it stays well inside the worker timeout.
+`queue_mail` (or `queue_mails`, many in a few statements) adds a row in the caller's
+transaction, so the mail exists exactly when the work it reports was committed. After the
+commit the rows of that transaction are claimed and sent at once; when that did not happen
+(the mail server was down, the worker died between the commit and the send, or during it),
+`send_pending` sends them later, from cron (`flask --app kb mail send-pending`) and,
+opportunistically, after a later commit whose own mail went out. Claims are one
+conditional UPDATE each, committed before the mail server is contacted, so any number of
+workers and hosts may send at the same time without sending a row twice. A request sends
+for at most `MAIL_REQUEST_SECONDS`, its own mail first, and leaves the rest in the outbox,
+so it stays well inside the worker timeout.
 The sending after a commit is `kb.mail.after_commit`'s.
 """
 
@@ -42,13 +43,8 @@ QUEUED = "kb_mail_queued"
 outbox = cast(Table, OutboxMail.__table__)
 
 
-def queue_mail(mail: Mail) -> int:
-    """Add `mail` to the outbox in the current transaction: it is sent once that commits, never if it rolls back.
-
-    Returns the outbox row's id, for a caller that asks after the commit whether it went (`unsent`).
-    """
-    now = utcnow()
-    values = {
+def _row(mail: Mail, now: dt.datetime) -> dict[str, Any]:
+    return {
         "recipient": mail.to,
         "subject": mail.subject,
         "body": mail.body,
@@ -58,13 +54,33 @@ def queue_mail(mail: Mail) -> int:
         "next_attempt_at": now,
         "attempts": 0,
     }
+
+
+def queue_mail(mail: Mail) -> int:
+    """Add `mail` to the outbox in the current transaction: it is sent once that commits, never if it rolls back.
+
+    Returns the outbox row's id, for a caller that asks after the commit whether it went (`unsent`).
+    """
     session = db.session
-    result = session.connection().execute(insert(outbox).values(**values))
+    result = session.connection().execute(insert(outbox).values(**_row(mail, utcnow())))
     key = result.inserted_primary_key
     assert key is not None, "an INSERT of one row has its primary key"
     row_id = int(key[0])
     session.info.setdefault(QUEUED, []).append(row_id)
     return row_id
+
+
+def queue_mails(mails: Collection[Mail]) -> list[int]:
+    """Add many mails to the outbox as `queue_mail` does, in a few INSERTs however many there are; returns their ids."""
+    if not mails:
+        return []
+    now = utcnow()
+    session = db.session
+    statement = insert(outbox).returning(outbox.c.id)
+    result = session.connection().execute(statement, [_row(mail, now) for mail in mails])
+    row_ids = [int(row_id) for row_id in result.scalars()]
+    session.info.setdefault(QUEUED, []).extend(row_ids)
+    return row_ids
 
 
 def mail_of(row: Row) -> Mail:

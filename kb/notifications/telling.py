@@ -11,44 +11,23 @@ visibility rule for the thing the event is about) is asked for each person.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, select
 
 from kb.dates import utcnow
 from kb.extensions import db
-from kb.mail import queue_mail, site_link
-from kb.notifications import mails, queries
+from kb.mail import Mail, queue_mails, site_link
+from kb.notifications import mails
+from kb.notifications.hearing import deliveries, load_panel_seats
 from kb.notifications.models import Notification
-from kb.notifications.topics import topic_of
-from kb.states import MailDelivery, NotificationKind
 
 if TYPE_CHECKING:
     from kb.entries.models import Entry
     from kb.panels.models import Finding
     from kb.users.models import User
-
-LEGACY_MAIL_CATEGORY: dict[str, str] = {NotificationKind.MENTION: "mentions"}
-"""The older mail switch of a kind that belongs to no topic (a mention outside findings); "replies" otherwise."""
-
-
-@dataclass(frozen=True)
-class _Delivery:
-    """How one person hears of one event: listed in the app, kept for the digest, mailed now under `category`."""
-
-    in_app: bool
-    for_digest: bool
-    mail_category: str | None
-
-
-def _delivery(person: User, kind: str, *, about_finding: bool) -> _Delivery:
-    topic = topic_of(kind, about_finding=about_finding)
-    if topic is None:
-        category = LEGACY_MAIL_CATEGORY.get(kind, "replies")
-        return _Delivery(True, False, category if queries.wants_mail(person.id, category) else None)
-    choice = queries.choice_for(person.id, topic)
-    now = topic if choice.delivery == MailDelivery.NOW else None
-    return _Delivery(choice.in_app, choice.delivery == MailDelivery.DIGEST, now)
 
 
 def tell(
@@ -71,45 +50,63 @@ def tell(
     notification listed in the app, or kept unlisted for the digest only; mail queued now (sent
     after the commit) or left for the digest. Someone who wants neither the app nor the digest
     gets no notification row, only the mail if they want it. Kinds outside the topics are listed
-    and mailed by the older switches.
+    and mailed by the older switches. What is known of each person is read for all at once
+    (`kb.notifications.hearing`), so the queries are as many for a thousand people as for one.
     """
-    written: list[tuple[User, Notification]] = []
-    mail_only: list[tuple[User, str]] = []
+    now = utcnow()
+    people = [person for person in recipients if person.active and (actor is None or person.id != actor.id)]
+    load_panel_seats(people)
+    hearing = deliveries([person.id for person in people], kind, about_finding=finding is not None)
+    rows: list[dict[str, object]] = []
+    queued: list[Mail] = []
     seen: set[int] = set()
-    for person in recipients:
-        if person.id in seen or not person.active or (actor is not None and person.id == actor.id):
+    for person in people:
+        if person.id in seen:
             continue
         seen.add(person.id)
         if not may_hear(person):
             continue
-        how = _delivery(person, kind, about_finding=finding is not None)
-        if not how.in_app and not how.for_digest:
-            if how.mail_category is not None:
-                mail_only.append((person, how.mail_category))
-            continue
-        notification = Notification(
-            user_id=person.id,
-            kind=kind,
-            entry_id=entry.id if entry is not None else None,
-            finding_id=finding.id if finding is not None else None,
-            actor_id=actor.id if actor is not None else None,
-            message=message,
-            link=link,
-            in_app=how.in_app,
-            for_digest=how.for_digest,
-            # Kept only for the digest: read already, so it never counts as unread.
-            read_at=None if how.in_app else utcnow(),
-        )
-        db.session.add(notification)
-        written.append((person, notification))
+        how = hearing[person.id]
         if how.mail_category is not None:
-            mail_only.append((person, how.mail_category))
-    db.session.flush()
-    mailed_at = utcnow()
-    by_person = {person.id: notification for person, notification in written}
-    for person, category in mail_only:
-        body = [f"{message}.", *paragraphs, f"See it: {site_link(link)}"]
-        queue_mail(mails.compose(person, category, message, body))
-        if person.id in by_person:
-            by_person[person.id].mailed_at = mailed_at
-    return [notification for _, notification in written]
+            body = [f"{message}.", *paragraphs, f"See it: {site_link(link)}"]
+            queued.append(mails.compose(person, how.mail_category, message, body))
+        if not how.in_app and not how.for_digest:
+            continue
+        rows.append(
+            {
+                "user_id": person.id,
+                "kind": kind,
+                "entry_id": entry.id if entry is not None else None,
+                "finding_id": finding.id if finding is not None else None,
+                "actor_id": actor.id if actor is not None else None,
+                "message": message,
+                "link": link,
+                "created_at": now,
+                "in_app": how.in_app,
+                "for_digest": how.for_digest,
+                # Kept only for the digest: read already, so it never counts as unread.
+                "read_at": None if how.in_app else now,
+                "mailed_at": now if how.mail_category is not None else None,
+            }
+        )
+    queue_mails(queued)
+    return _write(rows, now)
+
+
+def _write(rows: list[dict[str, object]], now: dt.datetime) -> list[Notification]:
+    """Insert the notifications in a few statements, not one a person, and load them back in order."""
+    if not rows:
+        return []
+    # Every row names every column (None included), so they go in one batch, not one per set of columns.
+    db.session.execute(insert(Notification).execution_options(render_nulls=True), rows)
+    query = (
+        select(Notification)
+        .where(
+            Notification.user_id.in_([row["user_id"] for row in rows]),
+            Notification.kind == rows[0]["kind"],
+            Notification.link == rows[0]["link"],
+            Notification.created_at == now,
+        )
+        .order_by(Notification.id)
+    )
+    return list(db.session.scalars(query))
