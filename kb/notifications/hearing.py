@@ -17,9 +17,10 @@ from sqlalchemy import and_, inspect, select
 from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
+from kb.notifications import topics
 from kb.notifications.models import NotificationChoice, NotificationSettings
 from kb.notifications.queries import SETTING_FIELDS
-from kb.notifications.topics import BY_KEY, DEFAULT_CHOICE, Choice, topic_of
+from kb.notifications.topics import BY_KEY, Choice, topic_of
 from kb.states import MailDelivery, NotificationKind
 from kb.users.models import User
 
@@ -48,7 +49,8 @@ def default_choice(topic: str, settings: NotificationSettings | None) -> Choice:
 
     The same default `kb.notifications.queries.choice_for` gives a person without a row.
     """
-    return DEFAULT_CHOICE
+    found = BY_KEY[topic]
+    return topics.default_choice(found, settings is None or bool(getattr(settings, SETTING_FIELDS[found.older_switch])))
 
 
 def choices_for_people(user_ids: Collection[int], topic: str) -> dict[int, Choice]:

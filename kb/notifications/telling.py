@@ -11,11 +11,10 @@ visibility rule for the thing the event is about) is asked for each person.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from kb.dates import utcnow
 from kb.extensions import db
@@ -90,23 +89,13 @@ def tell(
             }
         )
     queue_mails(queued)
-    return _write(rows, now)
+    return _write(rows)
 
 
-def _write(rows: list[dict[str, object]], now: dt.datetime) -> list[Notification]:
-    """Insert the notifications in a few statements, not one a person, and load them back in order."""
+def _write(rows: list[dict[str, object]]) -> list[Notification]:
+    """Insert the notifications in a few statements, not one a person, and return them as loaded objects."""
     if not rows:
         return []
     # Every row names every column (None included), so they go in one batch, not one per set of columns.
-    db.session.execute(insert(Notification).execution_options(render_nulls=True), rows)
-    query = (
-        select(Notification)
-        .where(
-            Notification.user_id.in_([row["user_id"] for row in rows]),
-            Notification.kind == rows[0]["kind"],
-            Notification.link == rows[0]["link"],
-            Notification.created_at == now,
-        )
-        .order_by(Notification.id)
-    )
-    return list(db.session.scalars(query))
+    insert_all = insert(Notification).returning(Notification).execution_options(render_nulls=True)
+    return list(db.session.scalars(insert_all, rows))
