@@ -234,7 +234,7 @@ def build(app: Flask, folder: Path) -> dict[frozenset[str], list[dict[str, objec
     publish_findings(review, actor=panel)
     db.session.flush()
     corrected = FindingText(marked("Finding corrected"), marked("Body corrected"), marked("Do that"))
-    correct_finding(finding, corrected, marked("Corrected because"), actor=panel)
+    correct_finding(finding, corrected, marked("Corrected because"), actor=panel, base_number=finding.revision_number)
     draft_finding = create_finding(review, FindingText(marked("Draft finding"), marked("Body"), ""), actor=panel)
     db.session.commit()
 
