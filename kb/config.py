@@ -244,6 +244,9 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "FLAG_LIMIT_PER_USER": env("FLAG_LIMIT_PER_USER") or "20 per hour",
         # Live previews one signed-in person may ask for while typing (one per pause).
         "PREVIEW_LIMIT_PER_USER": env("PREVIEW_LIMIT_PER_USER") or "120 per minute",
+        # A review's report as a PDF or Word file, per client address; and published PDFs kept per worker.
+        "REPORT_DOWNLOAD_LIMIT_PER_ADDRESS": env("REPORT_DOWNLOAD_LIMIT_PER_ADDRESS") or "20 per minute",
+        "REPORT_PDF_CACHE_SIZE": int(env("REPORT_PDF_CACHE_SIZE") or 16),
         # Move the objects made at start-up out of the garbage collector's way once the app
         # is built, so large pages do not pay for scanning them again (not in tests, which
         # build many apps in one process).

@@ -19,7 +19,7 @@ from kb.comments.models import Comment, comment_anchor, comment_permalink
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.panels.models import Finding
-from kb.permissions import Viewer, can_read_comment, can_view_entry, readable_comments, visible_entries
+from kb.permissions import Viewer, can_view_entry, on_panel_of, readable_comments, visible_entries
 from kb.users.models import Organisation, User
 
 PATH_END = ":"
@@ -166,14 +166,16 @@ def _with_authors() -> tuple:
 def visible_comment(viewer: Viewer, comment_id: int) -> Comment | None:
     """The comment if the viewer may see its entry (its text may still be hidden from them), else None.
 
-    A comment of a finding's discussion is None (as if it did not exist) to all but those who may read it.
+    A comment of a finding's discussion is None (as if it did not exist) to all but the
+    review's panel and staff; to them a hidden or removed one is found like any other, and
+    its page shows the placeholder.
     """
     comment = db.session.scalar(
         select(Comment).where(Comment.id == comment_id).options(joinedload(Comment.entry), *_with_authors())
     )
     if comment is None or not can_view_entry(viewer, comment.entry):
         return None
-    if comment.finding_id is not None and not can_read_comment(viewer, comment):
+    if comment.finding_id is not None and not on_panel_of(viewer, comment.entry):
         return None
     return comment
 

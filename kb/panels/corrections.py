@@ -3,7 +3,9 @@
 A correction is a new revision of the finding (the wording before it stays in the
 finding's history) and a `FindingCorrection` naming that revision; the finding stays
 published. The review's panel and staff correct (`review.work`); the panel and the people
-following the review are told, each only while they may read the finding.
+following the review are told, each only while they may read the finding. A correction
+says which revision it was written from, and is refused when the finding has changed since
+(another correction saved first), so no one's correction silently replaces another's.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from kb.panels.forms import NOTE_MAX
 from kb.panels.merge import conflict_marker_line
 from kb.panels.models import Finding, FindingCorrection, FindingRevision
 from kb.panels.rendering import reader_end, render_saved
-from kb.panels.service import MESSAGE_MAX, FindingError, FindingText
+from kb.panels.service import MESSAGE_MAX, FindingConflictError, FindingError, FindingText, current_revision
 from kb.permissions import can_view_finding, link_resolver, require
 from kb.permissions_viewer import viewer_for
 from kb.states import FindingStatus, FollowTarget, NotificationKind
@@ -53,15 +55,22 @@ def _check(finding: Finding, text: FindingText, note: str) -> None:
         raise FindingError("The text is the same as the published one: change what needs correcting.")
 
 
-def correct_finding(finding: Finding, text: FindingText, note: str, *, actor: User) -> FindingCorrection:
+def correct_finding(
+    finding: Finding, text: FindingText, note: str, *, actor: User, base_number: int | None
+) -> FindingCorrection:
     """Save `text` as a correction of a published finding, with `note` (Markdown) saying what and why.
 
-    Adds the finding's next revision and a `FindingCorrection`, records an audit event and
-    tells the panel and the review's followers. Raises `PermissionDeniedError` unless the
-    actor works on the review's panel (or is staff), and `FindingError` for a finding that
-    is not published, a missing note or title, an unchanged text or a conflict marker.
+    `base_number` is the revision the corrector started from. Adds the finding's next
+    revision and a `FindingCorrection`, records an audit event and tells the panel and the
+    review's followers. Raises `PermissionDeniedError` unless the actor works on the
+    review's panel (or is staff), `FindingConflictError` when `base_number` is not the
+    current revision, and `FindingError` for a finding that is not published, a missing
+    note or title, an unchanged text or a conflict marker.
     """
     require(actor, "review.work", finding.review)
+    current = current_revision(finding)
+    if current is not None and base_number != current.number:
+        raise FindingConflictError(finding, queries.revision_of(finding, base_number), current)
     note = note.replace("\r\n", "\n").replace("\r", "\n").strip()
     _check(finding, text, note)
     now = utcnow()

@@ -48,7 +48,7 @@ class MergeForm(FlaskForm):
 
 
 class CorrectionForm(FlaskForm):
-    """A correction of a published finding: its text as corrected and a note saying what was corrected and why."""
+    """A correction of a published finding: its corrected text, a note saying what and why, the revision it began at."""
 
     title = StringField(
         "Title",
@@ -61,3 +61,4 @@ class CorrectionForm(FlaskForm):
         "What was corrected, and why",
         validators=[DataRequired("Say what was corrected and why."), MaxChars(NOTE_MAX)],
     )
+    base_revision = HiddenField()

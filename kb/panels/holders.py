@@ -18,6 +18,9 @@ from kb.panels.service import FindingError
 from kb.permissions import require
 from kb.users.models import PanelMembership, User
 
+NOT_ON_PANEL = "Only someone on this review's panel can hold the pen."
+"""The refusal of a holder who is not on the panel; it names nobody, so it tells nothing about an account."""
+
 
 def sits_on_panel(user: User, finding: Finding) -> bool:
     """Whether `user` is active and has a seat on the panel of the finding's review."""
@@ -39,7 +42,7 @@ def hand_pen(finding: Finding, holder: User, *, actor: User) -> bool:
     if finding.holder_id == holder.id:
         return False
     if holder.id != actor.id and not sits_on_panel(holder, finding):
-        raise FindingError(f"{holder.display_name} does not sit on this review's panel, so cannot hold the pen.")
+        raise FindingError(NOT_ON_PANEL)
     before = finding.holder.display_name if finding.holder is not None else "nobody"
     finding.holder = holder
     db.session.flush()

@@ -2,8 +2,10 @@
 
 These views join the `panels` blueprint when this module is imported (by `create_app`).
 Handing over the pen is for the review's panel and staff; anyone else gets 404, as for
-something that does not exist. "My panels" is for anyone signed in, and lists something
-for panel members and staff only.
+something that does not exist. The new holder is looked for among the review's panel
+members (or is the viewer, taking the pen); any other id gets one message that names
+nobody, so the form cannot be used to learn who an account is. "My panels" is for
+anyone signed in, and lists something for panel members and staff only.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from kb.errors import unit_of_work
-from kb.extensions import db
 from kb.pages import whole_number
 from kb.panels import queries
-from kb.panels.holders import hand_pen
+from kb.panels.holders import NOT_ON_PANEL, hand_pen
 from kb.panels.models import FINDING_STATUSES
 from kb.panels.my_panels import panel_rows
 from kb.panels.routes import FINDING, blueprint
@@ -46,9 +47,11 @@ def hand_over(slug: str, number: int) -> Response:
         abort(404)
     back = url_for(".workspace", slug=slug) + f"#finding-{finding.number}"
     holder_id = whole_number(request.form.get("holder"))
-    holder = db.session.get(User, holder_id) if holder_id is not None else None
+    me: User = current_user._get_current_object()
+    choices = [me, *queries.panel_members(review)]
+    holder = next((person for person in choices if holder_id is not None and person.id == holder_id), None)
     if holder is None:
-        flash(f"Choose the panel member to hand finding {finding.number} to.", "error")
+        flash(f"{NOT_ON_PANEL} Choose a member of the panel to hand finding {finding.number} to.", "error")
         return redirect(back, code=303)
     try:
         with unit_of_work():

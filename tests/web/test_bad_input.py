@@ -148,6 +148,7 @@ GENEROUS_LIMITS = {
         "COMMENT_LIMIT_PER_ADDRESS",
         "FLAG_LIMIT_PER_USER",
         "PREVIEW_LIMIT_PER_USER",
+        "REPORT_DOWNLOAD_LIMIT_PER_ADDRESS",
     )
 }
 # Tables a refused request may still change, by endpoint, and why.

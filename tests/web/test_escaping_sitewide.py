@@ -234,7 +234,7 @@ def build(app: Flask, folder: Path) -> dict[frozenset[str], list[dict[str, objec
     publish_findings(review, actor=panel)
     db.session.flush()
     corrected = FindingText(marked("Finding corrected"), marked("Body corrected"), marked("Do that"))
-    correct_finding(finding, corrected, marked("Corrected because"), actor=panel)
+    correct_finding(finding, corrected, marked("Corrected because"), actor=panel, base_number=finding.revision_number)
     draft_finding = create_finding(review, FindingText(marked("Draft finding"), marked("Body"), ""), actor=panel)
     db.session.commit()
 
@@ -336,7 +336,8 @@ def build(app: Flask, folder: Path) -> dict[frozenset[str], list[dict[str, objec
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("escaping")
-    app = make_app(folder, seeded_database)
+    # The crawl asks for every report file as every role; the download limit is tested on its own.
+    app = make_app(folder, seeded_database, REPORT_DOWNLOAD_LIMIT_PER_ADDRESS="100000 per minute")
     with app.app_context(), app.test_request_context():
         values = build(app, folder / "content")
         users = {

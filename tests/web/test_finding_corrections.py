@@ -36,7 +36,14 @@ def _url(cast: Cast, tail: str = "") -> str:
 
 
 def _correction(**changes: str) -> dict[str, str]:
-    return {"title": TITLE, "body": CORRECTED, "recommendations": RECOMMENDATIONS, "note": NOTE, **changes}
+    return {
+        "title": TITLE,
+        "body": CORRECTED,
+        "recommendations": RECOMMENDATIONS,
+        "note": NOTE,
+        "base_revision": "1",
+        **changes,
+    }
 
 
 def test_only_the_panel_and_staff_may_correct(seeded_app: Flask, cast: Cast) -> None:
@@ -156,3 +163,44 @@ def test_followers_who_may_not_read_the_finding_are_not_told(seeded_app: Flask, 
     response = post_form(client_for(seeded_app, cast.panel), _url(cast, "/correct"), _correction())
     assert response.status_code == 303
     assert db.session.scalars(select(Notification).where(Notification.user_id == follower.id)).all() == []
+
+
+def test_a_correction_of_a_finding_changed_since_is_refused_with_the_text_kept(seeded_app: Flask, cast: Cast) -> None:
+    finding = _published(cast)
+    second = make_user("second-panel@example.org", name="Sam Second", panels=(cast.review,))
+    mine = client_for(seeded_app, cast.panel)
+    opened = mine.get(_url(cast, "/correct")).get_data(as_text=True)
+    assert re.search(r'name="base_revision"[^>]*value="1"', opened)
+    # Someone else corrects the finding first.
+    theirs = post_form(client_for(seeded_app, second), _url(cast, "/correct"), _correction())
+    assert theirs.status_code == 303
+    # The first corrector's save, from revision 1, is refused: nothing they typed is lost.
+    typed = BODY.replace("Providers", "Three providers")
+    response = post_form(mine, _url(cast, "/correct"), _correction(body=typed, note="Count the providers."))
+    assert response.status_code == 409
+    text = page_text(response)
+    assert re.search(r"Finding 1 was changed by Sam Second at \d{1,2} \w+ \d{4}, \d\d:\d\d since you opened", text)
+    assert re.search(r'<textarea[^>]*name="body"[^>]*>\s*Three providers said', text)
+    assert "Count the providers.</textarea>" in text
+    assert "as it now reads (revision 2)" in text
+    assert "in 2013.</p>" in text
+    assert re.search(r'name="base_revision"[^>]*value="2"', text)
+    db.session.expire_all()
+    assert [c.author_id for c in db.session.scalars(select(FindingCorrection))] == [second.id]
+    assert db.session.get(Finding, finding.id).body == CORRECTED
+    # Saving again from the refusal, having seen the current text, corrects it.
+    again = post_form(mine, _url(cast, "/correct"), _correction(body=typed, note="Count.", base_revision="2"))
+    assert again.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Finding, finding.id).body == typed
+    assert len(db.session.scalars(select(FindingCorrection)).all()) == 2
+
+
+def test_a_correction_without_its_starting_revision_is_refused(seeded_app: Flask, cast: Cast) -> None:
+    _published(cast)
+    client = client_for(seeded_app, cast.panel)
+    for garbled in ("", "abc", "0"):
+        response = post_form(client, _url(cast, "/correct"), _correction(base_revision=garbled))
+        assert response.status_code == 409
+        assert "since you opened this page" in page_text(response)
+    assert db.session.scalars(select(FindingCorrection)).all() == []

@@ -15,6 +15,7 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from kb.panels.models import Finding
 from kb.panels.service import FindingText, create_finding
+from kb.states import CommentStatus
 from kb.users.models import User
 from tests.accounts import Cast, client_for, csrf_token, make_user, page_text, post_form
 from tests.web.dom import main_of
@@ -275,3 +276,23 @@ def test_a_reply_deeper_than_the_page_shows_is_refused_with_the_text_kept(seeded
     assert refused.status_code == 400
     assert "as deep as a finding" in page_text(refused)
     assert "Too deep" in page_text(refused)
+
+
+def test_a_removed_comment_leads_the_panel_to_its_placeholder_and_stays_hidden_from_others(
+    seeded_app: Flask, cast: Cast, second, finding
+) -> None:
+    comment = _talk(finding, second, f"The {WORD} question.")
+    comment.status = CommentStatus.REMOVED
+    db.session.commit()
+    panel = client_for(seeded_app, cast.panel)
+    response = panel.get(f"/comments/{comment.id}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(_url(finding, f"#comment-{comment.id}"))
+    page = main_of(panel.get(_url(finding)).data)
+    shown = page.find("section", cls="kb-finding-discussion")
+    assert shown is not None
+    assert shown.find("p", cls="kb-comment__placeholder") is not None
+    assert WORD not in shown.text()
+    for user in (cast.member, cast.other_panel):
+        assert client_for(seeded_app, user).get(f"/comments/{comment.id}").status_code == 404
+    assert seeded_app.test_client().get(f"/comments/{comment.id}").status_code == 404

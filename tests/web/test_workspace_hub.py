@@ -95,15 +95,24 @@ def test_each_finding_shows_who_holds_the_pen_and_it_changes_hands(seeded_app: F
 def test_the_pen_goes_only_to_someone_on_the_panel(seeded_app: Flask, cast: Cast) -> None:
     finding = _draft(cast, "A finding")
     panel = client_for(seeded_app, cast.panel)
-    for stranger, message in (
-        (cast.member.id, f"{cast.member.display_name} does not sit on this review&#39;s panel"),
-        (cast.other_panel.id, "does not sit on this review&#39;s panel"),
-        ("abc", "Choose the panel member to hand finding 1 to."),
-        (99999, "Choose the panel member to hand finding 1 to."),
+    refused = (
+        "Only someone on this review&#39;s panel can hold the pen. Choose a member of the panel to hand finding 1 to."
+    )
+    for person, name in (
+        (cast.member, "Marguerite Quill"),
+        (cast.other_panel, "Osric Vane"),
+        (cast.admin, "Ada Stone"),
     ):
+        person.display_name = name
+    db.session.commit()
+    # The same words for an account off the panel, one that does not exist and garbage: they name nobody.
+    for stranger in (cast.member.id, cast.other_panel.id, cast.admin.id, "abc", 99999):
         response = _hand(panel, cast, 1, stranger)
         assert response.status_code == 303
-        assert message in panel.get(_workspace(cast)).get_data(as_text=True)
+        page = panel.get(_workspace(cast)).get_data(as_text=True)
+        assert refused in page
+        for name in ("Marguerite Quill", "Osric Vane", "Ada Stone"):
+            assert name not in page
         assert _holder(finding) == cast.panel.id
     # Staff may take the pen themselves.
     moderator = client_for(seeded_app, cast.moderator)
