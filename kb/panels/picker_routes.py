@@ -10,31 +10,22 @@ and staff (`review.work`); everyone else gets 404. Without the script the cite p
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from kb.entries.models import Review
-from kb.entries.queries import visible_entry
 from kb.errors import unit_of_work
-from kb.panels import queries
 from kb.panels.citations import (
     CitationError,
     add_citation,
-    citable_comments,
-    citable_documents,
-    citable_responses,
-    cited_keys,
-    cited_pages,
-    paper_paragraphs,
 )
+from kb.panels.cite_context import citable_parts, evidence_search, working_finding
 from kb.panels.cite_forms import CiteForm
 from kb.panels.models import Finding
 from kb.panels.notes import referred_notes
-from kb.panels.trace_routes import SEARCH_RESULTS, cited_object
+from kb.panels.trace_routes import cited_object
 from kb.permissions import PermissionDeniedError, current_viewer
-from kb.search.service import SearchRequest, SearchUnavailableError, search
-from kb.states import EntryKind, FindingStatus
+from kb.states import FindingStatus
 
 blueprint = Blueprint("cite_picker", __name__)
 PICKER = "/reviews/<slug>/findings/<int:number>/picker"
@@ -47,61 +38,20 @@ def referred_notes_of(finding: Finding) -> set[int]:
     return referred_notes([finding.body_html, finding.recommendations_html], finding.number)
 
 
-def _working_finding(slug: str, number: int) -> tuple[Review, Finding]:
-    """The review and its finding if the viewer works in the review's workspace; else 404."""
-    viewer = current_viewer()
-    review = queries.workspace_review(viewer, slug)
-    finding = queries.visible_finding(viewer, review, number) if review is not None else None
-    if review is None or finding is None:
-        abort(404)
-    return review, finding
-
-
 @blueprint.get(PICKER)
 def results(slug: str, number: int) -> str:
     """The picker's list: search results for `q`, or the review's own papers and evidence before any search."""
-    review, finding = _working_finding(slug, number)
-    viewer = current_viewer()
-    text = request.args.get("q", "").strip()[:200]
-    found, unavailable = None, False
-    if text:
-        try:
-            found = search(viewer, SearchRequest(text=text, page=1, per_page=SEARCH_RESULTS))
-        except SearchUnavailableError:
-            unavailable = True
-    return render_template(
-        "panels/_picker_results.html",
-        review=review,
-        finding=finding,
-        text=text,
-        results=found,
-        unavailable=unavailable,
-        review_entries=queries.review_entries(viewer, review),
-        cited=cited_keys(finding),
-        cited_pages=cited_pages(finding),
-    )
+    review, finding = working_finding(slug, number)
+    found = evidence_search(current_viewer(), review, finding)
+    return render_template("panels/_picker_results.html", review=review, finding=finding, **found)
 
 
 @blueprint.get(f"{PICKER}/<entry_slug>")
 def entry_parts(slug: str, number: int, entry_slug: str) -> str:
     """The picker's list of one entry's citable parts: the whole, a paper's paragraphs, pages, comments, responses."""
-    review, finding = _working_finding(slug, number)
-    viewer = current_viewer()
-    entry = visible_entry(viewer, entry_slug)
-    if entry is None:
-        abort(404)
-    return render_template(
-        "panels/_picker_entry.html",
-        review=review,
-        finding=finding,
-        entry=entry,
-        paragraphs=paper_paragraphs(entry) if entry.kind == EntryKind.PAPER else [],
-        documents=citable_documents(entry),
-        comments=citable_comments(viewer, entry),
-        responses=citable_responses(viewer, review, entry),
-        cited=cited_keys(finding),
-        cited_pages=cited_pages(finding),
-    )
+    review, finding = working_finding(slug, number)
+    parts = citable_parts(current_viewer(), review, finding, entry_slug)
+    return render_template("panels/_picker_entry.html", review=review, finding=finding, **parts)
 
 
 @blueprint.post(f"{PICKER}/cite")
@@ -111,7 +61,7 @@ def cite(slug: str, number: int) -> Answer:
     `reopened` says the citation withdrew the finding's agreement. A refusal answers
     `{"error"}` with 400, or 404 for a source the actor may not see.
     """
-    _, finding = _working_finding(slug, number)
+    _, finding = working_finding(slug, number)
     form = CiteForm()
     if not form.validate() or form.target_id() is None:
         message = " ".join(error for errors in form.errors.values() for error in errors)

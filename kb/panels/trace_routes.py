@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,7 +20,6 @@ from kb.consultations.models import Response as ConsultationResponse
 from kb.documents.links import document_page_link
 from kb.documents.models import Document
 from kb.entries.models import Entry, Review
-from kb.entries.queries import visible_entry
 from kb.errors import unit_of_work
 from kb.extensions import db
 from kb.pages import int_arg, whole_number
@@ -29,15 +28,10 @@ from kb.panels.citation_view import CitationPanel, citation_panel
 from kb.panels.citations import (
     CitationError,
     add_citation,
-    citable_comments,
-    citable_documents,
-    citable_responses,
-    cited_keys,
-    cited_pages,
     move_citation,
-    paper_paragraphs,
     remove_citation,
 )
+from kb.panels.cite_context import citable_parts, evidence_search, working_finding
 from kb.panels.cite_forms import CiteForm, MoveCitationForm, RemoveCitationForm
 from kb.panels.cited_by import finding_path, mark_cited_paragraphs
 from kb.panels.export import export_review
@@ -45,12 +39,10 @@ from kb.panels.models import FINDING_STATUSES, Citation, Finding
 from kb.panels.report import build_matrix, may_trace
 from kb.paragraphs import excerpt
 from kb.permissions import can, current_viewer
-from kb.search.service import SearchRequest, SearchUnavailableError, search
-from kb.states import CitationKind, EntryKind
+from kb.states import CitationKind
 
 blueprint = Blueprint("traceability", __name__)
 FINDING = "/reviews/<slug>/findings/<int:number>"
-SEARCH_RESULTS = 10
 
 
 @blueprint.app_template_global("finding_citations")
@@ -61,16 +53,6 @@ def finding_citations(finding: Finding) -> CitationPanel:
 
 blueprint.add_app_template_filter(mark_cited_paragraphs, "mark_cited_paragraphs")
 blueprint.add_app_template_filter(excerpt, "excerpt")
-
-
-def _working_finding(slug: str, number: int) -> tuple[Review, Finding]:
-    """The review and its finding if the viewer works in the review's workspace; else 404."""
-    viewer = current_viewer()
-    review = queries.workspace_review(viewer, slug)
-    finding = queries.visible_finding(viewer, review, number) if review is not None else None
-    if review is None or finding is None:
-        abort(404)
-    return review, finding
 
 
 def _traceable_review(slug: str) -> Review:
@@ -96,51 +78,23 @@ def _render(template: str, **context: Any) -> str:
 @blueprint.get(f"{FINDING}/cite")
 def cite(slug: str, number: int) -> str:
     """Search for lessons, papers and discussions to cite from a finding, with the review's own papers listed."""
-    review, finding = _working_finding(slug, number)
-    viewer = current_viewer()
-    text = request.args.get("q", "").strip()[:200]
-    results, unavailable = None, False
-    if text:
-        try:
-            page = int_arg("page", 1) or 1
-            results = search(viewer, SearchRequest(text=text, page=page, per_page=SEARCH_RESULTS))
-        except SearchUnavailableError:
-            unavailable = True
-    return _render(
-        "panels/cite.html",
-        review=review,
-        finding=finding,
-        text=text,
-        results=results,
-        unavailable=unavailable,
-        review_entries=queries.review_entries(viewer, review),
-        cited=cited_keys(finding),
-        cited_pages=cited_pages(finding),
-        form=CiteForm(formdata=None),
-    )
+    review, finding = working_finding(slug, number)
+    found = evidence_search(current_viewer(), review, finding, page=int_arg("page", 1) or 1)
+    return _render("panels/cite.html", review=review, finding=finding, form=CiteForm(formdata=None), **found)
 
 
 @blueprint.get(f"{FINDING}/cite/<entry_slug>")
 def cite_from(slug: str, number: int, entry_slug: str) -> str:
     """One entry's citable parts: the whole entry, a paper's paragraphs, its files' pages, comments and responses."""
-    review, finding = _working_finding(slug, number)
-    viewer = current_viewer()
-    entry = visible_entry(viewer, entry_slug)
-    if entry is None:
-        abort(404)
+    review, finding = working_finding(slug, number)
+    parts = citable_parts(current_viewer(), review, finding, entry_slug)
     return _render(
         "panels/cite_from.html",
         review=review,
         finding=finding,
-        entry=entry,
-        paragraphs=paper_paragraphs(entry) if entry.kind == EntryKind.PAPER else [],
-        documents=citable_documents(entry),
-        comments=citable_comments(viewer, entry),
-        responses=citable_responses(viewer, review, entry),
-        cited=cited_keys(finding),
-        cited_pages=cited_pages(finding),
         document_page_link=document_page_link,
         form=CiteForm(formdata=None),
+        **parts,
     )
 
 
@@ -166,7 +120,7 @@ def cited_object(form: CiteForm) -> dict[str, Any]:
 @blueprint.post(f"{FINDING}/citations")
 def add(slug: str, number: int) -> Response:
     """Cite what the form names from the finding, then show the finding's citations."""
-    review, finding = _working_finding(slug, number)
+    review, finding = working_finding(slug, number)
     form = CiteForm()
     if not form.validate() or form.target_id() is None:
         flash(
@@ -194,7 +148,7 @@ def _citation_of(finding: Finding, citation_id: int) -> Citation:
 @blueprint.post(f"{FINDING}/citations/<int:citation_id>/remove")
 def remove(slug: str, number: int, citation_id: int) -> Response:
     """Take one citation off the finding."""
-    _, finding = _working_finding(slug, number)
+    _, finding = working_finding(slug, number)
     citation = _citation_of(finding, citation_id)
     if RemoveCitationForm().validate():
         try:
@@ -210,7 +164,7 @@ def remove(slug: str, number: int, citation_id: int) -> Response:
 @blueprint.post(f"{FINDING}/citations/<int:citation_id>/move")
 def move(slug: str, number: int, citation_id: int) -> Response:
     """Move one citation up or down the finding's list."""
-    _, finding = _working_finding(slug, number)
+    _, finding = working_finding(slug, number)
     citation = _citation_of(finding, citation_id)
     form = MoveCitationForm()
     if not form.validate():
