@@ -19,6 +19,7 @@ DEMO_ORGANISATIONS = (
 DEMO_ACCOUNTS = (
     ("demo-member@example.org", "Dana Member", "member", 0, False),
     ("demo-panel@example.org", "Pat Panel", "member", 1, True),
+    ("demo-panel-two@example.org", "Sam Panel", "member", 0, True),
     ("demo-moderator@example.org", "Morgan Moderator", "moderator", 2, False),
     ("demo-admin@example.org", "Alex Admin", "admin", 2, False),
 )
@@ -29,7 +30,9 @@ def ensure_demo_accounts() -> list[User]:
 
     Demo accounts have no password: they are entered only through the demo buttons on
     the sign-in page, which exist only while demo mode is on. The panel account sits on
-    the panel of the review with the most panel-only material (the first by title if none).
+    the panel of the review with the most panel-only material (the first by title if none);
+    two panel accounts sit on it, so the panel's work together (agreeing, discussing, settling
+    a clash) can be tried from two browsers.
     """
     organisations = []
     for name, type_, region in DEMO_ORGANISATIONS:

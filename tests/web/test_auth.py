@@ -478,8 +478,9 @@ def test_demo_mode_offers_one_account_per_role(tmp_path: Path, seeded_database: 
     with application.app_context():
         users = demo.ensure_demo_accounts()
         db.session.commit()
-        assert sorted(user.role for user in users) == ["admin", "member", "member", "moderator"]
-        (seat,) = [seat for user in users for seat in user.panel_seats]
+        assert sorted(user.role for user in users) == ["admin", "member", "member", "member", "moderator"]
+        seat, second_seat = [seat for user in users for seat in user.panel_seats]
+        assert seat.review_id == second_seat.review_id, "the two demo panel members sit on one panel"
         panel_papers = db.session.scalars(select(Entry).where(Entry.review_id == seat.review_id)).all()
         assert any(entry.visibility == "panel" for entry in panel_papers), "the demo panel has material to see"
         client = application.test_client()
