@@ -897,7 +897,7 @@ def test_the_finding_comment_row_catches_an_address_that_ignores_the_rule(world,
     """Let the comment's addresses skip the finding's rule and the row must fail."""
     import kb.comments.queries as comment_queries
 
-    monkeypatch.setattr(comment_queries, "can_read_comment", lambda viewer, comment: True)
+    monkeypatch.setattr(comment_queries, "on_panel_of", lambda viewer, entry: True)
     with pytest.raises(AssertionError):
         check_talk(world, talk, "member", "permalink")
     monkeypatch.undo()
