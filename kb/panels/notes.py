@@ -39,6 +39,9 @@ REMOVED = "[citation removed]"
 _DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\n]+)\]:", re.MULTILINE)
 """The start of a Markdown footnote's definition, `[^label]:`; a defined label is a footnote, not a note."""
 
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+"""The opening or closing line of a fenced code block."""
+
 _MOST_NOTES = 9999
 """The largest N a marker can have (four digits)."""
 
@@ -107,6 +110,22 @@ def referred_notes(html_texts: Iterable[str], finding_number: int) -> set[int]:
     return found
 
 
+def _without_fenced_code(text: str) -> str:
+    """`text` with the lines inside fenced code blocks left out: a `[^2]:` shown as code defines nothing."""
+    kept: list[str] = []
+    fence = ""
+    for line in text.splitlines():
+        opening = _FENCE.match(line)
+        if fence:
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = ""
+        elif opening:
+            fence = opening.group(1)
+        else:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def renumber_markers(text: str, new_numbers: Mapping[int, int | None], render_html: Callable[[str], str]) -> str:
     """`text` (Markdown) with each real marker `[^N]`, N in `new_numbers`, as `[^new]`, or `REMOVED` when new is None.
 
@@ -115,7 +134,7 @@ def renumber_markers(text: str, new_numbers: Mapping[int, int | None], render_ht
     number of its own, the text is rendered, and the stand-ins linked are read back. Markers
     in code, in a link's words, of a defined footnote or of an N not in `new_numbers` are kept.
     """
-    defined = {match.group(1) for match in _DEFINITION.finditer(text)}
+    defined = {match.group(1) for match in _DEFINITION.finditer(_without_fenced_code(text))}
     markers = [match for match in MARKER.finditer(text) if match.group(1) not in defined]
     free = (number for number in range(1, _MOST_NOTES + 1) if str(number) not in defined)
     stand_ins = [number for number, _ in zip(free, markers, strict=False)]

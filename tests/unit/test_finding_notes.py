@@ -138,3 +138,8 @@ def test_renumbering_keeps_markers_in_code_links_and_footnotes_as_typed():
 def test_renumbering_leaves_a_text_without_those_markers_unchanged():
     assert renumbered("No markers here, only [^9].", {1: None, 2: 1}) == "No markers here, only [^9]."
     assert renumbered("", {1: 2, 2: 1}) == ""
+
+
+def test_a_definition_shown_as_code_is_no_footnote_and_the_marker_is_renumbered():
+    text = "Claim [^2] here.\n\n```\n[^2]: not a definition\n```\n\n~~~~\n[^2]: nor this\n~~~~"
+    assert renumbered(text, {1: None, 2: 1}) == text.replace("Claim [^2]", "Claim [^1]", 1)
