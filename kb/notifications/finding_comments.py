@@ -98,8 +98,9 @@ def comment_posted(comment: Comment, finding: Finding, *, actor: User) -> list[N
     The link is the comment's place on the finding's page.
     """
     mentioned = _mentioned(comment, finding, actor=actor, newly_after=None)
-    told_ids = {notification.user_id for notification in mentioned}
-    rest = [person for person in panel_of(finding) if person.id not in told_ids]
+    # Everyone mentioned is left out of the rest, also those whose mention wrote no row (mail only).
+    mentioned_ids = set(finding_mentions(comment.body, finding).values())
+    rest = [person for person in panel_of(finding) if person.id not in mentioned_ids]
     return mentioned + _tell(rest, NotificationKind.FINDING_COMMENT, comment, finding, actor=actor)
 
 

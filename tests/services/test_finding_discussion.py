@@ -10,15 +10,16 @@ from kb.comments.models import Comment
 from kb.comments.queries import comment_counts, finding_thread_comments, thread_comments, visible_comment
 from kb.comments.service import CommentError, edit_comment, post_comment
 from kb.extensions import db
+from kb.mail.models import OutboxMail
 from kb.moderation.curation import merge_entry
-from kb.notifications.models import Notification
+from kb.notifications.models import Notification, NotificationChoice
 from kb.notifications.queries import shown_notifications
 from kb.panels.discussion import ThreadError, reopen_thread, resolve_thread
 from kb.panels.models import Finding
 from kb.panels.service import FindingText, create_finding
 from kb.permissions import PermissionDeniedError, can_read_comment, readable_comments, viewer_for
 from kb.search.comment_texts import comments_of_hits, indexed_comment_bodies
-from kb.states import NotificationKind
+from kb.states import MailDelivery, NotificationKind
 from kb.users.models import PanelMembership, User
 from tests.accounts import Cast, make_user
 
@@ -195,3 +196,14 @@ def test_merging_the_review_leaves_its_findings_discussions_with_it(seeded_app: 
     assert said.entry_id == cast.other_review.id
     assert thread_comments(cast.other_review)[0].id == said.id
     assert not can_read_comment(viewer_for(cast.other_panel), talk)
+
+
+def test_a_mention_mailed_without_a_notice_in_the_app_is_mailed_once(seeded_app: Flask, cast: Cast, second, finding):
+    db.session.add(NotificationChoice(user_id=second.id, topic="finding_talk", in_app=False, delivery=MailDelivery.NOW))
+    db.session.commit()
+    _talk(finding, cast.panel, "Can @panel-two check this?")
+    assert _told(second) == []
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.recipient == second.email)).all()
+    about_the_comment = [mail.subject for mail in mails if "discussion" in mail.subject]
+    assert len(about_the_comment) == 1
+    assert "mentioned you" in about_the_comment[0]
