@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from kb.extensions import db
+from kb.users.demo import DEMO_ACCOUNTS
 from kb.users.models import User
 from tests.accounts import csrf_token, sign_in
 from tests.conftest import make_app
@@ -68,5 +69,5 @@ def test_demo_command_needs_demo_mode(seeded_app: Flask, tmp_path: Path, seeded_
         assert runner.invoke(args=["users", "demo"]).exit_code == 0
         again = runner.invoke(args=["users", "demo"])
         assert again.exit_code == 0
-        assert len(list(db.session.scalars(select(User)))) == 4
+        assert len(list(db.session.scalars(select(User)))) == len(DEMO_ACCOUNTS)
         db.session.remove()
