@@ -1,10 +1,10 @@
-"""The durable queue of index changes, written in the same transaction as the change itself."""
+"""The durable queue of index changes (in the change's own transaction), and entries' parts with their vectors."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, Index, Text
+from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.dates import utcnow
@@ -29,3 +29,28 @@ class SearchQueueItem(Model):
     indexed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MeaningPart(Model):
+    """One part of an entry (a lesson's section, a paper's section, a document's page) and its vector.
+
+    Written by the meaning layer when the entry's index document is written, in the same
+    drain; `fingerprint` is of the part's text and the model, so unchanged parts are not
+    embedded again. Rows go with their entry. Each worker reads all rows into one matrix and
+    reads them again when the newest row id or the count changes.
+    """
+
+    __tablename__ = "meaning_parts"
+    __table_args__ = (Index("ix_meaning_parts_entry", "entry_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    label: Mapped[str] = mapped_column(String(300), default="")
+    """What the part is, as a reader would say it ("Why it happened", "Page 4 of Terms.pdf")."""
+    anchor: Mapped[str] = mapped_column(String(300), default="")
+    """Where on the entry's page (or which document page) the part is, as a link's fragment or path."""
+    model: Mapped[str] = mapped_column(String(80))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    """float32 little-endian, `kb.search.meaning.model.DIMENSIONS` of them, of unit length."""

@@ -48,6 +48,10 @@ class SearchRequest:
     per_page: int = 10
     exact: bool = False
     """Search for exactly what was typed, even when a correction would find more."""
+    meaning: tuple[int, ...] = ()
+    """Ids of entries close in meaning to the text, best first, found by the meaning layer among those the
+    viewer may see. A backend counts them as matches too (within the chosen facets) and, ranking by relevance,
+    fuses their order with its own (`kb.search.fusion.fuse`)."""
 
 
 MAX_PAGE_HITS = 3

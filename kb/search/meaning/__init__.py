@@ -1,0 +1,6 @@
+"""Search by meaning: entries embedded part by part with a small offline model, fused with word search.
+
+`model` loads the embedding model once per process; `store` keeps each part's vector in the
+database; `layer.MeaningLayer` wraps the search backend (listed in `kb.search.backend.LAYERS`).
+`SEARCH_MEANING=0` turns it off. docs/search.md says how it works and why this model.
+"""
