@@ -110,15 +110,6 @@ def test_the_note_says_how_many_have_every_word(client):
         assert "No entry has all of these words" in notes
 
 
-def test_keyword_syntax_is_not_read_as_plain_words(search_site):
-    # Words joined by an operator all count, question words too; nothing found falls back to any word, as before.
-    assert find("why AND cost", exact=True).total < find("cost").total
-    anything = find("cost AND zebrafish")
-    assert anything.broadened
-    assert anything.with_every_word == 0
-    assert anything.total == find("cost").total
-
-
 # --- Joined and split forms ------------------------------------------------------------
 
 
