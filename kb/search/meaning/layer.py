@@ -52,7 +52,7 @@ RELATED_FLOOR = 0.5
 LIMIT = 30
 """How many entries close in meaning a search hands the backend at most."""
 
-_EXACT = re.compile(r"[\"*?~]|(?<!\w)[-+]\w|\b(AND|OR|NOT)\b|\w:")
+_EXACT = re.compile(r"[\"*~]|\w\?\w|(?<!\w)[-+]\w|\b(AND|OR|NOT)\b|\w:")
 
 
 def meaning_text(text: str) -> str | None:
