@@ -23,6 +23,7 @@ from kb.permissions import ANONYMOUS, Viewer, viewer_for
 from kb.search.backend import backend
 from kb.search.meaning import layer as meaning_layer
 from kb.search.meaning.layer import MeaningLayer, active, meaning_text
+from kb.search.meaning.matrix import PartMatrix
 from kb.search.meaning.model import MODEL_NAME, Vectors, embedder
 from kb.search.meaning.parts import PageOfDocument, entry_parts, pieces, sections
 from kb.search.models import MeaningPart, SearchQueueItem
@@ -277,6 +278,33 @@ def test_entries_made_before_the_layer_get_vectors_at_start(tmp_path: Path, empt
         assert len(stored_rows(lesson_id)) == 5
         db.session.remove()
         db.engine.dispose()
+
+
+def assert_matrix_holds_the_table(matrix: PartMatrix) -> None:
+    rows = db.session.execute(select(MeaningPart.id, MeaningPart.entry_id, MeaningPart.vector)).all()
+    held = dict(
+        zip(matrix.row_ids.tolist(), zip(matrix.row_entries.tolist(), matrix.vectors, strict=True), strict=True)
+    )
+    assert sorted(held) == sorted(row.id for row in rows)
+    for row in rows:
+        assert held[row.id][0] == row.entry_id
+        assert np.array_equal(held[row.id][1], np.frombuffer(row.vector, dtype="<f4"))
+
+
+def test_a_workers_matrix_follows_new_edited_and_removed_entries(site: Flask) -> None:
+    layer = the_layer()
+    first = a_lesson("first")
+    assert_matrix_holds_the_table(layer.matrix())
+    second = a_lesson("second", title="Second lesson")
+    first.evidence = "Complaints from callers."
+    db.session.commit()
+    assert_matrix_holds_the_table(layer.matrix())
+    db.session.delete(second)
+    db.session.commit()
+    matrix = layer.matrix()
+    assert_matrix_holds_the_table(matrix)
+    assert set(matrix.entries.tolist()) == {first.id}
+    assert layer.matrix() is matrix, "read again only when the rows change"
 
 
 # --- visibility --------------------------------------------------------------------------------

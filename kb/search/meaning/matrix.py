@@ -123,40 +123,50 @@ class Matrices:
     def __init__(self, model: str) -> None:
         self.model = model
         self._matrix = PartMatrix.empty()
-        self._version: tuple[int, int] | None = None
+        self._version: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
 
     def current(self, session: Session) -> PartMatrix:
         """The matrix as the database holds it now (one query when nothing changed)."""
-        row = session.execute(select(func.max(MeaningPart.id), func.count(MeaningPart.id))).one()
-        version = (row[0] or 0, row[1] or 0)
+        query = select(func.max(MeaningPart.id), func.count(MeaningPart.id), func.sum(MeaningPart.id))
+        row = session.execute(query.where(MeaningPart.model == self.model)).one()
+        version = (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
         if version == self._version:
             return self._matrix
         with self._lock:
             if version != self._version:
-                self._matrix = self._reread(session, self._matrix)
+                self._matrix = self._reread(session, self._matrix, version[1])
                 self._version = version
             return self._matrix
 
-    def _reread(self, session: Session, held: PartMatrix) -> PartMatrix:
-        listing = session.execute(
-            select(MeaningPart.id, MeaningPart.entry_id, MeaningPart.position).where(MeaningPart.model == self.model)
+    def _reread(self, session: Session, held: PartMatrix, count: int) -> PartMatrix:
+        """`held` with the rows written since, and without those removed.
+
+        An entry's rows are replaced together, so a new row of an entry drops every held row of
+        it; when the count still differs (entries were removed), every row id is read; when
+        even that does not account for every row (another database), all is read afresh.
+        """
+        newest = int(held.row_ids.max()) if len(held) else 0
+        added = session.execute(
+            select(MeaningPart.id, MeaningPart.entry_id, MeaningPart.position, MeaningPart.vector).where(
+                MeaningPart.model == self.model, MeaningPart.id > newest
+            )
         ).all()
-        row_ids = np.array([r[0] for r in listing], dtype=np.int64)
-        entry_ids = np.array([r[1] for r in listing], dtype=np.int64)
-        positions = np.array([r[2] for r in listing], dtype=np.int64)
-        kept = np.isin(row_ids, held.row_ids)
-        held_index = {int(row_id): index for index, row_id in enumerate(held.row_ids)} if kept.any() else {}
-        vectors = np.zeros((len(row_ids), DIMENSIONS), dtype=np.float32)
-        if kept.any():
-            vectors[kept] = held.vectors[[held_index[int(row_id)] for row_id in row_ids[kept]]]
-        new = [int(row_id) for row_id in row_ids[~kept]]
-        if new:
-            at = {row_id: index for index, row_id in enumerate(row_ids.tolist())}
-            for start in range(0, len(new), 2000):
-                query = select(MeaningPart.id, MeaningPart.vector).where(MeaningPart.id.in_(new[start : start + 2000]))
-                for row_id, data in session.execute(query):
-                    vector = np.frombuffer(data, dtype="<f4")
-                    if len(vector) == DIMENSIONS:
-                        vectors[at[row_id]] = vector
-        return PartMatrix(row_ids, entry_ids, positions, vectors)
+        new_entries = np.array(sorted({row[1] for row in added}), dtype=np.int64)
+        kept = ~np.isin(held.row_entries, new_entries)
+        if int(kept.sum()) + len(added) != count:
+            listing = session.execute(select(MeaningPart.id).where(MeaningPart.model == self.model)).scalars().all()
+            kept &= np.isin(held.row_ids, np.array(listing, dtype=np.int64))
+            if int(kept.sum()) + len(added) != count and len(held):
+                return self._reread(session, PartMatrix.empty(), count)
+        vectors = np.zeros((len(added), DIMENSIONS), dtype=np.float32)
+        for index, row in enumerate(added):
+            vector = np.frombuffer(row[3], dtype="<f4")
+            if len(vector) == DIMENSIONS:
+                vectors[index] = vector
+        return PartMatrix(
+            np.concatenate([held.row_ids[kept], np.array([row[0] for row in added], dtype=np.int64)]),
+            np.concatenate([held.row_entries[kept], np.array([row[1] for row in added], dtype=np.int64)]),
+            np.concatenate([held.positions[kept], np.array([row[2] for row in added], dtype=np.int64)]),
+            np.concatenate([held.vectors[kept], vectors]),
+        )
