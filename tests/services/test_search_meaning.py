@@ -360,6 +360,10 @@ class WatchedRows(np.ndarray):
         self.read.update(np.atleast_1d(rows).tolist())
         return np.asarray(self).__getitem__(key)
 
+    def take(self, indices: object, axis: object = None, out: object = None, mode: str = "raise") -> np.ndarray:  # type: ignore[override]
+        self.read.update(np.atleast_1d(np.asarray(indices)).tolist())
+        return np.asarray(self).take(indices, axis=axis, out=out, mode=mode)
+
     def __matmul__(self, other: object) -> np.ndarray:
         raise AssertionError("every row multiplied, hidden ones too")
 

@@ -143,7 +143,7 @@ class MeaningLayer(Layer):
             return []
         query = embedder().embed([text])[0]
         matrix, mask = self.allowed(viewer, facets=facets)
-        return matrix.best_parts(query, mask, FLOOR)[:limit]
+        return matrix.best_parts(query, mask, FLOOR, limit)
 
     def meaning_ids(
         self, viewer: Viewer, text: str, *, facets: dict[str, list[str]] | None = None, limit: int = LIMIT

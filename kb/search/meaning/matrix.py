@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from kb.search.meaning.model import DIMENSIONS
 from kb.search.models import MeaningPart
 
-CHUNK_ROWS = 8192
-"""Rows gathered and multiplied at a time, so a viewer's rows are never copied all at once."""
+CHUNK_ROWS = 256
+"""Rows gathered and multiplied at a time: a viewer's rows are copied a small block at a time, kept in cache."""
 
 Ids = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]
@@ -84,20 +84,23 @@ class PartMatrix:
             return None
         return self.entry_vectors[index]
 
-    def best_parts(self, query: Floats, allowed: npt.NDArray[np.bool_], floor: float) -> list[Scored]:
-        """Entries with `allowed` true whose best part is at least `floor` like `query`, best first."""
+    def best_parts(self, query: Floats, allowed: npt.NDArray[np.bool_], floor: float, limit: int) -> list[Scored]:
+        """Up to `limit` entries with `allowed` true whose best part is at least `floor` like `query`, best first."""
         rows = np.flatnonzero(allowed[self.row_entry_index])
         if not len(rows) or not np.any(query):
             return []
         scores = np.empty(len(rows), dtype=np.float32)
+        gathered = np.empty((CHUNK_ROWS, self.vectors.shape[1]), dtype=np.float32)
         for start in range(0, len(rows), CHUNK_ROWS):
             chunk = rows[start : start + CHUNK_ROWS]
-            scores[start : start + len(chunk)] = self.vectors[chunk] @ query
+            block = gathered[: len(chunk)]
+            np.take(self.vectors, chunk, axis=0, out=block)
+            np.matmul(block, query, out=scores[start : start + len(chunk)])
         groups = self.row_entry_index[rows]
         starts = np.flatnonzero(np.diff(groups, prepend=-1))
         best = np.maximum.reduceat(scores, starts)
         keep = np.flatnonzero(best >= floor)
-        order = keep[np.lexsort((self.entries[groups[starts[keep]]], -best[keep]))]
+        order = keep[np.lexsort((self.entries[groups[starts[keep]]], -best[keep]))][:limit]
         found: list[Scored] = []
         for group in order:
             start = starts[group]
