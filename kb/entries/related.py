@@ -50,10 +50,23 @@ class RelatedSet:
         return bool(self.links_from or self.links_to or self.recurrence or self.similar)
 
 
+MUTUAL_SEE_ALSO = "each lists the other under see also"
+
+
 def _outgoing_reason(relation: str, entry: Entry) -> str:
+    kind = KINDS[entry.kind].lower()
     if relation == LinkRelation.SOURCE:
-        return f"this {KINDS[entry.kind].lower()} was drawn from it"
-    return "listed under see also"
+        return f"this {kind} was drawn from it"
+    return f"under this {kind}'s see also"
+
+
+def _incoming_reasons(relations: list[str], outgoing: list[str], entry: Entry) -> list[str]:
+    """How an entry links here, after how this one links to it; see also both ways said once."""
+    mine = _outgoing_reason(LinkRelation.SEE_ALSO, entry)
+    if LinkRelation.SEE_ALSO in relations and mine in outgoing:
+        outgoing[outgoing.index(mine)] = MUTUAL_SEE_ALSO
+        relations = [relation for relation in relations if relation != LinkRelation.SEE_ALSO]
+    return [BACKLINK_RELATIONS[relation] for relation in relations]
 
 
 def related_set(viewer: Viewer, entry: Entry) -> RelatedSet:
@@ -69,7 +82,8 @@ def related_set(viewer: Viewer, entry: Entry) -> RelatedSet:
     made = list(entries)
     for backlink in backlinks:
         entries.setdefault(backlink.source.id, backlink.source)
-        reasons.setdefault(backlink.source.id, []).extend(BACKLINK_RELATIONS[r] for r in backlink.relations)
+        found = reasons.setdefault(backlink.source.id, [])
+        found.extend(_incoming_reasons(backlink.relations, found, entry))
     linked = list(entries)
     recurrence = recurrence_section(viewer, entry, exclude=linked) if isinstance(entry, Lesson) else None
     in_recurrence = set(recurrence.entry_ids) if recurrence is not None else set()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kb.entries.related import MUTUAL_SEE_ALSO
 from kb.entries.vocabulary import (
     ACTION_STATUSES,
     BACKLINK_RELATIONS,
@@ -281,14 +282,15 @@ def test_lesson_page_see_also(client):
     lesson = next(d for d in seed.of_kind("lesson") if d.see_also)
     main = main_of(get_ok(client, seed.path_of(lesson)).data)
     links = block_after_heading(main, "Links from this lesson")
-    listed = [li for li in links.find_all("li") if "listed under see also" in li.text()]
+    see_also = re.compile(r"under this lesson's see also|each lists the other")
+    listed = [li for li in links.find_all("li") if see_also.search(li.text())]
     assert [li.entry_paths()[0] for li in listed] == [seed.path_of(seed.documents()[slug]) for slug in lesson.see_also]
 
 
 def linking_items(main) -> dict[str, str]:
     """The related entries that link to the page's entry, as path to the words saying how."""
     related = main.one("section", cls="kb-related")
-    incoming = tuple(BACKLINK_RELATIONS.values())
+    incoming = (*BACKLINK_RELATIONS.values(), MUTUAL_SEE_ALSO)
     return {
         item.entry_paths()[0]: item.text()
         for item in related.find_all("li")
