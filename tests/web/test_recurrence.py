@@ -110,6 +110,19 @@ def test_moderators_get_a_decide_link_for_each_similar_lesson(seeded_app: Flask,
     assert hrefs == [f"/lessons/{ENGLAND}/recurrences/{path.rsplit('/', 1)[1]}" for path in listed(section)]
 
 
+def test_a_confirmed_recurrence_the_lesson_also_links_to_is_listed_once_saying_both(
+    seeded_app: Flask, cast: Cast
+) -> None:
+    linked = "clinical-leaders-need-to-say-no"
+    confirm(cast, ENGLAND, linked)
+    main = main_of(client_for(seeded_app).get(f"/lessons/{ENGLAND}").data)
+    related = main.one("section", cls="kb-related")
+    assert [href for href in related.hrefs() if href == f"/lessons/{linked}"] == [f"/lessons/{linked}"]
+    item = item_for(related.one("div", cls="kb-recurrence"), linked)
+    assert "Same lesson again" in item.text()
+    assert "see also" in item.text()
+
+
 def test_reviews_and_papers_have_no_recurrence_section(seeded_app: Flask, cast: Cast) -> None:
     assert section_of(client_for(seeded_app).get(f"/reviews/{cast.review.slug}").data) is None
 
