@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select, update
 
 from kb.content.service import import_directory
+from kb.entries.models import Entry
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
 from kb.search.service import SearchRequest, search
@@ -93,3 +95,10 @@ def test_renaming_the_target_brings_the_linking_entry_up_to_date(linked_app, tmp
     assert _hit(ANONYMOUS, "slipped", LINKER) is None
     report = check_search()
     assert report.in_step, report
+
+
+def test_a_target_retitled_behind_the_index_leaves_the_linking_entry_stale(linked_app):
+    db.session.execute(update(Entry).where(Entry.slug == TARGET).values(title="Retitled behind the index"))
+    db.session.commit()
+    linker = db.session.scalar(select(Entry.id).where(Entry.slug == LINKER))
+    assert linker in check_search().stale
