@@ -10,6 +10,7 @@ from whoosh.searching import Searcher
 from kb.entries.models import Entry
 from kb.search.comment_texts import CommentText
 from kb.search.documents import read_texts
+from kb.search.link_words import link_reader
 from kb.search.page_texts import PageText
 from kb.search.schema import text_analyzer
 from kb.search.snippets import Match, find_matches, mark, may_match, snippet
@@ -75,6 +76,9 @@ def build_hit(
     to that comment.
     """
     title = mark(entry.title, find_matches(entry.title, terms, _ANALYZER))
+    if not terms:  # Only the summary is shown: its links alone are looked up.
+        summary = plain_text(entry.summary or "", links or link_reader(entry, [entry.summary or ""]))
+        return Hit(entry=entry, title=title, snippet=snippet(summary, []), snippet_label=None, link=entry.path)
     texts = read_texts(entry, links)
     best = _best_part(list(texts.items()), terms)
     by_comment = {str(comment.id): comment for comment in comments}

@@ -42,8 +42,13 @@ def link_readers(entries: Iterable[Entry], session: Session | None = None) -> di
     return {entry.id: _reader(entry, targets) for entry in entries}
 
 
-def link_reader(entry: Entry) -> LinkWords:
-    """How the links of one entry read (one query for its targets when it has links)."""
+def link_reader(entry: Entry, texts: Iterable[str] | None = None) -> LinkWords:
+    """How the links of one entry read (one query for its targets when it has links).
+
+    Given `texts` (some of the entry's), nothing is looked up when they hold no link.
+    """
+    if texts is not None and not named_slugs(texts):
+        return unresolved_link
     return link_readers([entry])[entry.id]
 
 
