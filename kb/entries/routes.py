@@ -7,20 +7,19 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from kb.actions.recurrence_queries import recurrence_section
 from kb.comments.pages import entry_discussion
 from kb.comments.queries import comment_counts_for
 from kb.entries import queries
 from kb.entries.contents import page_contents
 from kb.entries.diff import diff_texts
 from kb.entries.extras import entry_extras
-from kb.entries.models import Entry, Lesson
+from kb.entries.models import Entry
+from kb.entries.related import related_set
 from kb.entries.service import current_revision, past_rendering, shown_rendering
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.pages import int_arg
 from kb.pagination import pagination_params
-from kb.permissions import Viewer, current_viewer
-from kb.search import service as search
+from kb.permissions import current_viewer
 from kb.states import EntryKind
 
 blueprint = Blueprint("entries", __name__)
@@ -70,17 +69,6 @@ def list_kind(plural: str) -> str:
     )
 
 
-def similar_entries(viewer: Viewer, entry: Entry, linked: list[int]) -> dict[str, Any]:
-    """Entries like this one by their words, leaving out `linked` (already on the page).
-
-    A lesson first gets its recurrences: similar lessons from other regions or years,
-    confirmed ones first (`kb.actions.recurrence_queries`).
-    """
-    recurrence = recurrence_section(viewer, entry, exclude=linked) if isinstance(entry, Lesson) else None
-    elsewhere = recurrence.entry_ids if recurrence is not None else []
-    return {"recurrence": recurrence, "similar": search.related(viewer, entry, exclude=[*linked, *elsewhere])}
-
-
 def _load(slug: str) -> Entry:
     entry = queries.visible_entry(current_viewer(), slug)
     if entry is None:
@@ -112,7 +100,7 @@ def _follow_merged_entry() -> Response | None:
 
 @blueprint.get(f"/<{PLURALS}:plural>/<slug>")
 def show(plural: str, slug: str) -> str | Response:
-    """The entry page: structured sections, metadata, tags, sources and backlinks."""
+    """The entry page: structured sections, metadata, tags, sources and its related entries."""
     entry = _load(slug)
     if _wrong_kind(entry, plural):
         return redirect(entry.path, code=301)
@@ -122,10 +110,6 @@ def show(plural: str, slug: str) -> str | Response:
     if revision is not None and entry.kind == EntryKind.PAPER and "paragraphs" not in rendered.get("body", {}):
         # Stored before paragraphs were anchored: render afresh so links to a cited paragraph land.
         rendered = past_rendering(entry, revision)
-    related = queries.related_entries(viewer, entry)
-    backlinks = queries.backlinks(viewer, entry)
-    linked = [target.id for targets in related.values() for target in targets]
-    linked += [backlink.source.id for backlink in backlinks]
     return render_template(
         f"entries/{entry.kind}.html",
         entry=entry,
@@ -133,10 +117,8 @@ def show(plural: str, slug: str) -> str | Response:
         rendered=shown_rendering(rendered),
         contents=page_contents(entry.kind, rendered, len(revision.document.split()) if revision else 0),
         revision_count=queries.revision_count(entry),
-        related=related,
-        backlinks=backlinks,
+        related=related_set(viewer, entry),
         discussion=entry_discussion(entry, viewer),
-        **similar_entries(viewer, entry, linked),
         **entry_extras(viewer, entry),
     )
 

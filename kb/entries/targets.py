@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
 
 from kb.entries.models import Entry
 from kb.entries.vocabulary import entry_path
@@ -53,14 +54,16 @@ class LinkTargets:
     Entries are loaded by slug as they are asked for (and those given up front in one
     query), with the entries their merge chains lead to; an unknown slug is remembered as
     unknown. With `everything`, every entry is loaded at once and nothing more is asked.
+    Queries go through `session` (the app's session unless given).
     """
 
-    def __init__(self, slugs: Iterable[str] = (), *, everything: bool = False) -> None:
+    def __init__(self, slugs: Iterable[str] = (), *, everything: bool = False, session: Session | None = None) -> None:
+        self._session = session if session is not None else db.session
         self._rows: dict[int, Row] = {}
         self._ids: dict[str, int | None] = {}
         self._complete = everything
         if everything:
-            self._add(db.session.execute(select(*_COLUMNS)).all())
+            self._add(self._session.execute(select(*_COLUMNS)).all())
         else:
             self.load(slugs)
 
@@ -69,11 +72,11 @@ class LinkTargets:
         wanted = {slug for slug in slugs if slug not in self._ids}
         if not wanted or self._complete:
             return
-        self._add(db.session.execute(select(*_COLUMNS).where(Entry.slug.in_(sorted(wanted)))).all())
+        self._add(self._session.execute(select(*_COLUMNS).where(Entry.slug.in_(sorted(wanted)))).all())
         self._ids.update((slug, None) for slug in wanted if slug not in self._ids)
         missing = self._unloaded_merge_targets()
         while missing:
-            self._add(db.session.execute(select(*_COLUMNS).where(Entry.id.in_(sorted(missing)))).all())
+            self._add(self._session.execute(select(*_COLUMNS).where(Entry.id.in_(sorted(missing)))).all())
             missing = self._unloaded_merge_targets() - missing
 
     def _add(self, rows: Iterable[Row]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kb.extensions import db
 from kb.search.comment_texts import indexed_comment_bodies
 from kb.search.documents import index_document
+from kb.search.link_words import link_readers
 from kb.search.models import SearchQueueItem
 from kb.search.page_texts import indexed_documents
 from kb.search.queue import BATCH_SIZE, MAX_ATTEMPTS, all_entry_ids, batches, load_entries, pending_count
@@ -29,13 +30,14 @@ def compare(indexed: dict[str, str | None], *, batch_size: int = BATCH_SIZE) -> 
             entries = load_entries(session, batch)
             comments = indexed_comment_bodies(session, entries)
             documents = indexed_documents(session, entries)
+            links = link_readers(entries.values(), session)
             for entry_id, entry in entries.items():
                 stored = indexed.get(str(entry_id))
                 if stored is None:
                     missing.append(entry_id)
-                elif (
-                    stored != index_document(entry, comments.get(entry_id, ()), documents.get(entry_id))["fingerprint"]
-                ):
+                    continue
+                document = index_document(entry, comments.get(entry_id, ()), documents.get(entry_id), links[entry_id])
+                if stored != document["fingerprint"]:
                     stale.append(entry_id)
             session.expunge_all()
         known = {str(entry_id) for entry_id in ids}

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from kb.entries.models import Entry, Lesson, Review
+from kb.search.link_words import link_reader
 from kb.search.page_texts import IndexedDocuments
 from kb.search.schema import words_of
-from kb.search.text import facet_key, plain_text
+from kb.search.text import LinkWords, facet_key, plain_text
 from kb.states import EntryKind
 
 PART_WEIGHTS: dict[str, float] = {
@@ -52,10 +53,16 @@ def entry_texts(entry: Entry) -> dict[str, str]:
     return {key: text for key, text in texts.items() if text and text.strip()}
 
 
-def weighted_parts(entry: Entry) -> list[tuple[str, float]]:
-    """The catch-all field's value: each text of the entry as plain words, with its weight."""
+def read_texts(entry: Entry, links: LinkWords | None = None) -> dict[str, str]:
+    """`entry_texts` as plain words as the page reads them, each `[[slug]]` as `links` says (default: `link_reader`)."""
+    read = links if links is not None else link_reader(entry)
+    return {key: plain_text(text, read) for key, text in entry_texts(entry).items()}
+
+
+def weighted_parts(entry: Entry, links: LinkWords | None = None) -> list[tuple[str, float]]:
+    """The catch-all field's value: each text of the entry as plain words as read, with its weight."""
     parts: list[tuple[str, float]] = [(entry.title, PART_WEIGHTS["title"])]
-    parts += [(plain_text(text), PART_WEIGHTS[key]) for key, text in entry_texts(entry).items()]
+    parts += [(text, PART_WEIGHTS[key]) for key, text in read_texts(entry, links).items()]
     if entry.tags:
         themes = dict.fromkeys(tag.theme.label for tag in entry.tags if tag.theme is not None)
         labels = [tag.label for tag in entry.tags] + list(themes)
@@ -97,17 +104,21 @@ def document_parts(documents: IndexedDocuments | None) -> list[tuple[str, float]
 
 
 def index_document(
-    entry: Entry, comments: Sequence[str] = (), documents: IndexedDocuments | None = None
+    entry: Entry,
+    comments: Sequence[str] = (),
+    documents: IndexedDocuments | None = None,
+    links: LinkWords | None = None,
 ) -> dict[str, Any]:
     """The fields to index for `entry` (its tags and their themes loaded), with a fingerprint.
 
     `comments` are the bodies of its readable comments, oldest first; `documents` the titles
-    and page texts of its current documents. Their words are part of the text and so of the
-    fingerprint, which lets `search check` see a stale comment or page. `pages` (stored) says
-    how many pages were indexed, so a results page reads pages only for entries that have some.
+    and page texts of its current documents; `links` how its links read (`link_words`).
+    Their words are part of the text and so of the fingerprint, which lets `search check`
+    see a stale comment, page or linked title. `pages` (stored) says how many pages were
+    indexed, so a results page reads pages only for entries that have some.
     """
     date = entry_date(entry)
-    texts = [*weighted_parts(entry), *comment_parts(comments), *document_parts(documents)]
+    texts = [*weighted_parts(entry, links), *comment_parts(comments), *document_parts(documents)]
     parts = [(words_of(text), weight) for text, weight in texts]
     themes = sorted({tag.theme.slug for tag in entry.tags if tag.theme is not None})
     document: dict[str, Any] = {

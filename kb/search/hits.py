@@ -9,11 +9,12 @@ from whoosh.searching import Searcher
 
 from kb.entries.models import Entry
 from kb.search.comment_texts import CommentText
-from kb.search.documents import entry_texts
+from kb.search.documents import read_texts
+from kb.search.link_words import link_reader
 from kb.search.page_texts import PageText
 from kb.search.schema import text_analyzer
 from kb.search.snippets import Match, find_matches, mark, may_match, snippet
-from kb.search.text import plain_text
+from kb.search.text import LinkWords, plain_text
 from kb.search.types import MAX_PAGE_HITS, Hit, PageHit
 
 _ANALYZER = text_analyzer()
@@ -48,12 +49,11 @@ def positive_terms(node: q.Query, searcher: Searcher) -> set[str]:
 
 
 def _best_part(parts: Sequence[tuple[str, str]], terms: set[str]) -> tuple[str, str, list[Match]] | None:
-    """Of (key, Markdown) parts, the one with most matched words (the first among equals), as plain text."""
+    """Of (key, plain text) parts, the one with most matched words (the first among equals)."""
     best: tuple[str, str, list[Match]] | None = None
-    for key, markdown in parts:
-        if not may_match(markdown, terms):
+    for key, text in parts:
+        if not may_match(text, terms):
             continue
-        text = plain_text(markdown)
         matches = find_matches(text, terms, _ANALYZER)
         if matches and (best is None or len(matches) > len(best[2])):
             best = (key, text, matches)
@@ -65,17 +65,26 @@ def matched_in_entry(hit: Hit) -> bool:
     return hit.snippet_label is not None
 
 
-def build_hit(entry: Entry, terms: set[str], comments: Sequence[CommentText] = ()) -> Hit:
+def build_hit(
+    entry: Entry, terms: set[str], comments: Sequence[CommentText] = (), links: LinkWords | None = None
+) -> Hit:
     """A result for `entry`: its title with `terms` marked, and a snippet from its part with most matches.
 
-    The entry's own texts come first; when none of them holds a searched word, the one
+    The entry's own texts come first, read as the page shows them (`links`: how its links
+    read, looked up when not given); when none of them holds a searched word, the one
     of its readable `comments` with most of them gives the snippet, and the hit links
     to that comment.
     """
     title = mark(entry.title, find_matches(entry.title, terms, _ANALYZER))
-    best = _best_part(list(entry_texts(entry).items()), terms)
+    if not terms:  # Only the summary is shown: its links alone are looked up.
+        summary = plain_text(entry.summary or "", links or link_reader(entry, [entry.summary or ""]))
+        return Hit(entry=entry, title=title, snippet=snippet(summary, []), snippet_label=None, link=entry.path)
+    texts = read_texts(entry, links)
+    best = _best_part(list(texts.items()), terms)
     by_comment = {str(comment.id): comment for comment in comments}
-    in_comment = None if best is not None else _best_part([(k, c.body) for k, c in by_comment.items()], terms)
+    in_comment = (
+        None if best is not None else _best_part([(k, plain_text(c.body)) for k, c in by_comment.items()], terms)
+    )
     if in_comment is not None:
         comment = by_comment[in_comment[0]]
         return Hit(
@@ -86,7 +95,7 @@ def build_hit(entry: Entry, terms: set[str], comments: Sequence[CommentText] = (
             link=comment.link(entry.path),
         )
     if best is None:
-        summary = snippet(plain_text(entry.summary), [])
+        summary = snippet(texts.get("summary", ""), [])
         return Hit(entry=entry, title=title, snippet=summary, snippet_label=None, link=entry.path)
     key, text, matches = best
     label = SNIPPET_LABELS[key]

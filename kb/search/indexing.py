@@ -24,6 +24,7 @@ from kb.extensions import db
 from kb.search.check import compare
 from kb.search.comment_texts import indexed_comment_bodies
 from kb.search.documents import entry_words, index_document
+from kb.search.link_words import link_readers
 from kb.search.models import SearchQueueItem
 from kb.search.page_texts import indexed_documents
 from kb.search.queue import (
@@ -62,13 +63,14 @@ def write_entries(
     entries = load_entries(session, entry_ids)
     comments = indexed_comment_bodies(session, entries)
     documents = indexed_documents(session, entries)
+    links = link_readers(entries.values(), session)
     for entry_id in entry_ids:
         entry = entries.get(entry_id)
         if entry is None:
             writer.delete_by_term("id", str(entry_id))
             continue
         try:
-            document = index_document(entry, comments.get(entry_id, ()), documents.get(entry_id))
+            document = index_document(entry, comments.get(entry_id, ()), documents.get(entry_id), links[entry_id])
             writer.update_document(**document)
         except Exception as error:  # One bad entry must not stop the others being indexed.
             log.exception("Could not index entry %s", entry_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _FENCE = re.compile(r"^(```|~~~).*$", re.MULTILINE)
 _WIKI_LINK = re.compile(r"\[\[([^\]|]+)(?:\|([^\]]+))?\]\]")
@@ -17,15 +18,24 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}.*$", re.MULTILINE)
 _SPACES = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
+LinkWords = Callable[[str, "str | None"], str]
+"""What a `[[slug]]` or `[[slug|words]]` link reads as, given its slug and its words (or None)."""
 
-def plain_text(markdown: str) -> str:
-    """The words of a Markdown text without its markup, for indexing and snippets.
 
-    `[[slug|words]]` becomes its words and `[[slug]]` the slug's words; links keep their
-    text; headings, quotes, list marks, emphasis, fences and table rules are dropped.
+def unresolved_link(slug: str, words: str | None) -> str:
+    """A link read without knowing its target, as the page shows one it cannot resolve: its words, else its slug."""
+    return (words or slug).strip()
+
+
+def plain_text(markdown: str, links: LinkWords = unresolved_link) -> str:
+    """The words of a Markdown text without its markup, as a reader reads it, for indexing and snippets.
+
+    Each `[[slug]]` or `[[slug|words]]` becomes what `links` says it reads as (by default
+    its words, else its slug); other links keep their text; headings, quotes, list marks,
+    emphasis, fences and table rules are dropped.
     """
     text = _FENCE.sub("", markdown)
-    text = _WIKI_LINK.sub(lambda m: m.group(2) or m.group(1).replace("-", " "), text)
+    text = _WIKI_LINK.sub(lambda m: links(m.group(1).strip(), m.group(2)), text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REFERENCE.sub("", text)

@@ -24,7 +24,8 @@ def test_home_to_theme_to_lesson_to_history(live_server: str, page: Page) -> Non
     expect(page).to_have_url(re.compile(r"/lessons/[a-z0-9-]+$"))
     section_headings = page.locator(".kb-section h2").all_inner_texts()
     assert section_headings == ["Driving event", "Lesson", "Recommendation", "Evidence"]
-    expect(page.get_by_role("heading", name="Came from")).to_be_visible()
+    expect(page.get_by_role("heading", name="Related entries")).to_be_visible()
+    expect(page.locator(".kb-related")).to_contain_text("this lesson was drawn from it")
 
     page.get_by_role("link", name=re.compile(r"^History")).click()
     expect(page).to_have_url(re.compile(r"/lessons/[a-z0-9-]+/history$"))

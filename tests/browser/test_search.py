@@ -276,6 +276,30 @@ def test_search_results_with_every_facet_value_open_pass_axe(live_server: str, p
     assert not report, report
 
 
+def test_a_lesson_page_lists_related_entries_once_under_headings_reached_by_keyboard(
+    live_server: str, page: Page
+) -> None:
+    page.goto(live_server + SEARCH_PAGES["lesson with related lists"])
+    related = page.get_by_role("region", name="Related entries")
+    expect(related).to_have_count(1)
+    expect(related.get_by_role("heading", level=3)).not_to_have_count(0)
+    expect(related.get_by_role("list", name="The same problem in another region or year")).to_be_visible()
+    expect(related.get_by_role("list", name="Similar in meaning")).to_be_visible()
+    hrefs = related.locator("a[href^='/lessons/'], a[href^='/papers/'], a[href^='/reviews/']").evaluate_all(
+        "links => links.map(link => link.getAttribute('href'))"
+    )
+    entries = [href for href in hrefs if re.fullmatch(r"/(lessons|papers|reviews)/[a-z0-9-]+", href)]
+    assert entries
+    assert len(entries) == len(set(entries)), entries
+    page.evaluate(_REMEMBER_UNFOCUSED_JS)
+    last_href = related.locator("a[href^='/']").last.get_attribute("href")
+    in_related = "() => !!document.activeElement.closest('.kb-related')"
+    visited = _tab_until(page, lambda focused: focused["href"] == last_href and page.evaluate(in_related), 300)
+    assert _shows_focus(visited[-1])
+    report = axe_blocking(page)
+    assert not report, report
+
+
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
 def test_search_pages_fit_the_window_at_desktop_and_phone_widths(
     browser: Browser, live_server: str, width: int
@@ -313,10 +337,10 @@ def test_search_pages_fit_the_window_at_desktop_and_phone_widths(
         page.screenshot(path=str(SCREENSHOTS / f"kb-search-results-{name}-full.png"), full_page=True)
 
         page.goto(live_server + SEARCH_PAGES["lesson with related lists"])
-        expect(page.get_by_role("heading", name="Similar lessons from other regions or years")).to_be_visible()
-        expect(page.get_by_role("heading", name="More like this")).to_be_visible()
+        expect(page.get_by_role("heading", name="The same problem in another region or year")).to_be_visible()
+        expect(page.get_by_role("heading", name="Similar in meaning")).to_be_visible()
         _no_horizontal_scroll(page)
-        page.get_by_role("heading", name="Similar lessons from other regions or years").scroll_into_view_if_needed()
+        page.get_by_role("heading", name="Related entries").scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"kb-search-related-{name}.png"))
     finally:
         context.close()

@@ -60,7 +60,7 @@ SEARCHES = (
     "/search",
 )
 ENTRY_PAGES = ("/lessons/go-live-deadline-missed-across-half-of-england", "/papers/nhs-alliance-discussion-paper")
-"""Public entries whose "More like this" lists come from the index and whose links reach restricted entries."""
+"""Public entries whose similar entries come from the index and whose links reach restricted entries."""
 RESULT_LINK = re.compile(r'kb-result__title"><a href="([^"#]+)')
 REBUILDING = "Search is being rebuilt"
 

@@ -15,7 +15,7 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, insert, select, update
 
-from kb.entries.models import Entry, Paper
+from kb.entries.models import Entry, EntryLink, Paper
 from kb.extensions import db
 from kb.permissions import Viewer
 from kb.search.backend import index_store
@@ -24,6 +24,7 @@ from kb.search.models import SearchQueueItem
 from kb.search.queue import MAX_ATTEMPTS, queue_entries
 from kb.search.service import SearchRequest, search
 from kb.search.storage import CURRENT_FILE, REBUILD_LOCK, WRITE_LOCK, IndexStore
+from kb.states import LinkRelation
 from tests.web import seed
 
 STAFF = Viewer(user_id=-1, role="admin")
@@ -49,7 +50,9 @@ def pending() -> int:
 
 
 def a_seed_entry() -> Entry:
-    entry = db.session.scalar(select(Entry).order_by(Entry.id).limit(1))
+    """A seeded entry no text links to: its title is in no other entry's search text."""
+    mentioned = select(EntryLink.target_id).where(EntryLink.relation == LinkRelation.MENTION)
+    entry = db.session.scalar(select(Entry).where(Entry.id.not_in(mentioned)).order_by(Entry.id).limit(1))
     assert entry is not None
     return entry
 

@@ -644,7 +644,7 @@ def test_with_a_damaged_index_search_answers_503_never_500(unbuilt_app, unbuilt_
 @pytest.mark.parametrize("unbuilt_app", ["off"], indirect=True)
 @pytest.mark.parametrize("damage", DAMAGES)
 def test_with_a_damaged_index_entry_pages_still_open(unbuilt_app, unbuilt_people, damage):
-    """Their "More like this" lists come from the index; without one they are left out."""
+    """Their similar entries come from the index; without one they are left out."""
     index_some(unbuilt_people)
     store = index_store()
     damage_index(store, damage)

@@ -573,14 +573,14 @@ def test_similar_lessons_elsewhere_are_visible_lessons_from_another_place_or_yea
 
 @pytest.mark.parametrize("viewer", sorted(set(VIEWERS) - STAFF))
 def test_the_entry_page_lists_no_hidden_entry_as_similar(world, viewer):
-    """The page's "More like this" and "Similar lessons" sections, for each kind of visible entry."""
+    """The page's related entries, similar ones included, for each kind of visible entry."""
     visible = world.visible(viewer)
     paths = {entry.path: entry_id for entry_id, entry in world.entries.items()}
     for entry_id in sample(visible & set(world.cases), world, per_kind=2):
         response = world.client(viewer).get(world.entries[entry_id].path)
         assert response.status_code == 200
         html = response.get_data(as_text=True)
-        assert "More like this" in html
+        assert "Similar in meaning" in html
         linked = {paths[path] for path in paths if f'href="{path}"' in html}
         assert linked <= visible, differences(linked - visible, set(), world)
         assert HIDDEN_WORD not in html

@@ -16,8 +16,18 @@ def test_wiki_link_with_words_keeps_the_words():
     assert plain_text(text) == "As the North West account shows."
 
 
-def test_wiki_link_without_words_keeps_the_slug_as_words():
-    assert plain_text("See [[pilot-feedback-not-properly-heard]].") == "See pilot feedback not properly heard."
+def test_wiki_link_without_words_reads_as_its_slug_when_its_target_is_not_known():
+    assert plain_text("See [[pilot-feedback-not-properly-heard]].") == "See pilot-feedback-not-properly-heard."
+
+
+def test_wiki_links_read_as_the_reader_given_says():
+    titles = {"pilot-feedback-not-properly-heard": "Pilot feedback was not heard"}
+
+    def read(slug: str, words: str | None) -> str:
+        return words or titles.get(slug, slug)
+
+    text = "See [[pilot-feedback-not-properly-heard]] and [[pilot-feedback-not-properly-heard|the pilot]]."
+    assert plain_text(text, read) == "See Pilot feedback was not heard and the pilot."
 
 
 def test_image_keeps_its_alt_text():

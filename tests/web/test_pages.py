@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from kb.entries.related import MUTUAL_SEE_ALSO
 from kb.entries.vocabulary import (
     ACTION_STATUSES,
+    BACKLINK_RELATIONS,
     KIND_LIST_TITLES,
     LESSON_SECTIONS,
     MATURITIES,
@@ -19,7 +21,7 @@ from kb.entries.vocabulary import (
 from kb.markdown import render
 from tests.conftest import import_files
 from tests.web import seed
-from tests.web.dom import block_after_heading, heading, main_of, parse
+from tests.web.dom import ENTRY_PATH, block_after_heading, heading, main_of, parse
 
 LESSON = seed.a_lesson_with_a_source_paper()
 SOURCE_PAPER = seed.documents()[LESSON.source]
@@ -270,28 +272,40 @@ def test_lesson_page_shows_action_owner_due_date_and_note(seeded_app, client, tm
 
 def test_lesson_page_came_from_the_source_paper(client):
     main = main_of(get_ok(client, seed.path_of(LESSON)).data)
-    came_from = block_after_heading(main, "Came from")
-    assert came_from.entry_paths() == [seed.path_of(SOURCE_PAPER)]
-    assert SOURCE_PAPER.title in came_from.text()
+    links = block_after_heading(main, "Links from this lesson")
+    assert links.entry_paths()[0] == seed.path_of(SOURCE_PAPER)
+    [item] = [li for li in links.find_all("li") if SOURCE_PAPER.title in li.text()]
+    assert "this lesson was drawn from it" in item.text()
 
 
 def test_lesson_page_see_also(client):
     lesson = next(d for d in seed.of_kind("lesson") if d.see_also)
     main = main_of(get_ok(client, seed.path_of(lesson)).data)
-    see_also = block_after_heading(main, "See also")
-    assert see_also.entry_paths() == [seed.path_of(seed.documents()[slug]) for slug in lesson.see_also]
+    links = block_after_heading(main, "Links from this lesson")
+    see_also = re.compile(r"under this lesson's see also|each lists the other")
+    listed = [li for li in links.find_all("li") if see_also.search(li.text())]
+    assert [li.entry_paths()[0] for li in listed] == [seed.path_of(seed.documents()[slug]) for slug in lesson.see_also]
 
 
-def test_paper_page_lists_the_lesson_under_linked_from(client):
+def linking_items(main) -> dict[str, str]:
+    """The related entries that link to the page's entry, as path to the words saying how."""
+    related = main.one("section", cls="kb-related")
+    incoming = (*BACKLINK_RELATIONS.values(), MUTUAL_SEE_ALSO)
+    return {
+        item.entry_paths()[0]: item.text()
+        for item in related.find_all("li")
+        if item.entry_paths() and any(label in item.text() for label in incoming)
+    }
+
+
+def test_paper_page_lists_the_lesson_that_draws_on_it(client):
     main = main_of(get_ok(client, seed.path_of(SOURCE_PAPER)).data)
-    linked_from = block_after_heading(main, "Linked from")
-    assert seed.path_of(LESSON) in linked_from.entry_paths()
-    assert LESSON.title in linked_from.text()
-    # Every entry that names the paper as its source is listed, each once.
+    linking = linking_items(main)
+    assert LESSON.title in linking[seed.path_of(LESSON)]
+    assert BACKLINK_RELATIONS["source"] in linking[seed.path_of(LESSON)]
+    # Every entry that names the paper as its source is listed.
     from_source = [d for d in seed.documents().values() if d.source == SOURCE_PAPER.slug]
-    assert seed.paths(from_source) <= set(linked_from.entry_paths())
-    listed = [href for href in linked_from.hrefs() if href.startswith("/")]
-    assert len(listed) == len(set(listed))
+    assert seed.paths(from_source) <= set(linking)
 
 
 def test_backlinks_list_every_linking_entry(client):
@@ -307,7 +321,20 @@ def test_backlinks_list_every_linking_entry(client):
         )
     }
     main = main_of(get_ok(client, seed.path_of(target)).data)
-    assert set(block_after_heading(main, "Linked from").entry_paths()) == linking
+    assert set(linking_items(main)) == linking
+
+
+def test_an_entry_page_lists_each_related_entry_once_saying_why(client):
+    for document in seed.documents().values():
+        main = main_of(get_ok(client, seed.path_of(document)).data)
+        related = main.find("section", cls="kb-related")
+        if related is None:
+            continue
+        listed = [href for href in related.hrefs() if ENTRY_PATH.match(href)]
+        assert len(listed) == len(set(listed)), document.slug
+        assert seed.path_of(document) not in listed, document.slug
+        headings = [heading.text() for heading in related.find_all("h2")]
+        assert headings == ["Related entries"], document.slug
 
 
 def test_paper_page_details(client):

@@ -1,4 +1,4 @@
-"""Recurrence pages: a lesson's similar lessons and timeline, a moderator's decision, and the list of pairs."""
+"""Recurrence pages: a lesson's timeline of similar lessons elsewhere, a moderator's decision, and the list of pairs."""
 
 from __future__ import annotations
 
@@ -22,17 +22,24 @@ DECIDE = f"/lessons/{ENGLAND}/recurrences/{NORTH_WEST}"
 
 
 def section_of(html: str | bytes) -> Node | None:
-    """The recurrence section of a lesson page, if it has one."""
-    return main_of(html).find("section", cls="kb-recurrence")
+    """The recurrence part of a lesson page's related entries, if it has one."""
+    return main_of(html).find("div", cls="kb-recurrence")
+
+
+def items_of(section: Node) -> list[Node]:
+    """The other lessons' items on the timeline, oldest first."""
+    timeline = section.one("ol", cls="kb-recurrence__list")
+    return [item for item in timeline.find_all("li") if "kb-timeline__item--current" not in item.attrs.get("class", "")]
 
 
 def listed(section: Node) -> list[str]:
-    """The lesson paths in the section's list of similar lessons, in order."""
-    return [
-        a.attrs["href"]
-        for item in section.one("ul", cls="kb-recurrence__list").find_all("li")
-        for a in item.find_all("a")[:1]
-    ]
+    """The lesson paths on the section's timeline (this lesson left out), in order."""
+    return [a.attrs["href"] for item in items_of(section) for a in item.find_all("a")[:1]]
+
+
+def item_for(section: Node, slug: str) -> Node:
+    """The timeline item of the lesson `slug`."""
+    return next(item for item in items_of(section) if item.find_all("a")[0].attrs["href"] == f"/lessons/{slug}")
 
 
 def confirm(cast: Cast, one: str, other: str, decision: str = "confirmed") -> None:
@@ -46,11 +53,12 @@ def confirm(cast: Cast, one: str, other: str, decision: str = "confirmed") -> No
 def test_a_lesson_page_lists_similar_lessons_elsewhere_with_a_count_and_timeline(seeded_app: Flask) -> None:
     section = section_of(client_for(seeded_app).get(f"/lessons/{ENGLAND}").data)
     assert section is not None
-    assert section.one("h2").text() == "Similar lessons from other regions or years"
+    assert section.one("h3").text() == "The same problem in another region or year"
     paths = listed(section)
     assert paths
     assert f"/lessons/{ENGLAND}" not in paths
-    assert f"{len(paths)} similar lesson" in section.text()
+    assert f"{len(paths)} lessons from elsewhere or another time" in section.text()
+    assert len(section.find_all("ol")) == 1, "the timeline is the list: no second list repeats it"
     timeline = section.one("ol", cls="kb-timeline")
     items = timeline.find_all("li")
     assert len(items) == len(paths) + 1
@@ -59,15 +67,15 @@ def test_a_lesson_page_lists_similar_lessons_elsewhere_with_a_count_and_timeline
     assert "Decide" not in section.text()
 
 
-def test_a_confirmed_recurrence_is_listed_first_and_counted_on_both_lessons(seeded_app: Flask, cast: Cast) -> None:
+def test_a_confirmed_recurrence_is_marked_and_counted_on_both_lessons(seeded_app: Flask, cast: Cast) -> None:
     confirm(cast, ENGLAND, BRISTOL)
     reader = client_for(seeded_app)
     for here, there in ((ENGLAND, BRISTOL), (BRISTOL, ENGLAND)):
         section = section_of(reader.get(f"/lessons/{here}").data)
         assert section is not None
-        assert listed(section)[0] == f"/lessons/{there}"
+        assert item_for(section, there).find("strong", cls="nhsuk-tag") is not None
+        assert len(section.find_all("strong", cls="nhsuk-tag")) == 1
         assert "confirmed as the same lesson again 1 time" in section.text()
-        assert section.find("strong", cls="nhsuk-tag") is not None
 
 
 def test_a_pair_with_a_lesson_the_reader_may_not_see_is_neither_shown_nor_counted(
@@ -79,7 +87,7 @@ def test_a_pair_with_a_lesson_the_reader_may_not_see_is_neither_shown_nor_counte
     assert "confirmed as the same lesson again" not in anonymous
     member = section_of(client_for(seeded_app, cast.member).get(f"/lessons/{ENGLAND}").data)
     assert member is not None
-    assert listed(member)[0] == f"/lessons/{MEMBERS_ONLY}"
+    assert item_for(member, MEMBERS_ONLY).find("strong", cls="nhsuk-tag") is not None
     assert "confirmed as the same lesson again 1 time" in member.text()
 
 
@@ -100,6 +108,19 @@ def test_moderators_get_a_decide_link_for_each_similar_lesson(seeded_app: Flask,
     assert section is not None
     hrefs = [a.attrs["href"] for a in section.find_all("a", cls="kb-recurrence__decide")]
     assert hrefs == [f"/lessons/{ENGLAND}/recurrences/{path.rsplit('/', 1)[1]}" for path in listed(section)]
+
+
+def test_a_confirmed_recurrence_the_lesson_also_links_to_is_listed_once_saying_both(
+    seeded_app: Flask, cast: Cast
+) -> None:
+    linked = "clinical-leaders-need-to-say-no"
+    confirm(cast, ENGLAND, linked)
+    main = main_of(client_for(seeded_app).get(f"/lessons/{ENGLAND}").data)
+    related = main.one("section", cls="kb-related")
+    assert [href for href in related.hrefs() if href == f"/lessons/{linked}"] == [f"/lessons/{linked}"]
+    item = item_for(related.one("div", cls="kb-recurrence"), linked)
+    assert "Same lesson again" in item.text()
+    assert "see also" in item.text()
 
 
 def test_reviews_and_papers_have_no_recurrence_section(seeded_app: Flask, cast: Cast) -> None:

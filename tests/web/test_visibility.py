@@ -71,7 +71,7 @@ def snapshot(client) -> dict[str, str]:
             continue
         main = main_of(response.data)
         text = main.text()
-        for section in main.find_all("section", cls="kb-similar"):
+        for section in main.find_all(cls="kb-similar"):
             text = text.replace(section.text(), "")
         texts[url] = text
     return texts
@@ -138,7 +138,7 @@ def test_hidden_entries_are_not_counted(client, hidden):
 
 def test_hidden_entries_are_not_backlinks(client, hidden):
     paper = main_of(client.get(seed.path_of(PAPER)).data)
-    assert "/lessons/secret-draft" not in block_after_heading(paper, "Linked from").entry_paths()
+    assert "/lessons/secret-draft" not in block_after_heading(paper, "Links to this meeting paper").entry_paths()
     lesson = main_of(client.get(seed.path_of(LESSON)).data)
     assert "/papers/members-only" not in lesson.entry_paths()
 
@@ -189,7 +189,7 @@ def test_publishing_a_draft_makes_it_visible(seeded_app, client, tmp_path):
     assert client.get("/lessons/secret-draft").status_code == 200
     assert "/lessons/secret-draft" in main_of(client.get(f"/tags/{TAG}").data).entry_paths()
     paper = main_of(client.get(seed.path_of(PAPER)).data)
-    assert "/lessons/secret-draft" in block_after_heading(paper, "Linked from").entry_paths()
+    assert "/lessons/secret-draft" in block_after_heading(paper, "Links to this meeting paper").entry_paths()
 
 
 def test_a_free_tag_used_only_by_hidden_entries_answers_404(seeded_app, client, tmp_path):

@@ -15,7 +15,7 @@ documents with their history.
 
 Search is a surface too: each lesson has a word of its own, so the search page for that
 word (and for a misspelling of it), the page's totals and facet counts, and the entry
-pages' "More like this" and "Similar lessons" lists are checked the same way.
+pages' lists of similar entries are checked the same way.
 
 A comment in a finding's discussion is a row of its own: only the review's panel and staff
 read it, on the finding's page; every other surface (the comment's addresses, the review's
@@ -38,7 +38,8 @@ from sqlalchemy import func, select
 from kb.comments.service import post_comment
 from kb.documents.service import attach_document
 from kb.entries.models import Entry, Review
-from kb.entries.vocabulary import KIND_PLURALS
+from kb.entries.related import MUTUAL_SEE_ALSO
+from kb.entries.vocabulary import BACKLINK_RELATIONS, KIND_PLURALS
 from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
 from kb.panels.service import FindingText, create_finding
@@ -495,7 +496,7 @@ def check_see_also(world: World, role: str, target: Target) -> None:
     main = main_of(html)
     expected = [t.path for t in TARGETS.values() if t.seen_by(role)]
     if expected:
-        assert block_after_heading(main, "See also").entry_paths() == expected
+        assert block_after_heading(main, "Links from this lesson").entry_paths() == expected
     shown_or_absent(html, main, target, target.seen_by(role))
 
 
@@ -503,10 +504,12 @@ def check_backlinks(world: World, role: str, target: Target) -> None:
     """Each target lists a public paper under see also; the paper's backlinks follow the rule."""
     status, html = world.get(role, f"/papers/{LINKED_PAPER}")
     assert status == 200
-    main = main_of(html)
-    linked_from = block_after_heading(main, "Linked from")
-    assert len(linked_from.find_all("li")) == world.expected(role, where=lambda d: LINKED_PAPER in d.links)
-    shown_or_absent(html, linked_from, target, target.seen_by(role))
+    related = main_of(html).one("section", cls="kb-related")
+    incoming = (*BACKLINK_RELATIONS.values(), MUTUAL_SEE_ALSO)
+    linking = [item for item in related.find_all("li") if any(label in item.text() for label in incoming)]
+    assert len(linking) == world.expected(role, where=lambda d: LINKED_PAPER in d.links)
+    paths = [path for item in linking for path in item.entry_paths()]
+    assert target.path in paths if target.seen_by(role) else leaks(html, target) == []
 
 
 def check_filters(world: World, role: str, target: Target) -> None:
@@ -644,17 +647,9 @@ def check_search_filter(world: World, role: str, target: Target) -> None:
         assert comparable_main(html, value) == comparable_main(search_html(world, role, **{name: nowhere}), nowhere)
 
 
-SIMILAR_HEADINGS = ("Similar lessons from other regions or years", "More like this")
-
-
 def similar_paths(main: Node) -> list[str]:
-    """The entries an entry page lists as like it, under either heading."""
-    paths: list[str] = []
-    for text in SIMILAR_HEADINGS:
-        headings = main.find_all("h2", where=lambda e, text=text: e.text() == text)
-        if headings:
-            paths += block_after_heading(main, text).entry_paths()
-    return paths
+    """The entries an entry page lists as like it: lessons elsewhere or in another year, and similar in meaning."""
+    return [path for part in main.find_all(cls="kb-similar") for path in part.entry_paths()]
 
 
 def check_similar(world: World, role: str, target: Target) -> None:

@@ -24,10 +24,12 @@ from kb.extensions import db
 from kb.search.check import compare
 from kb.search.comment_texts import indexed_comment_bodies
 from kb.search.documents import comment_parts, document_parts, entry_words, index_document, weighted_parts
+from kb.search.link_words import link_readers
 from kb.search.models import SearchQueueItem
 from kb.search.page_texts import IndexedDocuments, indexed_documents
 from kb.search.pg.tables import search_documents
 from kb.search.queue import BATCH_SIZE, KEEP_DONE, load_entries, pending_rows, record_drained
+from kb.search.text import LinkWords
 from kb.search.types import CheckReport, DrainReport, LockTimeoutError, ProgressCallback
 
 CONFIG = "english"
@@ -103,20 +105,31 @@ def capped_documents(documents: IndexedDocuments | None, limit: int = PAGE_TEXT_
 
 
 def entry_parts(
-    entry: Entry, comments: Sequence[str] = (), documents: IndexedDocuments | None = None
+    entry: Entry,
+    comments: Sequence[str] = (),
+    documents: IndexedDocuments | None = None,
+    links: LinkWords | None = None,
 ) -> list[tuple[str, float]]:
     """Every weighted plain text of an entry, its readable comments and its current documents' pages (capped)."""
-    return [*weighted_parts(entry), *comment_parts(comments), *document_parts(capped_documents(documents))]
+    return [*weighted_parts(entry, links), *comment_parts(comments), *document_parts(capped_documents(documents))]
 
 
 def document_row(
-    entry: Entry, comments: Sequence[str] = (), documents: IndexedDocuments | None = None
+    entry: Entry,
+    comments: Sequence[str] = (),
+    documents: IndexedDocuments | None = None,
+    links: LinkWords | None = None,
 ) -> tuple[dict[str, Any], set[str]]:
-    """The parameters of `entry`'s document row, and its unstemmed words for the spelling vocabulary."""
-    indexed = index_document(entry, comments, documents)
+    """The parameters of `entry`'s document row, and its unstemmed words for the spelling vocabulary.
+
+    `links` says how the entry's links read (looked up for it alone when not given).
+    """
+    if links is None:
+        links = link_readers([entry])[entry.id]
+    indexed = index_document(entry, comments, documents, links)
     row = {
         "entry_id": entry.id,
-        **grouped_texts(entry_parts(entry, comments, documents)),
+        **grouped_texts(entry_parts(entry, comments, documents, links)),
         "region": indexed.get("region", ""),
         "year": indexed["year"],
         "sort_date": indexed["date"],
@@ -133,6 +146,7 @@ def write_entries(session: Session, entry_ids: Collection[int]) -> list[tuple[in
     entries = load_entries(session, entry_ids)
     comments = indexed_comment_bodies(session, entries)
     documents = indexed_documents(session, entries)
+    links = link_readers(entries.values(), session)
     gone = sorted(set(entry_ids) - set(entries))
     if gone:
         session.execute(delete(search_documents).where(search_documents.c.entry_id.in_(gone)))
@@ -141,7 +155,9 @@ def write_entries(session: Session, entry_ids: Collection[int]) -> list[tuple[in
     failures: list[tuple[int, str]] = []
     for entry_id in sorted(entries):
         try:
-            row, entry_words_ = document_row(entries[entry_id], comments.get(entry_id, ()), documents.get(entry_id))
+            row, entry_words_ = document_row(
+                entries[entry_id], comments.get(entry_id, ()), documents.get(entry_id), links[entry_id]
+            )
         except Exception as error:  # One bad entry must not stop the others being indexed.
             failures.append((entry_id, f"{type(error).__name__}: {error}"))
             continue

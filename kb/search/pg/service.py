@@ -23,9 +23,10 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from kb.permissions import Viewer, visible_entries
 from kb.search.comment_texts import comments_of_hits
-from kb.search.documents import entry_texts
+from kb.search.documents import read_texts
 from kb.search.fusion import fuse
 from kb.search.hits import SNIPPET_LABELS, build_hit
+from kb.search.link_words import link_readers
 from kb.search.pg.headlines import CONFIG as _CONFIG
 from kb.search.pg.headlines import HEADLINE_OPTIONS, TITLE_OPTIONS
 from kb.search.pg.headlines import best as _best
@@ -290,11 +291,12 @@ def _hits(entries: list[Entry], compiled: Compiled, paged: set[int]) -> list[Hit
     assert ranking is not None
     titles = _headlines(ranking, [(entry.id, "title", _clean(entry.title)) for entry in entries], TITLE_OPTIONS)
     cues = _cues(compiled)
+    links = link_readers(entries)
     texts = {
-        (entry.id, key): _clean(plain_text(markdown))
+        (entry.id, key): _clean(text)
         for entry in entries
-        for key, markdown in entry_texts(entry).items()
-        if may_match(markdown, cues)  # A part without a cue cannot give a snippet: not read.
+        for key, text in read_texts(entry, links[entry.id]).items()
+        if may_match(text, cues)  # A part without a cue cannot give a snippet.
     }
     rows = [(entry_id, key, window) for (entry_id, key), body in texts.items() if (window := _window(body, cues))]
     headlines = _headlines(ranking, rows, HEADLINE_OPTIONS)
@@ -310,7 +312,7 @@ def _hits(entries: list[Entry], compiled: Compiled, paged: set[int]) -> list[Hit
         if best is None:
             if entry.id not in pages:  # Words only on pages: the pages say where, not a comment.
                 unmatched.append(entry)
-            summary = build_hit(entry, set()).snippet
+            summary = build_hit(entry, set(), links=links[entry.id]).snippet
             hits[entry.id] = Hit(entry, title, summary, None, entry.path, pages.get(entry.id, ()))
             continue
         key, headline = best
