@@ -29,8 +29,7 @@ from kb.config import PROJECT_ROOT
 from kb.content.service import import_directory
 from kb.extensions import db
 from kb.search.backend import backend
-from tests.distractors import insert_distractors
-from tests.relevance import HYBRID, LEXICAL, MODES, SEMANTIC, Run, by_meaning, by_search, run
+from tests.relevance import HYBRID, LEXICAL, MODES, SEMANTIC, Run, by_meaning, by_search, insert_distractors, run
 from tests.relevance_questions import KINDS, QUESTIONS
 
 

@@ -7,8 +7,8 @@ vocabulary (contracts, go-live, providers, commissioners, pressure, tenders) wit
 about the NHS 111 launch, so a search has to find the right entry among plausible neighbours
 rather than among nonsense. The same seed gives the same lessons.
 
-`insert_distractors` writes them with Core inserts (no ORM flush, so nothing is queued);
-the caller rebuilds the search backend afterwards.
+Needs nothing beyond the standard library, so a benchmark can use it outside kb's own
+environment; `tests.relevance.insert_distractors` writes them into a database.
 """
 
 from __future__ import annotations
@@ -16,13 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from typing import Any
-
-from sqlalchemy import func, insert, select
-
-from kb.entries.models import Entry, Lesson, entry_tags
-from kb.extensions import db
-from kb.states import EntryKind, EntryStatus, Visibility
-from kb.taxonomy.models import Tag
 
 PROGRAMMES = (
     "electronic patient record",
@@ -313,52 +306,3 @@ def distractor(rng: random.Random, number: int) -> dict[str, Any]:
         "recommendation": f"- {advice.format(**values)}\n- Share what was learned with other {programme}s.",
         "evidence": f"- The {values['body']}'s board papers and the programme's own review, {values['m']}.",
     }
-
-
-def insert_distractors(count: int, seed: int) -> int:
-    """Write `count` generated lessons (published, public) after the database's entries; returns how many."""
-    rng = random.Random(seed)
-    first = (db.session.scalar(select(func.max(Entry.id))) or 0) + 1
-    tag_ids = list(db.session.scalars(select(Tag.id).order_by(Tag.id)))
-    entries, lessons, tags = [], [], []
-    for offset in range(count):
-        made = distractor(rng, offset + 1)
-        entry_id = first + offset
-        entries.append(
-            {
-                "id": entry_id,
-                "kind": EntryKind.LESSON,
-                "slug": made["slug"],
-                "title": made["title"],
-                "summary": made["summary"],
-                "body": "",
-                "status": EntryStatus.PUBLISHED,
-                "visibility": Visibility.PUBLIC,
-                "region": made["region"],
-                "event_date": made["event_date"],
-                "event_date_precision": "month",
-                "organisation": made["organisation"],
-                "sources": [],
-                "created_at": made["created_at"],
-                "updated_at": made["created_at"],
-                "published_at": made["created_at"],
-            }
-        )
-        lessons.append(
-            {
-                "id": entry_id,
-                "driving_event": made["driving_event"],
-                "lesson_text": made["lesson_text"],
-                "recommendation": made["recommendation"],
-                "evidence": made["evidence"],
-            }
-        )
-        if tag_ids:
-            tags.append({"entry_id": entry_id, "tag_id": rng.choice(tag_ids)})
-    if entries:
-        db.session.execute(insert(Entry.__table__), entries)
-        db.session.execute(insert(Lesson.__table__), lessons)
-    if tags:
-        db.session.execute(insert(entry_tags), tags)
-    db.session.commit()
-    return count

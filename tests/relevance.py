@@ -5,22 +5,27 @@ Three ways to rank, each for a signed-in member without a panel seat:
 - `semantic`: `MeaningLayer.meaning_ids` of an app with it on (meaning only);
 - `hybrid`: the search service of an app with it on (the two fused).
 Each gives the slugs of its first `DEPTH` results; MRR counts a first hit below that as 0.
+`insert_distractors` writes generated lessons (`tests.distractors`) beside the seed content
+with Core inserts (nothing is queued: the caller rebuilds the search backend).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
-from kb.entries.models import Entry
+from kb.entries.models import Entry, Lesson, entry_tags
 from kb.extensions import db
 from kb.permissions import Viewer
 from kb.search.service import SearchRequest, search
-from kb.states import Role
-from tests.relevance_questions import KINDS, QUESTIONS, Question
+from kb.states import EntryKind, EntryStatus, Role, Visibility
+from kb.taxonomy.models import Tag
+from tests.distractors import distractor
+from tests.relevance_questions import KINDS, QUESTIONS, Question, Scores, first_hit, scores
 
 DEPTH = 10
 LEXICAL = "lexical"
@@ -73,40 +78,6 @@ def by_meaning(app: Flask, viewer: Viewer = MEMBER) -> Ranker | None:
     return rank
 
 
-def first_hit(ranked: list[str], question: Question) -> int | None:
-    """The 1-based place of the first answer among `ranked`, or None."""
-    for place, slug in enumerate(ranked, start=1):
-        if slug in question.answers:
-            return place
-    return None
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Hit@1, hit@3 and mean reciprocal rank over some questions."""
-
-    questions: int
-    hit1: float
-    hit3: float
-    mrr: float
-
-    def __str__(self) -> str:
-        return f"hit@1 {self.hit1:.2f}  hit@3 {self.hit3:.2f}  MRR {self.mrr:.2f}  (n={self.questions})"
-
-
-def scores(places: list[int | None]) -> Scores:
-    """Scores of the first-hit places of some questions."""
-    count = len(places)
-    if not count:
-        return Scores(0, 0.0, 0.0, 0.0)
-    return Scores(
-        questions=count,
-        hit1=sum(place == 1 for place in places) / count,
-        hit3=sum(place is not None and place <= 3 for place in places) / count,
-        mrr=sum(1.0 / place for place in places if place is not None) / count,
-    )
-
-
 @dataclass
 class Run:
     """Every question's first-hit place under one ranking."""
@@ -133,3 +104,52 @@ class Run:
 def run(ranker: Ranker, questions: Iterable[Question] = QUESTIONS) -> Run:
     """Ask every question and note where its first answer came."""
     return Run({question: first_hit(ranker(question.text), question) for question in questions})
+
+
+def insert_distractors(count: int, seed: int) -> int:
+    """Write `count` generated lessons (published, public) after the database's entries; returns how many."""
+    rng = random.Random(seed)
+    first = (db.session.scalar(select(func.max(Entry.id))) or 0) + 1
+    tag_ids = list(db.session.scalars(select(Tag.id).order_by(Tag.id)))
+    entries, lessons, tags = [], [], []
+    for offset in range(count):
+        made = distractor(rng, offset + 1)
+        entry_id = first + offset
+        entries.append(
+            {
+                "id": entry_id,
+                "kind": EntryKind.LESSON,
+                "slug": made["slug"],
+                "title": made["title"],
+                "summary": made["summary"],
+                "body": "",
+                "status": EntryStatus.PUBLISHED,
+                "visibility": Visibility.PUBLIC,
+                "region": made["region"],
+                "event_date": made["event_date"],
+                "event_date_precision": "month",
+                "organisation": made["organisation"],
+                "sources": [],
+                "created_at": made["created_at"],
+                "updated_at": made["created_at"],
+                "published_at": made["created_at"],
+            }
+        )
+        lessons.append(
+            {
+                "id": entry_id,
+                "driving_event": made["driving_event"],
+                "lesson_text": made["lesson_text"],
+                "recommendation": made["recommendation"],
+                "evidence": made["evidence"],
+            }
+        )
+        if tag_ids:
+            tags.append({"entry_id": entry_id, "tag_id": rng.choice(tag_ids)})
+    if entries:
+        db.session.execute(insert(Entry.__table__), entries)
+        db.session.execute(insert(Lesson.__table__), lessons)
+    if tags:
+        db.session.execute(insert(entry_tags), tags)
+    db.session.commit()
+    return count

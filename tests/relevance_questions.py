@@ -1,4 +1,4 @@
-"""What members type into the search box about the seed content, each with the entries that answer it.
+"""What members type into the search box about the seed content, each with the entries that answer it, and scoring.
 
 Used by `benchmarks/relevance.py` (hit@1, hit@3 and MRR for words, meaning and both) and by
 `tests/services/test_relevance_questions.py` (the same figures held above thresholds). Each
@@ -10,6 +10,9 @@ Three kinds, as members search:
 - `question`: a question in plain words, filler and question words included;
 - `paraphrase`: what an entry says, put in other words than the entry's own;
 - `keyword`: a few words or a name, as a seasoned searcher types them.
+
+`first_hit` and `scores` turn ranked slugs into hit@1, hit@3 and MRR. The module needs only
+the standard library, so a benchmark can use it outside kb's own environment.
 """
 
 from __future__ import annotations
@@ -145,3 +148,37 @@ QUESTIONS: tuple[Question, ...] = (
     _k("good idea badly implemented", GOOD_IDEA),
     _k("failed within hours", NW_FAILED),
 )
+
+
+def first_hit(ranked: list[str], question: Question) -> int | None:
+    """The 1-based place of the first answer among `ranked`, or None."""
+    for place, slug in enumerate(ranked, start=1):
+        if slug in question.answers:
+            return place
+    return None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Hit@1, hit@3 and mean reciprocal rank over some questions."""
+
+    questions: int
+    hit1: float
+    hit3: float
+    mrr: float
+
+    def __str__(self) -> str:
+        return f"hit@1 {self.hit1:.2f}  hit@3 {self.hit3:.2f}  MRR {self.mrr:.2f}  (n={self.questions})"
+
+
+def scores(places: list[int | None]) -> Scores:
+    """Scores of the first-hit places of some questions."""
+    count = len(places)
+    if not count:
+        return Scores(0, 0.0, 0.0, 0.0)
+    return Scores(
+        questions=count,
+        hit1=sum(place == 1 for place in places) / count,
+        hit3=sum(place is not None and place <= 3 for place in places) / count,
+        mrr=sum(1.0 / place for place in places if place is not None) / count,
+    )

@@ -24,9 +24,8 @@ from kb.permissions import can_view_entry
 from kb.search.backend import backend
 from tests.conftest import IsolatedClient
 from tests.conftest import _settings as suite_settings
-from tests.distractors import insert_distractors
 from tests.pg_search import SEARCH_BACKENDS, search_app
-from tests.relevance import LEXICAL, MEMBER, Run, by_search, run
+from tests.relevance import LEXICAL, MEMBER, Run, by_search, insert_distractors, run
 from tests.relevance_questions import KEYWORD, KINDS, PARAPHRASE, QUESTION, QUESTIONS
 
 DISTRACTORS = 300
