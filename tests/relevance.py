@@ -109,6 +109,7 @@ def run(ranker: Ranker, questions: Iterable[Question] = QUESTIONS) -> Run:
 def insert_distractors(count: int, seed: int) -> int:
     """Write `count` generated lessons (published, public) after the database's entries; returns how many."""
     rng = random.Random(seed)
+    tag_rng = random.Random(seed + 1)  # a stream of its own, so the lessons are the same with any taxonomy
     first = (db.session.scalar(select(func.max(Entry.id))) or 0) + 1
     tag_ids = list(db.session.scalars(select(Tag.id).order_by(Tag.id)))
     entries, lessons, tags = [], [], []
@@ -145,7 +146,7 @@ def insert_distractors(count: int, seed: int) -> int:
             }
         )
         if tag_ids:
-            tags.append({"entry_id": entry_id, "tag_id": rng.choice(tag_ids)})
+            tags.append({"entry_id": entry_id, "tag_id": tag_rng.choice(tag_ids)})
     if entries:
         db.session.execute(insert(Entry.__table__), entries)
         db.session.execute(insert(Lesson.__table__), lessons)

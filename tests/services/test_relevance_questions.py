@@ -25,7 +25,7 @@ from kb.search.backend import backend
 from tests.conftest import IsolatedClient
 from tests.conftest import _settings as suite_settings
 from tests.pg_search import SEARCH_BACKENDS, search_app
-from tests.relevance import LEXICAL, MEMBER, Run, by_search, insert_distractors, run
+from tests.relevance import HYBRID, LEXICAL, MEMBER, SEMANTIC, Run, by_meaning, by_search, insert_distractors, run
 from tests.relevance_questions import KEYWORD, KINDS, PARAPHRASE, QUESTION, QUESTIONS
 
 DISTRACTORS = 300
@@ -35,9 +35,13 @@ SEED = 20
 THRESHOLDS: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
     "whoosh": {
         LEXICAL: {"all": (0.77, 0.73), QUESTION: (0.80, 0.77), PARAPHRASE: (0.55, 0.48), KEYWORD: (0.95, 0.92)},
+        SEMANTIC: {"all": (0.0, 0.0)},
+        HYBRID: {"all": (0.0, 0.0)},
     },
     "postgresql": {
         LEXICAL: {"all": (0.66, 0.65), QUESTION: (0.80, 0.80), PARAPHRASE: (0.20, 0.18), KEYWORD: (0.95, 0.93)},
+        SEMANTIC: {"all": (0.0, 0.0)},
+        HYBRID: {"all": (0.0, 0.0)},
     },
 }
 
@@ -88,6 +92,20 @@ def lexical(site: Site) -> Run:
     return run(by_search(site.meaning_off))
 
 
+@pytest.fixture(scope="module")
+def semantic(site: Site) -> Run:
+    """Every question asked of the meaning layer alone."""
+    ranker = by_meaning(site.meaning_on)
+    assert ranker is not None, "search by meaning is on, so the app has a meaning layer"
+    return run(ranker)
+
+
+@pytest.fixture(scope="module")
+def hybrid(site: Site) -> Run:
+    """Every question asked of the search with meaning on."""
+    return run(by_search(site.meaning_on))
+
+
 def test_the_questions_cover_each_kind_and_every_answer_is_an_entry_the_member_may_read(site: Site):
     assert len(QUESTIONS) >= 60
     assert len({question.text for question in QUESTIONS}) == len(QUESTIONS)
@@ -110,3 +128,19 @@ def assert_at_least(measured: Run, backend_name: str, mode: str) -> None:
 
 def test_words_alone_find_the_answers(site: Site, lexical: Run):
     assert_at_least(lexical, site.backend, LEXICAL)
+
+
+def test_meaning_alone_finds_the_answers(site: Site, semantic: Run):
+    print("\nSEMANTIC", site.backend, semantic.overall(), {k: str(v) for k, v in semantic.by_kind().items()})
+    assert_at_least(semantic, site.backend, SEMANTIC)
+
+
+def test_words_and_meaning_together_find_the_answers(site: Site, hybrid: Run):
+    print("\nHYBRID", site.backend, hybrid.overall(), {k: str(v) for k, v in hybrid.by_kind().items()})
+    assert_at_least(hybrid, site.backend, HYBRID)
+
+
+def test_meaning_does_not_make_keyword_searches_worse(lexical: Run, hybrid: Run):
+    words, both = lexical.of_kind(KEYWORD), hybrid.of_kind(KEYWORD)
+    assert both.hit3 >= words.hit3, (words, both)
+    assert both.mrr >= words.mrr - 0.02, (words, both)
