@@ -6,26 +6,33 @@ for their stems like any other query word.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from whoosh import query as q
 from whoosh.searching import Searcher
 
 from kb.search.query import ParsedQuery
 from kb.search.schema import text_analyzer
-from kb.search.spelling import correct
+from kb.search.spelling import correct, split_compound
 from kb.search.storage import SearcherState
 
 _ANALYZER = text_analyzer()
 
 
 def corrected_text(state: SearcherState, typed: str, allowed: frozenset[int]) -> str | None:
-    """`typed` with its unknown words spelled as words of entries the viewer may see; None if none changed."""
+    """`typed` with its unknown words spelled as words of entries the viewer may see; None if none changed.
+
+    A word the index does not have but that is two words it has written together is left alone.
+    """
     reader = state.searcher.reader()
 
     def stems(word: str) -> list[str]:
         return [token.text for token in _ANALYZER(word)]
 
     def is_known(word: str) -> bool:
-        return all(reader.doc_frequency("text", stem) for stem in stems(word))
+        if all(reader.doc_frequency("text", stem) for stem in stems(word)):
+            return True
+        return split_compound(word, lambda part: ("spell", part) in reader) is not None
 
     def near_words(word: str, distance: int) -> list[str]:
         return list(reader.terms_within("spell", word, distance, prefix=1))
@@ -56,6 +63,4 @@ def with_fuzzy_words(parsed: ParsedQuery, searcher: Searcher) -> ParsedQuery:
         stems = sorted({stem for word in words for stem in (token.text for token in _ANALYZER(word))})
         return q.Or([q.Term("text", stem) for stem in stems], boost=node.boost) if stems else q.NullQuery
 
-    return ParsedQuery(
-        text=parsed.text, query=parsed.query.accept(expand).normalize(), notes=parsed.notes, typed=parsed.typed
-    )
+    return replace(parsed, query=parsed.query.accept(expand).normalize())

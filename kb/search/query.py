@@ -8,15 +8,17 @@ plain note and a best-effort search for the words they typed.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from whoosh import qparser
 from whoosh import query as q
 
-from kb.search.schema import USER_FIELDS, user_schema
+from kb.search.schema import USER_FIELDS, text_analyzer, user_schema
+from kb.search.spelling import joined_compound, split_compound
 from kb.search.text import facet_key
 
 MAX_QUERY_CHARS = 300
@@ -37,6 +39,18 @@ _FIELD_NAME = re.compile(r"(?<![\w\"'])([A-Za-z_][\w-]*):")
 _EMPTY_FIELD = re.compile(r"(?<![\w\"'])([A-Za-z_][\w-]*):(?=\s|$|\))")
 _RANGE = re.compile(r"[\[{][^\]}]*\bTO\b[^\]}]*[\]}]")
 _WORD = re.compile(r"\w+")
+_ANALYZER = text_analyzer()
+_PLAIN = re.compile(r"[\w\s'’?!.,;-]*")
+_PLAIN_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
+_OPERATOR = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
+FILLER_WORDS = frozenset(
+    {
+        *("why", "what", "whats", "when", "where", "which", "who", "whom", "whose", "how", "much", "many"),
+        *("did", "does", "do", "done", "was", "were", "is", "are", "am", "been", "being", "has", "have", "had"),
+        *("there", "any", "anything", "some", "something", "about", "tell", "me", "i", "my", "our", "ever"),
+    }
+)
+"""Question and filler words a plain-language query need not match (kept when a query has nothing else)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,20 @@ class ParsedQuery:
     notes: tuple[str, ...] = ()
     typed: str = ""
     """The text as handed to the parser (field names normalised), which corrections are made on."""
+    units: tuple[tuple[str, q.Query], ...] = ()
+    """For a query in plain words (no operators, quotes, brackets, fields or patterns): each word as typed with
+    its query, in order, fillers left out; `query` is all of them together. Empty for any other query."""
+
+    def changed(self, change: Callable[[q.Query], q.Query]) -> ParsedQuery:
+        """The same query with `change` applied to every node of the query and of each unit (emptied units dropped)."""
+        if self.query is None:
+            return self
+        units = tuple((word, query.accept(change).normalize()) for word, query in self.units)
+        return replace(
+            self,
+            query=self.query.accept(change).normalize(),
+            units=tuple((word, query) for word, query in units if not _is_null(query)),
+        )
 
 
 @cache
@@ -169,10 +197,103 @@ def _words_only(text: str, group: str = "and") -> q.Query:
         return q.NullQuery
 
 
+def plain_words(text: str) -> list[str] | None:
+    """The words of a query typed in plain language, question and filler words left out; None for search syntax.
+
+    Plain means no operators, quotes, brackets, field names, stars, tildes or boosts: question
+    marks and other punctuation between words are only punctuation. When every word is a
+    filler word, all are kept.
+    """
+    if not _PLAIN.fullmatch(text) or _OPERATOR.search(text) or re.search(r"(^|\W)'|\?\w", text):
+        return None
+    words = _PLAIN_WORD.findall(text)
+    kept = [word for word in words if word.lower() not in FILLER_WORDS]
+    return kept or words
+
+
+def _parsed_unit(word: str, offset: int, notes: list[str]) -> q.Query:
+    """One plain word's query, its nodes placed at `offset` in the text the units are joined into."""
+    try:
+        node = _parser().parse(word).accept(_Rewriter(notes)).normalize()
+    except Exception:  # The parser can fail on odd input; the word is then left out.
+        return q.NullQuery
+
+    def moved(child: q.Query) -> q.Query:
+        if getattr(child, "startchar", None) is not None and getattr(child, "endchar", None) is not None:
+            child.startchar, child.endchar = child.startchar + offset, child.endchar + offset
+        return child
+
+    return node.accept(moved)
+
+
+def _plain_query(text: str, words: list[str], notes: list[str]) -> ParsedQuery:
+    typed = " ".join(words)
+    units: list[tuple[str, q.Query]] = []
+    offset = 0
+    for word in words:
+        node = _parsed_unit(word, offset, notes)
+        offset += len(word) + 1
+        if not _is_null(node):
+            units.append((word, node))
+    if not units:
+        notes.append("The query has no words to search for.")
+        return ParsedQuery(text=text, query=None, notes=tuple(notes), typed=typed)
+    query = units[0][1] if len(units) == 1 else q.And([node for _, node in units])
+    return ParsedQuery(text=text, query=query, notes=tuple(notes), typed=typed, units=tuple(units))
+
+
+def with_compounds(parsed: ParsedQuery, is_word: Callable[[str], bool]) -> ParsedQuery:
+    """A plain query where joined and split forms meet: `golive` also finds `go live`, `go live` and `go-live` `golive`.
+
+    `is_word(word)` says whether the vocabulary holds a word as written. A word it lacks that
+    splits into two it holds also matches them as a phrase; two neighbouring words (or one
+    hyphenated word) also match their joined form when the vocabulary holds that.
+    """
+    if not parsed.units:
+        return parsed
+    units: list[tuple[str, q.Query]] = []
+    index = 0
+    while index < len(parsed.units):
+        word, node = parsed.units[index]
+        following = parsed.units[index + 1] if index + 1 < len(parsed.units) else None
+        if following is not None and (joined := joined_compound(word, following[0], is_word)):
+            units.append((f"{word} {following[0]}", q.Or([q.And([node, following[1]]), _text_term(joined)])))
+            index += 2
+            continue
+        if "-" in word and (joined := joined_compound(word, "", is_word)):
+            units.append((word, q.Or([node, _text_term(joined)])))
+        elif parts := split_compound(word, is_word):
+            phrase = q.Phrase("text", [token.text for part in parts for token in _ANALYZER(part)])
+            units.append((word, q.Or([node, phrase])))
+        else:
+            units.append((word, node))
+        index += 1
+    query = units[0][1] if len(units) == 1 else q.And([node for _, node in units])
+    return replace(parsed, query=query, units=tuple(units))
+
+
+def in_title(node: q.Query) -> q.Query:
+    """`node` with its words looked for in the title field instead of the whole text."""
+
+    def moved(child: q.Query) -> q.Query:
+        if getattr(child, "fieldname", None) == "text":
+            child = copy.copy(child)
+            child.fieldname = "title"
+        return child
+
+    return node.accept(moved)
+
+
+def _text_term(word: str) -> q.Query:
+    stems = [token.text for token in _ANALYZER(word)]
+    return q.Term("text", stems[0]) if len(stems) == 1 else q.Phrase("text", stems)
+
+
 def parse_user_query(text: str, *, group: str = "and") -> ParsedQuery:
     """Turn what was typed into a query over the fields users may search; never raises.
 
-    `group` is how words without an operator combine: "and" (all of them) or "or".
+    `group` is how words without an operator combine: "and" (all of them) or "or". Plain
+    words (see `plain_words`) read with "and" give a query with `units`.
     """
     text = " ".join(text.split())
     if not text:
@@ -181,6 +302,9 @@ def parse_user_query(text: str, *, group: str = "and") -> ParsedQuery:
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS]
         notes.append(f"The query was cut to its first {MAX_QUERY_CHARS} characters.")
+    words = plain_words(text) if group == "and" else None
+    if words is not None:
+        return _plain_query(text, words, notes)
     typed = _field_names(text, notes)
     if any(_RANGE.search(piece) for piece in typed.split('"')[::2]):
         notes.append("Ranges such as [a TO b] are not understood, so the words in them were searched for.")

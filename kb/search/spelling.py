@@ -33,6 +33,31 @@ def allowed_distance(word: str) -> int:
     return 1 if len(word) <= 5 else 2
 
 
+MIN_PART = 2
+MIN_COMPOUND = 5
+
+
+def split_compound(word: str, is_word: Callable[[str], bool]) -> tuple[str, str] | None:
+    """Two words the vocabulary has that `word` is written as together (`golive`: go, live), or None.
+
+    `word` itself must not be a known word; of several splits, the one with the longer shorter part wins.
+    """
+    word = word.lower()
+    if len(word) < MIN_COMPOUND or not word.isalpha() or is_word(word):
+        return None
+    splits = [(word[:cut], word[cut:]) for cut in range(MIN_PART, len(word) - MIN_PART + 1)]
+    known = [(first, second) for first, second in splits if is_word(first) and is_word(second)]
+    return max(known, key=lambda pair: min(len(pair[0]), len(pair[1])), default=None)
+
+
+def joined_compound(first: str, second: str, is_word: Callable[[str], bool]) -> str | None:
+    """The one word the vocabulary has for `first` and `second` written together (go, live: golive), or None."""
+    joined = (first + second).replace("-", "").lower()
+    if len(joined) < MIN_COMPOUND or not joined.isalpha() or joined in {first.lower(), second.lower()}:
+        return None
+    return joined if is_word(joined) else None
+
+
 def _skippable(typed: str, start: int, end: int, word: str) -> bool:
     following = typed[end : end + 1]
     return (

@@ -118,6 +118,8 @@ class SearchResults:
     suggestion: str | None = None
     corrected_from: str | None = None
     broadened: bool = False
+    """More is shown than what has every word: entries with some of them (`with_every_word` have all)."""
+    with_every_word: int = 0
 
     @property
     def page(self) -> int:

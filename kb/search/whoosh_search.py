@@ -16,7 +16,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
-from whoosh import collectors
 from whoosh import query as q
 
 from kb.entries.models import Entry, Lesson
@@ -26,6 +25,7 @@ from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, weighted_parts
+from kb.search.fusion import fuse
 from kb.search.hits import build_hit, build_page_hits, matched_in_entry, positive_terms
 from kb.search.page_texts import pages_of_hits
 from kb.search.query import (
@@ -33,7 +33,9 @@ from kb.search.query import (
     facet_filter,
     is_only_negative,
     parse_user_query,
+    with_compounds,
 )
+from kb.search.ranking import WORD_DEPTH
 from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import CUE_LETTERS
 from kb.search.storage import SearcherState
@@ -50,6 +52,7 @@ from kb.search.types import (
     page_number,
 )
 from kb.search.visible import load_visible
+from kb.search.whoosh_ranking import meaning_docnums, word_order
 from kb.states import EntryKind
 
 if TYPE_CHECKING:
@@ -123,6 +126,20 @@ def facet_counts(
 # Searching
 
 
+def _broader(parsed: ParsedQuery, found: int, read: Callable[..., ParsedQuery]) -> ParsedQuery | None:
+    """What to search when too little has every word, or None.
+
+    Any of a plain query's words (ranked with the bonuses) when fewer than `FEW_RESULTS` have
+    them all; any of the words of another query that found nothing.
+    """
+    if len(parsed.units) > 1 and found < FEW_RESULTS and parsed.query is not None:
+        return replace(parsed, query=q.Or([node for _, node in parsed.units]))
+    if not found and not parsed.units:
+        broader = read(parsed.text, "or")
+        return broader if broader.query is not None else None
+    return None
+
+
 def _matched(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int]) -> frozenset[int]:
     if parsed.query is None:
         return allowed
@@ -131,54 +148,43 @@ def _matched(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int])
     return allowed & frozenset(state.searcher.docs_for_query(parsed.query))
 
 
-def _ranked(state: SearcherState, parsed: ParsedQuery, matched: frozenset[int], request: SearchRequest) -> list[int]:
-    """The document numbers of the requested page among `matched`, best first (or by date)."""
+def _by_date(state: SearcherState, matched: frozenset[int], request: SearchRequest, sort: str) -> list[int]:
+    """The document numbers of the requested page among `matched`, newest (or oldest) first."""
+    if not matched:  # Whoosh reads an empty filter as no filter at all.
+        return []
     page = page_number(request, len(matched))
     limit = page * request.per_page
-    sort = request.sort if parsed.query is not None or request.sort != "relevance" else "newest"
-    ranks_by_words = parsed.query is not None and not is_only_negative(parsed.query)
-    node = parsed.query if ranks_by_words else q.Every()
-    options: dict[str, object] = {"filter": set(matched), "limit": limit, "terms": False}
-    if sort != "relevance" or not ranks_by_words:
-        options |= {"sortedby": "date", "reverse": sort != "oldest"}
-    results = state.searcher.search(node, **options)
-    start = (page - 1) * request.per_page
-    return [hit.docnum for hit in results[start:limit]]
+    results = state.searcher.search(
+        q.Every(), filter=set(matched), limit=limit, terms=False, sortedby="date", reverse=sort != "oldest"
+    )
+    return [hit.docnum for hit in results[(page - 1) * request.per_page : limit]]
 
 
-class _RecordingTopCollector(collectors.TopCollector):
-    """The best `limit` documents by score, keeping every match's number on the way.
-
-    One pass gives both the page and the full set of matches that totals and facet
-    counts need; Whoosh's block skipping is off so no match goes unseen.
-    """
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit=limit, usequality=False)
-        self.matched: list[int] = []
-
-    def _collect(self, global_docnum: int, score: float) -> float:
-        self.matched.append(global_docnum)
-        return super()._collect(global_docnum, score)
+def _words_matched(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], depth: int) -> _Words:
+    """The visible matches of the words, and (ranking by them) the best `depth` of them in order."""
+    if parsed.query is None or is_only_negative(parsed.query):
+        return _Words(_matched(state, parsed, allowed), [], ranked=False)
+    matched, order = word_order(state, parsed, allowed, depth)
+    return _Words(matched, order, ranked=True)
 
 
-def _matched_and_ranked(
-    state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], request: SearchRequest
-) -> tuple[frozenset[int], list[int]]:
-    """Every visible match of the query, and the page asked for, best first or by date."""
-    by_score = request.sort == "relevance" and parsed.query is not None and not is_only_negative(parsed.query)
-    if not by_score:
-        matched = _matched(state, parsed, allowed)
-        return matched, _ranked(state, parsed, matched, request) if matched else []
-    if not allowed:  # Whoosh reads an empty filter as no filter at all.
-        return frozenset(), []
-    limit = min(max(request.page, 1), MAX_PAGE) * request.per_page
-    collector = _RecordingTopCollector(limit)
-    state.searcher.search_with_collector(parsed.query, collectors.FilterCollector(collector, allow=set(allowed)))
-    matched = frozenset(collector.matched)
+class _Words:
+    """What the words found: every match, and the best ones in order when they rank."""
+
+    def __init__(self, matched: frozenset[int], order: list[int], *, ranked: bool) -> None:
+        self.matched, self.order, self.ranked = matched, order, ranked
+
+
+def _page(
+    state: SearcherState, words: _Words, meaning: list[int], matched: frozenset[int], request: SearchRequest
+) -> list[int]:
+    """The requested page of `matched`: by relevance, the word order fused with the meaning order; else by date."""
+    sort = request.sort if words.ranked or request.sort != "relevance" else "newest"
+    if sort != "relevance":
+        return _by_date(state, matched, request, sort)
+    order = fuse(words.order, meaning) if meaning else words.order
     start = (page_number(request, len(matched)) - 1) * request.per_page
-    ranked = [hit.docnum for hit in collector.results()]
-    return matched, ranked[start : start + request.per_page]
+    return order[start : start + request.per_page]
 
 
 def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> tuple[list[Entry], set[int]]:
@@ -189,7 +195,7 @@ def _load_visible(viewer: Viewer, state: SearcherState, docnums: list[int]) -> t
 
 
 def _suggest(
-    state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], found: int
+    state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int], found: int, read: Callable[[str], ParsedQuery]
 ) -> tuple[str, ParsedQuery, frozenset[int]] | None:
     """A corrected query from the visible entries' words that finds more of them, if there is one."""
     if parsed.query is None:
@@ -197,7 +203,7 @@ def _suggest(
     text = corrected_text(state, parsed.typed, allowed)
     if text is None:
         return None
-    corrected = with_fuzzy_words(parse_user_query(text), state.searcher)
+    corrected = read(text)
     if corrected.query is None:
         return None
     matched = _matched(state, corrected, allowed)
@@ -213,26 +219,36 @@ def search(whoosh: WhooshBackend, viewer: Viewer, request: SearchRequest) -> Sea
 
 
 def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> SearchResults:
-    parsed = with_fuzzy_words(parse_user_query(request.text), state.searcher)
+    reader = state.searcher.reader()
+
+    def is_word(word: str) -> bool:
+        return ("spell", word) in reader
+
+    def read(text: str, group: str = "and") -> ParsedQuery:
+        return with_compounds(with_fuzzy_words(parse_user_query(text, group=group), state.searcher), is_word)
+
+    depth = max(WORD_DEPTH, min(max(request.page, 1), MAX_PAGE) * request.per_page)
+    parsed = read(request.text)
     allowed = docset(state, index_visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
-    matched, docnums = _matched_and_ranked(state, parsed, allowed, request)
-    first_parsed = parsed
-    results = SearchResults(request=request, parsed=parsed, hits=[], total=len(matched), facets={})
-    if parsed.query is not None and len(matched) < FEW_RESULTS and not request.exact:
-        suggestion = _suggest(state, parsed, allowed, len(matched))
-        if suggestion is not None and not matched:
-            results.corrected_from, parsed, matched = parsed.text, suggestion[1], suggestion[2]
-            results.parsed = parsed
+    words = _words_matched(state, parsed, allowed, depth)
+    results = SearchResults(request=request, parsed=parsed, hits=[], total=len(words.matched), facets={})
+    if parsed.query is not None and len(words.matched) < FEW_RESULTS and not request.exact:
+        suggestion = _suggest(state, parsed, allowed, len(words.matched), read)
+        if suggestion is not None and not words.matched:
+            results.corrected_from, parsed = parsed.text, suggestion[1]
+            words = _words_matched(state, parsed, allowed, depth)
         elif suggestion is not None:
             results.suggestion = suggestion[0]
-    if parsed.query is not None and not matched and not request.exact:
-        broader = with_fuzzy_words(parse_user_query(parsed.text, group="or"), state.searcher)
-        broader_matched = _matched(state, broader, allowed) if broader.query is not None else frozenset()
-        if broader_matched:
-            results.broadened, parsed, matched = True, broader, broader_matched
-            results.parsed = parsed
-    if parsed is not first_parsed:
-        matched, docnums = _matched_and_ranked(state, parsed, allowed, request)
+    results.with_every_word = len(words.matched)
+    if parsed.query is not None and not request.exact:
+        broader = _broader(parsed, len(words.matched), read)
+        broader_words = _words_matched(state, broader, allowed, depth) if broader is not None else None
+        if broader is not None and broader_words is not None and len(broader_words.matched) > len(words.matched):
+            results.broadened, parsed, words = True, broader, broader_words
+    results.parsed = parsed
+    meaning = meaning_docnums(state, request.meaning, allowed) if parsed.query is not None else []
+    matched = words.matched | frozenset(meaning)
+    docnums = _page(state, words, meaning, matched, request)
     results.total = len(matched)
     results.facets = facet_counts(state, matched, request.facets)
     terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import ColumnClause, ColumnElement, Select, Text, and_, cast, false, func, literal_column, not_, or_
@@ -225,9 +225,7 @@ def without_stop_words(session: Session, parsed: ParsedQuery) -> ParsedQuery:
             return q.NullQuery
         return node
 
-    return ParsedQuery(
-        text=parsed.text, query=parsed.query.accept(drop).normalize(), notes=parsed.notes, typed=parsed.typed
-    )
+    return parsed.changed(drop)
 
 
 def with_near_words(parsed: ParsedQuery, near: Callable[[str, int, int], set[str]]) -> ParsedQuery:
@@ -244,6 +242,4 @@ def with_near_words(parsed: ParsedQuery, near: Callable[[str, int, int], set[str
         words = sorted(near(word, node.maxdist, node.prefixlength))
         return q.Or([q.Term("text", found) for found in words], boost=node.boost) if words else q.NullQuery
 
-    return ParsedQuery(
-        text=parsed.text, query=parsed.query.accept(expand).normalize(), notes=parsed.notes, typed=parsed.typed
-    )
+    return replace(parsed, query=parsed.query.accept(expand).normalize())

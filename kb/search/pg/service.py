@@ -11,16 +11,20 @@ Results are ranked by `ts_rank_cd` over the weighted document, snippets come fro
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
 
-from sqlalchemy import ColumnElement, func, literal, select, union_all
+from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSQUERY
+from whoosh import query as q
 
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.permissions import Viewer, visible_entries
 from kb.search.comment_texts import comments_of_hits
 from kb.search.documents import entry_texts
+from kb.search.fusion import fuse
 from kb.search.hits import SNIPPET_LABELS, build_hit
 from kb.search.pg.headlines import CONFIG as _CONFIG
 from kb.search.pg.headlines import HEADLINE_OPTIONS, TITLE_OPTIONS
@@ -34,7 +38,6 @@ from kb.search.pg.headlines import with_ellipses as _with_ellipses
 from kb.search.pg.page_hits import page_hits
 from kb.search.pg.query import (
     DOCUMENT,
-    RANK_NORMALISATION,
     Compiled,
     compile_query,
     facet_conditions,
@@ -42,11 +45,13 @@ from kb.search.pg.query import (
     with_near_words,
     without_stop_words,
 )
+from kb.search.pg.ranking import relevance, vocabulary
 from kb.search.pg.tables import search_documents
-from kb.search.query import ParsedQuery, is_only_negative, parse_user_query
+from kb.search.query import ParsedQuery, is_only_negative, parse_user_query, with_compounds
+from kb.search.ranking import WORD_DEPTH
 from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import may_match
-from kb.search.spelling import correct, edit_distance
+from kb.search.spelling import correct, edit_distance, split_compound
 from kb.search.text import plain_text
 from kb.search.types import FEW_RESULTS, FacetCount, Hit, SearchRequest, SearchResults, page_number
 from kb.search.visible import load_visible
@@ -69,8 +74,11 @@ def _near_words(word: str, distance: int, prefix: int) -> set[str]:
 
 
 def read_query(text: str, *, group: str = "and") -> ParsedQuery:
-    """What was typed, parsed as for Whoosh, with `word~` expanded and PostgreSQL's stop words dropped."""
+    """What was typed, parsed as for Whoosh: `word~` expanded, compounds met, PostgreSQL's stop words dropped."""
     parsed = with_near_words(parse_user_query(text, group=group), _near_words)
+    if parsed.units:
+        known = vocabulary(db.session(), [word for word, _ in parsed.units])
+        parsed = with_compounds(parsed, known.__contains__)
     return without_stop_words(db.session(), parsed)
 
 
@@ -82,9 +90,25 @@ class _Search:
 
     def __init__(self, viewer: Viewer, chosen: dict[str, list[str]]) -> None:
         self.allowed: list[ColumnElement[bool]] = [visible_entries(viewer), *facet_conditions(chosen)]
+        self.meaning: list[int] = []
+        """Entries close in meaning that count as matches too (set once the words' matches are settled)."""
 
     def conditions(self, compiled: Compiled | None) -> list[ColumnElement[bool]]:
-        return self.allowed + ([compiled.condition] if compiled is not None else [])
+        if compiled is None:
+            return self.allowed
+        if self.meaning:
+            return [*self.allowed, or_(compiled.condition, search_documents.c.entry_id.in_(self.meaning))]
+        return [*self.allowed, compiled.condition]
+
+    def visible(self, entry_ids: Sequence[int]) -> list[int]:
+        """Those of `entry_ids` allowed here (visible, in the chosen facets), in the same order, each once."""
+        if not entry_ids:
+            return []
+        query = joined(select(search_documents.c.entry_id)).where(
+            *self.allowed, search_documents.c.entry_id.in_(entry_ids)
+        )
+        found = set(db.session.scalars(query))
+        return list(dict.fromkeys(entry_id for entry_id in entry_ids if entry_id in found))
 
     def total(self, compiled: Compiled | None) -> int:
         return db.session.scalar(joined(select(func.count())).where(*self.conditions(compiled))) or 0
@@ -97,10 +121,9 @@ class _Search:
         query = query.where(*self.conditions(compiled))
         ranking = compiled.ranking if compiled is not None else None
         by_score = sort == "relevance" and ranking is not None and not is_only_negative(parsed.query)
-        if by_score:
-            rank = func.ts_rank_cd(DOCUMENT, ranking, RANK_NORMALISATION)
-            query = query.order_by(rank.desc(), search_documents.c.sort_date.desc(), search_documents.c.entry_id)
-        elif sort == "oldest":
+        if by_score and compiled is not None and ranking is not None:
+            return self._by_relevance(compiled, parsed, ranking, page, per_page)
+        if sort == "oldest":
             query = query.order_by(search_documents.c.sort_date, search_documents.c.entry_id)
         else:
             query = query.order_by(search_documents.c.sort_date.desc(), search_documents.c.entry_id.desc())
@@ -108,6 +131,26 @@ class _Search:
             (row.entry_id, row.has_pages)
             for row in db.session.execute(query.offset((page - 1) * per_page).limit(per_page))
         ]
+
+    def _by_relevance(
+        self, compiled: Compiled, parsed: ParsedQuery, ranking: ColumnElement[str], page: int, per_page: int
+    ) -> list[tuple[int, bool]]:
+        """A page by relevance: the words' best `WORD_DEPTH` (or up to the page) fused with the meaning order."""
+        order = relevance(parsed, ranking)
+        query = joined(select(search_documents.c.entry_id)).where(*self.allowed, compiled.condition)
+        query = query.order_by(order.desc(), search_documents.c.sort_date.desc(), search_documents.c.entry_id)
+        depth = max(WORD_DEPTH, page * per_page)
+        by_words = list(db.session.scalars(query.limit(depth)))
+        ids = (fuse(by_words, self.meaning) if self.meaning else by_words)[(page - 1) * per_page : page * per_page]
+        if not ids:
+            return []
+        rows = db.session.execute(
+            select(search_documents.c.entry_id, search_documents.c.has_pages).where(
+                search_documents.c.entry_id.in_(ids)
+            )
+        )
+        has_pages = {row.entry_id: row.has_pages for row in rows}
+        return [(entry_id, has_pages.get(entry_id, False)) for entry_id in ids]
 
     def facets(self, compiled: Compiled | None, chosen: dict[str, list[str]]) -> dict[str, list[FacetCount]]:
         matched = (
@@ -159,12 +202,18 @@ class _Search:
 
 
 def _is_known(word: str) -> bool:
-    """Whether some document (any, visible or not) holds `word`, or PostgreSQL drops it as a stop word."""
+    """Whether some document (any, visible or not) holds `word`, or PostgreSQL drops it as a stop word.
+
+    A word the vocabulary has as two words written together (`golive`) counts as known too.
+    """
     query = sql_text(
         "SELECT numnode(tsq) = 0 OR EXISTS (SELECT 1 FROM search_documents WHERE document @@ tsq) "
         "FROM websearch_to_tsquery('english', :word) AS tsq"
     )
-    return bool(db.session.scalar(query, {"word": word}))
+    if db.session.scalar(query, {"word": word}):
+        return True
+    known = vocabulary(db.session(), [word])
+    return split_compound(word, known.__contains__) is not None
 
 
 def _suggest(scope: _Search, parsed: ParsedQuery, found: int) -> tuple[str, ParsedQuery, Compiled | None, int] | None:
@@ -184,6 +233,16 @@ def _suggest(scope: _Search, parsed: ParsedQuery, found: int) -> tuple[str, Pars
     return (" ".join(corrected_text.split()), corrected, compiled, total) if total > found else None
 
 
+def _broader(parsed: ParsedQuery, found: int) -> ParsedQuery | None:
+    """What to search when too little has every word, or None (as Whoosh's `_broader`)."""
+    if len(parsed.units) > 1 and found < FEW_RESULTS and parsed.query is not None:
+        return replace(parsed, query=q.Or([node for _, node in parsed.units]))
+    if not found and not parsed.units:
+        broader = read_query(parsed.text, group="or")
+        return broader if broader.query is not None else None
+    return None
+
+
 def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     """Search as `viewer` from the PostgreSQL documents: a page of results, facet counts and any suggestion."""
     scope = _Search(viewer, request.facets)
@@ -198,12 +257,16 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
             _, parsed, compiled, total = suggestion
         elif suggestion is not None:
             results.suggestion = suggestion[0]
-    if parsed.query is not None and not total and not request.exact:
-        broader = read_query(parsed.text, group="or")
-        broader_compiled = compile_query(broader)
-        broader_total = scope.total(broader_compiled) if broader_compiled is not None else 0
-        if broader_total:
+    results.with_every_word = total
+    broader = _broader(parsed, total) if parsed.query is not None and not request.exact else None
+    broader_compiled = compile_query(broader) if broader is not None else None
+    if broader is not None and broader_compiled is not None:
+        broader_total = scope.total(broader_compiled)
+        if broader_total > total:
             results.broadened, parsed, compiled, total = True, broader, broader_compiled, broader_total
+    if compiled is not None and request.meaning:
+        scope.meaning = scope.visible(request.meaning)
+        total = scope.total(compiled) if scope.meaning else total
     results.parsed = parsed
     results.total = total
     results.facets = scope.facets(compiled, request.facets)
