@@ -50,7 +50,7 @@ def make_app(folder: Path, *, meaning: bool) -> Flask:
 
 
 def measure(words: Flask, both: Flask) -> dict[str, Run | None]:
-    """Each mode's run over every question (None for the modes that need a meaning layer when there is none)."""
+    """Each mode's run over every question (None for the modes that need the meaning layer when it is off)."""
     meaning = by_meaning(both)
     return {
         LEXICAL: run(by_search(words)),
@@ -66,7 +66,7 @@ def report(title: str, runs: dict[str, Run | None], *, misses: bool) -> None:
     for mode in MODES:
         measured = runs[mode]
         if measured is None:
-            print(f"  {mode:<9} (no meaning layer in this kb)")
+            print(f"  {mode:<9} (search by meaning is off)")
             continue
         rows = [("all", measured.overall()), *measured.by_kind().items()]
         for kind, got in rows:

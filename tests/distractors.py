@@ -268,8 +268,10 @@ CONTEXT = (
     "A later review by the {body} looked at what happened and who had known about it.",
     "Staff side representatives were consulted, though late in the process.",
 )
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October")
-MONTHS += ("November", "December")
+MONTHS = (
+    *("January", "February", "March", "April", "May", "June"),
+    *("July", "August", "September", "October", "November", "December"),
+)
 FIRST_DAY = dt.date(2014, 1, 1)
 DAYS = 10 * 365
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from flask import Flask
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 
 from kb.entries.models import Entry, Lesson, entry_tags
 from kb.extensions import db
 from kb.permissions import Viewer
+from kb.search.meaning.layer import MeaningLayer, active
 from kb.search.service import SearchRequest, search
 from kb.states import EntryKind, EntryStatus, Role, Visibility
 from kb.taxonomy.models import Tag
@@ -38,19 +40,15 @@ MEMBER = Viewer(user_id=987654321, role=Role.MEMBER)
 Ranker = Callable[[str], list[str]]
 
 
-def meaning_layer(app: Flask):  # type: ignore[no-untyped-def]
-    """The app's meaning layer, or None when it is off (or kb has none)."""
-    try:
-        from kb.search.meaning.layer import active
-    except ImportError:
-        return None
+def meaning_layer(app: Flask) -> MeaningLayer | None:
+    """The app's meaning layer, or None when search by meaning is off."""
     with app.app_context():
         return active(app)
 
 
 def _slugs(ids: Iterable[int]) -> list[str]:
     ids = list(ids)
-    found = dict(db.session.execute(select(Entry.id, Entry.slug).where(Entry.id.in_(ids))).tuples().all())
+    found = {row.id: row.slug for row in db.session.execute(select(Entry.id, Entry.slug).where(Entry.id.in_(ids)))}
     return [found[entry_id] for entry_id in ids if entry_id in found]
 
 
@@ -148,8 +146,8 @@ def insert_distractors(count: int, seed: int) -> int:
         if tag_ids:
             tags.append({"entry_id": entry_id, "tag_id": tag_rng.choice(tag_ids)})
     if entries:
-        db.session.execute(insert(Entry.__table__), entries)
-        db.session.execute(insert(Lesson.__table__), lessons)
+        db.session.execute(insert(cast(Table, Entry.__table__)), entries)
+        db.session.execute(insert(cast(Table, Lesson.__table__)), lessons)
     if tags:
         db.session.execute(insert(entry_tags), tags)
     db.session.commit()
