@@ -25,7 +25,7 @@ from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, weighted_parts
-from kb.search.fusion import fuse
+from kb.search.fusion import fuse, meaning_joins
 from kb.search.hits import build_hit, build_page_hits, matched_in_entry, positive_terms
 from kb.search.page_texts import pages_of_hits
 from kb.search.query import (
@@ -229,6 +229,7 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
 
     depth = max(WORD_DEPTH, min(max(request.page, 1), MAX_PAGE) * request.per_page)
     parsed = read(request.text)
+    query_words = len(parsed.units)
     allowed = docset(state, index_visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
     words = _words_matched(state, parsed, allowed, depth)
     results = SearchResults(request=request, parsed=parsed, hits=[], total=len(words.matched), facets={})
@@ -246,7 +247,8 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
         if broader is not None and broader_words is not None and len(broader_words.matched) > len(words.matched):
             results.broadened, parsed, words = True, broader, broader_words
     results.parsed = parsed
-    meaning = meaning_docnums(state, request.meaning, allowed) if parsed.query is not None else []
+    joins = parsed.query is not None and meaning_joins(query_words, results.with_every_word)
+    meaning = meaning_docnums(state, request.meaning, allowed) if joins else []
     matched = words.matched | frozenset(meaning)
     docnums = _page(state, words, meaning, matched, request)
     results.total = len(matched)

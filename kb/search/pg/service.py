@@ -24,7 +24,7 @@ from kb.extensions import db
 from kb.permissions import Viewer, visible_entries
 from kb.search.comment_texts import comments_of_hits
 from kb.search.documents import read_texts
-from kb.search.fusion import fuse
+from kb.search.fusion import fuse, meaning_joins
 from kb.search.hits import SNIPPET_LABELS, build_hit
 from kb.search.link_words import link_readers
 from kb.search.pg.headlines import CONFIG as _CONFIG
@@ -248,6 +248,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     """Search as `viewer` from the PostgreSQL documents: a page of results, facet counts and any suggestion."""
     scope = _Search(viewer, request.facets)
     parsed = read_query(request.text)
+    query_words = len(parsed.units)
     compiled = compile_query(parsed)
     total = scope.total(compiled)
     results = SearchResults(request=request, parsed=parsed, hits=[], total=total, facets={})
@@ -265,7 +266,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
         broader_total = scope.total(broader_compiled)
         if broader_total > total:
             results.broadened, parsed, compiled, total = True, broader, broader_compiled, broader_total
-    if compiled is not None and request.meaning:
+    if compiled is not None and request.meaning and meaning_joins(query_words, results.with_every_word):
         scope.meaning = scope.visible(request.meaning)
         total = scope.total(compiled) if scope.meaning else total
     results.parsed = parsed
