@@ -2,13 +2,14 @@
 
 Each list gives an entry weight / (K + rank); the sums order the results. An entry high in
 both lists beats one high in only one, and neither list's scores need to be comparable.
-`meaning_joins` says when meaning has a say at all: a short query whose words already find
-enough entries is taken at its words.
+`joining` says how meaning has its say: fused for questions and longer queries, after the
+word matches for a short query that has a few, not at all for one that finds enough.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 
 from kb.search.types import FEW_RESULTS
 
@@ -20,13 +21,37 @@ SHORT_QUERY_WORDS = 3
 """A query of fewer words than this (question and filler words aside) is a keyword search."""
 
 
-def meaning_joins(words_in_query: int, with_every_word: int) -> bool:
-    """Whether entries close in meaning join a search of `words_in_query` words, `with_every_word` of them matching all.
+class Joining(Enum):
+    """How the entries close in meaning join a search's word ranking."""
 
-    Keyword searches that find at least `FEW_RESULTS` entries with every word are left to the
-    words: there the meaning list mostly adds near misses above exact ones.
+    FUSED = "fused"
+    """The two orders fused (`fuse`)."""
+    AFTER = "after"
+    """After every entry the words found."""
+    NOT = "not"
+    """Left out: the words found enough."""
+
+
+def joining(words_in_query: int, with_every_word: int) -> Joining:
+    """How meaning joins a search of `words_in_query` words (fillers aside), `with_every_word` entries having all.
+
+    A keyword search (fewer than `SHORT_QUERY_WORDS` words) that finds entries with every word
+    is taken at its words: with at least `FEW_RESULTS` of them meaning is left out, with fewer
+    its entries follow them. There the meaning list mostly adds near misses above exact ones.
     """
-    return words_in_query >= SHORT_QUERY_WORDS or with_every_word < FEW_RESULTS
+    if words_in_query >= SHORT_QUERY_WORDS or with_every_word == 0:
+        return Joining.FUSED
+    return Joining.AFTER if with_every_word < FEW_RESULTS else Joining.NOT
+
+
+def ordered(by_words: Sequence[int], by_meaning: Sequence[int], how: Joining) -> list[int]:
+    """The relevance order of a search: the word order with the meaning order joined `how`."""
+    if not by_meaning or how is Joining.NOT:
+        return list(by_words)
+    if how is Joining.AFTER:
+        seen = set(by_words)
+        return [*by_words, *(entry_id for entry_id in by_meaning if entry_id not in seen)]
+    return fuse(by_words, by_meaning)
 
 
 def fuse(
