@@ -19,7 +19,10 @@ worker still waiting at the timeout is killed.
 
 Logs are JSON lines with the request id (`kb.logs`). The app is loaded once in the
 master before the workers are forked, so migrations run once per host and the workers
-share its memory; each worker then opens its own database connections.
+share its memory; each worker then opens its own database connections. With
+`SEARCH_MEANING` on, the app's start (`kb.wsgi.production_app`) also loads the embedding
+model there (`kb.search.meaning.model.preload`), so every worker shares one copy of it
+instead of loading its own (docs/performance.md, "Search by meaning").
 """
 
 from __future__ import annotations
