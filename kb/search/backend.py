@@ -20,6 +20,7 @@ from flask import Flask, current_app
 
 from kb.config import ConfigurationError
 from kb.search.interface import SearchBackend
+from kb.search.meaning import layer as meaning_layer
 from kb.search.pg.backend import PostgresBackend
 from kb.search.storage import IndexStore
 from kb.search.whoosh_backend import WhooshBackend
@@ -30,7 +31,7 @@ BACKENDS = (WHOOSH, POSTGRESQL)
 EXTENSION = "kb_search_backend"
 STORE_EXTENSION = "kb_search"
 
-LAYERS: tuple[Callable[[SearchBackend, Flask], SearchBackend], ...] = ()
+LAYERS: tuple[Callable[[SearchBackend, Flask], SearchBackend], ...] = (meaning_layer.make,)
 """Layers wrapped around the chosen backend, innermost first (see `interface.Layer`)."""
 
 

@@ -1,0 +1,323 @@
+"""The meaning layer: search, related entries and similar lessons by meaning, around either search backend.
+
+`make` wraps the backend (it is listed in `kb.search.backend.LAYERS`) unless `SEARCH_MEANING`
+is off. A search with text hands the backend the ids of the visible entries closest in
+meaning (`SearchRequest.meaning`), which it counts and fuses with its own ranking; related
+entries and similar lessons are ranked by meaning alone. Draining the queue and rebuilding
+write the parts' vectors too (`store`); `check` reports entries whose vectors are missing
+or stale. Every list is drawn only from the entries the viewer may list
+(`permissions.listed_entries`), before any vector is compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from flask import Flask, current_app
+from sqlalchemy import ColumnElement, func, insert, select
+from sqlalchemy.orm import Session
+
+from kb.dates import utcnow
+from kb.entries.models import Entry, Lesson
+from kb.extensions import db
+from kb.permissions import Viewer, listed_entries
+from kb.search.documents import entry_date
+from kb.search.interface import Layer, SearchBackend
+from kb.search.meaning import store
+from kb.search.meaning.matrix import Matrices, PartMatrix, Scored
+from kb.search.meaning.model import MODEL_NAME, embedder
+from kb.search.models import SearchQueueItem
+from kb.search.queue import MAX_ATTEMPTS
+from kb.search.text import facet_key
+from kb.search.types import CheckReport, DrainReport, ProgressCallback, SearchRequest, SearchResults
+from kb.states import EntryKind
+from kb.taxonomy.models import Tag, Theme
+
+log = logging.getLogger(__name__)
+
+Mask = npt.NDArray[np.bool_]
+
+FLOOR = 0.3
+"""The least similarity of a part to a question for its entry to count as close in meaning."""
+RELATED_FLOOR = 0.5
+"""The least similarity of two entries (their mean vectors) for one to be listed as like the other."""
+LIMIT = 30
+"""How many entries close in meaning a search hands the backend at most."""
+
+_EXACT = re.compile(r"[\"*?~]|(?<!\w)[-+]\w|\b(AND|OR|NOT)\b|\w:")
+
+
+def meaning_text(text: str) -> str | None:
+    """What to embed for a typed search, or None when it is written as an exact query (quotes, operators, fields)."""
+    text = text.strip()
+    if not text or _EXACT.search(text):
+        return None
+    return text
+
+
+def _facet_conditions(facets: dict[str, list[str]] | None) -> tuple[list[ColumnElement[bool]], dict[str, list[str]]]:
+    """SQL conditions for the chosen facets that are columns or tags; the rest (region, year) are checked after."""
+    conditions: list[ColumnElement[bool]] = []
+    later: dict[str, list[str]] = {}
+    for name, values in sorted((facets or {}).items()):
+        for value in values:
+            if name == "kind":
+                conditions.append(Entry.kind == value)
+            elif name == "status":
+                conditions.append(Entry.status == value)
+            elif name == "tag":
+                conditions.append(Entry.tags.any(Tag.slug == value))
+            elif name == "theme":
+                conditions.append(Entry.tags.any(Tag.theme.has(Theme.slug == value)))
+            elif name in ("region", "year", "organisation"):
+                later.setdefault(name, []).append(value)
+    return conditions, later
+
+
+def _facet_values(row: Any) -> dict[str, str]:
+    """The region, organisation and year facet values of a row of `_FACET_COLUMNS`, as the index keeps them."""
+    moment = row.event_date or row.published_at or row.created_at
+    return {
+        "region": facet_key(row.region) if row.region else "",
+        "organisation": facet_key(row.organisation) if row.organisation else "",
+        "year": str(moment.year),
+    }
+
+
+_FACET_COLUMNS = (Entry.id, Entry.region, Entry.organisation, Entry.event_date, Entry.published_at, Entry.created_at)
+RowFilter = Callable[[dict[str, str]], bool]
+
+
+class MeaningLayer(Layer):
+    """Meaning around `inner`: fills `SearchRequest.meaning`, ranks related lists, writes vectors."""
+
+    def __init__(self, inner: SearchBackend, app: Flask) -> None:
+        super().__init__(inner)
+        self.app = app
+        self.matrices = Matrices(MODEL_NAME)
+        self._filling = threading.Lock()
+
+    # Reading
+
+    def matrix(self) -> PartMatrix:
+        """The worker's matrix of every part, current with the database."""
+        return self.matrices.current(db.session())
+
+    def allowed(
+        self,
+        viewer: Viewer,
+        *conditions: ColumnElement[bool],
+        facets: dict[str, list[str]] | None = None,
+        keep: RowFilter | None = None,
+    ) -> tuple[PartMatrix, Mask]:
+        """The matrix, and which of its entries `viewer` may list (matching `facets`, `conditions` and `keep`).
+
+        `keep` is given each candidate's region, organisation and year facet values.
+        """
+        matrix = self.matrix()
+        facet_sql, later = _facet_conditions(facets)
+        conditions = (listed_entries(viewer), *conditions, *facet_sql)
+        if later or keep is not None:
+            ids = []
+            for row in db.session.execute(select(*_FACET_COLUMNS).where(*conditions)):
+                values = _facet_values(row)
+                if all(values[name] in chosen for name, chosen in later.items()) and (keep is None or keep(values)):
+                    ids.append(row.id)
+        else:
+            ids = list(db.session.scalars(select(Entry.id).where(*conditions)))
+        return matrix, matrix.entry_mask(ids)
+
+    def meaning_matches(
+        self, viewer: Viewer, text: str, *, facets: dict[str, list[str]] | None = None, limit: int = LIMIT
+    ) -> list[Scored]:
+        """The visible entries closest in meaning to `text`, each by its best part, above `FLOOR`, best first."""
+        if not text.strip():
+            return []
+        query = embedder().embed([text])[0]
+        matrix, mask = self.allowed(viewer, facets=facets)
+        return matrix.best_parts(query, mask, FLOOR)[:limit]
+
+    def meaning_ids(
+        self, viewer: Viewer, text: str, *, facets: dict[str, list[str]] | None = None, limit: int = LIMIT
+    ) -> list[int]:
+        """Ids of the entries `viewer` may list closest in meaning to `text`, best first (as `meaning_matches`)."""
+        return [found.entry_id for found in self.meaning_matches(viewer, text, facets=facets, limit=limit)]
+
+    def search(self, viewer: Viewer, request: SearchRequest) -> SearchResults:
+        """`inner`'s search with the entries close in meaning to the text added (`SearchRequest.meaning`)."""
+        text = meaning_text(request.text)
+        if text is not None and not request.meaning:
+            try:
+                ids = self.meaning_ids(viewer, text, facets=request.facets)
+            except Exception:  # Words alone still answer.
+                log.exception("Search by meaning failed; searching by words alone")
+                ids = []
+            request = replace(request, meaning=tuple(ids))
+        return self.inner.search(viewer, request)
+
+    def _like(
+        self,
+        viewer: Viewer,
+        entry: Entry,
+        limit: int,
+        exclude: Sequence[int],
+        *conditions: ColumnElement[bool],
+        keep: RowFilter | None = None,
+    ) -> list[int] | None:
+        matrix, mask = self.allowed(viewer, Entry.id.not_in([entry.id, *exclude]), *conditions, keep=keep)
+        vector = matrix.entry_vector(entry.id)
+        if vector is None:
+            return None
+        return [found.entry_id for found in matrix.like_entry(vector, mask, RELATED_FLOOR, limit)]
+
+    def related_ids(self, viewer: Viewer, entry: Entry, *, limit: int, exclude: Sequence[int]) -> list[int]:
+        """Up to `limit` entries `viewer` may list closest in meaning to `entry` (by words until it has vectors)."""
+        found = self._like(viewer, entry, limit, exclude)
+        return self.inner.related_ids(viewer, entry, limit=limit, exclude=exclude) if found is None else found
+
+    def similar_lesson_ids(self, viewer: Viewer, lesson: Lesson, *, limit: int, exclude: Sequence[int]) -> list[int]:
+        """Lessons closest in meaning to `lesson` from another region or another year, among those `viewer` may list."""
+        year = str(entry_date(lesson).year)
+        region = facet_key(lesson.region) if lesson.region else ""
+
+        def elsewhere(values: dict[str, str]) -> bool:
+            return values["year"] != year or values["region"] != region
+
+        found = self._like(viewer, lesson, limit, exclude, Entry.kind == EntryKind.LESSON, keep=elsewhere)
+        if found is None:
+            return self.inner.similar_lesson_ids(viewer, lesson, limit=limit, exclude=exclude)
+        return found
+
+    # Writing
+
+    def drain(self, *, timeout: float, merge_in_background: bool = True) -> DrainReport:
+        """`inner`'s drain, then the vectors of every entry it (or another process meanwhile) indexed.
+
+        An entry whose vectors cannot be written is queued again with its error, and retried
+        like an entry that failed to index (its word index document is written either way).
+        """
+        started = utcnow()
+        try:
+            report = self.inner.drain(timeout=timeout, merge_in_background=merge_in_background)
+        finally:
+            failed = self._write_drained(started)
+        report.failed += failed
+        return report
+
+    def _write_drained(self, since: dt.datetime) -> list[tuple[int, str]]:
+        try:
+            with Session(db.engine) as session:
+                drained = session.execute(
+                    select(SearchQueueItem.entry_id, func.max(SearchQueueItem.attempts))
+                    .where(SearchQueueItem.indexed_at >= since)
+                    .group_by(SearchQueueItem.entry_id)
+                ).all()
+                if not drained:
+                    return []
+                report = store.write(session, [row[0] for row in drained], embedder())
+                if report.failed:
+                    attempts = dict(drained)
+                    _queue_again(session, report.failed, attempts)
+                return report.failed
+        except Exception:  # The word index is written; `search check` reports the vectors missing.
+            log.exception("Writing vectors of drained entries failed")
+            return []
+
+    def rebuild(
+        self,
+        *,
+        processes: int = 1,
+        total: ProgressCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> int:
+        """`inner`'s rebuild, then every entry's vectors brought in step (unchanged parts are not embedded again)."""
+        count = self.inner.rebuild(processes=processes, total=total, on_progress=on_progress)
+        with Session(db.engine) as session:
+            report = store.write_all(session, embedder())
+        for entry_id, error in report.failed:
+            log.error("Entry %s has no vectors: %s", entry_id, error)
+        return count
+
+    def check(self) -> CheckReport:
+        """`inner`'s check, with entries whose vectors are missing or stale added to its missing and stale."""
+        report = self.inner.check()
+        with Session(db.engine) as session:
+            meaning = store.compare(session, MODEL_NAME)
+        report.missing = sorted({*report.missing, *meaning.missing})
+        report.stale = sorted({*report.stale, *meaning.stale})
+        return report
+
+    def ensure_ready(self, mode: str | None = None) -> str | None:
+        """`inner`'s start-up check; entries without vectors (made before this layer) get them, as `mode` allows."""
+        problem = self.inner.ensure_ready(mode)
+        mode = mode or self.app.config["SEARCH_REBUILD_AT_START"]
+        with Session(db.engine) as session:
+            waiting = store.entries_without_parts(session, limit=1)
+        if waiting and mode != "off":
+            if mode == "inline":
+                self._fill()
+            else:
+                threading.Thread(target=self._fill_in_context, name="kb-meaning-fill", daemon=True).start()
+        return problem
+
+    def _fill(self) -> None:
+        if not self._filling.acquire(blocking=False):
+            return
+        try:
+            with Session(db.engine) as session:
+                ids = store.entries_without_parts(session)
+                report = store.write(session, ids, embedder())
+            log.info("Vectors written for %s entries (%s failed)", report.written, len(report.failed))
+        finally:
+            self._filling.release()
+
+    def _fill_in_context(self) -> None:
+        with self.app.app_context():
+            try:
+                self._fill()
+            except Exception:
+                log.exception("Writing vectors of entries without them failed")
+
+
+def _queue_again(session: Session, failed: list[tuple[int, str]], attempts: dict[int, int]) -> None:
+    """Queue entries whose vectors failed again, one attempt further on, so they are retried and in the end reported."""
+    now = utcnow()
+    rows = [
+        {
+            "entry_id": entry_id,
+            "queued_at": now,
+            "attempts": min(attempts.get(entry_id, 0) + 1, MAX_ATTEMPTS),
+            "last_error": error[:2000],
+        }
+        for entry_id, error in failed
+    ]
+    if rows:
+        session.execute(insert(SearchQueueItem), rows)
+        session.commit()
+
+
+def make(inner: SearchBackend, app: Flask) -> SearchBackend:
+    """`inner` wrapped in a `MeaningLayer`, or `inner` itself when `SEARCH_MEANING` is off."""
+    if not app.config.get("SEARCH_MEANING", True):
+        return inner
+    return MeaningLayer(inner, app)
+
+
+def active(app: Flask | None = None) -> MeaningLayer | None:
+    """The app's meaning layer, or None when search by meaning is off."""
+    from kb.search.backend import backend
+
+    made: object = backend(app or current_app)
+    while made is not None:
+        if isinstance(made, MeaningLayer):
+            return made
+        made = getattr(made, "inner", None)
+    return None

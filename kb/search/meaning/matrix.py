@@ -1,0 +1,162 @@
+"""Every part's vector in one float32 matrix per worker, and the scoring of a viewer's visible entries against it.
+
+`Matrices.current` reads the `meaning_parts` rows once and again only when their newest id
+or their count changes (one small query per search); it then reads only the rows it does
+not hold. Rows are kept in (entry, position) order, with each entry's mean vector for
+"entries like this one". Scoring takes the entries the viewer may see (from the one
+visibility rule, `kb.permissions`) and consults only their rows: a hidden entry's vectors
+are never multiplied with anything for that viewer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kb.search.meaning.model import DIMENSIONS
+from kb.search.models import MeaningPart
+
+CHUNK_ROWS = 8192
+"""Rows gathered and multiplied at a time, so a viewer's rows are never copied all at once."""
+
+Ids = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An entry close in meaning: its id, its best part's similarity and that part's position."""
+
+    entry_id: int
+    score: float
+    position: int
+
+
+class PartMatrix:
+    """The vectors of all parts (one model's), in (entry, position) order, with per-entry means."""
+
+    def __init__(self, row_ids: Ids, entry_ids: Ids, positions: Ids, vectors: Floats) -> None:
+        order = np.lexsort((positions, entry_ids))
+        self.row_ids = row_ids[order]
+        self.row_entries = entry_ids[order]
+        self.positions = positions[order]
+        self.vectors = np.ascontiguousarray(vectors[order], dtype=np.float32)
+        self.entries, starts = np.unique(self.row_entries, return_index=True)
+        self.starts = starts.astype(np.int64)
+        self.row_entry_index = np.repeat(np.arange(len(self.entries)), np.diff(np.append(self.starts, len(order))))
+        if len(self.entries):
+            sums = np.add.reduceat(self.vectors, self.starts, axis=0)
+            norms = np.linalg.norm(sums, axis=1, keepdims=True)
+            self.entry_vectors = (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        else:
+            self.entry_vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
+
+    @classmethod
+    def empty(cls) -> PartMatrix:
+        """A matrix without rows."""
+        none = np.zeros(0, dtype=np.int64)
+        return cls(none, none, none, np.zeros((0, DIMENSIONS), dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.row_ids)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the arrays take."""
+        arrays = (self.row_ids, self.row_entries, self.positions, self.vectors, self.entries, self.starts)
+        return sum(array.nbytes for array in arrays) + self.row_entry_index.nbytes + self.entry_vectors.nbytes
+
+    def entry_mask(self, allowed: Collection[int]) -> npt.NDArray[np.bool_]:
+        """Which of `entries` are in `allowed`."""
+        wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+        return np.isin(self.entries, wanted)
+
+    def entry_vector(self, entry_id: int) -> Floats | None:
+        """The unit mean of an entry's part vectors, or None when it has no rows."""
+        index = int(np.searchsorted(self.entries, entry_id))
+        if index >= len(self.entries) or self.entries[index] != entry_id:
+            return None
+        return self.entry_vectors[index]
+
+    def best_parts(self, query: Floats, allowed: npt.NDArray[np.bool_], floor: float) -> list[Scored]:
+        """Entries with `allowed` true whose best part is at least `floor` like `query`, best first."""
+        rows = np.flatnonzero(allowed[self.row_entry_index])
+        if not len(rows) or not np.any(query):
+            return []
+        scores = np.empty(len(rows), dtype=np.float32)
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = rows[start : start + CHUNK_ROWS]
+            scores[start : start + len(chunk)] = self.vectors[chunk] @ query
+        groups = self.row_entry_index[rows]
+        starts = np.flatnonzero(np.diff(groups, prepend=-1))
+        best = np.maximum.reduceat(scores, starts)
+        keep = np.flatnonzero(best >= floor)
+        order = keep[np.lexsort((self.entries[groups[starts[keep]]], -best[keep]))]
+        found: list[Scored] = []
+        for group in order:
+            start = starts[group]
+            end = starts[group + 1] if group + 1 < len(starts) else len(rows)
+            row = rows[start + int(np.argmax(scores[start:end]))]
+            found.append(Scored(int(self.row_entries[row]), float(best[group]), int(self.positions[row])))
+        return found
+
+    def like_entry(self, vector: Floats, allowed: npt.NDArray[np.bool_], floor: float, limit: int) -> list[Scored]:
+        """Up to `limit` entries with `allowed` true whose mean vector is at least `floor` like `vector`, best first."""
+        indexes = np.flatnonzero(allowed)
+        if not len(indexes):
+            return []
+        scores = self.entry_vectors[indexes] @ vector
+        keep = np.flatnonzero(scores >= floor)
+        order = keep[np.lexsort((self.entries[indexes[keep]], -scores[keep]))][:limit]
+        return [Scored(int(self.entries[indexes[i]]), float(scores[i]), 0) for i in order]
+
+
+class Matrices:
+    """One worker's matrix for one database, read again in part when the rows change."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._matrix = PartMatrix.empty()
+        self._version: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def current(self, session: Session) -> PartMatrix:
+        """The matrix as the database holds it now (one query when nothing changed)."""
+        row = session.execute(select(func.max(MeaningPart.id), func.count(MeaningPart.id))).one()
+        version = (row[0] or 0, row[1] or 0)
+        if version == self._version:
+            return self._matrix
+        with self._lock:
+            if version != self._version:
+                self._matrix = self._reread(session, self._matrix)
+                self._version = version
+            return self._matrix
+
+    def _reread(self, session: Session, held: PartMatrix) -> PartMatrix:
+        listing = session.execute(
+            select(MeaningPart.id, MeaningPart.entry_id, MeaningPart.position).where(MeaningPart.model == self.model)
+        ).all()
+        row_ids = np.array([r[0] for r in listing], dtype=np.int64)
+        entry_ids = np.array([r[1] for r in listing], dtype=np.int64)
+        positions = np.array([r[2] for r in listing], dtype=np.int64)
+        kept = np.isin(row_ids, held.row_ids)
+        held_index = {int(row_id): index for index, row_id in enumerate(held.row_ids)} if kept.any() else {}
+        vectors = np.zeros((len(row_ids), DIMENSIONS), dtype=np.float32)
+        if kept.any():
+            vectors[kept] = held.vectors[[held_index[int(row_id)] for row_id in row_ids[kept]]]
+        new = [int(row_id) for row_id in row_ids[~kept]]
+        if new:
+            at = {row_id: index for index, row_id in enumerate(row_ids.tolist())}
+            for start in range(0, len(new), 2000):
+                query = select(MeaningPart.id, MeaningPart.vector).where(MeaningPart.id.in_(new[start : start + 2000]))
+                for row_id, data in session.execute(query):
+                    vector = np.frombuffer(data, dtype="<f4")
+                    if len(vector) == DIMENSIONS:
+                        vectors[at[row_id]] = vector
+        return PartMatrix(row_ids, entry_ids, positions, vectors)
