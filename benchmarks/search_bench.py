@@ -26,11 +26,13 @@ under gunicorn with N workers three ways (meaning off, model loaded by each work
 preloaded before the fork) and prints each worker's RSS, PSS and USS
 (`benchmarks/worker_memory.py`). `benchmarks/meaning_costs.py` prints the matrix's size limits.
 
-Prints medians (p50) and p95s; the machines are shared, so compare ratios rather than
-absolute times. Everything lives in a temporary folder (or `--keep DIR`), never in the
-developer's database or `search_index/`. `--keep DIR --reuse` measures corpora an earlier
-run kept in DIR again without generating them, rebuilding the index only if it has none
-(its saves add segments to the kept index).
+numpy multiplies on one thread, as in a served worker (`OPENBLAS_NUM_THREADS`, set by
+`gunicorn.conf.py`), unless the environment says otherwise. Prints medians (p50) and
+p95s; the machines are shared, so compare ratios rather than absolute times. Everything
+lives in a temporary folder (or `--keep DIR`), never in the developer's database or
+`search_index/`. `--keep DIR --reuse` measures corpora an earlier run kept in DIR again
+without generating them, rebuilding the index (or filling the vectors) only if it has
+none (its saves add segments to the kept index).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# As gunicorn.conf.py sets it for the workers this process stands for, before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from flask import Flask
 from flask.testing import FlaskClient
