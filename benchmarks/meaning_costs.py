@@ -112,9 +112,14 @@ class MatrixCost:
 
 
 def matrix_cost(app: Flask, viewer: Viewer, question: str) -> MatrixCost:
-    """Run the process's first meaning search (which reads the matrix from the database) and measure it."""
-    from kb.search.meaning.layer import active
+    """Run the process's first meaning search (which reads the matrix from the database) and measure it.
 
+    The model is loaded first, so the growth of RSS is the matrix's alone.
+    """
+    from kb.search.meaning.layer import active
+    from kb.search.meaning.model import preload
+
+    preload()
     parts, entries = parts_count(app)
     with app.app_context():
         layer = active(app)
