@@ -5,6 +5,8 @@ read once per index segment (segments never change, only grow in number and get 
 and kept for as long as that segment exists; a new searcher only combines the cached
 per-segment sets, shifts them to its own numbering and removes deleted documents. So
 after a save, which adds one small segment, the next search reads only that segment.
+Each document's entry id is kept the same way (`entry_ids_by_docnum`), so the entries of a
+set of documents are one array lookup.
 """
 
 from __future__ import annotations
@@ -12,13 +14,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
+import numpy as np
+import numpy.typing as npt
 from whoosh import query as q
 from whoosh.reading import IndexReader, TermNotFound
 
 from kb.search.storage import SearcherState
 
 _segments: dict[str, dict[tuple[str, str], frozenset[int]]] = {}
+_segment_entry_ids: dict[str, npt.NDArray[np.int64]] = {}
 _segments_lock = threading.Lock()
+
+NO_ENTRY = -1
+"""The entry id `entry_ids_by_docnum` gives a document that is not an entry's."""
 
 
 def _leaves(state: SearcherState) -> list[tuple[IndexReader, int]]:
@@ -54,6 +62,9 @@ def forget_old_segments(live: Iterable[str]) -> None:
         for segment in list(_segments):
             if segment not in keep:
                 del _segments[segment]
+        for segment in list(_segment_entry_ids):
+            if segment not in keep:
+                del _segment_entry_ids[segment]
 
 
 def _deleted(state: SearcherState) -> frozenset[int]:
@@ -77,6 +88,30 @@ def term_docs(state: SearcherState, fieldname: str, text: str) -> frozenset[int]
         deleted = _deleted(state)
         state.cache[key] = combined - deleted if deleted else combined
     return state.cache[key]
+
+
+def _segment_ids_by_docnum(reader: IndexReader) -> npt.NDArray[np.int64]:
+    """The entry id stored with each of a segment's documents, deleted ones included, by segment-local number."""
+    segment = _segment_id(reader)
+    if segment not in _segment_entry_ids:
+        ids = np.full(reader.doc_count_all(), NO_ENTRY, dtype=np.int64)
+        for docnum in range(len(ids)):
+            stored = reader.stored_fields(docnum).get("id")
+            if stored is not None and str(stored).isdigit():
+                ids[docnum] = int(stored)
+        _segment_entry_ids[segment] = ids
+    return _segment_entry_ids[segment]
+
+
+def entry_ids_by_docnum(state: SearcherState) -> npt.NDArray[np.int64]:
+    """Each document number's entry id (`NO_ENTRY` for other documents); deleted documents keep theirs."""
+    if "entry ids" not in state.cache:
+        ids = np.full(state.searcher.doc_count_all(), NO_ENTRY, dtype=np.int64)
+        for reader, offset in _leaves(state):
+            local = _segment_ids_by_docnum(reader)
+            ids[offset : offset + len(local)] = local
+        state.cache["entry ids"] = ids
+    return state.cache["entry ids"]
 
 
 def all_docs(state: SearcherState) -> frozenset[int]:

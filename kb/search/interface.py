@@ -14,9 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from kb.entries.models import Entry, Lesson
 from kb.permissions import Viewer
 from kb.search.types import CheckReport, DrainReport, IndexStatus, ProgressCallback, SearchRequest, SearchResults
+
+EntryIds = npt.NDArray[np.int64]
+"""Entry ids, ascending, each once."""
 
 
 class SearchBackend(Protocol):
@@ -26,6 +32,19 @@ class SearchBackend(Protocol):
         """A page of results, the total, facet counts and any suggestion, all among what `viewer` may see.
 
         Raises `SearchUnavailableError` while the backend cannot be read.
+        """
+        ...
+
+    def visible_entry_ids(
+        self, viewer: Viewer, facets: dict[str, list[str]] | None = None, *, listed: bool = False
+    ) -> EntryIds:
+        """Every entry `viewer` may see with all the chosen `facets`, as `search` counts them; with `listed`, may list.
+
+        The same visibility rule as `search` (`listed`: less merged duplicates, as related
+        lists) over what the backend holds, so an entry changed since the last drain counts
+        as it was indexed: whatever is shown is still loaded through the database's rule.
+        Cheap enough for every search. Raises `SearchUnavailableError` while the backend
+        cannot be read.
         """
         ...
 
@@ -103,6 +122,12 @@ class Layer:
     def search(self, viewer: Viewer, request: SearchRequest) -> SearchResults:
         """`inner`'s results."""
         return self.inner.search(viewer, request)
+
+    def visible_entry_ids(
+        self, viewer: Viewer, facets: dict[str, list[str]] | None = None, *, listed: bool = False
+    ) -> EntryIds:
+        """`inner`'s visible entries."""
+        return self.inner.visible_entry_ids(viewer, facets, listed=listed)
 
     def related_ids(self, viewer: Viewer, entry: Entry, *, limit: int, exclude: Sequence[int]) -> list[int]:
         """`inner`'s related entries."""

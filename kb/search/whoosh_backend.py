@@ -17,6 +17,7 @@ from flask import Flask
 from kb.entries.models import Entry, Lesson
 from kb.permissions import Viewer
 from kb.search import indexing, whoosh_search
+from kb.search.interface import EntryIds
 from kb.search.storage import CURRENT_FILE, IndexStore
 from kb.search.types import (
     CheckReport,
@@ -44,6 +45,12 @@ class WhooshBackend:
     def search(self, viewer: Viewer, request: SearchRequest) -> SearchResults:
         """A page of results with facets and suggestions; raises `SearchUnavailableError` without an index."""
         return whoosh_search.search(self, viewer, request)
+
+    def visible_entry_ids(
+        self, viewer: Viewer, facets: dict[str, list[str]] | None = None, *, listed: bool = False
+    ) -> EntryIds:
+        """The entries in the viewer's filter and the chosen facets, from the index (cached per searcher)."""
+        return whoosh_search.visible_entry_ids(self, viewer, facets, listed=listed)
 
     def related_ids(self, viewer: Viewer, entry: Entry, *, limit: int, exclude: Sequence[int]) -> list[int]:
         """Entries like `entry` (Whoosh's "more like this" within the viewer's filter)."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
+import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 from whoosh import query as q
 
@@ -23,10 +24,11 @@ from kb.extensions import db
 from kb.permissions import Viewer, index_listing_filter, index_visibility_filter
 from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
-from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
+from kb.search.docsets import NO_ENTRY, docset, entry_ids_by_docnum, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, weighted_parts
 from kb.search.fusion import Joining, joining, ordered
 from kb.search.hits import build_hit, build_page_hits, matched_in_entry, positive_terms
+from kb.search.interface import EntryIds
 from kb.search.page_texts import pages_of_hits
 from kb.search.query import (
     ParsedQuery,
@@ -287,6 +289,31 @@ def _with_comment_snippets(hits: list[Hit], terms: set[str]) -> list[Hit]:
         return hits
     comments = comments_of_hits(db.session(), unmatched, {term[:CUE_LETTERS] for term in terms})
     return [build_hit(hit.entry, terms, comments[hit.entry.id]) if hit.entry.id in comments else hit for hit in hits]
+
+
+# The viewer's entries
+
+
+def visible_entry_ids(
+    whoosh: WhooshBackend, viewer: Viewer, facets: dict[str, list[str]] | None = None, *, listed: bool = False
+) -> EntryIds:
+    """The ids of the entries in `viewer`'s visibility filter (`listed`: listing filter) and all chosen `facets`.
+
+    Worked out once per searcher (a save opens a new one) for each filter and choice of facets.
+    """
+    rule = index_listing_filter(viewer) if listed else index_visibility_filter(viewer)
+    chosen = facet_filter(facets or {})
+
+    def ids_in(state: SearcherState) -> EntryIds:
+        key = ("visible entry ids", rule, chosen)
+        if key not in state.cache:
+            docnums = docset(state, rule) & docset(state, chosen)
+            numbers = np.fromiter(docnums, dtype=np.int64, count=len(docnums))
+            ids = np.unique(entry_ids_by_docnum(state)[numbers])
+            state.cache[key] = ids[ids != NO_ENTRY]
+        return state.cache[key]
+
+    return _on_index(whoosh, ids_in)
 
 
 # Related entries

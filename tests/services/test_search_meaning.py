@@ -350,6 +350,23 @@ def test_meaning_never_offers_an_entry_the_viewer_may_not_read(site: Flask) -> N
         assert similar == set(), "the same region and year is not elsewhere"
 
 
+def test_a_search_follows_an_entry_hidden_or_opened_after_it_was_indexed(site: Flask) -> None:
+    changing = a_lesson("changing", **SAME_TEXT)
+    staying = a_lesson("staying", **SAME_TEXT)
+    member = viewer_for(make_user("member@example.org"))
+    layer = the_layer()
+    question = "ambulances waiting outside the emergency department"
+    assert set(layer.meaning_ids(ANONYMOUS, question)) == {changing.id, staying.id}
+    changing.status = "draft"
+    db.session.commit()
+    assert layer.meaning_ids(ANONYMOUS, question) == [staying.id]
+    assert layer.meaning_ids(member, question) == [staying.id]
+    changing.status, changing.visibility = "published", "members"
+    db.session.commit()
+    assert layer.meaning_ids(ANONYMOUS, question) == [staying.id]
+    assert set(layer.meaning_ids(member, question)) == {changing.id, staying.id}
+
+
 class WatchedRows(np.ndarray):
     """A matrix that notes which of its rows are read, and refuses to be multiplied whole."""
 

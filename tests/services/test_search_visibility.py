@@ -345,6 +345,43 @@ def test_index_filter_selects_what_the_sql_condition_selects(world, viewer):
     assert differences(index_visible(sees), sql_visible(sees), world) == []
 
 
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_the_backends_entry_ids_are_exactly_the_visible_or_listed_entries(world, viewer):
+    sees = world.viewers[viewer]
+    visible = backend().visible_entry_ids(sees).tolist()
+    listed = backend().visible_entry_ids(sees, listed=True).tolist()
+    assert visible == sorted(set(visible)), "ascending, each once"
+    assert differences(set(visible), world.visible(viewer), world) == []
+    assert differences(set(listed), world.listed(viewer), world) == []
+    assert listed == sorted(set(listed))
+
+
+FACET_CHOICES = (
+    {"kind": ["lesson"]},
+    {"status": ["published"], "region": [facet_key("Region Panel")]},
+    {"tag": ["themed"], "year": [str(2000 + list(STATUSES).index("published"))]},
+    {"theme": ["generated-theme"], "kind": ["lesson"]},
+    {"tag": ["audience-members", "audience-panel"]},
+)
+
+
+@pytest.mark.parametrize("viewer", ["anonymous", "member", "panel-a", "author", "moderator"])
+def test_the_backends_entry_ids_have_every_chosen_facet(world, viewer):
+    sees = world.viewers[viewer]
+    for chosen in FACET_CHOICES:
+        for listed in (False, True):
+            among = world.listed(viewer) if listed else world.visible(viewer)
+            expected = {
+                entry_id
+                for entry_id in among
+                if all(set(values) <= facet_values(world.entries[entry_id])[name] for name, values in chosen.items())
+            }
+            found = set(backend().visible_entry_ids(sees, chosen, listed=listed).tolist())
+            assert differences(found, expected, world) == [], (chosen, listed)
+    every_lesson = backend().visible_entry_ids(sees, {"kind": ["lesson"]})
+    assert 0 < len(every_lesson) < len(backend().visible_entry_ids(sees)), "the facet narrows, to something"
+
+
 # --- searching -------------------------------------------------------------------------------
 
 

@@ -5,8 +5,9 @@ is off. A search with text hands the backend the ids of the visible entries clos
 meaning (`SearchRequest.meaning`), which it counts and fuses with its own ranking; related
 entries and similar lessons are ranked by meaning alone. Draining the queue and rebuilding
 write the parts' vectors too (`store`); `check` reports entries whose vectors are missing
-or stale. Every list is drawn only from the entries the viewer may list
-(`permissions.listed_entries`), before any vector is compared.
+or stale. Every list is drawn only from the entries the viewer may list, before any vector
+is compared: for a search, those the backend counts with the chosen facets
+(`visible_entry_ids`, kept per index version); for related lists, `permissions.listed_entries`.
 """
 
 from __future__ import annotations
@@ -38,9 +39,15 @@ from kb.search.models import SearchQueueItem
 from kb.search.query import FILLER_WORDS
 from kb.search.queue import MAX_ATTEMPTS
 from kb.search.text import facet_key
-from kb.search.types import CheckReport, DrainReport, ProgressCallback, SearchRequest, SearchResults
+from kb.search.types import (
+    CheckReport,
+    DrainReport,
+    ProgressCallback,
+    SearchRequest,
+    SearchResults,
+    SearchUnavailableError,
+)
 from kb.states import EntryKind
-from kb.taxonomy.models import Tag, Theme
 
 log = logging.getLogger(__name__)
 
@@ -75,25 +82,6 @@ def without_fillers(text: str) -> str:
     return " ".join(kept or words)
 
 
-def _facet_conditions(facets: dict[str, list[str]] | None) -> tuple[list[ColumnElement[bool]], dict[str, list[str]]]:
-    """SQL conditions for the chosen facets that are columns or tags; the rest (region, year) are checked after."""
-    conditions: list[ColumnElement[bool]] = []
-    later: dict[str, list[str]] = {}
-    for name, values in sorted((facets or {}).items()):
-        for value in values:
-            if name == "kind":
-                conditions.append(Entry.kind == value)
-            elif name == "status":
-                conditions.append(Entry.status == value)
-            elif name == "tag":
-                conditions.append(Entry.tags.any(Tag.slug == value))
-            elif name == "theme":
-                conditions.append(Entry.tags.any(Tag.theme.has(Theme.slug == value)))
-            elif name in ("region", "year", "organisation"):
-                later.setdefault(name, []).append(value)
-    return conditions, later
-
-
 def _facet_values(row: Any) -> dict[str, str]:
     """The region, organisation and year facet values of a row of `_FACET_COLUMNS`, as the index keeps them."""
     moment = row.event_date or row.published_at or row.created_at
@@ -124,28 +112,31 @@ class MeaningLayer(Layer):
         return self.matrices.current(db.session())
 
     def allowed(
-        self,
-        viewer: Viewer,
-        *conditions: ColumnElement[bool],
-        facets: dict[str, list[str]] | None = None,
-        keep: RowFilter | None = None,
+        self, viewer: Viewer, *conditions: ColumnElement[bool], keep: RowFilter | None = None
     ) -> tuple[PartMatrix, Mask]:
-        """The matrix, and which of its entries `viewer` may list (matching `facets`, `conditions` and `keep`).
+        """The matrix, and which of its entries `viewer` may list (matching `conditions` and `keep`).
 
         `keep` is given each candidate's region, organisation and year facet values.
         """
         matrix = self.matrix()
-        facet_sql, later = _facet_conditions(facets)
-        conditions = (listed_entries(viewer), *conditions, *facet_sql)
-        if later or keep is not None:
-            ids = []
-            for row in db.session.execute(select(*_FACET_COLUMNS).where(*conditions)):
-                values = _facet_values(row)
-                if all(values[name] in chosen for name, chosen in later.items()) and (keep is None or keep(values)):
-                    ids.append(row.id)
+        conditions = (listed_entries(viewer), *conditions)
+        if keep is not None:
+            ids = [
+                row.id
+                for row in db.session.execute(select(*_FACET_COLUMNS).where(*conditions))
+                if keep(_facet_values(row))
+            ]
         else:
             ids = list(db.session.scalars(select(Entry.id).where(*conditions)))
         return matrix, matrix.entry_mask(ids)
+
+    def searchable(self, viewer: Viewer, facets: dict[str, list[str]] | None = None) -> tuple[PartMatrix, Mask]:
+        """The matrix, and which of its entries `viewer` may list with all the chosen `facets`, as a search counts them.
+
+        From the backend (`visible_entry_ids`), so the facets mean what they mean to it.
+        """
+        matrix = self.matrix()
+        return matrix, matrix.entry_mask(self.inner.visible_entry_ids(viewer, facets, listed=True))
 
     def meaning_matches(
         self, viewer: Viewer, text: str, *, facets: dict[str, list[str]] | None = None, limit: int = LIMIT
@@ -154,7 +145,7 @@ class MeaningLayer(Layer):
         if not text.strip():
             return []
         query = embedder().embed([without_fillers(text)])[0]
-        matrix, mask = self.allowed(viewer, facets=facets)
+        matrix, mask = self.searchable(viewer, facets)
         return matrix.best_parts(query, mask, FLOOR, limit)
 
     def meaning_ids(
@@ -169,6 +160,8 @@ class MeaningLayer(Layer):
         if text is not None and not request.meaning:
             try:
                 ids = self.meaning_ids(viewer, text, facets=request.facets)
+            except SearchUnavailableError:  # The backend says so itself.
+                ids = []
             except Exception:  # Words alone still answer.
                 log.exception("Search by meaning failed; searching by words alone")
                 ids = []

@@ -72,9 +72,12 @@ class PartMatrix:
         arrays = (self.row_ids, self.row_entries, self.positions, self.vectors, self.entries, self.starts)
         return sum(array.nbytes for array in arrays) + self.row_entry_index.nbytes + self.entry_vectors.nbytes
 
-    def entry_mask(self, allowed: Collection[int]) -> npt.NDArray[np.bool_]:
+    def entry_mask(self, allowed: Collection[int] | Ids) -> npt.NDArray[np.bool_]:
         """Which of `entries` are in `allowed`."""
-        wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+        if isinstance(allowed, np.ndarray):
+            wanted = allowed.astype(np.int64, copy=False)
+        else:
+            wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
         return np.isin(self.entries, wanted)
 
     def entry_vector(self, entry_id: int) -> Floats | None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from kb.entries.models import Entry, Lesson
 from kb.permissions import Viewer
+from kb.search.interface import EntryIds
 from kb.search.pg import indexing, related, service
 from kb.search.types import CheckReport, DrainReport, IndexStatus, ProgressCallback, SearchRequest, SearchResults
 
@@ -21,6 +22,12 @@ class PostgresBackend:
     def search(self, viewer: Viewer, request: SearchRequest) -> SearchResults:
         """A page of results with facets and suggestions, counted among the entries `viewer` may see."""
         return service.search(viewer, request)
+
+    def visible_entry_ids(
+        self, viewer: Viewer, facets: dict[str, list[str]] | None = None, *, listed: bool = False
+    ) -> EntryIds:
+        """The entries with a document that the viewer may see and that have the chosen facets, read in one query."""
+        return service.visible_entry_ids(viewer, facets, listed=listed)
 
     def related_ids(self, viewer: Viewer, entry: Entry, *, limit: int, exclude: Sequence[int]) -> list[int]:
         """Entries sharing `entry`'s most telling lexemes, best ranked first."""

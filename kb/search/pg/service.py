@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
 from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSQUERY
@@ -21,11 +22,12 @@ from whoosh import query as q
 
 from kb.entries.models import Entry
 from kb.extensions import db
-from kb.permissions import Viewer, visible_entries
+from kb.permissions import Viewer, listed_entries, visible_entries
 from kb.search.comment_texts import comments_of_hits
 from kb.search.documents import read_texts
 from kb.search.fusion import Joining, joining, ordered
 from kb.search.hits import SNIPPET_LABELS, build_hit
+from kb.search.interface import EntryIds
 from kb.search.link_words import link_readers
 from kb.search.pg.headlines import CONFIG as _CONFIG
 from kb.search.pg.headlines import HEADLINE_OPTIONS, TITLE_OPTIONS
@@ -202,6 +204,14 @@ class _Search:
             *self.allowed, func.numnode(tsquery) > 0, DOCUMENT.bool_op("@@")(tsquery)
         )
         return db.session.scalar(query) or 0
+
+
+def visible_entry_ids(viewer: Viewer, facets: dict[str, list[str]] | None = None, *, listed: bool = False) -> EntryIds:
+    """The ids of the entries with a document that `viewer` may see (`listed`: may list) and all chosen `facets`."""
+    rule = listed_entries(viewer) if listed else visible_entries(viewer)
+    query = joined(select(search_documents.c.entry_id)).where(rule, *facet_conditions(facets or {}))
+    ids = db.session.execute(query.order_by(search_documents.c.entry_id)).scalars().all()
+    return np.array(ids, dtype=np.int64)
 
 
 def _is_known(word: str) -> bool:
