@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from flask import Flask
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from kb.entries.models import Entry, Lesson, Paper, Review
 from kb.extensions import db
@@ -305,6 +305,23 @@ def test_a_workers_matrix_follows_new_edited_and_removed_entries(site: Flask) ->
     assert_matrix_holds_the_table(matrix)
     assert set(matrix.entries.tolist()) == {first.id}
     assert layer.matrix() is matrix, "read again only when the rows change"
+
+
+def test_a_workers_matrix_holds_only_its_models_rows_and_follows_them_beside_anothers(site: Flask) -> None:
+    layer = the_layer()
+    first = a_lesson("first")
+    other = np.ones(256, dtype="<f4") / 16
+    db.session.add(
+        MeaningPart(entry_id=first.id, position=99, model="another-model", fingerprint="f", vector=other.tobytes())
+    )
+    db.session.commit()
+    matrix = layer.matrix()
+    assert 99 not in matrix.positions.tolist()
+    second = a_lesson("second", title="Second lesson")
+    matrix = layer.matrix()
+    assert set(matrix.entries.tolist()) == {first.id, second.id}
+    assert 99 not in matrix.positions.tolist()
+    assert len(matrix) == db.session.scalar(select(func.count()).where(MeaningPart.model == MODEL_NAME))
 
 
 # --- visibility --------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Every part's vector in one float32 matrix per worker, and the scoring of a viewer's visible entries against it.
 
-`Matrices.current` reads the `meaning_parts` rows once and again only when their newest id
-or their count changes (one small query per search); it then reads only the rows it does
-not hold. Rows are kept in (entry, position) order, with each entry's mean vector for
-"entries like this one". Scoring takes the entries the viewer may see (from the one
-visibility rule, `kb.permissions`) and consults only their rows: a hidden entry's vectors
-are never multiplied with anything for that viewer.
+`Matrices.current` reads the `meaning_parts` rows once and again only when their newest id,
+count or sum of ids changes (one query of the table's index per search); it then reads only
+the rows it does not hold. Rows are kept in (entry, position) order, with each entry's mean
+vector for "entries like this one". Scoring takes the entries the viewer may see (the one
+visibility rule, as the search backend or `kb.permissions` applies it) and consults only
+their rows: a hidden entry's vectors are never multiplied with anything for that viewer.
 """
 
 from __future__ import annotations
@@ -134,14 +134,16 @@ class Matrices:
 
     def current(self, session: Session) -> PartMatrix:
         """The matrix as the database holds it now (one query when nothing changed)."""
+        # Every model's rows: the query then reads only the entry index, not the vectors.
         query = select(func.max(MeaningPart.id), func.count(MeaningPart.id), func.sum(MeaningPart.id))
-        row = session.execute(query.where(MeaningPart.model == self.model)).one()
+        row = session.execute(query).one()
         version = (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
         if version == self._version:
             return self._matrix
         with self._lock:
             if version != self._version:
-                self._matrix = self._reread(session, self._matrix, version[1])
+                count = session.scalar(select(func.count(MeaningPart.id)).where(MeaningPart.model == self.model))
+                self._matrix = self._reread(session, self._matrix, int(count or 0))
                 self._version = version
             return self._matrix
 
