@@ -41,7 +41,9 @@ class MeaningPart(Model):
     """
 
     __tablename__ = "meaning_parts"
-    __table_args__ = (Index("ix_meaning_parts_entry", "entry_id", "position"),)
+    # Ids only ever grow, on SQLite too (AUTOINCREMENT): each worker's matrix reads the rows above the newest
+    # id it holds, so an id used again after a delete would hide a change from it.
+    __table_args__ = (Index("ix_meaning_parts_entry", "entry_id", "position"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))

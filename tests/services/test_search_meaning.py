@@ -307,6 +307,21 @@ def test_a_workers_matrix_follows_new_edited_and_removed_entries(site: Flask) ->
     assert layer.matrix() is matrix, "read again only when the rows change"
 
 
+def test_the_matrix_follows_the_newest_entry_edited_and_replaced(site: Flask) -> None:
+    layer = the_layer()
+    a_lesson("older")
+    newest = a_lesson("newest")
+    layer.matrix()
+    newest.evidence = "Complaints from callers."
+    db.session.commit()
+    assert_matrix_holds_the_table(layer.matrix())
+    db.session.delete(newest)
+    db.session.commit()
+    layer.matrix()
+    a_lesson("again", title="A lesson written after the newest was removed")
+    assert_matrix_holds_the_table(layer.matrix())
+
+
 # --- visibility --------------------------------------------------------------------------------
 
 SAME_TEXT = {
