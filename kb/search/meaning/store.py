@@ -123,7 +123,9 @@ def _write_batch(
         vectors = embedder.embed(list(wanted.values()), weighting.values)
         known |= {print_: vector.astype("<f4").tobytes() for print_, vector in zip(wanted, vectors, strict=True)}
         report.embedded += len(wanted)
-    session.execute(delete(MeaningPart).where(MeaningPart.entry_id.in_(sorted(changed))))
+    # The new rows go in before the old ones go, so their ids are above every id there was: SQLite
+    # would otherwise hand the ids of deleted top rows out again, and workers would miss the change.
+    newest = session.scalar(select(func.max(MeaningPart.id))) or 0
     session.add_all(
         MeaningPart(
             entry_id=entry_id,
@@ -138,6 +140,7 @@ def _write_batch(
         for position, part in enumerate(now)
     )
     session.flush()
+    session.execute(delete(MeaningPart).where(MeaningPart.entry_id.in_(sorted(changed)), MeaningPart.id <= newest))
     report.written += len(changed)
 
 
