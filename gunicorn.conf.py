@@ -12,6 +12,7 @@ Every setting can be changed from the environment without editing this file:
 | `KB_ACCESS_LOG`    | `1`                              | `0` leaves out the one line per request     |
 | `KB_PROXY_HOPS`    | `0`                              | proxies in front whose `X-Forwarded-For` is believed |
 | `RATELIMIT_STORAGE_URI` | `database` here (`kb.config.PRODUCTION_DEFAULTS`) | rate-limit counters (`kb.ratelimits`) |
+| `OPENBLAS_NUM_THREADS` | `1`                              | threads of numpy's matrix products in each worker |
 
 gunicorn refuses to start when `DOCUMENT_EXTRACT_SECONDS` (default 20) does not end at least
 5 seconds before `KB_TIMEOUT`: an upload waits for its document's text to be read, and a
@@ -19,7 +20,10 @@ worker still waiting at the timeout is killed.
 
 Logs are JSON lines with the request id (`kb.logs`). The app is loaded once in the
 master before the workers are forked, so migrations run once per host and the workers
-share its memory; each worker then opens its own database connections.
+share its memory; each worker then opens its own database connections. With
+`SEARCH_MEANING` on, the app's start (`kb.wsgi.production_app`) also loads the embedding
+model there (`kb.search.meaning.model.preload`), so every worker shares one copy of it
+instead of loading its own (docs/performance.md, "Search by meaning").
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent
+# Search by meaning multiplies a matrix in each worker. The workers already use every core, so
+# numpy's own threads would only compete with them: on a busy host a product took three times as
+# long with them (docs/performance.md, "Search by meaning"). Set before numpy is first imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # gunicorn reads this file before it imports the app, from whatever folder it was started in.
 sys.path.insert(0, str(PROJECT_ROOT))
 

@@ -1,7 +1,7 @@
-"""Search speed on a synthetic corpus: rebuild, save-to-searchable, and query latency against bare Whoosh.
+"""Search speed on a synthetic corpus, search by meaning off and on: rebuild, save-to-searchable, query latency.
 
     .venv/bin/python benchmarks/search_bench.py [--sizes 10000 100000] [--requests 30] [--seed 11]
-        [--keep DIR [--reuse]] [--profile]
+        [--keep DIR [--reuse]] [--profile] [--meaning both|off|on] [--workers N]
 
 For each size, builds a deterministic corpus of lessons, papers and reviews (300-1,500
 words each, Zipf-distributed words, tags from `content/taxonomy.yaml`, mixed statuses and
@@ -14,11 +14,25 @@ visibilities), writes it into a throwaway SQLite database with Core inserts, the
 - with `--profile`, profiles the full-page and phrase requests (cProfile, top 15);
 - times save-to-searchable: an ORM save of a fresh word, then searching until found.
 
-Prints medians (p50) and p95s; the machines are shared, so compare ratios rather than
-absolute times. Everything lives in a temporary folder (or `--keep DIR`), never in the
-developer's database or `search_index/`. `--keep DIR --reuse` measures corpora an earlier
-run kept in DIR again without generating them, rebuilding the index only if it has none
-(its saves add segments to the kept index).
+With `--meaning both` (the default) all of that runs twice on the same corpus: first with
+`SEARCH_MEANING` off (words alone; bare Whoosh compared), then on, where the rebuild also
+embeds every entry's parts (indexing time per entry, words alone and with vectors), the
+page and service times include the meaning layer, a seventh shape asks a question in plain
+words, and a save is also timed until the meaning layer finds the entry by its new title.
+It also prints what the model takes (loaded in a fresh process: seconds, resident MiB, ms
+per part embedded) and what this process's matrix of parts takes (rows, MiB of vectors,
+growth of RSS at the first meaning search). `--workers N` then serves the last corpus
+under gunicorn with N workers three ways (meaning off, model loaded by each worker, model
+preloaded before the fork) and prints each worker's RSS, PSS and USS
+(`benchmarks/worker_memory.py`). `benchmarks/meaning_costs.py` prints the matrix's size limits.
+
+numpy multiplies on one thread, as in a served worker (`OPENBLAS_NUM_THREADS`, set by
+`gunicorn.conf.py`), unless the environment says otherwise. Prints medians (p50) and
+p95s; the machines are shared, so compare ratios rather than absolute times. Everything
+lives in a temporary folder (or `--keep DIR`), never in the developer's database or
+`search_index/`. `--keep DIR --reuse` measures corpora an earlier run kept in DIR again
+without generating them, rebuilding the index (or filling the vectors) only if it has
+none (its saves add segments to the kept index).
 """
 
 from __future__ import annotations
@@ -46,13 +60,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# As gunicorn.conf.py sets it for the workers this process stands for, before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from whoosh import highlight, index, sorting
 from whoosh.searching import Searcher
 
+from benchmarks import meaning_costs, worker_memory
 from kb import create_app
 from kb.config import PROJECT_ROOT
 from kb.content.taxonomy import parse_taxonomy
@@ -60,7 +77,7 @@ from kb.entries.models import Entry, Lesson, Paper, Review, entry_tags
 from kb.extensions import db
 from kb.permissions import Viewer, index_visibility_filter
 from kb.search import indexing
-from kb.search.backend import index_store
+from kb.search.backend import backend, index_store
 from kb.search.query import facet_filter, parse_user_query
 from kb.search.schema import FACET_FIELDS, text_analyzer
 from kb.search.service import SearchRequest, search
@@ -134,6 +151,9 @@ FIRST_DAY = dt.date(2013, 1, 1)
 DAYS = 12 * 365
 MEMBER_PANEL_REVIEW = 1
 TARGETS = {"term p95": 50.0, "filtered p95": 50.0, "page p95": 150.0, "ratio": 1.3, "rebuild": 150.0}
+MEANING_PAGE_P95 = 100.0
+"""With search by meaning on, the search page's p95 at 10,000 entries (save-to-searchable keeps its 300 ms)."""
+QUESTION = "why did the provider miss the go live date over the winter"
 
 
 # The corpus
@@ -480,8 +500,8 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-def make_app(folder: Path) -> Flask:
-    """A kb app whose database, index, content and instance folders all live in `folder`."""
+def make_app(folder: Path, meaning: bool = False) -> Flask:
+    """A kb app whose database, index, content and instance folders all live in `folder`; `meaning`: SEARCH_MEANING."""
     folder.mkdir(parents=True, exist_ok=True)
     settings = {
         "TESTING": True,
@@ -492,6 +512,7 @@ def make_app(folder: Path) -> Flask:
         "SECRET_KEY": "benchmark-secret-key",
         "AUTO_MIGRATE": True,
         "SEARCH_REBUILD_AT_START": "off",
+        "SEARCH_MEANING": meaning,
     }
     real_index = (PROJECT_ROOT / "search_index").resolve()
     assert Path(settings["SEARCH_INDEX_DIR"]).resolve() != real_index, "refusing to use the real search index"
@@ -522,7 +543,7 @@ class Rebuild:
 
 
 def time_rebuild(app: Flask) -> Rebuild:
-    """Rebuild the index from the database, printing progress every tenth of the way."""
+    """Rebuild the app's search backend (and its layers) from the database, printing progress every tenth of the way."""
     store = index_store(app)
     done = [0]
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -536,7 +557,7 @@ def time_rebuild(app: Flask) -> Rebuild:
             print(f"  indexed {done[0]:>7} in {elapsed:6.0f} s ({done[0] / elapsed:5.0f}/s)", flush=True)
 
     with app.app_context():
-        count = indexing.rebuild(store, on_progress=progress, total=lambda n: total.__setitem__(0, n))
+        count = backend(app).rebuild(on_progress=progress, total=lambda n: total.__setitem__(0, n))
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     generation = store.root / (store.current_generation() or "")
     segments = indexing.segment_count(store.open_current())
@@ -613,6 +634,7 @@ def make_shapes(vocabulary: Vocabulary) -> list[Shape]:
         Shape("phrase", '"tender evaluation panel"'),
         Shape("term + facets", "readiness", {"kind": ["lesson"], "region": ["north-west"]}),
         Shape("full page", "provider"),
+        Shape("question", QUESTION),
     ]
 
 
@@ -727,6 +749,9 @@ class SaveReport:
     segments_after: int
     merges_seen: int
     retries: int
+    by_meaning: Times | None = None
+    """With search by meaning on: from the save until the meaning layer lists the entry for its new title."""
+    meaning_misses: int = 0
 
 
 def fresh_word(run: int, number: int) -> str:
@@ -742,11 +767,15 @@ def visible_ids(count: int, rng: random.Random) -> list[int]:
     return rng.sample(ids, count)
 
 
-def save_to_searchable(app: Flask, viewer: Viewer, count: int, seed: int) -> SaveReport:
-    """Save `count` entries, each with a fresh word in its title, and time until each is found."""
+def save_to_searchable(app: Flask, viewer: Viewer, count: int, seed: int, meaning: bool = False) -> SaveReport:
+    """Save `count` entries, each with a fresh word in its title, and time until each is found.
+
+    With `meaning`, also until the meaning layer lists the entry for its new title (after
+    it is found by words, so the page's timings are not disturbed).
+    """
     store = index_store(app)
-    totals, commits, searches, pages = [], [], [], []
-    merges = retries = 0
+    totals, commits, searches, pages, meanings = [], [], [], [], []
+    merges = retries = misses = 0
     run = time.time_ns() // 10**6 % 10**12
     common = SearchRequest(text="provider", per_page=10)
     with app.app_context():
@@ -764,13 +793,27 @@ def save_to_searchable(app: Flask, viewer: Viewer, count: int, seed: int) -> Sav
             found = time.perf_counter()
             search(viewer, common)
             pages.append((time.perf_counter() - found) * 1000)
+            if meaning:
+                missed = wait_until_meaning(app, viewer, entry.title, entry_id)
+                meanings.append((time.perf_counter() - started) * 1000 - pages[-1])
+                misses += missed
             totals.append((found - started) * 1000)
             commits.append((committed - started) * 1000)
             searches.append((found - committed) * 1000)
         wait_for_merge()
         after = indexing.segment_count(store.open_current())
     times = Times(totals), Times(commits), Times(searches), Times(pages)
-    return SaveReport(*times, before, after, merges, retries)
+    return SaveReport(*times, before, after, merges, retries, Times(meanings) if meaning else None, misses)
+
+
+def wait_until_meaning(app: Flask, viewer: Viewer, text: str, entry_id: int, limit: float = 5.0) -> int:
+    """Ask the meaning layer for `text` until it lists `entry_id`; returns 1 if it never did within `limit` s."""
+    deadline = time.monotonic() + limit
+    while not meaning_costs.found_by_meaning(app, viewer, text, entry_id):
+        if time.monotonic() > deadline:
+            return 1
+        time.sleep(0.005)
+    return 0
 
 
 def wait_until_found(viewer: Viewer, word: str, entry_id: int, limit: float = 30.0) -> int:
@@ -856,14 +899,31 @@ def profile_requests(client: FlaskClient, shape: Shape, count: int) -> str:
 
 @dataclass
 class ShapeResult:
-    """The figures for one shape of query at one size."""
+    """The figures for one shape of query at one size (bare Whoosh's only with search by meaning off)."""
 
     shape: Shape
     matches: int
     kb_page: Times
     kb_service: Times
-    bare_search: Times
-    bare_page: Times
+    bare_search: Times | None = None
+    bare_page: Times | None = None
+
+
+@dataclass
+class ModeResult:
+    """Everything measured at one size with search by meaning off or on."""
+
+    meaning: bool
+    rebuild: Rebuild | None
+    shapes: list[ShapeResult]
+    saves: SaveReport
+    visibility_ms: float | None
+    matrix: meaning_costs.MatrixCost | None
+
+    @property
+    def name(self) -> str:
+        """How the mode is printed."""
+        return "meaning on" if self.meaning else "meaning off"
 
 
 @dataclass
@@ -872,10 +932,7 @@ class SizeResult:
 
     size: int
     load_seconds: float
-    rebuild: Rebuild | None
-    shapes: list[ShapeResult]
-    saves: SaveReport
-    visibility_ms: float
+    modes: list[ModeResult]
     term_counts: dict[str, int]
     load: tuple[float, float]
 
@@ -892,12 +949,14 @@ def document_frequencies(app: Flask, shapes: list[Shape]) -> dict[str, int]:
     return counts
 
 
-def measure_shapes(app: Flask, corpus: Corpus, shapes: list[Shape], requests: int) -> tuple[list[ShapeResult], float]:
-    """Time every shape through the app, through the service, and on bare Whoosh."""
+def measure_shapes(
+    app: Flask, corpus: Corpus, shapes: list[Shape], requests: int, bare_too: bool = True
+) -> tuple[list[ShapeResult], float | None]:
+    """Time every shape through the app, through the service, and (with `bare_too`) on bare Whoosh."""
     client = app.test_client()
     with app.app_context():
         login_as(client, db.session.get(User, corpus.member_id))
-    bare = BareWhoosh(app, corpus.viewer)
+    bare = BareWhoosh(app, corpus.viewer) if bare_too else None
     results = []
     for shape in shapes:
         with app.app_context():
@@ -907,138 +966,222 @@ def measure_shapes(app: Flask, corpus: Corpus, shapes: list[Shape], requests: in
             matches=matches,
             kb_page=repeat(kb_page(client, shape), requests),
             kb_service=repeat(kb_service(app, corpus.viewer, shape), requests),
-            bare_search=repeat(bare.search(shape), requests),
-            bare_page=repeat(bare.page(shape), requests),
         )
+        if bare is not None:
+            result.bare_search = repeat(bare.search(shape), requests)
+            result.bare_page = repeat(bare.page(shape), requests)
         print(f"  {shape.name:16} {matches:>7} matches  kb page {result.kb_page}  bare page {result.bare_page}")
         results.append(result)
+    if bare is None:
+        return results, None
     bare.searcher.close()
     return results, bare.visibility_ms
 
 
-def build(app: Flask, size: int, seed: int) -> tuple[Corpus, Rebuild]:
-    """Generate and write the corpus, then rebuild the index from it."""
-    with app.app_context():
-        corpus = load_corpus(size, seed)
-    print(f"{size} entries generated and written in {corpus.seconds:.0f} s", flush=True)
-    rebuild = time_rebuild(app)
+def report_rebuild(rebuild: Rebuild, meaning: bool) -> None:
+    """One line on a rebuild just timed."""
+    what = "words and vectors" if meaning else "words alone"
     print(
-        f"rebuild: {rebuild.seconds:.0f} s, {rebuild.rate:.0f} entries/s, "
+        f"rebuild ({what}): {rebuild.seconds:.0f} s, {rebuild.rate:.0f} entries/s, "
+        f"{rebuild.seconds * 1000 / rebuild.entries:.1f} ms per entry, "
         f"index {rebuild.index_bytes / 2**20:.0f} MB in {rebuild.segments} segment(s)",
         flush=True,
     )
-    return corpus, rebuild
 
 
-def run_size(size: int, folder: Path, arguments: argparse.Namespace) -> SizeResult:
-    """Build, index and measure one corpus size in `folder` (or measure the one kept there)."""
-    load_at_start = os.getloadavg()[0]
-    reuse = arguments.reuse and (folder / "kb.sqlite3").exists()
-    app = make_app(folder)
-    if not reuse:
-        corpus, rebuild = build(app, size, arguments.seed)
-    else:
-        with app.app_context():
-            corpus = existing_corpus(arguments.seed)
-        print(f"measuring the {size}-entry corpus kept in {folder}", flush=True)
-        rebuild = None if (folder / "search_index" / "current").exists() else time_rebuild(app)
-    shapes = make_shapes(corpus.vocabulary)
-    counts = document_frequencies(app, shapes)
-    print("documents per word: " + ", ".join(f"{word} {count}" for word, count in counts.items()), flush=True)
-    results, visibility_ms = measure_shapes(app, corpus, shapes, arguments.requests)
+def needs_rebuild(app: Flask, folder: Path, meaning: bool, reused: bool) -> bool:
+    """A new corpus always; a kept one when its index, or (with meaning on) its vectors, are missing."""
+    if not reused:
+        return True
+    if not (folder / "search_index" / "current").exists():
+        return True
+    return meaning and meaning_costs.parts_count(app)[0] == 0
+
+
+def run_mode(
+    app: Flask, folder: Path, corpus: Corpus, shapes: list[Shape], arguments: argparse.Namespace, reused: bool
+) -> ModeResult:
+    """Rebuild (unless kept), then time the shapes, profile and time saves, in `app`'s mode."""
+    meaning = bool(app.config["SEARCH_MEANING"])
+    print(f"\n-- search by meaning {'on' if meaning else 'off'} --", flush=True)
+    rebuild = time_rebuild(app) if needs_rebuild(app, folder, meaning, reused) else None
+    if rebuild is not None:
+        report_rebuild(rebuild, meaning)
+    matrix = meaning_costs.matrix_cost(app, corpus.viewer, QUESTION) if meaning else None
+    if matrix is not None:
+        print(f"matrix: {matrix}", flush=True)
+    results, visibility_ms = measure_shapes(app, corpus, shapes, arguments.requests, bare_too=not meaning)
     if arguments.profile:
         client = app.test_client()
         with app.app_context():
             login_as(client, db.session.get(User, corpus.member_id))
-        for shape in (shapes[5], shapes[3]):
-            print(f"\nprofile at {size}: {shape.name} ({shape.url}), 5 requests")
+        for shape in (shapes[5], shapes[6]) if meaning else (shapes[5], shapes[3]):
+            print(f"\nprofile at {corpus_size(app)}, meaning {meaning}: {shape.name} ({shape.url}), 5 requests")
             print(profile_requests(client, shape, 5), flush=True)
-    saves = save_to_searchable(app, corpus.viewer, max(arguments.requests, 30), arguments.seed)
-    print(f"save-to-searchable p50/p95: {saves.total} ms", flush=True)
+    saves = save_to_searchable(app, corpus.viewer, max(arguments.requests, 30), arguments.seed, meaning)
+    print(f"save-to-searchable p50/p95: {saves.total} ms; found by meaning {saves.by_meaning}", flush=True)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    return ModeResult(meaning, rebuild, results, saves, visibility_ms, matrix)
+
+
+def corpus_size(app: Flask) -> int:
+    """Entries in the app's database."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Entry)) or 0
+
+
+def run_size(size: int, folder: Path, arguments: argparse.Namespace) -> SizeResult:
+    """Build and measure one corpus size in `folder` (or measure the one kept there), in each mode asked for."""
+    load_at_start = os.getloadavg()[0]
+    reused = arguments.reuse and (folder / "kb.sqlite3").exists()
+    meanings = {"both": (False, True), "off": (False,), "on": (True,)}[arguments.meaning]
+    first = make_app(folder, meanings[0])
+    with first.app_context():
+        corpus = existing_corpus(arguments.seed) if reused else load_corpus(size, arguments.seed)
+    if reused:
+        print(f"measuring the {size}-entry corpus kept in {folder}", flush=True)
+    else:
+        print(f"{size} entries generated and written in {corpus.seconds:.0f} s", flush=True)
+    shapes = make_shapes(corpus.vocabulary)
+    modes = []
+    for meaning in meanings:
+        app = first if meaning == meanings[0] else make_app(folder, meaning)
+        modes.append(run_mode(app, folder, corpus, shapes, arguments, reused))
+        if len(modes) == 1:
+            counts = document_frequencies(app, shapes)
+            print("documents per word: " + ", ".join(f"{word} {n}" for word, n in counts.items()), flush=True)
     load = (load_at_start, os.getloadavg()[0])
-    return SizeResult(size, corpus.seconds, rebuild, results, saves, visibility_ms, counts, load)
+    return SizeResult(size, corpus.seconds, modes, counts, load)
 
 
 # Report
 
 
-def ratio(kb: Times, bare: Times) -> str:
+def ratio(kb: Times, bare: Times | None) -> str:
     """kb's median over bare Whoosh's."""
-    return f"{kb.p50 / bare.p50:5.2f}x"
+    return f"{kb.p50 / bare.p50:5.2f}x" if bare is not None else "      -"
 
 
-def print_size(result: SizeResult) -> None:
-    """The detailed table for one size."""
+def print_mode(result: ModeResult) -> None:
+    """The detailed tables of one mode at one size."""
     rebuild, saves = result.rebuild, result.saves
-    print(f"\n== {result.size} entries ==")
+    print(f"\n-- {result.name} --")
     if rebuild is None:
-        print("corpus and index reused from an earlier run: load and rebuild not measured")
+        print("index reused from an earlier run: rebuild not measured")
     else:
-        if result.load_seconds:
-            print(f"load (generate + insert): {result.load_seconds:.0f} s")
-        else:
-            print("corpus reused from an earlier run; the index was rebuilt from it")
         print(
-            f"rebuild: {rebuild.seconds:.0f} s = {rebuild.rate:.0f} entries/s "
+            f"rebuild: {rebuild.seconds:.0f} s = {rebuild.rate:.0f} entries/s = "
+            f"{rebuild.seconds * 1000 / rebuild.entries:.1f} ms per entry "
             f"({rebuild.entries / rebuild.cpu_seconds:.0f} per CPU second); "
             f"index {rebuild.index_bytes / 2**20:.0f} MB on disk, {rebuild.segments} segment(s)"
         )
-    print(f"bare visibility set, computed once: {result.visibility_ms:.1f} ms")
+    if result.visibility_ms is not None:
+        print(f"bare visibility set, computed once: {result.visibility_ms:.1f} ms")
+    if result.matrix is not None:
+        matrix = result.matrix
+        print(
+            f"matrix: {matrix.parts} parts of {matrix.entries} entries ({matrix.parts / max(matrix.entries, 1):.1f} "
+            f"per entry), {matrix.vector_mib:.1f} MiB of vectors; RSS grew {matrix.rss_mib:.1f} MiB at the first "
+            f"meaning search, which took {matrix.first_ms:.0f} ms"
+        )
     print(
         f"save-to-searchable p50/p95 ms: {saves.total}  (commit incl. index write {saves.commit}; "
         f"search until found {saves.search}); segments {saves.segments_before} -> {saves.segments_after}, "
         f"saves that found a merge running {saves.merges_seen}, searches that missed {saves.retries}"
     )
+    if saves.by_meaning is not None:
+        print(
+            f"save to found by meaning p50/p95 ms: {saves.by_meaning}; never found within 5 s: {saves.meaning_misses}"
+        )
     print(f"first full page ('provider', service) after each save p50/p95 ms: {saves.next_page}")
     print("\nlatency p50 / p95 ms")
     header = f"{'shape':16} {'matches':>7} | {'kb page':^16} | {'kb service':^16} | {'bare search':^16} | "
     print(header + f"{'bare page':^16} | {'page/bare search':>16} | {'page/bare page':>14}")
     for row in result.shapes:
+        bare_search = str(row.bare_search) if row.bare_search else f"{'-':^16}"
+        bare_page = str(row.bare_page) if row.bare_page else f"{'-':^16}"
         print(
-            f"{row.shape.name:16} {row.matches:>7} | {row.kb_page} | {row.kb_service} | {row.bare_search} | "
-            f"{row.bare_page} | {ratio(row.kb_page, row.bare_search):>16} | {ratio(row.kb_page, row.bare_page):>14}"
+            f"{row.shape.name:16} {row.matches:>7} | {row.kb_page} | {row.kb_service} | {bare_search} | "
+            f"{bare_page} | {ratio(row.kb_page, row.bare_search):>16} | {ratio(row.kb_page, row.bare_page):>14}"
         )
     print("\nCPU time p50 ms (this process only, so less affected by other work on the machine)")
-    print(f"{'shape':16} | {'kb page':>8} | {'kb service':>10} | {'bare search':>11} | {'bare page':>9} | kb/bare page")
+    print(f"{'shape':16} | {'kb page':>8} | {'kb service':>10} | {'bare search':>11} | {'bare page':>9}")
     for row in result.shapes:
-        cpu_ratio = row.kb_page.cpu_p50 / row.bare_page.cpu_p50
+        bare = [f"{times.cpu_p50:.1f}" if times else "-" for times in (row.bare_search, row.bare_page)]
         print(
             f"{row.shape.name:16} | {row.kb_page.cpu_p50:8.1f} | {row.kb_service.cpu_p50:10.1f} | "
-            f"{row.bare_search.cpu_p50:11.1f} | {row.bare_page.cpu_p50:9.1f} | {cpu_ratio:5.2f}x"
+            f"{bare[0]:>11} | {bare[1]:>9}"
         )
+
+
+def print_size(result: SizeResult) -> None:
+    """The detailed tables for one size, each mode, then off against on."""
+    print(f"\n== {result.size} entries ==")
+    if result.load_seconds:
+        print(f"load (generate + insert): {result.load_seconds:.0f} s")
+    for mode in result.modes:
+        print_mode(mode)
+    if len(result.modes) == 2:
+        off, on = result.modes
+        print("\nsearch page p50 / p95 ms, meaning off -> on")
+        for before, after in zip(off.shapes, on.shapes, strict=True):
+            print(f"  {before.shape.name:16} {before.kb_page} -> {after.kb_page}")
+        print(f"  {'save-to-searchable':16} {off.saves.total} -> {on.saves.total}")
+        if off.rebuild and on.rebuild:
+            per_entry = [mode.rebuild.seconds * 1000 / mode.rebuild.entries for mode in (off, on) if mode.rebuild]
+            print(f"  indexing per entry, ms: words alone {per_entry[0]:.1f}, words and vectors {per_entry[1]:.1f}")
     print(f"load average (1 min) at start and end: {result.load[0]:.1f}, {result.load[1]:.1f}")
 
 
-def target_rows(result: SizeResult) -> list[tuple[str, float, float | None]]:
-    """(figure, value, target) for one size; latency targets apply at 10,000 entries and below."""
-    rows = {row.shape.name: row for row in result.shapes}
+def target_rows(result: SizeResult, mode: ModeResult) -> list[tuple[str, float, float | None]]:
+    """(figure, value, target) for one mode at one size; latency targets apply at 10,000 entries and below."""
+    rows = {row.shape.name: row for row in mode.shapes}
     small = result.size <= 10000
     page = rows["full page"]
-    return [
-        ("common term p95 ms", rows["common term"].kb_page.p95, TARGETS["term p95"] if small else None),
-        ("rare term p95 ms", rows["rare term"].kb_page.p95, TARGETS["term p95"] if small else None),
-        ("filtered p95 ms", rows["term + facets"].kb_page.p95, TARGETS["filtered p95"] if small else None),
-        ("full page p95 ms", page.kb_page.p95, TARGETS["page p95"] if small else None),
-        ("kb/bare full page (p50)", page.kb_page.p50 / page.bare_page.p50, TARGETS["ratio"]),
-        ("save-to-searchable p95 ms", result.saves.total.p95, 300.0 if small else 500.0),
-    ]
+    if mode.meaning:
+        goal = MEANING_PAGE_P95 if small else None
+        figures = [(f"{name} p95 ms", row.kb_page.p95, goal) for name, row in rows.items() if name != "phrase"]
+        figures.append(("phrase p95 ms", rows["phrase"].kb_page.p95, None))
+    else:
+        figures = [
+            ("common term p95 ms", rows["common term"].kb_page.p95, TARGETS["term p95"] if small else None),
+            ("rare term p95 ms", rows["rare term"].kb_page.p95, TARGETS["term p95"] if small else None),
+            ("filtered p95 ms", rows["term + facets"].kb_page.p95, TARGETS["filtered p95"] if small else None),
+            ("full page p95 ms", page.kb_page.p95, TARGETS["page p95"] if small else None),
+        ]
+        if page.bare_page is not None:
+            figures.append(("kb/bare full page (p50)", page.kb_page.p50 / page.bare_page.p50, TARGETS["ratio"]))
+    figures.append(("save-to-searchable p95 ms", mode.saves.total.p95, 300.0 if small else 500.0))
+    return figures
 
 
 def print_targets(results: list[SizeResult]) -> None:
     """The figures the targets are about, each marked met or missed."""
     print("\n== against targets ==")
     for result in results:
-        for name, value, target in target_rows(result):
-            verdict = "no target" if target is None else ("met" if value <= target else "MISSED")
-            print(f"{result.size:>7} {name:28} {value:9.2f}  target {target or '-':>6}  {verdict}")
-        if result.rebuild is None:
-            continue
-        rate = result.rebuild.rate
-        verdict = "met" if rate >= TARGETS["rebuild"] else "MISSED"
-        print(f"{result.size:>7} {'rebuild entries/s':28} {rate:9.2f}  target >= {TARGETS['rebuild']:.0f}  {verdict}")
+        for mode in result.modes:
+            for name, value, target in target_rows(result, mode):
+                verdict = "no target" if target is None else ("met" if value <= target else "MISSED")
+                print(f"{result.size:>7} {mode.name:11} {name:28} {value:9.2f}  target {target or '-':>6}  {verdict}")
+            if mode.rebuild is None:
+                continue
+            rate = mode.rebuild.rate
+            verdict = "met" if rate >= TARGETS["rebuild"] else "MISSED"
+            print(
+                f"{result.size:>7} {mode.name:11} {'rebuild entries/s':28} {rate:9.2f}  "
+                f"target >= {TARGETS['rebuild']:.0f}  {verdict}"
+            )
+
+
+def print_memory(model: meaning_costs.ModelCost | None) -> None:
+    """What the model takes, loaded alone in a fresh process."""
+    if model is not None:
+        print(
+            f"\nmodel, loaded in a fresh process: {model.seconds:.2f} s, {model.mib:.0f} MiB resident, "
+            f"{model.per_part_ms:.2f} ms to embed a part of about 130 words"
+        )
 
 
 def code_version() -> str:
@@ -1056,23 +1199,36 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", type=Path, help="keep the database and index in this folder")
-    parser.add_argument("--profile", action="store_true", help="profile full-page and phrase requests")
+    parser.add_argument("--profile", action="store_true", help="profile the slowest shapes' requests")
     parser.add_argument("--reuse", action="store_true", help="with --keep, measure corpora kept by an earlier run")
+    parser.add_argument(
+        "--meaning", choices=("both", "off", "on"), default="both", help="SEARCH_MEANING off, on or both"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="then measure N gunicorn workers' memory on the last size"
+    )
     arguments = parser.parse_args()
     root = arguments.keep or Path(tempfile.mkdtemp(prefix="kb-search-bench-"))
     print(f"{code_version()}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}", flush=True)
-    results = []
+    model = meaning_costs.model_cost() if arguments.meaning != "off" else None
+    print_memory(model)
+    results, served = [], []
     try:
         for size in arguments.sizes:
             folder = root / f"kb-{size}"
             assert arguments.reuse or not folder.exists(), f"{folder} exists; give an empty --keep folder or --reuse"
             results.append(run_size(size, folder, arguments))
             print_size(results[-1])
+        if arguments.workers:
+            served = worker_memory.measure(root / f"kb-{arguments.sizes[-1]}", arguments.workers)
     finally:
         if arguments.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     for result in results:
         print_size(result)
+    print_memory(model)
+    if served:
+        worker_memory.print_table(served)
     print_targets(results)
 
 

@@ -5,7 +5,8 @@ It is `create_app()` plus one thing a server behind proxies needs: with `KB_PROX
 client's address and scheme are read from those headers, N hops back, so per-address
 rate limits count each client rather than the proxy. Without it the headers are ignored:
 trusting them with no proxy in front would let anyone choose their address. It also
-compiles every template before gunicorn forks its workers (`compile_templates`), and warns
+compiles every template and, with `SEARCH_MEANING` on, loads the embedding model before
+gunicorn forks its workers (`compile_templates`, `kb.search.meaning.model.preload`), and warns
 when the search backend cannot be shared by the hosts of a PostgreSQL database.
 """
 
@@ -22,6 +23,7 @@ from kb import create_app, freeze_startup_objects
 from kb.config import production_defaults
 from kb.health import watch_for_an_undeclared_proxy
 from kb.search.backend import divergence_warning
+from kb.search.meaning import model as meaning_model
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ def production_app(config: dict[str, Any] | None = None) -> Flask:
     else:
         watch_for_an_undeclared_proxy(app)
     compile_templates(app)
+    if app.config["SEARCH_MEANING"]:
+        # Loaded in gunicorn's master, the model's pages are shared by every worker it forks.
+        meaning_model.preload()
     if app.config["FREEZE_STARTUP_OBJECTS"] and not app.testing:
         freeze_startup_objects()  # Again, with the compiled templates.
     return app

@@ -86,11 +86,11 @@ REGIONS = (
 )
 
 # Each problem: (title, what happened, what was learned, what to do). `{p}` is the programme,
-# `{place}` the place, `{body}` the organisation, `{n}` a number, `{m}` a month.
+# `{place}` the place, `{body}` the organisation, `{n}` a count, `{percent}` a share, `{weeks}` a delay, `{m}` a month.
 PROBLEMS = (
     (
         "staff were not trained before the {p} started",
-        "The {p} started in {place} in {m} with fewer than {n} per cent of the staff who would use it trained. "
+        "The {p} started in {place} in {m} with fewer than {percent} per cent of the staff who would use it trained. "
         "Ward teams learned it on shift, and the first weeks saw long queues and paper workarounds.",
         "Training was planned as the last step rather than a condition of starting, so the start date held "
         "while readiness slipped.",
@@ -126,14 +126,14 @@ PROBLEMS = (
     ),
     (
         "the {p} overspent its budget in its first year",
-        "The {p} in {place} spent {n} per cent more than planned in its first year, mainly on locum cover and "
+        "The {p} in {place} spent {percent} per cent more than planned in its first year, mainly on locum cover and "
         "equipment bought at short notice.",
         "The business case priced the steady state but not the cost of getting there.",
         "Budget for set-up and transition separately from running costs, with a contingency agreed by the board.",
     ),
     (
         "the supplier of the {p} delivered late",
-        "The supplier contracted to deliver the {p} in {place} missed its milestones by {n} weeks, and the "
+        "The supplier contracted to deliver the {p} in {place} missed its milestones by {weeks} weeks, and the "
         "{body} had few remedies in the contract to draw on.",
         "The contract set out what was to be delivered but not what would happen if it came late.",
         "Write milestones, remedies and a fallback plan into contracts for critical systems.",
@@ -203,14 +203,14 @@ PROBLEMS = (
     ),
     (
         "the {p} clinical safety case was written after launch",
-        "The clinical safety case for the {p} in {place} was completed {n} weeks after it went live, after an "
+        "The clinical safety case for the {p} in {place} was completed {weeks} weeks after it went live, after an "
         "incident in which a result was filed against the wrong patient.",
         "Safety assurance was treated as paperwork rather than as part of design.",
         "Complete the clinical safety case and hazard log before a digital system is used for patients.",
     ),
     (
         "sickness absence among staff of the {p} rose sharply",
-        "Within a year of starting, sickness absence in the {p} team in {place} reached {n} per cent. Staff "
+        "Within a year of starting, sickness absence in the {p} team in {place} reached {percent} per cent. Staff "
         "described high caseloads and little supervision.",
         "Caseload limits and supervision were not built into the model.",
         "Set caseload limits and regular clinical supervision from the outset, and watch absence monthly.",
@@ -224,14 +224,14 @@ PROBLEMS = (
     ),
     (
         "the {p} was paid by activity, which rewarded the wrong thing",
-        "The contract for the {p} in {place} paid per contact. Contacts rose by {n} per cent while outcomes "
+        "The contract for the {p} in {place} paid per contact. Contacts rose by {percent} per cent while outcomes "
         "did not change, and short follow-up calls multiplied.",
         "A payment by activity encouraged more contacts rather than better care.",
         "Tie part of the payment to outcomes agreed with commissioners.",
     ),
     (
         "winter demand overwhelmed the {p}",
-        "In {m} the {p} in {place} received {n} per cent more referrals than planned. Waiting times doubled "
+        "In {m} the {p} in {place} received {percent} per cent more referrals than planned. Waiting times doubled "
         "and the service closed to new referrals for two weeks.",
         "The capacity plan used average demand and had no surge arrangements.",
         "Plan capacity for peak demand and agree in advance what is stopped when demand surges.",
@@ -245,7 +245,7 @@ PROBLEMS = (
     ),
     (
         "equipment for the {p} arrived after the building was finished",
-        "The new {p} building in {place} was ready in {m}, but scanners and furniture arrived {n} weeks later, "
+        "The new {p} building in {place} was ready in {m}, but scanners and furniture arrived {weeks} weeks later, "
         "and the service opened with half its rooms in use.",
         "Building and equipment were procured separately with no joint plan.",
         "Run estates and equipment procurement as one plan with shared milestones.",
@@ -291,6 +291,8 @@ def distractor(rng: random.Random, number: int) -> dict[str, Any]:
         "place": place,
         "body": f"{place} {rng.choice(BODIES)}",
         "n": rng.randint(12, 400),
+        "percent": rng.randint(12, 60),
+        "weeks": rng.randint(2, 30),
         "m": f"{rng.choice(MONTHS)} {day.year}",
     }
     heading = title.format(**values)
@@ -298,7 +300,7 @@ def distractor(rng: random.Random, number: int) -> dict[str, Any]:
     return {
         "slug": f"other-programme-{number}",
         "title": f"{place}: {heading[0].upper()}{heading[1:]}",
-        "summary": f"{happened.format(**values).split('. ')[0]}. {learned.format(**values)}",
+        "summary": f"{happened.format(**values).split('. ')[0].rstrip('.')}. {learned.format(**values)}",
         "region": rng.choice(REGIONS),
         "organisation": values["body"],
         "event_date": day,

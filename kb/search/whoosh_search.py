@@ -25,7 +25,7 @@ from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
 from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
 from kb.search.documents import entry_date, weighted_parts
-from kb.search.fusion import fuse
+from kb.search.fusion import Joining, joining, ordered
 from kb.search.hits import build_hit, build_page_hits, matched_in_entry, positive_terms
 from kb.search.page_texts import pages_of_hits
 from kb.search.query import (
@@ -176,13 +176,18 @@ class _Words:
 
 
 def _page(
-    state: SearcherState, words: _Words, meaning: list[int], matched: frozenset[int], request: SearchRequest
+    state: SearcherState,
+    words: _Words,
+    meaning: list[int],
+    how: Joining,
+    matched: frozenset[int],
+    request: SearchRequest,
 ) -> list[int]:
     """The requested page of `matched`: by relevance, the word order fused with the meaning order; else by date."""
     sort = request.sort if words.ranked or request.sort != "relevance" else "newest"
     if sort != "relevance":
         return _by_date(state, matched, request, sort)
-    order = fuse(words.order, meaning) if meaning else words.order
+    order = ordered(words.order, meaning, how)
     start = (page_number(request, len(matched)) - 1) * request.per_page
     return order[start : start + request.per_page]
 
@@ -229,6 +234,7 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
 
     depth = max(WORD_DEPTH, min(max(request.page, 1), MAX_PAGE) * request.per_page)
     parsed = read(request.text)
+    query_words = len(parsed.units)
     allowed = docset(state, index_visibility_filter(viewer)) & docset(state, facet_filter(request.facets))
     words = _words_matched(state, parsed, allowed, depth)
     results = SearchResults(request=request, parsed=parsed, hits=[], total=len(words.matched), facets={})
@@ -246,9 +252,11 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
         if broader is not None and broader_words is not None and len(broader_words.matched) > len(words.matched):
             results.broadened, parsed, words = True, broader, broader_words
     results.parsed = parsed
-    meaning = meaning_docnums(state, request.meaning, allowed) if parsed.query is not None else []
+    how = joining(query_words, results.with_every_word)
+    joins = parsed.query is not None and how is not Joining.NOT
+    meaning = meaning_docnums(state, request.meaning, allowed) if joins else []
     matched = words.matched | frozenset(meaning)
-    docnums = _page(state, words, meaning, matched, request)
+    docnums = _page(state, words, meaning, how, matched, request)
     results.total = len(matched)
     results.facets = facet_counts(state, matched, request.facets)
     terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()

@@ -1,8 +1,9 @@
 """Questions in plain words, joined and split forms of a word, and entries close in meaning counted as matches.
 
 Every test runs on each search backend (Whoosh, PostgreSQL full-text search) over the seed
-content, searching as a signed-out reader. Meaning ids are given by hand here, as the
-meaning layer would give them: what a backend does with them is what is tested.
+content, searching as a signed-out reader, with the meaning layer off: meaning ids are given
+by hand here, as the layer would give them, and what a backend does with them is tested.
+`test_search_meaning.py` and `test_relevance_questions.py` search with the layer on.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from kb.search.service import SearchRequest, SearchResults, search
 from tests.pg_search import SEARCH_BACKENDS, in_context, search_app
 from tests.web.dom import main_of
 
+BRISTOL = "Bristol triage responses"
+PROCUREMENT = "procurement cost quality"
+"""Queries of three words, so entries close in meaning join them however many entries have every word."""
 COST_VERSUS_QUALITY = {"procurement-weighted-towards-cost", "north-west-contract-won-on-cheaper-bid"}
 
 
@@ -32,7 +36,7 @@ def search_site(
 ) -> Iterator[Flask]:
     """The seeded site on each search backend, shared by this module's tests (they only read)."""
     folder = tmp_path_factory.mktemp(f"plain-{request.param}")
-    yield from in_context(search_app(request.param, folder, seeded_database, seeded=True))
+    yield from in_context(search_app(request.param, folder, seeded_database, seeded=True, SEARCH_MEANING=False))
 
 
 @pytest.fixture
@@ -132,10 +136,10 @@ def test_a_compound_is_not_corrected_into_another_word(client):
 
 
 def test_meaning_ids_count_as_matches(search_site):
-    words = find("Bristol")
+    words = find(BRISTOL)
     extra = entry_id("financial-penalties-do-not-help-patients")
     assert extra not in [hit.entry.id for hit in words.hits]
-    results = find("Bristol", meaning=(extra,))
+    results = find(BRISTOL, meaning=(extra,))
     assert results.total == words.total + 1
     assert extra in [hit.entry.id for hit in results.hits]
     kinds = {facet.value: facet.count for facet in results.facets["kind"]}
@@ -143,37 +147,47 @@ def test_meaning_ids_count_as_matches(search_site):
 
 
 def test_relevance_order_is_the_fusion_of_words_and_meaning(search_site):
-    by_words = [hit.entry.id for hit in find("procurement").hits]
+    by_words = [hit.entry.id for hit in find(PROCUREMENT).hits]
     meaning = (entry_id("pilot-feedback-not-properly-heard"), by_words[-1], entry_id("blame-placed-on-shadow-ccgs"))
-    results = find("procurement", meaning=meaning)
+    results = find(PROCUREMENT, meaning=meaning)
     assert [hit.entry.id for hit in results.hits] == fuse(by_words, meaning)
 
 
 def test_meaning_ids_join_the_matches_in_date_order(search_site):
     extra = entry_id("financial-penalties-do-not-help-patients")
-    newest = find("Bristol", meaning=(extra,), sort="newest")
+    newest = find(BRISTOL, meaning=(extra,), sort="newest")
     assert extra in [hit.entry.id for hit in newest.hits]
-    by_relevance = find("Bristol", meaning=(extra,))
+    by_relevance = find(BRISTOL, meaning=(extra,))
     assert sorted(hit.entry.id for hit in newest.hits) == sorted(hit.entry.id for hit in by_relevance.hits)
 
 
 def test_a_hidden_entry_given_as_meaning_never_appears_or_counts(search_site):
     hidden = hidden_entry_id()
-    words = find("Bristol")
-    results = find("Bristol", meaning=(hidden,))
+    words = find(BRISTOL)
+    results = find(BRISTOL, meaning=(hidden,))
     assert results.total == words.total
     assert hidden not in [hit.entry.id for hit in results.hits]
     assert results.facets == words.facets
-    assert find("Bristol", meaning=(hidden,), sort="newest").total == words.total
+    assert find(BRISTOL, meaning=(hidden,), sort="newest").total == words.total
 
 
 def test_meaning_ids_outside_the_chosen_facets_do_not_count(search_site):
     lesson = entry_id("financial-penalties-do-not-help-patients")
     paper = db.session.scalar(select(Entry.id).where(Entry.kind == "paper", visible_entries(ANONYMOUS)))
     assert paper is not None
-    words = find("Bristol", facets={"kind": ["lesson"]})
-    results = find("Bristol", facets={"kind": ["lesson"]}, meaning=(paper, lesson))
+    words = find(BRISTOL, facets={"kind": ["lesson"]})
+    results = find(BRISTOL, facets={"kind": ["lesson"]}, meaning=(paper, lesson))
     found = [hit.entry.id for hit in results.hits]
     assert lesson in found
     assert paper not in found
     assert results.total == words.total + (lesson not in [hit.entry.id for hit in words.hits])
+
+
+def test_a_short_keyword_search_that_finds_enough_is_left_to_its_words(search_site):
+    words = find("procurement")
+    assert words.with_every_word >= 3
+    extra = entry_id("pilot-feedback-not-properly-heard")
+    assert extra not in [hit.entry.id for hit in words.hits]
+    results = find("procurement", meaning=(extra,))
+    assert [hit.entry.id for hit in results.hits] == [hit.entry.id for hit in words.hits]
+    assert results.total == words.total

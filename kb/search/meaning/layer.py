@@ -36,6 +36,7 @@ from kb.search.meaning import store, weights
 from kb.search.meaning.matrix import Matrices, PartMatrix, Scored
 from kb.search.meaning.model import MODEL_NAME, Weighting, embedder
 from kb.search.models import SearchQueueItem
+from kb.search.query import FILLER_WORDS
 from kb.search.queue import MAX_ATTEMPTS
 from kb.search.text import facet_key
 from kb.search.types import CheckReport, DrainReport, ProgressCallback, SearchRequest, SearchResults
@@ -62,6 +63,17 @@ def meaning_text(text: str) -> str | None:
     if not text or _EXACT.search(text):
         return None
     return text
+
+
+def without_fillers(text: str) -> str:
+    """`text` less its question and filler words ("why did ..."), unless that leaves nothing.
+
+    They say what kind of answer is wanted, not what it is about, and would pull every
+    question towards every other.
+    """
+    words = text.split()
+    kept = [word for word in words if word.strip("?!.,;:").lower() not in FILLER_WORDS]
+    return " ".join(kept or words)
 
 
 def _facet_conditions(facets: dict[str, list[str]] | None) -> tuple[list[ColumnElement[bool]], dict[str, list[str]]]:
@@ -146,7 +158,7 @@ class MeaningLayer(Layer):
         if not text.strip():
             return []
         matrix, mask = self.allowed(viewer, facets=facets)
-        query = embedder().embed([text], self.matrices.weighting.values)[0]
+        query = embedder().embed([without_fillers(text)], self.matrices.weighting.values)[0]
         return matrix.best_parts(query, mask, FLOOR, limit)
 
     def meaning_ids(

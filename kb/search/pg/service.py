@@ -24,7 +24,7 @@ from kb.extensions import db
 from kb.permissions import Viewer, visible_entries
 from kb.search.comment_texts import comments_of_hits
 from kb.search.documents import read_texts
-from kb.search.fusion import fuse
+from kb.search.fusion import Joining, joining, ordered
 from kb.search.hits import SNIPPET_LABELS, build_hit
 from kb.search.link_words import link_readers
 from kb.search.pg.headlines import CONFIG as _CONFIG
@@ -93,6 +93,8 @@ class _Search:
         self.allowed: list[ColumnElement[bool]] = [visible_entries(viewer), *facet_conditions(chosen)]
         self.meaning: list[int] = []
         """Entries close in meaning that count as matches too (set once the words' matches are settled)."""
+        self.joining = Joining.FUSED
+        """How they join the word order by relevance."""
 
     def conditions(self, compiled: Compiled | None) -> list[ColumnElement[bool]]:
         if compiled is None:
@@ -142,7 +144,7 @@ class _Search:
         query = query.order_by(order.desc(), search_documents.c.sort_date.desc(), search_documents.c.entry_id)
         depth = max(WORD_DEPTH, page * per_page)
         by_words = list(db.session.scalars(query.limit(depth)))
-        ids = (fuse(by_words, self.meaning) if self.meaning else by_words)[(page - 1) * per_page : page * per_page]
+        ids = ordered(by_words, self.meaning, self.joining)[(page - 1) * per_page : page * per_page]
         if not ids:
             return []
         rows = db.session.execute(
@@ -248,6 +250,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     """Search as `viewer` from the PostgreSQL documents: a page of results, facet counts and any suggestion."""
     scope = _Search(viewer, request.facets)
     parsed = read_query(request.text)
+    query_words = len(parsed.units)
     compiled = compile_query(parsed)
     total = scope.total(compiled)
     results = SearchResults(request=request, parsed=parsed, hits=[], total=total, facets={})
@@ -265,7 +268,8 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
         broader_total = scope.total(broader_compiled)
         if broader_total > total:
             results.broadened, parsed, compiled, total = True, broader, broader_compiled, broader_total
-    if compiled is not None and request.meaning:
+    scope.joining = joining(query_words, results.with_every_word)
+    if compiled is not None and request.meaning and scope.joining is not Joining.NOT:
         scope.meaning = scope.visible(request.meaning)
         total = scope.total(compiled) if scope.meaning else total
     results.parsed = parsed
