@@ -186,3 +186,17 @@ def test_another_process_follows_new_weights(site: Flask, tmp_path: Path, empty_
         assert layer.matrices.weighting.plain
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_workers_matrix_follows_an_edit_of_the_entry_holding_the_newest_rows(site: Flask) -> None:
+    lessons = some_lessons()
+    layer = the_layer()
+    layer.matrix()
+    lessons[2].lesson_text = "Cycle couriers carried the blood samples."
+    db.session.commit()
+    matrix = layer.matrix()
+    rows = db.session.execute(select(MeaningPart.id, MeaningPart.vector).order_by(MeaningPart.id)).all()
+    assert matrix.row_ids.tolist() == [row.id for row in rows]
+    held = dict(zip(matrix.row_ids.tolist(), matrix.vectors, strict=True))
+    for row in rows:
+        assert np.array_equal(held[row.id], np.frombuffer(row.vector, dtype="<f4")), row.id
