@@ -268,6 +268,23 @@ def test_a_model_failure_keeps_the_word_index_and_retries_until_reported(
     assert backend().check().missing == []
 
 
+def test_a_failure_before_any_vector_is_written_queues_the_entries_again(
+    site: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(layer: MeaningLayer, session: object) -> None:
+        raise RuntimeError("the weights could not be read")
+
+    monkeypatch.setattr(MeaningLayer, "weighting", unreadable)
+    lesson = a_lesson("phones")
+    assert stored_rows(lesson.id) == []
+    waiting = db.session.scalars(select(SearchQueueItem).where(SearchQueueItem.indexed_at.is_(None))).all()
+    assert [(row.entry_id, row.attempts) for row in waiting] == [(lesson.id, 1)]
+    assert "the weights could not be read" in (waiting[0].last_error or "")
+    monkeypatch.undo()
+    backend().drain(timeout=5)
+    assert stored_rows(lesson.id), "retried by the next drain"
+
+
 def test_entries_made_before_the_layer_get_vectors_at_start(tmp_path: Path, empty_database: Path) -> None:
     off = make_app(tmp_path / "off", empty_database, SEARCH_MEANING=False)
     with off.app_context():

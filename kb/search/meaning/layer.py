@@ -233,6 +233,7 @@ class MeaningLayer(Layer):
         return report
 
     def _write_drained(self, since: dt.datetime) -> list[tuple[int, str]]:
+        attempts: dict[int, int] = {}
         try:
             with Session(db.engine) as session:
                 drained = session.execute(
@@ -240,16 +241,29 @@ class MeaningLayer(Layer):
                     .where(SearchQueueItem.indexed_at >= since)
                     .group_by(SearchQueueItem.entry_id)
                 ).all()
-                if not drained:
+                attempts = {int(entry_id): int(tries or 0) for entry_id, tries in drained}
+                if not attempts:
                     return []
-                report = store.write(session, [row[0] for row in drained], embedder(), self.weighting(session))
+                report = store.write(session, list(attempts), embedder(), self.weighting(session))
                 if report.failed:
-                    attempts = dict(drained)
                     _queue_again(session, report.failed, attempts)
                 return report.failed
-        except Exception:  # The word index is written; `search check` reports the vectors missing.
+        except Exception as error:  # The word index is written; the entries are queued again for their vectors.
             log.exception("Writing vectors of drained entries failed")
-            return []
+            failed = [(entry_id, f"meaning: {type(error).__name__}: {error}") for entry_id in attempts]
+            self._queue_again_apart(failed, attempts)
+            return failed
+
+    @staticmethod
+    def _queue_again_apart(failed: list[tuple[int, str]], attempts: dict[int, int]) -> None:
+        """`_queue_again` in a session of its own; when even that fails, `search check` reports the vectors."""
+        if not failed:
+            return
+        try:
+            with Session(db.engine) as session:
+                _queue_again(session, failed, attempts)
+        except Exception:
+            log.exception("Queueing entries again for their vectors failed")
 
     def rebuild(
         self,
