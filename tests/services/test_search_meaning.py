@@ -245,6 +245,21 @@ def test_check_reports_missing_and_stale_vectors_and_rebuild_repairs_them(site: 
     assert backend().check().in_step
 
 
+def test_check_lists_vectors_of_an_entry_gone_and_rebuild_removes_them(site: Flask) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's foreign key takes the rows with their entry")
+    lesson = a_lesson("first")
+    gone = lesson.id + 1000
+    row = db.session.scalars(select(MeaningPart).where(MeaningPart.entry_id == lesson.id)).first()
+    assert row is not None
+    db.session.add(MeaningPart(entry_id=gone, model=row.model, fingerprint=row.fingerprint, vector=row.vector))
+    db.session.commit()
+    assert backend().check().extra == [str(gone)]
+    backend().rebuild()
+    assert stored_rows(gone) == []
+    assert backend().check().in_step
+
+
 def test_a_model_failure_keeps_the_word_index_and_retries_until_reported(
     site: Flask, counting: CountingEmbedder
 ) -> None:

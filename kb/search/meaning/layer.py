@@ -284,12 +284,16 @@ class MeaningLayer(Layer):
         return count
 
     def check(self) -> CheckReport:
-        """`inner`'s check, with entries whose vectors are missing or stale added to its missing and stale."""
+        """`inner`'s check, with entries whose vectors are missing or stale added to its missing and stale.
+
+        Vectors of entries no longer in the database are listed with the index's extra documents.
+        """
         report = self.inner.check()
         with Session(db.engine) as session:
             meaning = store.compare(session, MODEL_NAME, self.weighting(session))
         report.missing = sorted({*report.missing, *meaning.missing})
         report.stale = sorted({*report.stale, *meaning.stale})
+        report.extra = sorted({*report.extra, *(str(entry_id) for entry_id in meaning.orphaned)})
         return report
 
     def ensure_ready(self, mode: str | None = None) -> str | None:

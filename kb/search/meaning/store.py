@@ -162,10 +162,12 @@ def entries_without_parts(session: Session, limit: int | None = None) -> list[in
 
 @dataclass
 class MeaningCheck:
-    """Entries whose rows are missing (none stored) or stale (not the parts the entry has now)."""
+    """Entries with missing rows (none stored) or stale ones (not the parts it has now), and rows of entries gone."""
 
     missing: list[int]
     stale: list[int]
+    orphaned: list[int] = field(default_factory=list)
+    """Ids of entries no longer in the database that still have rows (removed by the next rebuild)."""
 
 
 def compare(session: Session, model: str, weighting: Weighting, *, batch_size: int = BATCH_SIZE) -> MeaningCheck:
@@ -181,7 +183,10 @@ def compare(session: Session, model: str, weighting: Weighting, *, batch_size: i
             elif stored[entry_id] != [(model, part.fingerprint(model, weighting.version)) for part in now]:
                 stale.append(entry_id)
         session.expunge_all()
-    return MeaningCheck(sorted(missing), sorted(stale))
+    orphaned = session.scalars(
+        select(MeaningPart.entry_id).where(~exists().where(Entry.id == MeaningPart.entry_id)).distinct()
+    )
+    return MeaningCheck(sorted(missing), sorted(stale), sorted(orphaned))
 
 
 def part_count(session: Session) -> int:
