@@ -1,10 +1,10 @@
-"""The durable queue of index changes (in the change's own transaction), and entries' parts with their vectors."""
+"""The durable queue of index changes (in the change's own transaction); entries' parts, vectors and token weights."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.dates import utcnow
@@ -41,7 +41,9 @@ class MeaningPart(Model):
     """
 
     __tablename__ = "meaning_parts"
-    __table_args__ = (Index("ix_meaning_parts_entry", "entry_id", "position"),)
+    # Ids only ever grow, on SQLite too (AUTOINCREMENT): each worker's matrix reads the rows above the newest
+    # id it holds, so an id used again after a delete would hide a change from it.
+    __table_args__ = (Index("ix_meaning_parts_entry", "entry_id", "position"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
@@ -54,3 +56,25 @@ class MeaningPart(Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     """float32 little-endian, `kb.search.meaning.model.DIMENSIONS` of them, of unit length."""
+
+
+class MeaningWeights(Model):
+    """The token weights search by meaning pools with: each token's inverse document frequency over all parts.
+
+    Counted from every entry's parts on rebuild (and at the first fill); saves in between use
+    the newest row of their model. `version` is a hash of the weights, part of each part's
+    fingerprint, so vectors pooled with other weights are stale. Workers read the newest row
+    again when its id changes.
+    """
+
+    __tablename__ = "meaning_weights"
+    __table_args__ = (Index("ix_meaning_weights_model", "model", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(80))
+    version: Mapped[str] = mapped_column(String(64))
+    parts: Mapped[int] = mapped_column(Integer)
+    """How many parts the document frequencies were counted over."""
+    weights: Mapped[bytes] = mapped_column(LargeBinary)
+    """float32 little-endian, one per token of the model's vocabulary."""
+    made_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -29,6 +29,7 @@ def upgrade():
         sa.Column("vector", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["entry_id"], ["entries.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_meaning_parts_entry", "meaning_parts", ["entry_id", "position"])
 

@@ -24,7 +24,7 @@ from kb.search.backend import backend
 from kb.search.meaning import layer as meaning_layer
 from kb.search.meaning.layer import MeaningLayer, active, meaning_text
 from kb.search.meaning.matrix import PartMatrix
-from kb.search.meaning.model import MODEL_NAME, Vectors, embedder
+from kb.search.meaning.model import MODEL_NAME, TokenIds, Vectors, embedder
 from kb.search.meaning.parts import PageOfDocument, entry_parts, pieces, sections
 from kb.search.models import MeaningPart, SearchQueueItem
 from kb.search.queue import MAX_ATTEMPTS
@@ -46,14 +46,18 @@ class CountingEmbedder:
         self.inner = embedder()
         self.name = self.inner.name
         self.dimensions = self.inner.dimensions
+        self.vocabulary = self.inner.vocabulary
         self.texts: list[str] = []
         self.broken = False
 
-    def embed(self, texts: list[str]) -> Vectors:
+    def embed(self, texts: list[str], weights: Vectors | None = None) -> Vectors:
         if self.broken:
             raise RuntimeError("the model is unavailable")
         self.texts += texts
-        return self.inner.embed(texts)
+        return self.inner.embed(texts, weights)
+
+    def token_ids(self, texts: list[str]) -> list[TokenIds]:
+        return self.inner.token_ids(texts)
 
 
 @pytest.fixture(params=SEARCH_BACKENDS)
@@ -195,6 +199,7 @@ def test_a_saved_entry_has_a_unit_vector_per_part(site: Flask) -> None:
 def test_an_unchanged_part_is_not_embedded_again(site: Flask, counting: CountingEmbedder) -> None:
     lesson = a_lesson("phones")
     other = a_lesson("other", title="Another lesson")
+    backend().rebuild()
     before = stored_rows(other.id)
     counting.texts.clear()
     lesson.recommendation = "Staff for the peak."
@@ -202,9 +207,11 @@ def test_an_unchanged_part_is_not_embedded_again(site: Flask, counting: Counting
     assert counting.texts == ["Staff for the peak."]
     assert [label for _, label, _ in stored_rows(lesson.id)][3] == "Recommendation"
     assert stored_rows(other.id) == before, "an entry whose parts did not change keeps its rows"
+    backend().rebuild()  # The edit changed the token weights: every part is pooled again.
+    before = stored_rows(other.id)
     counting.texts.clear()
     backend().rebuild()
-    assert counting.texts == []
+    assert counting.texts == [], "nothing changed, not even the weights"
     assert stored_rows(other.id) == before
 
 
@@ -238,6 +245,21 @@ def test_check_reports_missing_and_stale_vectors_and_rebuild_repairs_them(site: 
     assert backend().check().in_step
 
 
+def test_check_lists_vectors_of_an_entry_gone_and_rebuild_removes_them(site: Flask) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's foreign key takes the rows with their entry")
+    lesson = a_lesson("first")
+    gone = lesson.id + 1000
+    row = db.session.scalars(select(MeaningPart).where(MeaningPart.entry_id == lesson.id)).first()
+    assert row is not None
+    db.session.add(MeaningPart(entry_id=gone, model=row.model, fingerprint=row.fingerprint, vector=row.vector))
+    db.session.commit()
+    assert backend().check().extra == [str(gone)]
+    backend().rebuild()
+    assert stored_rows(gone) == []
+    assert backend().check().in_step
+
+
 def test_a_model_failure_keeps_the_word_index_and_retries_until_reported(
     site: Flask, counting: CountingEmbedder
 ) -> None:
@@ -259,6 +281,23 @@ def test_a_model_failure_keeps_the_word_index_and_retries_until_reported(
     backend().rebuild()
     assert stored_rows(lesson.id)
     assert backend().check().missing == []
+
+
+def test_a_failure_before_any_vector_is_written_queues_the_entries_again(
+    site: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(layer: MeaningLayer, session: object) -> None:
+        raise RuntimeError("the weights could not be read")
+
+    monkeypatch.setattr(MeaningLayer, "weighting", unreadable)
+    lesson = a_lesson("phones")
+    assert stored_rows(lesson.id) == []
+    waiting = db.session.scalars(select(SearchQueueItem).where(SearchQueueItem.indexed_at.is_(None))).all()
+    assert [(row.entry_id, row.attempts) for row in waiting] == [(lesson.id, 1)]
+    assert "the weights could not be read" in (waiting[0].last_error or "")
+    monkeypatch.undo()
+    backend().drain(timeout=5)
+    assert stored_rows(lesson.id), "retried by the next drain"
 
 
 def test_entries_made_before_the_layer_get_vectors_at_start(tmp_path: Path, empty_database: Path) -> None:
@@ -322,6 +361,21 @@ def test_a_workers_matrix_holds_only_its_models_rows_and_follows_them_beside_ano
     assert set(matrix.entries.tolist()) == {first.id, second.id}
     assert 99 not in matrix.positions.tolist()
     assert len(matrix) == db.session.scalar(select(func.count()).where(MeaningPart.model == MODEL_NAME))
+
+
+def test_the_matrix_follows_the_newest_entry_edited_and_replaced(site: Flask) -> None:
+    layer = the_layer()
+    a_lesson("older")
+    newest = a_lesson("newest")
+    layer.matrix()
+    newest.evidence = "Complaints from callers."
+    db.session.commit()
+    assert_matrix_holds_the_table(layer.matrix())
+    db.session.delete(newest)
+    db.session.commit()
+    layer.matrix()
+    a_lesson("again", title="A lesson written after the newest was removed")
+    assert_matrix_holds_the_table(layer.matrix())
 
 
 # --- visibility --------------------------------------------------------------------------------

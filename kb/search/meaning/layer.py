@@ -4,7 +4,8 @@
 is off. A search with text hands the backend the ids of the visible entries closest in
 meaning (`SearchRequest.meaning`), which it counts and fuses with its own ranking; related
 entries and similar lessons are ranked by meaning alone. Draining the queue and rebuilding
-write the parts' vectors too (`store`); `check` reports entries whose vectors are missing
+write the parts' vectors too (`store`), pooled with the token weights (`weights`) that a
+rebuild, or the first fill, counts afresh; `check` reports entries whose vectors are missing
 or stale. Every list is drawn only from the entries the viewer may list, before any vector
 is compared: for a search, those the backend counts with the chosen facets
 (`visible_entry_ids`, kept per index version); for related lists, `permissions.listed_entries`.
@@ -32,9 +33,9 @@ from kb.extensions import db
 from kb.permissions import Viewer, listed_entries
 from kb.search.documents import entry_date
 from kb.search.interface import Layer, SearchBackend
-from kb.search.meaning import store
+from kb.search.meaning import store, weights
 from kb.search.meaning.matrix import Matrices, PartMatrix, Scored
-from kb.search.meaning.model import MODEL_NAME, embedder
+from kb.search.meaning.model import MODEL_NAME, Weighting, embedder
 from kb.search.models import SearchQueueItem
 from kb.search.query import FILLER_WORDS
 from kb.search.queue import MAX_ATTEMPTS
@@ -141,11 +142,14 @@ class MeaningLayer(Layer):
     def meaning_matches(
         self, viewer: Viewer, text: str, *, facets: dict[str, list[str]] | None = None, limit: int = LIMIT
     ) -> list[Scored]:
-        """The visible entries closest in meaning to `text`, each by its best part, above `FLOOR`, best first."""
+        """The visible entries closest in meaning to `text`, each by its best part, above `FLOOR`, best first.
+
+        `text` is pooled with the token weights the matrix's parts were (as of reading the matrix).
+        """
         if not text.strip():
             return []
-        query = embedder().embed([without_fillers(text)])[0]
         matrix, mask = self.searchable(viewer, facets)
+        query = embedder().embed([without_fillers(text)], self.matrices.weighting.values)[0]
         return matrix.best_parts(query, mask, FLOOR, limit)
 
     def meaning_ids(
@@ -203,6 +207,10 @@ class MeaningLayer(Layer):
 
     # Writing
 
+    def weighting(self, session: Session) -> Weighting:
+        """The newest token weights, which saves pool their parts with (the plain mean when there are none)."""
+        return self.matrices.weights.now(session)
+
     def drain(self, *, timeout: float, merge_in_background: bool = True) -> DrainReport:
         """`inner`'s drain, then the vectors of every entry it (or another process meanwhile) indexed.
 
@@ -218,6 +226,7 @@ class MeaningLayer(Layer):
         return report
 
     def _write_drained(self, since: dt.datetime) -> list[tuple[int, str]]:
+        attempts: dict[int, int] = {}
         try:
             with Session(db.engine) as session:
                 drained = session.execute(
@@ -225,16 +234,29 @@ class MeaningLayer(Layer):
                     .where(SearchQueueItem.indexed_at >= since)
                     .group_by(SearchQueueItem.entry_id)
                 ).all()
-                if not drained:
+                attempts = {int(entry_id): int(tries or 0) for entry_id, tries in drained}
+                if not attempts:
                     return []
-                report = store.write(session, [row[0] for row in drained], embedder())
+                report = store.write(session, list(attempts), embedder(), self.weighting(session))
                 if report.failed:
-                    attempts = dict(drained)
                     _queue_again(session, report.failed, attempts)
                 return report.failed
-        except Exception:  # The word index is written; `search check` reports the vectors missing.
+        except Exception as error:  # The word index is written; the entries are queued again for their vectors.
             log.exception("Writing vectors of drained entries failed")
-            return []
+            failed = [(entry_id, f"meaning: {type(error).__name__}: {error}") for entry_id in attempts]
+            self._queue_again_apart(failed, attempts)
+            return failed
+
+    @staticmethod
+    def _queue_again_apart(failed: list[tuple[int, str]], attempts: dict[int, int]) -> None:
+        """`_queue_again` in a session of its own; when even that fails, `search check` reports the vectors."""
+        if not failed:
+            return
+        try:
+            with Session(db.engine) as session:
+                _queue_again(session, failed, attempts)
+        except Exception:
+            log.exception("Queueing entries again for their vectors failed")
 
     def rebuild(
         self,
@@ -243,29 +265,41 @@ class MeaningLayer(Layer):
         total: ProgressCallback | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> int:
-        """`inner`'s rebuild, then every entry's vectors brought in step (unchanged parts are not embedded again)."""
+        """`inner`'s rebuild, then the token weights counted afresh and every entry's vectors brought in step.
+
+        Unchanged parts are not embedded again, unless the weights changed.
+        """
         count = self.inner.rebuild(processes=processes, total=total, on_progress=on_progress)
         with Session(db.engine) as session:
-            report = store.write_all(session, embedder())
+            report = store.write_all(session, embedder(), weights.refresh(session, embedder()))
         for entry_id, error in report.failed:
             log.error("Entry %s has no vectors: %s", entry_id, error)
         return count
 
     def check(self) -> CheckReport:
-        """`inner`'s check, with entries whose vectors are missing or stale added to its missing and stale."""
+        """`inner`'s check, with entries whose vectors are missing or stale added to its missing and stale.
+
+        Vectors of entries no longer in the database are listed with the index's extra documents.
+        """
         report = self.inner.check()
         with Session(db.engine) as session:
-            meaning = store.compare(session, MODEL_NAME)
+            meaning = store.compare(session, MODEL_NAME, self.weighting(session))
         report.missing = sorted({*report.missing, *meaning.missing})
         report.stale = sorted({*report.stale, *meaning.stale})
+        report.extra = sorted({*report.extra, *(str(entry_id) for entry_id in meaning.orphaned)})
         return report
 
     def ensure_ready(self, mode: str | None = None) -> str | None:
-        """`inner`'s start-up check; entries without vectors (made before this layer) get them, as `mode` allows."""
+        """`inner`'s start-up check; entries without vectors (made before this layer) get them, as `mode` allows.
+
+        A site with entries but no token weights yet has them counted, and every vector pooled with them.
+        """
         problem = self.inner.ensure_ready(mode)
         mode = mode or self.app.config["SEARCH_REBUILD_AT_START"]
         with Session(db.engine) as session:
-            waiting = store.entries_without_parts(session, limit=1)
+            waiting = store.entries_without_parts(session, limit=1) or (
+                not weights.newest_id(session, MODEL_NAME) and session.scalar(select(Entry.id).limit(1)) is not None
+            )
         if waiting and mode != "off":
             if mode == "inline":
                 self._fill()
@@ -278,8 +312,12 @@ class MeaningLayer(Layer):
             return
         try:
             with Session(db.engine) as session:
-                ids = store.entries_without_parts(session)
-                report = store.write(session, ids, embedder())
+                weighting = self.weighting(session)
+                if weighting.plain:
+                    weighting = weights.refresh(session, embedder())
+                    report = store.write_all(session, embedder(), weighting)
+                else:
+                    report = store.write(session, store.entries_without_parts(session), embedder(), weighting)
             log.info("Vectors written for %s entries (%s failed)", report.written, len(report.failed))
         finally:
             self._filling.release()

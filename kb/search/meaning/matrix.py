@@ -2,10 +2,12 @@
 
 `Matrices.current` reads the `meaning_parts` rows once and again only when their newest id,
 count or sum of ids changes (one query of the table's index per search); it then reads only
-the rows it does not hold. Rows are kept in (entry, position) order, with each entry's mean
-vector for "entries like this one". Scoring takes the entries the viewer may see (the one
-visibility rule, as the search backend or `kb.permissions` applies it) and consults only
-their rows: a hidden entry's vectors are never multiplied with anything for that viewer.
+the rows it does not hold. The same query reads the id of the newest token weights (`weights`),
+so a worker embeds a question with the weights its parts were pooled with, reading them again
+only when they change. Rows are kept in (entry, position) order, with each entry's mean vector
+for "entries like this one". Scoring takes the entries the viewer may see (the one visibility
+rule, as the search backend or `kb.permissions` applies it) and consults only their rows: a
+hidden entry's vectors are never multiplied with anything for that viewer.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import numpy.typing as npt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.search.meaning.model import DIMENSIONS
+from kb.search.meaning.model import DIMENSIONS, Weighting
+from kb.search.meaning.weights import Current, newest_id_query
 from kb.search.models import MeaningPart
 
 CHUNK_ROWS = 256
@@ -131,12 +134,21 @@ class Matrices:
         self._matrix = PartMatrix.empty()
         self._version: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
+        self.weights = Current(model)
+
+    @property
+    def weighting(self) -> Weighting:
+        """The token weights as of the last `current` (questions are embedded with these)."""
+        return self.weights.weighting
 
     def current(self, session: Session) -> PartMatrix:
-        """The matrix as the database holds it now (one query when nothing changed)."""
+        """The matrix as the database holds it now, and the token weights followed (one query when nothing changed)."""
         # Every model's rows: the query then reads only the entry index, not the vectors.
-        query = select(func.max(MeaningPart.id), func.count(MeaningPart.id), func.sum(MeaningPart.id))
+        query = select(
+            func.max(MeaningPart.id), func.count(MeaningPart.id), func.sum(MeaningPart.id), newest_id_query(self.model)
+        )
         row = session.execute(query).one()
+        self.weights.follow(session, int(row[3] or 0))
         version = (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
         if version == self._version:
             return self._matrix

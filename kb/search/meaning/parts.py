@@ -43,10 +43,13 @@ class Part:
     """Where it is: a fragment of the entry's page ("evidence"), or the address of a document page."""
     text: str
 
-    def fingerprint(self, model: str) -> str:
-        """A hash of the part and the model that embeds it: equal fingerprints, equal vectors."""
-        payload = "\x1f".join((model, self.label, self.anchor, self.text))
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    def fingerprint(self, model: str, weighting: str = "") -> str:
+        """A hash of the part, the model that embeds it and the version of its token weights: equal, equal vectors.
+
+        The plain mean (`weighting` "") leaves the version out.
+        """
+        fields = (model, self.label, self.anchor, self.text) + ((f"weights:{weighting}",) if weighting else ())
+        return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 `write` replaces the rows of the given entries with their current parts (removing those of
 entries that are gone), embedding only parts whose fingerprint is new: an unchanged part
-keeps its vector. An entry whose parts are all unchanged is not touched, so its rows keep
-their ids and no worker reloads anything for it. `compare` reports the entries whose rows
+keeps its vector. A fingerprint covers the model and the version of the token weights the
+vector was pooled with (`kb.search.meaning.weights`), so new weights make every vector
+stale. An entry whose parts are all unchanged is not touched, so its rows keep their ids
+and no worker reloads anything for it. `compare` reports the entries whose rows
 are missing or stale, for `search check`.
 """
 
@@ -18,7 +20,7 @@ from sqlalchemy import delete, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from kb.entries.models import Entry
-from kb.search.meaning.model import Embedder
+from kb.search.meaning.model import Embedder, Weighting
 from kb.search.meaning.parts import Part, document_pages, entry_parts
 from kb.search.models import MeaningPart
 from kb.search.queue import BATCH_SIZE, all_entry_ids, batches, load_entries
@@ -73,8 +75,8 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
 
 
-def write(session: Session, entry_ids: Iterable[int], embedder: Embedder) -> WriteReport:
-    """Bring the rows of `entry_ids` in step with their entries, in batches, committing each.
+def write(session: Session, entry_ids: Iterable[int], embedder: Embedder, weighting: Weighting) -> WriteReport:
+    """Bring the rows of `entry_ids` in step with their entries, pooled with `weighting`, in batches, committing each.
 
     Never raises for an entry or a batch that fails (the model, the database): the batch's
     entries are listed in the report's `failed`, and their rows are left as they were.
@@ -82,7 +84,7 @@ def write(session: Session, entry_ids: Iterable[int], embedder: Embedder) -> Wri
     report = WriteReport()
     for batch in batches(sorted(set(entry_ids)), BATCH_SIZE):
         try:
-            _write_batch(session, batch, embedder, report)
+            _write_batch(session, batch, embedder, weighting, report)
             session.commit()
         except Exception as error:  # The word index is written already; this batch is retried later.
             session.rollback()
@@ -92,15 +94,21 @@ def write(session: Session, entry_ids: Iterable[int], embedder: Embedder) -> Wri
     return report
 
 
-def _write_batch(session: Session, batch: list[int], embedder: Embedder, report: WriteReport) -> None:
+def _write_batch(
+    session: Session, batch: list[int], embedder: Embedder, weighting: Weighting, report: WriteReport
+) -> None:
     _lock(session)
+
+    def fingerprint(part: Part) -> str:
+        return part.fingerprint(embedder.name, weighting.version)
+
     parts = current_parts(session, batch)
     stored = stored_fingerprints(session, batch)
     gone = [entry_id for entry_id in batch if entry_id not in parts and entry_id in stored]
     changed = {
         entry_id: now
         for entry_id, now in parts.items()
-        if stored.get(entry_id, []) != [(embedder.name, part.fingerprint(embedder.name)) for part in now]
+        if stored.get(entry_id, []) != [(embedder.name, fingerprint(part)) for part in now]
     }
     if gone:
         session.execute(delete(MeaningPart).where(MeaningPart.entry_id.in_(gone)))
@@ -109,16 +117,15 @@ def _write_batch(session: Session, batch: list[int], embedder: Embedder, report:
         return
     known = _stored_vectors(session, changed, embedder.name)
     wanted = {
-        part.fingerprint(embedder.name): part.text
-        for now in changed.values()
-        for part in now
-        if part.fingerprint(embedder.name) not in known
+        fingerprint(part): part.text for now in changed.values() for part in now if fingerprint(part) not in known
     }
     if wanted:
-        vectors = embedder.embed(list(wanted.values()))
+        vectors = embedder.embed(list(wanted.values()), weighting.values)
         known |= {print_: vector.astype("<f4").tobytes() for print_, vector in zip(wanted, vectors, strict=True)}
         report.embedded += len(wanted)
-    session.execute(delete(MeaningPart).where(MeaningPart.entry_id.in_(sorted(changed))))
+    # The new rows go in before the old ones go, so their ids are above every id there was: SQLite
+    # would otherwise hand the ids of deleted top rows out again, and workers would miss the change.
+    newest = session.scalar(select(func.max(MeaningPart.id))) or 0
     session.add_all(
         MeaningPart(
             entry_id=entry_id,
@@ -126,19 +133,20 @@ def _write_batch(session: Session, batch: list[int], embedder: Embedder, report:
             label=part.label[:300],
             anchor=part.anchor[:300],
             model=embedder.name,
-            fingerprint=part.fingerprint(embedder.name),
-            vector=known[part.fingerprint(embedder.name)],
+            fingerprint=fingerprint(part),
+            vector=known[fingerprint(part)],
         )
         for entry_id, now in changed.items()
         for position, part in enumerate(now)
     )
     session.flush()
+    session.execute(delete(MeaningPart).where(MeaningPart.entry_id.in_(sorted(changed)), MeaningPart.id <= newest))
     report.written += len(changed)
 
 
-def write_all(session: Session, embedder: Embedder) -> WriteReport:
+def write_all(session: Session, embedder: Embedder, weighting: Weighting) -> WriteReport:
     """Bring every entry's rows in step (unchanged parts are not embedded again) and remove rows of entries gone."""
-    report = write(session, all_entry_ids(session), embedder)
+    report = write(session, all_entry_ids(session), embedder, weighting)
     orphans = ~exists().where(Entry.id == MeaningPart.entry_id)
     removed = session.execute(delete(MeaningPart).where(orphans).execution_options(synchronize_session=False))
     report.removed += removed.rowcount or 0  # type: ignore[attr-defined]
@@ -154,14 +162,16 @@ def entries_without_parts(session: Session, limit: int | None = None) -> list[in
 
 @dataclass
 class MeaningCheck:
-    """Entries whose rows are missing (none stored) or stale (not the parts the entry has now)."""
+    """Entries with missing rows (none stored) or stale ones (not the parts it has now), and rows of entries gone."""
 
     missing: list[int]
     stale: list[int]
+    orphaned: list[int] = field(default_factory=list)
+    """Ids of entries no longer in the database that still have rows (removed by the next rebuild)."""
 
 
-def compare(session: Session, model: str, *, batch_size: int = BATCH_SIZE) -> MeaningCheck:
-    """Every entry's stored fingerprints against its parts now."""
+def compare(session: Session, model: str, weighting: Weighting, *, batch_size: int = BATCH_SIZE) -> MeaningCheck:
+    """Every entry's stored fingerprints against its parts now, pooled with `weighting`."""
     missing: list[int] = []
     stale: list[int] = []
     for batch in batches(all_entry_ids(session), batch_size):
@@ -170,10 +180,13 @@ def compare(session: Session, model: str, *, batch_size: int = BATCH_SIZE) -> Me
         for entry_id, now in parts.items():
             if entry_id not in stored:
                 missing.append(entry_id)
-            elif stored[entry_id] != [(model, part.fingerprint(model)) for part in now]:
+            elif stored[entry_id] != [(model, part.fingerprint(model, weighting.version)) for part in now]:
                 stale.append(entry_id)
         session.expunge_all()
-    return MeaningCheck(sorted(missing), sorted(stale))
+    orphaned = session.scalars(
+        select(MeaningPart.entry_id).where(~exists().where(Entry.id == MeaningPart.entry_id)).distinct()
+    )
+    return MeaningCheck(sorted(missing), sorted(stale), sorted(orphaned))
 
 
 def part_count(session: Session) -> int:
