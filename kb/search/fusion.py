@@ -2,16 +2,15 @@
 
 Each list gives an entry weight / (K + rank); the sums order the results. An entry high in
 both lists beats one high in only one, and neither list's scores need to be comparable.
-`joining` says how meaning has its say: fused for questions and longer queries, after the
-word matches for a short query that has a few, not at all for one that finds enough.
+`joining` says whether meaning has its say: fused for questions and longer queries, not at all
+for a keyword search that finds entries with every word, nor for one none of whose words
+any entry the reader may see holds (a word nobody wrote finds nothing, by words or meaning).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
-
-from kb.search.types import FEW_RESULTS
 
 K = 5
 """Small, so the first places of each list count for much more than the tail (measured in benchmarks/relevance.py)."""
@@ -22,35 +21,34 @@ SHORT_QUERY_WORDS = 3
 
 
 class Joining(Enum):
-    """How the entries close in meaning join a search's word ranking."""
+    """Whether the entries close in meaning join a search's word ranking."""
 
     FUSED = "fused"
     """The two orders fused (`fuse`)."""
-    AFTER = "after"
-    """After every entry the words found."""
     NOT = "not"
-    """Left out: the words found enough."""
+    """Left out: the words found enough, or nothing at all."""
 
 
-def joining(words_in_query: int, with_every_word: int) -> Joining:
-    """How meaning joins a search of `words_in_query` words (fillers aside), `with_every_word` entries having all.
+def joining(words_in_query: int, with_every_word: int, with_any_word: int) -> Joining:
+    """Whether meaning joins a search of `words_in_query` words (fillers aside).
 
-    A keyword search (fewer than `SHORT_QUERY_WORDS` words) that finds entries with every word
-    is taken at its words: with at least `FEW_RESULTS` of them meaning is left out, with fewer
-    its entries follow them. There the meaning list mostly adds near misses above exact ones.
+    `with_every_word` and `with_any_word` count the entries the reader may see that hold all
+    and at least one of the words. A keyword search (fewer than `SHORT_QUERY_WORDS` words)
+    that finds entries with every word is taken at its words: there the meaning list mostly
+    adds near misses. A search none of whose words the reader's entries hold finds nothing,
+    as it would by words alone: meaning of unknown words is noise.
     """
+    if not with_any_word:
+        return Joining.NOT
     if words_in_query >= SHORT_QUERY_WORDS or with_every_word == 0:
         return Joining.FUSED
-    return Joining.AFTER if with_every_word < FEW_RESULTS else Joining.NOT
+    return Joining.NOT
 
 
 def ordered(by_words: Sequence[int], by_meaning: Sequence[int], how: Joining) -> list[int]:
-    """The relevance order of a search: the word order with the meaning order joined `how`."""
+    """The relevance order of a search: the word order, fused with the meaning order when it joins."""
     if not by_meaning or how is Joining.NOT:
         return list(by_words)
-    if how is Joining.AFTER:
-        seen = set(by_words)
-        return [*by_words, *(entry_id for entry_id in by_meaning if entry_id not in seen)]
     return fuse(by_words, by_meaning)
 
 

@@ -254,7 +254,7 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
         if broader is not None and broader_words is not None and len(broader_words.matched) > len(words.matched):
             results.broadened, parsed, words = True, broader, broader_words
     results.parsed = parsed
-    how = joining(query_words, results.with_every_word)
+    how = joining(query_words, results.with_every_word, len(words.matched))
     joins = parsed.query is not None and how is not Joining.NOT
     meaning = meaning_docnums(state, request.meaning, allowed) if joins else []
     matched = words.matched | frozenset(meaning)

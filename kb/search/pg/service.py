@@ -278,7 +278,7 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
         broader_total = scope.total(broader_compiled)
         if broader_total > total:
             results.broadened, parsed, compiled, total = True, broader, broader_compiled, broader_total
-    scope.joining = joining(query_words, results.with_every_word)
+    scope.joining = joining(query_words, results.with_every_word, total)
     if compiled is not None and request.meaning and scope.joining is not Joining.NOT:
         scope.meaning = scope.visible(request.meaning)
         total = scope.total(compiled) if scope.meaning else total
