@@ -27,6 +27,7 @@ from kb.search.docsets import docset, facet_values, forget_old_segments, live_se
 from kb.search.documents import entry_date, weighted_parts
 from kb.search.fusion import Joining, joining, ordered
 from kb.search.hits import build_hit, build_page_hits, matched_in_entry, positive_terms
+from kb.search.link_words import link_readers
 from kb.search.page_texts import pages_of_hits
 from kb.search.query import (
     ParsedQuery,
@@ -39,7 +40,7 @@ from kb.search.ranking import WORD_DEPTH
 from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import CUE_LETTERS
 from kb.search.storage import SearcherState
-from kb.search.text import facet_key
+from kb.search.text import LinkWords, facet_key
 from kb.search.types import (
     FEW_RESULTS,
     MAX_PAGE,
@@ -261,8 +262,10 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
     results.facets = facet_counts(state, matched, request.facets)
     terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
     entries, with_pages = _load_visible(viewer, state, docnums)
-    hits = _with_page_snippets([build_hit(entry, terms) for entry in entries], with_pages, terms)
-    results.hits = _with_comment_snippets(hits, terms)
+    links = link_readers(entries)
+    hits = [build_hit(entry, terms, links=links[entry.id]) for entry in entries]
+    hits = _with_page_snippets(hits, with_pages, terms)
+    results.hits = _with_comment_snippets(hits, terms, links)
     return results
 
 
@@ -280,13 +283,19 @@ def _with_page_snippets(hits: list[Hit], with_pages: set[int], terms: set[str]) 
     ]
 
 
-def _with_comment_snippets(hits: list[Hit], terms: set[str]) -> list[Hit]:
-    """Hits whose entry texts and pages hold none of the words, remade from their comments (loaded in one query)."""
+def _with_comment_snippets(hits: list[Hit], terms: set[str], links: dict[int, LinkWords]) -> list[Hit]:
+    """Hits whose entry texts and pages hold none of the words, remade from their comments (loaded in one query).
+
+    `links` is how each hit's links read (`link_readers`), so remaking a hit looks nothing up.
+    """
     unmatched = [hit.entry.id for hit in hits if not matched_in_entry(hit) and not hit.pages]
     if not terms or not unmatched:
         return hits
     comments = comments_of_hits(db.session(), unmatched, {term[:CUE_LETTERS] for term in terms})
-    return [build_hit(hit.entry, terms, comments[hit.entry.id]) if hit.entry.id in comments else hit for hit in hits]
+    return [
+        build_hit(hit.entry, terms, comments[hit.entry.id], links[hit.entry.id]) if hit.entry.id in comments else hit
+        for hit in hits
+    ]
 
 
 # Related entries

@@ -8,19 +8,19 @@ words or its slug, so a hidden entry's title never reaches the index through a l
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from kb.content.service import import_directory
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
 from kb.search.service import SearchRequest, search
-from kb.search.types import Hit
+from kb.search.types import FEW_RESULTS, Hit
 from tests.accounts import make_user
 from tests.pg_search import SEARCH_BACKENDS, check_search, search_app
 from tests.services.content_files import lesson_text, paper_text, write
@@ -102,3 +102,41 @@ def test_a_target_retitled_behind_the_index_leaves_the_linking_entry_stale(linke
     db.session.commit()
     linker = db.session.scalar(select(Entry.id).where(Entry.slug == LINKER))
     assert linker in check_search().stale
+
+
+def _statements_of(work: Callable[[], object]) -> int:
+    """How many SQL statements `work` sends."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_a_page_of_results_reads_its_links_in_as_many_statements_however_many_hits_have_links(linked_app, tmp_path):
+    """The link targets of every hit on the page are looked up together, not one hit at a time."""
+    content = tmp_path / "content"
+
+    def add_linkers(numbers: range) -> None:
+        for number in numbers:
+            body = f"Glorpwick notes on [[{TARGET}]], number {number}."
+            write(content, f"papers/linker-{number}.md", paper_text(f"linker-{number}", body=body))
+        _import(content, "slipped badly")
+
+    def glorpwick_page(hits: int) -> None:
+        results = search(ANONYMOUS, SearchRequest(text="glorpwick"))
+        assert len(results.hits) == hits
+        assert all("Zarquon launch slipped badly" in _words(hit) for hit in results.hits)
+
+    add_linkers(range(FEW_RESULTS))  # As many as stop the search from looking for a better spelling.
+    few = _statements_of(lambda: glorpwick_page(FEW_RESULTS))
+    add_linkers(range(FEW_RESULTS, 9))
+    many = _statements_of(lambda: glorpwick_page(9))
+    assert many == few
+
