@@ -23,7 +23,7 @@ from kb.extensions import db
 from kb.permissions import Viewer, index_listing_filter, index_visibility_filter
 from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
-from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments
+from kb.search.docsets import docset, facet_values, forget_old_segments, live_segments, query_docs
 from kb.search.documents import entry_date, weighted_parts
 from kb.search.fusion import Joining, joining, ordered
 from kb.search.hits import build_hit, build_page_hits, matched_in_entry, positive_terms
@@ -145,7 +145,7 @@ def _matched(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int])
     if parsed.query is None:
         return allowed
     if is_only_negative(parsed.query):
-        return allowed & docset(state, parsed.query)
+        return allowed & query_docs(state, parsed.query)
     return allowed & frozenset(state.searcher.docs_for_query(parsed.query))
 
 
