@@ -36,7 +36,7 @@ from kb.search.query import (
     parse_user_query,
     with_compounds,
 )
-from kb.search.ranking import WORD_DEPTH
+from kb.search.ranking import WORD_DEPTH, broader_query
 from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import CUE_LETTERS
 from kb.search.storage import SearcherState
@@ -125,20 +125,6 @@ def facet_counts(
 
 
 # Searching
-
-
-def _broader(parsed: ParsedQuery, found: int, read: Callable[..., ParsedQuery]) -> ParsedQuery | None:
-    """What to search when too little has every word, or None.
-
-    Any of a plain query's words (ranked with the bonuses) when fewer than `FEW_RESULTS` have
-    them all; any of the words of another query that found nothing.
-    """
-    if len(parsed.units) > 1 and found < FEW_RESULTS and parsed.query is not None:
-        return replace(parsed, query=q.Or([node for _, node in parsed.units]))
-    if not found and not parsed.units:
-        broader = read(parsed.text, "or")
-        return broader if broader.query is not None else None
-    return None
 
 
 def _matched(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int]) -> frozenset[int]:
@@ -248,7 +234,7 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
             results.suggestion = suggestion[0]
     results.with_every_word = len(words.matched)
     if parsed.query is not None and not request.exact:
-        broader = _broader(parsed, len(words.matched), read)
+        broader = broader_query(parsed, len(words.matched), lambda text: read(text, "or"))
         broader_words = _words_matched(state, broader, allowed, depth) if broader is not None else None
         if broader is not None and broader_words is not None and len(broader_words.matched) > len(words.matched):
             results.broadened, parsed, words = True, broader, broader_words
