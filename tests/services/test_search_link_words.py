@@ -140,3 +140,20 @@ def test_a_page_of_results_reads_its_links_in_as_many_statements_however_many_hi
     many = _statements_of(lambda: glorpwick_page(9))
     assert many == few
 
+
+def test_a_target_made_members_only_after_the_link_was_indexed_no_longer_reads_as_its_title(linked_app, tmp_path):
+    """Tightening the target's visibility brings the linking entry's texts back to the link's words."""
+    assert "Zarquon launch slipped badly" in _words(_hit(ANONYMOUS, "zarquon", LINKER) or pytest.fail("not found"))
+    content = tmp_path / "content"
+    write(content, f"lessons/{TARGET}.md", lesson_text(TARGET, "Zarquon launch slipped badly", visibility="members"))
+    report = import_directory(content)
+    assert report.problems == [], [str(problem) for problem in report.problems]
+    db.session.commit()
+    hit = _hit(ANONYMOUS, "quorble", LINKER)
+    assert hit is not None
+    assert "Zarquon" not in _words(hit)
+    assert "target-slug showed" in _words(hit)
+    assert _hit(ANONYMOUS, "zarquon", LINKER) is None
+    assert _hit(ANONYMOUS, "slipped", LINKER) is None
+    report = check_search()
+    assert report.in_step, report
