@@ -68,13 +68,16 @@ class RecurrenceSection:
 
     `confirmed` are the pairs a moderator confirmed, `similar` the search index's
     undecided suggestions, `rejected` the pairs judged not the same (filled only for
-    those who decide, so they can change their minds).
+    those who decide, so they can change their minds). `decided_ids` are the other lessons
+    of every decided pair the viewer may see, rejected ones included for every viewer, so
+    that no other list on the page offers a rejected lesson as related.
     """
 
     lesson: Lesson
     confirmed: list[SimilarLesson] = field(default_factory=list)
     similar: list[SimilarLesson] = field(default_factory=list)
     rejected: list[SimilarLesson] = field(default_factory=list)
+    decided_ids: list[int] = field(default_factory=list)
 
     @property
     def shown(self) -> list[SimilarLesson]:
@@ -93,8 +96,13 @@ class RecurrenceSection:
 
     @property
     def entry_ids(self) -> list[int]:
-        """The ids of every lesson in the section, so other lists on the page can leave them out."""
+        """The ids of every lesson listed in the section, in the order listed."""
         return [item.lesson.id for item in (*self.shown, *self.rejected)]
+
+    @property
+    def excluded_ids(self) -> list[int]:
+        """The ids other lists on the page leave out: those listed here and every decided pair's other lesson."""
+        return list(dict.fromkeys([*self.entry_ids, *self.decided_ids]))
 
     @property
     def timeline(self) -> list[TimelineItem]:
@@ -158,6 +166,7 @@ def recurrence_section(viewer: Viewer, lesson: Lesson, *, exclude: Sequence[int]
         lesson,
         confirmed=[item for item in decided if item.confirmed],
         similar=[SimilarLesson(other) for other in suggestions if isinstance(other, Lesson)],
+        decided_ids=decided_ids,
     )
     if can(viewer, "recurrence.decide", lesson):
         section.rejected = [item for item in decided if not item.confirmed]

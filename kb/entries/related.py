@@ -4,7 +4,8 @@ The groups, in the order they claim an entry: the lesson's decided recurrences (
 moderator's judgement on the pair), the links the entry makes (its source, see also),
 the links other entries make to it, the search's lessons from other regions or years
 (`search.similar_lessons_elsewhere`, through `kb.actions.recurrence_queries`), and
-entries similar in meaning (`search.related`). Every part applies the visibility rule.
+similar entries (`search.related`), which never include a lesson a moderator judged not
+the same as this one. Every part applies the visibility rule.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def related_set(viewer: Viewer, entry: Entry) -> RelatedSet:
     linked = list(entries)
     recurrence = recurrence_section(viewer, entry, exclude=linked) if isinstance(entry, Lesson) else None
     in_recurrence = set(recurrence.entry_ids) if recurrence is not None else set()
-    listed = [*linked, *in_recurrence]
+    listed = [*linked, *(recurrence.excluded_ids if recurrence is not None else ())]
     to_only = [entry_id for entry_id in linked if entry_id not in made]
     return RelatedSet(
         links_from=[RelatedEntry(entries[i], tuple(reasons[i])) for i in made if i not in in_recurrence],

@@ -6,7 +6,8 @@ and kept for as long as that segment exists; a new searcher only combines the ca
 per-segment sets, shifts them to its own numbering and removes deleted documents. So
 after a save, which adds one small segment, the next search reads only that segment.
 Each document's entry id is kept the same way (`entry_ids_by_docnum`), so the entries of a
-set of documents are one array lookup.
+set of documents are one array lookup. The sets of a reader's query words are not cached
+(`query_docs`): they have no end.
 """
 
 from __future__ import annotations
@@ -154,3 +155,17 @@ def facet_values(state: SearcherState, fieldname: str) -> list[str]:
 def live_segments(state: SearcherState) -> list[str]:
     """The ids of the segments this searcher reads."""
     return [_segment_id(reader) for reader, _ in _leaves(state)]
+
+
+def query_docs(state: SearcherState, node: q.Query) -> frozenset[int]:
+    """The live documents a query made from a reader's words matches, read afresh and never cached.
+
+    The words of searches are endless, so caching their sets (as `docset` does for the
+    visibility and facet filters, which are few) would grow the caches without bound.
+    A query of only negative parts is every live document less those its parts match.
+    """
+    if isinstance(node, q.Not):
+        return all_docs(state) - query_docs(state, node.query)
+    if isinstance(node, q.And) and node.subqueries and all(isinstance(child, q.Not) for child in node.subqueries):
+        return all_docs(state) - frozenset().union(*(query_docs(state, child.query) for child in node.subqueries))
+    return frozenset(state.searcher.docs_for_query(node))

@@ -5,12 +5,19 @@ score is divided by the best one and two bonuses are added: the share of the que
 the entry has, and the share it has in its title. An entry with every word usually comes
 first, yet one with most of them in its title can pass one that mentions all of them once.
 `WORD_DEPTH` is how many of the word ranking's best are re-ranked and fused with meaning.
+`broader_query` is what both backends search instead when too little has every word.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from typing import TypeVar
+
+from whoosh import query as q
+
+from kb.search.query import ParsedQuery
+from kb.search.types import FEW_RESULTS
 
 COVERAGE_WEIGHT = 1.0
 """Added for an entry with every word of the query; a share of it for some of them."""
@@ -38,3 +45,18 @@ def with_bonuses(
 
     order = {key: place for place, (key, _) in enumerate(scored)}
     return sorted(order, key=lambda key: (-value(key, scored[order[key]][1]), order[key]))
+
+
+def broader_query(parsed: ParsedQuery, found: int, read: Callable[[str], ParsedQuery]) -> ParsedQuery | None:
+    """What to search when too little has every word of `parsed` (`found` entries have them all), or None.
+
+    Any of a plain query's words (ranked with the bonuses) when fewer than `FEW_RESULTS` have
+    them all; any of the words of another query that found nothing, `read` parsing its text
+    with its words joined by OR.
+    """
+    if len(parsed.units) > 1 and found < FEW_RESULTS and parsed.query is not None:
+        return replace(parsed, query=q.Or([node for _, node in parsed.units]))
+    if not found and not parsed.units:
+        wider = read(parsed.text)
+        return wider if wider.query is not None else None
+    return None

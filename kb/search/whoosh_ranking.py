@@ -2,7 +2,8 @@
 
 `word_order` collects every visible match and the best `depth` of them in one pass; for a
 query in plain words it re-orders those by `ranking.with_bonuses`, reading which words each
-has (and has in its title) from cached document sets. `meaning_docnums` maps the meaning
+has (and has in its title) from the words' document sets, read afresh for each search
+(`docsets.query_docs`: a reader's words are not cached). `meaning_docnums` maps the meaning
 layer's entry ids to documents inside the allowed set, so an id outside it never counts.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 from whoosh import collectors
 
-from kb.search.docsets import docset
+from kb.search.docsets import query_docs
 from kb.search.query import ParsedQuery, in_title
 from kb.search.ranking import with_bonuses
 from kb.search.storage import SearcherState
@@ -50,8 +51,8 @@ def word_order(
     if len(parsed.units) < 2:
         return matched, [docnum for docnum, _ in scored]
     units = [node for _, node in parsed.units]
-    anywhere = [docset(state, node) for node in units]
-    titles = [docset(state, in_title(node)) for node in units]
+    anywhere = [query_docs(state, node) for node in units]
+    titles = [query_docs(state, in_title(node)) for node in units]
 
     def covered(docnum: int) -> int:
         return sum(docnum in docs for docs in anywhere)

@@ -24,11 +24,20 @@ from kb.extensions import db
 from kb.permissions import Viewer, index_listing_filter, index_visibility_filter
 from kb.search.comment_texts import comments_of_hits
 from kb.search.corrections import corrected_text, with_fuzzy_words
-from kb.search.docsets import NO_ENTRY, docset, entry_ids_by_docnum, facet_values, forget_old_segments, live_segments
+from kb.search.docsets import (
+    NO_ENTRY,
+    docset,
+    entry_ids_by_docnum,
+    facet_values,
+    forget_old_segments,
+    live_segments,
+    query_docs,
+)
 from kb.search.documents import entry_date, weighted_parts
 from kb.search.fusion import Joining, joining, ordered
 from kb.search.hits import build_hit, build_page_hits, matched_in_entry, positive_terms
 from kb.search.interface import EntryIds
+from kb.search.link_words import link_readers
 from kb.search.page_texts import pages_of_hits
 from kb.search.query import (
     ParsedQuery,
@@ -37,11 +46,11 @@ from kb.search.query import (
     parse_user_query,
     with_compounds,
 )
-from kb.search.ranking import WORD_DEPTH
+from kb.search.ranking import WORD_DEPTH, broader_query
 from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import CUE_LETTERS
 from kb.search.storage import SearcherState
-from kb.search.text import facet_key
+from kb.search.text import LinkWords, facet_key
 from kb.search.types import (
     FEW_RESULTS,
     MAX_PAGE,
@@ -128,25 +137,11 @@ def facet_counts(
 # Searching
 
 
-def _broader(parsed: ParsedQuery, found: int, read: Callable[..., ParsedQuery]) -> ParsedQuery | None:
-    """What to search when too little has every word, or None.
-
-    Any of a plain query's words (ranked with the bonuses) when fewer than `FEW_RESULTS` have
-    them all; any of the words of another query that found nothing.
-    """
-    if len(parsed.units) > 1 and found < FEW_RESULTS and parsed.query is not None:
-        return replace(parsed, query=q.Or([node for _, node in parsed.units]))
-    if not found and not parsed.units:
-        broader = read(parsed.text, "or")
-        return broader if broader.query is not None else None
-    return None
-
-
 def _matched(state: SearcherState, parsed: ParsedQuery, allowed: frozenset[int]) -> frozenset[int]:
     if parsed.query is None:
         return allowed
     if is_only_negative(parsed.query):
-        return allowed & docset(state, parsed.query)
+        return allowed & query_docs(state, parsed.query)
     return allowed & frozenset(state.searcher.docs_for_query(parsed.query))
 
 
@@ -249,7 +244,7 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
             results.suggestion = suggestion[0]
     results.with_every_word = len(words.matched)
     if parsed.query is not None and not request.exact:
-        broader = _broader(parsed, len(words.matched), read)
+        broader = broader_query(parsed, len(words.matched), lambda text: read(text, "or"))
         broader_words = _words_matched(state, broader, allowed, depth) if broader is not None else None
         if broader is not None and broader_words is not None and len(broader_words.matched) > len(words.matched):
             results.broadened, parsed, words = True, broader, broader_words
@@ -263,8 +258,10 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
     results.facets = facet_counts(state, matched, request.facets)
     terms = positive_terms(parsed.query, state.searcher) if parsed.query is not None else set()
     entries, with_pages = _load_visible(viewer, state, docnums)
-    hits = _with_page_snippets([build_hit(entry, terms) for entry in entries], with_pages, terms)
-    results.hits = _with_comment_snippets(hits, terms)
+    links = link_readers(entries)
+    hits = [build_hit(entry, terms, links=links[entry.id]) for entry in entries]
+    hits = _with_page_snippets(hits, with_pages, terms)
+    results.hits = _with_comment_snippets(hits, terms, links)
     return results
 
 
@@ -282,13 +279,19 @@ def _with_page_snippets(hits: list[Hit], with_pages: set[int], terms: set[str]) 
     ]
 
 
-def _with_comment_snippets(hits: list[Hit], terms: set[str]) -> list[Hit]:
-    """Hits whose entry texts and pages hold none of the words, remade from their comments (loaded in one query)."""
+def _with_comment_snippets(hits: list[Hit], terms: set[str], links: dict[int, LinkWords]) -> list[Hit]:
+    """Hits whose entry texts and pages hold none of the words, remade from their comments (loaded in one query).
+
+    `links` is how each hit's links read (`link_readers`), so remaking a hit looks nothing up.
+    """
     unmatched = [hit.entry.id for hit in hits if not matched_in_entry(hit) and not hit.pages]
     if not terms or not unmatched:
         return hits
     comments = comments_of_hits(db.session(), unmatched, {term[:CUE_LETTERS] for term in terms})
-    return [build_hit(hit.entry, terms, comments[hit.entry.id]) if hit.entry.id in comments else hit for hit in hits]
+    return [
+        build_hit(hit.entry, terms, comments[hit.entry.id], links[hit.entry.id]) if hit.entry.id in comments else hit
+        for hit in hits
+    ]
 
 
 # The viewer's entries

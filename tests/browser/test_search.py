@@ -284,7 +284,7 @@ def test_a_lesson_page_lists_related_entries_once_under_headings_reached_by_keyb
     expect(related).to_have_count(1)
     expect(related.get_by_role("heading", level=3)).not_to_have_count(0)
     expect(related.get_by_role("list", name="The same problem in another region or year")).to_be_visible()
-    expect(related.get_by_role("list", name="Similar in meaning")).to_be_visible()
+    expect(related.get_by_role("list", name="Similar entries")).to_be_visible()
     hrefs = related.locator("a[href^='/lessons/'], a[href^='/papers/'], a[href^='/reviews/']").evaluate_all(
         "links => links.map(link => link.getAttribute('href'))"
     )
@@ -338,7 +338,7 @@ def test_search_pages_fit_the_window_at_desktop_and_phone_widths(
 
         page.goto(live_server + SEARCH_PAGES["lesson with related lists"])
         expect(page.get_by_role("heading", name="The same problem in another region or year")).to_be_visible()
-        expect(page.get_by_role("heading", name="Similar in meaning")).to_be_visible()
+        expect(page.get_by_role("heading", name="Similar entries")).to_be_visible()
         _no_horizontal_scroll(page)
         page.get_by_role("heading", name="Related entries").scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"kb-search-related-{name}.png"))

@@ -34,7 +34,7 @@ from kb.entries.service import current_revision
 from kb.extensions import db
 from kb.moderation.lessons import publish_entry
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
-from kb.search import whoosh_search
+from kb.search import docsets, whoosh_search
 from kb.search.backend import backend, index_store
 from kb.search.indexing import check, drain, rebuild
 from kb.search.lifecycle import ensure_index
@@ -512,6 +512,24 @@ def test_a_searcher_opened_before_an_update_is_replaced_after_it(people):
     assert titles("platypus") == ["Platypus rota gaps"]
     assert titles("quokka") == []
     assert index_store().searcher_state() is not before
+
+
+def cached_sets(state: SearcherState) -> tuple[int, int]:
+    """How many document sets the searcher's cache and the per-segment cache hold."""
+    return len(state.cache), sum(len(sets) for sets in docsets._segments.values())
+
+
+def test_searching_many_different_words_does_not_grow_the_caches(people):
+    """Visibility and facet sets are cached; the sets of what readers type are read afresh each time."""
+    published_lesson(people, "Harbour rota gaps")
+    for viewer in (ANONYMOUS, STAFF):
+        search(viewer, SearchRequest(text="harbour rota blorft", facets={"tag": ["rota-gaps"]}))
+    before = cached_sets(index_store().searcher_state())
+    for number in range(40):
+        for text in (f"harbour zorblat{number} quimber{number}", f"-vexil{number}", f"rota -glimp{number}"):
+            for viewer in (ANONYMOUS, STAFF):
+                search(viewer, SearchRequest(text=text, facets={"tag": ["rota-gaps"]}))
+    assert cached_sets(index_store().searcher_state()) == before
 
 
 # --- missing and damaged indexes --------------------------------------------------------------

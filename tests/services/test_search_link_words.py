@@ -8,19 +8,19 @@ words or its slug, so a hidden entry's title never reaches the index through a l
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from kb.content.service import import_directory
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
 from kb.search.service import SearchRequest, search
-from kb.search.types import Hit
+from kb.search.types import FEW_RESULTS, Hit
 from tests.accounts import make_user
 from tests.pg_search import SEARCH_BACKENDS, check_search, search_app
 from tests.services.content_files import lesson_text, paper_text, write
@@ -102,3 +102,58 @@ def test_a_target_retitled_behind_the_index_leaves_the_linking_entry_stale(linke
     db.session.commit()
     linker = db.session.scalar(select(Entry.id).where(Entry.slug == LINKER))
     assert linker in check_search().stale
+
+
+def _statements_of(work: Callable[[], object]) -> int:
+    """How many SQL statements `work` sends."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_a_page_of_results_reads_its_links_in_as_many_statements_however_many_hits_have_links(linked_app, tmp_path):
+    """The link targets of every hit on the page are looked up together, not one hit at a time."""
+    content = tmp_path / "content"
+
+    def add_linkers(numbers: range) -> None:
+        for number in numbers:
+            body = f"Glorpwick notes on [[{TARGET}]], number {number}."
+            write(content, f"papers/linker-{number}.md", paper_text(f"linker-{number}", body=body))
+        _import(content, "slipped badly")
+
+    def glorpwick_page(hits: int) -> None:
+        results = search(ANONYMOUS, SearchRequest(text="glorpwick"))
+        assert len(results.hits) == hits
+        assert all("Zarquon launch slipped badly" in _words(hit) for hit in results.hits)
+
+    add_linkers(range(FEW_RESULTS))  # As many as stop the search from looking for a better spelling.
+    few = _statements_of(lambda: glorpwick_page(FEW_RESULTS))
+    add_linkers(range(FEW_RESULTS, 9))
+    many = _statements_of(lambda: glorpwick_page(9))
+    assert many == few
+
+
+def test_a_target_made_members_only_after_the_link_was_indexed_no_longer_reads_as_its_title(linked_app, tmp_path):
+    """Tightening the target's visibility brings the linking entry's texts back to the link's words."""
+    assert "Zarquon launch slipped badly" in _words(_hit(ANONYMOUS, "zarquon", LINKER) or pytest.fail("not found"))
+    content = tmp_path / "content"
+    write(content, f"lessons/{TARGET}.md", lesson_text(TARGET, "Zarquon launch slipped badly", visibility="members"))
+    report = import_directory(content)
+    assert report.problems == [], [str(problem) for problem in report.problems]
+    db.session.commit()
+    hit = _hit(ANONYMOUS, "quorble", LINKER)
+    assert hit is not None
+    assert "Zarquon" not in _words(hit)
+    assert "target-slug showed" in _words(hit)
+    assert _hit(ANONYMOUS, "zarquon", LINKER) is None
+    assert _hit(ANONYMOUS, "slipped", LINKER) is None
+    report = check_search()
+    assert report.in_step, report

@@ -617,7 +617,7 @@ def test_the_entry_page_lists_no_hidden_entry_as_similar(world, viewer):
         response = world.client(viewer).get(world.entries[entry_id].path)
         assert response.status_code == 200
         html = response.get_data(as_text=True)
-        assert "Similar in meaning" in html
+        assert "Similar entries" in html
         linked = {paths[path] for path in paths if f'href="{path}"' in html}
         assert linked <= visible, differences(linked - visible, set(), world)
         assert HIDDEN_WORD not in html

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from kb.actions.models import Recurrence
 from kb.actions.recurrence import decide_recurrence
-from kb.entries.models import Lesson
+from kb.entries import related
+from kb.entries.models import Entry, Lesson
 from kb.extensions import db
+from kb.permissions import Viewer
 from tests.accounts import Cast, client_for, csrf_token, page_text
 from tests.factories import reloaded_lesson
 from tests.web.dom import Node, main_of
@@ -101,6 +105,26 @@ def test_a_rejected_pair_is_shown_only_to_moderators(seeded_app: Flask, cast: Ca
     assert moderator is not None
     assert "Judged not the same lesson" in moderator.text()
     assert f"/lessons/{ENGLAND}/recurrences/{BRISTOL}" in [a.attrs["href"] for a in moderator.find_all("a")]
+
+
+def test_a_lesson_judged_not_the_same_is_not_offered_to_readers_as_similar(
+    seeded_app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    confirm(cast, ENGLAND, BRISTOL, "rejected")
+    bristol = reloaded_lesson(BRISTOL).id
+    left_out: list[list[int]] = []
+    real_related = related.search.related
+
+    def recording(viewer: Viewer, entry: Entry, *, limit: int = 5, exclude: Iterable[int] = ()) -> list[Entry]:
+        left_out.append(list(exclude))
+        return real_related(viewer, entry, limit=limit, exclude=exclude)
+
+    monkeypatch.setattr(related.search, "related", recording)
+    for viewer in (None, cast.member, cast.moderator):
+        page = main_of(client_for(seeded_app, viewer).get(f"/lessons/{ENGLAND}").data)
+        similar = page.find("ul", cls="kb-related__similar")
+        assert similar is None or f"/lessons/{BRISTOL}" not in [a.attrs["href"] for a in similar.find_all("a")]
+        assert bristol in left_out[-1]
 
 
 def test_moderators_get_a_decide_link_for_each_similar_lesson(seeded_app: Flask, cast: Cast) -> None:

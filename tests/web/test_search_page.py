@@ -592,13 +592,13 @@ def test_search_says_it_is_being_rebuilt_when_the_index_is_missing(index_down):
 def test_entry_page_renders_without_the_index(index_down, client):
     path = seed.path_of(seed.documents()["procurement-weighted-towards-cost"])
     working = client.get(path)
-    assert "Similar in meaning" in working.get_data(as_text=True)
+    assert "Similar entries" in working.get_data(as_text=True)
     response = index_down.test_client().get(path)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Related entries" in html
     # Search by meaning finds entries like this one from their vectors in the database, not from the index.
     like_this = bool(index_down.config["SEARCH_MEANING"])
-    assert ("Similar in meaning" in html) is like_this
+    assert ("Similar entries" in html) is like_this
     if not like_this:
         assert "The same problem in another region or year" not in html

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSQUERY
-from whoosh import query as q
 
 from kb.entries.models import Entry
 from kb.extensions import db
@@ -51,7 +49,7 @@ from kb.search.pg.query import (
 from kb.search.pg.ranking import relevance, vocabulary
 from kb.search.pg.tables import search_documents
 from kb.search.query import ParsedQuery, is_only_negative, parse_user_query, with_compounds
-from kb.search.ranking import WORD_DEPTH
+from kb.search.ranking import WORD_DEPTH, broader_query
 from kb.search.schema import FACET_FIELDS
 from kb.search.snippets import may_match
 from kb.search.spelling import correct, edit_distance, split_compound
@@ -246,16 +244,6 @@ def _suggest(scope: _Search, parsed: ParsedQuery, found: int) -> tuple[str, Pars
     return (" ".join(corrected_text.split()), corrected, compiled, total) if total > found else None
 
 
-def _broader(parsed: ParsedQuery, found: int) -> ParsedQuery | None:
-    """What to search when too little has every word, or None (as Whoosh's `_broader`)."""
-    if len(parsed.units) > 1 and found < FEW_RESULTS and parsed.query is not None:
-        return replace(parsed, query=q.Or([node for _, node in parsed.units]))
-    if not found and not parsed.units:
-        broader = read_query(parsed.text, group="or")
-        return broader if broader.query is not None else None
-    return None
-
-
 def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
     """Search as `viewer` from the PostgreSQL documents: a page of results, facet counts and any suggestion."""
     scope = _Search(viewer, request.facets)
@@ -272,7 +260,8 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
         elif suggestion is not None:
             results.suggestion = suggestion[0]
     results.with_every_word = total
-    broader = _broader(parsed, total) if parsed.query is not None and not request.exact else None
+    wide = parsed.query is not None and not request.exact
+    broader = broader_query(parsed, total, lambda text: read_query(text, group="or")) if wide else None
     broader_compiled = compile_query(broader) if broader is not None else None
     if broader is not None and broader_compiled is not None:
         broader_total = scope.total(broader_compiled)
