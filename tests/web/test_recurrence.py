@@ -61,7 +61,8 @@ def test_a_lesson_page_lists_similar_lessons_elsewhere_with_a_count_and_timeline
     paths = listed(section)
     assert paths
     assert f"/lessons/{ENGLAND}" not in paths
-    assert f"{len(paths)} lessons from elsewhere or another time" in section.text()
+    lessons = "1 lesson" if len(paths) == 1 else f"{len(paths)} lessons"
+    assert f"{lessons} from elsewhere or another time" in section.text()
     assert len(section.find_all("ol")) == 1, "the timeline is the list: no second list repeats it"
     timeline = section.one("ol", cls="kb-timeline")
     items = timeline.find_all("li")
