@@ -35,8 +35,8 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 # Search by meaning multiplies a matrix in each worker. The workers already use every core, so
-# numpy's own threads would only compete with them: on a busy host a product took three times as
-# long with them (docs/performance.md, "Search by meaning"). Set before numpy is first imported.
+# numpy's own threads would only compete with them (docs/performance.md, "Search by meaning").
+# Set before numpy is first imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # gunicorn reads this file before it imports the app, from whatever folder it was started in.
 sys.path.insert(0, str(PROJECT_ROOT))
