@@ -24,29 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import Flask
 
-from kb import create_app
+from benchmarks.search_bench import make_app
 from kb.config import PROJECT_ROOT
 from kb.content.service import import_directory
 from kb.extensions import db
 from kb.search.backend import backend
 from tests.relevance import HYBRID, LEXICAL, MODES, SEMANTIC, Run, by_meaning, by_search, insert_distractors, run
 from tests.relevance_questions import KINDS, QUESTIONS
-
-
-def make_app(folder: Path, *, meaning: bool) -> Flask:
-    """A kb app on the database and index in `folder`, with search by meaning on or off."""
-    settings = {
-        "TESTING": True,
-        "INSTANCE_PATH": folder / "instance",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'kb.sqlite3'}",
-        "SEARCH_INDEX_DIR": str(folder / "search_index"),
-        "CONTENT_DIR": str(folder / "content"),
-        "SECRET_KEY": "benchmark-secret-key",
-        "AUTO_MIGRATE": True,
-        "SEARCH_REBUILD_AT_START": "off",
-        "SEARCH_MEANING": meaning,
-    }
-    return create_app(settings)
 
 
 def measure(words: Flask, both: Flask) -> dict[str, Run | None]:
