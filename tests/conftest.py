@@ -33,6 +33,7 @@ from kb.config import PROJECT_ROOT
 from kb.content.service import import_directory
 from kb.extensions import db
 from kb.mail import Mail
+from kb.search.backend import backend
 from tests.accounts import Cast, make_cast
 from tests.postgres import DatabaseCopies, PostgresServer, postgres_or_skip
 
@@ -88,6 +89,9 @@ def _import_seed(application: Flask) -> None:
         report = import_directory(SEED_CONTENT)
         assert not report.problems, [str(problem) for problem in report.problems]
         db.session.commit()
+        # The seed content's vectors and token weights go into the template, so an app made on a
+        # copy starts with them instead of embedding the whole seed content again.
+        backend().ensure_ready("inline")
         db.engine.dispose()
 
 
