@@ -101,6 +101,7 @@ def _segment_ids_by_docnum(reader: IndexReader) -> npt.NDArray[np.int64]:
             if stored is not None and str(stored).isdigit():
                 ids[docnum] = int(stored)
         _segment_entry_ids[segment] = ids
+        return ids
     return _segment_entry_ids[segment]
 
 

@@ -68,7 +68,7 @@ class MeaningWeights(Model):
     """
 
     __tablename__ = "meaning_weights"
-    __table_args__ = (Index("ix_meaning_weights_model", "model", "id"),)
+    __table_args__ = (Index("ix_meaning_weights_model", "model", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     model: Mapped[str] = mapped_column(String(80))

@@ -26,8 +26,16 @@ def upgrade():
         sa.Column("weights", sa.LargeBinary(), nullable=False),
         sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_meaning_weights_model", "meaning_weights", ["model", "id"])
+    if op.get_bind().dialect.name == "sqlite":
+        # A database made at e4b9d2f7a1c6 before its ids were AUTOINCREMENT: made so now, as every worker's
+        # matrix relies on ids never being used again.
+        with op.batch_alter_table(
+            "meaning_parts", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ) as batch:
+            batch.alter_column("id", existing_type=sa.Integer(), nullable=False)
 
 
 def downgrade():

@@ -373,7 +373,6 @@ def test_the_matrix_follows_the_newest_entry_edited_and_replaced(site: Flask) ->
     assert_matrix_holds_the_table(layer.matrix())
     db.session.delete(newest)
     db.session.commit()
-    layer.matrix()
     a_lesson("again", title="A lesson written after the newest was removed")
     assert_matrix_holds_the_table(layer.matrix())
 

@@ -8,7 +8,7 @@ write the parts' vectors too (`store`), pooled with the token weights (`weights`
 rebuild, or the first fill, counts afresh; `check` reports entries whose vectors are missing
 or stale. Every list is drawn only from the entries the viewer may list, before any vector
 is compared: for a search, those the backend counts with the chosen facets
-(`visible_entry_ids`, kept per index version); for related lists, `permissions.listed_entries`.
+(`visible_entry_ids`, kept per searcher on Whoosh); for related lists, `permissions.listed_entries`.
 """
 
 from __future__ import annotations

@@ -163,8 +163,9 @@ class Matrices:
         """`held` with the rows written since, and without those removed.
 
         An entry's rows are replaced together, so a new row of an entry drops every held row of
-        it; when the count still differs (entries were removed), every row id is read; when
-        even that does not account for every row (another database), all is read afresh.
+        it; when the count still differs (entries were removed), every row's id and entry are read
+        (a held row stays only if both still match); when even that does not account for every
+        row (another database), all is read afresh.
         """
         newest = int(held.row_ids.max()) if len(held) else 0
         added = session.execute(
@@ -175,8 +176,11 @@ class Matrices:
         new_entries = np.array(sorted({row[1] for row in added}), dtype=np.int64)
         kept = ~np.isin(held.row_entries, new_entries)
         if int(kept.sum()) + len(added) != count:
-            listing = session.execute(select(MeaningPart.id).where(MeaningPart.model == self.model)).scalars().all()
-            kept &= np.isin(held.row_ids, np.array(listing, dtype=np.int64))
+            rows = session.execute(select(MeaningPart.id, MeaningPart.entry_id).where(MeaningPart.model == self.model))
+            listing = {row_id: entry_id for row_id, entry_id in rows}
+            pairs = zip(held.row_ids.tolist(), held.row_entries.tolist(), strict=True)
+            still = [listing.get(row_id) == entry_id for row_id, entry_id in pairs]
+            kept &= np.array(still, dtype=bool)
             if int(kept.sum()) + len(added) != count and len(held):
                 return self._reread(session, PartMatrix.empty(), count)
         vectors = np.zeros((len(added), DIMENSIONS), dtype=np.float32)
