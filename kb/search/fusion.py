@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import Enum
 
+from kb.search.types import SearchRequest
+
 K = 5
 """Small, so the first places of each list count for much more than the tail (measured in benchmarks/relevance.py)."""
 MEANING_WEIGHT = 0.8
@@ -43,6 +45,13 @@ def joining(words_in_query: int, with_every_word: int, with_any_word: int) -> Jo
     if words_in_query >= SHORT_QUERY_WORDS or with_every_word == 0:
         return Joining.FUSED
     return Joining.NOT
+
+
+def meaning_ids(request: SearchRequest) -> list[int]:
+    """The ids close in meaning of a search meaning joins: those given, else those the meaning layer finds now."""
+    if request.meaning:
+        return list(request.meaning)
+    return list(request.meaning_of()) if request.meaning_of is not None else []
 
 
 def ordered(by_words: Sequence[int], by_meaning: Sequence[int], how: Joining) -> list[int]:

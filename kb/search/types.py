@@ -7,7 +7,7 @@ Neutral ground between the callers (`service`, `cli`, `lifecycle`, health) and t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -52,6 +52,9 @@ class SearchRequest:
     """Ids of entries close in meaning to the text, best first, found by the meaning layer among those the
     viewer may see. A backend counts them as matches too (within the chosen facets) and, ranking by relevance,
     fuses their order with its own (`kb.search.fusion.fuse`)."""
+    meaning_of: Callable[[], Sequence[int]] | None = field(default=None, compare=False)
+    """How the meaning layer finds those ids when `meaning` is not given: a backend calls it only once
+    `kb.search.fusion.joining` lets meaning join the search, so a keyword search costs nothing more."""
 
 
 MAX_PAGE_HITS = 3

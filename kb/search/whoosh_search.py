@@ -34,7 +34,7 @@ from kb.search.docsets import (
     query_docs,
 )
 from kb.search.documents import entry_date, weighted_parts
-from kb.search.fusion import Joining, joining, ordered
+from kb.search.fusion import Joining, joining, meaning_ids, ordered
 from kb.search.hits import build_hit, build_page_hits, matched_in_entry, positive_terms
 from kb.search.interface import EntryIds
 from kb.search.link_words import link_readers
@@ -251,7 +251,7 @@ def _search(state: SearcherState, viewer: Viewer, request: SearchRequest) -> Sea
     results.parsed = parsed
     how = joining(query_words, results.with_every_word, len(words.matched))
     joins = parsed.query is not None and how is not Joining.NOT
-    meaning = meaning_docnums(state, request.meaning, allowed) if joins else []
+    meaning = meaning_docnums(state, meaning_ids(request), allowed) if joins else []
     matched = words.matched | frozenset(meaning)
     docnums = _page(state, words, meaning, how, matched, request)
     results.total = len(matched)

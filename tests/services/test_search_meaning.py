@@ -522,6 +522,25 @@ def test_a_search_hands_the_backend_the_entries_close_in_meaning(
     )
     backend().search(ANONYMOUS, SearchRequest(text=CHEAP_BID))
     backend().search(ANONYMOUS, SearchRequest(text=f'"{CHEAP_BID}"'))
-    assert asked[0].meaning == tuple(layer.meaning_ids(ANONYMOUS, CHEAP_BID))
-    assert PROCUREMENT_LESSONS & set(slugs_of(list(asked[0].meaning)))
-    assert asked[1].meaning == ()
+    ask = asked[0].meaning_of
+    assert ask is not None
+    handed = tuple(ask())
+    assert handed == tuple(layer.meaning_ids(ANONYMOUS, CHEAP_BID))
+    assert PROCUREMENT_LESSONS & set(slugs_of(list(handed)))
+    assert (asked[1].meaning, asked[1].meaning_of) == ((), None)
+
+
+def test_a_keyword_search_that_finds_enough_never_asks_for_meaning(
+    seeded_site: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layer = the_layer()
+    asked: list[str] = []
+    find = layer.meaning_ids
+    monkeypatch.setattr(
+        layer, "meaning_ids", lambda viewer, text, **options: asked.append(text) or find(viewer, text, **options)
+    )
+    words = backend().search(ANONYMOUS, SearchRequest(text="procurement"))
+    assert words.with_every_word >= 3
+    assert asked == []
+    backend().search(ANONYMOUS, SearchRequest(text=CHEAP_BID))
+    assert asked == [CHEAP_BID], "a question of several words is asked about"

@@ -159,18 +159,24 @@ class MeaningLayer(Layer):
         return [found.entry_id for found in self.meaning_matches(viewer, text, facets=facets, limit=limit)]
 
     def search(self, viewer: Viewer, request: SearchRequest) -> SearchResults:
-        """`inner`'s search with the entries close in meaning to the text added (`SearchRequest.meaning`)."""
+        """`inner`'s search, able to ask for the entries close in meaning to the text (`SearchRequest.meaning_of`).
+
+        The backend asks only when meaning joins the search; a failure leaves it to its words.
+        """
         text = meaning_text(request.text)
-        if text is not None and not request.meaning:
+        if text is None or request.meaning or request.meaning_of is not None:
+            return self.inner.search(viewer, request)
+
+        def close_in_meaning() -> list[int]:
             try:
-                ids = self.meaning_ids(viewer, text, facets=request.facets)
+                return self.meaning_ids(viewer, text, facets=request.facets)
             except SearchUnavailableError:  # The backend says so itself.
-                ids = []
+                return []
             except Exception:  # Words alone still answer.
                 log.exception("Search by meaning failed; searching by words alone")
-                ids = []
-            request = replace(request, meaning=tuple(ids))
-        return self.inner.search(viewer, request)
+                return []
+
+        return self.inner.search(viewer, replace(request, meaning_of=close_in_meaning))
 
     def _like(
         self,

@@ -23,7 +23,7 @@ from kb.extensions import db
 from kb.permissions import Viewer, listed_entries, visible_entries
 from kb.search.comment_texts import comments_of_hits
 from kb.search.documents import read_texts
-from kb.search.fusion import Joining, joining, ordered
+from kb.search.fusion import Joining, joining, meaning_ids, ordered
 from kb.search.hits import SNIPPET_LABELS, build_hit
 from kb.search.interface import EntryIds
 from kb.search.link_words import link_readers
@@ -268,8 +268,8 @@ def search(viewer: Viewer, request: SearchRequest) -> SearchResults:
         if broader_total > total:
             results.broadened, parsed, compiled, total = True, broader, broader_compiled, broader_total
     scope.joining = joining(query_words, results.with_every_word, total)
-    if compiled is not None and request.meaning and scope.joining is not Joining.NOT:
-        scope.meaning = scope.visible(request.meaning)
+    if compiled is not None and scope.joining is not Joining.NOT:
+        scope.meaning = scope.visible(meaning_ids(request))
         total = scope.total(compiled) if scope.meaning else total
     results.parsed = parsed
     results.total = total
