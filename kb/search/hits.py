@@ -9,12 +9,12 @@ from whoosh.searching import Searcher
 
 from kb.entries.models import Entry
 from kb.search.comment_texts import CommentText
-from kb.search.documents import read_texts
+from kb.search.documents import entry_texts
 from kb.search.link_words import link_reader
 from kb.search.page_texts import PageText
 from kb.search.schema import text_analyzer
 from kb.search.snippets import Match, find_matches, mark, may_match, snippet
-from kb.search.text import LinkWords, plain_text
+from kb.search.text import LinkWords, plain_text, unresolved_link
 from kb.search.types import MAX_PAGE_HITS, Hit, PageHit
 
 _ANALYZER = text_analyzer()
@@ -48,10 +48,18 @@ def positive_terms(node: q.Query, searcher: Searcher) -> set[str]:
     return {text.decode("utf-8") if isinstance(text, bytes) else text for _, text in expanded}
 
 
-def _best_part(parts: Sequence[tuple[str, str]], terms: set[str]) -> tuple[str, str, list[Match]] | None:
-    """Of (key, plain text) parts, the one with most matched words (the first among equals)."""
+def _best_part(
+    parts: Sequence[tuple[str, str]], terms: set[str], links: LinkWords = unresolved_link
+) -> tuple[str, str, list[Match]] | None:
+    """Of (key, Markdown) parts, the one with most matched words as read (`links`), its plain text and matches.
+
+    A text without links that lacks every searched word's first letters is not made plain at all.
+    """
     best: tuple[str, str, list[Match]] | None = None
-    for key, text in parts:
+    for key, markdown in parts:
+        if "[[" not in markdown and not may_match(markdown, terms):
+            continue
+        text = plain_text(markdown, links)
         if not may_match(text, terms):
             continue
         matches = find_matches(text, terms, _ANALYZER)
@@ -79,12 +87,11 @@ def build_hit(
     if not terms:  # Only the summary is shown: its links alone are looked up.
         summary = plain_text(entry.summary or "", links or link_reader(entry, [entry.summary or ""]))
         return Hit(entry=entry, title=title, snippet=snippet(summary, []), snippet_label=None, link=entry.path)
-    texts = read_texts(entry, links)
-    best = _best_part(list(texts.items()), terms)
+    texts = entry_texts(entry)
+    read = links if links is not None else link_reader(entry, texts.values())
+    best = _best_part(list(texts.items()), terms, read)
     by_comment = {str(comment.id): comment for comment in comments}
-    in_comment = (
-        None if best is not None else _best_part([(k, plain_text(c.body)) for k, c in by_comment.items()], terms)
-    )
+    in_comment = None if best is not None else _best_part([(k, c.body) for k, c in by_comment.items()], terms)
     if in_comment is not None:
         comment = by_comment[in_comment[0]]
         return Hit(
@@ -95,7 +102,7 @@ def build_hit(
             link=comment.link(entry.path),
         )
     if best is None:
-        summary = snippet(texts.get("summary", ""), [])
+        summary = snippet(plain_text(texts.get("summary", ""), read), [])
         return Hit(entry=entry, title=title, snippet=summary, snippet_label=None, link=entry.path)
     key, text, matches = best
     label = SNIPPET_LABELS[key]

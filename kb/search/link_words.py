@@ -33,13 +33,14 @@ def link_readers(entries: Iterable[Entry], session: Session | None = None) -> di
     `session` is the one the entries were loaded in (found from the first entry when not given).
     """
     entries = list(entries)
-    slugs = {slug: None for entry in entries for slug in named_slugs(linked_texts(entry))}
+    named = {entry.id: named_slugs(linked_texts(entry)) for entry in entries}
+    slugs = {slug: None for found in named.values() for slug in found}
     if not slugs:
         return {entry.id: unresolved_link for entry in entries}
     if session is None:
         session = object_session(entries[0])
     targets = LinkTargets(slugs, session=session)
-    return {entry.id: _reader(entry, targets) for entry in entries}
+    return {entry.id: _reader(entry, targets) if named[entry.id] else unresolved_link for entry in entries}
 
 
 def link_reader(entry: Entry, texts: Iterable[str] | None = None) -> LinkWords:
@@ -53,8 +54,6 @@ def link_reader(entry: Entry, texts: Iterable[str] | None = None) -> LinkWords:
 
 
 def _reader(entry: Entry, targets: LinkTargets) -> LinkWords:
-    if not named_slugs(linked_texts(entry)):
-        return unresolved_link
     resolve = link_resolver(link_end_for(entry), targets)
 
     def read(slug: str, words: str | None) -> str:
