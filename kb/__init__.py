@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntegerConverter
 
     from kb import cli, errors, inputs, logs, mail, ratelimits, security, templating, unavailable
+    from kb.access import models as access_models  # noqa: F401 (the token table joins the metadata)
     from kb.actions.routes import blueprint as actions_blueprint
     from kb.admin import organisation_routes  # noqa: F401 (its views join the admin blueprint on import)
     from kb.admin.routes import blueprint as admin_blueprint

@@ -107,6 +107,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """`moment` with its UTC zone: SQLite hands back naive datetimes for timezone columns, and they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
 def london_time(moment: dt.datetime | None) -> str:
     """Show a stored UTC time in Europe/London, e.g. `21 November 2026, 10:16`."""
     if moment is None:

@@ -132,6 +132,20 @@ class Role(LabelledEnum):
     ADMIN = "admin", "Admin"
 
 
+class TokenKind(LabelledEnum):
+    """What a personal access token opens: the JSON API, or a person's feed addresses."""
+
+    API = "api", "API token"
+    FEED = "feed", "Feed address"
+
+
+class TokenScope(LabelledEnum):
+    """What a token may do: read only, or read and write (comments, lessons, responses)."""
+
+    READ = "read", "Read only"
+    READ_WRITE = "read-write", "Read and write"
+
+
 class AccountStatus(LabelledEnum):
     """Whether an account is in use (worked out from the account, not stored)."""
 
@@ -285,6 +299,8 @@ STATE_ENUMS: tuple[type[LabelledEnum], ...] = (
     PaperStatus,
     LinkRelation,
     Role,
+    TokenKind,
+    TokenScope,
     AccountStatus,
     OrganisationType,
     CommentStatus,

@@ -1,0 +1,143 @@
+"""Making, revoking and checking personal access tokens.
+
+A token is `kb_` followed by 40 random URL-safe characters. Only its SHA-256 digest is
+stored, so a copy of the database opens nothing; a person sees the token once, when they
+make it. Checking a token is one indexed lookup by digest. A token acts as its owner, with
+the owner's current role and panels, and stops working when it is revoked, expires, or the
+owner's account is deactivated. `last_used_at` is written at most once a minute per token,
+so a busy client does not turn every read into a write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from kb.access.models import AccessToken
+from kb.dates import as_utc, utcnow
+from kb.errors import InvalidInputError, NotAllowedError
+from kb.extensions import db
+from kb.states import Role, TokenKind, TokenScope
+from kb.text import one_line
+from kb.users.models import User
+
+TOKEN_PREFIX = "kb_"  # noqa: S105 (the marker every token starts with, not a secret)
+SHOWN_PREFIX_LENGTH = 10
+"""How many of a token's first characters the account page shows to tell tokens apart."""
+MAX_LIVE_TOKENS = 20
+"""Live tokens a person may hold at once, of each kind."""
+MAX_EXPIRY_DAYS = 366
+LAST_USED_PRECISION = dt.timedelta(minutes=1)
+
+
+def digest_of(token: str) -> str:
+    """The stored form of a token: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(30)
+
+
+def issue_token(
+    actor: User,
+    *,
+    kind: TokenKind,
+    name: str,
+    scope: TokenScope = TokenScope.READ,
+    expires_in_days: int | None = None,
+) -> tuple[AccessToken, str]:
+    """Make a token for `actor` and return its row and the token itself (shown once, never stored).
+
+    A feed token only reads. Raises `InvalidInputError` for an empty name, an expiry outside
+    1 to 366 days, or too many live tokens of the kind; `NotAllowedError` for an inactive account.
+    """
+    if not actor.active:
+        raise NotAllowedError("This account is not active.")
+    label = one_line(name or "").strip()
+    if not label:
+        raise InvalidInputError("Enter a name for the token, so you can tell it apart later.")
+    if len(label) > 80:
+        raise InvalidInputError("The token's name must be 80 characters or fewer.")
+    if kind == TokenKind.FEED:
+        scope = TokenScope.READ
+    now = utcnow()
+    expires_at = None
+    if expires_in_days is not None:
+        if not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+            raise InvalidInputError(f"A token can last from 1 to {MAX_EXPIRY_DAYS} days.")
+        expires_at = now + dt.timedelta(days=expires_in_days)
+    if len(live_tokens(actor, kind)) >= MAX_LIVE_TOKENS:
+        raise InvalidInputError(f"You have {MAX_LIVE_TOKENS} live tokens of this kind; revoke one first.")
+    token = _new_token()
+    row = AccessToken(
+        user_id=actor.id,
+        kind=kind,
+        scope=scope,
+        name=label,
+        prefix=token[:SHOWN_PREFIX_LENGTH],
+        digest=digest_of(token),
+        created_at=now,
+        expires_at=expires_at,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
+def revoke_token(actor: User, token: AccessToken) -> None:
+    """Stop `token` working at once. Its owner or an admin may; revoking twice changes nothing."""
+    if token.user_id != actor.id and actor.role != Role.ADMIN:
+        raise NotAllowedError("You can revoke only your own tokens.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+
+
+def revoke_all(user: User, kind: TokenKind | None = None) -> int:
+    """Revoke every live token of `user` (of `kind` if given); returns how many."""
+    now = utcnow()
+    count = 0
+    for token in live_tokens(user, kind):
+        token.revoked_at = now
+        count += 1
+    db.session.flush()
+    return count
+
+
+def live_tokens(user: User, kind: TokenKind | None = None) -> list[AccessToken]:
+    """`user`'s tokens that still work, newest first, of `kind` if given."""
+    now = utcnow()
+    statement = select(AccessToken).where(AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
+    if kind is not None:
+        statement = statement.where(AccessToken.kind == kind)
+    rows = db.session.scalars(statement.order_by(AccessToken.id.desc()))
+    return [row for row in rows if row.is_live(now)]
+
+
+def tokens_of(user: User, kind: TokenKind | None = None) -> list[AccessToken]:
+    """Every token `user` has made (live, expired and revoked), newest first, of `kind` if given."""
+    statement = select(AccessToken).where(AccessToken.user_id == user.id)
+    if kind is not None:
+        statement = statement.where(AccessToken.kind == kind)
+    return list(db.session.scalars(statement.order_by(AccessToken.id.desc())))
+
+
+def authenticate(token: str, kind: TokenKind) -> AccessToken | None:
+    """The live token of `kind` whose text this is, with an active owner; None for anything else.
+
+    Marks the token used (at most once a minute); the caller's unit of work commits it.
+    """
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = db.session.scalars(select(AccessToken).where(AccessToken.digest == digest_of(token))).one_or_none()
+    now = utcnow()
+    if row is None or row.kind != kind or not row.is_live(now) or not row.user.active:
+        return None
+    if row.last_used_at is None or as_utc(row.last_used_at) < now - LAST_USED_PRECISION:
+        row.last_used_at = now
+        db.session.flush()
+    return row

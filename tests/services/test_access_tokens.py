@@ -1,0 +1,89 @@
+"""Personal access tokens: made once, stored as a digest, checked by kind, expiry, revocation and owner."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from kb.access.models import AccessToken
+from kb.access.service import MAX_LIVE_TOKENS, authenticate, digest_of, issue_token, live_tokens, revoke_token
+from kb.errors import InvalidInputError, NotAllowedError
+from kb.extensions import db
+from kb.states import Role, TokenKind, TokenScope
+from tests.accounts import make_user
+
+
+def test_a_token_is_shown_once_and_only_its_digest_is_stored(app: Flask) -> None:
+    owner = make_user("owner@example.org")
+    row, token = issue_token(owner, kind=TokenKind.API, name="Reporting script", scope=TokenScope.READ_WRITE)
+    db.session.commit()
+    stored = db.session.scalars(select(AccessToken)).one()
+    assert token.startswith("kb_")
+    assert len(token) >= 40
+    assert stored.digest == digest_of(token)
+    assert token not in (stored.digest, stored.prefix, stored.name)
+    assert token.startswith(stored.prefix)
+    assert authenticate(token, TokenKind.API) == row
+    assert row.can_write
+
+
+def test_a_token_opens_only_its_own_kind_and_nothing_opens_with_a_guess(app: Flask) -> None:
+    owner = make_user("owner@example.org")
+    _, feed = issue_token(owner, kind=TokenKind.FEED, name="My reader", scope=TokenScope.READ_WRITE)
+    assert authenticate(feed, TokenKind.API) is None
+    found = authenticate(feed, TokenKind.FEED)
+    assert found is not None
+    assert found.scope == TokenScope.READ
+    assert authenticate(feed[:-1] + ("A" if feed[-1] != "A" else "B"), TokenKind.FEED) is None
+    assert authenticate("", TokenKind.FEED) is None
+    assert authenticate("kb_" + "x" * 200, TokenKind.FEED) is None
+
+
+def test_revoked_expired_and_deactivated_tokens_stop_working(app: Flask) -> None:
+    owner = make_user("owner@example.org")
+    revoked_row, revoked = issue_token(owner, kind=TokenKind.API, name="one")
+    expired_row, expired = issue_token(owner, kind=TokenKind.API, name="two", expires_in_days=1)
+    _, kept = issue_token(owner, kind=TokenKind.API, name="three", expires_in_days=30)
+    revoke_token(owner, revoked_row)
+    expired_row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    db.session.commit()
+    assert authenticate(revoked, TokenKind.API) is None
+    assert authenticate(expired, TokenKind.API) is None
+    assert authenticate(kept, TokenKind.API) is not None
+    assert [row.name for row in live_tokens(owner)] == ["three"]
+    owner.active = False
+    db.session.commit()
+    assert authenticate(kept, TokenKind.API) is None
+
+
+def test_use_is_recorded_and_only_the_owner_or_an_admin_revokes(app: Flask) -> None:
+    owner = make_user("owner@example.org")
+    other = make_user("other@example.org")
+    admin = make_user("admin@example.org", role=Role.ADMIN)
+    row, token = issue_token(owner, kind=TokenKind.API, name="script")
+    assert row.last_used_at is None
+    authenticate(token, TokenKind.API)
+    assert row.last_used_at is not None
+    with pytest.raises(NotAllowedError):
+        revoke_token(other, row)
+    revoke_token(admin, row)
+    assert row.revoked_at is not None
+
+
+@pytest.mark.parametrize(("name", "days"), [("", None), ("   ", None), ("x" * 81, None), ("ok", 0), ("ok", 367)])
+def test_a_bad_name_or_expiry_is_refused_with_a_reason(app: Flask, name: str, days: int | None) -> None:
+    owner = make_user("owner@example.org")
+    with pytest.raises(InvalidInputError):
+        issue_token(owner, kind=TokenKind.API, name=name, expires_in_days=days)
+
+
+def test_a_person_holds_a_bounded_number_of_live_tokens(app: Flask) -> None:
+    owner = make_user("owner@example.org")
+    for number in range(MAX_LIVE_TOKENS):
+        issue_token(owner, kind=TokenKind.API, name=f"token {number}")
+    with pytest.raises(InvalidInputError):
+        issue_token(owner, kind=TokenKind.API, name="one too many")
+    issue_token(owner, kind=TokenKind.FEED, name="feeds are counted apart")
