@@ -47,6 +47,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.drafts.routes import blueprint as drafts_blueprint
     from kb.entries.routes import blueprint as entries_blueprint
     from kb.extensions import csrf, limiter
+    from kb.feeds.routes import blueprint as feeds_blueprint
+    from kb.feeds.sitemap import blueprint as discovery_blueprint
     from kb.health import blueprint as health_blueprint
     from kb.moderation.curation_routes import blueprint as curation_blueprint
     from kb.moderation.routes import blueprint as moderation_blueprint
@@ -107,6 +109,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         dashboard_blueprint,
         documents_blueprint,
         health_blueprint,
+        feeds_blueprint,
+        discovery_blueprint,
     ):
         app.register_blueprint(blueprint)
     if app.config["FREEZE_STARTUP_OBJECTS"] and not app.testing:
