@@ -29,6 +29,8 @@ _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "ascti
 """Attributes every log record has; anything else on a record was passed in `extra=` and is logged too."""
 
 ACCESS_LOGGER = "gunicorn.access"
+_TOKEN_VALUE = re.compile(r"(^|&)(token=)[^&]*")
+"""A personal feed token in a query string (`/feeds/all.atom?token=kb_...`): kept out of request lines."""
 
 
 def request_id_from(header: str | None) -> str:
@@ -63,7 +65,7 @@ def _access_fields(atoms: Mapping[str, Any]) -> dict[str, Any]:
         "event": "request",
         "method": atoms.get("m"),
         "path": atoms.get("U"),
-        "query": atoms.get("q") or None,
+        "query": _TOKEN_VALUE.sub(r"\1\2[hidden]", str(atoms.get("q") or "")) or None,
         "status": int(atoms["s"]) if str(atoms.get("s", "")).isdigit() else atoms.get("s"),
         "bytes": sent if isinstance(sent, int) else None,
         "duration_ms": round(int(atoms.get("D") or 0) / 1000, 1),

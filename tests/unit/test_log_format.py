@@ -68,6 +68,19 @@ def test_a_gunicorn_access_record_becomes_a_request_line():
     assert "message" not in fields
 
 
+def test_a_feed_token_never_reaches_a_request_line():
+    for query, shown in (
+        ("token=kb_secret", "token=[hidden]"),
+        ("q=a&token=kb_secret&tag=b", "q=a&token=[hidden]&tag=b"),
+        ("mytoken=x", "mytoken=x"),
+    ):
+        access = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(h)s", (), None)
+        access.args = {"m": "GET", "U": "/feeds/all.atom", "q": query, "s": "200"}
+        line = JsonFormatter().format(access)
+        assert json.loads(line)["query"] == shown
+        assert "kb_secret" not in line
+
+
 def test_outside_a_request_the_filter_adds_no_id_and_keeps_the_record():
     made = record()
     assert RequestIdFilter().filter(made) is True
