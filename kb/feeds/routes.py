@@ -45,6 +45,12 @@ def _check_reader() -> Response | None:
     return None
 
 
+@blueprint.errorhandler(404)
+def _no_such_feed(_error: Exception) -> Response:
+    """A feed whose subject is missing or hidden from the reader: a short plain answer, the same for both."""
+    return Response("There is no such feed.\n", 404, content_type=TEXT_TYPE)
+
+
 @blueprint.after_request
 def _feed_headers(response: Response) -> Response:
     """Private and unreferred with a token, briefly cacheable without; never a session cookie."""

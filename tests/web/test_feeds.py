@@ -242,7 +242,9 @@ def test_unknown_and_hidden_subjects_answer_404(world: World) -> None:
         "/feeds/reviews/feed-public.atom",
         "/feeds/tags/feed-members-tag.atom",
     ):
-        assert client.get(path).status_code == 404, path
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.get_data(as_text=True) == "There is no such feed.\n"
     member = world.tokens["member"]
     assert client.get(with_token("/feeds/reviews/feed-panel-review.atom", member)).status_code == 404
     assert "Feed members lesson" in titles(read(client, "/feeds/tags/feed-members-tag.atom", member))

@@ -30,11 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import feedparser
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
+from kb.access.service import issue_token
 from kb.comments.service import post_comment
 from kb.documents.service import attach_document
 from kb.entries.models import Entry, Review
@@ -44,7 +46,7 @@ from kb.extensions import db
 from kb.markdown import INTERNAL_LINK
 from kb.panels.service import FindingText, create_finding
 from kb.search.text import facet_key
-from kb.states import EntryStatus
+from kb.states import EntryStatus, TokenKind
 from kb.users.models import User
 from tests.accounts import login_as, make_cast, make_user
 from tests.conftest import import_files, make_app
@@ -241,6 +243,8 @@ class World:
     exports: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
     documents: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Each target's document ids by visibility: (the current version, the earlier one it replaced)."""
+    feed_tokens: dict[str, str] = field(default_factory=dict)
+    """Each signed-in role's personal feed token, made when a feed is first read."""
 
     def get(self, role: str, url: str) -> tuple[int, str]:
         """The status and HTML of `url` as `role` sees it, fetched once per world."""
@@ -668,6 +672,45 @@ def check_similar(world: World, role: str, target: Target) -> None:
         assert set(similar_paths(main_of(html))) <= seen - {target.path}
 
 
+def feed_url(world: World, role: str, path: str) -> str:
+    """`path` as the role reads it in a feed reader: with its personal feed token, or none when signed out."""
+    if role == "anonymous":
+        return path
+    if role not in world.feed_tokens:
+        user = db.session.scalar(select(User).where(User.email == world.emails[role]))
+        assert user is not None
+        was_active, user.active = user.active, True  # a token is made while the account is active
+        _, world.feed_tokens[role] = issue_token(user, kind=TokenKind.FEED, name="Matrix reader")
+        user.active = was_active
+        db.session.commit()
+    return f"{path}?{urlencode({'token': world.feed_tokens[role]})}"
+
+
+def feed_paths(body: str) -> set[str]:
+    feed = feedparser.parse(body)
+    assert feed.bozo == 0
+    return {urlsplit(item.link).path for item in feed.entries}
+
+
+def check_feed(world: World, role: str, target: Target) -> None:
+    """The lessons feed and the target's tag feed, read with the role's feed token: published entries it may see."""
+    status, body = world.get("anonymous", feed_url(world, role, "/feeds/lessons.atom"))
+    if role == "deactivated":
+        assert status == 403
+        assert target.title not in body
+        return
+    assert status == 200
+    published = {d.path for d in world.docs if d.kind == "lesson" and d.status == "published" and d.seen_by(role)}
+    assert feed_paths(body) == published
+    status, body = world.get("anonymous", feed_url(world, role, f"/feeds/tags/{target.tag}.atom"))
+    if not target.seen_by(role):
+        assert status == 404
+        assert leaks(body, target) == []
+        return
+    assert status == 200
+    assert feed_paths(body) == ({target.path} if target.status == "published" else set())
+
+
 SURFACES: dict[str, Callable[[World, str, Target], None]] = {
     **{
         name: (lambda surface: lambda world, role, target: check_entry_surface(world, role, target, surface))(name)
@@ -691,6 +734,7 @@ SURFACES: dict[str, Callable[[World, str, Target], None]] = {
     "search-facets": check_search_facets,
     "search-filter": check_search_filter,
     "similar": check_similar,
+    "feed": check_feed,
 }
 
 MATRIX = [
@@ -752,6 +796,18 @@ def test_the_matrix_catches_a_search_that_ignores_the_rule(world, monkeypatch, s
         SURFACES[surface](fresh, "anonymous", TARGETS["draft"])
     monkeypatch.undo()
     SURFACES[surface](World(app=world.app, clients=world.clients, docs=world.docs), "anonymous", TARGETS["draft"])
+
+
+def test_the_matrix_catches_a_feed_that_ignores_the_rule(world, monkeypatch):
+    """Read feeds without the visibility rule and the feed check must fail."""
+    import kb.feeds.queries as feed_queries
+
+    monkeypatch.setattr(feed_queries, "visible_entries", lambda viewer: true())
+    fresh = World(app=world.app, clients=world.clients, docs=world.docs, emails=world.emails)
+    with pytest.raises(AssertionError):
+        check_feed(fresh, "member", TARGETS["panel"])
+    monkeypatch.undo()
+    check_feed(World(app=world.app, clients=world.clients, docs=world.docs), "anonymous", TARGETS["panel"])
 
 
 @pytest.mark.parametrize("surface", ["document-text", "document-download", "document-list"])
