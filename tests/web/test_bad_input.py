@@ -78,7 +78,7 @@ ACCEPTED = {
 QUERY_NAMES = (
     *("q", "page", "year", "tag", "region", "sort", "kind", "status", "exact", "order", "draft", "from", "to"),
     *("entry", "into", "owner", "organisation", "role", "action", "actor", "target", "date_from", "date_to", "text"),
-    "next",
+    *("next", "token"),
 )
 
 EXCLUDED = {

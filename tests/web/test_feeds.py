@@ -32,6 +32,8 @@ from kb.extensions import db
 from kb.panels.models import Finding
 from kb.permissions import ANONYMOUS, Viewer, can_view_consultation, can_view_entry, can_view_finding, viewer_for
 from kb.states import EntryStatus, FindingStatus, TokenKind
+from kb.taxonomy.curation import rename_tag
+from kb.taxonomy.models import Tag
 from kb.users.models import User
 from tests.accounts import login_as, make_user
 from tests.conftest import import_files, make_app
@@ -354,3 +356,18 @@ def test_pages_name_their_feeds_for_feed_readers(world: World) -> None:
         read(client, links[0])
     member = login_as(world.client(), world.users["member"])
     assert feed_links(member.get("/lessons/feed-members").get_data(as_text=True)) == []
+
+
+def test_a_renamed_tags_old_feed_address_leads_to_its_new_one_keeping_the_token(world: World) -> None:
+    tag = db.session.scalar(select(Tag).where(Tag.slug == "feed-open-tag"))
+    assert tag is not None
+    rename_tag(tag, label="Feed renamed tag", slug="feed-renamed-tag", actor=world.users["moderator"])
+    db.session.commit()
+    client = world.client()
+    moved = client.get("/feeds/tags/feed-open-tag.atom")
+    assert moved.status_code == 301
+    assert moved.headers["Location"] == "/feeds/tags/feed-renamed-tag.atom"
+    token = world.tokens["member"]
+    moved = client.get(with_token("/feeds/tags/feed-open-tag.atom", token))
+    assert moved.headers["Location"] == with_token("/feeds/tags/feed-renamed-tag.atom", token)
+    assert "Feed public lesson" in titles(read(client, moved.headers["Location"]))
