@@ -9,6 +9,7 @@ token made through `kb.access.service`; requests carry it as `Authorization: Bea
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -445,3 +446,16 @@ def test_the_rate_limit_answers_429_with_retry_after(tmp_path: Path, seeded_data
         assert client.get("/api/v1/entries", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(world: World) -> None:
+    page = world.app.test_client().get("/api/v1/docs")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    document = world.get(None, "/openapi.json").get_json()
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            assert f'id="{operation["operationId"]}"' in html
+    assert "Account &gt; API tokens" in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)
