@@ -78,8 +78,10 @@ def _token(user, scope: TokenScope = TokenScope.READ_WRITE, **kwargs: object) ->
     return text
 
 
-@pytest.fixture
-def world(tmp_path: Path, seeded_database: Path) -> Iterator[World]:
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Iterator[World]:
+    """One app for the module: the writes below add to it without changing what the reads look for."""
+    tmp_path = tmp_path_factory.mktemp("api")
     app = make_app(tmp_path, seeded_database, API_LIMIT="5000 per minute")
     with app.app_context():
         cast = make_cast()
