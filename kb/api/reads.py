@@ -22,6 +22,7 @@ from kb.api.problems import ApiProblem, json_response
 from kb.comments.queries import ThreadComment, thread_comments
 from kb.consultations.models import Consultation
 from kb.consultations.queries import response_of, visible_consultation
+from kb.consultations.windows import STATES
 from kb.documents.pages import entry_documents
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry, Review
@@ -36,7 +37,7 @@ from kb.states import EntryKind, FindingStatus
 from kb.taxonomy.models import Tag
 
 COMMENT_LAYOUTS = ("flat", "threaded")
-CONSULTATION_STATES = ("open", "upcoming", "closed")
+CONSULTATION_STATES = tuple(STATES)
 
 
 def _choice(name: str, allowed: tuple[str, ...] | list[str]) -> str | None:
