@@ -7,14 +7,15 @@ varies with who asks.
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, url_for
 from werkzeug.wrappers import Response
 
 from kb.api import auth, reads, writes  # noqa: F401 (their views join the blueprint on import)
+from kb.api.auth import CHALLENGE
 from kb.api.blueprint import blueprint
 from kb.api.cursors import allow_only
 from kb.api.openapi import document, operations
-from kb.api.problems import json_response
+from kb.api.problems import json_response, problem
 from kb.extensions import csrf, limiter
 
 blueprint.before_request(auth.identify)
@@ -24,7 +25,12 @@ limiter.limit(auth.limit_value, key_func=auth.rate_key)(blueprint)
 
 @blueprint.after_request
 def _private(response: Response) -> Response:
-    """Answers depend on who asks: never kept by a shared cache."""
+    """Answers depend on who asks: never kept by a shared cache.
+
+    A browser session that ran out is sent to sign in on pages; here it answers 401.
+    """
+    if response.status_code in (302, 303) and response.location and response.location.startswith(url_for("auth.login")):
+        response = problem(401, "The session has ended: sign in again, or use an API token.", headers=CHALLENGE)
     response.headers["Cache-Control"] = "private, no-store"
     response.vary.update(("Authorization", "Cookie"))
     return response

@@ -461,3 +461,12 @@ def test_the_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(wo
             assert f'id="{operation["operationId"]}"' in html
     assert "Account &gt; API tokens" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_a_browser_session_that_ran_out_answers_401_not_a_redirect(world: World) -> None:
+    browser = login_as(world.app.test_client(), world.cast.member)
+    with browser.session_transaction() as session:
+        session["seen_at"] = 0
+    response = browser.get("/api/v1/entries")
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
