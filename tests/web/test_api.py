@@ -470,3 +470,26 @@ def test_a_browser_session_that_ran_out_answers_401_not_a_redirect(world: World)
     response = browser.get("/api/v1/entries")
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
+
+
+def test_a_failure_under_api_answers_a_500_problem_and_pages_keep_their_page(
+    tmp_path: Path, empty_database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(tmp_path, empty_database, TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr("kb.api.reads.read_limit", broken)
+    monkeypatch.setattr("kb.entries.routes.queries.kind_counts", broken)
+    with app.app_context():
+        client = app.test_client()
+        response = client.get("/api/v1/entries")
+        assert response.status_code == 500
+        assert response.mimetype == "application/problem+json"
+        assert "something broke" not in response.get_data(as_text=True)
+        page = client.get("/")
+        assert page.status_code == 500
+        assert page.mimetype == "text/html"
+        db.session.remove()
+        db.engine.dispose()
