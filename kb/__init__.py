@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.actions.routes import blueprint as actions_blueprint
     from kb.admin import organisation_routes  # noqa: F401 (its views join the admin blueprint on import)
     from kb.admin.routes import blueprint as admin_blueprint
+    from kb.api import routes as api_routes
     from kb.comments.export_routes import blueprint as exports_blueprint
     from kb.comments.routes import blueprint as comments_blueprint
     from kb.consultations.analysis_routes import blueprint as consultation_analysis_blueprint
@@ -76,6 +77,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     ratelimits.init_app(app)
     limiter.init_app(app)
+    # Token requests of the API are told apart before the session hooks read any cookie.
+    api_routes.init_app(app)
     sessions.init_app(app)
     security.init_app(app)
     mail.init_app(app)

@@ -250,6 +250,8 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         # A review's report as a PDF or Word file, per client address; and published PDFs kept per worker.
         "REPORT_DOWNLOAD_LIMIT_PER_ADDRESS": env("REPORT_DOWNLOAD_LIMIT_PER_ADDRESS") or "20 per minute",
         "REPORT_PDF_CACHE_SIZE": int(env("REPORT_PDF_CACHE_SIZE") or 16),
+        # Requests to the JSON API per token (or per address when anonymous); docs/api.md.
+        "API_LIMIT": env("API_LIMIT") or "300 per minute",
         # Move the objects made at start-up out of the garbage collector's way once the app
         # is built, so large pages do not pay for scanning them again (not in tests, which
         # build many apps in one process).

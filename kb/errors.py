@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.wrappers import Response
 
+from kb.api.problems import http_problem, is_api_request, problem
 from kb.extensions import db
 
 
@@ -85,14 +86,16 @@ log = logging.getLogger(__name__)
 SECRET_FIELDS = frozenset({"csrf_token", "password", "current", "confirm", "code"})
 
 
-def _http_error(error: HTTPException) -> tuple[str, int]:
-    code = error.code or 500
-    return render_template("errors/http.html", error=error, code=code), code
+def _http_error(error: HTTPException) -> tuple[str, int] | Response:
+    if is_api_request():
+        return http_problem(error)
+    return error_page(error)
 
 
 def error_page(error: HTTPException) -> tuple[str, int]:
     """The site's page for an HTTP error, for error handlers, which must answer rather than call `abort()`."""
-    return _http_error(error)
+    code = error.code or 500
+    return render_template("errors/http.html", error=error, code=code), code
 
 
 def discard_work() -> None:
@@ -118,17 +121,22 @@ def unit_of_work() -> Iterator[None]:
         raise
 
 
-def _domain_error(error: KbError) -> tuple[str, int]:
+def _domain_error(error: KbError) -> tuple[str, int] | Response:
     """The page for a domain error no view handled: the request's work is rolled back, then its kind answers."""
     discard_work()
     code = error.status
     if isinstance(error, NotAllowedError) and request.blueprint in REFUSED_OPENLY:
         code = 403
+    if is_api_request():
+        # The API's own refusals are raised as ApiProblem; a domain error reaching here says only its kind.
+        return problem(code, default_exceptions[code].description or "")
     return _http_error(default_exceptions[code]())
 
 
-def _csrf_error(error: CSRFError) -> tuple[str, int]:
+def _csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     """A refused form: say why, and show back what was typed so nothing is lost."""
+    if is_api_request():
+        return problem(400, f"The CSRF token is missing or invalid: {error.description}")
     typed = [
         (name, value) for name, value in request.form.items(multi=True) if name not in SECRET_FIELDS and value.strip()
     ]
@@ -148,6 +156,8 @@ def _server_error(error: Exception) -> tuple[str, int] | Response:
     if isinstance(original, Exception) and is_outage(original):
         return database_unavailable(original, after_view=True)
     db.session.rollback()
+    if is_api_request():
+        return problem(500, "Something went wrong on kb's side. Try again later.")
     return render_template("errors/500.html"), 500
 
 

@@ -36,6 +36,7 @@ PAGES = {
     "search browse with a facet": "/search?region=north-west",
     "search help": "/search/help",
     "lesson with related lists": "/lessons/north-west-service-failed-within-hours",
+    "API docs": "/api/v1/docs",
 }
 
 

@@ -116,6 +116,7 @@ POST_ROLES = {
     "documents.": "moderator",
     "preview.": "member",
     "drafts.": "member",
+    "api.": "member",
 }
 GET_ROLES = {"panels.": "panel", "traceability.": "panel", "consultation": "panel", "dashboard.": "panel"}
 # Where the form of a POST-only endpoint is shown (path templates as in the url_map).

@@ -24,6 +24,7 @@ page, count and exports, search, notifications) shows it to nobody else.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -711,6 +712,52 @@ def check_feed(world: World, role: str, target: Target) -> None:
     assert feed_paths(body) == ({target.path} if target.status == "published" else set())
 
 
+def api_json(world: World, role: str, url: str) -> tuple[int, dict]:
+    """The status and JSON of an API address as `role`'s signed-in browser reads it."""
+    status, body = world.get(role, url)
+    return status, json.loads(body)
+
+
+def check_api_entry(world: World, role: str, target: Target) -> None:
+    """The API's entry answers as the page does: the entry, or the very answer a missing slug gets."""
+    status, body = api_json(world, role, f"/api/v1/entries/{target.slug}")
+    if target.seen_by(role):
+        assert (status, body["title"]) == (200, target.title)
+    else:
+        assert (status, body) == api_json(world, role, f"/api/v1/entries/{MISSING}")
+        assert status == 404
+
+
+def check_api_list(world: World, role: str, target: Target) -> None:
+    """The API's lists hold as many entries of each kind as the role may list, the target among them or not."""
+    for kind in ("lesson", "paper", "review"):
+        slugs: list[str] = []
+        url: str | None = f"/api/v1/entries?kind={kind}&limit=100"
+        while url is not None:
+            status, body = api_json(world, role, url)
+            assert status == 200
+            slugs += [item["slug"] for item in body["items"]]
+            url = urlsplit(body["next"]).path + "?" + urlsplit(body["next"]).query if body["next"] else None
+        # Lists leave merged duplicates out (`permissions.listed_entries`): their addresses lead to what absorbed them.
+        listed = world.expected(role, kind, lambda d: d.status != EntryStatus.MERGED)
+        assert len(slugs) == len(set(slugs)) == listed, kind
+        if kind == "lesson":
+            assert (target.slug in slugs) == target.seen_by(role)
+
+
+def check_api_search(world: World, role: str, target: Target) -> None:
+    """The API's search finds the lesson's own word only for those who may see it; facets count nothing else."""
+    status, body = api_json(world, role, f"/api/v1/search?q={target.word}")
+    assert status == 200
+    slugs = [hit["entry"]["slug"] for hit in body["items"]]
+    if target.seen_by(role):
+        assert (slugs, body["total"]) == ([target.slug], 1)
+    else:
+        assert (slugs, body["total"]) == ([], 0)
+        assert all(value["count"] == 0 for values in body["facets"].values() for value in values)
+        assert target.title not in json.dumps(body)
+
+
 SURFACES: dict[str, Callable[[World, str, Target], None]] = {
     **{
         name: (lambda surface: lambda world, role, target: check_entry_surface(world, role, target, surface))(name)
@@ -735,6 +782,9 @@ SURFACES: dict[str, Callable[[World, str, Target], None]] = {
     "search-filter": check_search_filter,
     "similar": check_similar,
     "feed": check_feed,
+    "api-entry": check_api_entry,
+    "api-list": check_api_list,
+    "api-search": check_api_search,
 }
 
 MATRIX = [

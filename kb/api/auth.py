@@ -1,0 +1,136 @@
+"""Who an API request acts as: a personal access token, a signed-in browser, or nobody.
+
+- `Authorization: Bearer kb_...` names an API token (`kb.access.service.authenticate`).
+  Such a request never reads or sets a cookie: `TokenSessions` gives it an empty session
+  that is never saved, and Flask-Login is told it is anonymous before it looks at a cookie.
+  It acts as `viewer_for(token.user)`; it needs no CSRF token, and writes need a
+  read-write token. A token that is not live answers 401 with `WWW-Authenticate: Bearer`.
+- Without that header a signed-in browser's cookie works as on pages, and its writes keep
+  CSRF (the `X-CSRFToken` header, as Flask-WTF reads it).
+- Anonymous readers read what the public reads; writes need someone (401).
+
+The API's rate limit is counted per token (by a digest of its text) or per address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Flask, Request, current_app, g, request
+from flask import Response as FlaskResponse
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from kb.access.models import AccessToken
+from kb.access.service import authenticate
+from kb.api.problems import API_PREFIX, ApiProblem
+from kb.errors import unit_of_work
+from kb.extensions import csrf, login_manager
+from kb.permissions import ANONYMOUS, Viewer, viewer_for
+from kb.states import TokenKind
+from kb.users.models import User
+
+BEARER = "bearer "
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kb"'}
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def bearer_token(req: Request) -> str | None:
+    """The token in an API request's `Authorization: Bearer` header (maybe empty); None without such a header."""
+    if not req.path.startswith(API_PREFIX):
+        return None
+    header = req.headers.get("Authorization", "")
+    if header[: len(BEARER)].lower() != BEARER:
+        return None
+    return header[len(BEARER) :].strip()
+
+
+class TokenSessions(SecureCookieSessionInterface):
+    """The cookie session for browsers; for a token request, an empty session never read from a cookie nor saved."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """A token request's empty session, else the cookie's."""
+        if bearer_token(request) is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
+        """Nothing for a token request (no `Set-Cookie`), else the cookie as usual."""
+        if bearer_token(request) is not None:
+            return
+        super().save_session(app, session, response)
+
+
+def _before_sessions() -> None:
+    """For a token request, tell Flask-Login nobody is signed in before it reads any cookie."""
+    if bearer_token(request) is not None:
+        g._login_user = login_manager.anonymous_user()
+        g.api_token_request = True
+
+
+def rate_key() -> str:
+    """The API's rate-limit key: the token's digest, else the client's address."""
+    token = bearer_token(request)
+    if token:
+        return "api-token:" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    if current_user.is_authenticated:
+        return f"api-user:{current_user.id}"
+    return f"api-address:{get_remote_address()}"
+
+
+def identify() -> None:
+    """The API blueprint's first hook: who the request acts as (`g.viewer`, `g.api_actor`, `g.api_token`).
+
+    Raises `ApiProblem` 401 for a token that is not live, and a CSRF error (400) for a
+    cookie-signed write without a valid token.
+    """
+    token_text = bearer_token(request)
+    g.api_token = None
+    g.api_actor = None
+    if token_text is not None:
+        with unit_of_work():  # commits the token's last use, written at most once a minute
+            row = authenticate(token_text, TokenKind.API)
+        if row is None:
+            raise ApiProblem(401, "The token is missing, unknown, expired or revoked.", headers=CHALLENGE)
+        g.api_token = row
+        g.api_actor = row.user
+        g.viewer = viewer_for(row.user)
+        return
+    if current_user.is_authenticated:
+        g.api_actor = current_user._get_current_object()
+        if request.method in WRITE_METHODS:
+            try:
+                csrf.protect()
+            except CSRFError as error:
+                raise ApiProblem(400, f"The CSRF token is missing or invalid: {error.description}") from None
+
+
+def api_viewer() -> Viewer:
+    """The viewer of the current API request (anonymous when nobody is identified)."""
+    return g.get("viewer", ANONYMOUS)
+
+
+def writer() -> User:
+    """The account a write acts as; raises `ApiProblem` 401 for nobody, 403 for a read-only token."""
+    actor: User | None = g.get("api_actor")
+    if actor is None:
+        raise ApiProblem(401, "Writing needs a read-write API token or a signed-in session.", headers=CHALLENGE)
+    token: AccessToken | None = g.get("api_token")
+    if token is not None and not token.can_write:
+        raise ApiProblem(403, "This token may only read. Make a read-write token to write.")
+    return actor
+
+
+def init_app(app: Flask) -> None:
+    """Give token requests cookie-free sessions; call before `kb.users.sessions.init_app` so its hook comes first."""
+    app.session_interface = TokenSessions()
+    app.before_request(_before_sessions)
+
+
+def limit_value() -> str:
+    """The API's rate limit from the settings (`API_LIMIT`)."""
+    value: Any = current_app.config["API_LIMIT"]
+    return str(value)
