@@ -214,10 +214,10 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def record_login(user: User) -> None:
-    """Note a completed sign-in (after any second factor)."""
+def record_login(user: User, method: str | None = None) -> None:
+    """Note a completed sign-in (after any second factor); `method` names a way other than the password."""
     user.last_login_at = utcnow()
-    record_event("login.success", actor=user, target=user)
+    record_event("login.success", actor=user, target=user, new=method)
 
 
 def change_password(user: User, current: str, new: str) -> None:
