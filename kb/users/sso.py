@@ -9,10 +9,14 @@
   account with the same verified email, else makes a member in the email domain's organisation;
   with `OIDC_ROLES_CLAIM` set, the claim decides the role at every sign-in.
 Each raises `SsoError` with a message for the person; nothing is made or linked when one is raised.
+
+`emergency_link` is the way in for an admin when the provider is down and local passwords are
+off: a one-time link printed by `flask --app kb users emergency-link EMAIL`, good for 15 minutes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import requests
@@ -27,14 +31,18 @@ from kb.audit.service import record_event
 from kb.dates import utcnow
 from kb.errors import InvalidInputError
 from kb.extensions import db
+from kb.mail import site_link
 from kb.states import Role
 from kb.users import service
 from kb.users.models import Organisation, User, UserIdentity
+from kb.users.tokens import TokenError, make_token, password_fingerprint, read_token
 
 PROVIDER = "sso"
 CALLBACK_PATH = "/login/sso/callback"
 ROLE_RANK: dict[str, int] = {Role.MEMBER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
 PROVIDER_TIMEOUT_SECONDS = 10
+EMERGENCY_PATH = "/login/emergency/"
+EMERGENCY_MAX_AGE = dt.timedelta(minutes=15)
 _EXTENSION = "authlib.integrations.flask_client"
 
 
@@ -244,3 +252,26 @@ def record_refusal(error: SsoError, claims: dict[str, Any] | None) -> None:
         target_label=None if user else service.unknown_address_label(email or "none"),
         new=f"single sign-on: {error.reason}",
     )
+
+
+def emergency_link(email: str) -> str:
+    """A one-time sign-in link for the active admin with this email; raises `AccountError` for anyone else."""
+    user = service.find_user_by_email(email)
+    if user is None or not user.active or user.role != Role.ADMIN:
+        raise service.AccountError(f"{email} is not the address of an active admin.")
+    token = make_token(current_app.config["SECRET_KEY"], user.id, "emergency", user.session_token)
+    return site_link(EMERGENCY_PATH + token)
+
+
+def emergency_user(token: str) -> User:
+    """The admin an emergency link signs in, if it is unexpired and unused; raises `AccountError` saying why not."""
+    try:
+        claim, fingerprint = read_token(current_app.config["SECRET_KEY"], token, "emergency", EMERGENCY_MAX_AGE)
+    except TokenError as error:
+        raise service.AccountError(str(error)) from None
+    user = db.session.get(User, claim.user_id)
+    if user is None or not user.active or user.role != Role.ADMIN:
+        raise service.AccountError("This link is no longer valid.")
+    if fingerprint != password_fingerprint(user.session_token):
+        raise service.AccountError("This link has already been used, or the admin has signed in or out since.")
+    return user

@@ -1,5 +1,7 @@
 """Single sign-on's two addresses: the button's post that leaves for the provider, and the way back.
 
+An admin's emergency link (`flask --app kb users emergency-link`) signs in here too.
+
 The button is a form posted with its CSRF token rather than a link: starting a sign-in writes
 the state, nonce and PKCE verifier into the session, and no other site, prefetcher or crawler
 can make a browser do that. The way back is a GET, as the provider sends it; its state
@@ -11,13 +13,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import abort, redirect, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from kb.errors import unit_of_work
 from kb.extensions import db
-from kb.users import sso
-from kb.users.forms import LoginForm
+from kb.users import service, sso
+from kb.users.forms import ConfirmForm, LoginForm
+from kb.users.models import User
 from kb.users.routes import blueprint, complete_login, login_page, safe_next
 
 NEXT_KEY = "sso_next"
@@ -57,7 +60,11 @@ def sso_callback() -> Response:
         sso.record_refusal(error, claims)
         db.session.commit()
         return _refused(error)
-    next_path = session.pop(NEXT_KEY, None)
+    return _finish(user, session.pop(NEXT_KEY, None), METHOD)
+
+
+def _finish(user: User, next_path: str | None, method: str) -> Response:
+    """Sign in as a password does: on to the second factor if there is one, else straight in."""
     if user.totp_secret:
         session["pending_login"] = {
             "token": user.session_token,
@@ -65,7 +72,22 @@ def sso_callback() -> Response:
             "next": next_path,
             "at": int(time.time()),
             "long_enough": True,
-            "method": METHOD,
+            "method": method,
         }
         return redirect(url_for("auth.second_factor"))
-    return complete_login(user, remember=False, next_path=next_path, long_enough=True, method=METHOD)
+    return complete_login(user, remember=False, next_path=next_path, long_enough=True, method=method)
+
+
+@blueprint.route("/login/emergency/<token>", methods=["GET", "POST"])
+def emergency_sign_in(token: str) -> str | Response | tuple[str, int]:
+    """An admin's one-time link for when the provider is down: a button, so a link preview cannot use it up."""
+    try:
+        user = sso.emergency_user(token)
+    except service.AccountError as error:
+        return render_template("auth/link_problem.html", message=str(error), purpose="emergency"), 410
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        with unit_of_work():
+            user.rotate_session_token()
+        return _finish(user, None, "emergency link")
+    return render_template("auth/emergency.html", user=user, form=form, token=token)

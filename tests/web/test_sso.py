@@ -20,8 +20,9 @@ from werkzeug.test import TestResponse
 
 from kb.audit.models import AuditEvent
 from kb.extensions import db
+from kb.mail import Mail
 from kb.users.models import User, UserIdentity
-from tests.accounts import csrf_token, make_user, organisation, page_text
+from tests.accounts import csrf_token, login_as, make_user, organisation, page_text, post_form
 from tests.conftest import make_app
 from tests.oidc_provider import TEST_CALLBACK, OpenIdProvider, openid_provider
 
@@ -265,3 +266,43 @@ def test_a_provider_that_cannot_be_reached_gives_the_sign_in_page_with_a_message
         answer = client.post("/login/sso", data={"csrf_token": csrf_token(client.get("/login").get_data(as_text=True))})
         assert answer.status_code == 502
         assert "could not reach the sign-in service" in page_text(answer)
+
+
+def test_with_local_passwords_off_an_invitation_asks_for_single_sign_on_not_a_password(
+    tmp_path: Path, empty_database: Path, provider: OpenIdProvider, sent: list[Mail]
+) -> None:
+    for _app in sso_app(tmp_path, empty_database, provider, LOCAL_PASSWORDS=False):
+        admin = make_user("jo@nhs.net", role="admin")
+        client = login_as(_app.test_client(), admin)
+        form = {"email": "kim@nhs.net", "display_name": "Kim", "organisation": "", "role": "member"}
+        assert post_form(client, "/admin/users", form).status_code == 302
+        [mail] = sent
+        assert "Sign in with NHS mail" in mail.body
+        assert "http://127.0.0.1:5000/login" in mail.body
+        assert "/account/invite/" not in mail.body
+
+
+def test_an_emergency_link_from_the_command_line_signs_an_admin_in_once_with_their_second_factor(
+    tmp_path: Path, empty_database: Path, provider: OpenIdProvider
+) -> None:
+    for _app in sso_app(tmp_path, empty_database, provider, LOCAL_PASSWORDS=False):
+        admin = make_user("lee@nhs.net", role="admin")
+        make_user("max@nhs.net")
+        refused = _app.test_cli_runner().invoke(args=["users", "emergency-link", "max@nhs.net"])
+        assert refused.exit_code != 0
+        assert "is not the address of an active admin" in refused.output
+        printed = _app.test_cli_runner().invoke(args=["users", "emergency-link", "lee@nhs.net"])
+        assert printed.exit_code == 0, printed.output
+        path = urlsplit(printed.output.strip().splitlines()[-1]).path
+        client = _app.test_client()
+        assert client.get(path).status_code == 200
+        answer = post_form(client, path, {})
+        assert answer.headers["Location"] == "/login/verify"
+        assert admin.totp_secret
+        code = pyotp.TOTP(admin.totp_secret).now()
+        done = post_form(client, "/login/verify", {"code": code})
+        assert done.status_code == 302
+        assert "lee@nhs.net" in signed_in_as(client)
+        used = _app.test_client().get(path)
+        assert used.status_code == 410
+        assert "already been used" in page_text(used)
