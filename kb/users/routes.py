@@ -14,7 +14,8 @@ from wtforms import Field
 
 from kb.audit.service import record_event
 from kb.extensions import db, limiter
-from kb.users import service, throttle, two_factor
+from kb.security import CONTENT_SECURITY_POLICY
+from kb.users import service, sso, throttle, two_factor
 from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
 from kb.users.models import User
 from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
@@ -133,7 +134,12 @@ def login_page(form: LoginForm, next_path: str | None, status: int, problem: str
         sso_label=current_app.config["OIDC_BUTTON_LABEL"] if current_app.config["OIDC_DISCOVERY_URL"] else None,
         local_passwords=current_app.config["LOCAL_PASSWORDS"],
     )
-    return current_app.make_response((page, status))
+    response = current_app.make_response((page, status))
+    if current_app.config["OIDC_DISCOVERY_URL"]:
+        # The button's post is answered with a redirect to the provider: the page's form-action must allow it.
+        allowed = " ".join(["form-action 'self'", *sso.form_origins()])
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace("form-action 'self'", allowed)
+    return response
 
 
 def _passwords_only() -> None:

@@ -17,7 +17,9 @@ off: a one-time link printed by `flask --app kb users emergency-link EMAIL`, goo
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -44,6 +46,8 @@ PROVIDER_TIMEOUT_SECONDS = 10
 EMERGENCY_PATH = "/login/emergency/"
 EMERGENCY_MAX_AGE = dt.timedelta(minutes=15)
 _EXTENSION = "authlib.integrations.flask_client"
+_RETRY_KEY = "kb_sso_metadata_retry"
+METADATA_RETRY_SECONDS = 60
 
 
 class SsoError(InvalidInputError):
@@ -88,6 +92,31 @@ def _unreachable() -> SsoError:
         status=502,
         reason="provider unreachable",
     )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def form_origins() -> list[str]:
+    """Where the sign-in page's button may lead (its `form-action`): the provider's authorisation endpoint.
+
+    Read from the discovery document, loaded here if no sign-in has loaded it yet; while the
+    provider cannot be reached (tried again after a minute), the discovery address's origin.
+    """
+    client = _client()
+    origins = {_origin(current_app.config["OIDC_DISCOVERY_URL"])}
+    retry_at = current_app.extensions.setdefault(_RETRY_KEY, [0.0])
+    if "_loaded_at" not in client.server_metadata and time.monotonic() >= retry_at[0]:
+        try:
+            client.load_server_metadata()
+        except (requests.RequestException, ValueError):
+            retry_at[0] = time.monotonic() + METADATA_RETRY_SECONDS
+    endpoint = client.server_metadata.get("authorization_endpoint")
+    if isinstance(endpoint, str):
+        origins.add(_origin(endpoint))
+    return sorted(origins)
 
 
 def redirect_uri() -> str:

@@ -243,6 +243,8 @@ def test_with_local_passwords_off_only_single_sign_on_signs_in(
         assert 'type="password"' not in html
         assert "Forgotten your password" not in html
         assert "Sign in with NHS mail" in html
+        # The button's post is answered with a redirect to the provider, which the page's policy must allow.
+        assert f"form-action 'self' {provider.issuer};" in page.headers["Content-Security-Policy"]
         refused = client.post(
             "/login",
             data={"csrf_token": csrf_token(html), "email": "ivy@nhs.net", "password": "correct horse battery staple"},
