@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
@@ -149,7 +150,7 @@ def claims_from_callback() -> tuple[str, dict[str, Any]]:
         if error.error == "access_denied":
             raise SsoError("Signing in was cancelled at the sign-in service.", reason="access denied") from None
         raise SsoError("The sign-in service did not sign you in. Please try again.", reason=error.error) from None
-    except (JoseError, ValueError) as error:
+    except (JoseError, AuthlibBaseError, ValueError, KeyError) as error:
         current_app.logger.warning("single sign-on: ID token refused: %s", error)
         raise SsoError("The sign-in service's answer could not be checked. Please try again.", reason="token") from None
     except requests.RequestException:
