@@ -169,10 +169,7 @@ def resend_invite(user: User, *, actor: User) -> None:
         Mail(
             to=user.email,
             subject=f"Your invitation to {current_app.config['SITE_NAME']}",
-            body=(
-                f"Hello {user.display_name},\n\n"
-                f"{_first_step(user, 'the link works once')}\n"
-            ),
+            body=f"Hello {user.display_name},\n\n{_first_step(user, 'the link works once')}\n",
         )
     )
     record_event("invite.send", actor=actor, target=user, new=user.role)
