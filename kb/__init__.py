@@ -66,7 +66,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.search.routes import blueprint as search_blueprint
     from kb.taxonomy.curation_routes import blueprint as tag_curation_blueprint
     from kb.taxonomy.routes import blueprint as taxonomy_blueprint
-    from kb.users import sessions
+    from kb.users import (
+        sessions,
+        sso,
+        sso_routes,  # noqa: F401 (its views join the auth blueprint on import)
+    )
     from kb.users.routes import blueprint as auth_blueprint
     from kb.users.work_routes import blueprint as work_blueprint
 
@@ -80,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Token requests of the API are told apart before the session hooks read any cookie.
     api_routes.init_app(app)
     sessions.init_app(app)
+    sso.init_app(app)
     security.init_app(app)
     mail.init_app(app)
     search_lifecycle.init_app(app)

@@ -119,6 +119,21 @@ def create_admin_command(email: str, name: str) -> None:
     click.echo(link)
 
 
+@users_cli.command("emergency-link")
+@click.argument("email")
+def emergency_link_command(email: str) -> None:
+    """Print a one-time sign-in link for an admin, for when single sign-on is down (works for 15 minutes)."""
+    from kb.users.service import AccountError
+    from kb.users.sso import emergency_link
+
+    try:
+        link = emergency_link(email)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("Open this link to sign in (it works once, for 15 minutes; a second factor is still asked for):")
+    click.echo(link)
+
+
 @users_cli.command("demo")
 def demo_command() -> None:
     """Add the demo organisations and one account per role (only when KB_DEMO=1)."""

@@ -27,6 +27,13 @@
 | `SESSION_IDLE_MINUTES`, `SESSION_ABSOLUTE_HOURS`, `REMEMBER_DAYS` | `60`, `12`, `14` |
 | `LOGIN_FREE_FAILURES`, `LOGIN_FIRST_DELAY_SECONDS`, `LOGIN_MAX_DELAY_SECONDS` | `5`, `30`, `900` (docs/accounts.md) |
 | `LOGIN_FAILURE_WINDOW_MINUTES`, `LOGIN_ACCOUNT_FAILURES` | `60`, `100` |
+| `OIDC_DISCOVERY_URL` | unset: no single sign-on; else the provider's `/.well-known/openid-configuration` |
+| `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` | kb's client at the provider (the secret only ever from the environment) |
+| `OIDC_BUTTON_LABEL` | `Sign in with your organisation's account` |
+| `OIDC_DOMAINS`     | allowed email domains and their organisations: `nhs.net=NHS England;trust.nhs.uk=Example Trust` |
+| `OIDC_ROLES_CLAIM`, `OIDC_ROLE_VALUES` | unset; e.g. `roles` and `kb-moderators=moderator;kb-admins=admin` |
+| `OIDC_EMAIL_VERIFIED_CLAIM`, `OIDC_SCOPES` | `email_verified`, `openid email profile` |
+| `LOCAL_PASSWORDS`  | `on`; `off` leaves single sign-on as the only way in |
 """
 
 from __future__ import annotations
@@ -37,8 +44,10 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kb.errors import KbError
+from kb.states import Role
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,10 +149,65 @@ def _account_settings(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def parse_pairs(text: str, setting: str) -> dict[str, str]:
+    """`key=value;key=value` as a dict (keys lower case, both trimmed); raises `ConfigurationError` naming `setting`."""
+    pairs: dict[str, str] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(";"))):
+        key, equals, value = part.partition("=")
+        if not equals or not key.strip():
+            raise ConfigurationError(f"{setting}: {part!r} is not of the form name=value (pairs separated by ';')")
+        pairs[key.strip().lower()] = value.strip()
+    return pairs
+
+
+def _sso_settings(env: dict[str, str]) -> dict[str, Any]:
+    """Single sign-on with an OpenID provider (`kb.users.sso`) and whether local passwords still work."""
+    local = (env.get("LOCAL_PASSWORDS") or "on").strip().lower()
+    if local not in {"on", "off", "1", "0", "true", "false", "yes", "no"}:
+        raise ConfigurationError(f"LOCAL_PASSWORDS must be 'on' or 'off', not {local!r}")
+    return {
+        "OIDC_DISCOVERY_URL": (env.get("OIDC_DISCOVERY_URL") or "").strip(),
+        "OIDC_CLIENT_ID": env.get("OIDC_CLIENT_ID") or "",
+        "OIDC_CLIENT_SECRET": env.get("OIDC_CLIENT_SECRET") or "",
+        "OIDC_BUTTON_LABEL": env.get("OIDC_BUTTON_LABEL") or "Sign in with your organisation's account",
+        "OIDC_DOMAINS": parse_pairs(env.get("OIDC_DOMAINS") or "", "OIDC_DOMAINS"),
+        "OIDC_ROLES_CLAIM": (env.get("OIDC_ROLES_CLAIM") or "").strip(),
+        "OIDC_ROLE_VALUES": parse_pairs(env.get("OIDC_ROLE_VALUES") or "", "OIDC_ROLE_VALUES"),
+        "OIDC_EMAIL_VERIFIED_CLAIM": (env.get("OIDC_EMAIL_VERIFIED_CLAIM") or "email_verified").strip(),
+        "OIDC_SCOPES": env.get("OIDC_SCOPES") or "openid email profile",
+        "LOCAL_PASSWORDS": _flag(local),
+    }
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def check_sso_settings(settings: dict[str, Any]) -> None:
+    """Refuse single sign-on settings that cannot work or are unsafe; raises `ConfigurationError`."""
+    url = settings["OIDC_DISCOVERY_URL"]
+    if not url:
+        if not settings["LOCAL_PASSWORDS"]:
+            raise ConfigurationError("LOCAL_PASSWORDS cannot be off without single sign-on (set OIDC_DISCOVERY_URL)")
+        return
+    if not url.startswith("https://") and not (url.startswith("http://") and _loopback(url)):
+        raise ConfigurationError("OIDC_DISCOVERY_URL must start with https:// (http:// only on loopback, for tests)")
+    if settings["KB_ENV"] == "production" and not url.startswith("https://"):
+        raise ConfigurationError("OIDC_DISCOVERY_URL must start with https:// when KB_ENV is 'production'")
+    for name in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_DOMAINS"):
+        if not settings[name]:
+            raise ConfigurationError(f"{name} must be set when OIDC_DISCOVERY_URL is")
+    wrong = sorted(set(settings["OIDC_ROLE_VALUES"].values()) - set(Role))
+    if wrong:
+        raise ConfigurationError(f"OIDC_ROLE_VALUES: {', '.join(wrong)} is not a role ({', '.join(Role)})")
+
+
 def check_settings(settings: dict[str, Any]) -> None:
     """Refuse unsafe combinations; raises `ConfigurationError` naming the setting at fault."""
     if settings["KB_ENV"] not in {"development", "production"}:
         raise ConfigurationError(f"KB_ENV must be 'development' or 'production', not {settings['KB_ENV']!r}")
+    check_sso_settings(settings)
     if settings["KB_ENV"] != "production":
         return
     if settings["DEMO_MODE"]:
@@ -260,6 +324,7 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "SITE_TAGLINE": "Lessons learned and consultation",
     }
     settings.update(_account_settings(dict(os.environ)))
+    settings.update(_sso_settings(dict(os.environ)))
     settings.update(overrides)
     settings["SQLALCHEMY_DATABASE_URI"] = database_uri(settings["SQLALCHEMY_DATABASE_URI"])
     settings.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(settings["SQLALCHEMY_DATABASE_URI"]))

@@ -17,6 +17,8 @@ ACTIONS: dict[str, str] = {
     "login.failure": "Sign-in failed",
     "login.throttled": "Sign-in throttled",
     "logout": "Signed out",
+    "sso.link": "Linked a single sign-on account",
+    "sso.create": "Made an account by single sign-on",
     "password.change": "Changed password",
     "password.reset-request": "Asked for a password reset",
     "password.reset": "Reset password",

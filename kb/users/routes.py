@@ -14,7 +14,8 @@ from wtforms import Field
 
 from kb.audit.service import record_event
 from kb.extensions import db, limiter
-from kb.users import service, throttle, two_factor
+from kb.security import CONTENT_SECURITY_POLICY
+from kb.users import service, sso, throttle, two_factor
 from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
 from kb.users.models import User
 from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
@@ -80,6 +81,9 @@ def login() -> str | Response:
     form = LoginForm()
     message = None
     refusal = None
+    if request.method == "POST" and not current_app.config["LOCAL_PASSWORDS"]:
+        problem = f"Passwords are not used on this site. Use “{current_app.config['OIDC_BUTTON_LABEL']}”."
+        return login_page(form, next_path, 403, problem)
     if form.validate_on_submit():
         account = _account_key()
         known = throttle.is_known_device(request.cookies.get(throttle.DEVICE_COOKIE), account)
@@ -108,19 +112,47 @@ def login() -> str | Response:
                     "long_enough": long_enough,
                 }
                 return redirect(url_for("auth.second_factor"))
-            return _complete_login(
-                user, remember=bool(form.remember.data), next_path=next_path, long_enough=long_enough
-            )
+            return complete_login(user, remember=bool(form.remember.data), next_path=next_path, long_enough=long_enough)
     status = 429 if refusal else 401 if message else (400 if form.errors else 200)
-    page = render_template("auth/login.html", form=form, message=message, next=next_path, demo_roles=_demo_accounts())
-    response = current_app.make_response((page, status))
+    response = login_page(form, next_path, status)
     if refusal is not None:
         response.headers["Retry-After"] = str(refusal.retry_after)
     return response
 
 
-def _complete_login(user: User, *, remember: bool, next_path: str | None, long_enough: bool) -> Response:
-    service.record_login(user)
+def login_page(form: LoginForm, next_path: str | None, status: int, problem: str | None = None) -> Response:
+    """The sign-in page: the single sign-on button when there is a provider, the password form unless switched off.
+
+    `problem` is a refusal that is about no field of the form (single sign-on's, for one).
+    """
+    page = render_template(
+        "auth/login.html",
+        form=form,
+        problem=problem,
+        next=next_path,
+        demo_roles=_demo_accounts(),
+        sso_label=current_app.config["OIDC_BUTTON_LABEL"] if current_app.config["OIDC_DISCOVERY_URL"] else None,
+        local_passwords=current_app.config["LOCAL_PASSWORDS"],
+    )
+    response = current_app.make_response((page, status))
+    if current_app.config["OIDC_DISCOVERY_URL"]:
+        # The button's post is answered with a redirect to the provider: the page's form-action must allow it.
+        allowed = " ".join(["form-action 'self'", *sso.form_origins()])
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace("form-action 'self'", allowed)
+    return response
+
+
+def _passwords_only() -> None:
+    """A 404 for the password pages (reset, invitation, change) when `LOCAL_PASSWORDS` is off."""
+    if not current_app.config["LOCAL_PASSWORDS"]:
+        abort(404)
+
+
+def complete_login(
+    user: User, *, remember: bool, next_path: str | None, long_enough: bool, method: str | None = None
+) -> Response:
+    """Finish a sign-in (after any second factor): audit it, start the session, remember this browser."""
+    service.record_login(user, method)
     db.session.commit()
     account = service.normalise_email(user.email)
     known = throttle.is_known_device(request.cookies.get(throttle.DEVICE_COOKIE), account)
@@ -173,8 +205,12 @@ def second_factor() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         if two_factor.verify_second_factor(user, form.code.data or ""):
             session.pop("pending_login", None)
-            return _complete_login(
-                user, remember=pending["remember"], next_path=pending["next"], long_enough=pending["long_enough"]
+            return complete_login(
+                user,
+                remember=pending["remember"],
+                next_path=pending["next"],
+                long_enough=pending["long_enough"],
+                method=pending.get("method"),
             )
         g.login_failed = True
         record_event("login.failure", actor=user, target=user, new="second factor")
@@ -215,6 +251,7 @@ def account() -> str:
 @login_required
 def change_password() -> str | Response | tuple[str, int]:
     """Change one's password, giving the current one; other sessions end."""
+    _passwords_only()
     user: User = current_user._get_current_object()
     form = ChangePasswordForm()
     message = None
@@ -243,6 +280,7 @@ def _minimum_for(user: User) -> int:
 @limiter.limit(lambda: _throttled_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], error_message=THROTTLED_MESSAGE)
 def reset_request() -> str | Response | tuple[str, int]:
     """Ask for a reset link; the answer is the same whether or not the email has an account."""
+    _passwords_only()
     form = EmailForm()
     if form.validate_on_submit():
         service.request_password_reset(form.email.data or "")
@@ -252,6 +290,7 @@ def reset_request() -> str | Response | tuple[str, int]:
 
 
 def _set_password_page(token: str, purpose: str) -> str | Response | tuple[str, int]:
+    _passwords_only()
     try:
         user = service.user_for_token(token, purpose)
     except service.AccountError as error:

@@ -131,6 +131,13 @@ def create_user(
     return user
 
 
+def _first_step(user: User, how_long: str) -> str:
+    """What an invitation asks of the person: choose a password, or (passwords off) sign in by single sign-on."""
+    if not current_app.config["LOCAL_PASSWORDS"]:
+        return f"Sign in here with \u201c{current_app.config['OIDC_BUTTON_LABEL']}\u201d:\n\n{site_link('/login')}"
+    return f"Choose your password here ({how_long}):\n\n{invite_link(user)}"
+
+
 def invite_user(email: str, display_name: str, *, role: str, organisation: Organisation | None, actor: User) -> User:
     """Create an account and mail its one-time set-password link (sent after the commit)."""
     require(actor, "users.manage")
@@ -144,8 +151,7 @@ def invite_user(email: str, display_name: str, *, role: str, organisation: Organ
                 f"Hello {user.display_name},\n\n"
                 f"{actor.display_name} has invited you to {current_app.config['SITE_NAME']}, "
                 "the alliance's lessons-learned knowledge base.\n\n"
-                f"Choose your password here (the link works once, for {days} days):\n\n"
-                f"{invite_link(user)}\n\n"
+                f"{_first_step(user, f'the link works once, for {days} days')}\n\n"
                 "If you did not expect this, you can ignore this message.\n"
             ),
         )
@@ -163,10 +169,7 @@ def resend_invite(user: User, *, actor: User) -> None:
         Mail(
             to=user.email,
             subject=f"Your invitation to {current_app.config['SITE_NAME']}",
-            body=(
-                f"Hello {user.display_name},\n\n"
-                f"Choose your password here (the link works once):\n\n{invite_link(user)}\n"
-            ),
+            body=f"Hello {user.display_name},\n\n{_first_step(user, 'the link works once')}\n",
         )
     )
     record_event("invite.send", actor=actor, target=user, new=user.role)
@@ -214,10 +217,10 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def record_login(user: User) -> None:
-    """Note a completed sign-in (after any second factor)."""
+def record_login(user: User, method: str | None = None) -> None:
+    """Note a completed sign-in (after any second factor); `method` names a way other than the password."""
     user.last_login_at = utcnow()
-    record_event("login.success", actor=user, target=user)
+    record_event("login.success", actor=user, target=user, new=method)
 
 
 def change_password(user: User, current: str, new: str) -> None:

@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from kb.errors import InvalidInputError
 
-PURPOSES = ("invite", "reset")
+PURPOSES = ("invite", "reset", "emergency")
 
 
 class TokenError(InvalidInputError):
@@ -40,7 +40,10 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
 
 
 def make_token(secret_key: str, user_id: int, purpose: str, password_hash: str | None) -> str:
-    """A signed token for `purpose` (`invite` or `reset`) tied to the user's current password."""
+    """A signed token for `purpose` (`invite`, `reset`, `emergency`) tied to the user's current password hash.
+
+    An emergency sign-in link passes the user's session token instead, so signing in with it ends it.
+    """
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
     return _serializer(secret_key).dumps({"u": user_id, "p": purpose, "f": password_fingerprint(password_hash)})

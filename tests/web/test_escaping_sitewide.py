@@ -83,6 +83,8 @@ EXCLUDED: dict[str, str] = {
     "static": "files from static/, not rendered from templates",
     "nhsuk_asset": "files of the nhsuk-frontend package, not rendered from templates",
     "comments.permalink": "only redirects to the comment on its entry's page (or its thread), both crawled",
+    "auth.sso_callback": "answers only a provider's redirect, with single sign-on set up (tests/web/test_sso.py)",
+    "auth.emergency_sign_in": "needs a link printed by `flask users emergency-link` (tests/web/test_sso.py)",
     "panels.merge_finding": "shown when a save comes too late (tests/web/test_finding_merge_page.py); GET only "
     "brings back a kept draft of it, else redirects to the editor",
 }
