@@ -122,7 +122,8 @@ def openid_provider(folder: Path, redirect_uris: list[str]) -> Iterator[OpenIdPr
     """Run the provider on a free loopback port, knowing kb's client with `redirect_uris`; stopped afterwards."""
     node = shutil.which("node")
     if node is None or not PACKAGE.exists():
-        pytest.skip("Node and the npm package oidc-provider are needed (npm install)")
+        # `make test` installs it from package-lock.json (npm ci); a missing provider is a broken set-up, not a skip.
+        pytest.fail("Node and the npm package oidc-provider are needed: run npm ci (make test does)")
     folder.mkdir(parents=True, exist_ok=True)
     accounts = folder / "accounts.json"
     accounts.write_text("{}", encoding="utf-8")
