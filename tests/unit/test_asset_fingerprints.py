@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 import brotli
+import pytest
 
-from kb.assets import FINGERPRINTED, build, current_build
+from kb.assets import FINGERPRINTED, Assets, StaticFiles, build, current_build
 
 
 def _site(tmp_path: Path) -> tuple[Path, Path]:
@@ -69,3 +70,21 @@ def test_a_name_outside_the_folders_is_never_copied(tmp_path: Path) -> None:
     (static / "kb.js").write_text("import '../secret.js'\nimport '/assets/nhsuk/../secret.js'\n")
     urls = build(static, nhsuk).urls
     assert set(urls) == {"/static/kb.js", "/static/build/nhsuk.css", "/assets/nhsuk/assets/images/arrow.svg"}
+
+
+def test_outside_production_a_page_drawn_after_an_edit_links_the_new_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    static, nhsuk = _site(tmp_path)
+    server = StaticFiles(lambda environ, start_response: [], static, compressed=True)
+    assets = Assets(static, nhsuk, refresh=True, server=server)
+    first = assets.url("kb.js")
+    assert first in server.files
+    drafts = static / "kb-drafts.js"
+    drafts.write_text("export const drafts = 3\n")
+    os.utime(drafts, ns=(drafts.stat().st_atime_ns, drafts.stat().st_mtime_ns + 10**9))
+    monkeypatch.setattr("kb.assets.REFRESH_SECONDS", 0.0)
+    second = assets.url("kb.js")
+    assert second != first
+    assert second in server.files, "the new copy is served at once"
+    assert Assets(static, nhsuk, refresh=False, server=server).url("kb.js") == second
