@@ -164,7 +164,9 @@ def build(static_dir: Path, nhsuk_dir: Path) -> Build:
     builder = _Builder(static_dir, nhsuk_dir)
     for name in SOURCES:
         builder.visit(STATIC_URL + name)
-    return Build(urls=builder.urls, signature=_signature(builder.read))
+    # A source missing now is watched too, so the build is made again when it appears.
+    watched = [*builder.read, *(static_dir / name for name in SOURCES if static_dir / name not in builder.read)]
+    return Build(urls=builder.urls, signature=_signature(watched))
 
 
 _builds: dict[tuple[Path, Path], Build] = {}

@@ -62,6 +62,8 @@ def test_a_changed_file_gets_a_new_name_and_so_does_every_file_that_refers_to_it
     changed = {url for url in first.urls if first.urls[url] != second.urls[url]}
     assert changed == {"/static/kb.js", "/static/kb-drafts.js"}
     assert (static / first.urls["/static/kb.js"].removeprefix("/static/")).is_file(), "old copies stay for old pages"
+    (static / "print.css").write_text("a { color: red }\n")
+    assert FINGERPRINTED.match(current_build(static, nhsuk).urls["/static/print.css"]), "a file that appears is seen"
 
 
 def test_a_name_outside_the_folders_is_never_copied(tmp_path: Path) -> None:
