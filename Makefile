@@ -41,7 +41,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 static/build/nhsuk.css: static/scss/nhsuk.scss node_modules/.package-lock.json
 	node_modules/.bin/sass --no-source-map --style=compressed --load-path=node_modules --quiet-deps $< $@
 
-assets: node_modules/.package-lock.json static/build/nhsuk.css
+# Every file pages link to, copied under a name carrying a hash of its content, with gzip and
+# brotli twins (kb.assets); a started kb makes any that are missing itself.
+assets: .make-runtime.stamp node_modules/.package-lock.json static/build/nhsuk.css
+	@$(BIN)/python -m kb.assets > /dev/null
 
 # A broken content file is reported with its path and line; the good files still load and
 # the site still starts, so one typo never locks a newcomer out.

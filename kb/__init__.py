@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Before any route is added: every `<int:...>` id is bounded, so a huge one answers 404, not 500.
     app.url_map.converters["int"] = BoundedIntegerConverter
 
-    from kb import cli, errors, inputs, logs, mail, ratelimits, security, templating, unavailable
+    from kb import assets, cli, errors, inputs, logs, mail, ratelimits, security, templating, unavailable
     from kb.access import models as access_models  # noqa: F401 (the token table joins the metadata)
     from kb.actions.routes import blueprint as actions_blueprint
     from kb.admin import organisation_routes  # noqa: F401 (its views join the admin blueprint on import)
@@ -89,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     search_lifecycle.init_app(app)
     templating.init_app(app)
+    assets.init_app(app)
     errors.init_app(app)
     unavailable.init_app(app)
     cli.init_app(app)

@@ -22,6 +22,7 @@
 | `SEARCH_BACKEND`   | `whoosh`; `postgresql` with more than one host (`kb.search.backend`) |
 | `SEARCH_ONE_HOST`  | `0`; `1` says one host serves the PostgreSQL database, so Whoosh is right |
 | `SEARCH_MEANING`   | `1`: search by meaning as well as words (`kb.search.meaning`); `0` turns it off |
+| `COMPRESS_STATIC`  | `1`: static files go gzip or brotli compressed; `0` when a proxy compresses |
 | `MAIL_REQUEST_SECONDS` | `5`: seconds a request may spend sending mail after its commit |
 | `RATELIMIT_STORAGE_URI` | `memory://`; `database` under gunicorn (`PRODUCTION_DEFAULTS`); or `redis://...` |
 | `SESSION_IDLE_MINUTES`, `SESSION_ABSOLUTE_HOURS`, `REMEMBER_DAYS` | `60`, `12`, `14` |
@@ -292,6 +293,7 @@ def load_settings(instance_dir: Path, overrides: dict[str, Any] | None = None) -
         "SEARCH_REBUILD_AT_START": env("SEARCH_REBUILD_AT_START", "background"),
         # Search by meaning as well as by words (kb.search.meaning); "0" turns it off.
         "SEARCH_MEANING": env("SEARCH_MEANING", "1").strip().lower() not in {"0", "false", "no", "off"},
+        "COMPRESS_STATIC": env("COMPRESS_STATIC", "1").strip().lower() not in {"0", "false", "no", "off"},
         # Entry pages remember their similar entries (ids only, read back through the visibility
         # rule) for this many seconds per worker, at most this many lists; 0 seconds turns it off.
         "RELATED_CACHE_SECONDS": float(env("RELATED_CACHE_SECONDS", "300")),

@@ -111,4 +111,4 @@ def init_app(app: Flask) -> None:
         """Files of the pinned `nhsuk-frontend` package (installed by `make`)."""
         if not nhsuk_dir.is_dir():
             abort(404)
-        return send_from_directory(nhsuk_dir, filename, max_age=86400)
+        return send_from_directory(nhsuk_dir, filename, max_age=60)

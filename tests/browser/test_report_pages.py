@@ -148,7 +148,7 @@ def test_nhsuk_print_styles_alone_would_print_link_addresses(browser: Browser, r
     site = report_site.site
     reader = page_as(browser, site, None)
     reader.goto(f"{site.url}/reviews/{report_site.slug}/report")
-    reader.eval_on_selector('link[href$="print.css"]', "node => node.remove()")
+    reader.eval_on_selector('link[rel="stylesheet"][media="print"]', "node => node.remove()")
     reader.emulate_media(media="print")
     assert any("Link:" in content for content in _after(reader, ".kb-report a[href]"))
     assert _display(reader, ".kb-demo-banner") != "none"

@@ -77,7 +77,7 @@ def test_print_stylesheet_is_linked(client, url):
     print_links = page.find_all("link", where=lambda e: e.attrs.get("media") == "print")
     assert len(print_links) == 1
     assert print_links[0].attrs["rel"] == "stylesheet"
-    assert print_links[0].attrs["href"].endswith("print.css")
+    assert re.search(r"/static/build/print\.[0-9a-f]{10}\.css$", print_links[0].attrs["href"])
     stylesheet = client.get(print_links[0].attrs["href"])
     assert stylesheet.status_code == 200
     assert b"display: none" in stylesheet.data
