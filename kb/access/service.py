@@ -4,7 +4,8 @@ A token is `kb_` followed by 40 random URL-safe characters. Only its SHA-256 dig
 stored, so a copy of the database opens nothing; a person sees the token once, when they
 make it. Checking a token is one indexed lookup by digest. A token acts as its owner, with
 the owner's current role and panels, and stops working when it is revoked, expires, or the
-owner's account is deactivated. `last_used_at` is written at most once a minute per token,
+owner's account is deactivated. A staff account that has not yet set up its second factor (held
+at set-up on pages) opens nothing with a token either. `last_used_at` is written at most once a minute per token,
 so a busy client does not turn every read into a write.
 """
 
@@ -23,6 +24,7 @@ from kb.extensions import db
 from kb.states import Role, TokenKind, TokenScope
 from kb.text import one_line
 from kb.users.models import User
+from kb.users.sessions import setup_needed
 
 TOKEN_PREFIX = "kb_"  # noqa: S105 (the marker every token starts with, not a secret)
 SHOWN_PREFIX_LENGTH = 10
@@ -127,7 +129,7 @@ def tokens_of(user: User, kind: TokenKind | None = None) -> list[AccessToken]:
 
 
 def authenticate(token: str, kind: TokenKind) -> AccessToken | None:
-    """The live token of `kind` whose text this is, with an active owner; None for anything else.
+    """The live token of `kind` whose text this is, with an active owner not held at set-up; None for anything else.
 
     Marks the token used (at most once a minute); the caller's unit of work commits it.
     """
@@ -136,6 +138,8 @@ def authenticate(token: str, kind: TokenKind) -> AccessToken | None:
     row = db.session.scalars(select(AccessToken).where(AccessToken.digest == digest_of(token))).one_or_none()
     now = utcnow()
     if row is None or row.kind != kind or not row.is_live(now) or not row.user.active:
+        return None
+    if setup_needed(row.user):
         return None
     if row.last_used_at is None or as_utc(row.last_used_at) < now - LAST_USED_PRECISION:
         row.last_used_at = now

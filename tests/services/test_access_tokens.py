@@ -87,3 +87,16 @@ def test_a_person_holds_a_bounded_number_of_live_tokens(app: Flask) -> None:
     with pytest.raises(InvalidInputError):
         issue_token(owner, kind=TokenKind.API, name="one too many")
     issue_token(owner, kind=TokenKind.FEED, name="feeds are counted apart")
+
+
+def test_a_staff_account_without_its_second_factor_opens_nothing_with_a_token(app: Flask) -> None:
+    person = make_user("promoted@example.org")
+    _, api = issue_token(person, kind=TokenKind.API, name="script")
+    _, feed = issue_token(person, kind=TokenKind.FEED, name="reader")
+    person.role = Role.MODERATOR  # made staff: pages hold them at setting up a second factor
+    db.session.commit()
+    assert authenticate(api, TokenKind.API) is None
+    assert authenticate(feed, TokenKind.FEED) is None
+    person.totp_secret = "JBSWY3DPEHPK3PXP"
+    db.session.commit()
+    assert authenticate(api, TokenKind.API) is not None
