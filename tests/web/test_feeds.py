@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -29,6 +29,7 @@ from kb.consultations.models import Consultation
 from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
+from kb.feeds.builder import FeedItem, atom
 from kb.panels.models import Finding
 from kb.permissions import ANONYMOUS, Viewer, can_view_consultation, can_view_entry, can_view_finding, viewer_for
 from kb.states import EntryStatus, FindingStatus, TokenKind
@@ -371,3 +372,27 @@ def test_a_renamed_tags_old_feed_address_leads_to_its_new_one_keeping_the_token(
     moved = client.get(with_token("/feeds/tags/feed-open-tag.atom", token))
     assert moved.headers["Location"] == with_token("/feeds/tags/feed-renamed-tag.atom", token)
     assert "Feed public lesson" in titles(read(client, moved.headers["Location"]))
+
+
+def test_characters_xml_forbids_are_left_out_of_every_text_a_feed_writes(world: World) -> None:
+    bad = "\ufffe\uffff\x01\x0b"
+    item = FeedItem(
+        key="entry/1",
+        title=f"Odd{bad} title",
+        path=f"/lessons/odd{bad}",
+        summary=f"Odd{bad} summary",
+        updated=utcnow(),
+        author=f"Odd{bad} organisation",
+        category=f"Odd{bad} kind",
+    )
+    only_bad = replace(item, key="entry/2", title=bad, summary=bad)
+    with world.app.test_request_context():
+        document = atom(title=f"Search: {bad}", path=f"/feeds/x{bad}.atom", page_path="/", items=[item, only_bad])
+    feed = feedparser.parse(document)
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.feed.title.startswith("Search: ")
+    first, second = feed.entries
+    assert (first.title, first.summary, first.author) == ("Odd title", "Odd summary", "Odd organisation")
+    assert (first.link, first.tags[0].term) == (f"{SITE}/lessons/odd", "Odd kind")
+    assert second.title
+    assert not any(character in document.decode() for character in bad)
