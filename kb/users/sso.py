@@ -13,7 +13,8 @@
 Each raises `SsoError` with a message for the person; nothing is made or linked when one is raised.
 
 `emergency_link` is the way in for an admin when the provider is down and local passwords are
-off: a one-time link printed by `flask --app kb users emergency-link EMAIL`, good for 15 minutes.
+off: a one-time link printed by `flask --app kb users emergency-link EMAIL`, good for 15 minutes,
+read by `emergency_user` and spent by `use_emergency_link`.
 """
 
 from __future__ import annotations
@@ -334,4 +335,16 @@ def emergency_user(token: str) -> User:
         raise service.AccountError("This link is no longer valid.")
     if fingerprint != password_fingerprint(user.session_token):
         raise service.AccountError("This link has already been used, or the admin has signed in or out since.")
+    return user
+
+
+def use_emergency_link(token: str) -> User:
+    """Spend an emergency link: the admin it signs in, their session token replaced (flushed, not committed).
+
+    Replacing the token makes this link, and every other session of the admin, stop working.
+    Raises `AccountError` as `emergency_user` does.
+    """
+    user = emergency_user(token)
+    user.rotate_session_token()
+    db.session.flush()
     return user

@@ -25,7 +25,9 @@ from werkzeug.test import TestResponse
 from kb.audit.models import AuditEvent
 from kb.extensions import db
 from kb.mail import Mail
+from kb.users import sso
 from kb.users.models import User, UserIdentity
+from kb.users.service import AccountError
 from tests.accounts import csrf_token, login_as, make_user, organisation, page_text, post_form
 from tests.conftest import make_app
 from tests.oidc_provider import TEST_CALLBACK, OpenIdProvider, openid_provider
@@ -360,3 +362,19 @@ def test_an_emergency_link_from_the_command_line_signs_an_admin_in_once_with_the
         used = _app.test_client().get(path)
         assert used.status_code == 410
         assert "already been used" in page_text(used)
+
+
+def test_an_emergency_link_is_spent_by_a_service_that_flushes_and_leaves_the_commit_to_its_caller(
+    tmp_path: Path, empty_database: Path, provider: OpenIdProvider
+) -> None:
+    for _app in sso_app(tmp_path, empty_database, provider, LOCAL_PASSWORDS=False):
+        admin = make_user("ned@nhs.net", role="admin")
+        db.session.commit()
+        token = urlsplit(sso.emergency_link("ned@nhs.net")).path.rsplit("/", 1)[1]
+        before = admin.session_token
+        assert sso.use_emergency_link(token).id == admin.id
+        assert admin.session_token != before
+        with pytest.raises(AccountError, match="already been used"):
+            sso.use_emergency_link(token)
+        db.session.rollback()
+        assert sso.emergency_user(token).session_token == before
