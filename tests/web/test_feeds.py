@@ -396,3 +396,10 @@ def test_characters_xml_forbids_are_left_out_of_every_text_a_feed_writes(world: 
     assert (first.link, first.tags[0].term) == (f"{SITE}/lessons/odd", "Odd kind")
     assert second.title
     assert not any(character in document.decode() for character in bad)
+
+
+def test_a_search_feed_for_a_character_xml_forbids_is_refused_at_the_doorway(world: World) -> None:
+    for raw, named in (("%EF%BF%BE", "U+FFFE (noncharacter)"), ("%EF%BF%BF", "U+FFFF (noncharacter)")):
+        response = world.client().get(f"/feeds/search.atom?q=a{raw}b")
+        assert response.status_code == 400, raw
+        assert named in response.get_data(as_text=True)
