@@ -22,7 +22,7 @@ from kb.feeds.builder import FeedItem, atom, consultation_item, entry_item, find
 from kb.feeds.reader import TOKEN_ARG, asks_with_token, feed_viewer, find_reader
 from kb.search.routes import read_request, search_url
 from kb.search.service import SearchUnavailableError, search
-from kb.states import EntryKind
+from kb.states import EntryKind, EntryStatus
 from kb.taxonomy.curation import tag_for_alias
 
 blueprint = Blueprint("feeds", __name__)
@@ -136,7 +136,7 @@ def review(slug: str) -> Response:
 
 @blueprint.get("/feeds/search.atom")
 def search_feed() -> Response:
-    """Any search, filters included: its first results as the search page orders them, listed newest first."""
+    """Any search, filters included: its first published results as the search page orders them, newest first."""
     wanted = replace(read_request(), page=1, per_page=queries.FEED_SIZE)
     try:
         found = search(feed_viewer(), wanted)
@@ -146,4 +146,6 @@ def search_feed() -> Response:
     query = urlsplit(page).query
     path = url_for(".search_feed") + (f"?{query}" if query else "")
     title = f"Search: {wanted.text.strip()}" if wanted.text.strip() else "Search"
-    return _answer(title, path, page, newest_first([entry_item(hit.entry) for hit in found.hits]))
+    # Search shows staff and authors their drafts too; a feed, like every other, holds only what is published.
+    published = [entry_item(hit.entry) for hit in found.hits if hit.entry.status == EntryStatus.PUBLISHED]
+    return _answer(title, path, page, newest_first(published))

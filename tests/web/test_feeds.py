@@ -403,3 +403,12 @@ def test_a_search_feed_for_a_character_xml_forbids_is_refused_at_the_doorway(wor
         response = world.client().get(f"/feeds/search.atom?q=a{raw}b")
         assert response.status_code == 400, raw
         assert named in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_search_feed_holds_published_entries_only_even_for_staff(world: World, role: str | None) -> None:
+    token = world.tokens[role] if role else None
+    for query in ("q=feed", "q=feed+unpublished+lesson", "q=feed&sort=newest"):
+        shown = titles(read(world.client(), f"/feeds/search.atom?{query}", token))
+        assert shown, query
+        assert shown <= expected_entries(viewer_of(world, role)), (role, query)
