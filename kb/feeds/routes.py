@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, request, session, url_for
 from werkzeug.wrappers import Response
@@ -142,9 +141,7 @@ def search_feed() -> Response:
         found = search(feed_viewer(), wanted)
     except SearchUnavailableError:
         return Response("Search is being rebuilt; try again in a minute.\n", 503, {"Retry-After": "30"}, TEXT_TYPE)
-    page = search_url(wanted)
-    query = urlsplit(page).query
-    path = url_for(".search_feed") + (f"?{query}" if query else "")
+    page, path = search_url(wanted), pages.search_feed_url(wanted)
     title = f"Search: {wanted.text.strip()}" if wanted.text.strip() else "Search"
     # Search shows staff and authors their drafts too; a feed, like every other, holds only what is published.
     published = [entry_item(hit.entry) for hit in found.hits if hit.entry.status == EntryStatus.PUBLISHED]

@@ -412,3 +412,15 @@ def test_the_search_feed_holds_published_entries_only_even_for_staff(world: Worl
         shown = titles(read(world.client(), f"/feeds/search.atom?{query}", token))
         assert shown, query
         assert shown <= expected_entries(viewer_of(world, role)), (role, query)
+
+
+@pytest.mark.parametrize(
+    "query", ["q=lesson", f"q=Lesson+&tag={TAG}&sort=newest", "sort=relevance", "", f"theme={THEME.slug}&kind=lesson"]
+)
+def test_a_search_feeds_own_address_is_the_one_its_search_page_names(world: World, query: str) -> None:
+    client = world.client()
+    [named] = feed_links(client.get(f"/search?{query}").get_data(as_text=True))
+    feed = read(client, f"/feeds/search.atom?{query}")
+    [own] = [link.href for link in feed.feed.links if link.rel == "self"]
+    assert own == f"{SITE}{named}"
+    assert feed.feed.id == own
