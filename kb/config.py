@@ -40,6 +40,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -182,7 +183,12 @@ def _sso_settings(env: dict[str, str]) -> dict[str, Any]:
 
 def _loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
-    return host == "localhost" or host.startswith("127.") or host == "::1"
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address: only "localhost" is known to stay on this machine
+        return False
 
 
 def check_sso_settings(settings: dict[str, Any]) -> None:

@@ -29,8 +29,11 @@ _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "ascti
 """Attributes every log record has; anything else on a record was passed in `extra=` and is logged too."""
 
 ACCESS_LOGGER = "gunicorn.access"
-_TOKEN_VALUE = re.compile(r"(^|&)(token=)[^&]*")
-"""A personal feed token in a query string (`/feeds/all.atom?token=kb_...`): kept out of request lines."""
+_TOKEN_VALUE = re.compile(r"(^|&|%26|%3F)(token=|token%3D)(?:(?!%26)[^&])*", re.IGNORECASE)
+"""A personal feed token in a query string (`/feeds/all.atom?token=kb_...`), also percent-encoded inside
+another parameter (`next=%2Ffeeds%2Fall.atom%3Ftoken%3Dkb_...`): kept out of request lines."""
+_EMERGENCY_LINK = re.compile(r"(/login/emergency/)[^/?]+")
+"""An admin's one-time emergency sign-in link (`/login/emergency/<token>`): its token is kept out of request lines."""
 
 
 def request_id_from(header: str | None) -> str:
@@ -64,7 +67,7 @@ def _access_fields(atoms: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "event": "request",
         "method": atoms.get("m"),
-        "path": atoms.get("U"),
+        "path": _EMERGENCY_LINK.sub(r"\1[hidden]", str(atoms["U"])) if atoms.get("U") is not None else None,
         "query": _TOKEN_VALUE.sub(r"\1\2[hidden]", str(atoms.get("q") or "")) or None,
         "status": int(atoms["s"]) if str(atoms.get("s", "")).isdigit() else atoms.get("s"),
         "bytes": sent if isinstance(sent, int) else None,

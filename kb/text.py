@@ -2,8 +2,9 @@
 
 Three classes of character are told apart here:
 - *forbidden*: NUL, the other C0 controls (tab and, in multi-line text, CR and LF excepted),
-  DEL, the C1 controls and lone surrogates. No text that holds one is accepted anywhere;
-  PostgreSQL cannot even store NUL.
+  DEL, the C1 controls, lone surrogates and the noncharacters U+FFFE and U+FFFF. No text that
+  holds one is accepted anywhere; PostgreSQL cannot even store NUL, and XML (feeds) cannot
+  hold U+FFFE or U+FFFF.
 - *invisible*: bidi controls and zero-width characters. Harmless in a comment's body, they
   let one title, name, tag, slug or address pass for another, so `clean_line` removes them.
 - everything else, which is NFC-normalised so that two spellings of "é" are one string.
@@ -17,9 +18,10 @@ import unicodedata
 _C0_BUT_WHITESPACE = "\x00-\x08\x0b\x0c\x0e-\x1f"
 _DEL_AND_C1 = "\x7f-\x9f"
 _SURROGATES = "\ud800-\udfff"
-FORBIDDEN_IN_LINE = re.compile(f"[{_C0_BUT_WHITESPACE}\n\r{_DEL_AND_C1}{_SURROGATES}]")
+_NONCHARACTERS = "\ufffe\uffff"
+FORBIDDEN_IN_LINE = re.compile(f"[{_C0_BUT_WHITESPACE}\n\r{_DEL_AND_C1}{_SURROGATES}{_NONCHARACTERS}]")
 """A character no single-line value (title, name, tag, address, path, query) may hold; tab is allowed."""
-FORBIDDEN_IN_TEXT = re.compile(f"[{_C0_BUT_WHITESPACE}{_DEL_AND_C1}{_SURROGATES}]")
+FORBIDDEN_IN_TEXT = re.compile(f"[{_C0_BUT_WHITESPACE}{_DEL_AND_C1}{_SURROGATES}{_NONCHARACTERS}]")
 """A character no multi-line value (Markdown, a form's text area) may hold; tab, CR and LF are allowed."""
 
 INVISIBLE = re.compile(
@@ -50,7 +52,8 @@ def forbidden_character(text: str, *, multiline: bool = False) -> str | None:
 
 def describe_character(character: str) -> str:
     """A character as a person can read it in an error message, e.g. "U+0000 (NULL)"."""
-    name = unicodedata.name(character, "") or {"\x00": "NULL"}.get(character, "control character")
+    unnamed = {"\x00": "NULL", "\ufffe": "noncharacter", "\uffff": "noncharacter"}
+    name = unicodedata.name(character, "") or unnamed.get(character, "control character")
     return f"U+{ord(character):04X} ({name})"
 
 

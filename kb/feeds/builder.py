@@ -7,6 +7,7 @@ from the thing's database id, and every text plain: feedgen escapes it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -25,6 +26,10 @@ SUMMARY_CHARS = 400
 """The most characters of a finding's or a consultation's text an item carries."""
 TAG_DATE = "2024"
 """The date part of every `tag:` id (RFC 4151); fixed, so ids never change."""
+UNTITLED = "Untitled"
+"""An item's title when nothing of its own is left to write (an Atom entry must have one)."""
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""A character XML 1.0 forbids (most C0 controls, lone surrogates, U+FFFE, U+FFFF): lxml refuses to write one."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,11 @@ class FeedItem:
     published: dt.datetime | None = None
     author: str | None = None
     category: str | None = None
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids, so that one odd title cannot break a whole feed."""
+    return _NOT_XML.sub("", text)
 
 
 def absolute(path: str) -> str:
@@ -120,27 +130,28 @@ def atom(*, title: str, path: str, page_path: str, items: Sequence[FeedItem]) ->
     """The Atom document of a feed at `path` (token-less) about the page at `page_path`, items in the order given."""
     feed = FeedGenerator()
     site_name = current_app.config["SITE_NAME"]
-    feed.id(absolute(path))
-    feed.title(f"{title} – {site_name}")
-    feed.subtitle(current_app.config["SITE_TAGLINE"])
-    feed.author({"name": site_name})
-    feed.link(href=absolute(page_path), rel="alternate", type="text/html")
-    feed.link(href=absolute(path), rel="self", type="application/atom+xml")
+    feed.id(xml_text(absolute(path)))
+    feed.title(xml_text(f"{title} – {site_name}"))
+    feed.subtitle(xml_text(current_app.config["SITE_TAGLINE"]))
+    feed.author({"name": xml_text(site_name)})
+    feed.link(href=xml_text(absolute(page_path)), rel="alternate", type="text/html")
+    feed.link(href=xml_text(absolute(path)), rel="self", type="application/atom+xml")
     feed.language("en-GB")
-    feed.generator(site_name)
+    feed.generator(xml_text(site_name))
     feed.updated(max((item.updated for item in items), default=utcnow()))
     for item in items:
         added = feed.add_entry(order="append")
-        added.id(tag_uri(item.key))
-        added.title(item.title)
-        added.link(href=absolute(item.path), rel="alternate", type="text/html")
-        added.summary(item.summary or item.title)
+        title = xml_text(item.title).strip() or UNTITLED
+        added.id(xml_text(tag_uri(item.key)))
+        added.title(title)
+        added.link(href=xml_text(absolute(item.path)), rel="alternate", type="text/html")
+        added.summary(xml_text(item.summary).strip() or title)
         added.updated(item.updated)
         if item.published is not None:
             added.published(item.published)
         if item.author:
-            added.author({"name": item.author})
+            added.author({"name": xml_text(item.author)})
         if item.category:
-            added.category(term=item.category)
+            added.category(term=xml_text(item.category))
     document: bytes = feed.atom_str(pretty=False)
     return document

@@ -16,6 +16,7 @@ from kb.entries.models import Entry
 from kb.feeds.builder import absolute
 from kb.permissions import ANONYMOUS, can_view_entry
 from kb.search.routes import read_request, search_url
+from kb.search.types import SearchRequest
 
 
 def absolute_url(path: str) -> str:
@@ -28,9 +29,9 @@ def public_entry(entry: Entry) -> bool:
     return can_view_entry(ANONYMOUS, entry)
 
 
-def search_feed_url() -> str:
-    """The feed of the search on this page: the same words, filters and order."""
-    query = urlsplit(search_url(read_request())).query
+def search_feed_url(wanted: SearchRequest | None = None) -> str:
+    """The feed of a search (the search on this page when none is given): the same words, filters and order."""
+    query = urlsplit(search_url(read_request() if wanted is None else wanted)).query
     return url_for("feeds.search_feed") + (f"?{query}" if query else "")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, request, session, url_for
 from werkzeug.wrappers import Response
@@ -22,7 +21,7 @@ from kb.feeds.builder import FeedItem, atom, consultation_item, entry_item, find
 from kb.feeds.reader import TOKEN_ARG, asks_with_token, feed_viewer, find_reader
 from kb.search.routes import read_request, search_url
 from kb.search.service import SearchUnavailableError, search
-from kb.states import EntryKind
+from kb.states import EntryKind, EntryStatus
 from kb.taxonomy.curation import tag_for_alias
 
 blueprint = Blueprint("feeds", __name__)
@@ -136,14 +135,14 @@ def review(slug: str) -> Response:
 
 @blueprint.get("/feeds/search.atom")
 def search_feed() -> Response:
-    """Any search, filters included: its first results as the search page orders them, listed newest first."""
+    """Any search, filters included: its first published results as the search page orders them, newest first."""
     wanted = replace(read_request(), page=1, per_page=queries.FEED_SIZE)
     try:
         found = search(feed_viewer(), wanted)
     except SearchUnavailableError:
         return Response("Search is being rebuilt; try again in a minute.\n", 503, {"Retry-After": "30"}, TEXT_TYPE)
-    page = search_url(wanted)
-    query = urlsplit(page).query
-    path = url_for(".search_feed") + (f"?{query}" if query else "")
+    page, path = search_url(wanted), pages.search_feed_url(wanted)
     title = f"Search: {wanted.text.strip()}" if wanted.text.strip() else "Search"
-    return _answer(title, path, page, newest_first([entry_item(hit.entry) for hit in found.hits]))
+    # Search shows staff and authors their drafts too; a feed, like every other, holds only what is published.
+    published = [entry_item(hit.entry) for hit in found.hits if hit.entry.status == EntryStatus.PUBLISHED]
+    return _answer(title, path, page, newest_first(published))

@@ -1,6 +1,8 @@
 """Single sign-on with an OpenID provider: the provider's answer checked, and the kb account it signs in.
 
-- `init_app` registers the provider (Authlib's Flask client) when `OIDC_DISCOVERY_URL` is set.
+- `init_app` registers the provider (Authlib's Flask client) when `OIDC_DISCOVERY_URL` is set, and
+  starts loading its discovery document in the background; no page waits for the provider until
+  the person presses the button.
 - `authorize_redirect` sends the browser to the provider with the authorisation code flow; the
   state, nonce and PKCE verifier wait in the session for the answer.
 - `claims_from_callback` checks that answer: the state, the code exchanged for tokens, and the ID
@@ -11,12 +13,14 @@
 Each raises `SsoError` with a message for the person; nothing is made or linked when one is raised.
 
 `emergency_link` is the way in for an admin when the provider is down and local passwords are
-off: a one-time link printed by `flask --app kb users emergency-link EMAIL`, good for 15 minutes.
+off: a one-time link printed by `flask --app kb users emergency-link EMAIL`, good for 15 minutes,
+read by `emergency_user` and spent by `use_emergency_link`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,7 +51,7 @@ PROVIDER_TIMEOUT_SECONDS = 10
 EMERGENCY_PATH = "/login/emergency/"
 EMERGENCY_MAX_AGE = dt.timedelta(minutes=15)
 _EXTENSION = "authlib.integrations.flask_client"
-_RETRY_KEY = "kb_sso_metadata_retry"
+_LOADING_KEY = "kb_sso_metadata_loading"
 METADATA_RETRY_SECONDS = 60
 
 
@@ -76,6 +80,37 @@ def init_app(app: Flask) -> None:
             "default_timeout": PROVIDER_TIMEOUT_SECONDS,
         },
     )
+    app.extensions[_LOADING_KEY] = _MetadataLoader()
+    with app.app_context():
+        load_metadata_soon()
+
+
+class _MetadataLoader:
+    """Loads the provider's discovery document in a background thread, at most once a minute while it fails."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next_try = 0.0
+
+    def start(self, client: Any) -> None:
+        """Start a load unless the document is loaded, one is under way, or the last began under a minute ago."""
+        with self.lock:
+            if "_loaded_at" in client.server_metadata or time.monotonic() < self.next_try:
+                return
+            self.next_try = time.monotonic() + METADATA_RETRY_SECONDS
+        threading.Thread(target=self._load, args=(client, current_app.logger), daemon=True).start()
+
+    @staticmethod
+    def _load(client: Any, logger: Any) -> None:
+        try:
+            client.load_server_metadata()
+        except (requests.RequestException, ValueError) as error:
+            logger.warning("single sign-on: the provider's discovery document could not be loaded: %s", error)
+
+
+def load_metadata_soon() -> None:
+    """Load the provider's discovery document in the background if it is not loaded yet; never waits for it."""
+    current_app.extensions[_LOADING_KEY].start(_client())
 
 
 def enabled() -> bool:
@@ -101,22 +136,18 @@ def _origin(url: str) -> str:
 
 
 def form_origins() -> list[str]:
-    """Where the sign-in page's button may lead (its `form-action`): the provider's authorisation endpoint.
+    """Where the sign-in page's button may lead (its `form-action`), without ever waiting for the provider.
 
-    Read from the discovery document, loaded here if no sign-in has loaded it yet; while the
-    provider cannot be reached (tried again after a minute), the discovery address's origin.
+    The discovery address's origin, and the authorisation endpoint's once the discovery
+    document is loaded; while it is not, a background load is started for the next page.
     """
     client = _client()
     origins = {_origin(current_app.config["OIDC_DISCOVERY_URL"])}
-    retry_at = current_app.extensions.setdefault(_RETRY_KEY, [0.0])
-    if "_loaded_at" not in client.server_metadata and time.monotonic() >= retry_at[0]:
-        try:
-            client.load_server_metadata()
-        except (requests.RequestException, ValueError):
-            retry_at[0] = time.monotonic() + METADATA_RETRY_SECONDS
     endpoint = client.server_metadata.get("authorization_endpoint")
     if isinstance(endpoint, str):
         origins.add(_origin(endpoint))
+    else:
+        load_metadata_soon()
     return sorted(origins)
 
 
@@ -304,4 +335,16 @@ def emergency_user(token: str) -> User:
         raise service.AccountError("This link is no longer valid.")
     if fingerprint != password_fingerprint(user.session_token):
         raise service.AccountError("This link has already been used, or the admin has signed in or out since.")
+    return user
+
+
+def use_emergency_link(token: str) -> User:
+    """Spend an emergency link: the admin it signs in, their session token replaced (flushed, not committed).
+
+    Replacing the token makes this link, and every other session of the admin, stop working.
+    Raises `AccountError` as `emergency_user` does.
+    """
+    user = emergency_user(token)
+    user.rotate_session_token()
+    db.session.flush()
     return user

@@ -17,7 +17,6 @@ from flask import abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from kb.errors import unit_of_work
-from kb.extensions import db
 from kb.users import service, sso
 from kb.users.forms import ConfirmForm, LoginForm
 from kb.users.models import User
@@ -57,8 +56,8 @@ def sso_callback() -> Response:
         with unit_of_work():
             user = sso.account_for(issuer, claims)
     except sso.SsoError as error:
-        sso.record_refusal(error, claims)
-        db.session.commit()
+        with unit_of_work():
+            sso.record_refusal(error, claims)
         return _refused(error)
     return _finish(user, session.pop(NEXT_KEY, None), METHOD)
 
@@ -81,13 +80,13 @@ def _finish(user: User, next_path: str | None, method: str) -> Response:
 @blueprint.route("/login/emergency/<token>", methods=["GET", "POST"])
 def emergency_sign_in(token: str) -> str | Response | tuple[str, int]:
     """An admin's one-time link for when the provider is down: a button, so a link preview cannot use it up."""
+    form = ConfirmForm()
     try:
+        if form.validate_on_submit():
+            with unit_of_work():
+                user = sso.use_emergency_link(token)
+            return _finish(user, None, "emergency link")
         user = sso.emergency_user(token)
     except service.AccountError as error:
         return render_template("auth/link_problem.html", message=str(error), purpose="emergency"), 410
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        with unit_of_work():
-            user.rotate_session_token()
-        return _finish(user, None, "emergency link")
     return render_template("auth/emergency.html", user=user, form=form, token=token)

@@ -102,3 +102,26 @@ def test_the_configuration_sends_everything_through_the_json_formatter_and_can_l
     assert config["loggers"]["gunicorn.access"]["level"] == "CRITICAL"
     assert logging_config()["loggers"]["gunicorn.access"]["level"] == "INFO"
     assert config["handlers"]["json"]["filters"] == ["request_id"]
+
+
+def request_line(path: str, query: str) -> dict:
+    access = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(h)s", (), None)
+    access.args = {"m": "GET", "U": path, "q": query, "s": "200"}
+    return json.loads(JsonFormatter().format(access))
+
+
+def test_a_feed_token_inside_a_next_parameter_never_reaches_a_request_line():
+    for query, shown in (
+        ("next=%2Ffeeds%2Fall.atom%3Ftoken%3Dkb_secret", "next=%2Ffeeds%2Fall.atom%3Ftoken%3D[hidden]"),
+        ("next=%2Ffeeds%2Fall.atom%3ftoken%3dkb_secret&x=1", "next=%2Ffeeds%2Fall.atom%3ftoken%3d[hidden]&x=1"),
+        ("next=%2Fs.atom%3Fq%3Da%26token%3Dkb_secret%26tag%3Db", "next=%2Fs.atom%3Fq%3Da%26token%3D[hidden]%26tag%3Db"),
+        ("next=%2Fsearch%3Fmytoken%3Dx", "next=%2Fsearch%3Fmytoken%3Dx"),
+    ):
+        assert request_line("/login", query)["query"] == shown
+
+
+def test_an_emergency_sign_in_link_never_reaches_a_request_line():
+    fields = request_line("/login/emergency/eyJ1Ijo0Mn0.aBcD.secret-part", "")
+    assert fields["path"] == "/login/emergency/[hidden]"
+    assert request_line("/login/emergency/abc.def", "next=%2F")["path"] == "/login/emergency/[hidden]"
+    assert request_line("/lessons/emergency-planning", "")["path"] == "/lessons/emergency-planning"

@@ -60,3 +60,20 @@ def test_plain_http_is_allowed_only_on_loopback_and_never_in_production(tmp_path
     production = {"KB_ENV": "production", "SITE_URL": "https://kb.example.org", "MAIL_BACKEND": "smtp"}
     with pytest.raises(ConfigurationError, match="when KB_ENV is 'production'"):
         load_settings(tmp_path, {"SECRET_KEY": "x", **production, **loopback})
+
+
+@pytest.mark.parametrize(
+    "host", ["127.evil.com", "127.0.0.1.evil.com", "localhost.evil.com", "10.0.0.1", "[::2]", "login.example.org"]
+)
+def test_plain_http_to_a_name_that_only_looks_like_loopback_is_refused(tmp_path: Path, host: str) -> None:
+    remote = {**PROVIDER, "OIDC_DISCOVERY_URL": f"http://{host}/.well-known/openid-configuration"}
+    with pytest.raises(ConfigurationError, match="must start with https://"):
+        load_settings(tmp_path, {"SECRET_KEY": "x", **remote})
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:9000", "127.5.6.7", "localhost:8080", "[::1]:8080"])
+def test_plain_http_on_loopback_addresses_is_allowed_outside_production(tmp_path: Path, host: str) -> None:
+    loopback = {**PROVIDER, "OIDC_DISCOVERY_URL": f"http://{host}/.well-known/openid-configuration"}
+    assert (
+        load_settings(tmp_path, {"SECRET_KEY": "x", **loopback})["OIDC_DISCOVERY_URL"] == loopback["OIDC_DISCOVERY_URL"]
+    )

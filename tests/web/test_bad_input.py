@@ -7,7 +7,7 @@ shows the form, with a valid CSRF token, as a role allowed to post it). A new ro
 parameter or POST endpoint that this module does not know makes
 `test_every_route_is_known` fail; `EXCLUDED` says which routes are left out and why.
 
-Characters the doorway refuses (NUL, controls, lone surrogates, invalid UTF-8) must get
+Characters the doorway refuses (NUL, controls, lone surrogates, U+FFFF, invalid UTF-8) must get
 its 400; the database's row counts must not change for any refused (4xx) request.
 """
 
@@ -53,6 +53,7 @@ REFUSED = {
     "C1 control": "%C2%85",
     "lone surrogate (CESU-8)": "%ED%A0%80",
     "low surrogate (CESU-8)": "%ED%B0%80",
+    "noncharacter U+FFFF": "%EF%BF%BF",
     "invalid UTF-8": "%FF",
     "overlong UTF-8": "%C0%AF",
     "truncated UTF-8": "%E2%82",

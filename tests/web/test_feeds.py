@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -29,6 +29,7 @@ from kb.consultations.models import Consultation
 from kb.dates import utcnow
 from kb.entries.models import Entry
 from kb.extensions import db
+from kb.feeds.builder import FeedItem, atom
 from kb.panels.models import Finding
 from kb.permissions import ANONYMOUS, Viewer, can_view_consultation, can_view_entry, can_view_finding, viewer_for
 from kb.states import EntryStatus, FindingStatus, TokenKind
@@ -371,3 +372,55 @@ def test_a_renamed_tags_old_feed_address_leads_to_its_new_one_keeping_the_token(
     moved = client.get(with_token("/feeds/tags/feed-open-tag.atom", token))
     assert moved.headers["Location"] == with_token("/feeds/tags/feed-renamed-tag.atom", token)
     assert "Feed public lesson" in titles(read(client, moved.headers["Location"]))
+
+
+def test_characters_xml_forbids_are_left_out_of_every_text_a_feed_writes(world: World) -> None:
+    bad = "\ufffe\uffff\x01\x0b"
+    item = FeedItem(
+        key="entry/1",
+        title=f"Odd{bad} title",
+        path=f"/lessons/odd{bad}",
+        summary=f"Odd{bad} summary",
+        updated=utcnow(),
+        author=f"Odd{bad} organisation",
+        category=f"Odd{bad} kind",
+    )
+    only_bad = replace(item, key="entry/2", title=bad, summary=bad)
+    with world.app.test_request_context():
+        document = atom(title=f"Search: {bad}", path=f"/feeds/x{bad}.atom", page_path="/", items=[item, only_bad])
+    feed = feedparser.parse(document)
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.feed.title.startswith("Search: ")
+    first, second = feed.entries
+    assert (first.title, first.summary, first.author) == ("Odd title", "Odd summary", "Odd organisation")
+    assert (first.link, first.tags[0].term) == (f"{SITE}/lessons/odd", "Odd kind")
+    assert second.title
+    assert not any(character in document.decode() for character in bad)
+
+
+def test_a_search_feed_for_a_character_xml_forbids_is_refused_at_the_doorway(world: World) -> None:
+    for raw, named in (("%EF%BF%BE", "U+FFFE (noncharacter)"), ("%EF%BF%BF", "U+FFFF (noncharacter)")):
+        response = world.client().get(f"/feeds/search.atom?q=a{raw}b")
+        assert response.status_code == 400, raw
+        assert named in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_search_feed_holds_published_entries_only_even_for_staff(world: World, role: str | None) -> None:
+    token = world.tokens[role] if role else None
+    for query in ("q=feed", "q=feed+unpublished+lesson", "q=feed&sort=newest"):
+        shown = titles(read(world.client(), f"/feeds/search.atom?{query}", token))
+        assert shown, query
+        assert shown <= expected_entries(viewer_of(world, role)), (role, query)
+
+
+@pytest.mark.parametrize(
+    "query", ["q=lesson", f"q=Lesson+&tag={TAG}&sort=newest", "sort=relevance", "", f"theme={THEME.slug}&kind=lesson"]
+)
+def test_a_search_feeds_own_address_is_the_one_its_search_page_names(world: World, query: str) -> None:
+    client = world.client()
+    [named] = feed_links(client.get(f"/search?{query}").get_data(as_text=True))
+    feed = read(client, f"/feeds/search.atom?{query}")
+    [own] = [link.href for link in feed.feed.links if link.rel == "self"]
+    assert own == f"{SITE}{named}"
+    assert feed.feed.id == own

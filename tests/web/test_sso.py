@@ -6,9 +6,13 @@ kb's side runs in the test client; the provider's own pages are driven over HTTP
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import pyotp
@@ -21,7 +25,9 @@ from werkzeug.test import TestResponse
 from kb.audit.models import AuditEvent
 from kb.extensions import db
 from kb.mail import Mail
+from kb.users import sso
 from kb.users.models import User, UserIdentity
+from kb.users.service import AccountError
 from tests.accounts import csrf_token, login_as, make_user, organisation, page_text, post_form
 from tests.conftest import make_app
 from tests.oidc_provider import TEST_CALLBACK, OpenIdProvider, openid_provider
@@ -270,6 +276,54 @@ def test_a_provider_that_cannot_be_reached_gives_the_sign_in_page_with_a_message
         assert "could not reach the sign-in service" in page_text(answer)
 
 
+class _HeldDiscovery(BaseHTTPRequestHandler):
+    """A discovery document on loopback, answered only once the sign-in page has answered (or after 3 s)."""
+
+    page_answered: ClassVar[threading.Event] = threading.Event()
+    asked_after_the_page: ClassVar[list[bool]] = []
+
+    def do_GET(self) -> None:
+        self.asked_after_the_page.append(self.page_answered.wait(3))
+        port = self.server.server_address[1]
+        document = {"issuer": f"http://127.0.0.1:{port}", "authorization_endpoint": f"http://localhost:{port}/auth"}
+        body = json.dumps(document).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_the_sign_in_page_never_waits_for_the_providers_discovery_document(
+    tmp_path: Path, empty_database: Path, provider: OpenIdProvider
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HeldDiscovery)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    discovery = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+    try:
+        for _app in sso_app(tmp_path, empty_database, provider, OIDC_DISCOVERY_URL=discovery):
+            client = _app.test_client()
+            first = client.get("/login")
+            _HeldDiscovery.page_answered.set()
+            assert first.status_code == 200
+            assert f"form-action 'self' http://127.0.0.1:{port};" in first.headers["Content-Security-Policy"]
+            # Loaded in the background meanwhile: later pages allow the authorisation endpoint's origin too.
+            for _ in range(100):
+                policy = client.get("/login").headers["Content-Security-Policy"]
+                if f"http://localhost:{port}" in policy:
+                    break
+                time.sleep(0.05)
+            assert f"form-action 'self' http://127.0.0.1:{port} http://localhost:{port};" in policy
+            assert _HeldDiscovery.asked_after_the_page == [True]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_with_local_passwords_off_an_invitation_asks_for_single_sign_on_not_a_password(
     tmp_path: Path, empty_database: Path, provider: OpenIdProvider, sent: list[Mail]
 ) -> None:
@@ -308,3 +362,19 @@ def test_an_emergency_link_from_the_command_line_signs_an_admin_in_once_with_the
         used = _app.test_client().get(path)
         assert used.status_code == 410
         assert "already been used" in page_text(used)
+
+
+def test_an_emergency_link_is_spent_by_a_service_that_flushes_and_leaves_the_commit_to_its_caller(
+    tmp_path: Path, empty_database: Path, provider: OpenIdProvider
+) -> None:
+    for _app in sso_app(tmp_path, empty_database, provider, LOCAL_PASSWORDS=False):
+        admin = make_user("ned@nhs.net", role="admin")
+        db.session.commit()
+        token = urlsplit(sso.emergency_link("ned@nhs.net")).path.rsplit("/", 1)[1]
+        before = admin.session_token
+        assert sso.use_emergency_link(token).id == admin.id
+        assert admin.session_token != before
+        with pytest.raises(AccountError, match="already been used"):
+            sso.use_emergency_link(token)
+        db.session.rollback()
+        assert sso.emergency_user(token).session_token == before
