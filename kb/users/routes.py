@@ -18,7 +18,7 @@ from kb.users import service, throttle, two_factor
 from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
 from kb.users.models import User
 from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
-from kb.users.sessions import end_session, finish_setup, start_session
+from kb.users.sessions import current_session, end_session, finish_setup, start_session
 
 blueprint = Blueprint("auth", __name__)
 
@@ -188,11 +188,11 @@ def second_factor() -> str | Response | tuple[str, int]:
 
 @blueprint.post("/logout")
 def logout() -> Response:
-    """Sign out here and on every other device; copies of the session cookie stop working."""
-    user = current_user._get_current_object() if current_user.is_authenticated else None
-    if user is not None:
+    """Sign out in this browser only; copies of its cookies stop working, other sessions go on."""
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
         record_event("logout", actor=user, target=user)
-    end_session(user)
+    end_session()
     db.session.commit()
     flash("You have signed out.", "success")
     return redirect(url_for("entries.home"))
@@ -220,13 +220,15 @@ def change_password() -> str | Response | tuple[str, int]:
     message = None
     if form.validate_on_submit():
         try:
+            remember = bool(getattr(current_session(), "remember", False))
             service.change_password(user, form.current.data or "", form.password.data or "")
         except service.AccountError as error:
             message = refuse(getattr(form, error.field or "password"), str(error))
         else:
             db.session.commit()
+            # This browser stays signed in on a new session, so a copy of its old cookies dies too.
             pending = [step for step in session.get("setup", []) if step != "password"]
-            start_session(user, remember=False)
+            start_session(user, remember=remember)
             session["setup"] = pending
             flash("Your password has been changed. You have been signed out everywhere else.", "success")
             return redirect(url_for("auth.account"))
@@ -268,7 +270,7 @@ def _set_password_page(token: str, purpose: str) -> str | Response | tuple[str, 
             message = refuse(getattr(form, error.field or "password"), str(error))
         else:
             db.session.commit()
-            end_session(None)
+            end_session()
             flash("Your password is set. Sign in with it now.", "success")
             return redirect(url_for("auth.login"))
     return render_template(
