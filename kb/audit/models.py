@@ -17,6 +17,8 @@ ACTIONS: dict[str, str] = {
     "login.failure": "Sign-in failed",
     "login.throttled": "Sign-in throttled",
     "logout": "Signed out",
+    "session.end": "Signed out another session",
+    "session.end-others": "Signed out everywhere else",
     "password.change": "Changed password",
     "password.reset-request": "Asked for a password reset",
     "password.reset": "Reset password",

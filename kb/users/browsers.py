@@ -29,7 +29,7 @@ _SYSTEMS = (
 
 
 def browser_name(user_agent: str) -> str:
-    """ "Browser on system" for a User-Agent header, with either part left out when unknown."""
+    """A name such as "Chrome on Windows" for a User-Agent header, with either part left out when unknown."""
     browser = next((name for pattern, name in _BROWSERS if pattern.search(user_agent)), None)
     system = next((name for pattern, name in _SYSTEMS if pattern.search(user_agent)), None)
     if browser and system:

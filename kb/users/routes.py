@@ -18,6 +18,7 @@ from kb.users import service, throttle, two_factor
 from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
 from kb.users.models import User
 from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
+from kb.users.session_store import live_sessions
 from kb.users.sessions import current_session, end_session, finish_setup, start_session
 
 blueprint = Blueprint("auth", __name__)
@@ -201,11 +202,14 @@ def logout() -> Response:
 @blueprint.route("/account")
 @login_required
 def account() -> str:
-    """The signed-in person's details, role, panels and security settings."""
+    """The signed-in person's details, role, panels, security settings and where they are signed in."""
     user: User = current_user._get_current_object()
+    here = current_session()
     return render_template(
         "auth/account.html",
         user=user,
+        sessions=live_sessions(user, idle=current_app.config["SESSION_IDLE"]),
+        this_session_id=here.id if here is not None else None,
         recovery_left=two_factor.unused_recovery_codes(user),
         form=ConfirmForm(),
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from kb.audit.service import record_event
 from kb.dates import as_utc, utcnow
 from kb.errors import NotFoundError
 from kb.extensions import db
@@ -105,15 +106,25 @@ def end_session(session_id: int) -> None:
     db.session.flush()
 
 
-def end_own_session(actor: User, session_id: int) -> None:
-    """End one of `actor`'s own sessions by its id.
+def end_own_session(actor: User, session_id: int) -> str:
+    """End one of `actor`'s own sessions by its id; returns its browser's name.
 
     Raises `NotFoundError` when there is no such session of theirs (ended already, or someone else's).
     """
     row = db.session.get(UserSession, session_id)
     if row is None or row.user_id != actor.id:
         raise NotFoundError("That session has ended already.")
+    browser = row.browser
+    record_event("session.end", actor=actor, target=actor, old=browser)
     end_session(row.id)
+    return browser
+
+
+def end_other_sessions(actor: User, keep: UserSession) -> int:
+    """Sign `actor` out everywhere but `keep` (their session here); returns how many sessions ended."""
+    count = end_all_sessions(actor, keep=keep)
+    record_event("session.end-others", actor=actor, target=actor, new=str(count))
+    return count
 
 
 def end_all_sessions(user: User, *, keep: UserSession | None = None) -> int:
