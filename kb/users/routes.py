@@ -223,8 +223,9 @@ def change_password() -> str | Response | tuple[str, int]:
     form = ChangePasswordForm()
     message = None
     if form.validate_on_submit():
+        here = current_session()
+        remember = here.remember if here is not None else False
         try:
-            remember = bool(getattr(current_session(), "remember", False))
             service.change_password(user, form.current.data or "", form.password.data or "")
         except service.AccountError as error:
             message = refuse(getattr(form, error.field or "password"), str(error))

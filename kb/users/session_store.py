@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from kb.audit.service import record_event
 from kb.dates import as_utc, utcnow
@@ -26,6 +27,15 @@ SEEN_EVERY = dt.timedelta(minutes=5)
 """How stale a session's "last seen", address and browser may get before a request rewrites them."""
 USER_AGENT_LENGTH = 300
 ADDRESS_LENGTH = 45
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """What a request knows of its own session: its id, when it was last noted, and "keep me signed in"."""
+
+    id: int
+    last_seen_at: dt.datetime
+    remember: bool
 
 
 def digest_of(secret: str) -> str:
@@ -68,17 +78,19 @@ def purge_expired(now: dt.datetime | None = None) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def seen(row: UserSession, *, user_agent: str, address: str, now: dt.datetime) -> bool:
-    """Note that `row` was used now, from `address` with `user_agent`, unless it was noted lately.
+def seen(ref: SessionRef, *, user_agent: str, address: str, now: dt.datetime) -> bool:
+    """Note that the session was used now, from `address` with `user_agent`, unless it was noted lately.
 
     Returns whether anything changed (the caller then commits).
     """
-    if as_utc(row.last_seen_at) > now - SEEN_EVERY:
+    if as_utc(ref.last_seen_at) > now - SEEN_EVERY:
         return False
-    row.last_seen_at = now
-    row.user_agent = user_agent[:USER_AGENT_LENGTH]
-    row.ip_address = address[:ADDRESS_LENGTH]
-    db.session.flush()
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.id == ref.id)
+        .values(last_seen_at=now, user_agent=user_agent[:USER_AGENT_LENGTH], ip_address=address[:ADDRESS_LENGTH]),
+        execution_options={"synchronize_session": False},
+    )
     return True
 
 
@@ -120,14 +132,14 @@ def end_own_session(actor: User, session_id: int) -> str:
     return browser
 
 
-def end_other_sessions(actor: User, keep: UserSession) -> int:
+def end_other_sessions(actor: User, keep: SessionRef) -> int:
     """Sign `actor` out everywhere but `keep` (their session here); returns how many sessions ended."""
     count = end_all_sessions(actor, keep=keep)
     record_event("session.end-others", actor=actor, target=actor, new=str(count))
     return count
 
 
-def end_all_sessions(user: User, *, keep: UserSession | None = None) -> int:
+def end_all_sessions(user: User, *, keep: SessionRef | None = None) -> int:
     """End every session of `user` but `keep`, and any sign-in waiting for a second factor; returns how many."""
     statement = delete(UserSession).where(UserSession.user_id == user.id)
     if keep is not None:

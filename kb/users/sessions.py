@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from kb.dates import utcnow
@@ -40,35 +40,36 @@ from kb.extensions import db, login_manager
 from kb.permissions import ANONYMOUS, viewer_for
 from kb.users import session_store
 from kb.users.models import User, UserSession
+from kb.users.session_store import SessionRef
 
 SETUP_ENDPOINTS = frozenset({"auth.two_factor_setup", "auth.change_password", "auth.logout", "static", "nhsuk_asset"})
 
 
 _SESSION_BY_DIGEST = (
-    select(UserSession)
-    .join(UserSession.user)
+    select(User, UserSession.id, UserSession.last_seen_at, UserSession.remember)
+    .join(UserSession, UserSession.user_id == User.id)
     .where(UserSession.digest == bindparam("digest"), UserSession.expires_at > bindparam("now"), User.active.is_(True))
-    .options(contains_eager(UserSession.user).joinedload(User.panel_seats))
+    .options(joinedload(User.panel_seats))
 )
 """Built once (SQLAlchemy keeps a statement's cache key, so each request skips building it),
-with the user and their panel seats in the same query: one round trip a request."""
+with the user, their panel seats and the few columns of the session a request needs in the
+same query: one round trip a request."""
 
 
 def _load_user(secret: str) -> User | None:
     """Flask-Login's loader: the active user of the live session whose secret this is."""
-    found = db.session.execute(
-        _SESSION_BY_DIGEST, {"digest": session_store.digest_of(secret), "now": utcnow()}
-    ).unique()
-    row = found.scalar_one_or_none()
+    found = db.session.execute(_SESSION_BY_DIGEST, {"digest": session_store.digest_of(secret), "now": utcnow()})
+    row = found.unique().one_or_none()
     if row is None:
         return None
-    g.user_session = row
-    return row.user
+    user, session_id, last_seen_at, remember = row
+    g.user_session = SessionRef(session_id, last_seen_at, remember)
+    return user
 
 
-def current_session() -> UserSession | None:
-    """The session row of this browser, once the signed-in user has been loaded in this request."""
-    return cast("UserSession | None", g.get("user_session"))
+def current_session() -> SessionRef | None:
+    """The session of this browser (its id and a little more), once the signed-in user is loaded in this request."""
+    return cast("SessionRef | None", g.get("user_session"))
 
 
 def _client() -> dict[str, str]:
@@ -95,7 +96,7 @@ def start_session(user: User, *, remember: bool, password_long_enough: bool = Tr
         session_store.end_session(earlier.id)
     row, secret = session_store.open_session(user, remember=remember, config=current_app.config, **_client())
     db.session.commit()
-    g.user_session = row
+    g.user_session = SessionRef(row.id, row.last_seen_at, remember)
     clear_session()
     login_user(user, remember=remember, fresh=True)
     session["_user_id"] = secret  # the session's secret, in the session and the remember-me cookie
