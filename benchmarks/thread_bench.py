@@ -37,6 +37,7 @@ from kb.entries.models import Entry
 from kb.extensions import db
 from kb.markdown import render
 from kb.users.models import Organisation, User
+from kb.users.session_store import open_session
 
 WORDS = (
     "commissioning provider readiness pressure procurement quality cost triage pathway clinical "
@@ -178,7 +179,10 @@ def main() -> None:
             paths = {0: lessons[0].path} | {
                 size: entry.path for entry, size in zip(lessons[1:], arguments.sizes, strict=False)
             }
-            token = reader.session_token
+            _row, token = open_session(
+                reader, remember=False, user_agent="benchmark", address="127.0.0.1", config=app.config
+            )
+            db.session.commit()
             deepest = db.session.scalar(select(Comment.depth).order_by(Comment.depth.desc()).limit(1))
         print(f"discussions built in {built:.1f} s; deepest reply {deepest} levels down")
         if arguments.without_tools:

@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from kb import assets, cli, errors, inputs, logs, mail, ratelimits, security, templating, unavailable
     from kb.access import models as access_models  # noqa: F401 (the token table joins the metadata)
+    from kb.access.routes import blueprint as access_blueprint
     from kb.actions.routes import blueprint as actions_blueprint
     from kb.admin import organisation_routes  # noqa: F401 (its views join the admin blueprint on import)
     from kb.admin.routes import blueprint as admin_blueprint
@@ -67,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.taxonomy.curation_routes import blueprint as tag_curation_blueprint
     from kb.taxonomy.routes import blueprint as taxonomy_blueprint
     from kb.users import (
+        session_routes,  # noqa: F401 (its views join the auth blueprint on import)
         sessions,
         sso,
         sso_routes,  # noqa: F401 (its views join the auth blueprint on import)
@@ -99,6 +101,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         taxonomy_blueprint,
         auth_blueprint,
         work_blueprint,
+        access_blueprint,
         contributions_blueprint,
         preview_blueprint,
         admin_blueprint,

@@ -1,7 +1,8 @@
 """Test helpers for accounts: make users with roles and panel seats, and sign a client in.
 
-`login_as` writes the session a real sign-in would leave (Flask-Login's user id is the
-user's session token), so tests of what a role sees need no password or second factor.
+`login_as` opens a session row and writes the cookie session a real sign-in would leave
+(Flask-Login's user id is that session's secret), so tests of what a role sees need no
+password or second factor.
 The sign-in flow itself is tested through its forms in `tests/web/test_auth.py`.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from html import unescape
 
 import pyotp
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
@@ -22,6 +23,7 @@ from kb.entries.models import Review
 from kb.extensions import db
 from kb.users.models import Organisation, PanelMembership, User
 from kb.users.passwords import hash_password
+from kb.users.session_store import open_session
 
 PASSWORD = "correct horse battery staple"
 # scrypt takes a sixth of a second on purpose; tests make many users with the same few
@@ -76,11 +78,15 @@ def make_user(
 
 
 def login_as(client: FlaskClient, user: User) -> FlaskClient:
-    """Give `client` the session a completed sign-in as `user` would."""
+    """Give `client` the session a completed sign-in as `user` would (committing its session row)."""
+    _row, secret = open_session(
+        user, remember=False, user_agent="Test client", address="127.0.0.1", config=current_app.config
+    )
+    db.session.commit()
     now = int(time.time())
     with client.session_transaction() as session:
         session.clear()
-        session["_user_id"] = user.session_token
+        session["_user_id"] = secret
         session["_fresh"] = True
         session["signed_in_at"] = now
         session["seen_at"] = now

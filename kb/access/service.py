@@ -145,3 +145,12 @@ def authenticate(token: str, kind: TokenKind) -> AccessToken | None:
         row.last_used_at = now
         db.session.flush()
     return row
+
+
+def new_feed_token(actor: User) -> tuple[AccessToken, str]:
+    """Give `actor` a new personal feed address: their earlier feed tokens are revoked, a new one made.
+
+    Returns the row and the token (shown once). Raises as `issue_token` does.
+    """
+    revoke_all(actor, TokenKind.FEED)
+    return issue_token(actor, kind=TokenKind.FEED, name=TokenKind.FEED.label)

@@ -19,6 +19,8 @@ ACTIONS: dict[str, str] = {
     "logout": "Signed out",
     "sso.link": "Linked a single sign-on account",
     "sso.create": "Made an account by single sign-on",
+    "session.end": "Signed out another session",
+    "session.end-others": "Signed out everywhere else",
     "password.change": "Changed password",
     "password.reset-request": "Asked for a password reset",
     "password.reset": "Reset password",

@@ -1,4 +1,4 @@
-"""Accounts: organisations, users, their panel seats, recovery codes and second factors being set up."""
+"""Accounts: organisations, users, panel seats, signed-in sessions, recovery codes, second factors being set up."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kb.dates import utcnow
 from kb.extensions import Model, db
 from kb.states import OrganisationType, Role, allowed
+from kb.users.browsers import browser_name
 
 if TYPE_CHECKING:
     from kb.entries.models import Review
@@ -23,7 +24,7 @@ ORGANISATION_TYPES: dict[str, str] = OrganisationType.labels()
 
 
 def new_session_token() -> str:
-    """A fresh random token; rotating it ends every session and remember-me cookie of a user."""
+    """A fresh random token: the handle of a sign-in waiting for its second factor."""
     return secrets.token_urlsafe(32)
 
 
@@ -70,8 +71,8 @@ class User(Model):
         CheckConstraint(allowed("role", Role), name="role"),
     )
 
-    # Flask-Login's interface. The id it stores in the session and the remember-me cookie
-    # is the rotating session token, so rotating the token revokes every copy of either.
+    # Flask-Login's interface. The id it keeps in the session and the remember-me cookie is
+    # the secret of one `UserSession` (kb.users.sessions puts it there), not anything here.
     @property
     def is_authenticated(self) -> bool:
         """Always true for a loaded user; anonymous visitors are not `User`s."""
@@ -88,8 +89,8 @@ class User(Model):
         return False
 
     def get_id(self) -> str:
-        """The value Flask-Login keeps in the session: the current session token."""
-        return self.session_token
+        """The account's id; `start_session` replaces it in the session with the session's secret."""
+        return str(self.id)
 
     @property
     def is_staff(self) -> bool:
@@ -107,7 +108,7 @@ class User(Model):
         return self.organisation.name if self.organisation else ""
 
     def rotate_session_token(self) -> None:
-        """End every session of this user on their next request."""
+        """Cancel a sign-in of this user that is waiting for its second factor."""
         self.session_token = new_session_token()
 
 
@@ -124,6 +125,34 @@ class PanelMembership(Model):
 
     user: Mapped[User] = relationship(back_populates="panel_seats")
     review: Mapped[Review] = relationship("Review")
+
+
+class UserSession(Model):
+    """One browser's signed-in session: the digest of its secret, and where and when it was seen.
+
+    The secret itself travels only in that browser's session and remember-me cookies, so
+    deleting the row ends the session and every copy of either cookie. `last_seen_at`, the
+    address and the browser are written at most every few minutes, not on every request.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def browser(self) -> str:
+        """A readable name for the browser, such as "Chrome on Windows"."""
+        return browser_name(self.user_agent)
 
 
 class RecoveryCode(Model):

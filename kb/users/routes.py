@@ -19,7 +19,8 @@ from kb.users import service, sso, throttle, two_factor
 from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
 from kb.users.models import User
 from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
-from kb.users.sessions import end_session, finish_setup, start_session
+from kb.users.session_store import live_sessions
+from kb.users.sessions import current_session, end_session, finish_setup, start_session
 
 blueprint = Blueprint("auth", __name__)
 
@@ -224,11 +225,11 @@ def second_factor() -> str | Response | tuple[str, int]:
 
 @blueprint.post("/logout")
 def logout() -> Response:
-    """Sign out here and on every other device; copies of the session cookie stop working."""
-    user = current_user._get_current_object() if current_user.is_authenticated else None
-    if user is not None:
+    """Sign out in this browser only; copies of its cookies stop working, other sessions go on."""
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
         record_event("logout", actor=user, target=user)
-    end_session(user)
+    end_session()
     db.session.commit()
     flash("You have signed out.", "success")
     return redirect(url_for("entries.home"))
@@ -237,11 +238,14 @@ def logout() -> Response:
 @blueprint.route("/account")
 @login_required
 def account() -> str:
-    """The signed-in person's details, role, panels and security settings."""
+    """The signed-in person's details, role, panels, security settings and where they are signed in."""
     user: User = current_user._get_current_object()
+    here = current_session()
     return render_template(
         "auth/account.html",
         user=user,
+        sessions=live_sessions(user, idle=current_app.config["SESSION_IDLE"]),
+        this_session_id=here.id if here is not None else None,
         recovery_left=two_factor.unused_recovery_codes(user),
         form=ConfirmForm(),
     )
@@ -256,14 +260,17 @@ def change_password() -> str | Response | tuple[str, int]:
     form = ChangePasswordForm()
     message = None
     if form.validate_on_submit():
+        here = current_session()
+        remember = here.remember if here is not None else False
         try:
             service.change_password(user, form.current.data or "", form.password.data or "")
         except service.AccountError as error:
             message = refuse(getattr(form, error.field or "password"), str(error))
         else:
             db.session.commit()
+            # This browser stays signed in on a new session, so a copy of its old cookies dies too.
             pending = [step for step in session.get("setup", []) if step != "password"]
-            start_session(user, remember=False)
+            start_session(user, remember=remember)
             session["setup"] = pending
             flash("Your password has been changed. You have been signed out everywhere else.", "success")
             return redirect(url_for("auth.account"))
@@ -307,7 +314,7 @@ def _set_password_page(token: str, purpose: str) -> str | Response | tuple[str, 
             message = refuse(getattr(form, error.field or "password"), str(error))
         else:
             db.session.commit()
-            end_session(None)
+            end_session()
             flash("Your password is set. Sign in with it now.", "success")
             return redirect(url_for("auth.login"))
     return render_template(

@@ -32,6 +32,7 @@ from kb.users.models import (
     User,
 )
 from kb.users.passwords import hash_password, password_problems, verify_password
+from kb.users.session_store import end_all_sessions
 from kb.users.tokens import TokenError, make_token, password_fingerprint, read_token
 
 INVITE_PATH = "/account/invite/"
@@ -110,7 +111,7 @@ def _check_password(user: User, password: str, role: str | None = None) -> None:
 
 def _set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
-    user.rotate_session_token()
+    end_all_sessions(user)
 
 
 def create_user(
@@ -224,7 +225,7 @@ def record_login(user: User, method: str | None = None) -> None:
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """Replace the password, given the current one; ends every other session."""
+    """Replace the password, given the current one; ends every session (the route starts a new one here)."""
     if not verify_password(user.password_hash, current):
         raise AccountError("Your current password is not right.", field="current")
     _check_password(user, new)
@@ -292,7 +293,7 @@ def set_role(user: User, role: str, *, actor: User) -> None:
         return
     record_event("user.role", actor=actor, target=user, old=user.role, new=role)
     user.role = role
-    user.rotate_session_token()
+    end_all_sessions(user)
 
 
 def set_active(user: User, active: bool, *, actor: User) -> None:
@@ -303,7 +304,7 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
     if user.active == active:
         return
     user.active = active
-    user.rotate_session_token()
+    end_all_sessions(user)
     record_event("user.reactivate" if active else "user.deactivate", actor=actor, target=user)
 
 

@@ -1,8 +1,11 @@
 """Signed-in sessions: how a request finds its user, and when a session ends.
 
-- Flask-Login keeps the user's rotating `session_token` in the session cookie and in the
-  remember-me cookie. Logout, a password change, deactivation and a role change rotate
-  the token, so every copy of either cookie stops working on its very next request.
+- Each sign-in opens its own `UserSession` (kb.users.session_store). Flask-Login keeps that
+  session's secret in the session cookie and in the remember-me cookie; a request finds its
+  session and user by the secret's digest in one query. Signing out ends this session only;
+  a password change ends every other one, a reset, deactivation and a role change end them
+  all. An ended session's row is gone, so every copy of either cookie stops working on its
+  very next request. Where and when a session was last seen is written every few minutes.
 - Signing in clears the old session first, so the session cookie's content is new; it
   keeps only the tokens of the drafts this browser posted signed out (`kb.drafts.keeping`).
 - A session ends after `SESSION_IDLE` without a request (60 minutes by default) and
@@ -22,7 +25,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
@@ -31,26 +34,49 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
+from kb.dates import utcnow
 from kb.drafts.models import KEPT_HERE, SAVED_HERE
 from kb.extensions import db, login_manager
 from kb.permissions import ANONYMOUS, viewer_for
-from kb.users.models import User
+from kb.users import session_store
+from kb.users.models import User, UserSession
+from kb.users.session_store import SessionRef
 
+READ_WITHOUT_SESSION = frozenset({"feeds", "discovery"})
+"""Blueprints that read as a signed-out visitor or by a feed token: a browser's session is neither checked nor kept
+there, so an ended one never turns a personal feed address into a sign-in page's `next` (and the logs)."""
 SETUP_ENDPOINTS = frozenset({"auth.two_factor_setup", "auth.change_password", "auth.logout", "static", "nhsuk_asset"})
 
 
-_USER_BY_TOKEN = (
-    select(User)
-    .where(User.session_token == bindparam("token"), User.active.is_(True))
+_SESSION_BY_DIGEST = (
+    select(User, UserSession.id, UserSession.last_seen_at, UserSession.remember)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.digest == bindparam("digest"), UserSession.expires_at > bindparam("now"), User.active.is_(True))
     .options(joinedload(User.panel_seats))
 )
-"""Built once (SQLAlchemy keeps a statement's cache key, so each request skips building both),
-with the panel seats in the same query: one round trip a request, not two."""
+"""Built once (SQLAlchemy keeps a statement's cache key, so each request skips building it),
+with the user, their panel seats and the few columns of the session a request needs in the
+same query: one round trip a request."""
 
 
-def _load_user(token: str) -> User | None:
-    """Flask-Login's loader: the active user whose current session token this is."""
-    return db.session.execute(_USER_BY_TOKEN, {"token": token}).unique().scalar_one_or_none()
+def _load_user(secret: str) -> User | None:
+    """Flask-Login's loader: the active user of the live session whose secret this is."""
+    found = db.session.execute(_SESSION_BY_DIGEST, {"digest": session_store.digest_of(secret), "now": utcnow()})
+    row = found.unique().one_or_none()
+    if row is None:
+        return None
+    user, session_id, last_seen_at, remember = row
+    g.user_session = SessionRef(session_id, last_seen_at, remember)
+    return user
+
+
+def current_session() -> SessionRef | None:
+    """The session of this browser (its id and a little more), once the signed-in user is loaded in this request."""
+    return cast("SessionRef | None", g.get("user_session"))
+
+
+def _client() -> dict[str, str]:
+    return {"user_agent": request.headers.get("User-Agent", ""), "address": request.remote_addr or ""}
 
 
 SETUP_PAGES = {"password": "auth.change_password", "two-factor": "auth.two_factor_setup"}
@@ -64,9 +90,19 @@ def clear_session() -> None:
 
 
 def start_session(user: User, *, remember: bool, password_long_enough: bool = True) -> None:
-    """Sign `user` in on a fresh session; `password_long_enough` is false for staff with a short one."""
+    """Sign `user` in on a new session of their own (ending this browser's earlier one) and commit it.
+
+    `password_long_enough` is false for staff with a short one.
+    """
+    earlier = current_session()
+    if earlier is not None:
+        session_store.end_session(earlier.id)
+    row, secret = session_store.open_session(user, remember=remember, config=current_app.config, **_client())
+    db.session.commit()
+    g.user_session = SessionRef(row.id, row.last_seen_at, remember)
     clear_session()
     login_user(user, remember=remember, fresh=True)
+    session["_user_id"] = secret  # the session's secret, in the session and the remember-me cookie
     now = int(time.time())
     session["signed_in_at"] = now
     session["seen_at"] = now
@@ -78,10 +114,12 @@ def finish_setup(step: str) -> None:
     session["setup"] = [pending for pending in session.get("setup", []) if pending != step]
 
 
-def end_session(user: User | None) -> None:
-    """Sign out here and everywhere: the token rotates, so copied cookies stop working."""
-    if user is not None:
-        user.rotate_session_token()
+def end_session() -> None:
+    """Sign out in this browser: its session ends, so copies of its cookies stop working (the caller commits)."""
+    row = current_session()
+    if row is not None:
+        session_store.end_session(row.id)
+        g.user_session = None
     session.clear()
     logout_user()  # after clearing: it leaves the note that deletes the remember-me cookie
 
@@ -126,7 +164,7 @@ def _keeps_text(endpoint: str | None) -> bool:
 def _before_request() -> Response | None:
     """Find the viewer, end sessions that have run out, and hold staff at set-up."""
     g.viewer = ANONYMOUS
-    if request.endpoint in ("static", "nhsuk_asset"):
+    if request.endpoint in ("static", "nhsuk_asset") or request.blueprint in READ_WITHOUT_SESSION:
         return None
     if not current_user.is_authenticated:
         return None
@@ -148,6 +186,9 @@ def _before_request() -> Response | None:
         flash(reason, "info")
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     session["seen_at"] = now
+    row = current_session()
+    if row is not None and session_store.seen(row, now=utcnow(), **_client()):
+        db.session.commit()
     pending = session.get("setup")
     if pending and request.endpoint not in SETUP_ENDPOINTS:
         return redirect(url_for(SETUP_PAGES[pending[0]]))

@@ -42,6 +42,7 @@ from kb.mail import site_link
 from kb.states import Role
 from kb.users import service
 from kb.users.models import Organisation, User, UserIdentity
+from kb.users.session_store import end_all_sessions
 from kb.users.tokens import TokenError, make_token, password_fingerprint, read_token
 
 PROVIDER = "sso"
@@ -296,7 +297,7 @@ def account_for(issuer: str, claims: dict[str, Any]) -> User:
         if role != user.role:
             record_event("user.role", actor=None, target=user, old=user.role, new=role)
             user.role = role
-            user.rotate_session_token()
+            end_all_sessions(user)
     identity.last_used_at = utcnow()
     db.session.flush()
     return user
@@ -339,12 +340,12 @@ def emergency_user(token: str) -> User:
 
 
 def use_emergency_link(token: str) -> User:
-    """Spend an emergency link: the admin it signs in, their session token replaced (flushed, not committed).
+    """Spend an emergency link: the admin it signs in, every session of theirs ended (flushed, not committed).
 
-    Replacing the token makes this link, and every other session of the admin, stop working.
+    Ending every session of the admin replaces the token, so this link, and every other session
+    of theirs, stops working.
     Raises `AccountError` as `emergency_user` does.
     """
     user = emergency_user(token)
-    user.rotate_session_token()
-    db.session.flush()
+    end_all_sessions(user)
     return user

@@ -26,12 +26,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from werkzeug.routing import Rule
 
+from kb.access.service import issue_token
 from kb.comments.models import Comment
 from kb.documents.service import attach_document
 from kb.entries.models import Entry
 from kb.extensions import db
+from kb.states import TokenKind
 from kb.taxonomy.models import Tag, Theme
 from kb.users.models import Organisation
+from kb.users.session_store import open_session
 from tests.accounts import Cast, client_for, csrf_token, make_cast, make_user
 from tests.conftest import make_app
 from tests.factories import add_comment
@@ -118,6 +121,7 @@ POST_ROLES = {
     "preview.": "member",
     "drafts.": "member",
     "api.": "member",
+    "access.": "member",
 }
 GET_ROLES = {"panels.": "panel", "traceability.": "panel", "consultation": "panel", "dashboard.": "panel"}
 # Where the form of a POST-only endpoint is shown (path templates as in the url_map).
@@ -139,6 +143,10 @@ FORM_PAGES = {
     "consultation_analysis.publish_outcome": "/consultations/<consultation_id>/outcome",
     "traceability.add": "/reviews/<slug>/findings/<number>/cite",
     "panels.publish": "/reviews/<slug>/workspace",
+    "auth.end_session": "/account",
+    "auth.end_other_sessions": "/account",
+    "access.make_feed_address": "/account/tokens",
+    "access.revoke": "/account/tokens",
 }
 # Limits high enough for hundreds of posts (RATELIMIT_ENABLED=False would switch off the shared limiter for later apps).
 GENEROUS_LIMITS = {
@@ -191,6 +199,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> It
         consultation = make_consultation(cast.review, closed=False)
         response = answer(consultation, cast.member, scale="agree", text="Fine.")
         spare = make_user("spare@example.org")
+        other_session, _secret = open_session(
+            cast.member, remember=False, user_agent="Elsewhere", address="192.0.2.1", config=application.config
+        )
+        member_token, _text = issue_token(cast.member, kind=TokenKind.API, name="A token to revoke")
         document = attach_document(lesson, b"Notes of the meeting.\n", filename="notes.txt", title="Notes", actor=None)
         db.session.commit()
         tag = db.session.scalars(select(Tag)).first()
@@ -223,6 +235,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> It
             "tag_slug": tag.slug,
             "theme_slug": theme.slug,
             "listing": "responses",
+            "session_id": str(other_session.id),
+            "token_id": str(member_token.id),
         }
         yield World(application, cast, values, lesson)
         db.session.remove()
@@ -323,8 +337,9 @@ def get_cases(world: World, raw: str) -> Iterator[tuple[str, str | None, str]]:
 def check_gets(world: World, raw: str, *, refused: bool) -> list[str]:
     found = []
     for label, role, url in get_cases(world, raw):
+        client = world.client(role)  # signing in adds a session row: count after it
         before = row_counts()
-        response = world.client(role).get(url)
+        response = client.get(url)
         found += problems_of(response, label, refused=refused, before=before)
     return found
 
@@ -372,9 +387,8 @@ def post_cases(world: World) -> Iterator[tuple[str, str | None, Rule]]:
         yield f"POST {rule.rule}", role_for(rule.endpoint, POST_ROLES, "member"), rule
 
 
-def post_raw(world: World, rule: Rule, role: str | None, raw: str, *, in_names: bool = False):
+def post_raw(world: World, rule: Rule, client: FlaskClient, raw: str, *, in_names: bool = False):
     """Post `raw` (URL-encoded bytes) as every field's value (or in every field's name) of the route's form."""
-    client = world.client(role)
     token, names = form_fields(world, client, rule)
     fields = [(f"{quote(name)}{raw}=x" if in_names else f"{quote(name)}={raw}") for name in names]
     body = "&".join([f"csrf_token={quote(token)}", *fields]).encode("ascii")
@@ -385,8 +399,9 @@ def post_raw(world: World, rule: Rule, role: str | None, raw: str, *, in_names: 
 def check_posts(world: World, raw: str, *, refused: bool, in_names: bool = False) -> list[str]:
     found = []
     for label, role, rule in post_cases(world):
+        client = world.client(role)  # signing in adds a session row: count after it
         before = row_counts()
-        response = post_raw(world, rule, role, raw, in_names=in_names)
+        response = post_raw(world, rule, client, raw, in_names=in_names)
         found += problems_of(response, label, refused=refused, before=before, endpoint=rule.endpoint)
     return found
 

@@ -13,6 +13,7 @@ rule for any item fails.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -301,6 +302,16 @@ def test_a_token_feed_is_private_sets_no_cookie_and_signs_nobody_in(world: World
     assert "Set-Cookie" not in public.headers
     browser = login_as(world.client(), world.users["member"])
     assert "Set-Cookie" not in browser.get("/feeds/all.atom").headers
+
+
+def test_a_browser_whose_session_ran_out_still_reads_its_feed_address(world: World) -> None:
+    browser = login_as(world.client(), world.users["member"])
+    with browser.session_transaction() as session:
+        session["seen_at"] = int(time.time()) - 24 * 3600
+    response = browser.get(with_token("/feeds/all.atom", world.tokens["member"]))
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert browser.get("/sitemap.xml").status_code == 200
 
 
 @pytest.mark.parametrize(
