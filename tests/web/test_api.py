@@ -450,6 +450,20 @@ def test_the_rate_limit_answers_429_with_retry_after(tmp_path: Path, seeded_data
         db.engine.dispose()
 
 
+def test_made_up_tokens_share_their_address_allowance(tmp_path: Path, seeded_database: Path) -> None:
+    app = make_app(tmp_path, seeded_database, API_LIMIT="3 per minute")
+    with app.app_context():
+        client = app.test_client()
+        statuses = [
+            client.get("/api/v1/entries", headers={"Authorization": f"Bearer kb_made_up_{number}"}).status_code
+            for number in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
+        assert client.get("/api/v1/entries").status_code == 429
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_the_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(world: World) -> None:
     page = world.app.test_client().get("/api/v1/docs")
     assert page.status_code == 200
