@@ -96,6 +96,20 @@ def rate_key() -> str:
     return f"api-address:{get_remote_address()}"
 
 
+def person_key(kind: str) -> str:
+    """A per-person rate-limit key for `kind` of post, as `kb.extensions.per_person` makes it for pages.
+
+    The token's owner, else the signed-in account, else the address: the API and the
+    browser's form share one allowance per person.
+    """
+    row = live_token()
+    if row is not None:
+        return f"{kind}-user:{row.user_id}"
+    if bearer_token(request) is None and current_user.is_authenticated:
+        return f"{kind}-user:{current_user.id}"
+    return f"{kind}-address:{get_remote_address()}"
+
+
 def identify() -> None:
     """The API blueprint's first hook: who the request acts as (`g.viewer`, `g.api_actor`, `g.api_token`).
 

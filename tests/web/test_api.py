@@ -25,7 +25,7 @@ from kb.contributions.service import LessonFields, create_lesson
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.states import TokenKind, TokenScope
-from tests.accounts import Cast, csrf_token, login_as, make_cast
+from tests.accounts import Cast, csrf_token, login_as, make_cast, post_form
 from tests.conftest import import_files, make_app
 from tests.factories import add_comment
 from tests.outcome_factory import make_consultation, make_finding
@@ -462,6 +462,48 @@ def test_made_up_tokens_share_their_address_allowance(tmp_path: Path, seeded_dat
         assert client.get("/api/v1/entries").status_code == 429
         db.session.remove()
         db.engine.dispose()
+
+
+def test_comments_share_the_forms_allowance_per_person_and_per_address(tmp_path: Path, seeded_database: Path) -> None:
+    limits = {"COMMENT_LIMIT_PER_USER": "2 per minute", "COMMENT_LIMIT_PER_ADDRESS": "3 per minute"}
+    app = make_app(tmp_path, seeded_database, **limits)
+    with app.app_context():
+        cast = make_cast()
+        entry = db.session.scalars(
+            select(Entry).where(Entry.kind == "lesson", Entry.visibility == "public", Entry.status == "published")
+        ).first()
+        assert entry is not None
+        tokens = [_token(user) for user in (cast.member, cast.member, cast.author, cast.moderator, cast.panel)]
+        db.session.commit()
+        browser = login_as(app.test_client(), cast.member)
+        form = post_form(browser, f"{entry.path}/comments", {"body": "From the form."}, page=entry.path)
+        assert form.status_code < 400
+
+        def post(token: str, address: str) -> tuple[int, str]:
+            answer = app.test_client().post(
+                f"/api/v1/entries/{entry.slug}/comments",
+                json={"body": "From the API."},
+                headers={"Authorization": f"Bearer {token}"},
+                environ_base={"REMOTE_ADDR": address},
+            )
+            return answer.status_code, answer.get_json().get("detail", "")
+
+        # The member's two tokens share the form's allowance (2), each from its own address.
+        assert post(tokens[0], "192.0.2.1")[0] == 201
+        status, detail = post(tokens[1], "192.0.2.2")
+        assert (status, "2 per 1 minute" in detail) == (429, True)
+        # Three people from one address spend its allowance (3); a fourth is refused for the address.
+        assert [post(token, "192.0.2.9")[0] for token in tokens[2:]] == [201, 201, 201]
+        status, detail = post(_token_committed(cast.admin), "192.0.2.9")
+        assert (status, "3 per 1 minute" in detail) == (429, True)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _token_committed(user) -> str:
+    text = _token(user)
+    db.session.commit()
+    return text
 
 
 def test_the_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(world: World) -> None:
