@@ -34,6 +34,7 @@ from kb.contributions.service import ContributionError, FieldError, create_lesso
 from kb.entries import queries as entry_queries
 from kb.errors import ConflictError, unit_of_work
 from kb.extensions import COMMENT_ADDRESS_SCOPE, COMMENT_PERSON_SCOPE, db, limiter
+from kb.inputs import NESTED_TOO_DEEPLY
 from kb.permissions import PermissionDeniedError
 from kb.text import one_line
 
@@ -45,7 +46,10 @@ def _json_body(fields: dict[str, type | tuple[type, ...]], required: tuple[str, 
     """The request's JSON object, checked: 415 when it is not JSON, 400 naming every field that cannot be taken."""
     if not request.is_json:
         raise ApiProblem(415, "Send the body as JSON, with `Content-Type: application/json`.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise ApiProblem(400, NESTED_TOO_DEEPLY, errors={"body": "Send one JSON object."}) from None
     if not isinstance(body, dict):
         raise ApiProblem(400, "The body is not a JSON object.", errors={"body": "Send one JSON object."})
     errors: dict[str, str] = {}
