@@ -24,7 +24,8 @@ PROBLEM = "application/problem+json"
 ERRORS = {
     400: "Bad parameters or body; `errors` names each field.",
     401: "The token is missing (where one is needed), unknown, expired or revoked.",
-    403: "The token may only read, or the account may not do this.",
+    403: "The token may only read, the account may not do this, or a signed-in browser's account is held at "
+    "set-up (finish it on kb's pages).",
     404: "Not there, or hidden from this reader: the answer is the same.",
     409: "The thing is not in a state that allows this now (a locked discussion, a closed consultation).",
     413: "The body is larger than kb takes.",
@@ -33,7 +34,7 @@ ERRORS = {
     500: "A failure on kb's side.",
     503: "Search cannot be read for a moment (the index is being rebuilt).",
 }
-READ_ERRORS = (400, 401, 429, 500)
+READ_ERRORS = (400, 401, 403, 429, 500)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 429, 500)
 
 

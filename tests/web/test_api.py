@@ -528,6 +528,17 @@ def test_a_browser_session_that_ran_out_answers_401_not_a_redirect(world: World)
     assert response.mimetype == "application/problem+json"
 
 
+def test_a_browser_session_held_at_set_up_answers_403_not_a_redirect(world: World) -> None:
+    browser = login_as(world.app.test_client(), world.cast.moderator)
+    with browser.session_transaction() as session:
+        session["setup"] = ["two-factor"]
+    response = browser.get("/api/v1/entries")
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+    assert "setting up" in response.get_json()["detail"]
+    assert browser.get("/lessons").status_code == 302
+
+
 def test_a_failure_under_api_answers_a_500_problem_and_pages_keep_their_page(
     tmp_path: Path, empty_database: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
