@@ -32,10 +32,10 @@ ERRORS = {
     415: "The body is not `application/json`.",
     429: "Too many requests: wait for `Retry-After` seconds.",
     500: "A failure on kb's side.",
-    503: "Search cannot be read for a moment (the index is being rebuilt).",
+    503: "kb cannot reach its database for a moment, or search's index is being rebuilt: wait for `Retry-After`.",
 }
-READ_ERRORS = (400, 401, 403, 429, 500)
-WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 429, 500)
+READ_ERRORS = (400, 401, 403, 429, 500, 503)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 429, 500, 503)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Operation:
             problem: dict[str, Any] = {"description": ERRORS[code], "content": {PROBLEM: {"schema": ref("Problem")}}}
             if code == 401:
                 problem["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
-            if code == 429:
+            if code in (429, 503):
                 problem["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
             responses[str(code)] = problem
         shown: dict[str, Any] = {
@@ -191,7 +191,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Search",
         "The search page's search: words, phrases, AND/OR/NOT, with its filters; results with facets.",
         (200, "SearchResults", "A page of results, the facets and any suggestion."),
-        (*READ_ERRORS, 503),
+        READ_ERRORS,
         (
             Parameter("q", "query", {"type": "string"}, "What to search for.", "go-live"),
             *(
