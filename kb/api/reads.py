@@ -30,7 +30,7 @@ from kb.entries.service import current_revision
 from kb.extensions import db
 from kb.panels.queries import findings_of
 from kb.permissions import Viewer, listed_entries, visible_consultations
-from kb.search.facets import facet_labels, ordered_facets
+from kb.search.facets import chosen_facets, facet_labels, ordered_facets
 from kb.search.schema import FACET_FIELDS
 from kb.search.service import MAX_PAGE, SORTS, SearchRequest, search
 from kb.states import EntryKind, FindingStatus
@@ -143,11 +143,7 @@ def _threaded(top: ThreadComment, rows: list[ThreadComment], viewer: Viewer) -> 
 def search_entries() -> Response:
     """Search as the search page does: words, the page's filters, sort; results with facets and a suggestion."""
     allow_only("q", "sort", "exact", "limit", "cursor", *FACET_FIELDS)
-    chosen: dict[str, list[str]] = {}
-    for name in FACET_FIELDS:
-        values = [value.strip().lower() for value in request.args.getlist(name) if value.strip()]
-        if values:
-            chosen[name] = sorted(set(values))[:10]
+    chosen = chosen_facets(request.args)
     text = single("q") or ""
     sort = _choice("sort", SORTS) or ("relevance" if text.strip() else "newest")
     exact = _choice("exact", ("true", "false")) == "true"
