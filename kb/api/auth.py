@@ -37,7 +37,7 @@ from kb.users.models import User
 BEARER = "bearer "
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kb"'}
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-TOKEN_KEY = "kb.api.token"
+AUTHENTICATED_KEY = "kb.api.token"
 
 
 def bearer_token(req: Request) -> str | None:
@@ -75,14 +75,14 @@ def _before_sessions() -> None:
 
 def live_token() -> AccessToken | None:
     """The request's live API token, authenticated once per request (the rate limits ask before `identify`)."""
-    if TOKEN_KEY not in request.environ:  # the environ, not `g`: a test's app context outlives its requests
+    if AUTHENTICATED_KEY not in request.environ:  # the environ, not `g`: a test's app context outlives its requests
         token_text = bearer_token(request)
         row = None
         if token_text is not None:
             with unit_of_work():  # commits the token's last use, written at most once a minute
                 row = authenticate(token_text, TokenKind.API)
-        request.environ[TOKEN_KEY] = row
-    found: AccessToken | None = request.environ[TOKEN_KEY]
+        request.environ[AUTHENTICATED_KEY] = row
+    found: AccessToken | None = request.environ[AUTHENTICATED_KEY]
     return found
 
 
