@@ -7,6 +7,9 @@ and answers JSON made by `kb.api.shapes`.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import request
@@ -139,21 +142,44 @@ def _threaded(top: ThreadComment, rows: list[ThreadComment], viewer: Viewer) -> 
     return root
 
 
+SEARCH_DEPTH = 1000
+"""How far search results can be paged: the first results only (`total` still counts them all)."""
+SEARCH_PAGE = SEARCH_DEPTH // MAX_PAGE
+"""The least page size asked of the search service, so every result up to `SEARCH_DEPTH` is within its pages."""
+
+
+def _search_binding(wanted: SearchRequest) -> str:
+    """A short digest of what a search asks (words, filters, order), to which its cursors are bound."""
+    asked = [wanted.text, sorted(wanted.facets.items()), wanted.sort, wanted.exact]
+    return hashlib.sha256(json.dumps(asked).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 @blueprint.get("/search")
 def search_entries() -> Response:
     """Search as the search page does: words, the page's filters, sort; results with facets and a suggestion."""
     allow_only("q", "sort", "exact", "limit", "cursor", *FACET_FIELDS)
-    chosen = chosen_facets(request.args)
     text = single("q") or ""
     sort = _choice("sort", SORTS) or ("relevance" if text.strip() else "newest")
     exact = _choice("exact", ("true", "false")) == "true"
-    limit, page = read_limit(), (read_cursor("search") or 1)
-    wanted = SearchRequest(text=text, facets=chosen, sort=sort, page=page, per_page=limit, exact=exact)
-    found = search(api_viewer(), wanted)
+    limit = read_limit()
+    size = max(limit, SEARCH_PAGE)
+    wanted = SearchRequest(text=text, facets=chosen_facets(request.args), sort=sort, per_page=size, exact=exact)
+    bound = _search_binding(wanted)
+    offset = read_cursor("search", bound) or 0
+    first = offset // size + 1  # the service's page holding `offset`; the next one too when the window spills over
+    found = search(api_viewer(), replace(wanted, page=first))
+    end = min(offset + limit, found.total, SEARCH_DEPTH)
+    hits = list(found.hits) if found.page == first else []
+    if hits and end > first * size:
+        following = search(api_viewer(), replace(wanted, page=first + 1))
+        hits += following.hits if following.page == first + 1 else []
+    start = (first - 1) * size
+    shown = hits[offset - start : max(end - start, 0)] if offset < end else []
     labels = facet_labels(found)
-    more = found.page == page and page * limit < found.total and page < MAX_PAGE
+    more = bool(shown) and offset + limit < min(found.total, SEARCH_DEPTH)
+    cursor = make_cursor("search", offset + limit, bound) if more else None
     body = {
-        "items": [shapes.hit(hit) for hit in found.hits] if found.page == page else [],
+        "items": [shapes.hit(hit) for hit in shown],
         "total": found.total,
         "facets": {
             name: [shapes.facet(count, labels.get(name, {})) for count in counts]
@@ -161,9 +187,9 @@ def search_entries() -> Response:
         },
         "suggestion": found.suggestion,
         "corrected_from": found.corrected_from,
-        "next_cursor": make_cursor("search", page + 1) if more else None,
+        "next_cursor": cursor,
+        "next": _next_link(cursor),
     }
-    body["next"] = _next_link(body["next_cursor"])  # type: ignore[arg-type]
     return json_response(body)
 
 

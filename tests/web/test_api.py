@@ -9,6 +9,7 @@ token made through `kb.access.service`; requests carry it as `Authorization: Bea
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -405,6 +406,29 @@ def test_search_uses_the_search_service_within_what_the_reader_sees(world: World
     assert "members-only-lesson" in {
         hit["entry"]["slug"] for hit in walk(world, "member", "/search?q=members&limit=50")
     }
+
+
+def test_a_search_cursor_keeps_its_place_across_limits_and_belongs_to_its_search(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = [hit["entry"]["slug"] for hit in walk(world, "moderator", "/search?sort=oldest&limit=100")]
+    assert len(every) > 7
+    seen: list[str] = []
+    body = world.get("moderator", "/search?sort=oldest&limit=3").get_json()
+    limits = itertools.cycle((5, 2, 4, 1))  # each page asks another limit with the cursor of the one before
+    while True:
+        seen += [hit["entry"]["slug"] for hit in body["items"]]
+        if body["next_cursor"] is None:
+            break
+        path = f"/search?sort=oldest&limit={next(limits)}&cursor={body['next_cursor']}"
+        body = world.get("moderator", path).get_json()
+    assert seen == every
+    cursor = world.get("moderator", "/search?sort=oldest&limit=2").get_json()["next_cursor"]
+    for other in ("q=lesson&sort=oldest", "sort=newest", "sort=oldest&kind=lesson"):
+        assert world.get("moderator", f"/search?{other}&limit=2&cursor={cursor}").status_code == 400
+    monkeypatch.setattr("kb.api.reads.SEARCH_DEPTH", 5)
+    capped = walk(world, "moderator", "/search?sort=oldest&limit=2")
+    assert [hit["entry"]["slug"] for hit in capped] == every[:5]
 
 
 def test_every_error_under_api_is_a_problem(world: World) -> None:
