@@ -7,13 +7,14 @@ and answers JSON made by `kb.api.shapes`.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
@@ -25,7 +26,8 @@ from kb.api.problems import ApiProblem, json_response
 from kb.comments.queries import ThreadComment, thread_comments
 from kb.consultations.models import Consultation
 from kb.consultations.queries import response_of, visible_consultation
-from kb.consultations.windows import STATES
+from kb.consultations.windows import OPEN, STATES, UPCOMING
+from kb.dates import utcnow
 from kb.documents.pages import entry_documents
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry, Review
@@ -204,6 +206,15 @@ def review(slug: str) -> Response:
     return json_response({**shapes.entry_summary(found), "findings": [shapes.finding(row) for row in published]})
 
 
+def _in_state(state: str, now: dt.datetime) -> ColumnElement[bool]:
+    """The SQL test of a consultation's state at `now`, as `kb.consultations.windows.state_at` decides it."""
+    if state == UPCOMING:
+        return Consultation.opens_at > now
+    if state == OPEN:
+        return and_(Consultation.opens_at <= now, Consultation.closes_at > now)
+    return and_(Consultation.opens_at <= now, Consultation.closes_at <= now)
+
+
 @blueprint.get("/consultations")
 def consultations() -> Response:
     """Consultations the viewer may see, newest first, by state (open, upcoming, closed)."""
@@ -213,16 +224,10 @@ def consultations() -> Response:
     query = select(Consultation).where(visible_consultations(api_viewer())).options(selectinload(Consultation.entry))
     if after is not None:
         query = query.where(Consultation.id < after)
-    rows = db.session.scalars(query.order_by(Consultation.id.desc()))
-    shown: list[Consultation] = []
-    more = False
-    for row in rows:
-        if state is not None and shapes.state_of(row) != state:
-            continue
-        if len(shown) == limit:
-            more = True
-            break
-        shown.append(row)
+    if state is not None:
+        query = query.where(_in_state(state, utcnow()))
+    found = list(db.session.scalars(query.order_by(Consultation.id.desc()).limit(limit + 1)))
+    shown, more = found[:limit], len(found) > limit
     return _page([shapes.consultation(row) for row in shown], shown[-1].id if more else None, "consultations")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from kb.access.service import issue_token, revoke_token
 from kb.comments.models import Comment
@@ -269,6 +269,23 @@ def test_consultations_list_by_state_with_questions(world: World) -> None:
     detail = world.get("member", f"/consultations/{world.open_consultation}").get_json()
     assert [question["kind"] for question in detail["questions"]] == ["scale", "choice", "text"]
     assert detail["my_response"] is None
+
+
+def test_consultations_by_state_load_only_one_page(world: World) -> None:
+    loaded: list[int] = []
+
+    def count(target: Consultation, _context: object) -> None:
+        loaded.append(target.id)
+
+    event.listen(Consultation, "load", count)
+    try:
+        body = world.get("moderator", "/consultations?state=closed&limit=1").get_json()
+    finally:
+        event.remove(Consultation, "load", count)
+    assert [item["id"] for item in body["items"]] == [world.closed_consultation]
+    assert len(loaded) <= 2, "the state is filtered in SQL, a page at a time"
+    states = {item["state"] for item in walk(world, "moderator", "/consultations?state=open&limit=1")}
+    assert states == {"open"}
 
 
 def test_a_member_posts_a_comment_and_a_reply(world: World) -> None:
