@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import request
-
 from kb.api.cursors import MAX_LIMIT
 from kb.api.openapi_schemas import LIMIT_SCHEMA, SCHEMAS, Schema, ref
 from kb.consultations.windows import STATES
+from kb.feeds.builder import absolute
 from kb.search.schema import FACET_FIELDS
 from kb.search.types import SORTS
 from kb.states import EntryKind
@@ -281,7 +280,7 @@ OPERATIONS: tuple[Operation, ...] = (
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document, its server the address this request reached."""
+    """The OpenAPI 3.1 document, its server on the configured `SITE_URL`."""
     paths: dict[str, dict[str, Any]] = {}
     for operation in OPERATIONS:
         paths.setdefault(operation.path, {})[operation.method] = operation.as_openapi()
@@ -293,7 +292,7 @@ def document() -> dict[str, Any]:
             "description": "Read kb's entries, search, comments, reviews and consultations; post comments, "
             "lessons and consultation responses. Errors are `application/problem+json`.",
         },
-        "servers": [{"url": request.host_url.rstrip("/") + "/api/v1"}],
+        "servers": [{"url": absolute("/api/v1")}],
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,

@@ -129,7 +129,7 @@ def walk(world: World, role: str | None, path: str) -> list[dict]:
         if body["next"] is None:
             assert body["next_cursor"] is None
             return items
-        assert body["next"].startswith("http://localhost/api/v1/")
+        assert body["next"].startswith(world.app.config["SITE_URL"] + "/api/v1/")
         response = world.app.test_client().get(
             body["next"], headers={"Authorization": f"Bearer {world.tokens[role]}"} if role else {}
         )
@@ -223,7 +223,7 @@ def test_an_entry_has_its_sections_tags_documents_and_revisions(world: World) ->
     assert body["revisions"]
     assert body["revisions"][0]["number"] >= 1
     assert body["revisions"][0]["author"]
-    assert body["url"] == f"http://localhost/lessons/{world.public_slug}"
+    assert body["url"] == f"{world.app.config['SITE_URL']}/lessons/{world.public_slug}"
     assert isinstance(body["documents"], list)
     assert isinstance(body["tags"], list)
 
@@ -446,6 +446,19 @@ def test_a_search_cursor_keeps_its_place_across_limits_and_belongs_to_its_search
     monkeypatch.setattr("kb.api.reads.SEARCH_DEPTH", 5)
     capped = walk(world, "moderator", "/search?sort=oldest&limit=2")
     assert [hit["entry"]["slug"] for hit in capped] == every[:5]
+
+
+def test_addresses_are_on_the_site_url_whatever_the_host_header(world: World) -> None:
+    site = world.app.config["SITE_URL"]
+    client = world.app.test_client()
+    headers = {"Host": "attacker.example"}
+    entries = client.get("/api/v1/entries?limit=1", headers=headers).get_json()
+    assert entries["next"].startswith(f"{site}/api/v1/entries?")
+    assert entries["items"][0]["url"].startswith(f"{site}/")
+    assert entries["items"][0]["api_url"].startswith(f"{site}/api/v1/entries/")
+    document = client.get("/api/v1/openapi.json", headers=headers).get_json()
+    assert document["servers"] == [{"url": f"{site}/api/v1"}]
+    assert "attacker.example" not in client.get("/api/v1/search?limit=2", headers=headers).get_data(as_text=True)
 
 
 def test_every_error_under_api_is_a_problem(world: World) -> None:
