@@ -44,6 +44,11 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+COMMENT_PERSON_SCOPE = "comment-person"
+COMMENT_ADDRESS_SCOPE = "comment-address"
+"""The buckets of the comment limits, shared by the comment form and the API so neither adds to the allowance."""
+
+
 def per_person(kind: str) -> Callable[[], str]:
     """A rate-limit key function for `kind` of post: the signed-in account, else the address.
 

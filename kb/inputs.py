@@ -26,6 +26,8 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 from kb import text
 from kb.text import INVISIBLE, describe_character, forbidden_character, normalise
 
+NESTED_TOO_DEEPLY = "The JSON body is nested too deeply to read. Nothing was saved."
+
 
 class RefusedInputError(BadRequest):
     """A request holding a character kb never accepts: answered with a plain 400 naming it and where."""
@@ -118,13 +120,19 @@ def _json_strings(value: Any) -> Iterator[tuple[str, bool]]:
 
 
 def check_json(raw: bytes) -> None:
-    """Check a JSON body: UTF-8, and no forbidden character in any key or string (escapes included)."""
+    """Check a JSON body: UTF-8, and no forbidden character in any key or string (escapes included).
+
+    Raises RefusedInputError for a bad character, BadRequest for a body nested too deeply to read.
+    """
     text = _text_of(raw, "the JSON body")
     try:
         value = json.loads(text)
+        strings = list(_json_strings(value))
     except ValueError:
         return  # not JSON: the view answers for that
-    for string, is_key in _json_strings(value):
+    except RecursionError:
+        raise BadRequest(NESTED_TOO_DEEPLY) from None
+    for string, is_key in strings:
         check_text(string, "a JSON key" if is_key else "the JSON body", multiline=not is_key)
 
 

@@ -17,6 +17,7 @@ from flask import Flask, current_app, g, render_template, request
 from sqlalchemy import exc
 from werkzeug.wrappers import Response
 
+from kb.api.problems import is_api_request, problem
 from kb.errors import SECRET_FIELDS
 from kb.extensions import db, login_manager
 from kb.permissions import ANONYMOUS
@@ -88,7 +89,9 @@ def _discard_session() -> None:
 
 
 def database_unavailable(error: Exception, *, after_view: bool = False) -> Response:
-    """The 503 page for a request that could not reach the database; the error is logged, not shown.
+    """The 503 page (a problem document under `/api/`) for a request that could not reach the database.
+
+    The error is logged, not shown.
 
     `after_view` says the database went away after the view had finished, so what was sent
     may have been saved and the page must not say it was lost. Raises `error` again when it
@@ -100,6 +103,13 @@ def database_unavailable(error: Exception, *, after_view: bool = False) -> Respo
     log.error("Database unavailable, answered 503: %s: %s", type(error).__name__, first_line)
     _discard_session()
     _forget_viewer()
+    if is_api_request():
+        saved = " What was sent may have been saved: check before sending it again." if after_view else ""
+        return problem(
+            503,
+            "kb cannot reach its database just now. Try again in a few minutes." + saved,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     try:
         body = render_template(
             "errors/503.html", typed=_typed_text(), after_view=after_view, retry_after=RETRY_AFTER_SECONDS

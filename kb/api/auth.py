@@ -9,12 +9,13 @@
   CSRF (the `X-CSRFToken` header, as Flask-WTF reads it).
 - Anonymous readers read what the public reads; writes need someone (401).
 
-The API's rate limit is counted per token (by a digest of its text) or per address.
+The API's rate limit is counted per live token, else per signed-in account, else per
+address: a token that does not authenticate counts against its address, so made-up
+tokens share one allowance.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from flask import Flask, Request, current_app, g, request
@@ -36,6 +37,7 @@ from kb.users.models import User
 BEARER = "bearer "
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kb"'}
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+AUTHENTICATED_KEY = "kb.api.token"
 
 
 def bearer_token(req: Request) -> str | None:
@@ -71,14 +73,41 @@ def _before_sessions() -> None:
         g.api_token_request = True
 
 
+def live_token() -> AccessToken | None:
+    """The request's live API token, authenticated once per request (the rate limits ask before `identify`)."""
+    if AUTHENTICATED_KEY not in request.environ:  # the environ, not `g`: a test's app context outlives its requests
+        token_text = bearer_token(request)
+        row = None
+        if token_text is not None:
+            with unit_of_work():  # commits the token's last use, written at most once a minute
+                row = authenticate(token_text, TokenKind.API)
+        request.environ[AUTHENTICATED_KEY] = row
+    found: AccessToken | None = request.environ[AUTHENTICATED_KEY]
+    return found
+
+
 def rate_key() -> str:
-    """The API's rate-limit key: the token's digest, else the client's address."""
-    token = bearer_token(request)
-    if token:
-        return "api-token:" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    if current_user.is_authenticated:
+    """The API's rate-limit key: the live token, else the signed-in account, else the client's address."""
+    row = live_token()
+    if row is not None:
+        return f"api-token:{row.id}"
+    if bearer_token(request) is None and current_user.is_authenticated:
         return f"api-user:{current_user.id}"
     return f"api-address:{get_remote_address()}"
+
+
+def person_key(kind: str) -> str:
+    """A per-person rate-limit key for `kind` of post, as `kb.extensions.per_person` makes it for pages.
+
+    The token's owner, else the signed-in account, else the address: the API and the
+    browser's form share one allowance per person.
+    """
+    row = live_token()
+    if row is not None:
+        return f"{kind}-user:{row.user_id}"
+    if bearer_token(request) is None and current_user.is_authenticated:
+        return f"{kind}-user:{current_user.id}"
+    return f"{kind}-address:{get_remote_address()}"
 
 
 def identify() -> None:
@@ -91,8 +120,7 @@ def identify() -> None:
     g.api_token = None
     g.api_actor = None
     if token_text is not None:
-        with unit_of_work():  # commits the token's last use, written at most once a minute
-            row = authenticate(token_text, TokenKind.API)
+        row = live_token()
         if row is None:
             raise ApiProblem(401, "The token is missing, unknown, expired or revoked.", headers=CHALLENGE)
         g.api_token = row

@@ -2,8 +2,9 @@
 
 A cursor is a small JSON object signed with the app's secret key (itsdangerous), so a
 client can only hand back one kb gave it: an altered or foreign cursor answers 400. Each
-list pages by a stable key (an id, or a search's page number), so walking the `next`
-cursors visits every item once.
+list pages by a stable key (an id, or a search's offset), so walking the `next`
+cursors visits every item once. A search's cursor is bound to its words, filters and
+order, so it cannot continue another search.
 """
 
 from __future__ import annotations
@@ -24,13 +25,20 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
-def make_cursor(listing: str, position: int) -> str:
-    """An opaque cursor continuing `listing` after `position`."""
-    return str(_serializer().dumps({"l": listing, "p": position}))
+def make_cursor(listing: str, position: int, bound: str = "") -> str:
+    """An opaque cursor continuing `listing` after `position`, only for the request `bound` names (if given)."""
+    value: dict[str, Any] = {"l": listing, "p": position}
+    if bound:
+        value["b"] = bound
+    return str(_serializer().dumps(value))
 
 
-def read_cursor(listing: str) -> int | None:
-    """Where the request's `cursor` continues `listing` (None without one); raises `ApiProblem` 400 if not ours."""
+def read_cursor(listing: str, bound: str = "") -> int | None:
+    """Where the request's `cursor` continues `listing` (None without one).
+
+    Raises `ApiProblem` 400 for a cursor kb did not give out for this listing, or for
+    another request than the one `bound` names.
+    """
     text = single("cursor")
     if text is None:
         return None
@@ -38,7 +46,8 @@ def read_cursor(listing: str) -> int | None:
         value: Any = _serializer().loads(text)
     except BadSignature:
         value = None
-    position = value.get("p") if isinstance(value, dict) and value.get("l") == listing else None
+    ours = isinstance(value, dict) and value.get("l") == listing and value.get("b", "") == bound
+    position = value.get("p") if ours else None
     if not isinstance(position, int) or isinstance(position, bool) or position < 0:
         raise ApiProblem(
             400,

@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import request
-
 from kb.api.cursors import MAX_LIMIT
 from kb.api.openapi_schemas import LIMIT_SCHEMA, SCHEMAS, Schema, ref
 from kb.consultations.windows import STATES
+from kb.feeds.builder import absolute
 from kb.search.schema import FACET_FIELDS
 from kb.search.types import SORTS
 from kb.states import EntryKind
@@ -24,17 +23,18 @@ PROBLEM = "application/problem+json"
 ERRORS = {
     400: "Bad parameters or body; `errors` names each field.",
     401: "The token is missing (where one is needed), unknown, expired or revoked.",
-    403: "The token may only read, or the account may not do this.",
+    403: "The token may only read, the account may not do this, or a signed-in browser's account is held at "
+    "set-up (finish it on kb's pages).",
     404: "Not there, or hidden from this reader: the answer is the same.",
     409: "The thing is not in a state that allows this now (a locked discussion, a closed consultation).",
     413: "The body is larger than kb takes.",
     415: "The body is not `application/json`.",
     429: "Too many requests: wait for `Retry-After` seconds.",
     500: "A failure on kb's side.",
-    503: "Search cannot be read for a moment (the index is being rebuilt).",
+    503: "kb cannot reach its database for a moment, or search's index is being rebuilt: wait for `Retry-After`.",
 }
-READ_ERRORS = (400, 401, 429, 500)
-WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 429, 500)
+READ_ERRORS = (400, 401, 403, 429, 500, 503)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 429, 500, 503)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Operation:
             problem: dict[str, Any] = {"description": ERRORS[code], "content": {PROBLEM: {"schema": ref("Problem")}}}
             if code == 401:
                 problem["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
-            if code == 429:
+            if code in (429, 503):
                 problem["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
             responses[str(code)] = problem
         shown: dict[str, Any] = {
@@ -190,7 +190,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Search",
         "The search page's search: words, phrases, AND/OR/NOT, with its filters; results with facets.",
         (200, "SearchResults", "A page of results, the facets and any suggestion."),
-        (*READ_ERRORS, 503),
+        READ_ERRORS,
         (
             Parameter("q", "query", {"type": "string"}, "What to search for.", "go-live"),
             *(
@@ -280,7 +280,7 @@ OPERATIONS: tuple[Operation, ...] = (
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document, its server the address this request reached."""
+    """The OpenAPI 3.1 document, its server on the configured `SITE_URL`."""
     paths: dict[str, dict[str, Any]] = {}
     for operation in OPERATIONS:
         paths.setdefault(operation.path, {})[operation.method] = operation.as_openapi()
@@ -292,7 +292,7 @@ def document() -> dict[str, Any]:
             "description": "Read kb's entries, search, comments, reviews and consultations; post comments, "
             "lessons and consultation responses. Errors are `application/problem+json`.",
         },
-        "servers": [{"url": request.host_url.rstrip("/") + "/api/v1"}],
+        "servers": [{"url": absolute("/api/v1")}],
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,

@@ -7,10 +7,14 @@ and answers JSON made by `kb.api.shapes`.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
@@ -22,7 +26,8 @@ from kb.api.problems import ApiProblem, json_response
 from kb.comments.queries import ThreadComment, thread_comments
 from kb.consultations.models import Consultation
 from kb.consultations.queries import response_of, visible_consultation
-from kb.consultations.windows import STATES
+from kb.consultations.windows import OPEN, STATES, UPCOMING
+from kb.dates import utcnow
 from kb.documents.pages import entry_documents
 from kb.entries import queries as entry_queries
 from kb.entries.models import Entry, Review
@@ -30,7 +35,7 @@ from kb.entries.service import current_revision
 from kb.extensions import db
 from kb.panels.queries import findings_of
 from kb.permissions import Viewer, listed_entries, visible_consultations
-from kb.search.facets import facet_labels, ordered_facets
+from kb.search.facets import chosen_facets, facet_labels, ordered_facets
 from kb.search.schema import FACET_FIELDS
 from kb.search.service import MAX_PAGE, SORTS, SearchRequest, search
 from kb.states import EntryKind, FindingStatus
@@ -139,25 +144,44 @@ def _threaded(top: ThreadComment, rows: list[ThreadComment], viewer: Viewer) -> 
     return root
 
 
+SEARCH_DEPTH = 1000
+"""How far search results can be paged: the first results only (`total` still counts them all)."""
+SEARCH_PAGE = SEARCH_DEPTH // MAX_PAGE
+"""The least page size asked of the search service, so every result up to `SEARCH_DEPTH` is within its pages."""
+
+
+def _search_binding(wanted: SearchRequest) -> str:
+    """A short digest of what a search asks (words, filters, order), to which its cursors are bound."""
+    asked = [wanted.text, sorted(wanted.facets.items()), wanted.sort, wanted.exact]
+    return hashlib.sha256(json.dumps(asked).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 @blueprint.get("/search")
 def search_entries() -> Response:
     """Search as the search page does: words, the page's filters, sort; results with facets and a suggestion."""
     allow_only("q", "sort", "exact", "limit", "cursor", *FACET_FIELDS)
-    chosen: dict[str, list[str]] = {}
-    for name in FACET_FIELDS:
-        values = [value.strip().lower() for value in request.args.getlist(name) if value.strip()]
-        if values:
-            chosen[name] = sorted(set(values))[:10]
     text = single("q") or ""
     sort = _choice("sort", SORTS) or ("relevance" if text.strip() else "newest")
     exact = _choice("exact", ("true", "false")) == "true"
-    limit, page = read_limit(), (read_cursor("search") or 1)
-    wanted = SearchRequest(text=text, facets=chosen, sort=sort, page=page, per_page=limit, exact=exact)
-    found = search(api_viewer(), wanted)
+    limit = read_limit()
+    size = max(limit, SEARCH_PAGE)
+    wanted = SearchRequest(text=text, facets=chosen_facets(request.args), sort=sort, per_page=size, exact=exact)
+    bound = _search_binding(wanted)
+    offset = read_cursor("search", bound) or 0
+    first = offset // size + 1  # the service's page holding `offset`; the next one too when the window spills over
+    found = search(api_viewer(), replace(wanted, page=first))
+    end = min(offset + limit, found.total, SEARCH_DEPTH)
+    hits = list(found.hits) if found.page == first else []
+    if hits and end > first * size:
+        following = search(api_viewer(), replace(wanted, page=first + 1))
+        hits += following.hits if following.page == first + 1 else []
+    start = (first - 1) * size
+    shown = hits[offset - start : max(end - start, 0)] if offset < end else []
     labels = facet_labels(found)
-    more = found.page == page and page * limit < found.total and page < MAX_PAGE
+    more = bool(shown) and offset + limit < min(found.total, SEARCH_DEPTH)
+    cursor = make_cursor("search", offset + limit, bound) if more else None
     body = {
-        "items": [shapes.hit(hit) for hit in found.hits] if found.page == page else [],
+        "items": [shapes.hit(hit) for hit in shown],
         "total": found.total,
         "facets": {
             name: [shapes.facet(count, labels.get(name, {})) for count in counts]
@@ -165,9 +189,9 @@ def search_entries() -> Response:
         },
         "suggestion": found.suggestion,
         "corrected_from": found.corrected_from,
-        "next_cursor": make_cursor("search", page + 1) if more else None,
+        "next_cursor": cursor,
+        "next": _next_link(cursor),
     }
-    body["next"] = _next_link(body["next_cursor"])  # type: ignore[arg-type]
     return json_response(body)
 
 
@@ -182,6 +206,15 @@ def review(slug: str) -> Response:
     return json_response({**shapes.entry_summary(found), "findings": [shapes.finding(row) for row in published]})
 
 
+def _in_state(state: str, now: dt.datetime) -> ColumnElement[bool]:
+    """The SQL test of a consultation's state at `now`, as `kb.consultations.windows.state_at` decides it."""
+    if state == UPCOMING:
+        return Consultation.opens_at > now
+    if state == OPEN:
+        return and_(Consultation.opens_at <= now, Consultation.closes_at > now)
+    return and_(Consultation.opens_at <= now, Consultation.closes_at <= now)
+
+
 @blueprint.get("/consultations")
 def consultations() -> Response:
     """Consultations the viewer may see, newest first, by state (open, upcoming, closed)."""
@@ -191,16 +224,10 @@ def consultations() -> Response:
     query = select(Consultation).where(visible_consultations(api_viewer())).options(selectinload(Consultation.entry))
     if after is not None:
         query = query.where(Consultation.id < after)
-    rows = db.session.scalars(query.order_by(Consultation.id.desc()))
-    shown: list[Consultation] = []
-    more = False
-    for row in rows:
-        if state is not None and shapes.state_of(row) != state:
-            continue
-        if len(shown) == limit:
-            more = True
-            break
-        shown.append(row)
+    if state is not None:
+        query = query.where(_in_state(state, utcnow()))
+    found = list(db.session.scalars(query.order_by(Consultation.id.desc()).limit(limit + 1)))
+    shown, more = found[:limit], len(found) > limit
     return _page([shapes.consultation(row) for row in shown], shown[-1].id if more else None, "consultations")
 
 

@@ -7,7 +7,7 @@ varies with who asks.
 
 from __future__ import annotations
 
-from flask import Flask, render_template, url_for
+from flask import Flask, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from kb.api import auth, reads, writes  # noqa: F401 (their views join the blueprint on import)
@@ -27,10 +27,15 @@ limiter.limit(auth.limit_value, key_func=auth.rate_key)(blueprint)
 def _private(response: Response) -> Response:
     """Answers depend on who asks: never kept by a shared cache.
 
-    A browser session that ran out is sent to sign in on pages; here it answers 401.
+    The session hooks send a browser elsewhere on pages; here a session that ran out answers
+    401 and one held at set-up (a staff account without its second factor) answers 403.
+    Only the redirect back to the same address (a remembered sign-in starting again) stays.
     """
-    if response.status_code in (302, 303) and response.location and response.location.startswith(url_for("auth.login")):
-        response = problem(401, "The session has ended: sign in again, or use an API token.", headers=CHALLENGE)
+    if response.status_code in (302, 303) and response.location != request.full_path:
+        if (response.location or "").startswith(url_for("auth.login")):
+            response = problem(401, "The session has ended: sign in again, or use an API token.", headers=CHALLENGE)
+        else:
+            response = problem(403, "Finish setting up your account on kb's pages first, or use an API token.")
     response.headers["Cache-Control"] = "private, no-store"
     response.vary.update(("Authorization", "Cookie"))
     return response

@@ -1,7 +1,8 @@
 """What the API answers with: plain JSON objects made from kb's models, each shape named in the OpenAPI document.
 
 The functions here only read what they are given; the routes load it through the
-visibility rule first. Stored HTML (entries' sections, comments, findings) was rendered
+visibility rule first. Addresses are on the configured `SITE_URL` (`kb.feeds.builder.absolute`),
+never the request's Host header. Stored HTML (entries' sections, comments, findings) was rendered
 and sanitised by `kb.markdown` when it was saved and is passed on as it is.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import request, url_for
+from flask import url_for
 
 from kb.comments.pages import FORMER_MEMBER, PLACEHOLDER_HEADINGS, PLACEHOLDERS
 from kb.comments.queries import ThreadComment
@@ -21,6 +22,7 @@ from kb.documents.models import Document
 from kb.documents.pages import type_label
 from kb.entries.models import Entry, Lesson, Paper, Review, Revision
 from kb.entries.vocabulary import KIND_PLURALS, TEXT_LABELS
+from kb.feeds.builder import absolute
 from kb.panels.models import Finding
 from kb.permissions import Viewer, can_read_comment
 from kb.search.service import FacetCount, Hit
@@ -32,11 +34,6 @@ Json = dict[str, Any]
 def moment(value: dt.datetime | None) -> str | None:
     """A stored time as an ISO 8601 string in UTC, or None."""
     return as_utc(value).isoformat() if value is not None else None
-
-
-def absolute(path: str) -> str:
-    """The full address of a path on this site, as the request reached it."""
-    return request.host_url.rstrip("/") + path
 
 
 def entry_summary(entry: Entry) -> Json:

@@ -9,15 +9,17 @@ form calls, inside one unit of work. A refusal of something the viewer can see a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request, url_for
+from flask_limiter.util import get_remote_address
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from kb.api import shapes
-from kb.api.auth import api_viewer, rate_key, writer
+from kb.api.auth import api_viewer, person_key, writer
 from kb.api.blueprint import blueprint
 from kb.api.cursors import allow_only
 from kb.api.problems import ApiProblem, json_response
@@ -31,7 +33,8 @@ from kb.contributions.pages import lesson_fields, offer_regions, tag_groups
 from kb.contributions.service import ContributionError, FieldError, create_lesson
 from kb.entries import queries as entry_queries
 from kb.errors import ConflictError, unit_of_work
-from kb.extensions import db, limiter
+from kb.extensions import COMMENT_ADDRESS_SCOPE, COMMENT_PERSON_SCOPE, db, limiter
+from kb.inputs import NESTED_TOO_DEEPLY
 from kb.permissions import PermissionDeniedError
 from kb.text import one_line
 
@@ -43,7 +46,10 @@ def _json_body(fields: dict[str, type | tuple[type, ...]], required: tuple[str, 
     """The request's JSON object, checked: 415 when it is not JSON, 400 naming every field that cannot be taken."""
     if not request.is_json:
         raise ApiProblem(415, "Send the body as JSON, with `Content-Type: application/json`.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise ApiProblem(400, NESTED_TOO_DEEPLY, errors={"body": "Send one JSON object."}) from None
     if not isinstance(body, dict):
         raise ApiProblem(400, "The body is not a JSON object.", errors={"body": "Send one JSON object."})
     errors: dict[str, str] = {}
@@ -68,16 +74,20 @@ def _described(wanted: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(kind, kind.__name__) for kind in _types(wanted))
 
 
-def _comment_limit() -> str:
-    return str(current_app.config["COMMENT_LIMIT_PER_USER"])
-
-
-def _comment_key() -> str:
-    return "comment-" + rate_key()
+def _setting(name: str) -> Callable[[], str]:
+    return lambda: str(current_app.config[name])
 
 
 @blueprint.post("/entries/<slug>/comments")
-@limiter.limit(_comment_limit, key_func=_comment_key, methods=["POST"])
+@limiter.shared_limit(
+    _setting("COMMENT_LIMIT_PER_USER"),
+    scope=COMMENT_PERSON_SCOPE,
+    key_func=lambda: person_key("comment"),
+    methods=["POST"],
+)
+@limiter.shared_limit(
+    _setting("COMMENT_LIMIT_PER_ADDRESS"), scope=COMMENT_ADDRESS_SCOPE, key_func=get_remote_address, methods=["POST"]
+)
 def post_entry_comment(slug: str) -> Response:
     """Post a comment (Markdown) on an entry, or a reply to one of its comments."""
     allow_only()

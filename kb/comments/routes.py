@@ -40,7 +40,7 @@ from kb.entries import queries as entry_queries
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KIND_PLURALS
 from kb.errors import error_page, unit_of_work
-from kb.extensions import csrf, db, limiter, per_person
+from kb.extensions import COMMENT_ADDRESS_SCOPE, COMMENT_PERSON_SCOPE, csrf, db, limiter, per_person
 from kb.panels.cited_by import findings_citing
 from kb.permissions import PermissionDeniedError, can, can_edit_comment, can_read_comment, current_viewer
 from kb.previews import PreviewPart, preview_parts, wants_preview
@@ -158,11 +158,16 @@ def _keep_as_draft(plural: str, slug: str) -> Response:
 
 @blueprint.post(f"/<{PLURALS}:plural>/<slug>/comments")
 @csrf.exempt
-@limiter.limit(
-    lambda: _limit("COMMENT_LIMIT_PER_ADDRESS"), methods=["POST"], deduct_when=_counts, error_message=THROTTLED_MESSAGE
+@limiter.shared_limit(
+    lambda: _limit("COMMENT_LIMIT_PER_ADDRESS"),
+    scope=COMMENT_ADDRESS_SCOPE,
+    methods=["POST"],
+    deduct_when=_counts,
+    error_message=THROTTLED_MESSAGE,
 )
-@limiter.limit(
+@limiter.shared_limit(
     lambda: _limit("COMMENT_LIMIT_PER_USER"),
+    scope=COMMENT_PERSON_SCOPE,
     key_func=per_person("comment"),
     methods=["POST"],
     deduct_when=_counts,

@@ -1,8 +1,9 @@
-"""How the search page shows facets: titles, readable labels for their values, and their order."""
+"""How the search page reads and shows facets: the values asked for, titles, readable labels, and their order."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from kb.entries.models import Entry
 from kb.entries.vocabulary import KINDS, STATUSES
@@ -13,6 +14,18 @@ from kb.search.text import facet_key
 from kb.taxonomy.models import Tag, Theme
 
 FACET_TITLES = {"kind": "Type", "theme": "Theme", "tag": "Tag", "region": "Region", "year": "Year", "status": "Status"}
+MAX_CHOSEN = 10
+"""The most values of one facet a search filters by."""
+
+
+def chosen_facets(args: MultiDict[str, str]) -> dict[str, list[str]]:
+    """The facet values a query string asks for: trimmed, lower case, sorted, at most `MAX_CHOSEN` of each facet."""
+    chosen: dict[str, list[str]] = {}
+    for name in FACET_FIELDS:
+        values = [value.strip().lower() for value in args.getlist(name) if value.strip()]
+        if values:
+            chosen[name] = sorted(set(values))[:MAX_CHOSEN]
+    return chosen
 
 
 def facet_labels(results: SearchResults) -> dict[str, dict[str, str]]:

@@ -11,8 +11,7 @@ from kb.comments.queries import comment_counts
 from kb.pages import int_arg
 from kb.pagination import Page, pagination_params
 from kb.permissions import current_viewer
-from kb.search.facets import FACET_TITLES, facet_labels, ordered_facets
-from kb.search.schema import FACET_FIELDS
+from kb.search.facets import FACET_TITLES, chosen_facets, facet_labels, ordered_facets
 from kb.search.service import SORTS, SearchRequest, SearchUnavailableError, search
 
 blueprint = Blueprint("search", __name__)
@@ -23,16 +22,11 @@ MAX_FACET_VALUES = 10
 
 def read_request() -> SearchRequest:
     """The search asked for in the query string; anything unrecognised is ignored."""
-    chosen: dict[str, list[str]] = {}
-    for name in FACET_FIELDS:
-        values = [value.strip().lower() for value in request.args.getlist(name) if value.strip()]
-        if values:
-            chosen[name] = sorted(set(values))[:10]
     sort = request.args.get("sort", "")
     text = request.args.get("q", "")
     return SearchRequest(
         text=text,
-        facets=chosen,
+        facets=chosen_facets(request.args),
         sort=sort if sort in SORTS else ("relevance" if text.strip() else "newest"),
         page=int_arg("page", 1) or 1,
         per_page=current_app.config["RESULTS_PER_PAGE"],

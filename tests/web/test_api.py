@@ -9,6 +9,7 @@ token made through `kb.access.service`; requests carry it as `Authorization: Bea
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from kb.access.service import issue_token, revoke_token
 from kb.comments.models import Comment
@@ -25,7 +26,7 @@ from kb.contributions.service import LessonFields, create_lesson
 from kb.entries.models import Entry
 from kb.extensions import db
 from kb.states import TokenKind, TokenScope
-from tests.accounts import Cast, csrf_token, login_as, make_cast
+from tests.accounts import Cast, csrf_token, login_as, make_cast, post_form
 from tests.conftest import import_files, make_app
 from tests.factories import add_comment
 from tests.outcome_factory import make_consultation, make_finding
@@ -128,7 +129,7 @@ def walk(world: World, role: str | None, path: str) -> list[dict]:
         if body["next"] is None:
             assert body["next_cursor"] is None
             return items
-        assert body["next"].startswith("http://localhost/api/v1/")
+        assert body["next"].startswith(world.app.config["SITE_URL"] + "/api/v1/")
         response = world.app.test_client().get(
             body["next"], headers={"Authorization": f"Bearer {world.tokens[role]}"} if role else {}
         )
@@ -222,7 +223,7 @@ def test_an_entry_has_its_sections_tags_documents_and_revisions(world: World) ->
     assert body["revisions"]
     assert body["revisions"][0]["number"] >= 1
     assert body["revisions"][0]["author"]
-    assert body["url"] == f"http://localhost/lessons/{world.public_slug}"
+    assert body["url"] == f"{world.app.config['SITE_URL']}/lessons/{world.public_slug}"
     assert isinstance(body["documents"], list)
     assert isinstance(body["tags"], list)
 
@@ -268,6 +269,23 @@ def test_consultations_list_by_state_with_questions(world: World) -> None:
     detail = world.get("member", f"/consultations/{world.open_consultation}").get_json()
     assert [question["kind"] for question in detail["questions"]] == ["scale", "choice", "text"]
     assert detail["my_response"] is None
+
+
+def test_consultations_by_state_load_only_one_page(world: World) -> None:
+    loaded: list[int] = []
+
+    def count(target: Consultation, _context: object) -> None:
+        loaded.append(target.id)
+
+    event.listen(Consultation, "load", count)
+    try:
+        body = world.get("moderator", "/consultations?state=closed&limit=1").get_json()
+    finally:
+        event.remove(Consultation, "load", count)
+    assert [item["id"] for item in body["items"]] == [world.closed_consultation]
+    assert len(loaded) <= 2, "the state is filtered in SQL, a page at a time"
+    states = {item["state"] for item in walk(world, "moderator", "/consultations?state=open&limit=1")}
+    assert states == {"open"}
 
 
 def test_a_member_posts_a_comment_and_a_reply(world: World) -> None:
@@ -407,6 +425,42 @@ def test_search_uses_the_search_service_within_what_the_reader_sees(world: World
     }
 
 
+def test_a_search_cursor_keeps_its_place_across_limits_and_belongs_to_its_search(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = [hit["entry"]["slug"] for hit in walk(world, "moderator", "/search?sort=oldest&limit=100")]
+    assert len(every) > 7
+    seen: list[str] = []
+    body = world.get("moderator", "/search?sort=oldest&limit=3").get_json()
+    limits = itertools.cycle((5, 2, 4, 1))  # each page asks another limit with the cursor of the one before
+    while True:
+        seen += [hit["entry"]["slug"] for hit in body["items"]]
+        if body["next_cursor"] is None:
+            break
+        path = f"/search?sort=oldest&limit={next(limits)}&cursor={body['next_cursor']}"
+        body = world.get("moderator", path).get_json()
+    assert seen == every
+    cursor = world.get("moderator", "/search?sort=oldest&limit=2").get_json()["next_cursor"]
+    for other in ("q=lesson&sort=oldest", "sort=newest", "sort=oldest&kind=lesson"):
+        assert world.get("moderator", f"/search?{other}&limit=2&cursor={cursor}").status_code == 400
+    monkeypatch.setattr("kb.api.reads.SEARCH_DEPTH", 5)
+    capped = walk(world, "moderator", "/search?sort=oldest&limit=2")
+    assert [hit["entry"]["slug"] for hit in capped] == every[:5]
+
+
+def test_addresses_are_on_the_site_url_whatever_the_host_header(world: World) -> None:
+    site = world.app.config["SITE_URL"]
+    client = world.app.test_client()
+    headers = {"Host": "attacker.example"}
+    entries = client.get("/api/v1/entries?limit=1", headers=headers).get_json()
+    assert entries["next"].startswith(f"{site}/api/v1/entries?")
+    assert entries["items"][0]["url"].startswith(f"{site}/")
+    assert entries["items"][0]["api_url"].startswith(f"{site}/api/v1/entries/")
+    document = client.get("/api/v1/openapi.json", headers=headers).get_json()
+    assert document["servers"] == [{"url": f"{site}/api/v1"}]
+    assert "attacker.example" not in client.get("/api/v1/search?limit=2", headers=headers).get_data(as_text=True)
+
+
 def test_every_error_under_api_is_a_problem(world: World) -> None:
     client = world.app.test_client()
     for response, status in (
@@ -450,6 +504,62 @@ def test_the_rate_limit_answers_429_with_retry_after(tmp_path: Path, seeded_data
         db.engine.dispose()
 
 
+def test_made_up_tokens_share_their_address_allowance(tmp_path: Path, seeded_database: Path) -> None:
+    app = make_app(tmp_path, seeded_database, API_LIMIT="3 per minute")
+    with app.app_context():
+        client = app.test_client()
+        statuses = [
+            client.get("/api/v1/entries", headers={"Authorization": f"Bearer kb_made_up_{number}"}).status_code
+            for number in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
+        assert client.get("/api/v1/entries").status_code == 429
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_comments_share_the_forms_allowance_per_person_and_per_address(tmp_path: Path, seeded_database: Path) -> None:
+    limits = {"COMMENT_LIMIT_PER_USER": "2 per minute", "COMMENT_LIMIT_PER_ADDRESS": "3 per minute"}
+    app = make_app(tmp_path, seeded_database, **limits)
+    with app.app_context():
+        cast = make_cast()
+        entry = db.session.scalars(
+            select(Entry).where(Entry.kind == "lesson", Entry.visibility == "public", Entry.status == "published")
+        ).first()
+        assert entry is not None
+        tokens = [_token(user) for user in (cast.member, cast.member, cast.author, cast.moderator, cast.panel)]
+        db.session.commit()
+        browser = login_as(app.test_client(), cast.member)
+        form = post_form(browser, f"{entry.path}/comments", {"body": "From the form."}, page=entry.path)
+        assert form.status_code < 400
+
+        def post(token: str, address: str) -> tuple[int, str]:
+            answer = app.test_client().post(
+                f"/api/v1/entries/{entry.slug}/comments",
+                json={"body": "From the API."},
+                headers={"Authorization": f"Bearer {token}"},
+                environ_base={"REMOTE_ADDR": address},
+            )
+            return answer.status_code, answer.get_json().get("detail", "")
+
+        # The member's two tokens share the form's allowance (2), each from its own address.
+        assert post(tokens[0], "192.0.2.1")[0] == 201
+        status, detail = post(tokens[1], "192.0.2.2")
+        assert (status, "2 per 1 minute" in detail) == (429, True)
+        # Three people from one address spend its allowance (3); a fourth is refused for the address.
+        assert [post(token, "192.0.2.9")[0] for token in tokens[2:]] == [201, 201, 201]
+        status, detail = post(_token_committed(cast.admin), "192.0.2.9")
+        assert (status, "3 per 1 minute" in detail) == (429, True)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _token_committed(user) -> str:
+    text = _token(user)
+    db.session.commit()
+    return text
+
+
 def test_the_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(world: World) -> None:
     page = world.app.test_client().get("/api/v1/docs")
     assert page.status_code == 200
@@ -470,6 +580,17 @@ def test_a_browser_session_that_ran_out_answers_401_not_a_redirect(world: World)
     response = browser.get("/api/v1/entries")
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
+
+
+def test_a_browser_session_held_at_set_up_answers_403_not_a_redirect(world: World) -> None:
+    browser = login_as(world.app.test_client(), world.cast.moderator)
+    with browser.session_transaction() as session:
+        session["setup"] = ["two-factor"]
+    response = browser.get("/api/v1/entries")
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+    assert "setting up" in response.get_json()["detail"]
+    assert browser.get("/lessons").status_code == 302
 
 
 def test_a_failure_under_api_answers_a_500_problem_and_pages_keep_their_page(

@@ -460,6 +460,16 @@ def test_a_comment_body_keeps_its_line_breaks_and_tabs(world: World) -> None:
     assert db.session.scalar(select(Comment).where(Comment.body.like("First line%"))) is not None
 
 
+def test_a_deeply_nested_json_body_answers_400_not_500(world: World) -> None:
+    deep = b"[" * 200_000
+    page = world.client("member").post("/notifications/read-all", data=deep, content_type="application/json")
+    assert page.status_code == 400
+    assert "nested too deeply" in page.get_data(as_text=True)
+    api = world.client(None).post("/api/v1/lessons", data=deep, content_type="application/json")
+    assert api.status_code == 400
+    assert api.mimetype == "application/problem+json"
+
+
 def test_a_lone_surrogate_in_a_json_escape_is_refused(world: World) -> None:
     response = world.client("member").post(
         "/notifications/read-all", data=b'{"note": "\\ud800"}', content_type="application/json"

@@ -157,6 +157,17 @@ def test_every_page_answers_503_while_the_database_is_away_and_recovers(seeded_a
     assert client.get(path).status_code == 200
 
 
+def test_the_api_answers_a_503_problem_while_the_database_is_away(seeded_app, client):
+    with database_unreachable(seeded_app):
+        response = client.get("/api/v1/entries")
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.get_json()["status"] == 503
+    assert "sqlite" not in response.get_data(as_text=True).lower()
+    assert client.get("/api/v1/entries").status_code == 200
+
+
 def test_a_signed_in_member_gets_the_503_page_and_keeps_what_they_typed(seeded_app, cast):
     member = client_for(seeded_app, cast.member)
     token = csrf_token(member.get(LESSON_PATH).get_data(as_text=True))

@@ -15,9 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
 
 from kb.entries.vocabulary import KINDS
 from kb.extensions import db
+from kb.search.facets import chosen_facets
 from tests.accounts import login_as
 from tests.pg_search import SEARCH_BACKENDS, in_context, search_app
 from tests.search_queries import HIDDEN_FIELD_QUERIES
@@ -602,3 +604,10 @@ def test_entry_page_renders_without_the_index(index_down, client):
     assert ("Similar entries" in html) is like_this
     if not like_this:
         assert "The same problem in another region or year" not in html
+
+
+def test_the_page_and_the_api_read_chosen_facets_with_one_helper() -> None:
+    args = MultiDict([("kind", " Lesson "), ("kind", "lesson"), ("tag", ""), ("region", "North"), ("page", "2")])
+    assert chosen_facets(args) == {"kind": ["lesson"], "region": ["north"]}
+    many = MultiDict([("tag", f"t{number:02}") for number in range(15)])
+    assert chosen_facets(many) == {"tag": [f"t{number:02}" for number in range(10)]}
