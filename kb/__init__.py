@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Before any route is added: every `<int:...>` id is bounded, so a huge one answers 404, not 500.
     app.url_map.converters["int"] = BoundedIntegerConverter
 
-    from kb import assets, cli, errors, inputs, logs, mail, ratelimits, security, templating, unavailable
+    from kb import assets, cli, cookieless, errors, inputs, logs, mail, ratelimits, security, templating, unavailable
     from kb.access import models as access_models  # noqa: F401 (the token table joins the metadata)
     from kb.access.routes import blueprint as access_blueprint
     from kb.actions.routes import blueprint as actions_blueprint
@@ -83,7 +83,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     ratelimits.init_app(app)
     limiter.init_app(app)
-    # Token requests of the API are told apart before the session hooks read any cookie.
+    # API token calls and feeds are told apart before the session hooks read any cookie.
+    cookieless.init_app(app)
     api_routes.init_app(app)
     sessions.init_app(app)
     sso.init_app(app)

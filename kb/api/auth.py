@@ -1,8 +1,7 @@
 """Who an API request acts as: a personal access token, a signed-in browser, or nobody.
 
 - `Authorization: Bearer kb_...` names an API token (`kb.access.service.authenticate`).
-  Such a request never reads or sets a cookie: `TokenSessions` gives it an empty session
-  that is never saved, and Flask-Login is told it is anonymous before it looks at a cookie.
+  Such a request never reads or sets a cookie (`kb.cookieless`).
   It acts as `viewer_for(token.user)`; it needs no CSRF token, and writes need a
   read-write token. A token that is not live answers 401 with `WWW-Authenticate: Bearer`.
 - Without that header a signed-in browser's cookie works as on pages, and its writes keep
@@ -18,59 +17,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, current_app, g, request
-from flask import Response as FlaskResponse
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from kb.access.models import AccessToken
 from kb.access.service import authenticate
-from kb.api.problems import API_PREFIX, ApiProblem
+from kb.api.problems import ApiProblem
+from kb.cookieless import bearer_token
 from kb.errors import unit_of_work
-from kb.extensions import csrf, login_manager
+from kb.extensions import csrf
 from kb.permissions import ANONYMOUS, Viewer, viewer_for
 from kb.states import TokenKind
 from kb.users.models import User
 
-BEARER = "bearer "
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kb"'}
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 AUTHENTICATED_KEY = "kb.api.token"
-
-
-def bearer_token(req: Request) -> str | None:
-    """The token in an API request's `Authorization: Bearer` header (maybe empty); None without such a header."""
-    if not req.path.startswith(API_PREFIX):
-        return None
-    header = req.headers.get("Authorization", "")
-    if header[: len(BEARER)].lower() != BEARER:
-        return None
-    return header[len(BEARER) :].strip()
-
-
-class TokenSessions(SecureCookieSessionInterface):
-    """The cookie session for browsers; for a token request, an empty session never read from a cookie nor saved."""
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        """A token request's empty session, else the cookie's."""
-        if bearer_token(request) is not None:
-            return self.session_class()
-        return super().open_session(app, request)
-
-    def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
-        """Nothing for a token request (no `Set-Cookie`), else the cookie as usual."""
-        if bearer_token(request) is not None:
-            return
-        super().save_session(app, session, response)
-
-
-def _before_sessions() -> None:
-    """For a token request, tell Flask-Login nobody is signed in before it reads any cookie."""
-    if bearer_token(request) is not None:
-        g._login_user = login_manager.anonymous_user()
-        g.api_token_request = True
 
 
 def live_token() -> AccessToken | None:
@@ -150,12 +114,6 @@ def writer() -> User:
     if token is not None and not token.can_write:
         raise ApiProblem(403, "This token may only read. Make a read-write token to write.")
     return actor
-
-
-def init_app(app: Flask) -> None:
-    """Give token requests cookie-free sessions; call before `kb.users.sessions.init_app` so its hook comes first."""
-    app.session_interface = TokenSessions()
-    app.before_request(_before_sessions)
 
 
 def limit_value() -> str:

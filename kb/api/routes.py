@@ -56,6 +56,5 @@ def docs() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Bind the API: cookie-free token sessions (before the session hooks) and the blueprint."""
-    auth.init_app(app)
+    """Bind the API's blueprint."""
     app.register_blueprint(blueprint)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from flask import Blueprint, abort, redirect, request, session, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from kb.entries.vocabulary import KIND_LIST_TITLES
@@ -52,8 +52,7 @@ def _no_such_feed(_error: Exception) -> Response:
 
 @blueprint.after_request
 def _feed_headers(response: Response) -> Response:
-    """Private and unreferred with a token, briefly cacheable without; never a session cookie."""
-    session.modified = False
+    """Private and unreferred with a token, briefly cacheable without (`kb.cookieless` keeps cookies out)."""
     if asks_with_token():
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["Referrer-Policy"] = "no-referrer"

@@ -42,9 +42,6 @@ from kb.users import session_store
 from kb.users.models import User, UserSession
 from kb.users.session_store import SessionRef
 
-READ_WITHOUT_SESSION = frozenset({"feeds", "discovery"})
-"""Blueprints that read as a signed-out visitor or by a feed token: a browser's session is neither checked nor kept
-there, so an ended one never turns a personal feed address into a sign-in page's `next` (and the logs)."""
 SETUP_ENDPOINTS = frozenset({"auth.two_factor_setup", "auth.change_password", "auth.logout", "static", "nhsuk_asset"})
 
 
@@ -164,7 +161,7 @@ def _keeps_text(endpoint: str | None) -> bool:
 def _before_request() -> Response | None:
     """Find the viewer, end sessions that have run out, and hold staff at set-up."""
     g.viewer = ANONYMOUS
-    if request.endpoint in ("static", "nhsuk_asset") or request.blueprint in READ_WITHOUT_SESSION:
+    if request.endpoint in ("static", "nhsuk_asset"):
         return None
     if not current_user.is_authenticated:
         return None
