@@ -61,6 +61,10 @@ def _load_user(secret: str) -> User | None:
     found = db.session.execute(_SESSION_BY_DIGEST, {"digest": session_store.digest_of(secret), "now": utcnow()})
     row = found.unique().one_or_none()
     if row is None:
+        # An ended session: forget its secret and drop the remember-me cookie, so later requests
+        # of this browser neither look it up again nor carry a cookie that opens nothing.
+        session.pop("_user_id", None)
+        session["_remember"] = "clear"
         return None
     user, session_id, last_seen_at, remember = row
     g.user_session = SessionRef(session_id, last_seen_at, remember)
@@ -158,6 +162,15 @@ def _keeps_text(endpoint: str | None) -> bool:
     return bool(getattr(view, "keeps_text_when_signed_out", False))
 
 
+def _end_ran_out_session() -> None:
+    """End the row of this browser's session that ran out, so no copy of its cookies opens it later."""
+    row = current_session()
+    if row is not None:
+        session_store.end_session(row.id)
+        g.user_session = None
+        db.session.commit()
+
+
 def _before_request() -> Response | None:
     """Find the viewer, end sessions that have run out, and hold staff at set-up."""
     g.viewer = ANONYMOUS
@@ -173,6 +186,7 @@ def _before_request() -> Response | None:
         if remembered and request.method == "GET":
             # "Keep me signed in": the cookie starts a new session on the next request.
             return redirect(request.full_path)
+        _end_ran_out_session()
         if request.method == "POST" and _keeps_text(request.endpoint):
             # The view keeps what was typed as this person's draft, then asks for a sign-in.
             g.signed_out_user_id = current_user.id

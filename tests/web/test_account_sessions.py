@@ -123,6 +123,33 @@ def test_signing_out_ends_only_this_session(seeded_app: Flask) -> None:
     assert len(_session_ids()) == 1
 
 
+def test_a_session_that_ran_out_ends_so_a_copied_cookie_dies_with_it(seeded_app: Flask) -> None:
+    make_user(EMAIL)
+    desktop = _browser(seeded_app, WINDOWS_CHROME, "192.0.2.10", remember=True)
+    copied = _copy(seeded_app, desktop, "remember_token")
+    token = csrf_token(desktop.get("/account").get_data(as_text=True))
+    with desktop.session_transaction() as session:
+        session["seen_at"] -= 2 * 3600  # idle past the limit
+    # A post after the idle limit signs this browser out (its remember-me cookie goes with it) ...
+    assert desktop.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert not _signed_in(desktop)
+    # ... and ends its session, so a copy of its remember-me cookie opens nothing either.
+    assert _session_ids() == set()
+    assert not _signed_in(copied)
+
+
+def test_a_browser_whose_session_was_ended_elsewhere_drops_its_dead_cookies(seeded_app: Flask) -> None:
+    make_user(EMAIL)
+    desktop = _browser(seeded_app, WINDOWS_CHROME, "192.0.2.10")
+    phone = _browser(seeded_app, IPHONE_SAFARI, "198.51.100.7", remember=True)
+    [phone_id] = [sid for sid, text in _rows(desktop) if "iPhone" in text]
+    post_form(desktop, f"/account/sessions/{phone_id}/end", {}, page="/account")
+    assert phone.get("/").status_code == 200
+    assert phone.get_cookie("remember_token") is None  # deleted by the first request after the end
+    with phone.session_transaction() as session:
+        assert "_user_id" not in session
+
+
 def test_signing_out_everywhere_else_keeps_this_browser(seeded_app: Flask) -> None:
     make_user(EMAIL)
     desktop = _browser(seeded_app, WINDOWS_CHROME, "192.0.2.10")
@@ -206,10 +233,11 @@ def test_a_signed_in_request_finds_its_session_and_user_in_one_query(seeded_app:
 def test_expired_sessions_are_refused_and_removed_at_the_next_sign_in(seeded_app: Flask) -> None:
     make_user(EMAIL)
     desktop = _browser(seeded_app, WINDOWS_CHROME, "192.0.2.10", remember=True)
+    copied = _copy(seeded_app, desktop, "remember_token")
     db.session.execute(update(UserSession).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
     db.session.commit()
     assert not _signed_in(desktop)
-    assert not _signed_in(_copy(seeded_app, desktop, "remember_token"))
+    assert not _signed_in(copied)
     _browser(seeded_app, IPHONE_SAFARI, "198.51.100.7")
     assert len(_session_ids()) == 1
 
