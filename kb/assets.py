@@ -191,10 +191,13 @@ def current_build(static_dir: Path, nhsuk_dir: Path) -> Build:
 class StaticFiles(WhiteNoise):
     """WhiteNoise over the static folder: kb's cache headers, and the gzip and brotli twins unless turned off."""
 
-    def __init__(self, application: Any, static_dir: Path, *, compressed: bool) -> None:
-        """Serve `static_dir` at /static/ in front of `application`; `compressed=False` sends every file as stored."""
+    def __init__(self, application: Any, static_dir: Path, *, compressed: bool, refresh: bool = False) -> None:
+        """Serve `static_dir` at /static/ in front of `application`; `compressed=False` sends every file as stored.
+
+        `refresh` (outside production) looks each file up again on every request, so an edited one is sent whole.
+        """
         self.compressed = compressed
-        super().__init__(application, allow_all_origins=False)
+        super().__init__(application, allow_all_origins=False, autorefresh=refresh)
         self.add_files(str(static_dir), prefix=STATIC_URL)
 
     def get_static_file(self, path: str, url: str, stat_cache: Any = None) -> StaticFile:
@@ -241,9 +244,9 @@ class Assets:
 def init_app(app: Flask) -> None:
     """Serve the static folder through WhiteNoise and give templates `static_url(filename)`."""
     static_dir = Path(app.static_folder or "static")
-    server = StaticFiles(app.wsgi_app, static_dir, compressed=app.config["COMPRESS_STATIC"])
-    app.wsgi_app = server  # type: ignore[method-assign]
     refresh = app.config["KB_ENV"] != "production"
+    server = StaticFiles(app.wsgi_app, static_dir, compressed=app.config["COMPRESS_STATIC"], refresh=refresh)
+    app.wsgi_app = server  # type: ignore[method-assign]
     assets = Assets(static_dir, Path(app.config["NHSUK_FRONTEND_DIR"]), refresh=refresh, server=server)
     app.extensions["kb_assets"] = assets
     app.jinja_env.globals["static_url"] = assets.url

@@ -16,8 +16,9 @@ from kb.extensions import login_manager
 
 API_PREFIX = "/api/"
 BEARER = "bearer "
-WITHOUT_COOKIES = ("/feeds/", "/robots.txt", "/sitemap.xml")
-"""Paths read as a signed-out visitor or by a feed token (`kb.feeds`)."""
+FEEDS_PREFIX = "/feeds/"
+DISCOVERY_PATHS = frozenset({"/robots.txt", "/sitemap.xml"})
+"""With the feeds, the paths read as a signed-out visitor or by a feed token (`kb.feeds`)."""
 
 
 def bearer_token(req: Request) -> str | None:
@@ -32,7 +33,7 @@ def bearer_token(req: Request) -> str | None:
 
 def is_cookieless(req: Request) -> bool:
     """Whether `req` is an API call with a bearer token or a read of a feed, robots.txt or the sitemap."""
-    return req.path.startswith(WITHOUT_COOKIES) or bearer_token(req) is not None
+    return req.path.startswith(FEEDS_PREFIX) or req.path in DISCOVERY_PATHS or bearer_token(req) is not None
 
 
 class CookielessSessions(SecureCookieSessionInterface):

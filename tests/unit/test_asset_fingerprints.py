@@ -8,6 +8,8 @@ from pathlib import Path
 
 import brotli
 import pytest
+from werkzeug.test import Client
+from werkzeug.wrappers import Response
 
 from kb.assets import FINGERPRINTED, Assets, StaticFiles, build, current_build
 
@@ -90,3 +92,15 @@ def test_outside_production_a_page_drawn_after_an_edit_links_the_new_copy(
     assert second != first
     assert second in server.files, "the new copy is served at once"
     assert Assets(static, nhsuk, refresh=False, server=server).url("kb.js") == second
+
+
+def test_outside_production_an_edited_file_is_sent_whole_under_its_plain_name(tmp_path: Path) -> None:
+    static, _ = _site(tmp_path)
+    (static / "kb.css").write_text("a{}")
+    server = StaticFiles(Response("page"), static, compressed=False, refresh=True)
+    client = Client(server)
+    assert client.get("/static/kb.css").get_data(as_text=True) == "a{}"
+    (static / "kb.css").write_text("a{color:red}" * 5)
+    answer = client.get("/static/kb.css")
+    assert answer.get_data(as_text=True) == "a{color:red}" * 5
+    assert answer.headers["Content-Length"] == str(len("a{color:red}" * 5))
