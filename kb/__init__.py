@@ -68,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kb.taxonomy.curation_routes import blueprint as tag_curation_blueprint
     from kb.taxonomy.routes import blueprint as taxonomy_blueprint
     from kb.users import (
+        account_routes,  # noqa: F401 (its views join the auth blueprint on import)
         session_routes,  # noqa: F401 (its views join the auth blueprint on import)
         sessions,
         sso,

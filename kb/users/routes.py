@@ -1,4 +1,4 @@
-"""Signing in and out, second factors, passwords, invitations and one's own account page."""
+"""Signing in and out, the second step of a sign-in, passwords, invitations and resets (the account page: `account_routes`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, fresh_login_required, login_fresh, login_required
+from flask_login import current_user, login_fresh, login_required
 from werkzeug.wrappers import Response
 from wtforms import Field
 
@@ -16,17 +16,14 @@ from kb.audit.service import record_event
 from kb.extensions import db, limiter
 from kb.security import CONTENT_SECURITY_POLICY
 from kb.users import service, sso, throttle, two_factor
-from kb.users.forms import ChangePasswordForm, ConfirmForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
+from kb.users.forms import ChangePasswordForm, EmailForm, LoginForm, SecondFactorForm, SetPasswordForm
 from kb.users.models import User
 from kb.users.passwords import MEMBER_MIN_LENGTH, STAFF_MIN_LENGTH
-from kb.users.session_store import live_sessions
-from kb.users.sessions import current_session, end_session, finish_setup, start_session
+from kb.users.sessions import current_session, end_session, start_session
 
 blueprint = Blueprint("auth", __name__)
 
 PENDING_SECOND_FACTOR_SECONDS = 300
-PENDING_TOTP = "totp_setup"
-"""Session key: the id of the second factor being set up (the secret itself stays on the server)."""
 THROTTLED_MESSAGE = (
     "Too many sign-in attempts. For your safety, signing in is paused for a few minutes. "
     "Wait, then try again; if you have forgotten your password, reset it."
@@ -235,22 +232,6 @@ def logout() -> Response:
     return redirect(url_for("entries.home"))
 
 
-@blueprint.route("/account")
-@login_required
-def account() -> str:
-    """The signed-in person's details, role, panels, security settings and where they are signed in."""
-    user: User = current_user._get_current_object()
-    here = current_session()
-    return render_template(
-        "auth/account.html",
-        user=user,
-        sessions=live_sessions(user, idle=current_app.config["SESSION_IDLE"]),
-        this_session_id=here.id if here is not None else None,
-        recovery_left=two_factor.unused_recovery_codes(user),
-        form=ConfirmForm(),
-    )
-
-
 @blueprint.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password() -> str | Response | tuple[str, int]:
@@ -332,49 +313,6 @@ def accept_invite(token: str) -> str | Response | tuple[str, int]:
 def reset_password(token: str) -> str | Response | tuple[str, int]:
     """Choose a new password through an emailed link (it works once, within the hour)."""
     return _set_password_page(token, "reset")
-
-
-@blueprint.route("/account/two-factor", methods=["GET", "POST"])
-@fresh_login_required
-def two_factor_setup() -> str | Response | tuple[str, int]:
-    """Set up an authenticator app; shows recovery codes once it is confirmed."""
-    user: User = current_user._get_current_object()
-    # The secret stays on the server; the session holds only the set-up's random id.
-    pending = two_factor.pending_second_factor(user, session.get(PENDING_TOTP))
-    session[PENDING_TOTP] = pending.id
-    secret = pending.secret
-    form = SecondFactorForm()
-    message = None
-    if form.validate_on_submit():
-        try:
-            codes = two_factor.enable_totp(user, pending, form.code.data or "")
-        except service.AccountError as error:
-            message = refuse(form.code, str(error))
-        else:
-            db.session.commit()
-            session.pop(PENDING_TOTP, None)
-            finish_setup("two-factor")
-            return render_template("auth/recovery_codes.html", codes=codes)
-    db.session.commit()
-    return render_template(
-        "auth/two_factor_setup.html",
-        form=form,
-        message=message,
-        enrolment=two_factor.totp_enrolment(user, secret),
-        replacing=user.totp_secret is not None,
-    ), 400 if message or form.errors else 200
-
-
-@blueprint.post("/account/recovery-codes")
-@fresh_login_required
-def new_recovery_codes() -> str:
-    """Replace every recovery code with a fresh set, shown once."""
-    user: User = current_user._get_current_object()
-    if user.totp_secret is None:
-        abort(404)
-    codes = two_factor.replace_recovery_codes(user)
-    db.session.commit()
-    return render_template("auth/recovery_codes.html", codes=codes)
 
 
 def _demo_accounts() -> list[User]:
