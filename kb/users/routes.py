@@ -1,4 +1,4 @@
-"""Signing in and out, the second step of a sign-in, passwords, invitations and resets (the account page: `account_routes`)."""
+"""Signing in and out, the second step of a sign-in, passwords, invitations and resets."""
 
 from __future__ import annotations
 
