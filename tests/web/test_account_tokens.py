@@ -161,3 +161,16 @@ def test_the_token_page_needs_a_signed_in_person(seeded_app: Flask) -> None:
     anonymous = seeded_app.test_client()
     assert anonymous.get("/account/tokens").status_code == 302
     assert anonymous.post("/account/tokens").status_code in (302, 400)
+
+
+def test_every_kb_class_on_the_token_page_is_styled(seeded_app: Flask) -> None:
+    client, _ = _member(seeded_app)
+    page = _make(client).get_data(as_text=True)
+    stylesheet = next(link for link in re.findall(r'href="(/static/[^"]+\.css)"', page) if "/kb." in link)
+    css = client.get(stylesheet).get_data(as_text=True)
+    used = set(re.findall(r"\bkb-[a-z-]+", " ".join(re.findall(r'class="([^"]*)"', page))))
+    assert "kb-token-value" in used
+    assert [name for name in sorted(used) if f".{name}" not in css] == []
+    rule = re.search(r"\.kb-token-value\s*\{([^}]*)\}", css).group(1)
+    assert "monospace" in rule
+    assert "width: 100%" in rule
