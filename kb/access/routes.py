@@ -63,7 +63,7 @@ def _page(
 ) -> tuple[str, int, dict[str, str]]:
     user: User = current_user._get_current_object()
     now = utcnow()
-    api_tokens = service.tokens_of(user, TokenKind.API)
+    api_tokens = service.listed_tokens(user, TokenKind.API)
     feed = service.live_tokens(user, TokenKind.FEED)
     status = 400 if message or form.errors else 200
     page = render_template(
@@ -75,6 +75,7 @@ def _page(
         live_ids={token.id for token in api_tokens if token.is_live(now)},
         feed_kind=TokenKind.FEED,
         scopes=TokenScope.labels(),
+        listed_days=service.LISTED_AFTER_ENDING.days,
         feed_token=feed[0] if feed else None,
         new_token=new_token,
         new_feed=new_feed,

@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from kb.access.models import AccessToken
 from kb.audit.service import record_event
@@ -35,6 +35,8 @@ MAX_LIVE_TOKENS = 20
 """Live tokens a person may hold at once, of each kind."""
 MAX_EXPIRY_DAYS = 366
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
+LISTED_AFTER_ENDING = dt.timedelta(days=30)
+"""How long a revoked or expired token stays in its owner's list (the row is kept for good)."""
 MADE: dict[str, str] = {TokenKind.API: "token.issue", TokenKind.FEED: "feed.renew"}
 REVOKED: dict[str, str] = {TokenKind.API: "token.revoke", TokenKind.FEED: "feed.revoke"}
 """The audit actions for making and revoking a token of each kind."""
@@ -137,6 +139,22 @@ def live_tokens(user: User, kind: TokenKind | None = None) -> list[AccessToken]:
 def tokens_of(user: User, kind: TokenKind | None = None) -> list[AccessToken]:
     """Every token `user` has made (live, expired and revoked), newest first, of `kind` if given."""
     statement = select(AccessToken).where(AccessToken.user_id == user.id)
+    if kind is not None:
+        statement = statement.where(AccessToken.kind == kind)
+    return list(db.session.scalars(statement.order_by(AccessToken.id.desc())))
+
+
+def listed_tokens(user: User, kind: TokenKind | None = None) -> list[AccessToken]:
+    """`user`'s tokens to list, newest first, of `kind` if given.
+
+    Live tokens, and those revoked or expired in the last `LISTED_AFTER_ENDING` (30 days).
+    """
+    cutoff = utcnow() - LISTED_AFTER_ENDING
+    statement = select(AccessToken).where(
+        AccessToken.user_id == user.id,
+        or_(AccessToken.revoked_at.is_(None), AccessToken.revoked_at >= cutoff),
+        or_(AccessToken.expires_at.is_(None), AccessToken.expires_at >= cutoff),
+    )
     if kind is not None:
         statement = statement.where(AccessToken.kind == kind)
     return list(db.session.scalars(statement.order_by(AccessToken.id.desc())))

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kb.access.models import AccessToken
 from kb.access.service import (
@@ -14,6 +14,7 @@ from kb.access.service import (
     authenticate,
     digest_of,
     issue_token,
+    listed_tokens,
     live_tokens,
     new_feed_token,
     revoke_token,
@@ -144,3 +145,21 @@ def test_making_replacing_and_revoking_tokens_is_audited_without_the_tokens(app:
     for token in (api, first_feed, second_feed):
         assert token not in stored
         assert digest_of(token) not in stored
+
+
+def test_revoked_and_expired_tokens_are_listed_for_30_days_then_only_kept(app: Flask) -> None:
+    owner = make_user("owner@example.org")
+    now = dt.datetime.now(dt.UTC)
+    days = dt.timedelta(days=1)
+    rows = {name: issue_token(owner, kind=TokenKind.API, name=name)[0] for name in ("live", "a", "b", "c", "d", "e")}
+    rows["a"].revoked_at = now - 29 * days
+    rows["b"].revoked_at = now - 31 * days
+    rows["c"].expires_at = now - 29 * days
+    rows["d"].expires_at = now - 31 * days
+    rows["e"].expires_at, rows["e"].revoked_at = now - 31 * days, now - 40 * days
+    rows["live"].expires_at = now + 29 * days
+    issue_token(owner, kind=TokenKind.FEED, name="feed")
+    db.session.commit()
+    assert [row.name for row in listed_tokens(owner, TokenKind.API)] == ["c", "a", "live"]
+    assert len(listed_tokens(owner)) == 4
+    assert db.session.scalar(select(func.count(AccessToken.id))) == 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -174,3 +175,18 @@ def test_every_kb_class_on_the_token_page_is_styled(seeded_app: Flask) -> None:
     rule = re.search(r"\.kb-token-value\s*\{([^}]*)\}", css).group(1)
     assert "monospace" in rule
     assert "width: 100%" in rule
+
+
+def test_the_list_drops_tokens_a_month_after_they_stop_working_and_says_so(seeded_app: Flask) -> None:
+    client, user_id = _member(seeded_app)
+    member = db.session.get(User, user_id)
+    long_ago = datetime.now(UTC) - timedelta(days=31)
+    old, _ = service.issue_token(member, kind=TokenKind.API, name="Old script")
+    recent, _ = service.issue_token(member, kind=TokenKind.API, name="Recent script")
+    old.revoked_at = long_ago
+    recent.revoked_at = long_ago + timedelta(days=2)
+    db.session.commit()
+    page = client.get("/account/tokens")
+    assert "Revoked and expired tokens are listed for 30 days after they stop working." in page_text(page)
+    assert list(_rows(client)) == [str(recent.id)]
+    assert db.session.get(AccessToken, old.id) is not None
