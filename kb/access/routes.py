@@ -4,13 +4,18 @@ A new token is shown once, in the answer to the post that made it (never stored,
 cached, never in a redirect); afterwards the page shows only its first characters.
 Revoking asks first: the list's "Revoke" link shows the question on the same page, and
 only its button's post (with a CSRF token) revokes.
+
+Each showing of the page gives its make forms a one-time nonce, kept in the session and
+used up by the first post that makes something: a refresh of that answer, or Back and
+send again, makes nothing more (nor replaces the feed address just copied) and says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -27,6 +32,18 @@ blueprint = Blueprint("access", __name__)
 
 FEED_PATH = "/feeds/all.atom"
 """The feed of everything; `?token=` added to any feed address shows what its owner may read."""
+NONCE_FIELD = "form_nonce"
+NONCES_KEY = "token_forms"
+"""The session's recent token-page nonces, oldest first: [nonce, the kind it made, or "" while unused]."""
+NONCES_KEPT = 10
+"""Enough for a few open tabs and the answers' refreshes; an older form is told to send again."""
+ALREADY_SENT = {
+    TokenKind.API: (
+        "That form was already sent: your token was made; if you did not copy it, revoke it and make another."
+    ),
+    TokenKind.FEED: "That form was already sent: your feed address was made; if you did not copy it, make a new one.",
+}
+OUT_OF_DATE = "That form is out of date, so nothing was changed. Check the page and send it again."
 
 
 def feed_address(token: str) -> str:
@@ -47,6 +64,26 @@ def _own_token(user: User, token_id: int) -> AccessToken:
     return token
 
 
+def _new_nonce() -> str:
+    nonce = secrets.token_urlsafe(16)
+    session[NONCES_KEY] = [*session.get(NONCES_KEY, []), [nonce, ""]][-NONCES_KEPT:]
+    return nonce
+
+
+def _refusal_of_nonce() -> str | None:
+    """Why the posted form may not make anything (sent before, or unknown); None for an unused nonce."""
+    nonce = request.form.get(NONCE_FIELD, "")
+    for known, made in session.get(NONCES_KEY, []):
+        if known == nonce:
+            return ALREADY_SENT.get(made) if made else None
+    return OUT_OF_DATE
+
+
+def _use_nonce(kind: TokenKind) -> None:
+    nonce = request.form.get(NONCE_FIELD, "")
+    session[NONCES_KEY] = [[known, kind if known == nonce else made] for known, made in session.get(NONCES_KEY, [])]
+
+
 def _revoke_target(user: User) -> AccessToken | None:
     """The live token named by `?revoke=` (to ask before revoking it), if it is the person's own."""
     wanted = request.args.get("revoke", "")
@@ -63,7 +100,7 @@ def _page(
 ) -> tuple[str, int, dict[str, str]]:
     user: User = current_user._get_current_object()
     now = utcnow()
-    api_tokens = service.tokens_of(user, TokenKind.API)
+    api_tokens = service.listed_tokens(user, TokenKind.API)
     feed = service.live_tokens(user, TokenKind.FEED)
     status = 400 if message or form.errors else 200
     page = render_template(
@@ -75,10 +112,12 @@ def _page(
         live_ids={token.id for token in api_tokens if token.is_live(now)},
         feed_kind=TokenKind.FEED,
         scopes=TokenScope.labels(),
+        listed_days=service.LISTED_AFTER_ENDING.days,
         feed_token=feed[0] if feed else None,
         new_token=new_token,
         new_feed=new_feed,
         revoking=_revoke_target(user),
+        form_nonce=_new_nonce(),
     )
     # A page that may hold a token is never kept by a browser or a proxy.
     return page, status, {"Cache-Control": "no-store"}
@@ -99,6 +138,9 @@ def make_token() -> tuple[str, int, dict[str, str]]:
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(form)
+    refusal = _refusal_of_nonce()
+    if refusal is not None:
+        return _page(form if refusal == OUT_OF_DATE else TokenForm(formdata=None), message=refusal)
     try:
         with unit_of_work():
             _row, token = service.issue_token(
@@ -111,6 +153,7 @@ def make_token() -> tuple[str, int, dict[str, str]]:
     except InvalidInputError as error:
         form.name.errors = [*form.name.errors, str(error)]
         return _page(form)
+    _use_nonce(TokenKind.API)
     return _page(TokenForm(formdata=None), new_token=token)
 
 
@@ -119,8 +162,12 @@ def make_token() -> tuple[str, int, dict[str, str]]:
 def make_feed_address() -> tuple[str, int, dict[str, str]]:
     """Make a new personal feed address (the old one stops working) and show it, this once."""
     user: User = current_user._get_current_object()
+    refusal = _refusal_of_nonce()
+    if refusal is not None:
+        return _page(TokenForm(formdata=None), message=refusal)
     with unit_of_work():
         _row, token = service.new_feed_token(user)
+    _use_nonce(TokenKind.FEED)
     return _page(TokenForm(formdata=None), new_feed=feed_address(token))
 
 

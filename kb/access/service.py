@@ -6,7 +6,8 @@ make it. Checking a token is one indexed lookup by digest. A token acts as its o
 the owner's current role and panels, and stops working when it is revoked, expires, or the
 owner's account is deactivated. A staff account that has not yet set up its second factor (held
 at set-up on pages) opens nothing with a token either. `last_used_at` is written at most once a minute per token,
-so a busy client does not turn every read into a write.
+so a busy client does not turn every read into a write. Making, replacing and revoking a
+token is audited by its name and first characters, never the token itself.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from kb.access.models import AccessToken
+from kb.audit.service import record_event
 from kb.dates import as_utc, utcnow
 from kb.errors import InvalidInputError, NotAllowedError
 from kb.extensions import db
@@ -33,6 +35,11 @@ MAX_LIVE_TOKENS = 20
 """Live tokens a person may hold at once, of each kind."""
 MAX_EXPIRY_DAYS = 366
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
+LISTED_AFTER_ENDING = dt.timedelta(days=30)
+"""How long a revoked or expired token stays in its owner's list (the row is kept for good)."""
+MADE: dict[str, str] = {TokenKind.API: "token.issue", TokenKind.FEED: "feed.renew"}
+REVOKED: dict[str, str] = {TokenKind.API: "token.revoke", TokenKind.FEED: "feed.revoke"}
+"""The audit actions for making and revoking a token of each kind."""
 
 
 def digest_of(token: str) -> str:
@@ -52,11 +59,19 @@ def issue_token(
     scope: TokenScope = TokenScope.READ,
     expires_in_days: int | None = None,
 ) -> tuple[AccessToken, str]:
-    """Make a token for `actor` and return its row and the token itself (shown once, never stored).
+    """Make a token for `actor`, audited, and return its row and the token itself (shown once, never stored).
 
     A feed token only reads. Raises `InvalidInputError` for an empty name, an expiry outside
     1 to 366 days, or too many live tokens of the kind; `NotAllowedError` for an inactive account.
     """
+    row, token = _issue(actor, kind=kind, name=name, scope=scope, expires_in_days=expires_in_days)
+    record_event(MADE[kind], actor=actor, target=row, new=row.prefix)
+    return row, token
+
+
+def _issue(
+    actor: User, *, kind: TokenKind, name: str, scope: TokenScope, expires_in_days: int | None
+) -> tuple[AccessToken, str]:
     if not actor.active:
         raise NotAllowedError("This account is not active.")
     label = one_line(name or "").strip()
@@ -91,11 +106,12 @@ def issue_token(
 
 
 def revoke_token(actor: User, token: AccessToken) -> None:
-    """Stop `token` working at once. Its owner or an admin may; revoking twice changes nothing."""
+    """Stop `token` working at once, audited. Its owner or an admin may; revoking twice changes nothing."""
     if token.user_id != actor.id and actor.role != Role.ADMIN:
         raise NotAllowedError("You can revoke only your own tokens.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        record_event(REVOKED[token.kind], actor=actor, target=token, old=token.prefix)
         db.session.flush()
 
 
@@ -128,6 +144,22 @@ def tokens_of(user: User, kind: TokenKind | None = None) -> list[AccessToken]:
     return list(db.session.scalars(statement.order_by(AccessToken.id.desc())))
 
 
+def listed_tokens(user: User, kind: TokenKind | None = None) -> list[AccessToken]:
+    """`user`'s tokens to list, newest first, of `kind` if given.
+
+    Live tokens, and those revoked or expired in the last `LISTED_AFTER_ENDING` (30 days).
+    """
+    cutoff = utcnow() - LISTED_AFTER_ENDING
+    statement = select(AccessToken).where(
+        AccessToken.user_id == user.id,
+        or_(AccessToken.revoked_at.is_(None), AccessToken.revoked_at >= cutoff),
+        or_(AccessToken.expires_at.is_(None), AccessToken.expires_at >= cutoff),
+    )
+    if kind is not None:
+        statement = statement.where(AccessToken.kind == kind)
+    return list(db.session.scalars(statement.order_by(AccessToken.id.desc())))
+
+
 def authenticate(token: str, kind: TokenKind) -> AccessToken | None:
     """The live token of `kind` whose text this is, with an active owner not held at set-up; None for anything else.
 
@@ -150,7 +182,13 @@ def authenticate(token: str, kind: TokenKind) -> AccessToken | None:
 def new_feed_token(actor: User) -> tuple[AccessToken, str]:
     """Give `actor` a new personal feed address: their earlier feed tokens are revoked, a new one made.
 
-    Returns the row and the token (shown once). Raises as `issue_token` does.
+    Returns the row and the token (shown once). Raises as `issue_token` does. One audit event
+    records the new address's first characters and those of the ones it replaced.
     """
+    replaced = [token.prefix for token in live_tokens(actor, TokenKind.FEED)]
     revoke_all(actor, TokenKind.FEED)
-    return issue_token(actor, kind=TokenKind.FEED, name=TokenKind.FEED.label)
+    row, token = _issue(
+        actor, kind=TokenKind.FEED, name=TokenKind.FEED.label, scope=TokenScope.READ, expires_in_days=None
+    )
+    record_event(MADE[TokenKind.FEED], actor=actor, target=row, old=", ".join(replaced) or None, new=row.prefix)
+    return row, token

@@ -6,10 +6,20 @@ import datetime as dt
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kb.access.models import AccessToken
-from kb.access.service import MAX_LIVE_TOKENS, authenticate, digest_of, issue_token, live_tokens, revoke_token
+from kb.access.service import (
+    MAX_LIVE_TOKENS,
+    authenticate,
+    digest_of,
+    issue_token,
+    listed_tokens,
+    live_tokens,
+    new_feed_token,
+    revoke_token,
+)
+from kb.audit.models import AuditEvent
 from kb.errors import InvalidInputError, NotAllowedError
 from kb.extensions import db
 from kb.states import Role, TokenKind, TokenScope
@@ -100,3 +110,56 @@ def test_a_staff_account_without_its_second_factor_opens_nothing_with_a_token(ap
     person.totp_secret = "JBSWY3DPEHPK3PXP"
     db.session.commit()
     assert authenticate(api, TokenKind.API) is not None
+
+
+def test_making_replacing_and_revoking_tokens_is_audited_without_the_tokens(app: Flask) -> None:
+    owner = make_user("owner@example.org")
+    admin = make_user("admin@example.org", role=Role.ADMIN)
+    api_row, api = issue_token(owner, kind=TokenKind.API, name="Reporting script")
+    first_row, first_feed = new_feed_token(owner)
+    second_row, second_feed = new_feed_token(owner)
+    revoke_token(admin, api_row)
+    revoke_token(admin, api_row)  # already revoked: nothing more to record
+    revoke_token(owner, second_row)
+    db.session.commit()
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    seen = [
+        (e.action, e.actor_id, e.target_type, e.target_id, e.target_label, e.old_value, e.new_value) for e in events
+    ]
+    assert seen == [
+        ("token.issue", owner.id, "access_token", api_row.id, "Reporting script", None, api_row.prefix),
+        ("feed.renew", owner.id, "access_token", first_row.id, TokenKind.FEED.label, None, first_row.prefix),
+        (
+            "feed.renew",
+            owner.id,
+            "access_token",
+            second_row.id,
+            TokenKind.FEED.label,
+            first_row.prefix,
+            second_row.prefix,
+        ),
+        ("token.revoke", admin.id, "access_token", api_row.id, "Reporting script", api_row.prefix, None),
+        ("feed.revoke", owner.id, "access_token", second_row.id, TokenKind.FEED.label, second_row.prefix, None),
+    ]
+    stored = " ".join(str(value) for row in seen for value in row)
+    for token in (api, first_feed, second_feed):
+        assert token not in stored
+        assert digest_of(token) not in stored
+
+
+def test_revoked_and_expired_tokens_are_listed_for_30_days_then_only_kept(app: Flask) -> None:
+    owner = make_user("owner@example.org")
+    now = dt.datetime.now(dt.UTC)
+    days = dt.timedelta(days=1)
+    rows = {name: issue_token(owner, kind=TokenKind.API, name=name)[0] for name in ("live", "a", "b", "c", "d", "e")}
+    rows["a"].revoked_at = now - 29 * days
+    rows["b"].revoked_at = now - 31 * days
+    rows["c"].expires_at = now - 29 * days
+    rows["d"].expires_at = now - 31 * days
+    rows["e"].expires_at, rows["e"].revoked_at = now - 31 * days, now - 40 * days
+    rows["live"].expires_at = now + 29 * days
+    issue_token(owner, kind=TokenKind.FEED, name="feed")
+    db.session.commit()
+    assert [row.name for row in listed_tokens(owner, TokenKind.API)] == ["c", "a", "live"]
+    assert len(listed_tokens(owner)) == 4
+    assert db.session.scalar(select(func.count(AccessToken.id))) == 7

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kb.access import service
 from kb.access.models import AccessToken
 from kb.extensions import db
 from kb.states import TokenKind, TokenScope
 from kb.users.models import User
-from tests.accounts import client_for, csrf_token, make_user, page_text, post_form
+from tests.accounts import client_for, csrf_token, make_user, page_text
 from tests.web.dom import parse
 
 TOKEN = re.compile(r"kb_[A-Za-z0-9_-]{40}")
+NONCE = re.compile(r'name="form_nonce" value="([^"]+)"')
+
+
+def _fields_of(page: str) -> dict[str, str]:
+    """The CSRF token and the one-time form nonce the token page gives its make forms."""
+    [nonce] = set(NONCE.findall(page))  # one nonce, in both make forms
+    return {"csrf_token": csrf_token(page), "form_nonce": nonce}
+
+
+def _post(client: FlaskClient, path: str, data: dict[str, str]):
+    """GET the token page for a CSRF token and a fresh nonce, then POST `data` with them to `path`."""
+    return client.post(path, data=_fields_of(client.get("/account/tokens").get_data(as_text=True)) | data)
 
 
 def _member(app: Flask) -> tuple[FlaskClient, int]:
@@ -26,7 +39,7 @@ def _member(app: Flask) -> tuple[FlaskClient, int]:
 
 def _make(client: FlaskClient, **fields: str):
     data = {"name": "Reporting script", "scope": "read", "expiry": "90"} | fields
-    return post_form(client, "/account/tokens", data)
+    return _post(client, "/account/tokens", data)
 
 
 def _rows(client: FlaskClient) -> dict[str, str]:
@@ -131,7 +144,7 @@ def test_the_limit_of_live_tokens_is_explained_on_the_page(seeded_app: Flask) ->
 def test_the_feed_address_is_shown_once_and_a_new_one_replaces_it(seeded_app: Flask) -> None:
     client, _ = _member(seeded_app)
     assert "Make my feed address" in page_text(client.get("/account/tokens"))
-    made = post_form(client, "/account/feed-address", {}, page="/account/tokens")
+    made = _post(client, "/account/feed-address", {})
     assert made.status_code == 200
     address = re.search(r'id="new-feed-value"[^>]*value="([^"]+)"', made.get_data(as_text=True)).group(1)
     site = seeded_app.config["SITE_URL"]
@@ -142,7 +155,7 @@ def test_the_feed_address_is_shown_once_and_a_new_one_replaces_it(seeded_app: Fl
     later = client.get("/account/tokens").get_data(as_text=True)
     assert first not in later
     assert "You have a feed address" in page_text(client.get("/account/tokens"))
-    again = post_form(client, "/account/feed-address", {}, page="/account/tokens")
+    again = _post(client, "/account/feed-address", {})
     second = TOKEN.findall(again.get_data(as_text=True))[0]
     db.session.expire_all()
     assert service.authenticate(first, TokenKind.FEED) is None
@@ -161,3 +174,82 @@ def test_the_token_page_needs_a_signed_in_person(seeded_app: Flask) -> None:
     anonymous = seeded_app.test_client()
     assert anonymous.get("/account/tokens").status_code == 302
     assert anonymous.post("/account/tokens").status_code in (302, 400)
+
+
+def test_every_kb_class_on_the_token_page_is_styled(seeded_app: Flask) -> None:
+    client, _ = _member(seeded_app)
+    page = _make(client).get_data(as_text=True)
+    stylesheet = next(link for link in re.findall(r'href="(/static/[^"]+\.css)"', page) if "/kb." in link)
+    css = client.get(stylesheet).get_data(as_text=True)
+    used = set(re.findall(r"\bkb-[a-z-]+", " ".join(re.findall(r'class="([^"]*)"', page))))
+    assert "kb-token-value" in used
+    assert [name for name in sorted(used) if f".{name}" not in css] == []
+    rule = re.search(r"\.kb-token-value\s*\{([^}]*)\}", css).group(1)
+    assert "monospace" in rule
+    assert "width: 100%" in rule
+
+
+def test_the_list_drops_tokens_a_month_after_they_stop_working_and_says_so(seeded_app: Flask) -> None:
+    client, user_id = _member(seeded_app)
+    member = db.session.get(User, user_id)
+    long_ago = datetime.now(UTC) - timedelta(days=31)
+    old, _ = service.issue_token(member, kind=TokenKind.API, name="Old script")
+    recent, _ = service.issue_token(member, kind=TokenKind.API, name="Recent script")
+    old.revoked_at = long_ago
+    recent.revoked_at = long_ago + timedelta(days=2)
+    db.session.commit()
+    page = client.get("/account/tokens")
+    assert "Revoked and expired tokens are listed for 30 days after they stop working." in page_text(page)
+    assert list(_rows(client)) == [str(recent.id)]
+    assert db.session.get(AccessToken, old.id) is not None
+
+
+def test_sending_the_make_token_form_again_makes_nothing_and_says_so(seeded_app: Flask) -> None:
+    client, _ = _member(seeded_app)
+    sent = _fields_of(client.get("/account/tokens").get_data(as_text=True))
+    data = sent | {"name": "Reporting script", "scope": "read", "expiry": "90"}
+    first = client.post("/account/tokens", data=data)
+    assert first.status_code == 200
+    [token] = TOKEN.findall(first.get_data(as_text=True))
+    again = client.post("/account/tokens", data=data)  # a refresh, or Back and send again
+    assert again.status_code == 400
+    assert "no-store" in again.headers["Cache-Control"]
+    assert "That form was already sent: your token was made; if you did not copy it, revoke it and make another." in (
+        page_text(again)
+    )
+    assert TOKEN.findall(again.get_data(as_text=True)) == []
+    assert token not in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(AccessToken.id))) == 1
+    # The page the answer shows has a fresh nonce: sending it makes a second token.
+    assert client.post("/account/tokens", data=data | _fields_of(again.get_data(as_text=True))).status_code == 200
+    assert db.session.scalar(select(func.count(AccessToken.id))) == 2
+
+
+def test_sending_the_feed_address_form_again_keeps_the_address_just_made(seeded_app: Flask) -> None:
+    client, _ = _member(seeded_app)
+    sent = _fields_of(client.get("/account/tokens").get_data(as_text=True))
+    first = client.post("/account/feed-address", data=sent)
+    [address] = TOKEN.findall(first.get_data(as_text=True))
+    again = client.post("/account/feed-address", data=sent)
+    assert again.status_code == 400
+    assert "That form was already sent: your feed address was made" in page_text(again)
+    assert TOKEN.findall(again.get_data(as_text=True)) == []
+    db.session.expire_all()
+    assert service.authenticate(address, TokenKind.FEED) is not None
+    db.session.commit()
+    assert db.session.scalar(select(func.count(AccessToken.id))) == 1
+
+
+def test_a_form_without_a_known_nonce_changes_nothing_and_keeps_what_was_typed(seeded_app: Flask) -> None:
+    client, _ = _member(seeded_app)
+    fields = _fields_of(client.get("/account/tokens").get_data(as_text=True))
+    for nonce in ("", "made-up", "<b>x</b>"):
+        made = client.post(
+            "/account/tokens", data=fields | {"form_nonce": nonce, "name": "Kept name", "scope": "read", "expiry": "30"}
+        )
+        assert made.status_code == 400
+        assert "That form is out of date, so nothing was changed." in page_text(made)
+        assert 'value="Kept name"' in made.get_data(as_text=True)
+        assert "<b>x</b>" not in made.get_data(as_text=True)
+        assert client.post("/account/feed-address", data=fields | {"form_nonce": nonce}).status_code == 400
+    assert db.session.scalar(select(func.count(AccessToken.id))) == 0
